@@ -1,1 +1,60 @@
-fn main() {}
+//! The `upkeep` command line: parses arguments, runs the requested command, and turns its
+//! outcome into output and a documented exit code (0 success, 1 problems found, 2 the run
+//! itself failed).
+
+mod gate;
+mod rules;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Keeps Spryker projects upgradable and deployable.
+#[derive(Debug, Parser)]
+#[command(name = "upkeep", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check a Spryker project against the upgradability rules (the quality gate).
+    ///
+    /// Exit status: 0 when no finding fails the gate, 1 when one does, 2 when the run
+    /// itself fails (bad path, invalid configuration, unreadable file).
+    Gate(gate::GateArgs),
+    /// List the gate's rules, or show one rule's documentation.
+    Rules(rules::RulesArgs),
+}
+
+/// The exit codes every command uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success = 0,
+    ProblemsFound = 1,
+    Failed = 2,
+}
+
+impl From<Outcome> for ExitCode {
+    fn from(outcome: Outcome) -> Self {
+        ExitCode::from(outcome as u8)
+    }
+}
+
+/// Prints an error the way every command does: `error: ...` and an optional `hint: ...`.
+pub fn print_error(message: &str, hint: Option<&str>) {
+    anstream::eprintln!("error: {message}");
+    if let Some(hint) = hint {
+        anstream::eprintln!("hint: {hint}");
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Gate(args) => gate::run(&args),
+        Command::Rules(args) => rules::run(&args),
+    };
+    outcome.into()
+}

@@ -1,0 +1,281 @@
+//! One gate run: read the project, run the selected rules, apply configuration and
+//! suppressions, and return a sorted report.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use bumpalo::Bump;
+use rayon::prelude::*;
+use upkeep_php::extract::extract_facts;
+use upkeep_php::parse::parse_php;
+use upkeep_php::project::{LoadError, LoadedProject};
+use upkeep_php::{FileOrigin, load};
+
+use crate::config::{ConfigError, ProjectConfig};
+use crate::finding::{Finding, Location, Severity};
+use crate::manifests::ProjectManifests;
+use crate::registry::{self, UnknownRule};
+use crate::rule::{Notice, PhpFile, ProjectScope, Rule, RuleMeta, Sink};
+use crate::rules::syntax::parse_error;
+use crate::settings::GateSettings;
+use crate::suppress::Suppressions;
+
+/// What the caller chooses for a run (command-line flags; they win over config files).
+#[derive(Debug, Clone, Default)]
+pub struct GateOptions {
+    pub root: PathBuf,
+    /// Rule names, Spryker ids or categories to run; empty means the config's choice or all.
+    pub rules: Vec<String>,
+    pub exclude_rules: Vec<String>,
+    /// Worker threads; 0 means one per core.
+    pub jobs: usize,
+    pub advisories: Option<PathBuf>,
+    /// Replaces `<root>/upkeep.toml`.
+    pub config_file: Option<PathBuf>,
+}
+
+/// Why a run could not produce a report.
+#[derive(Debug, thiserror::Error)]
+pub enum GateError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    UnknownRule(#[from] UnknownRule),
+    #[error("cannot read the project at {root}: {source}")]
+    Load { root: PathBuf, source: LoadError },
+    #[error("cannot start {jobs} worker threads: {message}")]
+    Threads { jobs: usize, message: String },
+}
+
+/// How many files a run read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FileCounts {
+    pub project_php: usize,
+    pub project_xml: usize,
+    pub core_php: usize,
+    pub core_xml: usize,
+}
+
+impl FileCounts {
+    pub fn project(&self) -> usize {
+        self.project_php + self.project_xml
+    }
+
+    pub fn total(&self) -> usize {
+        self.project() + self.core_php + self.core_xml
+    }
+}
+
+/// The result of a run.
+#[derive(Debug)]
+pub struct GateReport {
+    pub root: PathBuf,
+    /// Sorted by file, position and rule.
+    pub findings: Vec<Finding>,
+    pub notices: Vec<Notice>,
+    pub files: FileCounts,
+    pub rules: Vec<&'static RuleMeta>,
+    pub duration: Duration,
+}
+
+impl GateReport {
+    /// Findings per rule name, for summaries.
+    pub fn by_rule(&self) -> BTreeMap<&'static str, usize> {
+        let mut counts = BTreeMap::new();
+        for finding in &self.findings {
+            *counts.entry(finding.rule.name).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    /// True when a finding fails the gate (warnings do not).
+    pub fn has_errors(&self) -> bool {
+        self.findings.iter().any(|finding| finding.severity == Severity::Error)
+    }
+}
+
+/// The rules to run and how to treat their findings, from options and configuration.
+struct Selection {
+    rules: Vec<&'static dyn Rule>,
+    severity: BTreeMap<&'static str, Severity>,
+}
+
+fn select(options: &GateOptions, config: &ProjectConfig) -> Result<Selection, UnknownRule> {
+    let chosen = if options.rules.is_empty() { config.upkeep.gate.rules.clone().unwrap_or_default() } else { options.rules.clone() };
+    let included: Option<HashSet<&str>> = if chosen.is_empty() { None } else { Some(registry::expand(&chosen)?.into_iter().collect()) };
+    let mut excluded_ids = config.upkeep.gate.exclude_rules.clone();
+    excluded_ids.extend(options.exclude_rules.iter().cloned());
+    let excluded: HashSet<&str> = registry::expand(&excluded_ids)?.into_iter().collect();
+    let rules = registry::all()
+        .filter(|rule| included.as_ref().is_none_or(|included| included.contains(rule.meta().name)))
+        .filter(|rule| !excluded.contains(rule.meta().name))
+        .collect();
+
+    let mut severity = BTreeMap::new();
+    for warn_only in registry::expand(&config.tooling.warn_only_rules)? {
+        severity.insert(warn_only, Severity::Warning);
+    }
+    for (id, level) in &config.upkeep.gate.severity {
+        for name in registry::expand(std::slice::from_ref(id))? {
+            severity.insert(name, *level);
+        }
+    }
+    Ok(Selection { rules, severity })
+}
+
+fn settings(options: &GateOptions, config: &ProjectConfig, project: &LoadedProject) -> GateSettings {
+    let defaults = GateSettings::default();
+    let gate = &config.upkeep.gate;
+    let prefixes = if config.tooling.prefixes.is_empty() { project.namespaces.0.clone() } else { config.tooling.prefixes.clone() };
+    let relative_to_root = |path: &Path| if path.is_absolute() { path.to_path_buf() } else { options.root.join(path) };
+    GateSettings {
+        prefixes,
+        advisories: options.advisories.clone().or_else(|| gate.advisories.as_deref().map(relative_to_root)),
+        npm_audit_level: gate.npm_audit_level.unwrap_or(defaults.npm_audit_level),
+        php_version: std::env::var("PROJECT_PHP_VERSION").ok().filter(|version| !version.is_empty()).or_else(|| gate.php_version.clone()),
+    }
+}
+
+/// Runs the gate on the project at `options.root`.
+pub fn run(options: &GateOptions) -> Result<GateReport, GateError> {
+    let started = Instant::now();
+    let config = ProjectConfig::read(&options.root, options.config_file.as_deref())?;
+    let selection = select(options, &config)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.jobs)
+        .build()
+        .map_err(|error| GateError::Threads { jobs: options.jobs, message: error.to_string() })?;
+    pool.install(|| run_in_pool(options, &config, &selection, started))
+}
+
+fn run_in_pool(options: &GateOptions, config: &ProjectConfig, selection: &Selection, started: Instant) -> Result<GateReport, GateError> {
+    let load_error = |source| GateError::Load { root: options.root.clone(), source };
+    let project = load(&options.root).map_err(load_error)?;
+    let manifests = ProjectManifests::read(&options.root).map_err(|error| load_error(LoadError::Io(error)))?;
+    let settings = settings(options, config, &project);
+    let mut sink = Sink::default();
+
+    report_parse_problems(&project, selection, &mut sink);
+    check_php_files(&project, selection, &settings, &mut sink);
+    let scope = ProjectScope { root: &options.root, manifests: &manifests, index: &project.index, settings: &settings };
+    for rule in &selection.rules {
+        rule.check_project(&scope, &mut sink);
+    }
+    if !project.index.has_core() {
+        sink.notices.push(Notice {
+            rule: "core",
+            message: "no `vendor/spryker*` directory: core code was not read (run `composer install` first for core-aware checks)".to_string(),
+        });
+    }
+
+    let mut findings = apply_configuration(sink.findings, config, selection);
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    findings.dedup();
+    let mut notices = sink.notices;
+    notices.sort();
+    notices.dedup();
+
+    let mut files = FileCounts::default();
+    for file in &project.index.files {
+        let is_php = file.path.extension().is_some_and(|extension| extension == "php");
+        match (file.origin, is_php) {
+            (FileOrigin::Project, true) => files.project_php += 1,
+            (FileOrigin::Project, false) => files.project_xml += 1,
+            (FileOrigin::Core, true) => files.core_php += 1,
+            (FileOrigin::Core, false) => files.core_xml += 1,
+        }
+    }
+    Ok(GateReport {
+        root: options.root.clone(),
+        findings,
+        notices,
+        files,
+        rules: selection.rules.iter().map(|rule| rule.meta()).collect(),
+        duration: started.elapsed(),
+    })
+}
+
+fn relative_path(path: &Path) -> String {
+    path.to_string_lossy().replace('\\', "/")
+}
+
+/// Parse problems of project files become `parse-error` findings (core's are not ours to report).
+fn report_parse_problems(project: &LoadedProject, selection: &Selection, sink: &mut Sink) {
+    if !selection.rules.iter().any(|rule| rule.meta().name == parse_error::META.name) {
+        return;
+    }
+    // Only the first error of a file is reported: later ones are usually its echoes.
+    let mut seen = HashSet::new();
+    for problem in &project.problems {
+        if !seen.insert(problem.file) {
+            continue;
+        }
+        let Some(source) = project.source(problem.file) else { continue };
+        let path = relative_path(&project.index.file(problem.file).path);
+        let span = upkeep_php::source::TextSpan::new(problem.offset, problem.end.max(problem.offset));
+        let location = Location::in_text(&path, &source.text, &source.lines, span);
+        let kind = if path.ends_with(".php") { "PHP syntax error" } else { "malformed XML" };
+        sink.push(Finding::new(&parse_error::META, location, format!("{kind}: {}", problem.message)));
+    }
+}
+
+/// Runs the per-file rules on every project PHP file that parsed, in parallel.
+fn check_php_files(project: &LoadedProject, selection: &Selection, settings: &GateSettings, sink: &mut Sink) {
+    let file_rules: Vec<&dyn Rule> = selection.rules.iter().copied().filter(|rule| rule.meta().category != crate::rule::Category::Syntax).collect();
+    if file_rules.is_empty() {
+        return;
+    }
+    let broken: HashSet<_> = project.problems.iter().map(|problem| problem.file).collect();
+    let results: Vec<Sink> = project
+        .sources
+        .par_iter()
+        .filter(|source| !broken.contains(&source.file))
+        .filter(|source| project.index.file(source.file).path.extension().is_some_and(|extension| extension == "php"))
+        .map_init(Bump::new, |arena, source| {
+            arena.reset();
+            let path = relative_path(&project.index.file(source.file).path);
+            let program = parse_php(arena, &source.text);
+            let facts = extract_facts(program, &source.text, source.file, &project.namespaces);
+            let file = PhpFile {
+                path: &path,
+                text: &source.text,
+                lines: &source.lines,
+                program,
+                facts: &facts,
+                index: &project.index,
+                settings,
+            };
+            let mut file_sink = Sink::default();
+            for rule in &file_rules {
+                rule.check_php_file(&file, &mut file_sink);
+            }
+            let suppressions = Suppressions::of_file(&facts);
+            file_sink.findings.retain(|finding| !suppressions.is_suppressed(finding));
+            file_sink
+        })
+        .collect();
+    for result in results {
+        sink.findings.extend(result.findings);
+        sink.notices.extend(result.notices);
+    }
+}
+
+/// Applies `tooling.yml` ignores and severity overrides.
+fn apply_configuration(findings: Vec<Finding>, config: &ProjectConfig, selection: &Selection) -> Vec<Finding> {
+    findings
+        .into_iter()
+        .filter(|finding| {
+            !config.tooling.ignore_errors.iter().any(|ignore| {
+                let rule_matches = ignore.rule.as_deref().is_none_or(|id| finding.rule.answers_to(id));
+                rule_matches && (ignore.pattern.is_match(&finding.message) || ignore.pattern.is_match(&finding.location.file))
+            })
+        })
+        .map(|mut finding| {
+            if let Some(severity) = selection.severity.get(finding.rule.name) {
+                finding.severity = *severity;
+            }
+            finding
+        })
+        .collect()
+}

@@ -1,0 +1,71 @@
+//! The list of all rules. Registering a rule is one line here.
+
+use crate::rule::{Category, Rule, RuleMeta};
+use crate::rules;
+
+/// Every rule, in documentation order.
+pub static RULES: &[&dyn Rule] = &[
+    &rules::syntax::parse_error::ParseError,
+];
+
+pub fn all() -> impl Iterator<Item = &'static dyn Rule> {
+    RULES.iter().copied()
+}
+
+/// The rule with this name or Spryker id (case-insensitive).
+pub fn find(id: &str) -> Option<&'static dyn Rule> {
+    all().find(|rule| rule.meta().answers_to(id))
+}
+
+pub fn meta(id: &str) -> Option<&'static RuleMeta> {
+    find(id).map(Rule::meta)
+}
+
+/// An id given by the user that names no rule and no category.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown rule `{id}`{}", suggestion.map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default())]
+pub struct UnknownRule {
+    pub id: String,
+    pub suggestion: Option<&'static str>,
+}
+
+/// Expands rule names, Spryker ids and category names into rule names.
+pub fn expand(ids: &[String]) -> Result<Vec<&'static str>, UnknownRule> {
+    let mut names = Vec::new();
+    for id in ids.iter().map(|id| id.trim()).filter(|id| !id.is_empty()) {
+        if let Some(category) = Category::ALL.iter().find(|category| category.name().eq_ignore_ascii_case(id)) {
+            names.extend(all().map(Rule::meta).filter(|meta| meta.category == *category).map(|meta| meta.name));
+        } else if let Some(rule) = find(id) {
+            names.push(rule.meta().name);
+        } else {
+            return Err(UnknownRule { id: id.to_string(), suggestion: closest_name(id) });
+        }
+    }
+    names.dedup();
+    Ok(names)
+}
+
+/// The rule name closest to a misspelt id, when it is close enough to be a likely typo.
+fn closest_name(id: &str) -> Option<&'static str> {
+    let id = id.to_ascii_lowercase();
+    all()
+        .map(|rule| rule.meta().name)
+        .map(|name| (edit_distance(&id, name), name))
+        .filter(|(distance, name)| *distance <= name.len() / 3)
+        .min()
+        .map(|(_, name)| name)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}

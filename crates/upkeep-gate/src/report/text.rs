@@ -1,0 +1,103 @@
+//! The text report, for people: each finding as
+//!
+//! ```text
+//! error[container-set-returns-array]: the closure passed to `$container->set()` returns an array literal
+//!   --> src/Pyz/Zed/Product/ProductDependencyProvider.php:31:20
+//!    |
+//! 31 |             return [new FooPlugin()];
+//!    |                    ^^^^^^^^^^^^^^^^^
+//!    = guideline: https://docs.spryker.com/...
+//! ```
+//!
+//! then a summary line with the counts per rule and the files read.
+
+use std::fmt::Write;
+
+use crate::engine::GateReport;
+use crate::finding::{Finding, Severity};
+use crate::report::RenderOptions;
+
+struct Style {
+    color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+    }
+}
+
+pub fn render(report: &GateReport, options: &RenderOptions) -> String {
+    let style = Style { color: options.color };
+    let mut out = String::new();
+    for finding in &report.findings {
+        render_finding(&mut out, finding, &style);
+    }
+    for notice in &report.notices {
+        let _ = writeln!(out, "{}: {}", style.paint("36", "note"), notice.message);
+    }
+    if !report.notices.is_empty() {
+        out.push('\n');
+    }
+    render_summary(&mut out, report, &style);
+    out
+}
+
+fn render_finding(out: &mut String, finding: &Finding, style: &Style) {
+    let (label, code) = match finding.severity {
+        Severity::Error => ("error", "1;31"),
+        Severity::Warning => ("warning", "1;33"),
+    };
+    let location = &finding.location;
+    let _ = writeln!(out, "{}: {}", style.paint(code, &format!("{label}[{}]", finding.rule.name)), finding.message);
+    let _ = writeln!(out, "  --> {}:{}:{}", location.file, location.start.line, location.start.column);
+    if let Some(line) = &location.source_line {
+        let number = location.start.line.to_string();
+        let gutter = " ".repeat(number.len());
+        let line = line.replace('\t', "    ");
+        let tabs_before = location.source_line.as_deref().map_or(0, |source| {
+            source.chars().take(location.start.column.saturating_sub(1) as usize).filter(|&c| c == '\t').count()
+        });
+        let start = location.start.column.saturating_sub(1) as usize + tabs_before * 3;
+        let width = if location.end.line == location.start.line {
+            (location.end.column.saturating_sub(location.start.column) as usize).max(1)
+        } else {
+            line.chars().count().saturating_sub(start).max(1)
+        };
+        let _ = writeln!(out, "{gutter} |");
+        let _ = writeln!(out, "{number} | {line}");
+        let _ = writeln!(out, "{gutter} | {}{}", " ".repeat(start), style.paint(code, &"^".repeat(width)));
+        let _ = writeln!(out, "{gutter} = guideline: {}", finding.rule.guideline);
+    } else {
+        let _ = writeln!(out, "   = guideline: {}", finding.rule.guideline);
+    }
+    out.push('\n');
+}
+
+fn render_summary(out: &mut String, report: &GateReport, style: &Style) {
+    let files = &report.files;
+    let read = format!(
+        "{} project files ({} PHP, {} XML) and {} core files",
+        files.project(),
+        files.project_php,
+        files.project_xml,
+        files.core_php + files.core_xml
+    );
+    if report.findings.is_empty() {
+        let _ = writeln!(out, "{} no findings in {read}.", style.paint("1;32", "✓"));
+        return;
+    }
+    let by_rule: Vec<String> = report.by_rule().iter().map(|(rule, count)| format!("{rule}: {count}")).collect();
+    let errors = report.findings.iter().filter(|finding| finding.severity == Severity::Error).count();
+    let warnings = report.findings.len() - errors;
+    let _ = writeln!(
+        out,
+        "{} {} finding{} ({errors} error{}, {warnings} warning{}) in {read}: {}.",
+        style.paint("1;31", "✗"),
+        report.findings.len(),
+        if report.findings.len() == 1 { "" } else { "s" },
+        if errors == 1 { "" } else { "s" },
+        if warnings == 1 { "" } else { "s" },
+        by_rule.join(", ")
+    );
+}

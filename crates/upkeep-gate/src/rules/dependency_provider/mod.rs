@@ -1,0 +1,1 @@
+//! Spryker dependency-provider rules (section A of the spec).

@@ -1,0 +1,1 @@
+//! Package, platform and advisory rules (section B of the spec).

@@ -1,0 +1,2 @@
+//! Files that cannot be read.
+pub mod parse_error;

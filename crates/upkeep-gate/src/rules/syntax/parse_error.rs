@@ -1,0 +1,55 @@
+//! `parse-error`: a project file that cannot be read as PHP, XML, JSON or YAML.
+//! The engine reports these while reading the project; the rule holds their metadata.
+
+use crate::rule::{Category, Example, Rule, RuleMeta};
+
+pub struct ParseError;
+
+pub static META: RuleMeta = RuleMeta {
+    name: "parse-error",
+    spryker_ids: &[],
+    category: Category::Syntax,
+    summary: "A project file that cannot be parsed (PHP, transfer or schema XML, composer JSON, deploy YAML).",
+    documentation: "\
+## What it finds
+Project files that do not parse: PHP syntax errors, malformed `*.transfer.xml` / `*.schema.xml`,
+invalid `composer.json` / `composer.lock`, invalid deploy YAML. The finding points at the first
+position the parser could not accept.
+
+## Why it matters
+A file that does not parse cannot be checked, and will break the build or the deployment. Every
+other file is still checked, so one broken file never hides the rest of the report.
+
+## Example
+```php
+class ProductFacade {
+    public function get( {}
+}
+```
+
+## Instead
+```php
+class ProductFacade {
+    public function get() {}
+}
+```
+
+## Fix
+Correct the syntax at the reported position.
+
+## Configuration
+None. Vendor files are never reported.
+
+## Spryker id
+None: Spryker's evaluator stops with a PHP fatal error instead.
+",
+    bad_example: Example { files: &[("src/Pyz/Zed/Product/Business/ProductFacade.php", "<?php\nnamespace Pyz\\Zed\\Product\\Business;\n\nclass ProductFacade\n{\n    public function get( {}\n}\n")] },
+    good_example: Example { files: &[("src/Pyz/Zed/Product/Business/ProductFacade.php", "<?php\nnamespace Pyz\\Zed\\Product\\Business;\n\nclass ProductFacade\n{\n    public function get() {}\n}\n")] },
+    guideline: "https://docs.spryker.com/docs/dg/dev/guidelines/keeping-a-project-upgradable/upgradability-guidelines/upgradability-guidelines.html",
+};
+
+impl Rule for ParseError {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+}

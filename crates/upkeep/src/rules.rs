@@ -1,0 +1,43 @@
+//! `upkeep rules [NAME]`: the rule catalogue and each rule's documentation.
+
+use clap::Args;
+use upkeep_gate::registry;
+
+use crate::{Outcome, print_error};
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// A rule name or Spryker id; prints that rule's documentation.
+    pub name: Option<String>,
+}
+
+pub fn run(args: &RulesArgs) -> Outcome {
+    match &args.name {
+        None => {
+            println!("{:<40} {:<20} {:<8} SPRYKER ID", "RULE", "CATEGORY", "SEVERITY");
+            for rule in registry::all() {
+                let meta = rule.meta();
+                println!(
+                    "{:<40} {:<20} {:<8} {}",
+                    meta.name,
+                    meta.category.name(),
+                    meta.category.default_severity().as_str(),
+                    meta.spryker_ids.join(", ")
+                );
+            }
+            Outcome::Success
+        }
+        Some(name) => match registry::meta(name) {
+            Some(meta) => {
+                println!("# {}\n\n{}\n\nGuideline: {}\n\n{}", meta.name, meta.summary, meta.guideline, meta.documentation.trim_end());
+                Outcome::Success
+            }
+            None => {
+                let error = registry::expand(std::slice::from_ref(name)).err();
+                let message = error.map_or_else(|| format!("`{name}` is a category, not a rule"), |error| error.to_string());
+                print_error(&message, Some("`upkeep rules` lists every rule"));
+                Outcome::Failed
+            }
+        },
+    }
+}
