@@ -91,7 +91,9 @@ impl GateReport {
 
     /// True when a finding fails the gate (warnings do not).
     pub fn has_errors(&self) -> bool {
-        self.findings.iter().any(|finding| finding.severity == Severity::Error)
+        self.findings
+            .iter()
+            .any(|finding| finding.severity == Severity::Error)
     }
 }
 
@@ -102,13 +104,25 @@ struct Selection {
 }
 
 fn select(options: &GateOptions, config: &ProjectConfig) -> Result<Selection, UnknownRule> {
-    let chosen = if options.rules.is_empty() { config.upkeep.gate.rules.clone().unwrap_or_default() } else { options.rules.clone() };
-    let included: Option<HashSet<&str>> = if chosen.is_empty() { None } else { Some(registry::expand(&chosen)?.into_iter().collect()) };
+    let chosen = if options.rules.is_empty() {
+        config.upkeep.gate.rules.clone().unwrap_or_default()
+    } else {
+        options.rules.clone()
+    };
+    let included: Option<HashSet<&str>> = if chosen.is_empty() {
+        None
+    } else {
+        Some(registry::expand(&chosen)?.into_iter().collect())
+    };
     let mut excluded_ids = config.upkeep.gate.exclude_rules.clone();
     excluded_ids.extend(options.exclude_rules.iter().cloned());
     let excluded: HashSet<&str> = registry::expand(&excluded_ids)?.into_iter().collect();
     let rules = registry::all()
-        .filter(|rule| included.as_ref().is_none_or(|included| included.contains(rule.meta().name)))
+        .filter(|rule| {
+            included
+                .as_ref()
+                .is_none_or(|included| included.contains(rule.meta().name))
+        })
         .filter(|rule| !excluded.contains(rule.meta().name))
         .collect();
 
@@ -124,16 +138,36 @@ fn select(options: &GateOptions, config: &ProjectConfig) -> Result<Selection, Un
     Ok(Selection { rules, severity })
 }
 
-fn settings(options: &GateOptions, config: &ProjectConfig, project: &LoadedProject) -> GateSettings {
+fn settings(
+    options: &GateOptions,
+    config: &ProjectConfig,
+    project: &LoadedProject,
+) -> GateSettings {
     let defaults = GateSettings::default();
     let gate = &config.upkeep.gate;
-    let prefixes = if config.tooling.prefixes.is_empty() { project.namespaces.0.clone() } else { config.tooling.prefixes.clone() };
-    let relative_to_root = |path: &Path| if path.is_absolute() { path.to_path_buf() } else { options.root.join(path) };
+    let prefixes = if config.tooling.prefixes.is_empty() {
+        project.namespaces.0.clone()
+    } else {
+        config.tooling.prefixes.clone()
+    };
+    let relative_to_root = |path: &Path| {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            options.root.join(path)
+        }
+    };
     GateSettings {
         prefixes,
-        advisories: options.advisories.clone().or_else(|| gate.advisories.as_deref().map(relative_to_root)),
+        advisories: options
+            .advisories
+            .clone()
+            .or_else(|| gate.advisories.as_deref().map(relative_to_root)),
         npm_audit_level: gate.npm_audit_level.unwrap_or(defaults.npm_audit_level),
-        php_version: std::env::var("PROJECT_PHP_VERSION").ok().filter(|version| !version.is_empty()).or_else(|| gate.php_version.clone()),
+        php_version: std::env::var("PROJECT_PHP_VERSION")
+            .ok()
+            .filter(|version| !version.is_empty())
+            .or_else(|| gate.php_version.clone()),
     }
 }
 
@@ -145,20 +179,37 @@ pub fn run(options: &GateOptions) -> Result<GateReport, GateError> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.jobs)
         .build()
-        .map_err(|error| GateError::Threads { jobs: options.jobs, message: error.to_string() })?;
+        .map_err(|error| GateError::Threads {
+            jobs: options.jobs,
+            message: error.to_string(),
+        })?;
     pool.install(|| run_in_pool(options, &config, &selection, started))
 }
 
-fn run_in_pool(options: &GateOptions, config: &ProjectConfig, selection: &Selection, started: Instant) -> Result<GateReport, GateError> {
-    let load_error = |source| GateError::Load { root: options.root.clone(), source };
+fn run_in_pool(
+    options: &GateOptions,
+    config: &ProjectConfig,
+    selection: &Selection,
+    started: Instant,
+) -> Result<GateReport, GateError> {
+    let load_error = |source| GateError::Load {
+        root: options.root.clone(),
+        source,
+    };
     let project = load(&options.root).map_err(load_error)?;
-    let manifests = ProjectManifests::read(&options.root).map_err(|error| load_error(LoadError::Io(error)))?;
+    let manifests =
+        ProjectManifests::read(&options.root).map_err(|error| load_error(LoadError::Io(error)))?;
     let settings = settings(options, config, &project);
     let mut sink = Sink::default();
 
     report_parse_problems(&project, selection, &mut sink);
     check_php_files(&project, selection, &settings, &mut sink);
-    let scope = ProjectScope { root: &options.root, manifests: &manifests, index: &project.index, settings: &settings };
+    let scope = ProjectScope {
+        root: &options.root,
+        manifests: &manifests,
+        index: &project.index,
+        settings: &settings,
+    };
     for rule in &selection.rules {
         rule.check_project(&scope, &mut sink);
     }
@@ -178,7 +229,10 @@ fn run_in_pool(options: &GateOptions, config: &ProjectConfig, selection: &Select
 
     let mut files = FileCounts::default();
     for file in &project.index.files {
-        let is_php = file.path.extension().is_some_and(|extension| extension == "php");
+        let is_php = file
+            .path
+            .extension()
+            .is_some_and(|extension| extension == "php");
         match (file.origin, is_php) {
             (FileOrigin::Project, true) => files.project_php += 1,
             (FileOrigin::Project, false) => files.project_xml += 1,
@@ -202,7 +256,11 @@ fn relative_path(path: &Path) -> String {
 
 /// Parse problems of project files become `parse-error` findings (core's are not ours to report).
 fn report_parse_problems(project: &LoadedProject, selection: &Selection, sink: &mut Sink) {
-    if !selection.rules.iter().any(|rule| rule.meta().name == parse_error::META.name) {
+    if !selection
+        .rules
+        .iter()
+        .any(|rule| rule.meta().name == parse_error::META.name)
+    {
         return;
     }
     // Only the first error of a file is reported: later ones are usually its echoes.
@@ -211,27 +269,59 @@ fn report_parse_problems(project: &LoadedProject, selection: &Selection, sink: &
         if !seen.insert(problem.file) {
             continue;
         }
-        let Some(source) = project.source(problem.file) else { continue };
+        let Some(source) = project.source(problem.file) else {
+            continue;
+        };
         let path = relative_path(&project.index.file(problem.file).path);
-        let span = upkeep_php::source::TextSpan::new(problem.offset, problem.end.max(problem.offset));
+        let span =
+            upkeep_php::source::TextSpan::new(problem.offset, problem.end.max(problem.offset));
         let location = Location::in_text(&path, &source.text, &source.lines, span);
-        let kind = if path.ends_with(".php") { "PHP syntax error" } else { "malformed XML" };
-        sink.push(Finding::new(&parse_error::META, location, format!("{kind}: {}", problem.message)));
+        let kind = if path.ends_with(".php") {
+            "PHP syntax error"
+        } else {
+            "malformed XML"
+        };
+        sink.push(Finding::new(
+            &parse_error::META,
+            location,
+            format!("{kind}: {}", problem.message),
+        ));
     }
 }
 
 /// Runs the per-file rules on every project PHP file that parsed, in parallel.
-fn check_php_files(project: &LoadedProject, selection: &Selection, settings: &GateSettings, sink: &mut Sink) {
-    let file_rules: Vec<&dyn Rule> = selection.rules.iter().copied().filter(|rule| rule.meta().category != crate::rule::Category::Syntax).collect();
+fn check_php_files(
+    project: &LoadedProject,
+    selection: &Selection,
+    settings: &GateSettings,
+    sink: &mut Sink,
+) {
+    let file_rules: Vec<&dyn Rule> = selection
+        .rules
+        .iter()
+        .copied()
+        .filter(|rule| rule.meta().category != crate::rule::Category::Syntax)
+        .collect();
     if file_rules.is_empty() {
         return;
     }
-    let broken: HashSet<_> = project.problems.iter().map(|problem| problem.file).collect();
+    let broken: HashSet<_> = project
+        .problems
+        .iter()
+        .map(|problem| problem.file)
+        .collect();
     let results: Vec<Sink> = project
         .sources
         .par_iter()
         .filter(|source| !broken.contains(&source.file))
-        .filter(|source| project.index.file(source.file).path.extension().is_some_and(|extension| extension == "php"))
+        .filter(|source| {
+            project
+                .index
+                .file(source.file)
+                .path
+                .extension()
+                .is_some_and(|extension| extension == "php")
+        })
         .map_init(Bump::new, |arena, source| {
             arena.reset();
             let path = relative_path(&project.index.file(source.file).path);
@@ -251,7 +341,9 @@ fn check_php_files(project: &LoadedProject, selection: &Selection, settings: &Ga
                 rule.check_php_file(&file, &mut file_sink);
             }
             let suppressions = Suppressions::of_file(&facts);
-            file_sink.findings.retain(|finding| !suppressions.is_suppressed(finding));
+            file_sink
+                .findings
+                .retain(|finding| !suppressions.is_suppressed(finding));
             file_sink
         })
         .collect();
@@ -262,13 +354,22 @@ fn check_php_files(project: &LoadedProject, selection: &Selection, settings: &Ga
 }
 
 /// Applies `tooling.yml` ignores and severity overrides.
-fn apply_configuration(findings: Vec<Finding>, config: &ProjectConfig, selection: &Selection) -> Vec<Finding> {
+fn apply_configuration(
+    findings: Vec<Finding>,
+    config: &ProjectConfig,
+    selection: &Selection,
+) -> Vec<Finding> {
     findings
         .into_iter()
         .filter(|finding| {
             !config.tooling.ignore_errors.iter().any(|ignore| {
-                let rule_matches = ignore.rule.as_deref().is_none_or(|id| finding.rule.answers_to(id));
-                rule_matches && (ignore.pattern.is_match(&finding.message) || ignore.pattern.is_match(&finding.location.file))
+                let rule_matches = ignore
+                    .rule
+                    .as_deref()
+                    .is_none_or(|id| finding.rule.answers_to(id));
+                rule_matches
+                    && (ignore.pattern.is_match(&finding.message)
+                        || ignore.pattern.is_match(&finding.location.file))
             })
         })
         .map(|mut finding| {

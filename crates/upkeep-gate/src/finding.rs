@@ -6,7 +6,9 @@ use upkeep_php::source::{LineColumn, LineIndex, TextSpan};
 
 use crate::rule::RuleMeta;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Shown, but does not fail the gate (Spryker's "ignored rules" become warnings).
@@ -49,7 +51,13 @@ impl Location {
         let start = lines.line_column(text, span.start);
         let end = lines.line_column(text, span.end.max(span.start));
         let source_line = String::from_utf8_lossy(lines.line_text(text, start.line)).into_owned();
-        Self { file: file.to_string(), start, end, span, source_line: Some(source_line) }
+        Self {
+            file: file.to_string(),
+            start,
+            end,
+            span,
+            source_line: Some(source_line),
+        }
     }
 
     /// A location for `span` of `text`, computing the line index on the spot (for files that
@@ -61,7 +69,13 @@ impl Location {
     /// A whole file, when there is no better place (line 1, column 1).
     pub fn whole_file(file: &str) -> Self {
         let first = LineColumn { line: 1, column: 1 };
-        Self { file: file.to_string(), start: first, end: first, span: TextSpan::default(), source_line: None }
+        Self {
+            file: file.to_string(),
+            start: first,
+            end: first,
+            span: TextSpan::default(),
+            source_line: None,
+        }
     }
 }
 
@@ -76,11 +90,21 @@ pub struct Finding {
 
 impl Finding {
     pub fn new(rule: &'static RuleMeta, location: Location, message: impl Into<String>) -> Self {
-        Self { rule, severity: rule.category.default_severity(), message: message.into(), location }
+        Self {
+            rule,
+            severity: rule.category.default_severity(),
+            message: message.into(),
+            location,
+        }
     }
 
     /// The order of a report: by file, position, then rule.
     pub fn sort_key(&self) -> (&str, LineColumn, &str, &str) {
-        (&self.location.file, self.location.start, self.rule.name, &self.message)
+        (
+            &self.location.file,
+            self.location.start,
+            self.rule.name,
+            &self.message,
+        )
     }
 }

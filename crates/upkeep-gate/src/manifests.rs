@@ -21,9 +21,16 @@ impl ManifestFile {
 
     fn read(root: &Path, relative: &str) -> std::io::Result<Option<Self>> {
         match std::fs::read(root.join(relative)) {
-            Ok(text) => Ok(Some(Self { path: relative.to_string(), lines: LineIndex::new(&text), text })),
+            Ok(text) => Ok(Some(Self {
+                path: relative.to_string(),
+                lines: LineIndex::new(&text),
+                text,
+            })),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(error) => Err(std::io::Error::new(error.kind(), format!("cannot read {relative}: {error}"))),
+            Err(error) => Err(std::io::Error::new(
+                error.kind(),
+                format!("cannot read {relative}: {error}"),
+            )),
         }
     }
 }
@@ -43,7 +50,9 @@ impl ProjectManifests {
         let mut deploy_names: Vec<String> = std::fs::read_dir(root)?
             .filter_map(Result::ok)
             .map(|entry| entry.file_name().to_string_lossy().into_owned())
-            .filter(|name| name.starts_with("deploy") && (name.ends_with(".yml") || name.ends_with(".yaml")))
+            .filter(|name| {
+                name.starts_with("deploy") && (name.ends_with(".yml") || name.ends_with(".yaml"))
+            })
             .collect();
         deploy_names.sort();
         let mut deploy_files = Vec::new();

@@ -4,9 +4,7 @@ use crate::rule::{Category, Rule, RuleMeta};
 use crate::rules;
 
 /// Every rule, in documentation order.
-pub static RULES: &[&dyn Rule] = &[
-    &rules::syntax::parse_error::ParseError,
-];
+pub static RULES: &[&dyn Rule] = &[&rules::syntax::parse_error::ParseError];
 
 pub fn all() -> impl Iterator<Item = &'static dyn Rule> {
     RULES.iter().copied()
@@ -33,12 +31,23 @@ pub struct UnknownRule {
 pub fn expand(ids: &[String]) -> Result<Vec<&'static str>, UnknownRule> {
     let mut names = Vec::new();
     for id in ids.iter().map(|id| id.trim()).filter(|id| !id.is_empty()) {
-        if let Some(category) = Category::ALL.iter().find(|category| category.name().eq_ignore_ascii_case(id)) {
-            names.extend(all().map(Rule::meta).filter(|meta| meta.category == *category).map(|meta| meta.name));
+        if let Some(category) = Category::ALL
+            .iter()
+            .find(|category| category.name().eq_ignore_ascii_case(id))
+        {
+            names.extend(
+                all()
+                    .map(Rule::meta)
+                    .filter(|meta| meta.category == *category)
+                    .map(|meta| meta.name),
+            );
         } else if let Some(rule) = find(id) {
             names.push(rule.meta().name);
         } else {
-            return Err(UnknownRule { id: id.to_string(), suggestion: closest_name(id) });
+            return Err(UnknownRule {
+                id: id.to_string(),
+                suggestion: closest_name(id),
+            });
         }
     }
     names.dedup();

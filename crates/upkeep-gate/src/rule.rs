@@ -75,7 +75,11 @@ impl RuleMeta {
     }
 
     pub fn answers_to(&self, id: &str) -> bool {
-        self.name.eq_ignore_ascii_case(id) || self.spryker_ids.iter().any(|alias| alias.eq_ignore_ascii_case(id))
+        self.name.eq_ignore_ascii_case(id)
+            || self
+                .spryker_ids
+                .iter()
+                .any(|alias| alias.eq_ignore_ascii_case(id))
     }
 }
 
@@ -104,7 +108,10 @@ impl Sink {
 
     /// Tells the user that a check could not run fully (never a silent pass).
     pub fn notice(&mut self, rule: &'static RuleMeta, message: impl Into<String>) {
-        self.notices.push(Notice { rule: rule.name, message: message.into() });
+        self.notices.push(Notice {
+            rule: rule.name,
+            message: message.into(),
+        });
     }
 }
 
@@ -132,7 +139,12 @@ impl PhpFile<'_, '_> {
         Location::in_text(self.path, self.text, self.lines, span.into())
     }
 
-    pub fn finding(&self, rule: &'static RuleMeta, span: impl Into<TextSpan>, message: impl Into<String>) -> Finding {
+    pub fn finding(
+        &self,
+        rule: &'static RuleMeta,
+        span: impl Into<TextSpan>,
+        message: impl Into<String>,
+    ) -> Finding {
         Finding::new(rule, self.location(span), message)
     }
 
@@ -148,14 +160,27 @@ impl PhpFile<'_, '_> {
     /// Resolves a class name written at `offset` to its fully qualified name.
     pub fn resolve_class(&self, written: &str, offset: u32) -> String {
         let class = self.facts.class_at(offset);
-        let scope = class.map(|class| ClassScope { name: &class.name, parent: class.parent() });
-        self.facts.context_at(offset).resolve_class_in(written, scope)
+        let scope = class.map(|class| ClassScope {
+            name: &class.name,
+            parent: class.parent(),
+        });
+        self.facts
+            .context_at(offset)
+            .resolve_class_in(written, scope)
     }
 
     /// The doc block right before `offset`, if any.
     pub fn doc_block_before(&self, offset: u32) -> Option<DocBlock> {
-        mago_syntax::comments::docblock::get_docblock_before_position(self.program.trivia.as_slice(), offset)
-            .map(|trivia| DocBlock::parse(&String::from_utf8_lossy(trivia.value), trivia.span.start.offset))
+        mago_syntax::comments::docblock::get_docblock_before_position(
+            self.program.trivia.as_slice(),
+            offset,
+        )
+        .map(|trivia| {
+            DocBlock::parse(
+                &String::from_utf8_lossy(trivia.value),
+                trivia.span.start.offset,
+            )
+        })
     }
 }
 

@@ -26,6 +26,11 @@ pub struct GateSettings {
 
 impl Default for GateSettings {
     fn default() -> Self {
-        Self { prefixes: vec!["Pyz".to_string()], advisories: None, npm_audit_level: NpmAuditLevel::High, php_version: None }
+        Self {
+            prefixes: vec!["Pyz".to_string()],
+            advisories: None,
+            npm_audit_level: NpmAuditLevel::High,
+            php_version: None,
+        }
     }
 }

@@ -32,7 +32,10 @@ impl DocBlock {
     pub fn parse(raw: &str, offset: u32) -> Self {
         let mut block = DocBlock::default();
         let body_start = raw.find("/**").map_or(0, |start| start + 3);
-        let body_end = raw.rfind("*/").filter(|&end| end >= body_start).unwrap_or(raw.len());
+        let body_end = raw
+            .rfind("*/")
+            .filter(|&end| end >= body_start)
+            .unwrap_or(raw.len());
         let mut line_offset = body_start;
         for line in raw[body_start..body_end].split('\n') {
             let this_line_offset = line_offset;
@@ -49,7 +52,9 @@ impl DocBlock {
             }
             let content = content.trim_end();
             if let Some(tag) = content.strip_prefix('@') {
-                let name_len = tag.find(|c: char| c.is_whitespace() || c == '(').unwrap_or(tag.len());
+                let name_len = tag
+                    .find(|c: char| c.is_whitespace() || c == '(')
+                    .unwrap_or(tag.len());
                 block.tags.push(DocTag {
                     name: tag[..name_len].to_string(),
                     text: tag[name_len..].trim().to_string(),
@@ -73,7 +78,9 @@ impl DocBlock {
     }
 
     pub fn tags_named<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s DocTag> + 's {
-        self.tags.iter().filter(move |tag| tag.name.eq_ignore_ascii_case(name))
+        self.tags
+            .iter()
+            .filter(move |tag| tag.name.eq_ignore_ascii_case(name))
     }
 
     pub fn has_tag(&self, name: &str) -> bool {
@@ -82,22 +89,30 @@ impl DocBlock {
 
     /// The text of `@deprecated`, if the block has one (empty text when it says nothing more).
     pub fn deprecation(&self) -> Option<&str> {
-        self.tags_named("deprecated").next().map(|tag| tag.text.as_str())
+        self.tags_named("deprecated")
+            .next()
+            .map(|tag| tag.text.as_str())
     }
 
     /// The `@method` tags, parsed.
     pub fn methods(&self) -> Vec<DocMethod<'_>> {
-        self.tags_named("method").filter_map(|tag| parse_method_tag(&tag.text)).collect()
+        self.tags_named("method")
+            .filter_map(|tag| parse_method_tag(&tag.text))
+            .collect()
     }
 
     /// The type of the first `@var` tag (`@var Type [$name]`).
     pub fn var_type(&self) -> Option<&str> {
-        self.tags_named("var").next().and_then(|tag| first_type(&tag.text))
+        self.tags_named("var")
+            .next()
+            .and_then(|tag| first_type(&tag.text))
     }
 
     /// The type of the first `@return` tag.
     pub fn return_type(&self) -> Option<&str> {
-        self.tags_named("return").next().and_then(|tag| first_type(&tag.text))
+        self.tags_named("return")
+            .next()
+            .and_then(|tag| first_type(&tag.text))
     }
 
     /// `(type, $name)` of every `@param Type $name` tag.
@@ -106,7 +121,8 @@ impl DocBlock {
             .filter_map(|tag| {
                 let ty = first_type(&tag.text)?;
                 let name = tag.text[ty.len()..].split_whitespace().next()?;
-                name.starts_with('$').then_some((ty, name.trim_start_matches('$')))
+                name.starts_with('$')
+                    .then_some((ty, name.trim_start_matches('$')))
             })
             .collect()
     }
@@ -135,7 +151,11 @@ fn parse_method_tag(text: &str) -> Option<DocMethod<'_>> {
     let words = if is_static { &words[1..] } else { &words[..] };
     let return_type = words.last().copied();
     let valid_name = name.chars().all(|c| c.is_alphanumeric() || c == '_');
-    valid_name.then_some(DocMethod { is_static, return_type, name })
+    valid_name.then_some(DocMethod {
+        is_static,
+        return_type,
+        name,
+    })
 }
 
 #[cfg(test)]
@@ -148,8 +168,14 @@ mod tests {
         let block = DocBlock::parse(raw, 100);
         assert_eq!(block.description, "Reads products.");
         assert_eq!(block.tags.len(), 3);
-        assert_eq!(block.deprecation(), Some("Use {@link Reader} instead.\nRemoved in the next major."));
-        assert_eq!(block.tags[0].offset, 100 + u32::try_from(raw.find("@deprecated").unwrap()).unwrap());
+        assert_eq!(
+            block.deprecation(),
+            Some("Use {@link Reader} instead.\nRemoved in the next major.")
+        );
+        assert_eq!(
+            block.tags[0].offset,
+            100 + u32::try_from(raw.find("@deprecated").unwrap()).unwrap()
+        );
         assert_eq!(block.params(), vec![("int", "id")]);
         assert_eq!(block.return_type(), Some("\\Foo\\Bar|null"));
     }
@@ -161,7 +187,10 @@ mod tests {
         let methods = block.methods();
         assert_eq!(methods.len(), 2);
         assert_eq!(methods[0].name, "getFactory");
-        assert_eq!(methods[0].return_type, Some("\\Pyz\\Zed\\Product\\Business\\ProductBusinessFactory"));
+        assert_eq!(
+            methods[0].return_type,
+            Some("\\Pyz\\Zed\\Product\\Business\\ProductBusinessFactory")
+        );
         assert!(!methods[0].is_static);
         assert!(methods[1].is_static);
         assert_eq!(methods[1].return_type, Some("Foo"));
@@ -170,7 +199,10 @@ mod tests {
 
     #[test]
     fn one_line_block_and_garbage_do_not_break() {
-        assert_eq!(DocBlock::parse("/** @var Foo */", 0).var_type(), Some("Foo"));
+        assert_eq!(
+            DocBlock::parse("/** @var Foo */", 0).var_type(),
+            Some("Foo")
+        );
         assert_eq!(DocBlock::parse("/** */", 0), DocBlock::default());
         assert!(DocBlock::parse("@", 0).tags[0].name.is_empty());
         assert_eq!(DocBlock::parse("/** @var */", 0).var_type(), None);

@@ -10,8 +10,8 @@ use mago_syntax::comments::docblock::get_docblock_before_position;
 
 use crate::docblock::DocBlock;
 use crate::model::{
-    ClassKind, ClassLike, ConstantInfo, DocMethodInfo, FileId, MethodInfo, ParameterInfo, PropertyInfo,
-    Visibility,
+    ClassKind, ClassLike, ConstantInfo, DocMethodInfo, FileId, MethodInfo, ParameterInfo,
+    PropertyInfo, Visibility,
 };
 use crate::names::{ClassScope, NameContext};
 use crate::source::TextSpan;
@@ -39,23 +39,46 @@ impl FileFacts {
             .iter()
             .rev()
             .find(|scope| scope.span.contains(offset))
-            .map_or_else(|| GLOBAL.get_or_init(NameContext::default), |scope| &scope.context)
+            .map_or_else(
+                || GLOBAL.get_or_init(NameContext::default),
+                |scope| &scope.context,
+            )
     }
 
     /// The innermost class declared around `offset`.
     pub fn class_at(&self, offset: u32) -> Option<&ClassLike> {
-        self.classes.iter().rev().find(|class| class.span.contains(offset))
+        self.classes
+            .iter()
+            .rev()
+            .find(|class| class.span.contains(offset))
     }
 }
 
 /// Extracts the facts of `program`, whose source is `text`.
-pub fn extract_facts(program: &Program<'_>, text: &[u8], file: FileId, project: &ProjectNamespaces) -> FileFacts {
-    let mut extractor = Extractor { program, text, file, project, facts: FileFacts::default() };
+pub fn extract_facts(
+    program: &Program<'_>,
+    text: &[u8],
+    file: FileId,
+    project: &ProjectNamespaces,
+) -> FileFacts {
+    let mut extractor = Extractor {
+        program,
+        text,
+        file,
+        project,
+        facts: FileFacts::default(),
+    };
     let mut global = NameContext::default();
     extractor.statements(&program.statements, &mut global);
     let whole_file = TextSpan::new(0, u32::try_from(text.len()).unwrap_or(u32::MAX));
     // The global scope goes first so that namespace scopes, searched from the back, win.
-    extractor.facts.scopes.insert(0, NameScope { span: whole_file, context: global });
+    extractor.facts.scopes.insert(
+        0,
+        NameScope {
+            span: whole_file,
+            context: global,
+        },
+    );
     extractor.facts
 }
 
@@ -83,7 +106,11 @@ fn utf8(bytes: &[u8]) -> &str {
 }
 
 impl<'arena> Extractor<'_, 'arena> {
-    fn statements(&mut self, statements: &Sequence<'arena, Statement<'arena>>, context: &mut NameContext) {
+    fn statements(
+        &mut self,
+        statements: &Sequence<'arena, Statement<'arena>>,
+        context: &mut NameContext,
+    ) {
         for statement in statements {
             self.statement(statement, context);
         }
@@ -92,13 +119,21 @@ impl<'arena> Extractor<'_, 'arena> {
     fn statement(&mut self, statement: &Statement<'arena>, context: &mut NameContext) {
         match statement {
             Statement::Namespace(namespace) => {
-                let name = namespace.name.as_ref().map_or("", |name| utf8(name.value()));
+                let name = namespace
+                    .name
+                    .as_ref()
+                    .map_or("", |name| utf8(name.value()));
                 let mut inner = NameContext::new(name);
                 match &namespace.body {
                     NamespaceBody::Implicit(body) => self.statements(&body.statements, &mut inner),
-                    NamespaceBody::BraceDelimited(block) => self.statements(&block.statements, &mut inner),
+                    NamespaceBody::BraceDelimited(block) => {
+                        self.statements(&block.statements, &mut inner)
+                    }
                 }
-                self.facts.scopes.push(NameScope { span: namespace.span().into(), context: inner });
+                self.facts.scopes.push(NameScope {
+                    span: namespace.span().into(),
+                    context: inner,
+                });
             }
             Statement::Use(r#use) => add_imports(&r#use.items, context),
             Statement::Class(class) => self.class_like(
@@ -178,16 +213,26 @@ impl<'arena> Extractor<'_, 'arena> {
         } else {
             format!("{}\\{short}", context.namespace)
         };
-        let resolve_all = |names: Option<&mago_syntax::ast::TokenSeparatedSequence<'arena, mago_syntax::ast::Identifier<'arena>>>| {
+        let resolve_all = |names: Option<
+            &mago_syntax::ast::TokenSeparatedSequence<'arena, mago_syntax::ast::Identifier<'arena>>,
+        >| {
             names.map_or_else(Vec::new, |names| {
-                names.iter().map(|identifier| context.resolve_class(utf8(identifier.value()))).collect()
+                names
+                    .iter()
+                    .map(|identifier| context.resolve_class(utf8(identifier.value())))
+                    .collect()
             })
         };
         let extends = resolve_all(declaration.extends.map(|extends| &extends.types));
         let implements = resolve_all(declaration.implements.map(|implements| &implements.types));
         let doc = self.doc_before(declaration.span.start.offset);
-        let parent = (declaration.kind == ClassKind::Class).then(|| extends.first().cloned()).flatten();
-        let scope = ClassScope { name: &name, parent: parent.as_deref() };
+        let parent = (declaration.kind == ClassKind::Class)
+            .then(|| extends.first().cloned())
+            .flatten();
+        let scope = ClassScope {
+            name: &name,
+            parent: parent.as_deref(),
+        };
         let doc_methods = doc
             .as_ref()
             .map(|doc| {
@@ -196,12 +241,17 @@ impl<'arena> Extractor<'_, 'arena> {
                     .map(|method| DocMethodInfo {
                         name: method.name.to_string(),
                         is_static: method.is_static,
-                        return_type: method.return_type.map(|ty| context.resolve_type(ty, Some(scope))),
+                        return_type: method
+                            .return_type
+                            .map(|ty| context.resolve_type(ty, Some(scope))),
                     })
                     .collect()
             })
             .unwrap_or_default();
-        let modifiers = declaration.modifiers.map(Sequence::as_slice).unwrap_or_default();
+        let modifiers = declaration
+            .modifiers
+            .map(Sequence::as_slice)
+            .unwrap_or_default();
 
         let mut class = ClassLike {
             layout: SprykerLayout::of(&name, self.project),
@@ -231,10 +281,21 @@ impl<'arena> Extractor<'_, 'arena> {
         context.resolve_type(self.source(hint.span()), Some(scope))
     }
 
-    fn member(&self, member: &ClassLikeMember<'arena>, class: &mut ClassLike, context: &NameContext, scope: ClassScope<'_>) {
+    fn member(
+        &self,
+        member: &ClassLikeMember<'arena>,
+        class: &mut ClassLike,
+        context: &NameContext,
+        scope: ClassScope<'_>,
+    ) {
         match member {
             ClassLikeMember::TraitUse(trait_use) => {
-                class.traits.extend(trait_use.trait_names.iter().map(|name| context.resolve_class(utf8(name.value()))));
+                class.traits.extend(
+                    trait_use
+                        .trait_names
+                        .iter()
+                        .map(|name| context.resolve_class(utf8(name.value()))),
+                );
             }
             ClassLikeMember::Constant(constant) => {
                 let visibility = visibility_of(constant.modifiers.as_slice());
@@ -249,14 +310,28 @@ impl<'arena> Extractor<'_, 'arena> {
                 }
             }
             ClassLikeMember::Property(property) => {
-                let (modifiers, hint, items): (&[Modifier<'arena>], _, Vec<&PropertyItem<'arena>>) = match property {
-                    Property::Plain(plain) => (plain.modifiers.as_slice(), plain.hint.as_ref(), plain.items.iter().collect()),
-                    Property::Hooked(hooked) => (hooked.modifiers.as_slice(), hooked.hint.as_ref(), vec![&hooked.item]),
-                };
+                let (modifiers, hint, items): (&[Modifier<'arena>], _, Vec<&PropertyItem<'arena>>) =
+                    match property {
+                        Property::Plain(plain) => (
+                            plain.modifiers.as_slice(),
+                            plain.hint.as_ref(),
+                            plain.items.iter().collect(),
+                        ),
+                        Property::Hooked(hooked) => (
+                            hooked.modifiers.as_slice(),
+                            hooked.hint.as_ref(),
+                            vec![&hooked.item],
+                        ),
+                    };
                 let doc_type = self
                     .doc_before(property.span().start.offset)
-                    .and_then(|doc| doc.var_type().map(|ty| context.resolve_type(ty, Some(scope))));
-                let type_hint = hint.map(|hint| self.hint(hint, context, scope)).or(doc_type);
+                    .and_then(|doc| {
+                        doc.var_type()
+                            .map(|ty| context.resolve_type(ty, Some(scope)))
+                    });
+                let type_hint = hint
+                    .map(|hint| self.hint(hint, context, scope))
+                    .or(doc_type);
                 for item in items {
                     let variable = item.variable();
                     class.properties.push(PropertyInfo {
@@ -272,7 +347,11 @@ impl<'arena> Extractor<'_, 'arena> {
             ClassLikeMember::Method(method) => {
                 let info = self.method(method, context, scope);
                 // Promoted constructor parameters are properties too.
-                for parameter in info.parameters.iter().filter(|parameter| parameter.promoted.is_some()) {
+                for parameter in info
+                    .parameters
+                    .iter()
+                    .filter(|parameter| parameter.promoted.is_some())
+                {
                     class.properties.push(PropertyInfo {
                         name: parameter.name.clone(),
                         visibility: parameter.promoted.unwrap_or(Visibility::Public),
@@ -286,15 +365,26 @@ impl<'arena> Extractor<'_, 'arena> {
         }
     }
 
-    fn method(&self, method: &Method<'arena>, context: &NameContext, scope: ClassScope<'_>) -> MethodInfo {
+    fn method(
+        &self,
+        method: &Method<'arena>,
+        context: &NameContext,
+        scope: ClassScope<'_>,
+    ) -> MethodInfo {
         let parameters = method
             .parameter_list
             .parameters
             .iter()
             .map(|parameter| ParameterInfo {
-                name: utf8(parameter.variable.name).trim_start_matches('$').to_string(),
-                type_hint: parameter.hint.as_ref().map(|hint| self.hint(hint, context, scope)),
-                promoted: (!parameter.modifiers.is_empty()).then(|| visibility_of(parameter.modifiers.as_slice())),
+                name: utf8(parameter.variable.name)
+                    .trim_start_matches('$')
+                    .to_string(),
+                type_hint: parameter
+                    .hint
+                    .as_ref()
+                    .map(|hint| self.hint(hint, context, scope)),
+                promoted: (!parameter.modifiers.is_empty())
+                    .then(|| visibility_of(parameter.modifiers.as_slice())),
                 has_default: parameter.default_value.is_some(),
                 is_variadic: parameter.ellipsis.is_some(),
                 by_reference: parameter.ampersand.is_some(),
@@ -307,7 +397,10 @@ impl<'arena> Extractor<'_, 'arena> {
             is_static: modifiers.iter().any(Modifier::is_static),
             is_abstract: modifiers.iter().any(Modifier::is_abstract),
             parameters,
-            return_type: method.return_type_hint.as_ref().map(|ret| self.hint(&ret.hint, context, scope)),
+            return_type: method
+                .return_type_hint
+                .as_ref()
+                .map(|ret| self.hint(&ret.hint, context, scope)),
             doc: self.doc_before(method.span().start.offset),
             name_span: method.name.span.into(),
             span: method.span().into(),
@@ -334,7 +427,12 @@ fn add_imports(items: &UseItems<'_>, context: &mut NameContext) {
     match items {
         UseItems::Sequence(sequence) => {
             for item in &sequence.items {
-                context.import_class(utf8(item.name.value()), item.alias.as_ref().map(|alias| utf8(alias.identifier.value)));
+                context.import_class(
+                    utf8(item.name.value()),
+                    item.alias
+                        .as_ref()
+                        .map(|alias| utf8(alias.identifier.value)),
+                );
             }
         }
         UseItems::MixedList(list) => {
@@ -342,7 +440,12 @@ fn add_imports(items: &UseItems<'_>, context: &mut NameContext) {
             for maybe_typed in list.items.iter().filter(|item| item.r#type.is_none()) {
                 let item = &maybe_typed.item;
                 let full = format!("{prefix}\\{}", utf8(item.name.value()));
-                context.import_class(&full, item.alias.as_ref().map(|alias| utf8(alias.identifier.value)));
+                context.import_class(
+                    &full,
+                    item.alias
+                        .as_ref()
+                        .map(|alias| utf8(alias.identifier.value)),
+                );
             }
         }
         UseItems::TypedSequence(_) | UseItems::TypedList(_) => {}

@@ -47,7 +47,9 @@ impl CodebaseIndex {
         let key = class.name.to_ascii_lowercase();
         let is_project = class.layout.origin == Origin::Project;
         match self.by_name.get(&key) {
-            Some(existing) if !is_project || self.classes[existing.0 as usize].layout.origin == Origin::Project => {}
+            Some(existing)
+                if !is_project
+                    || self.classes[existing.0 as usize].layout.origin == Origin::Project => {}
             _ => {
                 self.by_name.insert(key, id);
             }
@@ -61,7 +63,9 @@ impl CodebaseIndex {
     }
 
     pub fn class_id(&self, name: &str) -> Option<ClassId> {
-        self.by_name.get(&name.trim_start_matches('\\').to_ascii_lowercase()).copied()
+        self.by_name
+            .get(&name.trim_start_matches('\\').to_ascii_lowercase())
+            .copied()
     }
 
     pub fn class(&self, name: &str) -> Option<&ClassLike> {
@@ -69,7 +73,10 @@ impl CodebaseIndex {
     }
 
     /// The classes `class` extends, nearest first; stops at unknown names and at cycles.
-    pub fn ancestors<'a>(&'a self, class: &'a ClassLike) -> impl Iterator<Item = &'a ClassLike> + 'a {
+    pub fn ancestors<'a>(
+        &'a self,
+        class: &'a ClassLike,
+    ) -> impl Iterator<Item = &'a ClassLike> + 'a {
         let mut seen = vec![class.name.to_ascii_lowercase()];
         let mut current = class;
         std::iter::from_fn(move || {
@@ -86,27 +93,41 @@ impl CodebaseIndex {
 
     /// The nearest core class in the parent chain of `class`.
     pub fn core_ancestor<'a>(&'a self, class: &'a ClassLike) -> Option<&'a ClassLike> {
-        self.ancestors(class).find(|ancestor| ancestor.layout.origin == Origin::Core)
+        self.ancestors(class)
+            .find(|ancestor| ancestor.layout.origin == Origin::Core)
     }
 
     /// Finds `method` on `class` or the nearest ancestor (or used trait) that declares it.
-    pub fn find_method<'a>(&'a self, class: &'a ClassLike, method: &str) -> Option<(&'a ClassLike, &'a MethodInfo)> {
-        std::iter::once(class).chain(self.ancestors(class)).find_map(|owner| {
-            owner.method(method).map(|found| (owner, found)).or_else(|| {
+    pub fn find_method<'a>(
+        &'a self,
+        class: &'a ClassLike,
+        method: &str,
+    ) -> Option<(&'a ClassLike, &'a MethodInfo)> {
+        std::iter::once(class)
+            .chain(self.ancestors(class))
+            .find_map(|owner| {
                 owner
-                    .traits
-                    .iter()
-                    .filter_map(|name| self.class(name))
-                    .find_map(|used| used.method(method).map(|found| (used, found)))
+                    .method(method)
+                    .map(|found| (owner, found))
+                    .or_else(|| {
+                        owner
+                            .traits
+                            .iter()
+                            .filter_map(|name| self.class(name))
+                            .find_map(|used| used.method(method).map(|found| (used, found)))
+                    })
             })
-        })
     }
 
     pub fn project_classes(&self) -> impl Iterator<Item = &ClassLike> {
-        self.classes.iter().filter(|class| class.layout.origin == Origin::Project)
+        self.classes
+            .iter()
+            .filter(|class| class.layout.origin == Origin::Project)
     }
 
     pub fn has_core(&self) -> bool {
-        self.files.iter().any(|file| file.origin == FileOrigin::Core)
+        self.files
+            .iter()
+            .any(|file| file.origin == FileOrigin::Core)
     }
 }

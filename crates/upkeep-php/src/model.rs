@@ -65,7 +65,9 @@ impl ClassLike {
     }
 
     pub fn method(&self, name: &str) -> Option<&MethodInfo> {
-        self.methods.iter().find(|method| method.name.eq_ignore_ascii_case(name))
+        self.methods
+            .iter()
+            .find(|method| method.name.eq_ignore_ascii_case(name))
     }
 
     pub fn constant(&self, name: &str) -> Option<&ConstantInfo> {

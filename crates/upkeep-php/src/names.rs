@@ -34,18 +34,23 @@ impl NameContext {
     pub fn import_class(&mut self, full_name: &str, alias: Option<&str>) {
         let full_name = full_name.trim_start_matches('\\').to_string();
         let alias = alias.unwrap_or_else(|| short_name(&full_name));
-        self.class_imports.insert(alias.to_ascii_lowercase(), full_name);
+        self.class_imports
+            .insert(alias.to_ascii_lowercase(), full_name);
     }
 
     /// The fully qualified name of an imported alias, if there is such an import.
     pub fn imported(&self, alias: &str) -> Option<&str> {
-        self.class_imports.get(&alias.to_ascii_lowercase()).map(String::as_str)
+        self.class_imports
+            .get(&alias.to_ascii_lowercase())
+            .map(String::as_str)
     }
 
     /// True when some `use` statement imports exactly this fully qualified class name.
     pub fn imports_class(&self, full_name: &str) -> bool {
         let full_name = full_name.trim_start_matches('\\');
-        self.class_imports.values().any(|imported| imported.eq_ignore_ascii_case(full_name))
+        self.class_imports
+            .values()
+            .any(|imported| imported.eq_ignore_ascii_case(full_name))
     }
 
     /// Resolves a class name as written, outside any class (`self` and friends stay as written).
@@ -95,7 +100,9 @@ impl NameContext {
             }
             if is_builtin_type(word) {
                 resolved.push_str(&word.to_ascii_lowercase());
-            } else if word.starts_with('$') || word.chars().next().is_some_and(|c| c.is_ascii_digit()) {
+            } else if word.starts_with('$')
+                || word.chars().next().is_some_and(|c| c.is_ascii_digit())
+            {
                 resolved.push_str(word);
             } else {
                 resolved.push_str(&self.resolve_class_in(word, scope));
@@ -132,19 +139,51 @@ pub fn short_name(full_name: &str) -> &str {
 
 /// The namespace part of a qualified name: `Pyz\Zed\Foo` -> `Pyz\Zed`.
 pub fn namespace_of(full_name: &str) -> &str {
-    full_name.rsplit_once('\\').map_or("", |(namespace, _)| namespace)
+    full_name
+        .rsplit_once('\\')
+        .map_or("", |(namespace, _)| namespace)
 }
 
 /// Types that are keywords, not class names (native and common doc-block pseudo-types).
 pub fn is_builtin_type(word: &str) -> bool {
     const BUILTIN: &[&str] = &[
-        "int", "integer", "float", "double", "string", "bool", "boolean", "array", "callable",
-        "iterable", "object", "mixed", "void", "null", "never", "false", "true", "resource",
-        "scalar", "numeric", "list", "non-empty-array", "non-empty-list", "non-empty-string",
-        "positive-int", "negative-int", "class-string", "array-key", "callable-string",
-        "self", "static", "parent", "$this",
+        "int",
+        "integer",
+        "float",
+        "double",
+        "string",
+        "bool",
+        "boolean",
+        "array",
+        "callable",
+        "iterable",
+        "object",
+        "mixed",
+        "void",
+        "null",
+        "never",
+        "false",
+        "true",
+        "resource",
+        "scalar",
+        "numeric",
+        "list",
+        "non-empty-array",
+        "non-empty-list",
+        "non-empty-string",
+        "positive-int",
+        "negative-int",
+        "class-string",
+        "array-key",
+        "callable-string",
+        "self",
+        "static",
+        "parent",
+        "$this",
     ];
-    BUILTIN.iter().any(|builtin| builtin.eq_ignore_ascii_case(word))
+    BUILTIN
+        .iter()
+        .any(|builtin| builtin.eq_ignore_ascii_case(word))
 }
 
 #[cfg(test)]
@@ -153,7 +192,10 @@ mod tests {
 
     fn context() -> NameContext {
         let mut context = NameContext::new("Pyz\\Zed\\Product");
-        context.import_class("Spryker\\Zed\\Product\\ProductDependencyProvider", Some("SprykerProductDependencyProvider"));
+        context.import_class(
+            "Spryker\\Zed\\Product\\ProductDependencyProvider",
+            Some("SprykerProductDependencyProvider"),
+        );
         context.import_class("\\Spryker\\Zed\\Kernel\\Container", None);
         context.import_class("Spryker\\Zed\\Kernel", Some("K"));
         context
@@ -162,30 +204,66 @@ mod tests {
     #[test]
     fn resolves_imports_aliases_and_namespace() {
         let context = context();
-        assert_eq!(context.resolve_class("SprykerProductDependencyProvider"), "Spryker\\Zed\\Product\\ProductDependencyProvider");
-        assert_eq!(context.resolve_class("container"), "Spryker\\Zed\\Kernel\\Container");
-        assert_eq!(context.resolve_class("K\\Container"), "Spryker\\Zed\\Kernel\\Container");
-        assert_eq!(context.resolve_class("Business\\Reader"), "Pyz\\Zed\\Product\\Business\\Reader");
+        assert_eq!(
+            context.resolve_class("SprykerProductDependencyProvider"),
+            "Spryker\\Zed\\Product\\ProductDependencyProvider"
+        );
+        assert_eq!(
+            context.resolve_class("container"),
+            "Spryker\\Zed\\Kernel\\Container"
+        );
+        assert_eq!(
+            context.resolve_class("K\\Container"),
+            "Spryker\\Zed\\Kernel\\Container"
+        );
+        assert_eq!(
+            context.resolve_class("Business\\Reader"),
+            "Pyz\\Zed\\Product\\Business\\Reader"
+        );
         assert_eq!(context.resolve_class("\\Exception"), "Exception");
-        assert_eq!(context.resolve_class("namespace\\Foo"), "Pyz\\Zed\\Product\\Foo");
+        assert_eq!(
+            context.resolve_class("namespace\\Foo"),
+            "Pyz\\Zed\\Product\\Foo"
+        );
         assert_eq!(NameContext::default().resolve_class("Foo"), "Foo");
     }
 
     #[test]
     fn resolves_self_static_parent_in_a_class() {
         let context = context();
-        let scope = ClassScope { name: "Pyz\\Zed\\Product\\ProductDependencyProvider", parent: Some("Spryker\\Zed\\Product\\ProductDependencyProvider") };
-        assert_eq!(context.resolve_class_in("static", Some(scope)), "Pyz\\Zed\\Product\\ProductDependencyProvider");
-        assert_eq!(context.resolve_class_in("parent", Some(scope)), "Spryker\\Zed\\Product\\ProductDependencyProvider");
-        assert_eq!(context.resolve_class_in("self", None), "Pyz\\Zed\\Product\\self");
+        let scope = ClassScope {
+            name: "Pyz\\Zed\\Product\\ProductDependencyProvider",
+            parent: Some("Spryker\\Zed\\Product\\ProductDependencyProvider"),
+        };
+        assert_eq!(
+            context.resolve_class_in("static", Some(scope)),
+            "Pyz\\Zed\\Product\\ProductDependencyProvider"
+        );
+        assert_eq!(
+            context.resolve_class_in("parent", Some(scope)),
+            "Spryker\\Zed\\Product\\ProductDependencyProvider"
+        );
+        assert_eq!(
+            context.resolve_class_in("self", None),
+            "Pyz\\Zed\\Product\\self"
+        );
     }
 
     #[test]
     fn resolves_class_names_inside_types() {
         let context = context();
-        assert_eq!(context.resolve_type("?Container", None), "?Spryker\\Zed\\Kernel\\Container");
-        assert_eq!(context.resolve_type("Container[]|null", None), "Spryker\\Zed\\Kernel\\Container[]|null");
-        assert_eq!(context.resolve_type("array<int, Reader>", None), "array<int,Pyz\\Zed\\Product\\Reader>");
+        assert_eq!(
+            context.resolve_type("?Container", None),
+            "?Spryker\\Zed\\Kernel\\Container"
+        );
+        assert_eq!(
+            context.resolve_type("Container[]|null", None),
+            "Spryker\\Zed\\Kernel\\Container[]|null"
+        );
+        assert_eq!(
+            context.resolve_type("array<int, Reader>", None),
+            "array<int,Pyz\\Zed\\Product\\Reader>"
+        );
         assert_eq!(context.resolve_type("String", None), "string");
     }
 

@@ -25,7 +25,11 @@ pub fn syntax_problems(program: &Program<'_>) -> Vec<SyntaxProblem> {
         .iter()
         .map(|error| {
             let span = error.span();
-            SyntaxProblem { message: error.to_string(), offset: span.start.offset, end: span.end.offset }
+            SyntaxProblem {
+                message: error.to_string(),
+                offset: span.start.offset,
+                end: span.end.offset,
+            }
         })
         .collect();
     problems.sort_by_key(|problem| problem.offset);

@@ -79,7 +79,9 @@ fn is_generated(relative: &Path) -> bool {
 }
 
 fn has_suffix(path: &Path, suffix: &str) -> bool {
-    path.file_name().and_then(|name| name.to_str()).is_some_and(|name| name.ends_with(suffix))
+    path.file_name()
+        .and_then(|name| name.to_str())
+        .is_some_and(|name| name.ends_with(suffix))
 }
 
 fn is_definition_xml(path: &Path) -> bool {
@@ -91,7 +93,12 @@ fn walk(root: &Path, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let entries = match std::fs::read_dir(root.join(dir)) {
         Ok(entries) => entries,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(error) => return Err(std::io::Error::new(error.kind(), format!("{}: {error}", root.join(dir).display()))),
+        Err(error) => {
+            return Err(std::io::Error::new(
+                error.kind(),
+                format!("{}: {error}", root.join(dir).display()),
+            ));
+        }
     };
     let mut files = Vec::new();
     let mut subdirs = Vec::new();
@@ -105,7 +112,10 @@ fn walk(root: &Path, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
             files.push(relative);
         }
     }
-    let nested: Vec<Vec<PathBuf>> = subdirs.par_iter().map(|subdir| walk(root, subdir)).collect::<Result<_, _>>()?;
+    let nested: Vec<Vec<PathBuf>> = subdirs
+        .par_iter()
+        .map(|subdir| walk(root, subdir))
+        .collect::<Result<_, _>>()?;
     files.extend(nested.into_iter().flatten());
     Ok(files)
 }
@@ -113,7 +123,9 @@ fn walk(root: &Path, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 /// Finds the project's and core's PHP and XML files.
 pub fn discover(root: &Path) -> Result<ProjectFiles, LoadError> {
     if !root.is_dir() {
-        return Err(LoadError::NotADirectory { path: root.to_path_buf() });
+        return Err(LoadError::NotADirectory {
+            path: root.to_path_buf(),
+        });
     }
     let mut found = ProjectFiles::default();
     for path in walk(root, Path::new("src"))? {
@@ -142,7 +154,10 @@ pub fn discover(root: &Path) -> Result<ProjectFiles, LoadError> {
         .collect::<Result<_, _>>()?;
     for path in core_files.into_iter().flatten() {
         // Only `<vendor>/<package>/src/...` is core code; tests and tooling are not.
-        let in_src = path.components().nth(3).is_some_and(|part| part.as_os_str() == "src");
+        let in_src = path
+            .components()
+            .nth(3)
+            .is_some_and(|part| part.as_os_str() == "src");
         if !in_src {
             continue;
         }
@@ -152,7 +167,12 @@ pub fn discover(root: &Path) -> Result<ProjectFiles, LoadError> {
             found.core_xml.push(path);
         }
     }
-    for list in [&mut found.project_php, &mut found.core_php, &mut found.project_xml, &mut found.core_xml] {
+    for list in [
+        &mut found.project_php,
+        &mut found.core_php,
+        &mut found.project_xml,
+        &mut found.core_xml,
+    ] {
         list.sort();
     }
     Ok(found)
@@ -168,23 +188,52 @@ pub fn read_project_namespaces(root: &Path) -> ProjectNamespaces {
 
 /// Outcome of reading one file.
 enum FileRead {
-    Php { facts: FileFacts, problems: Vec<ParseProblem>, text: Option<Vec<u8>> },
-    Xml { transfers: Vec<TransferDefinition>, tables: Vec<SchemaTable>, problem: Option<ParseProblem>, text: Option<Vec<u8>> },
+    Php {
+        facts: FileFacts,
+        problems: Vec<ParseProblem>,
+        text: Option<Vec<u8>>,
+    },
+    Xml {
+        transfers: Vec<TransferDefinition>,
+        tables: Vec<SchemaTable>,
+        problem: Option<ParseProblem>,
+        text: Option<Vec<u8>>,
+    },
 }
 
 fn read_file(root: &Path, path: &Path) -> std::io::Result<Vec<u8>> {
-    std::fs::read(root.join(path)).map_err(|error| std::io::Error::new(error.kind(), format!("cannot read {}: {error}", path.display())))
+    std::fs::read(root.join(path)).map_err(|error| {
+        std::io::Error::new(
+            error.kind(),
+            format!("cannot read {}: {error}", path.display()),
+        )
+    })
 }
 
-fn read_php(arena: &mut Bump, text: Vec<u8>, file: FileId, keep_text: bool, namespaces: &ProjectNamespaces) -> FileRead {
+fn read_php(
+    arena: &mut Bump,
+    text: Vec<u8>,
+    file: FileId,
+    keep_text: bool,
+    namespaces: &ProjectNamespaces,
+) -> FileRead {
     arena.reset();
     let program = parse_php(arena, &text);
     let problems = syntax_problems(program)
         .into_iter()
-        .map(|problem| ParseProblem { file, message: problem.message, offset: problem.offset, end: problem.end })
+        .map(|problem| ParseProblem {
+            file,
+            message: problem.message,
+            offset: problem.offset,
+            end: problem.end,
+        })
         .collect();
     let facts = extract_facts(program, &text, file, namespaces);
-    FileRead::Php { facts, problems, text: keep_text.then_some(text) }
+    FileRead::Php {
+        facts,
+        problems,
+        text: keep_text.then_some(text),
+    }
 }
 
 fn read_xml(text: Vec<u8>, path: &Path, file: FileId, keep_text: bool) -> FileRead {
@@ -200,8 +249,18 @@ fn read_xml(text: Vec<u8>, path: &Path, file: FileId, keep_text: bool) -> FileRe
             Err(problem) => (Vec::new(), Vec::new(), Some(problem)),
         }
     };
-    let problem = problem.map(|problem| ParseProblem { file, message: problem.message, offset: problem.offset, end: problem.offset });
-    FileRead::Xml { transfers, tables, problem, text: keep_text.then_some(text) }
+    let problem = problem.map(|problem| ParseProblem {
+        file,
+        message: problem.message,
+        offset: problem.offset,
+        end: problem.offset,
+    });
+    FileRead::Xml {
+        transfers,
+        tables,
+        problem,
+        text: keep_text.then_some(text),
+    }
 }
 
 /// Reads every file of the project into an index. Uses the current rayon pool, so callers
@@ -242,14 +301,23 @@ pub fn load(root: &Path) -> Result<LoadedProject, LoadError> {
     let mut problems = Vec::new();
     for (file, read) in reads {
         let text = match read {
-            FileRead::Php { facts, problems: file_problems, text } => {
+            FileRead::Php {
+                facts,
+                problems: file_problems,
+                text,
+            } => {
                 for class in facts.classes {
                     index.add_class(class);
                 }
                 problems.extend(file_problems);
                 text
             }
-            FileRead::Xml { transfers, tables, problem, text } => {
+            FileRead::Xml {
+                transfers,
+                tables,
+                problem,
+                text,
+            } => {
                 index.transfers.extend(transfers);
                 index.tables.extend(tables);
                 problems.extend(problem);
@@ -257,9 +325,19 @@ pub fn load(root: &Path) -> Result<LoadedProject, LoadError> {
             }
         };
         if let Some(text) = text {
-            sources.push(ProjectSource { file, lines: LineIndex::new(&text), text });
+            sources.push(ProjectSource {
+                file,
+                lines: LineIndex::new(&text),
+                text,
+            });
         }
     }
     sources.sort_by_key(|source| source.file);
-    Ok(LoadedProject { root: root.to_path_buf(), namespaces, index, sources, problems })
+    Ok(LoadedProject {
+        root: root.to_path_buf(),
+        namespaces,
+        index,
+        sources,
+        problems,
+    })
 }

@@ -51,7 +51,9 @@ impl LineIndex {
 
     /// The 0-based line that holds `offset`.
     fn line_of(&self, offset: u32) -> usize {
-        self.line_starts.partition_point(|&start| start <= offset).saturating_sub(1)
+        self.line_starts
+            .partition_point(|&start| start <= offset)
+            .saturating_sub(1)
     }
 
     pub fn line_column(&self, text: &[u8], offset: u32) -> LineColumn {
@@ -89,10 +91,19 @@ mod tests {
     fn offsets_become_lines_and_character_columns() {
         let text = "<?php\n$ä = 1;\r\nfoo();".as_bytes();
         let index = LineIndex::new(text);
-        assert_eq!(index.line_column(text, 0), LineColumn { line: 1, column: 1 });
-        assert_eq!(index.line_column(text, 6), LineColumn { line: 2, column: 1 });
+        assert_eq!(
+            index.line_column(text, 0),
+            LineColumn { line: 1, column: 1 }
+        );
+        assert_eq!(
+            index.line_column(text, 6),
+            LineColumn { line: 2, column: 1 }
+        );
         // `=` comes after `$ä ` where `ä` is two bytes but one character.
-        assert_eq!(index.line_column(text, 10), LineColumn { line: 2, column: 4 });
+        assert_eq!(
+            index.line_column(text, 10),
+            LineColumn { line: 2, column: 4 }
+        );
         assert_eq!(index.line_text(text, 2), b"$\xc3\xa4 = 1;");
         assert_eq!(index.line_text(text, 3), b"foo();");
         assert_eq!(index.line_text(text, 9), b"");

@@ -94,8 +94,14 @@ const ROLE_SUFFIXES: &[(&str, ClassRole)] = &[
 impl ClassRole {
     /// The role of a class by its short name, ignoring a trailing `Interface`.
     pub fn of(short: &str) -> Self {
-        let base = short.strip_suffix("Interface").filter(|base| !base.is_empty()).unwrap_or(short);
-        if let Some((_, role)) = ROLE_SUFFIXES.iter().find(|(suffix, _)| base.ends_with(suffix)) {
+        let base = short
+            .strip_suffix("Interface")
+            .filter(|base| !base.is_empty())
+            .unwrap_or(short);
+        if let Some((_, role)) = ROLE_SUFFIXES
+            .iter()
+            .find(|(suffix, _)| base.ends_with(suffix))
+        {
             return *role;
         }
         if base.ends_with("Transfer") {
@@ -110,7 +116,10 @@ impl ClassRole {
     /// Spryker's definition of a business model: none of the non-model suffixes.
     /// (Transfers and exceptions count as models here; rules that exempt them say so.)
     pub fn is_business_model_name(short: &str) -> bool {
-        matches!(Self::of(short), Self::BusinessModel | Self::Transfer | Self::Exception)
+        matches!(
+            Self::of(short),
+            Self::BusinessModel | Self::Transfer | Self::Exception
+        )
     }
 }
 
@@ -161,7 +170,9 @@ impl ProjectNamespaces {
 }
 
 pub fn is_core_organisation(organisation: &str) -> bool {
-    CORE_NAMESPACE_PREFIXES.iter().any(|prefix| organisation.starts_with(prefix))
+    CORE_NAMESPACE_PREFIXES
+        .iter()
+        .any(|prefix| organisation.starts_with(prefix))
 }
 
 impl SprykerLayout {
@@ -176,8 +187,17 @@ impl SprykerLayout {
             Origin::Other
         };
         let layer = segments.next().and_then(ApplicationLayer::from_segment);
-        let module = layer.and(segments.next()).filter(|module| !module.is_empty()).map(str::to_string);
-        Self { origin, organisation, layer, module, role: ClassRole::of(short_name(full_name)) }
+        let module = layer
+            .and(segments.next())
+            .filter(|module| !module.is_empty())
+            .map(str::to_string);
+        Self {
+            origin,
+            organisation,
+            layer,
+            module,
+            role: ClassRole::of(short_name(full_name)),
+        }
     }
 }
 
@@ -193,18 +213,34 @@ mod tests {
         assert_eq!(layout.layer, Some(ApplicationLayer::Zed));
         assert_eq!(layout.module.as_deref(), Some("Product"));
         assert_eq!(layout.role, ClassRole::Facade);
-        let core = SprykerLayout::of("SprykerShop\\Yves\\CartPage\\Controller\\CartController", &project);
+        let core = SprykerLayout::of(
+            "SprykerShop\\Yves\\CartPage\\Controller\\CartController",
+            &project,
+        );
         assert_eq!(core.origin, Origin::Core);
         assert_eq!(core.role, ClassRole::Controller);
-        assert_eq!(SprykerLayout::of("Symfony\\Component\\Foo", &project).origin, Origin::Other);
-        assert_eq!(SprykerLayout::of("Acme\\Zed\\Foo\\Bar", &ProjectNamespaces(vec!["Acme".into()])).origin, Origin::Project);
+        assert_eq!(
+            SprykerLayout::of("Symfony\\Component\\Foo", &project).origin,
+            Origin::Other
+        );
+        assert_eq!(
+            SprykerLayout::of(
+                "Acme\\Zed\\Foo\\Bar",
+                &ProjectNamespaces(vec!["Acme".into()])
+            )
+            .origin,
+            Origin::Project
+        );
     }
 
     #[test]
     fn roles_come_from_short_name_suffixes() {
         assert_eq!(ClassRole::of("ProductBusinessFactory"), ClassRole::Factory);
         assert_eq!(ClassRole::of("ProductFacadeInterface"), ClassRole::Facade);
-        assert_eq!(ClassRole::of("ProductDependencyProvider"), ClassRole::DependencyProvider);
+        assert_eq!(
+            ClassRole::of("ProductDependencyProvider"),
+            ClassRole::DependencyProvider
+        );
         assert_eq!(ClassRole::of("ProductReader"), ClassRole::BusinessModel);
         assert_eq!(ClassRole::of("Interface"), ClassRole::BusinessModel);
         assert!(ClassRole::is_business_model_name("ProductTransfer"));
@@ -214,7 +250,13 @@ mod tests {
     #[test]
     fn reads_project_namespaces_from_config_default() {
         let text = "<?php\n$config[KernelConstants::PROJECT_NAMESPACES] = [\n    'Pyz',\n    \"Acme\",\n];\n";
-        assert_eq!(ProjectNamespaces::from_config_default(text), Some(ProjectNamespaces(vec!["Pyz".into(), "Acme".into()])));
-        assert_eq!(ProjectNamespaces::from_config_default("<?php\n$config['x'] = 1;"), None);
+        assert_eq!(
+            ProjectNamespaces::from_config_default(text),
+            Some(ProjectNamespaces(vec!["Pyz".into(), "Acme".into()]))
+        );
+        assert_eq!(
+            ProjectNamespaces::from_config_default("<?php\n$config['x'] = 1;"),
+            None
+        );
     }
 }

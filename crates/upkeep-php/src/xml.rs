@@ -48,9 +48,14 @@ fn parse_document(text: &str) -> Result<roxmltree::Document<'_>, XmlProblem> {
                 .split_inclusive('\n')
                 .nth(position.row.saturating_sub(1) as usize)
                 .map_or(0, |line| {
-                    line.char_indices().nth(position.col.saturating_sub(1) as usize).map_or(line.len(), |(index, _)| index)
+                    line.char_indices()
+                        .nth(position.col.saturating_sub(1) as usize)
+                        .map_or(line.len(), |(index, _)| index)
                 });
-        XmlProblem { message: error.to_string(), offset: u32::try_from(offset).unwrap_or(0) }
+        XmlProblem {
+            message: error.to_string(),
+            offset: u32::try_from(offset).unwrap_or(0),
+        }
     })
 }
 
@@ -58,14 +63,20 @@ fn named_children(node: roxmltree::Node<'_, '_>, tag: &str) -> Vec<NamedElement>
     node.children()
         .filter(|child| child.is_element() && child.tag_name().name() == tag)
         .filter_map(|child| {
-            Some(NamedElement { name: child.attribute("name")?.to_string(), span: node_span(child) })
+            Some(NamedElement {
+                name: child.attribute("name")?.to_string(),
+                span: node_span(child),
+            })
         })
         .collect()
 }
 
 fn node_span(node: roxmltree::Node<'_, '_>) -> TextSpan {
     let range = node.range();
-    TextSpan::new(u32::try_from(range.start).unwrap_or(0), u32::try_from(range.end).unwrap_or(0))
+    TextSpan::new(
+        u32::try_from(range.start).unwrap_or(0),
+        u32::try_from(range.end).unwrap_or(0),
+    )
 }
 
 pub fn parse_transfers(text: &str, file: FileId) -> Result<Vec<TransferDefinition>, XmlProblem> {
@@ -90,7 +101,12 @@ pub fn parse_schema(text: &str, file: FileId) -> Result<Vec<SchemaTable>, XmlPro
         .descendants()
         .filter(|node| node.is_element() && node.tag_name().name() == "table")
         .filter_map(|node| {
-            Some(SchemaTable { file, name: node.attribute("name")?.to_string(), span: node_span(node), columns: named_children(node, "column") })
+            Some(SchemaTable {
+                file,
+                name: node.attribute("name")?.to_string(),
+                span: node_span(node),
+                columns: named_children(node, "column"),
+            })
         })
         .collect())
 }
@@ -111,9 +127,16 @@ mod tests {
         let transfers = parse_transfers(text, FileId(3)).unwrap();
         assert_eq!(transfers.len(), 1);
         assert_eq!(transfers[0].name, "Product");
-        let names: Vec<_> = transfers[0].properties.iter().map(|property| property.name.as_str()).collect();
+        let names: Vec<_> = transfers[0]
+            .properties
+            .iter()
+            .map(|property| property.name.as_str())
+            .collect();
         assert_eq!(names, ["sku", "pyzColor"]);
-        assert_eq!(&text[transfers[0].properties[1].span.start as usize..][..9], "<property");
+        assert_eq!(
+            &text[transfers[0].properties[1].span.start as usize..][..9],
+            "<property"
+        );
     }
 
     #[test]
@@ -126,7 +149,11 @@ mod tests {
 
     #[test]
     fn malformed_xml_names_the_place() {
-        let problem = parse_transfers("<transfers>\n  <transfer name=\"A\">\n</transfers>", FileId(0)).unwrap_err();
+        let problem = parse_transfers(
+            "<transfers>\n  <transfer name=\"A\">\n</transfers>",
+            FileId(0),
+        )
+        .unwrap_err();
         assert!(problem.message.contains("3:"), "{}", problem.message);
         assert_eq!(problem.offset, 34);
     }

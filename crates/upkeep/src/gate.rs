@@ -51,9 +51,13 @@ pub struct GateArgs {
 
 fn hint_for(error: &GateError) -> Option<&'static str> {
     match error {
-        GateError::Config(_) => Some("fix the configuration file, or see `upkeep gate --help` for the keys it accepts"),
+        GateError::Config(_) => {
+            Some("fix the configuration file, or see `upkeep gate --help` for the keys it accepts")
+        }
         GateError::UnknownRule(_) => Some("`upkeep rules` lists every rule name and Spryker id"),
-        GateError::Load { .. } => Some("pass the project root, the directory that holds `composer.json` and `src/`"),
+        GateError::Load { .. } => {
+            Some("pass the project root, the directory that holds `composer.json` and `src/`")
+        }
         GateError::Threads { .. } => Some("try a smaller `--jobs`"),
     }
 }
@@ -74,11 +78,16 @@ pub fn run(args: &GateArgs) -> Outcome {
             return Outcome::Failed;
         }
     };
-    let color = args.output.is_none() && anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never;
+    let color = args.output.is_none()
+        && anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never;
     let rendered = render(&report, args.format, &RenderOptions { color });
     let written = match &args.output {
-        Some(path) => std::fs::write(path, rendered.as_bytes()).map_err(|error| format!("cannot write {}: {error}", path.display())),
-        None => std::io::stdout().lock().write_all(rendered.as_bytes()).map_err(|error| format!("cannot write the report: {error}")),
+        Some(path) => std::fs::write(path, rendered.as_bytes())
+            .map_err(|error| format!("cannot write {}: {error}", path.display())),
+        None => std::io::stdout()
+            .lock()
+            .write_all(rendered.as_bytes())
+            .map_err(|error| format!("cannot write the report: {error}")),
     };
     if let Err(message) = written {
         print_error(&message, None);
@@ -90,5 +99,9 @@ pub fn run(args: &GateArgs) -> Outcome {
             anstream::eprintln!("note: {}", notice.message);
         }
     }
-    if report.has_errors() && !args.exit_zero { Outcome::ProblemsFound } else { Outcome::Success }
+    if report.has_errors() && !args.exit_zero {
+        Outcome::ProblemsFound
+    } else {
+        Outcome::Success
+    }
 }

@@ -14,7 +14,10 @@ pub struct RulesArgs {
 pub fn run(args: &RulesArgs) -> Outcome {
     match &args.name {
         None => {
-            println!("{:<40} {:<20} {:<8} SPRYKER ID", "RULE", "CATEGORY", "SEVERITY");
+            println!(
+                "{:<40} {:<20} {:<8} SPRYKER ID",
+                "RULE", "CATEGORY", "SEVERITY"
+            );
             for rule in registry::all() {
                 let meta = rule.meta();
                 println!(
@@ -29,12 +32,21 @@ pub fn run(args: &RulesArgs) -> Outcome {
         }
         Some(name) => match registry::meta(name) {
             Some(meta) => {
-                println!("# {}\n\n{}\n\nGuideline: {}\n\n{}", meta.name, meta.summary, meta.guideline, meta.documentation.trim_end());
+                println!(
+                    "# {}\n\n{}\n\nGuideline: {}\n\n{}",
+                    meta.name,
+                    meta.summary,
+                    meta.guideline,
+                    meta.documentation.trim_end()
+                );
                 Outcome::Success
             }
             None => {
                 let error = registry::expand(std::slice::from_ref(name)).err();
-                let message = error.map_or_else(|| format!("`{name}` is a category, not a rule"), |error| error.to_string());
+                let message = error.map_or_else(
+                    || format!("`{name}` is a category, not a rule"),
+                    |error| error.to_string(),
+                );
                 print_error(&message, Some("`upkeep rules` lists every rule"));
                 Outcome::Failed
             }

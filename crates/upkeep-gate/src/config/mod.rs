@@ -20,7 +20,10 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub fn new(file: &Path, message: impl Into<String>) -> Self {
-        Self { file: file.to_path_buf(), message: message.into() }
+        Self {
+            file: file.to_path_buf(),
+            message: message.into(),
+        }
     }
 }
 
@@ -43,7 +46,9 @@ impl ProjectConfig {
         let upkeep_path = config_file.map_or_else(|| root.join("upkeep.toml"), Path::to_path_buf);
         let upkeep = match read_optional(&upkeep_path)? {
             Some(text) => UpkeepConfig::parse(&text, &upkeep_path)?,
-            None if config_file.is_some() => return Err(ConfigError::new(&upkeep_path, "file not found")),
+            None if config_file.is_some() => {
+                return Err(ConfigError::new(&upkeep_path, "file not found"));
+            }
             None => UpkeepConfig::default(),
         };
         Ok(Self { tooling, upkeep })

@@ -73,32 +73,47 @@ pub struct ToolingConfig {
 impl ToolingConfig {
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
         let file: ToolingFile = parse_yaml(text, path)?;
-        let Some(evaluator) = file.evaluator else { return Ok(Self::default()) };
+        let Some(evaluator) = file.evaluator else {
+            return Ok(Self::default());
+        };
         let mut ignore_errors = Vec::new();
         for (position, entry) in evaluator.ignore_errors.into_iter().enumerate() {
             let key = format!("evaluator.ignoreErrors[{position}]");
             match entry {
                 IgnoreErrorEntry::Pattern(pattern) => {
-                    ignore_errors.push(IgnoreError { pattern: php_regex(&pattern, path, &key)?, rule: None });
+                    ignore_errors.push(IgnoreError {
+                        pattern: php_regex(&pattern, path, &key)?,
+                        rule: None,
+                    });
                 }
                 IgnoreErrorEntry::ForChecker { messages, checker } => {
                     for (index, message) in messages.iter().enumerate() {
-                        let pattern = php_regex(message, path, &format!("{key}.messages[{index}]"))?;
-                        ignore_errors.push(IgnoreError { pattern, rule: Some(checker.clone()) });
+                        let pattern =
+                            php_regex(message, path, &format!("{key}.messages[{index}]"))?;
+                        ignore_errors.push(IgnoreError {
+                            pattern,
+                            rule: Some(checker.clone()),
+                        });
                     }
                 }
             }
         }
         Ok(Self {
             ignore_errors,
-            warn_only_rules: evaluator.rules.map(|rules| rules.ignore).unwrap_or_default(),
+            warn_only_rules: evaluator
+                .rules
+                .map(|rules| rules.ignore)
+                .unwrap_or_default(),
             prefixes: evaluator.prefixes,
         })
     }
 }
 
 /// Deserializes YAML, and on failure names the position and the key path.
-pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str, path: &Path) -> Result<T, ConfigError> {
+pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned>(
+    text: &str,
+    path: &Path,
+) -> Result<T, ConfigError> {
     let mut key_path = String::new();
     serde_saphyr::with_deserializer_from_str(text, |deserializer| {
         serde_path_to_error::deserialize(deserializer).map_err(|error| {
@@ -107,7 +122,11 @@ pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str, path: &Path
         })
     })
     .map_err(|error| {
-        let at = if key_path.is_empty() || key_path == "." { String::new() } else { format!(" (at key `{key_path}`)") };
+        let at = if key_path.is_empty() || key_path == "." {
+            String::new()
+        } else {
+            format!(" (at key `{key_path}`)")
+        };
         ConfigError::new(path, format!("{error}{at}"))
     })
 }
@@ -115,7 +134,12 @@ pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str, path: &Path
 /// Turns a PHP (PCRE) pattern with delimiters and flags, like `#foo#i`, into a regex.
 /// A pattern without delimiters is used as it is.
 fn php_regex(pattern: &str, path: &Path, key: &str) -> Result<Regex, ConfigError> {
-    let invalid = |why: String| ConfigError::new(path, format!("invalid pattern `{pattern}` at key `{key}`: {why}"));
+    let invalid = |why: String| {
+        ConfigError::new(
+            path,
+            format!("invalid pattern `{pattern}` at key `{key}`: {why}"),
+        )
+    };
     let mut characters = pattern.chars();
     let (body, flags) = match characters.next() {
         Some(open) if !open.is_alphanumeric() && open != '\\' && !open.is_whitespace() => {
@@ -126,8 +150,14 @@ fn php_regex(pattern: &str, path: &Path, key: &str) -> Result<Regex, ConfigError
                 '<' => '>',
                 other => other,
             };
-            let end = pattern.rfind(close).filter(|&end| end > 0).ok_or_else(|| invalid(format!("no closing `{close}` delimiter")))?;
-            (&pattern[open.len_utf8()..end], &pattern[end + close.len_utf8()..])
+            let end = pattern
+                .rfind(close)
+                .filter(|&end| end > 0)
+                .ok_or_else(|| invalid(format!("no closing `{close}` delimiter")))?;
+            (
+                &pattern[open.len_utf8()..end],
+                &pattern[end + close.len_utf8()..],
+            )
         }
         _ => (pattern, ""),
     };
@@ -139,7 +169,11 @@ fn php_regex(pattern: &str, path: &Path, key: &str) -> Result<Regex, ConfigError
             other => return Err(invalid(format!("unsupported flag `{other}`"))),
         }
     }
-    let full = if inline.is_empty() { body.to_string() } else { format!("(?{inline}){body}") };
+    let full = if inline.is_empty() {
+        body.to_string()
+    } else {
+        format!("(?{inline}){body}")
+    };
     Regex::new(&full).map_err(|error| invalid(error.to_string()))
 }
 
@@ -158,10 +192,21 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.ignore_errors.len(), 2);
-        assert!(config.ignore_errors[0].pattern.is_match("the plugin X is NOT allowed"));
+        assert!(
+            config.ignore_errors[0]
+                .pattern
+                .is_match("the plugin X is NOT allowed")
+        );
         assert_eq!(config.ignore_errors[0].rule, None);
-        assert!(config.ignore_errors[1].pattern.is_match("Use of dev-master"));
-        assert_eq!(config.ignore_errors[1].rule.as_deref(), Some("SPRYKER_DEV_PACKAGES_CHECKER"));
+        assert!(
+            config.ignore_errors[1]
+                .pattern
+                .is_match("Use of dev-master")
+        );
+        assert_eq!(
+            config.ignore_errors[1].rule.as_deref(),
+            Some("SPRYKER_DEV_PACKAGES_CHECKER")
+        );
         assert_eq!(config.warn_only_rules, ["PHP_VERSION_CHECKER"]);
         assert_eq!(config.prefixes, ["Pyz", "Acme"]);
     }
@@ -169,17 +214,33 @@ mod tests {
     #[test]
     fn errors_name_the_key_path() {
         let error = parse("evaluator:\n  rules:\n    ignored: [X]\n").unwrap_err();
-        assert!(error.message.contains("evaluator.rules"), "{}", error.message);
+        assert!(
+            error.message.contains("evaluator.rules"),
+            "{}",
+            error.message
+        );
         assert!(error.message.contains("ignored"), "{}", error.message);
         let error = parse("evaluator:\n  prefixes: 5\n").unwrap_err();
-        assert!(error.message.contains("evaluator.prefixes"), "{}", error.message);
+        assert!(
+            error.message.contains("evaluator.prefixes"),
+            "{}",
+            error.message
+        );
         let error = parse("evaluator:\n  ignoreErrors:\n    - '#unclosed'\n").unwrap_err();
-        assert!(error.message.contains("evaluator.ignoreErrors[0]"), "{}", error.message);
+        assert!(
+            error.message.contains("evaluator.ignoreErrors[0]"),
+            "{}",
+            error.message
+        );
     }
 
     #[test]
     fn malformed_yaml_names_the_position() {
         let error = parse("evaluator:\n  prefixes: [Pyz\n").unwrap_err();
-        assert!(error.message.contains("line") || error.message.contains(':'), "{}", error.message);
+        assert!(
+            error.message.contains("line") || error.message.contains(':'),
+            "{}",
+            error.message
+        );
     }
 }

@@ -43,11 +43,15 @@ pub struct GateSection {
 
 impl UpkeepConfig {
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        let deserializer = toml::Deserializer::parse(text).map_err(|error| ConfigError::new(path, error.to_string().trim_end()))?;
+        let deserializer = toml::Deserializer::parse(text)
+            .map_err(|error| ConfigError::new(path, error.to_string().trim_end()))?;
         serde_path_to_error::deserialize(deserializer).map_err(|error| {
             let key_path = error.path().to_string();
             let message = error.into_inner().to_string();
-            ConfigError::new(path, format!("{} (at key `{key_path}`)", message.trim_end()))
+            ConfigError::new(
+                path,
+                format!("{} (at key `{key_path}`)", message.trim_end()),
+            )
         })
     }
 }
@@ -63,16 +67,31 @@ mod tests {
             Path::new("upkeep.toml"),
         )
         .unwrap();
-        assert_eq!(config.gate.rules.as_deref(), Some(&["packages".to_string()][..]));
+        assert_eq!(
+            config.gate.rules.as_deref(),
+            Some(&["packages".to_string()][..])
+        );
         assert_eq!(config.gate.npm_audit_level, Some(NpmAuditLevel::Critical));
-        assert_eq!(config.gate.severity.get("php-version"), Some(&Severity::Warning));
+        assert_eq!(
+            config.gate.severity.get("php-version"),
+            Some(&Severity::Warning)
+        );
     }
 
     #[test]
     fn errors_name_the_key_path() {
-        let error = UpkeepConfig::parse("[gate.severity]\nphp-version = \"loud\"\n", Path::new("upkeep.toml")).unwrap_err();
-        assert!(error.message.contains("gate.severity.php-version"), "{}", error.message);
-        let error = UpkeepConfig::parse("[gate]\nrulez = []\n", Path::new("upkeep.toml")).unwrap_err();
+        let error = UpkeepConfig::parse(
+            "[gate.severity]\nphp-version = \"loud\"\n",
+            Path::new("upkeep.toml"),
+        )
+        .unwrap_err();
+        assert!(
+            error.message.contains("gate.severity.php-version"),
+            "{}",
+            error.message
+        );
+        let error =
+            UpkeepConfig::parse("[gate]\nrulez = []\n", Path::new("upkeep.toml")).unwrap_err();
         assert!(error.message.contains("rulez"), "{}", error.message);
     }
 }

@@ -23,7 +23,11 @@ pub fn render(report: &GateReport) -> String {
             })
         })
         .collect();
-    let notices: Vec<Value> = report.notices.iter().map(|notice| json!({"rule": notice.rule, "message": notice.message})).collect();
+    let notices: Vec<Value> = report
+        .notices
+        .iter()
+        .map(|notice| json!({"rule": notice.rule, "message": notice.message}))
+        .collect();
     let document = json!({
         "findings": findings,
         "notices": notices,

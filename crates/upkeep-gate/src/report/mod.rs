@@ -37,10 +37,17 @@ impl FromStr for Format {
     type Err = String;
 
     fn from_str(value: &str) -> Result<Self, Self::Err> {
-        Self::ALL.iter().copied().find(|format| format.name().eq_ignore_ascii_case(value)).ok_or_else(|| {
-            let names: Vec<&str> = Self::ALL.iter().map(|format| format.name()).collect();
-            format!("unknown format `{value}` (expected one of: {})", names.join(", "))
-        })
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|format| format.name().eq_ignore_ascii_case(value))
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|format| format.name()).collect();
+                format!(
+                    "unknown format `{value}` (expected one of: {})",
+                    names.join(", ")
+                )
+            })
     }
 }
 

@@ -23,12 +23,18 @@ struct Style {
 
 impl Style {
     fn paint(&self, code: &str, text: &str) -> String {
-        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
     }
 }
 
 pub fn render(report: &GateReport, options: &RenderOptions) -> String {
-    let style = Style { color: options.color };
+    let style = Style {
+        color: options.color,
+    };
     let mut out = String::new();
     for finding in &report.findings {
         render_finding(&mut out, finding, &style);
@@ -49,14 +55,27 @@ fn render_finding(out: &mut String, finding: &Finding, style: &Style) {
         Severity::Warning => ("warning", "1;33"),
     };
     let location = &finding.location;
-    let _ = writeln!(out, "{}: {}", style.paint(code, &format!("{label}[{}]", finding.rule.name)), finding.message);
-    let _ = writeln!(out, "  --> {}:{}:{}", location.file, location.start.line, location.start.column);
+    let _ = writeln!(
+        out,
+        "{}: {}",
+        style.paint(code, &format!("{label}[{}]", finding.rule.name)),
+        finding.message
+    );
+    let _ = writeln!(
+        out,
+        "  --> {}:{}:{}",
+        location.file, location.start.line, location.start.column
+    );
     if let Some(line) = &location.source_line {
         let number = location.start.line.to_string();
         let gutter = " ".repeat(number.len());
         let line = line.replace('\t', "    ");
         let tabs_before = location.source_line.as_deref().map_or(0, |source| {
-            source.chars().take(location.start.column.saturating_sub(1) as usize).filter(|&c| c == '\t').count()
+            source
+                .chars()
+                .take(location.start.column.saturating_sub(1) as usize)
+                .filter(|&c| c == '\t')
+                .count()
         });
         let start = location.start.column.saturating_sub(1) as usize + tabs_before * 3;
         let width = if location.end.line == location.start.line {
@@ -66,7 +85,12 @@ fn render_finding(out: &mut String, finding: &Finding, style: &Style) {
         };
         let _ = writeln!(out, "{gutter} |");
         let _ = writeln!(out, "{number} | {line}");
-        let _ = writeln!(out, "{gutter} | {}{}", " ".repeat(start), style.paint(code, &"^".repeat(width)));
+        let _ = writeln!(
+            out,
+            "{gutter} | {}{}",
+            " ".repeat(start),
+            style.paint(code, &"^".repeat(width))
+        );
         let _ = writeln!(out, "{gutter} = guideline: {}", finding.rule.guideline);
     } else {
         let _ = writeln!(out, "   = guideline: {}", finding.rule.guideline);
@@ -87,8 +111,16 @@ fn render_summary(out: &mut String, report: &GateReport, style: &Style) {
         let _ = writeln!(out, "{} no findings in {read}.", style.paint("1;32", "✓"));
         return;
     }
-    let by_rule: Vec<String> = report.by_rule().iter().map(|(rule, count)| format!("{rule}: {count}")).collect();
-    let errors = report.findings.iter().filter(|finding| finding.severity == Severity::Error).count();
+    let by_rule: Vec<String> = report
+        .by_rule()
+        .iter()
+        .map(|(rule, count)| format!("{rule}: {count}"))
+        .collect();
+    let errors = report
+        .findings
+        .iter()
+        .filter(|finding| finding.severity == Severity::Error)
+        .count();
     let warnings = report.findings.len() - errors;
     let _ = writeln!(
         out,

@@ -43,8 +43,18 @@ None. Vendor files are never reported.
 ## Spryker id
 None: Spryker's evaluator stops with a PHP fatal error instead.
 ",
-    bad_example: Example { files: &[("src/Pyz/Zed/Product/Business/ProductFacade.php", "<?php\nnamespace Pyz\\Zed\\Product\\Business;\n\nclass ProductFacade\n{\n    public function get( {}\n}\n")] },
-    good_example: Example { files: &[("src/Pyz/Zed/Product/Business/ProductFacade.php", "<?php\nnamespace Pyz\\Zed\\Product\\Business;\n\nclass ProductFacade\n{\n    public function get() {}\n}\n")] },
+    bad_example: Example {
+        files: &[(
+            "src/Pyz/Zed/Product/Business/ProductFacade.php",
+            "<?php\nnamespace Pyz\\Zed\\Product\\Business;\n\nclass ProductFacade\n{\n    public function get( {}\n}\n",
+        )],
+    },
+    good_example: Example {
+        files: &[(
+            "src/Pyz/Zed/Product/Business/ProductFacade.php",
+            "<?php\nnamespace Pyz\\Zed\\Product\\Business;\n\nclass ProductFacade\n{\n    public function get() {}\n}\n",
+        )],
+    },
     guideline: "https://docs.spryker.com/docs/dg/dev/guidelines/keeping-a-project-upgradable/upgradability-guidelines/upgradability-guidelines.html",
 };
 
