@@ -451,3 +451,209 @@ fn add_imports(items: &UseItems<'_>, context: &mut NameContext) {
         UseItems::TypedSequence(_) | UseItems::TypedList(_) => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ClassKind, Visibility};
+    use crate::parse::parse_php;
+    use crate::spryker::{ClassRole, Origin};
+
+    const DEPENDENCY_PROVIDER: &str = r#"<?php
+
+namespace Pyz\Zed\Product;
+
+use Spryker\Zed\Kernel\Container;
+use Spryker\Zed\Product\ProductDependencyProvider as SprykerProductDependencyProvider;
+use Pyz\Zed\Product\Communication\Plugin\{FooPlugin, BarPlugin as Bar};
+
+/**
+ * @method \Pyz\Zed\Product\ProductConfig getConfig()
+ */
+class ProductDependencyProvider extends SprykerProductDependencyProvider implements \Countable
+{
+    use ProductTrait;
+
+    public const PYZ_FACADE_FOO = 'PYZ_FACADE_FOO';
+    protected const BAR = 'bar', BAZ = 'baz';
+
+    /** @var \Spryker\Zed\Kernel\Container|null */
+    protected $container;
+
+    private static ?Bar $bar = null;
+
+    public function __construct(private readonly FooPlugin $foo, int ...$rest)
+    {
+    }
+
+    /**
+     * @deprecated Use {@link provideBusinessLayerDependencies()} instead.
+     */
+    public function provideCommunicationLayerDependencies(Container $container): Container
+    {
+        return parent::provideCommunicationLayerDependencies($container);
+    }
+
+    abstract protected function getPlugins(): array;
+
+    public function count(): int { return 0; }
+}
+
+interface ProductReaderInterface extends \Countable, Other\Thing
+{
+    public function read(?int $id = null): ?self;
+}
+"#;
+
+    fn facts(text: &str) -> FileFacts {
+        let arena = bumpalo::Bump::new();
+        let program = parse_php(&arena, text.as_bytes());
+        assert!(program.errors.is_empty(), "{:?}", program.errors);
+        extract_facts(
+            program,
+            text.as_bytes(),
+            FileId(7),
+            &ProjectNamespaces::default(),
+        )
+    }
+
+    #[test]
+    fn extracts_a_class_with_resolved_names_and_members() {
+        let facts = facts(DEPENDENCY_PROVIDER);
+        assert_eq!(facts.classes.len(), 2);
+        let class = &facts.classes[0];
+        assert_eq!(class.name, "Pyz\\Zed\\Product\\ProductDependencyProvider");
+        assert_eq!(class.kind, ClassKind::Class);
+        assert_eq!(class.file, FileId(7));
+        assert_eq!(
+            class.extends,
+            ["Spryker\\Zed\\Product\\ProductDependencyProvider"]
+        );
+        assert_eq!(class.implements, ["Countable"]);
+        assert_eq!(class.traits, ["Pyz\\Zed\\Product\\ProductTrait"]);
+        assert_eq!(class.layout.origin, Origin::Project);
+        assert_eq!(class.layout.role, ClassRole::DependencyProvider);
+        assert_eq!(class.layout.module.as_deref(), Some("Product"));
+        assert_eq!(
+            &DEPENDENCY_PROVIDER[class.name_span.start as usize..class.name_span.end as usize],
+            "ProductDependencyProvider"
+        );
+
+        let constants: Vec<_> = class
+            .constants
+            .iter()
+            .map(|constant| (constant.name.as_str(), constant.visibility))
+            .collect();
+        assert_eq!(
+            constants,
+            [
+                ("PYZ_FACADE_FOO", Visibility::Public),
+                ("BAR", Visibility::Protected),
+                ("BAZ", Visibility::Protected)
+            ]
+        );
+
+        assert_eq!(class.doc_methods.len(), 1);
+        assert_eq!(class.doc_methods[0].name, "getConfig");
+        assert_eq!(
+            class.doc_methods[0].return_type.as_deref(),
+            Some("Pyz\\Zed\\Product\\ProductConfig")
+        );
+
+        let property = |name: &str| {
+            class
+                .properties
+                .iter()
+                .find(|property| property.name == name)
+                .unwrap()
+        };
+        assert_eq!(
+            property("container").type_hint.as_deref(),
+            Some("Spryker\\Zed\\Kernel\\Container|null")
+        );
+        assert_eq!(
+            property("bar").type_hint.as_deref(),
+            Some("?Pyz\\Zed\\Product\\Communication\\Plugin\\BarPlugin")
+        );
+        assert!(property("bar").is_static);
+        assert_eq!(
+            property("foo").type_hint.as_deref(),
+            Some("Pyz\\Zed\\Product\\Communication\\Plugin\\FooPlugin")
+        );
+        assert_eq!(property("foo").visibility, Visibility::Private);
+
+        let constructor = class.method("__construct").unwrap();
+        assert_eq!(
+            constructor.parameters[0].promoted,
+            Some(Visibility::Private)
+        );
+        assert!(constructor.parameters[1].is_variadic);
+        let provide = class
+            .method("PROVIDECOMMUNICATIONLAYERDEPENDENCIES")
+            .unwrap();
+        assert_eq!(
+            provide.parameters[0].type_hint.as_deref(),
+            Some("Spryker\\Zed\\Kernel\\Container")
+        );
+        assert_eq!(
+            provide.return_type.as_deref(),
+            Some("Spryker\\Zed\\Kernel\\Container")
+        );
+        assert!(provide.deprecation().unwrap().starts_with("Use {@link"));
+        assert!(provide.body_span.is_some());
+        let plugins = class.method("getPlugins").unwrap();
+        assert!(plugins.is_abstract && plugins.body_span.is_none());
+        assert_eq!(plugins.visibility, Visibility::Protected);
+    }
+
+    #[test]
+    fn extracts_interfaces_and_self_types() {
+        let facts = facts(DEPENDENCY_PROVIDER);
+        let interface = &facts.classes[1];
+        assert_eq!(interface.kind, ClassKind::Interface);
+        assert_eq!(
+            interface.extends,
+            ["Countable", "Pyz\\Zed\\Product\\Other\\Thing"]
+        );
+        let read = interface.method("read").unwrap();
+        assert_eq!(
+            read.return_type.as_deref(),
+            Some("?Pyz\\Zed\\Product\\ProductReaderInterface")
+        );
+        assert!(read.parameters[0].has_default);
+    }
+
+    #[test]
+    fn name_scopes_follow_namespaces() {
+        let text = "<?php\nnamespace A { use X\\Y; class C extends Y {} }\nnamespace B { class D extends Y {} }\n";
+        let facts = facts(text);
+        assert_eq!(facts.classes[0].extends, ["X\\Y"]);
+        assert_eq!(facts.classes[1].extends, ["B\\Y"]);
+        let offset_in_b = u32::try_from(text.find("class D").unwrap()).unwrap();
+        assert_eq!(facts.context_at(offset_in_b).namespace, "B");
+        assert_eq!(facts.class_at(offset_in_b).unwrap().name, "B\\D");
+        assert_eq!(facts.context_at(0).namespace, "");
+    }
+
+    #[test]
+    fn global_code_and_conditional_classes() {
+        let facts = facts(
+            "<?php\nuse Foo\\Bar;\nif (!class_exists('X')) {\n    class X extends Bar {}\n}\nenum E: string implements Bar { case A = 'a'; }\ntrait T { public function t() {} }\n",
+        );
+        let names: Vec<_> = facts
+            .classes
+            .iter()
+            .map(|class| (class.name.as_str(), class.kind))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("X", ClassKind::Class),
+                ("E", ClassKind::Enum),
+                ("T", ClassKind::Trait)
+            ]
+        );
+        assert_eq!(facts.classes[0].extends, ["Foo\\Bar"]);
+        assert_eq!(facts.classes[1].implements, ["Foo\\Bar"]);
+    }
+}

@@ -98,7 +98,12 @@ impl NameContext {
             if word.is_empty() {
                 return;
             }
-            if is_builtin_type(word) {
+            let is_class_keyword = ["self", "static", "parent"]
+                .iter()
+                .any(|keyword| keyword.eq_ignore_ascii_case(word));
+            if is_class_keyword && scope.is_some() {
+                resolved.push_str(&self.resolve_class_in(word, scope));
+            } else if is_builtin_type(word) {
                 resolved.push_str(&word.to_ascii_lowercase());
             } else if word.starts_with('$')
                 || word.chars().next().is_some_and(|c| c.is_ascii_digit())

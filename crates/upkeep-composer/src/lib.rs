@@ -1,0 +1,27 @@
+//! Composer's vocabulary for Upkeep: versions normalised and ordered the way Composer does it,
+//! version constraints in Composer's syntax, and read models of `composer.json` and
+//! `composer.lock`. Everything here is pure data and parsing except reading a document from a
+//! path.
+//!
+//! ```
+//! use upkeep_composer::{Constraint, Stability, Version};
+//!
+//! let constraint = Constraint::parse("^1.2 || ^2.0@beta")?;
+//! assert!(constraint.matches(&Version::parse("v1.4.0")?));
+//! assert!(!constraint.matches(&Version::parse("3.0.0")?));
+//! assert_eq!(constraint.stability_flag(), Some(Stability::Beta));
+//! assert_eq!(Version::parse("1.2")?.to_string(), "1.2.0.0");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod constraint;
+mod document;
+mod lock;
+mod manifest;
+mod version;
+
+pub use constraint::{Constraint, ConstraintError};
+pub use document::DocumentError;
+pub use lock::{ComposerLock, LockedPackage};
+pub use manifest::ComposerJson;
+pub use version::{Stability, UnknownStability, Version, VersionError};
