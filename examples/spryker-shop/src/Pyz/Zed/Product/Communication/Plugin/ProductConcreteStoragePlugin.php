@@ -1,0 +1,9 @@
+<?php
+
+namespace Pyz\Zed\Product\Communication\Plugin;
+
+use Spryker\Zed\Kernel\Communication\AbstractPlugin;
+
+class ProductConcreteStoragePlugin extends AbstractPlugin
+{
+}

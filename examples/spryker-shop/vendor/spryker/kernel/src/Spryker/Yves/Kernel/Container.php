@@ -1,0 +1,7 @@
+<?php
+
+namespace Spryker\Yves\Kernel;
+
+class Container extends \Spryker\Zed\Kernel\Container
+{
+}

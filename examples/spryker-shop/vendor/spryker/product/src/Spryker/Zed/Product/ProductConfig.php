@@ -1,0 +1,7 @@
+<?php
+
+namespace Spryker\Zed\Product;
+
+class ProductConfig
+{
+}
