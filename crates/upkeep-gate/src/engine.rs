@@ -5,11 +5,10 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use bumpalo::Bump;
 use rayon::prelude::*;
 use upkeep_php::extract::extract_facts;
 use upkeep_php::parse::parse_php;
-use upkeep_php::project::{LoadError, LoadedProject};
+use upkeep_php::project::{LoadError, LoadedProject, with_thread_arena};
 use upkeep_php::{FileOrigin, load};
 
 use crate::config::{ConfigError, ProjectConfig};
@@ -168,6 +167,16 @@ fn settings(
             .ok()
             .filter(|version| !version.is_empty())
             .or_else(|| gate.php_version.clone()),
+        npm_audit_report: gate.npm_audit_report.as_deref().map(relative_to_root),
+        minimum_versions: gate.minimum_versions.as_deref().map(relative_to_root),
+        discouraged_packages: gate.discouraged_packages.as_deref().map(relative_to_root),
+        // The selection was validated before; an error here cannot happen and reads as "yes".
+        report_parse_errors: select(options, config).map_or(true, |selection| {
+            selection
+                .rules
+                .iter()
+                .any(|rule| rule.meta().name == parse_error::META.name)
+        }),
     }
 }
 
@@ -229,11 +238,7 @@ fn run_in_pool(
 
     let mut files = FileCounts::default();
     for file in &project.index.files {
-        let is_php = file
-            .path
-            .extension()
-            .is_some_and(|extension| extension == "php");
-        match (file.origin, is_php) {
+        match (file.origin, file.is_php()) {
             (FileOrigin::Project, true) => files.project_php += 1,
             (FileOrigin::Project, false) => files.project_xml += 1,
             (FileOrigin::Core, true) => files.core_php += 1,
@@ -276,7 +281,7 @@ fn report_parse_problems(project: &LoadedProject, selection: &Selection, sink: &
         let span =
             upkeep_php::source::TextSpan::new(problem.offset, problem.end.max(problem.offset));
         let location = Location::in_text(&path, &source.text, &source.lines, span);
-        let kind = if path.ends_with(".php") {
+        let kind = if project.index.file(problem.file).is_php() {
             "PHP syntax error"
         } else {
             "malformed XML"
@@ -314,37 +319,32 @@ fn check_php_files(
         .sources
         .par_iter()
         .filter(|source| !broken.contains(&source.file))
-        .filter(|source| {
-            project
-                .index
-                .file(source.file)
-                .path
-                .extension()
-                .is_some_and(|extension| extension == "php")
-        })
-        .map_init(Bump::new, |arena, source| {
-            arena.reset();
-            let path = relative_path(&project.index.file(source.file).path);
-            let program = parse_php(arena, &source.text);
-            let facts = extract_facts(program, &source.text, source.file, &project.namespaces);
-            let file = PhpFile {
-                path: &path,
-                text: &source.text,
-                lines: &source.lines,
-                program,
-                facts: &facts,
-                index: &project.index,
-                settings,
-            };
-            let mut file_sink = Sink::default();
-            for rule in &file_rules {
-                rule.check_php_file(&file, &mut file_sink);
-            }
-            let suppressions = Suppressions::of_file(&facts);
-            file_sink
-                .findings
-                .retain(|finding| !suppressions.is_suppressed(finding));
-            file_sink
+        .filter(|source| project.index.file(source.file).is_php())
+        .map(|source| {
+            with_thread_arena(|arena| {
+                arena.reset();
+                let path = relative_path(&project.index.file(source.file).path);
+                let program = parse_php(arena, &source.text);
+                let facts = extract_facts(program, &source.text, source.file, &project.namespaces);
+                let file = PhpFile {
+                    path: &path,
+                    text: &source.text,
+                    lines: &source.lines,
+                    program,
+                    facts: &facts,
+                    index: &project.index,
+                    settings,
+                };
+                let mut file_sink = Sink::default();
+                for rule in &file_rules {
+                    rule.check_php_file(&file, &mut file_sink);
+                }
+                let suppressions = Suppressions::of_file(&facts);
+                file_sink
+                    .findings
+                    .retain(|finding| !suppressions.is_suppressed(finding));
+                file_sink
+            })
         })
         .collect();
     for result in results {

@@ -4,7 +4,20 @@ use crate::rule::{Category, Rule, RuleMeta};
 use crate::rules;
 
 /// Every rule, in documentation order.
-pub static RULES: &[&dyn Rule] = &[&rules::syntax::parse_error::ParseError];
+pub static RULES: &[&dyn Rule] = &[
+    &rules::syntax::parse_error::ParseError,
+    &rules::dependency_provider::dependency_provider_additional_logic::DependencyProviderAdditionalLogic,
+    &rules::dependency_provider::container_set_returns_array::ContainerSetReturnsArray,
+    &rules::dependency_provider::multidimensional_plugin_array::MultidimensionalPluginArray,
+    &rules::dependency_provider::single_plugin_argument::SinglePluginArgument,
+    &rules::dependency_provider::plugin_restriction_docblock::PluginRestrictionDocblock,
+    &rules::packages::spryker_dev_package::SprykerDevPackage,
+    &rules::packages::minimum_shop_version::MinimumShopVersion,
+    &rules::packages::php_version::PhpVersion,
+    &rules::packages::security_advisory::SecurityAdvisory,
+    &rules::packages::npm_advisory::NpmAdvisory,
+    &rules::packages::discouraged_package::DiscouragedPackage,
+];
 
 pub fn all() -> impl Iterator<Item = &'static dyn Rule> {
     RULES.iter().copied()

@@ -22,6 +22,18 @@ pub struct GateSettings {
     /// The PHP version to check against instead of asking the `php` program
     /// (`PROJECT_PHP_VERSION` or the config file).
     pub php_version: Option<String>,
+    /// A saved `npm audit --json` report to read instead of running npm (for CIs that audit
+    /// in a Node stage, and for offline runs).
+    pub npm_audit_report: Option<PathBuf>,
+    /// Replaces the minimum-version table shipped with the tool (`data/minimum-versions.toml`).
+    pub minimum_versions: Option<PathBuf>,
+    /// Replaces the discouraged-package list shipped with the tool
+    /// (`data/discouraged-packages.toml`).
+    pub discouraged_packages: Option<PathBuf>,
+    /// True when the `parse-error` rule runs: project rules then report a manifest they cannot
+    /// parse (composer.json, composer.lock, deploy YAML) as a `parse-error` finding; otherwise
+    /// they only leave a notice that they skipped it.
+    pub report_parse_errors: bool,
 }
 
 impl Default for GateSettings {
@@ -31,6 +43,10 @@ impl Default for GateSettings {
             advisories: None,
             npm_audit_level: NpmAuditLevel::High,
             php_version: None,
+            npm_audit_report: None,
+            minimum_versions: None,
+            discouraged_packages: None,
+            report_parse_errors: true,
         }
     }
 }

@@ -127,7 +127,7 @@ impl<'arena> Extractor<'_, 'arena> {
                 match &namespace.body {
                     NamespaceBody::Implicit(body) => self.statements(&body.statements, &mut inner),
                     NamespaceBody::BraceDelimited(block) => {
-                        self.statements(&block.statements, &mut inner)
+                        self.statements(&block.statements, &mut inner);
                     }
                 }
                 self.facts.scopes.push(NameScope {
@@ -459,7 +459,7 @@ mod tests {
     use crate::parse::parse_php;
     use crate::spryker::{ClassRole, Origin};
 
-    const DEPENDENCY_PROVIDER: &str = r#"<?php
+    const DEPENDENCY_PROVIDER: &str = r"<?php
 
 namespace Pyz\Zed\Product;
 
@@ -503,7 +503,7 @@ interface ProductReaderInterface extends \Countable, Other\Thing
 {
     public function read(?int $id = null): ?self;
 }
-"#;
+";
 
     fn facts(text: &str) -> FileFacts {
         let arena = bumpalo::Bump::new();

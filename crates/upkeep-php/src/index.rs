@@ -24,6 +24,14 @@ pub struct IndexedFile {
     pub origin: FileOrigin,
 }
 
+impl IndexedFile {
+    pub fn is_php(&self) -> bool {
+        self.path
+            .extension()
+            .is_some_and(|extension| extension.eq_ignore_ascii_case("php"))
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct CodebaseIndex {
     pub files: Vec<IndexedFile>,

@@ -49,16 +49,16 @@ pub struct GateArgs {
     pub exit_zero: bool,
 }
 
-fn hint_for(error: &GateError) -> Option<&'static str> {
+fn hint_for(error: &GateError) -> &'static str {
     match error {
         GateError::Config(_) => {
-            Some("fix the configuration file, or see `upkeep gate --help` for the keys it accepts")
+            "fix the configuration file; the README lists the keys `tooling.yml` and `upkeep.toml` accept"
         }
-        GateError::UnknownRule(_) => Some("`upkeep rules` lists every rule name and Spryker id"),
+        GateError::UnknownRule(_) => "`upkeep rules` lists every rule name and Spryker id",
         GateError::Load { .. } => {
-            Some("pass the project root, the directory that holds `composer.json` and `src/`")
+            "pass the project root, the directory that holds `composer.json` and `src/`"
         }
-        GateError::Threads { .. } => Some("try a smaller `--jobs`"),
+        GateError::Threads { .. } => "try a smaller `--jobs`",
     }
 }
 
@@ -74,7 +74,7 @@ pub fn run(args: &GateArgs) -> Outcome {
     let report = match upkeep_gate::run(&options) {
         Ok(report) => report,
         Err(error) => {
-            print_error(&error.to_string(), hint_for(&error));
+            print_error(&error.to_string(), Some(hint_for(&error)));
             return Outcome::Failed;
         }
     };

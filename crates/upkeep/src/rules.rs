@@ -12,44 +12,43 @@ pub struct RulesArgs {
 }
 
 pub fn run(args: &RulesArgs) -> Outcome {
-    match &args.name {
-        None => {
-            println!(
-                "{:<40} {:<20} {:<8} SPRYKER ID",
-                "RULE", "CATEGORY", "SEVERITY"
-            );
-            for rule in registry::all() {
-                let meta = rule.meta();
-                println!(
-                    "{:<40} {:<20} {:<8} {}",
-                    meta.name,
-                    meta.category.name(),
-                    meta.category.default_severity().as_str(),
-                    meta.spryker_ids.join(", ")
-                );
-            }
-            Outcome::Success
-        }
-        Some(name) => match registry::meta(name) {
-            Some(meta) => {
-                println!(
-                    "# {}\n\n{}\n\nGuideline: {}\n\n{}",
-                    meta.name,
-                    meta.summary,
-                    meta.guideline,
-                    meta.documentation.trim_end()
-                );
-                Outcome::Success
-            }
-            None => {
-                let error = registry::expand(std::slice::from_ref(name)).err();
-                let message = error.map_or_else(
-                    || format!("`{name}` is a category, not a rule"),
-                    |error| error.to_string(),
-                );
-                print_error(&message, Some("`upkeep rules` lists every rule"));
-                Outcome::Failed
-            }
-        },
+    let Some(name) = &args.name else {
+        print_catalogue();
+        return Outcome::Success;
+    };
+    if let Some(meta) = registry::meta(name) {
+        println!(
+            "# {}\n\n{}\n\nGuideline: {}\n\n{}",
+            meta.name,
+            meta.summary,
+            meta.guideline,
+            meta.documentation.trim_end()
+        );
+        return Outcome::Success;
+    }
+    let message = registry::expand(std::slice::from_ref(name))
+        .err()
+        .map_or_else(
+            || format!("`{name}` is a category, not a rule"),
+            |error| error.to_string(),
+        );
+    print_error(&message, Some("`upkeep rules` lists every rule"));
+    Outcome::Failed
+}
+
+fn print_catalogue() {
+    println!(
+        "{:<40} {:<20} {:<8} SPRYKER ID",
+        "RULE", "CATEGORY", "SEVERITY"
+    );
+    for rule in registry::all() {
+        let meta = rule.meta();
+        println!(
+            "{:<40} {:<20} {:<8} {}",
+            meta.name,
+            meta.category.name(),
+            meta.category.default_severity().as_str(),
+            meta.spryker_ids.join(", ")
+        );
     }
 }

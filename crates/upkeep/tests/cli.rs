@@ -7,7 +7,9 @@ use predicates::prelude::*;
 
 fn upkeep() -> Command {
     let mut command = Command::cargo_bin("upkeep").unwrap();
-    command.env("NO_COLOR", "1").env_remove("PROJECT_PHP_VERSION");
+    command
+        .env("NO_COLOR", "1")
+        .env_remove("PROJECT_PHP_VERSION");
     command
 }
 
@@ -30,50 +32,104 @@ fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
     dir
 }
 
-const CLEAN_CLASS: (&str, &str) = ("src/Pyz/Zed/Product/Business/ProductReader.php", "<?php\nnamespace Pyz\\Zed\\Product\\Business;\n\nclass ProductReader\n{\n}\n");
-const BROKEN_CLASS: (&str, &str) = ("src/Pyz/Zed/Product/Business/ProductFacade.php", "<?php\nnamespace Pyz\\Zed\\Product\\Business;\n\nclass ProductFacade\n{\n\tpublic function get() { return [1, 2; }\n}\n");
+const CLEAN_CLASS: (&str, &str) = (
+    "src/Pyz/Zed/Product/Business/ProductReader.php",
+    "<?php\nnamespace Pyz\\Zed\\Product\\Business;\n\nclass ProductReader\n{\n}\n",
+);
+const BROKEN_CLASS: (&str, &str) = (
+    "src/Pyz/Zed/Product/Business/ProductFacade.php",
+    "<?php\nnamespace Pyz\\Zed\\Product\\Business;\n\nclass ProductFacade\n{\n\tpublic function get() { return [1, 2; }\n}\n",
+);
 
 #[test]
 fn help_and_version() {
-    upkeep().arg("--help").assert().success().stdout(predicate::str::contains("gate").and(predicate::str::contains("rules")));
-    upkeep().arg("--version").assert().success().stdout(predicate::str::starts_with("upkeep "));
     upkeep()
-        .args(["gate", "--help"])
+        .arg("--help")
         .assert()
         .success()
-        .stdout(predicate::str::contains("--format").and(predicate::str::contains("--exclude-rules")).and(predicate::str::contains("--jobs")));
+        .stdout(predicate::str::contains("gate").and(predicate::str::contains("rules")));
+    upkeep()
+        .arg("--version")
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("upkeep "));
+    upkeep().args(["gate", "--help"]).assert().success().stdout(
+        predicate::str::contains("--format")
+            .and(predicate::str::contains("--exclude-rules"))
+            .and(predicate::str::contains("--jobs")),
+    );
     upkeep().args(["rules", "--help"]).assert().success();
 }
 
 #[test]
 fn clean_project_exits_zero() {
     let dir = project(&[CLEAN_CLASS]);
-    upkeep().args(["gate", "--rules", "parse-error"]).arg(dir.path()).assert().code(0).stdout(predicate::str::contains("no findings"));
+    upkeep()
+        .args(["gate", "--rules", "parse-error"])
+        .arg(dir.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("no findings"));
 }
 
 #[test]
 fn findings_exit_one_and_show_the_source_line() {
     let dir = project(&[CLEAN_CLASS, BROKEN_CLASS]);
-    let output = upkeep().arg("gate").arg(dir.path()).assert().code(1).get_output().stdout.clone();
+    let output = upkeep()
+        .arg("gate")
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
     let text = String::from_utf8(output).unwrap();
-    assert!(text.contains("error[parse-error]: PHP syntax error"), "{text}");
-    assert!(text.contains("--> src/Pyz/Zed/Product/Business/ProductFacade.php:6:38"), "{text}");
+    assert!(
+        text.contains("error[parse-error]: PHP syntax error"),
+        "{text}"
+    );
+    assert!(
+        text.contains("--> src/Pyz/Zed/Product/Business/ProductFacade.php:6:38"),
+        "{text}"
+    );
     // The tab is expanded and the marker sits under the `;`.
     assert!(text.contains("6 |     public function get() { return [1, 2; }\n  |                                         ^"), "{text}");
-    assert!(text.contains("= guideline: https://docs.spryker.com/"), "{text}");
-    assert!(text.contains("1 finding (1 error, 0 warnings) in 2 project files"), "{text}");
-    upkeep().arg("gate").arg(dir.path()).arg("--exit-zero").assert().code(0);
+    assert!(
+        text.contains("= guideline: https://docs.spryker.com/"),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 finding (1 error, 0 warnings) in 2 project files"),
+        "{text}"
+    );
+    upkeep()
+        .arg("gate")
+        .arg(dir.path())
+        .arg("--exit-zero")
+        .assert()
+        .code(0);
 }
 
 #[test]
 fn json_report_goes_to_the_output_file() {
     let dir = project(&[BROKEN_CLASS]);
     let report = dir.path().join("report.json");
-    upkeep().arg("gate").arg(dir.path()).args(["--format", "json", "--output"]).arg(&report).assert().code(1).stdout("");
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    upkeep()
+        .arg("gate")
+        .arg(dir.path())
+        .args(["--format", "json", "--output"])
+        .arg(&report)
+        .assert()
+        .code(1)
+        .stdout("");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     let finding = &json["findings"][0];
     assert_eq!(finding["rule"], "parse-error");
-    assert_eq!(finding["file"], "src/Pyz/Zed/Product/Business/ProductFacade.php");
+    assert_eq!(
+        finding["file"],
+        "src/Pyz/Zed/Product/Business/ProductFacade.php"
+    );
     assert_eq!(finding["line"], 6);
     assert_eq!(finding["column"], 38);
     assert_eq!(json["summary"]["findings"], 1);
@@ -86,7 +142,9 @@ fn bad_path_and_bad_arguments_exit_two() {
         .args(["gate", "/definitely/not/here"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("/definitely/not/here").and(predicate::str::contains("hint:")));
+        .stderr(
+            predicate::str::contains("/definitely/not/here").and(predicate::str::contains("hint:")),
+        );
     let dir = project(&[CLEAN_CLASS]);
     upkeep()
         .arg("gate")
@@ -94,44 +152,111 @@ fn bad_path_and_bad_arguments_exit_two() {
         .args(["--rules", "parse-eror"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("unknown rule `parse-eror` (did you mean `parse-error`?)"));
-    upkeep().arg("gate").arg(dir.path()).args(["--format", "yaml"]).assert().code(2).stderr(predicate::str::contains("unknown format `yaml`"));
+        .stderr(predicate::str::contains(
+            "unknown rule `parse-eror` (did you mean `parse-error`?)",
+        ));
+    upkeep()
+        .arg("gate")
+        .arg(dir.path())
+        .args(["--format", "yaml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown format `yaml`"));
 }
 
 #[test]
 fn invalid_configuration_names_file_and_key() {
-    let dir = project(&[CLEAN_CLASS, ("tooling.yml", "evaluator:\n  rules:\n    ignore: 5\n")]);
+    let dir = project(&[
+        CLEAN_CLASS,
+        ("tooling.yml", "evaluator:\n  rules:\n    ignore: 5\n"),
+    ]);
     upkeep()
         .arg("gate")
         .arg(dir.path())
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("tooling.yml").and(predicate::str::contains("evaluator.rules.ignore")));
-    let dir = project(&[CLEAN_CLASS, ("upkeep.toml", "[gate]\nrules = [\"no-such-rule\"]\n")]);
-    upkeep().arg("gate").arg(dir.path()).assert().code(2).stderr(predicate::str::contains("unknown rule `no-such-rule`"));
+        .stderr(
+            predicate::str::contains("tooling.yml")
+                .and(predicate::str::contains("evaluator.rules.ignore")),
+        );
+    let dir = project(&[
+        CLEAN_CLASS,
+        ("upkeep.toml", "[gate]\nrules = [\"no-such-rule\"]\n"),
+    ]);
+    upkeep()
+        .arg("gate")
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown rule `no-such-rule`"));
     let dir = project(&[CLEAN_CLASS, ("upkeep.toml", "[gate]\njobs = 3\n")]);
-    upkeep().arg("gate").arg(dir.path()).assert().code(2).stderr(predicate::str::contains("upkeep.toml").and(predicate::str::contains("jobs")));
+    upkeep()
+        .arg("gate")
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("upkeep.toml").and(predicate::str::contains("jobs")));
 }
 
 #[test]
 fn tooling_yml_ignores_and_warn_only_rules_apply() {
-    let ignored = project(&[BROKEN_CLASS, ("tooling.yml", "evaluator:\n  ignoreErrors:\n    - '#PHP syntax error#'\n")]);
-    upkeep().arg("gate").arg(ignored.path()).assert().code(0).stdout(predicate::str::contains("no findings"));
-    let warned = project(&[BROKEN_CLASS, ("upkeep.toml", "[gate.severity]\nparse-error = \"warning\"\n")]);
-    upkeep().arg("gate").arg(warned.path()).assert().code(0).stdout(predicate::str::contains("warning[parse-error]"));
+    let ignored = project(&[
+        BROKEN_CLASS,
+        (
+            "tooling.yml",
+            "evaluator:\n  ignoreErrors:\n    - '#PHP syntax error#'\n",
+        ),
+    ]);
+    upkeep()
+        .arg("gate")
+        .arg(ignored.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("no findings"));
+    let warned = project(&[
+        BROKEN_CLASS,
+        (
+            "upkeep.toml",
+            "[gate.severity]\nparse-error = \"warning\"\n",
+        ),
+    ]);
+    upkeep()
+        .arg("gate")
+        .arg(warned.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("warning[parse-error]"));
 }
 
 #[test]
 fn rules_catalogue_and_documentation() {
-    upkeep().arg("rules").assert().success().stdout(predicate::str::contains("parse-error"));
-    upkeep().args(["rules", "parse-error"]).assert().success().stdout(predicate::str::contains("## What it finds"));
+    upkeep()
+        .arg("rules")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("parse-error"));
+    upkeep()
+        .args(["rules", "parse-error"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("## What it finds"));
     upkeep().args(["rules", "nope"]).assert().code(2);
 }
 
 #[test]
 fn jobs_flag_gives_the_same_report() {
-    let one = upkeep().arg("gate").arg(fixture("parse-error")).args(["--format", "json", "--jobs", "1"]).output().unwrap();
-    let four = upkeep().arg("gate").arg(fixture("parse-error")).args(["--format", "json", "--jobs", "4"]).output().unwrap();
+    let one = upkeep()
+        .arg("gate")
+        .arg(fixture("parse-error"))
+        .args(["--format", "json", "--jobs", "1"])
+        .output()
+        .unwrap();
+    let four = upkeep()
+        .arg("gate")
+        .arg(fixture("parse-error"))
+        .args(["--format", "json", "--jobs", "4"])
+        .output()
+        .unwrap();
     assert_eq!(one.status.code(), Some(1));
     assert_eq!(one.stdout, four.stdout);
 }

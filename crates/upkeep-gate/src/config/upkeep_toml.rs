@@ -7,6 +7,9 @@
 //! advisories = "../security-advisories"            # local advisory database
 //! npm-audit-level = "high"                         # low | moderate | high | critical
 //! php-version = "8.2"                              # instead of asking the `php` program
+//! npm-audit-report = "npm-audit.json"              # a saved `npm audit --json` instead of running npm
+//! minimum-versions = "upkeep/minimum-versions.toml" # replaces the shipped minimum-version table
+//! discouraged-packages = "upkeep/discouraged.toml"  # replaces the shipped discouraged-package list
 //!
 //! [gate.severity]
 //! discouraged-package = "warning"                  # error | warning
@@ -37,6 +40,9 @@ pub struct GateSection {
     pub advisories: Option<PathBuf>,
     pub npm_audit_level: Option<NpmAuditLevel>,
     pub php_version: Option<String>,
+    pub npm_audit_report: Option<PathBuf>,
+    pub minimum_versions: Option<PathBuf>,
+    pub discouraged_packages: Option<PathBuf>,
     #[serde(default)]
     pub severity: BTreeMap<String, Severity>,
 }

@@ -17,6 +17,21 @@ use crate::engine::GateReport;
 use crate::finding::{Finding, Severity};
 use crate::report::RenderOptions;
 
+/// Tabs are shown as four spaces, so the marker lines up whatever the terminal's tab stops.
+const TAB: &str = "    ";
+
+/// The width of the text before the 1-based character `column` of `source`, with tabs
+/// expanded to [`TAB`].
+fn display_width(source: &str, column: u32) -> usize {
+    source
+        .chars()
+        .take(column.saturating_sub(1) as usize)
+        .map(|c| if c == '\t' { TAB.len() } else { 1 })
+        .sum::<usize>()
+        // A column past the end of the line (a span ending at the line break) still counts.
+        + (column.saturating_sub(1) as usize).saturating_sub(source.chars().count())
+}
+
 struct Style {
     color: bool,
 }
@@ -31,7 +46,7 @@ impl Style {
     }
 }
 
-pub fn render(report: &GateReport, options: &RenderOptions) -> String {
+pub fn render(report: &GateReport, options: RenderOptions) -> String {
     let style = Style {
         color: options.color,
     };
@@ -66,23 +81,18 @@ fn render_finding(out: &mut String, finding: &Finding, style: &Style) {
         "  --> {}:{}:{}",
         location.file, location.start.line, location.start.column
     );
-    if let Some(line) = &location.source_line {
+    if let Some(source) = &location.source_line {
         let number = location.start.line.to_string();
         let gutter = " ".repeat(number.len());
-        let line = line.replace('\t', "    ");
-        let tabs_before = location.source_line.as_deref().map_or(0, |source| {
-            source
-                .chars()
-                .take(location.start.column.saturating_sub(1) as usize)
-                .filter(|&c| c == '\t')
-                .count()
-        });
-        let start = location.start.column.saturating_sub(1) as usize + tabs_before * 3;
-        let width = if location.end.line == location.start.line {
-            (location.end.column.saturating_sub(location.start.column) as usize).max(1)
+        let line = source.replace('\t', TAB);
+        let start = display_width(source, location.start.column);
+        let end = if location.end.line == location.start.line {
+            display_width(source, location.end.column)
         } else {
-            line.chars().count().saturating_sub(start).max(1)
+            // A span over several lines is marked to the end of its first line.
+            line.chars().count()
         };
+        let width = end.saturating_sub(start).max(1);
         let _ = writeln!(out, "{gutter} |");
         let _ = writeln!(out, "{number} | {line}");
         let _ = writeln!(

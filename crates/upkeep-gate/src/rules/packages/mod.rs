@@ -1,1 +1,174 @@
 //! Package, platform and advisory rules (section B of the spec).
+//!
+//! These rules read the project's manifests (`composer.json`, `composer.lock`, deploy files,
+//! `package-lock.json`) rather than PHP code. Each manifest is parsed once per run by
+//! [`crate::manifests::ProjectManifests`]; the helpers here turn a missing or unreadable
+//! manifest into the notice (and `parse-error` finding) the user needs, and find where a
+//! package is written so that findings point at its line.
+
+pub mod discouraged_package;
+pub mod minimum_shop_version;
+pub mod npm_advisory;
+pub mod php_version;
+pub mod security_advisory;
+pub mod spryker_dev_package;
+
+pub(crate) mod json_position;
+
+use std::cell::OnceCell;
+use std::collections::HashMap;
+
+use upkeep_composer::{ComposerJson, ComposerLock};
+
+use crate::finding::{Finding, Location};
+use crate::manifests::ManifestFile;
+use crate::rule::{ProjectScope, RuleMeta, Sink};
+use json_position::Member;
+
+/// The parsed `composer.json`, or `None` after telling the user why the rule skipped it.
+pub(crate) fn composer_json<'a>(
+    project: &ProjectScope<'a>,
+    rule: &'static RuleMeta,
+    sink: &mut Sink,
+) -> Option<&'a ComposerJson> {
+    match project.manifests.composer_json() {
+        None => {
+            sink.notice(
+                rule,
+                "no composer.json at the project root: nothing to check",
+            );
+            None
+        }
+        Some(Err(error)) => {
+            project.manifests.report_unreadable(
+                rule,
+                error,
+                project.settings.report_parse_errors,
+                sink,
+            );
+            None
+        }
+        Some(Ok(manifest)) => Some(manifest),
+    }
+}
+
+/// The parsed `composer.lock`, or `None` after telling the user why the rule skipped it.
+pub(crate) fn composer_lock<'a>(
+    project: &ProjectScope<'a>,
+    rule: &'static RuleMeta,
+    sink: &mut Sink,
+) -> Option<&'a ComposerLock> {
+    match project.manifests.composer_lock() {
+        None => {
+            sink.notice(
+                rule,
+                "no composer.lock at the project root: installed versions are unknown (run `composer update` and commit the lock file)",
+            );
+            None
+        }
+        Some(Err(error)) => {
+            project.manifests.report_unreadable(
+                rule,
+                error,
+                project.settings.report_parse_errors,
+                sink,
+            );
+            None
+        }
+        Some(Ok(lock)) => Some(lock),
+    }
+}
+
+/// True for the vendors Spryker publishes under: `spryker`, `spryker-shop`, `spryker-eco`,
+/// `spryker-feature`, `spryker-sdk`, … (Spryker's own checkers match the `spryker` prefix).
+pub(crate) fn is_spryker_package(name: &str) -> bool {
+    name.split_once('/')
+        .is_some_and(|(vendor, _)| vendor.to_ascii_lowercase().starts_with("spryker"))
+}
+
+/// Where packages are written in `composer.lock`: the `"name": "<package>"` line of each
+/// entry, found on first use (only rules with findings pay for the scan).
+pub(crate) struct LockedPackageLocations<'a> {
+    file: &'a ManifestFile,
+    names: OnceCell<HashMap<String, Member>>,
+}
+
+impl<'a> LockedPackageLocations<'a> {
+    pub fn new(file: &'a ManifestFile) -> Self {
+        Self {
+            file,
+            names: OnceCell::new(),
+        }
+    }
+
+    /// The `"name": "<package>"` member of the package's lock entry, or the whole file when
+    /// the entry cannot be found (the lock parsed, so this does not happen in practice).
+    pub fn location(&self, package: &str) -> Location {
+        let names = self
+            .names
+            .get_or_init(|| json_position::locked_package_names(&self.file.text));
+        names.get(package).map_or_else(
+            || Location::whole_file(&self.file.path),
+            |member| self.file.location(member.whole()),
+        )
+    }
+
+    pub fn finding(
+        &self,
+        rule: &'static RuleMeta,
+        package: &str,
+        message: impl Into<String>,
+    ) -> Finding {
+        Finding::new(rule, self.location(package), message)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    //! Runs rules on a small project written to a temporary directory.
+
+    use crate::engine::{GateOptions, GateReport, run};
+
+    pub fn run_rules(rules: &[&str], files: &[(&str, &str)]) -> GateReport {
+        let project = tempfile::tempdir().unwrap();
+        for (path, content) in files {
+            let full = project.path().join(path);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::write(full, content).unwrap();
+        }
+        let options = GateOptions {
+            root: project.path().to_path_buf(),
+            rules: rules.iter().map(ToString::to_string).collect(),
+            jobs: 1,
+            ..GateOptions::default()
+        };
+        run(&options).unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    /// `rule file:line: message` of every finding.
+    pub fn findings(report: &GateReport) -> Vec<String> {
+        report
+            .findings
+            .iter()
+            .map(|finding| {
+                format!(
+                    "{} {}:{}: {}",
+                    finding.rule.name,
+                    finding.location.file,
+                    finding.location.start.line,
+                    finding.message
+                )
+            })
+            .collect()
+    }
+
+    /// The notices of one rule.
+    pub fn notices(report: &GateReport, rule: &str) -> Vec<String> {
+        report
+            .notices
+            .iter()
+            .filter(|notice| notice.rule == rule)
+            .map(|notice| notice.message.clone())
+            .collect()
+    }
+}
