@@ -170,13 +170,6 @@ fn settings(
         npm_audit_report: gate.npm_audit_report.as_deref().map(relative_to_root),
         minimum_versions: gate.minimum_versions.as_deref().map(relative_to_root),
         discouraged_packages: gate.discouraged_packages.as_deref().map(relative_to_root),
-        // The selection was validated before; an error here cannot happen and reads as "yes".
-        report_parse_errors: select(options, config).map_or(true, |selection| {
-            selection
-                .rules
-                .iter()
-                .any(|rule| rule.meta().name == parse_error::META.name)
-        }),
     }
 }
 

@@ -2,9 +2,8 @@
 //! Each is read once, and parsed at most once, on first use: several rules read the same
 //! `composer.lock`, which can be megabytes in a real shop.
 
-use std::collections::HashSet;
 use std::path::Path;
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::OnceLock;
 
 use upkeep_composer::{ComposerJson, ComposerLock, DocumentError};
 use upkeep_php::source::{LineIndex, TextSpan};
@@ -125,9 +124,6 @@ struct ParsedManifests {
     package_json: OnceLock<Result<(), ManifestError>>,
     package_lock: OnceLock<Result<serde_json::Value, ManifestError>>,
     deploy_images: OnceLock<Vec<Result<Option<DeployImage>, ManifestError>>>,
-    /// Files whose parse error was already reported, so that it is reported once per run
-    /// however many rules need the file.
-    reported: Mutex<HashSet<String>>,
 }
 
 impl ProjectManifests {
@@ -210,7 +206,7 @@ impl ProjectManifests {
     }
 
     /// Every manifest that does not parse (Composer and npm JSON, deploy YAML), reported as a
-    /// `parse-error` finding. Each file is reported once per run, by whichever rule asks first.
+    /// `parse-error` finding; the `parse-error` rule calls this once per run.
     pub fn report_parse_errors(&self, sink: &mut Sink) {
         let mut errors: Vec<ManifestError> = Vec::new();
         if let Some(Err(error)) = self.composer_json() {
@@ -240,18 +236,14 @@ impl ProjectManifests {
         }
     }
 
-    /// Tells the user that `rule` could not read a manifest: a `parse-error` finding (once per
-    /// file) when the parse-error rule runs, and in any case a notice that the rule skipped it.
+    /// Tells the user that `rule` skipped a manifest it could not read. The parse error itself
+    /// is the `parse-error` rule's finding, so excluding that rule leaves just this notice.
     pub fn report_unreadable(
         &self,
         rule: &'static RuleMeta,
         error: &ManifestError,
-        report_parse_errors: bool,
         sink: &mut Sink,
     ) {
-        if report_parse_errors {
-            self.push_parse_error(error, sink);
-        }
         let position = self.file(&error.file).map_or_else(String::new, |file| {
             let at = file.lines.line_column(&file.text, error.offset);
             format!(":{}:{}", at.line, at.column)
@@ -266,15 +258,6 @@ impl ProjectManifests {
     }
 
     fn push_parse_error(&self, error: &ManifestError, sink: &mut Sink) {
-        let first_time = self
-            .parsed
-            .reported
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(error.file.clone());
-        if !first_time {
-            return;
-        }
         let location = self.file(&error.file).map_or_else(
             || Location::whole_file(&error.file),
             |file| file.location(TextSpan::new(error.offset, error.offset)),
@@ -617,7 +600,7 @@ mod tests {
     }
 
     #[test]
-    fn malformed_composer_json_is_reported_once_at_its_position() {
+    fn malformed_composer_json_is_reported_at_its_position() {
         let manifests = ProjectManifests {
             composer_json: Some(manifest(
                 "composer.json",
@@ -628,7 +611,6 @@ mod tests {
         let error = manifests.composer_json().unwrap().unwrap_err();
         assert_eq!(error.message, "invalid JSON: expected `,` or `}`");
         let mut sink = Sink::default();
-        manifests.report_parse_errors(&mut sink);
         manifests.report_parse_errors(&mut sink);
         assert_eq!(sink.findings.len(), 1);
         let finding = &sink.findings[0];
@@ -668,7 +650,7 @@ mod tests {
         };
         let error = manifests.composer_lock().unwrap().unwrap_err().clone();
         let mut sink = Sink::default();
-        manifests.report_unreadable(&parse_error::META, &error, false, &mut sink);
+        manifests.report_unreadable(&parse_error::META, &error, &mut sink);
         assert!(sink.findings.is_empty());
         assert_eq!(sink.notices.len(), 1);
         assert!(

@@ -30,10 +30,6 @@ pub struct GateSettings {
     /// Replaces the discouraged-package list shipped with the tool
     /// (`data/discouraged-packages.toml`).
     pub discouraged_packages: Option<PathBuf>,
-    /// True when the `parse-error` rule runs: project rules then report a manifest they cannot
-    /// parse (composer.json, composer.lock, deploy YAML) as a `parse-error` finding; otherwise
-    /// they only leave a notice that they skipped it.
-    pub report_parse_errors: bool,
 }
 
 impl Default for GateSettings {
@@ -46,7 +42,6 @@ impl Default for GateSettings {
             npm_audit_report: None,
             minimum_versions: None,
             discouraged_packages: None,
-            report_parse_errors: true,
         }
     }
 }

@@ -260,3 +260,42 @@ fn jobs_flag_gives_the_same_report() {
     assert_eq!(one.status.code(), Some(1));
     assert_eq!(one.stdout, four.stdout);
 }
+
+#[test]
+fn example_shop_report_lists_its_deliberate_problems() {
+    let output = upkeep()
+        .arg("gate")
+        .arg(repository().join("examples/spryker-shop"))
+        .args(["--format", "json"])
+        .env("PROJECT_PHP_VERSION", "8.2.12")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let mut found: Vec<String> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|finding| {
+            format!(
+                "{} {}:{}",
+                finding["rule"].as_str().unwrap(),
+                finding["file"].as_str().unwrap(),
+                finding["line"]
+            )
+        })
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            "container-set-returns-array src/Pyz/Zed/Product/ProductDependencyProvider.php:35",
+            "dependency-provider-additional-logic src/Pyz/Zed/Product/ProductDependencyProvider.php:30",
+            "multidimensional-plugin-array src/Pyz/Yves/CartPage/CartPageDependencyProvider.php:17",
+            "plugin-restriction-docblock src/Pyz/Zed/Product/ProductDependencyProvider.php:52",
+            "single-plugin-argument src/Pyz/Zed/Product/ProductDependencyProvider.php:55",
+            "spryker-dev-package composer.json:9",
+        ]
+    );
+    assert_eq!(json["summary"]["files"], 8);
+}

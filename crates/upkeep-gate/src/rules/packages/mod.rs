@@ -40,12 +40,7 @@ pub(crate) fn composer_json<'a>(
             None
         }
         Some(Err(error)) => {
-            project.manifests.report_unreadable(
-                rule,
-                error,
-                project.settings.report_parse_errors,
-                sink,
-            );
+            project.manifests.report_unreadable(rule, error, sink);
             None
         }
         Some(Ok(manifest)) => Some(manifest),
@@ -67,12 +62,7 @@ pub(crate) fn composer_lock<'a>(
             None
         }
         Some(Err(error)) => {
-            project.manifests.report_unreadable(
-                rule,
-                error,
-                project.settings.report_parse_errors,
-                sink,
-            );
+            project.manifests.report_unreadable(rule, error, sink);
             None
         }
         Some(Ok(lock)) => Some(lock),

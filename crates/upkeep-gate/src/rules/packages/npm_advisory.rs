@@ -132,12 +132,7 @@ impl Rule for NpmAdvisory {
         let lock = match project.manifests.package_lock() {
             Some(Ok(lock)) => Some(lock),
             Some(Err(error)) => {
-                project.manifests.report_unreadable(
-                    &META,
-                    error,
-                    project.settings.report_parse_errors,
-                    sink,
-                );
+                project.manifests.report_unreadable(&META, error, sink);
                 return;
             }
             None => None,

@@ -238,12 +238,7 @@ fn composer_statements(
     let manifest = match project.manifests.composer_json()? {
         Ok(manifest) => manifest,
         Err(error) => {
-            project.manifests.report_unreadable(
-                &META,
-                error,
-                project.settings.report_parse_errors,
-                sink,
-            );
+            project.manifests.report_unreadable(&META, error, sink);
             return None;
         }
     };
@@ -293,12 +288,7 @@ fn deploy_statements(project: &ProjectScope<'_>, stated: &mut Vec<Stated>, sink:
     for deploy in project.manifests.deploy_images() {
         let path = &deploy.file.path;
         match deploy.image {
-            Err(error) => project.manifests.report_unreadable(
-                &META,
-                error,
-                project.settings.report_parse_errors,
-                sink,
-            ),
+            Err(error) => project.manifests.report_unreadable(&META, error, sink),
             Ok(None) => sink.notice(&META, format!("{path} declares no image (`image.tag` or `image` as a string): it was not checked")),
             Ok(Some(image)) => match php_version_of_image(&image.reference) {
                 Some(version) => stated.push(Stated {

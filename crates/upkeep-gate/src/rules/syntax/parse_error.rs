@@ -1,7 +1,7 @@
 //! `parse-error`: a project file that cannot be read as PHP, XML, JSON or YAML.
 //! The engine reports these while reading the project; the rule holds their metadata.
 
-use crate::rule::{Category, Example, Rule, RuleMeta};
+use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink};
 
 pub struct ParseError;
 
@@ -61,5 +61,11 @@ None: Spryker's evaluator stops with a PHP fatal error instead.
 impl Rule for ParseError {
     fn meta(&self) -> &'static RuleMeta {
         &META
+    }
+
+    // PHP and XML parse problems come from reading the index (see the engine); the manifests
+    // (Composer and npm JSON, deploy YAML) are parsed on first use and reported here.
+    fn check_project(&self, project: &ProjectScope<'_>, sink: &mut Sink) {
+        project.manifests.report_parse_errors(sink);
     }
 }

@@ -49,6 +49,7 @@ class ProductDependencyProvider extends SprykerProductDependencyProvider
             /**
              * Restrictions:
              * - after {@link \Pyz\Zed\Product\Communication\Plugin\ProductAbstractStorePlugin} reads the stores.
+             * - runs before the storage plugin of the Store module
              */
             new ProductConcreteStoragePlugin(),
             new ProductAbstractStorePlugin($this->getConfig()->getStoreNames()),
