@@ -11,11 +11,10 @@ pub struct DocTag {
     pub offset: u32,
 }
 
-/// A parsed doc block.
+/// A parsed doc block: its tags. The free text before the first tag is not kept: nothing
+/// checks it, and in core's long "Specification:" blocks it would dominate the index's memory.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DocBlock {
-    /// The free text before the first tag.
-    pub description: String,
     pub tags: Vec<DocTag>,
 }
 
@@ -60,18 +59,13 @@ impl DocBlock {
                     text: tag[name_len..].trim().to_string(),
                     offset: offset + u32::try_from(content_offset).unwrap_or(0),
                 });
-            } else if let Some(last) = block.tags.last_mut() {
-                if !content.is_empty() {
-                    if !last.text.is_empty() {
-                        last.text.push('\n');
-                    }
-                    last.text.push_str(content);
+            } else if let Some(last) = block.tags.last_mut()
+                && !content.is_empty()
+            {
+                if !last.text.is_empty() {
+                    last.text.push('\n');
                 }
-            } else if !content.is_empty() {
-                if !block.description.is_empty() {
-                    block.description.push('\n');
-                }
-                block.description.push_str(content);
+                last.text.push_str(content);
             }
         }
         block
@@ -166,7 +160,6 @@ mod tests {
     fn parses_tags_with_offsets_and_continuations() {
         let raw = "/**\n * Reads products.\n *\n * @deprecated Use {@link Reader} instead.\n *   Removed in the next major.\n * @param int $id The id\n * @return \\Foo\\Bar|null\n */";
         let block = DocBlock::parse(raw, 100);
-        assert_eq!(block.description, "Reads products.");
         assert_eq!(block.tags.len(), 3);
         assert_eq!(
             block.deprecation(),
