@@ -100,6 +100,9 @@ impl GateReport {
 struct Selection {
     rules: Vec<&'static dyn Rule>,
     severity: BTreeMap<&'static str, Severity>,
+    /// Checker ids in `tooling.yml` that name no rule of ours (Spryker has checks we do not,
+    /// and the reverse); they are ignored with a notice rather than failing the run.
+    unknown_tooling_ids: Vec<String>,
 }
 
 fn select(options: &GateOptions, config: &ProjectConfig) -> Result<Selection, UnknownRule> {
@@ -126,15 +129,31 @@ fn select(options: &GateOptions, config: &ProjectConfig) -> Result<Selection, Un
         .collect();
 
     let mut severity = BTreeMap::new();
-    for warn_only in registry::expand(&config.tooling.warn_only_rules)? {
-        severity.insert(warn_only, Severity::Warning);
+    let mut unknown_tooling_ids = Vec::new();
+    for id in &config.tooling.warn_only_rules {
+        match registry::expand(std::slice::from_ref(id)) {
+            Ok(names) => names.into_iter().for_each(|name| {
+                severity.insert(name, Severity::Warning);
+            }),
+            Err(_) => unknown_tooling_ids.push(id.clone()),
+        }
     }
+    let checkers = config
+        .tooling
+        .ignore_errors
+        .iter()
+        .filter_map(|ignore| ignore.rule.as_ref());
+    unknown_tooling_ids.extend(checkers.filter(|id| registry::meta(id).is_none()).cloned());
     for (id, level) in &config.upkeep.gate.severity {
         for name in registry::expand(std::slice::from_ref(id))? {
             severity.insert(name, *level);
         }
     }
-    Ok(Selection { rules, severity })
+    Ok(Selection {
+        rules,
+        severity,
+        unknown_tooling_ids,
+    })
 }
 
 fn settings(
@@ -162,7 +181,19 @@ fn settings(
             .advisories
             .clone()
             .or_else(|| gate.advisories.as_deref().map(relative_to_root)),
-        npm_audit_level: gate.npm_audit_level.unwrap_or(defaults.npm_audit_level),
+        // Ours wins; else the lowest of Spryker's reported levels; else the default.
+        npm_audit_level: gate
+            .npm_audit_level
+            .or_else(|| {
+                config
+                    .tooling
+                    .npm_severity_levels
+                    .as_ref()?
+                    .iter()
+                    .min()
+                    .copied()
+            })
+            .unwrap_or(defaults.npm_audit_level),
         php_version: std::env::var("PROJECT_PHP_VERSION")
             .ok()
             .filter(|version| !version.is_empty())
@@ -204,6 +235,18 @@ fn run_in_pool(
     let settings = settings(options, config, &project);
     let mut sink = Sink::default();
 
+    for id in &selection.unknown_tooling_ids {
+        sink.notices.push(Notice {
+            rule: "config",
+            message: format!("tooling.yml names checker `{id}`, which upkeep does not have; that entry was ignored"),
+        });
+    }
+    for key in &config.tooling.unknown_keys {
+        sink.notices.push(Notice {
+            rule: "config",
+            message: format!("tooling.yml: `{key}` is not a setting upkeep knows; it was ignored"),
+        });
+    }
     report_parse_problems(&project, selection, &mut sink);
     check_php_files(&project, selection, &settings, &mut sink);
     let scope = ProjectScope {

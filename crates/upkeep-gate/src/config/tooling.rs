@@ -9,16 +9,27 @@
 //!   rules:
 //!     ignore: [PHP_VERSION_CHECKER]   # these rules only warn
 //!   prefixes: [Pyz]
+//!   checkerConfiguration:
+//!     - checker: NPM_CHECKER
+//!       var:
+//!         ALLOWED_SEVERITY_LEVELS: [critical]   # the npm severities that are reported
 //! ```
+//!
+//! Keys of `evaluator` that upkeep does not know are reported as notices, not errors, so a
+//! `tooling.yml` written for a newer Spryker evaluator still works.
 //!
 //! Other top-level sections belong to other Spryker tools and are left alone.
 
 use std::path::Path;
 
+use std::collections::BTreeMap;
+
 use regex::Regex;
 use serde::Deserialize;
 
 use super::ConfigError;
+use crate::registry;
+use crate::settings::NpmAuditLevel;
 
 #[derive(Debug, Default, Deserialize)]
 struct ToolingFile {
@@ -27,7 +38,7 @@ struct ToolingFile {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 struct EvaluatorSection {
     #[serde(default)]
     ignore_errors: Vec<IgnoreErrorEntry>,
@@ -35,6 +46,19 @@ struct EvaluatorSection {
     rules: Option<RulesSection>,
     #[serde(default)]
     prefixes: Vec<String>,
+    #[serde(default)]
+    checker_configuration: Vec<CheckerConfiguration>,
+    #[serde(flatten)]
+    unknown: BTreeMap<String, serde::de::IgnoredAny>,
+}
+
+/// Settings of one Spryker checker: `{checker: ID, var: {NAME: value}}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckerConfiguration {
+    checker: String,
+    #[serde(default)]
+    var: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -68,6 +92,10 @@ pub struct ToolingConfig {
     /// Rules (names or Spryker ids) whose findings become warnings.
     pub warn_only_rules: Vec<String>,
     pub prefixes: Vec<String>,
+    /// `NPM_CHECKER`'s `ALLOWED_SEVERITY_LEVELS`: the npm severities that are reported.
+    pub npm_severity_levels: Option<Vec<NpmAuditLevel>>,
+    /// Keys of `evaluator` that upkeep does not know (ignored, shown as notices).
+    pub unknown_keys: Vec<String>,
 }
 
 impl ToolingConfig {
@@ -98,6 +126,21 @@ impl ToolingConfig {
                 }
             }
         }
+        let mut npm_severity_levels = None;
+        for (position, configuration) in evaluator.checker_configuration.iter().enumerate() {
+            let is_npm = registry::meta(&configuration.checker)
+                .is_some_and(|meta| meta.name == "npm-advisory");
+            if let (true, Some(levels)) = (is_npm, configuration.var.get("ALLOWED_SEVERITY_LEVELS"))
+            {
+                let key = format!(
+                    "evaluator.checkerConfiguration[{position}].var.ALLOWED_SEVERITY_LEVELS"
+                );
+                let levels: Vec<NpmAuditLevel> = serde_json::from_value(levels.clone()).map_err(|error| {
+                    ConfigError::new(path, format!("invalid value at key `{key}`: {error} (expected a list of low, moderate, high, critical)"))
+                })?;
+                npm_severity_levels = Some(levels);
+            }
+        }
         Ok(Self {
             ignore_errors,
             warn_only_rules: evaluator
@@ -105,6 +148,12 @@ impl ToolingConfig {
                 .map(|rules| rules.ignore)
                 .unwrap_or_default(),
             prefixes: evaluator.prefixes,
+            npm_severity_levels,
+            unknown_keys: evaluator
+                .unknown
+                .into_keys()
+                .map(|key| format!("evaluator.{key}"))
+                .collect(),
         })
     }
 }
@@ -209,6 +258,29 @@ mod tests {
         );
         assert_eq!(config.warn_only_rules, ["PHP_VERSION_CHECKER"]);
         assert_eq!(config.prefixes, ["Pyz", "Acme"]);
+    }
+
+    #[test]
+    fn reads_checker_configuration_and_tolerates_unknown_keys() {
+        // The shape Spryker's b2c demo shop uses.
+        let config = parse(
+            "evaluator:\n    checkerConfiguration:\n        - checker: NPM_CHECKER\n          var:\n              ALLOWED_SEVERITY_LEVELS: [critical]\n    newFeature: true\n    rules:\n        ignore:\n              - NotUnique:ModuleName\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.npm_severity_levels,
+            Some(vec![NpmAuditLevel::Critical])
+        );
+        assert_eq!(config.unknown_keys, ["evaluator.newFeature"]);
+        assert_eq!(config.warn_only_rules, ["NotUnique:ModuleName"]);
+        let error = parse("evaluator:\n  checkerConfiguration:\n    - checker: NPM_CHECKER\n      var:\n        ALLOWED_SEVERITY_LEVELS: [severe]\n").unwrap_err();
+        assert!(
+            error
+                .message
+                .contains("evaluator.checkerConfiguration[0].var.ALLOWED_SEVERITY_LEVELS"),
+            "{}",
+            error.message
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use mago_span::HasSpan;
 use mago_syntax::ast::{
-    Access, Argument, ArgumentList, BinaryOperator, ClassLikeConstantSelector, CompositeString,
+    Access, Argument, ArgumentList, ArrayElement, BinaryOperator, ClassLikeConstantSelector, CompositeString,
     Expression, Instantiation, Literal, StringPart, UnaryPrefixOperator,
 };
 use mago_syntax::walker::Walker;
@@ -31,10 +31,13 @@ and aliases, and an argument is not one of:
 - a constant: `FOO`, `Foo::BAR`, `static::BAR`, `self::BAR`, `Foo::class`, or a magic
   constant such as `__DIR__`;
 - `new X()` without arguments, or whose arguments are themselves all of this list;
-- a string concatenation (`.`) of the above.
+- a string concatenation (`.`) of the above;
+- an array literal whose keys and values are all of this list (`[Foo::BAR, 'baz']`): it is as
+  static as its elements. Spryker's own b2c demo shop passes such arrays
+  (`new CustomerUnsubscribePlugin([NewsletterConstants::DEFAULT_NEWSLETTER_TYPE])`).
 
-Everything else is reported: variables, method and function calls (`$this->getConfig()`),
-arrays, closures, spreads (`...$arguments`). The finding points at the first unsupported
+Everything else is reported: variables, method and function calls (`$this->getConfig()`,
+also a setter chained on `new X()`), closures, spreads (`...$arguments`). The finding points at the first unsupported
 part of the argument (the call inside `new X($this->getConfig())`, the variable inside
 `'prefix' . $name`), once per argument.
 
@@ -43,7 +46,6 @@ in a method body, accepts any `new` with any arguments, and accepts concatenatio
 and class constants only, this rule checks every plugin instantiation in the class (project
 plugins and aliased imports included, resolved through `use`) and the arguments of a nested
 `new`, and points at the offending argument.
-Arrays are not accepted, as in Spryker's list of supported argument types.
 
 ## Why it matters
 A plugin is the unit that Spryker's integration guides add, replace and remove. A plugin
@@ -198,8 +200,23 @@ fn unsupported<'ast, 'arena>(value: &'ast Expression<'arena>) -> Option<&'ast Ex
             unsupported(binary.lhs).or_else(|| unsupported(binary.rhs))
         }
         Expression::CompositeString(string) if is_plain_string(string) => None,
+        Expression::Array(array) => first_unsupported_element(array.elements.iter(), value),
+        Expression::LegacyArray(array) => first_unsupported_element(array.elements.iter(), value),
         _ => Some(value),
     }
+}
+
+/// The first unsupported key or value of an array literal; a spread reports the whole array.
+fn first_unsupported_element<'ast, 'arena>(
+    mut elements: impl Iterator<Item = &'ast ArrayElement<'arena>>,
+    array: &'ast Expression<'arena>,
+) -> Option<&'ast Expression<'arena>> {
+    elements.find_map(|element| match element {
+        ArrayElement::KeyValue(pair) => unsupported(pair.key).or_else(|| unsupported(pair.value)),
+        ArrayElement::Value(item) => unsupported(item.value),
+        ArrayElement::Variadic(_) => Some(array),
+        ArrayElement::Missing(_) => None,
+    })
 }
 
 fn first_unsupported_argument<'ast, 'arena>(
@@ -267,6 +284,8 @@ mod tests {
             "static::PREFIX . 'a' . Foo::BAR",
             "<<<'TXT'\nplain\nTXT",
             "name: 'a'",
+            "[Foo::A, 'b' => 'c' . Bar::D]",
+            "array(1, 2)",
         ] {
             assert_eq!(unsupported_text(argument), None, "{argument}");
         }
@@ -278,7 +297,9 @@ mod tests {
             ("$this->getConfig()", "$this->getConfig()"),
             ("new Bar($this->getConfig())", "$this->getConfig()"),
             ("'a' . $name", "$name"),
-            ("[Foo::A]", "[Foo::A]"),
+            ("[Foo::A, $b]", "$b"),
+            ("array('k' => $this->x())", "$this->x()"),
+            ("[...$rest]", "[...$rest]"),
             ("\"a{$b}\"", "\"a{$b}\""),
             ("...$arguments", "...$arguments"),
             ("$class::BAR", "$class::BAR"),
