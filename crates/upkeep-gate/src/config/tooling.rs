@@ -48,7 +48,9 @@ struct EvaluatorSection {
     prefixes: Vec<String>,
     #[serde(default)]
     checker_configuration: Vec<CheckerConfiguration>,
+    /// Only the keys matter; serde's `flatten` needs a map to collect them.
     #[serde(flatten)]
+    #[allow(clippy::zero_sized_map_values)]
     unknown: BTreeMap<String, serde::de::IgnoredAny>,
 }
 
