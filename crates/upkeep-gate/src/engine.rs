@@ -1,7 +1,7 @@
 //! One gate run: read the project, run the selected rules, apply configuration and
 //! suppressions, and return a sorted report.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -253,6 +253,7 @@ fn run_in_pool(
         root: &options.root,
         manifests: &manifests,
         index: &project.index,
+        project: &project,
         settings: &settings,
     };
     for rule in &selection.rules {
@@ -265,7 +266,8 @@ fn run_in_pool(
         });
     }
 
-    let mut findings = apply_configuration(sink.findings, config, selection);
+    let findings = apply_suppressions(sink.findings, &project);
+    let mut findings = apply_configuration(findings, config, selection);
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     findings.dedup();
     let mut notices = sink.notices;
@@ -375,10 +377,6 @@ fn check_php_files(
                 for rule in &file_rules {
                     rule.check_php_file(&file, &mut file_sink);
                 }
-                let suppressions = Suppressions::of_file(&facts);
-                file_sink
-                    .findings
-                    .retain(|finding| !suppressions.is_suppressed(finding));
                 file_sink
             })
         })
@@ -387,6 +385,30 @@ fn check_php_files(
         sink.findings.extend(result.findings);
         sink.notices.extend(result.notices);
     }
+}
+
+/// Drops findings that an in-code annotation suppresses (see `suppress.rs`). Done once for all
+/// findings, so project-wide rules (e.g. `dead-code`) honour the annotations too.
+fn apply_suppressions(findings: Vec<Finding>, project: &LoadedProject) -> Vec<Finding> {
+    let mut classes_by_path: HashMap<String, Vec<&upkeep_php::ClassLike>> = HashMap::new();
+    for class in project.index.project_classes() {
+        let path = relative_path(&project.index.file(class.file).path);
+        classes_by_path.entry(path).or_default().push(class);
+    }
+    let mut suppressions_by_path: HashMap<&str, Suppressions> = HashMap::new();
+    findings
+        .into_iter()
+        .filter(|finding| {
+            let Some((path, classes)) = classes_by_path.get_key_value(&finding.location.file)
+            else {
+                return true;
+            };
+            let suppressions = suppressions_by_path
+                .entry(path.as_str())
+                .or_insert_with(|| Suppressions::of_classes(classes.iter().copied()));
+            !suppressions.is_suppressed(finding)
+        })
+        .collect()
 }
 
 /// Applies `tooling.yml` ignores and severity overrides.

@@ -5,8 +5,9 @@ use std::path::Path;
 use mago_syntax::ast::Program;
 use upkeep_php::docblock::DocBlock;
 use upkeep_php::extract::FileFacts;
+use upkeep_php::project::LoadedProject;
 use upkeep_php::source::{LineIndex, TextSpan};
-use upkeep_php::{CodebaseIndex, names::ClassScope};
+use upkeep_php::{CodebaseIndex, FileId, names::ClassScope};
 
 use crate::finding::{Finding, Location, Severity};
 use crate::manifests::ProjectManifests;
@@ -21,6 +22,12 @@ pub enum Category {
     DependencyProvider,
     /// Packages, PHP versions and advisories (section B).
     Packages,
+    /// Project code that uses core's private API (section C).
+    PrivateApi,
+    /// Project names that may clash with core's in a later release (section C).
+    NotUnique,
+    /// Project code that breaks, or is dead, when core changes (`dead-code`, section D).
+    CoreCompatibility,
 }
 
 impl Category {
@@ -29,16 +36,31 @@ impl Category {
             Self::Syntax => "syntax",
             Self::DependencyProvider => "dependency-provider",
             Self::Packages => "packages",
+            Self::PrivateApi => "private-api",
+            Self::NotUnique => "not-unique",
+            Self::CoreCompatibility => "core-compatibility",
         }
     }
 
     pub fn default_severity(self) -> Severity {
         match self {
-            Self::Syntax | Self::DependencyProvider | Self::Packages => Severity::Error,
+            Self::Syntax
+            | Self::DependencyProvider
+            | Self::Packages
+            | Self::PrivateApi
+            | Self::NotUnique
+            | Self::CoreCompatibility => Severity::Error,
         }
     }
 
-    pub const ALL: &'static [Category] = &[Self::Syntax, Self::DependencyProvider, Self::Packages];
+    pub const ALL: &'static [Category] = &[
+        Self::Syntax,
+        Self::DependencyProvider,
+        Self::Packages,
+        Self::PrivateApi,
+        Self::NotUnique,
+        Self::CoreCompatibility,
+    ];
 }
 
 /// Everything about a rule that is not its check.
@@ -189,5 +211,33 @@ pub struct ProjectScope<'a> {
     pub root: &'a Path,
     pub manifests: &'a ProjectManifests,
     pub index: &'a CodebaseIndex,
+    /// The loaded project, for the text of project files (`location`, `source`).
+    pub project: &'a LoadedProject,
     pub settings: &'a GateSettings,
+}
+
+impl ProjectScope<'_> {
+    /// The location of `span` in a project file of the index (PHP or XML).
+    pub fn location(&self, file: FileId, span: impl Into<TextSpan>) -> Location {
+        let path = self
+            .index
+            .file(file)
+            .path
+            .to_string_lossy()
+            .replace('\\', "/");
+        match self.project.source(file) {
+            Some(source) => Location::in_text(&path, &source.text, &source.lines, span.into()),
+            None => Location::whole_file(&path),
+        }
+    }
+
+    pub fn finding(
+        &self,
+        rule: &'static RuleMeta,
+        file: FileId,
+        span: impl Into<TextSpan>,
+        message: impl Into<String>,
+    ) -> Finding {
+        Finding::new(rule, self.location(file, span), message)
+    }
 }

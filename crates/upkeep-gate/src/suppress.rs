@@ -2,8 +2,8 @@
 //! `@upkeep-ignore rule-name[, rule-name]` pragma, both in the doc block of a class or method.
 //! A suppression covers the whole class or method it documents.
 
+use upkeep_php::ClassLike;
 use upkeep_php::docblock::DocBlock;
-use upkeep_php::extract::FileFacts;
 use upkeep_php::source::TextSpan;
 
 use crate::finding::Finding;
@@ -29,9 +29,10 @@ pub struct Suppressions {
 }
 
 impl Suppressions {
-    pub fn of_file(facts: &FileFacts) -> Self {
+    /// The suppressions written in the doc blocks of `classes` and their methods.
+    pub fn of_classes<'a>(classes: impl IntoIterator<Item = &'a ClassLike>) -> Self {
         let mut ranges = Vec::new();
-        for class in &facts.classes {
+        for class in classes {
             collect(class.doc.as_ref(), class.span, &mut ranges);
             for method in &class.methods {
                 collect(method.doc.as_ref(), method.span, &mut ranges);

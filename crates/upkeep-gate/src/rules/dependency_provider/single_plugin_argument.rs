@@ -4,8 +4,8 @@
 
 use mago_span::HasSpan;
 use mago_syntax::ast::{
-    Access, Argument, ArgumentList, ArrayElement, BinaryOperator, ClassLikeConstantSelector, CompositeString,
-    Expression, Instantiation, Literal, StringPart, UnaryPrefixOperator,
+    Access, Argument, ArgumentList, ArrayElement, BinaryOperator, ClassLikeConstantSelector,
+    CompositeString, Expression, Instantiation, Literal, StringPart, UnaryPrefixOperator,
 };
 use mago_syntax::walker::Walker;
 use upkeep_php::names::short_name;
