@@ -79,6 +79,24 @@ impl Location {
     }
 }
 
+/// One replacement in a file: the bytes of `span` become `replacement`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Edit {
+    /// Path relative to the project root, with `/` separators.
+    pub file: String,
+    pub span: TextSpan,
+    pub replacement: String,
+}
+
+/// A safe, mechanical change that resolves a finding (applied by `--fix`, shown by `--diff`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fix {
+    /// What the fix does, e.g. "rename `FOO` to `PYZ_FOO` and its 3 uses".
+    pub description: String,
+    /// Non-overlapping edits, possibly in several files.
+    pub edits: Vec<Edit>,
+}
+
 /// One reported problem.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
@@ -86,6 +104,7 @@ pub struct Finding {
     pub severity: Severity,
     pub message: String,
     pub location: Location,
+    pub fix: Option<Fix>,
 }
 
 impl Finding {
@@ -95,7 +114,13 @@ impl Finding {
             severity: rule.category.default_severity(),
             message: message.into(),
             location,
+            fix: None,
         }
+    }
+
+    pub fn with_fix(mut self, fix: Fix) -> Self {
+        self.fix = Some(fix);
+        self
     }
 
     /// The order of a report: by file, position, then rule.
