@@ -118,6 +118,7 @@ impl Finding {
         }
     }
 
+    #[must_use]
     pub fn with_fix(mut self, fix: Fix) -> Self {
         self.fix = Some(fix);
         self
