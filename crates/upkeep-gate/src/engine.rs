@@ -97,6 +97,7 @@ impl GateReport {
 }
 
 /// The rules to run and how to treat their findings, from options and configuration.
+#[derive(Clone)]
 struct Selection {
     rules: Vec<&'static dyn Rule>,
     severity: BTreeMap<&'static str, Severity>,
@@ -234,6 +235,24 @@ fn run_in_pool(
         ProjectManifests::read(&options.root).map_err(|error| load_error(LoadError::Io(error)))?;
     let settings = settings(options, config, &project);
     let mut sink = Sink::default();
+    let has_core = project.index.has_core();
+    let skipped: Vec<&str> = selection
+        .rules
+        .iter()
+        .map(|rule| rule.meta())
+        .filter(|meta| meta.needs_core && !has_core)
+        .map(|meta| meta.name)
+        .collect();
+    let active = Selection {
+        rules: selection
+            .rules
+            .iter()
+            .copied()
+            .filter(|rule| has_core || !rule.meta().needs_core)
+            .collect(),
+        ..selection.clone()
+    };
+    let selection = &active;
 
     for id in &selection.unknown_tooling_ids {
         sink.notices.push(Notice {
@@ -259,10 +278,15 @@ fn run_in_pool(
     for rule in &selection.rules {
         rule.check_project(&scope, &mut sink);
     }
-    if !project.index.has_core() {
+    if !has_core {
+        let skipped = if skipped.is_empty() {
+            String::new()
+        } else {
+            format!("; skipped the core-aware rules {}", skipped.join(", "))
+        };
         sink.notices.push(Notice {
             rule: "core",
-            message: "no `vendor/spryker*` directory: core code was not read (run `composer install` first for core-aware checks)".to_string(),
+            message: format!("no `vendor/spryker*` directory: core code was not read (run `composer install` first){skipped}"),
         });
     }
 

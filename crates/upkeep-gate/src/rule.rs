@@ -81,6 +81,9 @@ pub struct RuleMeta {
     pub good_example: Example,
     /// The upgradability guideline this rule enforces.
     pub guideline: &'static str,
+    /// True for rules that compare project code with core (`vendor/spryker*`); without core
+    /// they are skipped with a notice instead of passing silently.
+    pub needs_core: bool,
 }
 
 /// A documentation example: files (path relative to a project root, content) that make up a

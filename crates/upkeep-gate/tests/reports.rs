@@ -30,6 +30,7 @@ static ADDITIONAL_LOGIC: RuleMeta = RuleMeta {
     bad_example: NO_FILES,
     good_example: NO_FILES,
     guideline: "https://docs.spryker.com/docs/dg/dev/guidelines/keeping-a-project-upgradable/upgradability-guidelines/additional-logic-in-dependency-provider.html",
+    needs_core: false,
 };
 
 static CONTAINER_SET: RuleMeta = RuleMeta {
@@ -42,6 +43,7 @@ static CONTAINER_SET: RuleMeta = RuleMeta {
     bad_example: NO_FILES,
     good_example: NO_FILES,
     guideline: "https://docs.spryker.com/docs/dg/dev/guidelines/keeping-a-project-upgradable/upgradability-guidelines/container-set-function.html",
+    needs_core: false,
 };
 
 static PHP_VERSION: RuleMeta = RuleMeta {
@@ -53,6 +55,7 @@ static PHP_VERSION: RuleMeta = RuleMeta {
     bad_example: NO_FILES,
     good_example: NO_FILES,
     guideline: "https://docs.spryker.com/docs/dg/dev/guidelines/keeping-a-project-upgradable/upgradability-guidelines/php-version.html",
+    needs_core: false,
 };
 
 /// Ran, found nothing: a passing `JUnit` test case.
@@ -65,6 +68,7 @@ static SPRYKER_DEV_PACKAGE: RuleMeta = RuleMeta {
     bad_example: NO_FILES,
     good_example: NO_FILES,
     guideline: "https://docs.spryker.com/docs/dg/dev/guidelines/keeping-a-project-upgradable/upgradability-guidelines/spryker-dev-packages-checker.html",
+    needs_core: false,
 };
 
 fn parse_error() -> &'static RuleMeta {

@@ -103,6 +103,7 @@ None. Vendor files are never reported.
         )],
     },
     guideline: "https://docs.spryker.com/docs/dg/dev/guidelines/keeping-a-project-upgradable/upgradability-guidelines/container-set-function.html",
+    needs_core: false,
 };
 
 impl Rule for ContainerSetReturnsArray {

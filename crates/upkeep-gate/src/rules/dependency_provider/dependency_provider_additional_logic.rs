@@ -91,6 +91,7 @@ None. Vendor files are never reported.
         )],
     },
     guideline: "https://docs.spryker.com/docs/dg/dev/guidelines/keeping-a-project-upgradable/upgradability-guidelines/additional-logic-in-dependency-provider.html",
+    needs_core: false,
 };
 
 impl Rule for DependencyProviderAdditionalLogic {

@@ -102,6 +102,7 @@ silences the rule there.
         )],
     },
     guideline: "https://docs.spryker.com/docs/dg/dev/guidelines/keeping-a-project-upgradable/upgradability-guidelines/multidimensional-array.html",
+    needs_core: false,
 };
 
 impl Rule for MultidimensionalPluginArray {

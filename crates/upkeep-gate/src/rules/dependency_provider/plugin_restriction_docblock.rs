@@ -106,6 +106,7 @@ None. Vendor files are never reported.
         )],
     },
     guideline: "https://docs.spryker.com/docs/dg/dev/guidelines/keeping-a-project-upgradable/upgradability-guidelines/plugin-registration-with-restrintions.html",
+    needs_core: false,
 };
 
 /// The form of a restriction line, for messages.

@@ -95,6 +95,7 @@ the rule there.
         )],
     },
     guideline: "https://docs.spryker.com/docs/dg/dev/guidelines/keeping-a-project-upgradable/upgradability-guidelines/single-plugin-argument.html",
+    needs_core: false,
 };
 
 impl Rule for SinglePluginArgument {

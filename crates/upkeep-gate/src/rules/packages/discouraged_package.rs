@@ -79,6 +79,7 @@ discouraged-packages = \"upkeep/discouraged-packages.toml\"
         )],
     },
     guideline: "https://docs.spryker.com/docs/dg/dev/guidelines/keeping-a-project-upgradable/upgradability-guidelines/discouraged-packages-checker.html",
+    needs_core: false,
 };
 
 /// The discouraged-package list: package names (or `vendor/*`) to why and what instead.

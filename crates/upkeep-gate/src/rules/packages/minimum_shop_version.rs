@@ -102,6 +102,7 @@ minimum-versions = \"upkeep/minimum-versions.toml\"
         ],
     },
     guideline: "https://docs.spryker.com/docs/dg/dev/guidelines/keeping-a-project-upgradable/upgradability-guidelines/minimum-allowed-shop-version.html",
+    needs_core: false,
 };
 
 /// The table as written.

@@ -107,6 +107,7 @@ npm-audit-report = \"npm-audit.json\"  # read a saved `npm audit --json` instead
         ],
     },
     guideline: "https://docs.spryker.com/docs/dg/dev/guidelines/keeping-a-project-upgradable/upgradability-guidelines/npm-checker.html",
+    needs_core: false,
 };
 
 impl Rule for NpmAdvisory {

@@ -101,6 +101,7 @@ The environment variable `PROJECT_PHP_VERSION` wins over the setting.
         ],
     },
     guideline: "https://docs.spryker.com/docs/dg/dev/guidelines/keeping-a-project-upgradable/upgradability-guidelines/php-version.html",
+    needs_core: false,
 };
 
 /// A PHP version stated somewhere, with where (the running PHP is stated nowhere).

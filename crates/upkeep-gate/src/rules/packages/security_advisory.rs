@@ -105,6 +105,7 @@ advisories = \"../security-advisories\"   # or `upkeep gate --advisories PATH`
         ],
     },
     guideline: "https://docs.spryker.com/docs/dg/dev/guidelines/keeping-a-project-upgradable/upgradability-guidelines/open-source-vulnerabilities.html",
+    needs_core: false,
 };
 
 /// One advisory about one package.

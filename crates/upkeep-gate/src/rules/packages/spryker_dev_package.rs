@@ -73,6 +73,7 @@ None.
         )],
     },
     guideline: "https://docs.spryker.com/docs/dg/dev/guidelines/keeping-a-project-upgradable/upgradability-guidelines/spryker-dev-packages-checker.html",
+    needs_core: false,
 };
 
 impl Rule for SprykerDevPackage {

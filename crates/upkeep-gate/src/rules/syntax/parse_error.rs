@@ -56,6 +56,7 @@ None: Spryker's evaluator stops with a PHP fatal error instead.
         )],
     },
     guideline: "https://docs.spryker.com/docs/dg/dev/guidelines/keeping-a-project-upgradable/upgradability-guidelines/upgradability-guidelines.html",
+    needs_core: false,
 };
 
 impl Rule for ParseError {
