@@ -1,7 +1,8 @@
 //! `upkeep-gate` checks a Spryker project against the upgradability rules: a registry of
 //! rules (one file each, with documentation and examples), the engine that runs them over a
-//! [`upkeep_php`] index, Spryker's `tooling.yml` compatibility, in-code suppressions and the
-//! report formats CIs read.
+//! [`upkeep_php`] index, Spryker's `tooling.yml` compatibility, in-code suppressions, the
+//! report formats CIs read, baselines ([`baseline`]), reporting on changed files only
+//! ([`changed`]) and applying fixes ([`fix`]).
 //!
 //! ```no_run
 //! use upkeep_gate::{GateOptions, run};
@@ -12,9 +13,13 @@
 //! # Ok::<(), upkeep_gate::GateError>(())
 //! ```
 
+pub mod baseline;
+pub mod changed;
+pub mod compare_core;
 pub mod config;
 pub mod engine;
 pub mod finding;
+pub mod fix;
 pub mod manifests;
 pub mod registry;
 pub mod report;

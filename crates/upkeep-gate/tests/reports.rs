@@ -162,6 +162,8 @@ fn report_of(mut findings: Vec<Finding>, notices: Vec<Notice>) -> GateReport {
             &PHP_VERSION,
         ],
         duration: Duration::from_millis(1_234),
+        baseline: None,
+        core_changes: None,
     }
 }
 

@@ -3,7 +3,7 @@
 
 /// One `@tag` of a doc block; `text` is everything after the tag name up to the next tag,
 /// with the comment decoration (`*`) removed and lines joined by `\n`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DocTag {
     pub name: String,
     pub text: String,
@@ -13,7 +13,7 @@ pub struct DocTag {
 
 /// A parsed doc block: its tags. The free text before the first tag is not kept: nothing
 /// checks it, and in core's long "Specification:" blocks it would dominate the index's memory.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct DocBlock {
     pub tags: Vec<DocTag>,
 }

@@ -18,17 +18,20 @@ use crate::source::TextSpan;
 use crate::spryker::{ProjectNamespaces, SprykerLayout};
 
 /// The namespace and imports in force over a span of a file.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct NameScope {
     pub span: TextSpan,
     pub context: NameContext,
 }
 
 /// What one file declares.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct FileFacts {
     pub classes: Vec<ClassLike>,
     pub scopes: Vec<NameScope>,
+    /// Lower-cased names of the classes the file refers to (see [`crate::references`]);
+    /// collected for project files only, empty otherwise.
+    pub references: Vec<String>,
 }
 
 impl FileFacts {

@@ -1,7 +1,7 @@
 //! The codebase index: every class-like of the project and of core, by name, with the
 //! queries rules need (the parent chain, inherited members).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use crate::model::{ClassId, ClassLike, FileId, MethodInfo};
@@ -38,6 +38,9 @@ pub struct CodebaseIndex {
     pub classes: Vec<ClassLike>,
     pub transfers: Vec<TransferDefinition>,
     pub tables: Vec<SchemaTable>,
+    /// Lower-cased names of every class that project code (`src/`, and the PHP files Spryker
+    /// loads by path: `config/**/*.php`, `public/*/*.php`) refers to; see [`crate::references`].
+    pub project_references: HashSet<String>,
     /// Lower-cased fully qualified name -> class. PHP class names are case-insensitive.
     by_name: HashMap<String, ClassId>,
 }
@@ -127,10 +130,20 @@ impl CodebaseIndex {
             })
     }
 
+    /// True when project code refers to the class `name` anywhere outside the class itself.
+    pub fn is_referenced(&self, name: &str) -> bool {
+        self.project_references
+            .contains(&name.trim_start_matches('\\').to_ascii_lowercase())
+    }
+
+    /// Classes in a project namespace declared in the project's own files. A project-named
+    /// class inside `vendor/` (a package that ships `Pyz` code) is read, but it is not ours
+    /// to report on.
     pub fn project_classes(&self) -> impl Iterator<Item = &ClassLike> {
-        self.classes
-            .iter()
-            .filter(|class| class.layout.origin == Origin::Project)
+        self.classes.iter().filter(|class| {
+            class.layout.origin == Origin::Project
+                && self.file(class.file).origin == FileOrigin::Project
+        })
     }
 
     pub fn has_core(&self) -> bool {

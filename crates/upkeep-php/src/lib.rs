@@ -12,17 +12,20 @@
 //! # Ok::<(), upkeep_php::project::LoadError>(())
 //! ```
 
+pub mod cache;
 pub mod docblock;
 pub mod extract;
 pub mod index;
+pub mod infer;
 pub mod model;
 pub mod names;
 pub mod parse;
 pub mod project;
+pub mod references;
 pub mod source;
 pub mod spryker;
 pub mod xml;
 
 pub use index::{CodebaseIndex, FileOrigin};
 pub use model::{ClassId, ClassKind, ClassLike, FileId, MethodInfo, Visibility};
-pub use project::{LoadedProject, load};
+pub use project::{LoadOptions, LoadedProject, load, load_with};

@@ -6,14 +6,18 @@ use crate::source::TextSpan;
 use crate::spryker::SprykerLayout;
 
 /// Position of a file in the index's file list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct FileId(pub u32);
 
 /// Position of a class-like in the index's class list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct ClassId(pub u32);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ClassKind {
     Class,
     Interface,
@@ -21,7 +25,9 @@ pub enum ClassKind {
     Enum,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Visibility {
     Public,
     Protected,
@@ -29,7 +35,7 @@ pub enum Visibility {
 }
 
 /// A class, interface, trait or enum.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ClassLike {
     /// Fully qualified name without the leading backslash.
     pub name: String,
@@ -79,7 +85,7 @@ impl ClassLike {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct MethodInfo {
     pub name: String,
     pub visibility: Visibility,
@@ -101,7 +107,7 @@ impl MethodInfo {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ParameterInfo {
     pub name: String,
     /// Resolved type as declared, if any.
@@ -113,7 +119,7 @@ pub struct ParameterInfo {
     pub by_reference: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ConstantInfo {
     pub name: String,
     pub visibility: Visibility,
@@ -121,7 +127,7 @@ pub struct ConstantInfo {
     pub doc: Option<DocBlock>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PropertyInfo {
     pub name: String,
     pub visibility: Visibility,
@@ -132,7 +138,7 @@ pub struct PropertyInfo {
 }
 
 /// A `@method` doc tag with its return type resolved against the file's imports.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DocMethodInfo {
     pub name: String,
     pub is_static: bool,

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 /// The namespace and class imports in force at a point of a file.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NameContext {
     /// The namespace without leading or trailing backslash; empty for the global namespace.
     pub namespace: String,

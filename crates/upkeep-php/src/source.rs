@@ -1,7 +1,19 @@
 //! Positions in source text: byte spans and their 1-based line and column.
 
 /// A byte range `start..end` in one file's text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct TextSpan {
     pub start: u32,
     pub end: u32,

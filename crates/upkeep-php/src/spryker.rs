@@ -17,7 +17,7 @@ pub const CORE_NAMESPACE_PREFIXES: &[&str] = &[
 ];
 
 /// Where a class comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Origin {
     /// One of the project's namespaces (`Pyz` by default).
     Project,
@@ -28,7 +28,7 @@ pub enum Origin {
 }
 
 /// Spryker's application layers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ApplicationLayer {
     Zed,
     Yves,
@@ -53,7 +53,7 @@ impl ApplicationLayer {
 }
 
 /// What a class is for, from its short name (and for business models, from what it is not).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ClassRole {
     Facade,
     Factory,
@@ -124,7 +124,7 @@ impl ClassRole {
 }
 
 /// The Spryker reading of one fully qualified class name.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SprykerLayout {
     pub origin: Origin,
     /// The first namespace segment (`Pyz`, `Spryker`, `SprykerShop`, ...).

@@ -5,7 +5,7 @@ use crate::model::FileId;
 use crate::source::TextSpan;
 
 /// `<transfer name="...">` with its `<property name="...">` children.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TransferDefinition {
     pub file: FileId,
     pub name: String,
@@ -14,7 +14,7 @@ pub struct TransferDefinition {
 }
 
 /// `<table name="...">` with its `<column name="...">` children.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SchemaTable {
     pub file: FileId,
     pub name: String,
@@ -22,7 +22,7 @@ pub struct SchemaTable {
     pub columns: Vec<NamedElement>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NamedElement {
     pub name: String,
     pub span: TextSpan,

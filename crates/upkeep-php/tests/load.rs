@@ -89,7 +89,15 @@ fn loads_project_and_core_of_the_example_shop() {
         .iter()
         .map(|table| table.name.as_str())
         .collect();
-    assert_eq!(tables, ["spy_product_abstract", "pyz_product_badge"]);
+    // The project's schema (project files are read first), then core's.
+    assert_eq!(
+        tables,
+        [
+            "spy_product_abstract",
+            "pyz_product_badge",
+            "spy_product_abstract"
+        ]
+    );
 }
 
 #[test]
@@ -139,4 +147,31 @@ fn generated_code_and_vendor_tests_are_not_read() {
 fn a_missing_directory_is_an_error() {
     let error = load(Path::new("/no/such/project")).unwrap_err();
     assert!(error.to_string().contains("/no/such/project"));
+}
+
+#[test]
+fn project_named_classes_in_vendor_are_not_project_classes() {
+    // Seen when a `spryker-shop/*` package shipped a whole demo shop's `src/Pyz`.
+    let dir = tempfile::tempdir().unwrap();
+    let write = |path: &str, text: &str| {
+        let full = dir.path().join(path);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(full, text).unwrap();
+    };
+    write(
+        "src/Pyz/Zed/A/A.php",
+        "<?php namespace Pyz\\Zed\\A; class A {}",
+    );
+    write(
+        "vendor/spryker-shop/b2b-demo-shop/src/Pyz/Zed/B/B.php",
+        "<?php namespace Pyz\\Zed\\B; class B {}",
+    );
+    let project = load(dir.path()).unwrap();
+    let names: Vec<&str> = project
+        .index
+        .project_classes()
+        .map(|class| class.name.as_str())
+        .collect();
+    assert_eq!(names, ["Pyz\\Zed\\A\\A"]);
+    assert!(project.index.class("Pyz\\Zed\\B\\B").is_some());
 }

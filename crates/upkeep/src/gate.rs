@@ -4,11 +4,15 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
+use upkeep_gate::baseline::Baseline;
+use upkeep_gate::fix::FixPlan;
 use upkeep_gate::report::{Format, RenderOptions, render};
-use upkeep_gate::{GateError, GateOptions};
+use upkeep_gate::{GateError, GateOptions, GateReport};
 
 use crate::{Outcome, print_error};
 
+// Command-line switches are booleans by nature.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Args)]
 pub struct GateArgs {
     /// The project root (the directory with `composer.json` and `src/`).
@@ -47,6 +51,67 @@ pub struct GateArgs {
     /// Exit with 0 even when findings fail the gate (the report is unchanged).
     #[arg(long)]
     pub exit_zero: bool,
+
+    /// Keep the cache of parsed files here instead of `<PATH>/.upkeep/cache` (also
+    /// `UPKEEP_CACHE_DIR`). Files whose content did not change are not parsed again.
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Parse every file, and neither read nor write the cache.
+    #[arg(long, conflicts_with = "cache_dir")]
+    pub no_cache: bool,
+
+    /// Report only findings this baseline file does not list (see `--generate-baseline`).
+    /// Baseline entries that no longer occur are listed as fixed; they do not fail the gate.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Write today's findings to FILE as a baseline (JSON: file, rule, message and count, no
+    /// line numbers) instead of a report. Always exits with 0 once the file is written.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["baseline", "changed_since", "fix", "diff"])]
+    pub generate_baseline: Option<PathBuf>,
+
+    /// Report only findings in files changed since this git revision (committed, staged,
+    /// unstaged or untracked). The whole project is still read and checked.
+    #[arg(long, value_name = "REV")]
+    pub changed_since: Option<String>,
+
+    /// Apply the automatic fixes of the reported findings, list them on standard error, then
+    /// check again and report what remains.
+    #[arg(long, conflicts_with = "diff")]
+    pub fix: bool,
+
+    /// Print the automatic fixes of the reported findings as a unified diff on standard output
+    /// (the report goes only to `--output`, if given) and change nothing. The exit status is
+    /// that of a normal run.
+    #[arg(long)]
+    pub diff: bool,
+
+    /// Upgrade preview: compare the core classes the project extends, implements or uses
+    /// with those in `OLD_VENDOR_DIR` (an older `vendor/`, laid out as `spryker*/<package>/src`),
+    /// and list what changed (classes and methods removed, added, deprecated, new signatures,
+    /// changed bodies of overridden methods) with the project code each change affects. The
+    /// current core is the project's own `vendor/`.
+    #[arg(long, value_name = "OLD_VENDOR_DIR")]
+    pub compare_core: Option<PathBuf>,
+}
+
+/// `--no-cache`, else `--cache-dir`, else `UPKEEP_CACHE_DIR`, else `<PATH>/.upkeep/cache`.
+fn cache_dir(args: &GateArgs) -> Option<PathBuf> {
+    if args.no_cache {
+        return None;
+    }
+    let from_env = || {
+        std::env::var_os("UPKEEP_CACHE_DIR")
+            .filter(|dir| !dir.is_empty())
+            .map(PathBuf::from)
+    };
+    Some(
+        args.cache_dir
+            .clone()
+            .or_else(from_env)
+            .unwrap_or_else(|| args.path.join(".upkeep/cache")),
+    )
 }
 
 fn hint_for(error: &GateError) -> &'static str {
@@ -59,6 +124,15 @@ fn hint_for(error: &GateError) -> &'static str {
             "pass the project root, the directory that holds `composer.json` and `src/`"
         }
         GateError::Threads { .. } => "try a smaller `--jobs`",
+        GateError::Baseline(_) => {
+            "write a baseline with `upkeep gate --generate-baseline FILE`, or fix the file at the position shown"
+        }
+        GateError::Git(_) => {
+            "`--changed-since` needs the project in a git repository and a revision git knows (in a shallow CI clone, fetch it first)"
+        }
+        GateError::CompareCore(_) => {
+            "pass the old `vendor/` directory (with `spryker*/<package>/src` inside) and run in a project whose `vendor/` holds the new core"
+        }
     }
 }
 
@@ -70,14 +144,69 @@ pub fn run(args: &GateArgs) -> Outcome {
         jobs: args.jobs,
         advisories: args.advisories.clone(),
         config_file: args.config.clone(),
+        cache_dir: cache_dir(args),
+        baseline: args.baseline.clone(),
+        changed_since: args.changed_since.clone(),
+        compare_core: args.compare_core.clone(),
     };
-    let report = match upkeep_gate::run(&options) {
-        Ok(report) => report,
-        Err(error) => {
-            print_error(&error.to_string(), Some(hint_for(&error)));
+    let Some(mut report) = checked(&options) else {
+        return Outcome::Failed;
+    };
+    if let Some(path) = &args.generate_baseline {
+        return generate_baseline(&report, path);
+    }
+    if args.diff {
+        let plan = FixPlan::new(&report.root, &report.findings);
+        print_skipped_fixes(&plan);
+        if let Err(error) = std::io::stdout().lock().write_all(&plan.diff()) {
+            print_error(&format!("cannot write the diff: {error}"), None);
             return Outcome::Failed;
         }
-    };
+        let reported = counted(report.findings.len(), "reported finding");
+        if plan.is_empty() {
+            anstream::eprintln!("note: 0 of {reported} can be fixed automatically");
+        } else {
+            anstream::eprintln!(
+                "note: {} of {reported} can be fixed automatically, in {}; `--fix` applies this diff",
+                plan.applied.len(),
+                counted(plan.files.len(), "file")
+            );
+        }
+        if args.output.is_none() {
+            return exit_status(&report, args);
+        }
+    }
+    if args.fix {
+        let plan = FixPlan::new(&report.root, &report.findings);
+        print_skipped_fixes(&plan);
+        if let Err(error) = plan.write(&report.root) {
+            print_error(
+                &format!("cannot apply the fixes: {error}"),
+                Some("run `upkeep gate --diff` to see the changes and apply them by hand"),
+            );
+            return Outcome::Failed;
+        }
+        for fix in &plan.applied {
+            anstream::eprintln!("fixed: {fix}");
+        }
+        if plan.applied.is_empty() && plan.skipped.is_empty() {
+            anstream::eprintln!(
+                "note: none of the {} has an automatic fix",
+                counted(report.findings.len(), "reported finding")
+            );
+        }
+        if !plan.is_empty() {
+            anstream::eprintln!(
+                "note: applied {} to {}; checking again",
+                counted(plan.applied.len(), "fix"),
+                counted(plan.files.len(), "file")
+            );
+            let Some(again) = checked(&options) else {
+                return Outcome::Failed;
+            };
+            report = again;
+        }
+    }
     let color = args.output.is_none()
         && anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never;
     let rendered = render(&report, args.format, &RenderOptions { color });
@@ -98,10 +227,69 @@ pub fn run(args: &GateArgs) -> Outcome {
         for notice in &report.notices {
             anstream::eprintln!("note: {}", notice.message);
         }
+        for line in report
+            .baseline
+            .iter()
+            .flat_map(upkeep_gate::baseline::BaselineSummary::lines)
+        {
+            anstream::eprintln!("{line}");
+        }
     }
+    exit_status(&report, args)
+}
+
+fn exit_status(report: &GateReport, args: &GateArgs) -> Outcome {
     if report.has_errors() && !args.exit_zero {
         Outcome::ProblemsFound
     } else {
         Outcome::Success
+    }
+}
+
+/// Runs the gate, printing why when it cannot.
+fn checked(options: &GateOptions) -> Option<GateReport> {
+    upkeep_gate::run(options)
+        .map_err(|error| print_error(&error.to_string(), Some(hint_for(&error))))
+        .ok()
+}
+
+/// `--generate-baseline FILE`: writes every finding of the run, whatever its severity.
+fn generate_baseline(report: &GateReport, path: &std::path::Path) -> Outcome {
+    let baseline = Baseline::of_findings(&report.findings);
+    if let Err(error) = std::fs::write(path, baseline.to_json()) {
+        print_error(
+            &format!("cannot write the baseline {}: {error}", path.display()),
+            None,
+        );
+        return Outcome::Failed;
+    }
+    for notice in &report.notices {
+        anstream::eprintln!("note: {}", notice.message);
+    }
+    anstream::eprintln!(
+        "wrote {}: {} for {}",
+        path.display(),
+        counted(baseline.entries().len(), "entry"),
+        counted(baseline.findings(), "finding")
+    );
+    Outcome::Success
+}
+
+/// `1 file`, `2 files`, `0 fixes`, `3 entries`.
+fn counted(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("{count} {noun}")
+    } else if let Some(stem) = noun.strip_suffix('y') {
+        format!("{count} {stem}ies")
+    } else if noun.ends_with('x') {
+        format!("{count} {noun}es")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
+fn print_skipped_fixes(plan: &FixPlan) {
+    for skipped in &plan.skipped {
+        anstream::eprintln!("note: not fixed: {}: {}", skipped.fix, skipped.reason);
     }
 }

@@ -28,7 +28,7 @@ enum Command {
     ///
     /// Exit status: 0 when no finding fails the gate, 1 when one does, 2 when the run
     /// itself fails (bad path, invalid configuration, unreadable file).
-    Gate(gate::GateArgs),
+    Gate(Box<gate::GateArgs>),
     /// List the gate's rules, or show one rule's documentation.
     Rules(rules::RulesArgs),
 }

@@ -290,9 +290,13 @@ fn example_shop_report_lists_its_deliberate_problems() {
         found,
         [
             "container-set-returns-array src/Pyz/Zed/Product/ProductDependencyProvider.php:35",
+            "dead-code src/Pyz/Zed/Product/Business/Reader/ProductReader.php:7",
             "dependency-provider-additional-logic src/Pyz/Zed/Product/ProductDependencyProvider.php:30",
+            "deprecated-core-usage src/Pyz/Zed/Product/Business/Reader/ProductReader.php:9",
             "multidimensional-plugin-array src/Pyz/Yves/CartPage/CartPageDependencyProvider.php:17",
+            "not-unique-method src/Pyz/Zed/Product/ProductConfig.php:12",
             "plugin-restriction-docblock src/Pyz/Zed/Product/ProductDependencyProvider.php:52",
+            "private-api-extension src/Pyz/Zed/Product/Business/Reader/ProductReader.php:7",
             "single-plugin-argument src/Pyz/Zed/Product/ProductDependencyProvider.php:55",
             "spryker-dev-package composer.json:9",
         ]

@@ -1,4 +1,5 @@
-//! Our JSON report: `{"findings": [...], "summary": {"files", "findings", "by_rule"}}`.
+//! Our JSON report: `{"findings": [...], "summary": {"files", "findings", "by_rule"}}`, with
+//! `fixed` (baseline entries that no longer occur) and `summary.baselined` after `--baseline`.
 
 use serde_json::{Value, json};
 
@@ -28,7 +29,7 @@ pub fn render(report: &GateReport) -> String {
         .iter()
         .map(|notice| json!({"rule": notice.rule, "message": notice.message}))
         .collect();
-    let document = json!({
+    let mut document = json!({
         "findings": findings,
         "notices": notices,
         "summary": {
@@ -39,6 +40,27 @@ pub fn render(report: &GateReport) -> String {
             "by_rule": report.by_rule(),
         },
     });
+    // Only with `--baseline`: what it accepted, and its entries that no longer occur.
+    if let Some(baseline) = &report.baseline {
+        document["summary"]["baselined"] = json!(baseline.baselined);
+        document["fixed"] = baseline
+            .fixed
+            .iter()
+            .map(|entry| {
+                json!({
+                    "file": entry.file,
+                    "rule": entry.rule,
+                    "message": entry.message,
+                    "count": entry.fixed,
+                    "baseline_count": entry.baselined,
+                })
+            })
+            .collect();
+    }
+    // Only with `--compare-core`: what changed in the core classes the project builds on.
+    if let Some(comparison) = &report.core_changes {
+        document["core_changes"] = serde_json::to_value(&comparison.changes).unwrap_or_default();
+    }
     let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();
     text.push('\n');
     text

@@ -54,10 +54,26 @@ pub fn render(report: &GateReport, options: RenderOptions) -> String {
     for finding in &report.findings {
         render_finding(&mut out, finding, &style);
     }
+    if let Some(comparison) = &report.core_changes {
+        comparison.render_text(&mut out);
+    }
     for notice in &report.notices {
         let _ = writeln!(out, "{}: {}", style.paint("36", "note"), notice.message);
     }
     if !report.notices.is_empty() {
+        out.push('\n');
+    }
+    if let Some(baseline) = &report.baseline {
+        for line in baseline.lines() {
+            match line.split_once(": ") {
+                Some((label, rest)) => {
+                    let _ = writeln!(out, "{}: {rest}", style.paint("36", label));
+                }
+                None => {
+                    let _ = writeln!(out, "{line}");
+                }
+            }
+        }
         out.push('\n');
     }
     render_summary(&mut out, report, &style);
