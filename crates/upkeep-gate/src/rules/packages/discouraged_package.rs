@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink};
-use crate::rules::packages::{LockedPackageLocations, composer_lock};
+use crate::rules::packages::{LockedPackageLocations, composer_lock, data_table};
 
 pub struct DiscouragedPackage;
 
@@ -136,24 +136,15 @@ impl Rule for DiscouragedPackage {
     }
 
     fn check_project(&self, project: &ProjectScope<'_>, sink: &mut Sink) {
-        let custom;
-        let list = match &project.settings.discouraged_packages {
-            None => DiscouragedList::built_in(),
-            Some(path) => {
-                match DiscouragedList::read(path) {
-                    Ok(list) => {
-                        custom = list;
-                        &custom
-                    }
-                    Err(error) => {
-                        sink.notice(
-                        &META,
-                        format!("cannot use the discouraged-package list: {error}; the rule was skipped"),
-                    );
-                        return;
-                    }
-                }
-            }
+        let Some(list) = data_table(
+            project.settings.discouraged_packages.as_deref(),
+            DiscouragedList::built_in,
+            DiscouragedList::read,
+            &META,
+            "discouraged-package list",
+            sink,
+        ) else {
+            return;
         };
         let Some(lock) = composer_lock(project, &META, sink) else {
             return;

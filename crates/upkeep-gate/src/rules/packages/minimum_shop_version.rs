@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use upkeep_composer::{LockedPackage, Version};
 
 use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink};
-use crate::rules::packages::{LockedPackageLocations, composer_json, composer_lock};
+use crate::rules::packages::{LockedPackageLocations, composer_json, composer_lock, data_table};
 
 pub struct MinimumShopVersion;
 
@@ -205,24 +205,15 @@ impl Rule for MinimumShopVersion {
     }
 
     fn check_project(&self, project: &ProjectScope<'_>, sink: &mut Sink) {
-        let custom;
-        let table = match &project.settings.minimum_versions {
-            None => MinimumVersions::built_in(),
-            Some(path) => {
-                match MinimumVersions::read(path) {
-                    Ok(table) => {
-                        custom = table;
-                        &custom
-                    }
-                    Err(error) => {
-                        sink.notice(
-                        &META,
-                        format!("cannot use the minimum-version table: {error}; the rule was skipped"),
-                    );
-                        return;
-                    }
-                }
-            }
+        let Some(table) = data_table(
+            project.settings.minimum_versions.as_deref(),
+            MinimumVersions::built_in,
+            MinimumVersions::read,
+            &META,
+            "minimum-version table",
+            sink,
+        ) else {
+            return;
         };
         let Some(manifest) = composer_json(project, &META, sink) else {
             return;

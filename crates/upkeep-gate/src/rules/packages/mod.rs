@@ -71,6 +71,48 @@ pub(crate) fn composer_lock<'a>(
 
 /// True for the vendors Spryker publishes under: `spryker`, `spryker-shop`, `spryker-eco`,
 /// `spryker-feature`, `spryker-sdk`, … (Spryker's own checkers match the `spryker` prefix).
+/// A data table of a rule: the one shipped with the tool, or the project's replacement.
+pub(crate) enum DataTable<'a, T> {
+    BuiltIn(&'a T),
+    Custom(T),
+}
+
+impl<T> std::ops::Deref for DataTable<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        match self {
+            Self::BuiltIn(table) => table,
+            Self::Custom(table) => table,
+        }
+    }
+}
+
+/// The table at `custom` when the project names one, else the built-in table. A table that
+/// cannot be read skips the rule with a notice naming the problem (`what` names the table).
+pub(crate) fn data_table<'a, T>(
+    custom: Option<&std::path::Path>,
+    built_in: impl FnOnce() -> &'a T,
+    read: impl FnOnce(&std::path::Path) -> Result<T, String>,
+    rule: &'static RuleMeta,
+    what: &str,
+    sink: &mut Sink,
+) -> Option<DataTable<'a, T>> {
+    let Some(path) = custom else {
+        return Some(DataTable::BuiltIn(built_in()));
+    };
+    match read(path) {
+        Ok(table) => Some(DataTable::Custom(table)),
+        Err(error) => {
+            sink.notice(
+                rule,
+                format!("cannot use the {what}: {error}; the rule was skipped"),
+            );
+            None
+        }
+    }
+}
+
 pub(crate) fn is_spryker_package(name: &str) -> bool {
     name.split_once('/')
         .is_some_and(|(vendor, _)| vendor.to_ascii_lowercase().starts_with("spryker"))
