@@ -127,7 +127,12 @@ edited=$(find "$shop/src" -name '*Reader.php' | LC_ALL=C sort | head -n 1)
 [[ -n $edited ]] || { echo "error: no project *Reader.php to edit in $shop/src" >&2; exit 2; }
 cp "$edited" "$out/edited-file.orig"
 trap 'cp "$out/edited-file.orig" "$edited"' EXIT
-edit_cmd="cp $out/edited-file.orig $edited && date +'// benchmark edit %s.%N' >> $edited"
+cat >"$out/edit-project-file.sh" <<EOF
+# Written by bench/gate.sh: gives ${edited#"$repo"/} new content before a timed run.
+cp '$out/edited-file.orig' '$edited'
+date '+// benchmark edit %s.%N' >>'$edited'
+EOF
+edit_cmd="sh $out/edit-project-file.sh"
 cache_dir="$shop/.upkeep"
 
 # One checked run of the gate first: exit 1 (findings) is expected, 2 means the run itself failed
@@ -242,7 +247,7 @@ Machine: $cores cores (nproc), $cpu, ${mem_gb} GB RAM, $(uname -sr); load averag
 upkeep: $upkeep_origin; mago: $mago_reported.
 Shop: $project_php project PHP files, $core_php core PHP files (${php_mb} MB of PHP), seed ${SHOP_SEED:-1}.
 Files read: upkeep $upkeep_summary (gate exit $gate_status; the same report with and without the cache); mago lints $mago_files files ($mago_vendor_files under vendor/).
-Cache: ${cache_mb:-?} MB in \`.upkeep/cache\`. Edited before every run: \`${edited#"$shop"/}\`.
+Cache: ${cache_mb:-?} MB in \`.upkeep/cache\`. Edited before every run (\`bench/out/edit-project-file.sh\`: the original content plus a comment with the current time): \`${edited#"$shop"/}\`.
 
 $table
 EOF

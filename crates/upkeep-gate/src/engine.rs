@@ -316,9 +316,7 @@ fn run_in_pool(
         project: &project,
         settings: &settings,
     };
-    for rule in &selection.rules {
-        rule.check_project(&scope, &mut sink);
-    }
+    check_project_rules(selection, &scope, &mut sink);
     if !has_core {
         let skipped = if skipped.is_empty() {
             String::new()
@@ -363,6 +361,24 @@ fn run_in_pool(
         baseline: None,
         core_changes,
     })
+}
+
+/// Runs the project-wide rules side by side: they only read the project, and on a cached run
+/// they are a third of the time. Their results are merged in rule order.
+fn check_project_rules(selection: &Selection, scope: &ProjectScope<'_>, sink: &mut Sink) {
+    let results: Vec<Sink> = selection
+        .rules
+        .par_iter()
+        .map(|rule| {
+            let mut rule_sink = Sink::default();
+            rule.check_project(scope, &mut rule_sink);
+            rule_sink
+        })
+        .collect();
+    for result in results {
+        sink.findings.extend(result.findings);
+        sink.notices.extend(result.notices);
+    }
 }
 
 fn load_options(options: &GateOptions) -> LoadOptions {

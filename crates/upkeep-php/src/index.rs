@@ -46,6 +46,12 @@ pub struct CodebaseIndex {
 }
 
 impl CodebaseIndex {
+    /// Makes room for `additional` more classes, so that adding them copies and rehashes nothing.
+    pub fn reserve_classes(&mut self, additional: usize) {
+        self.classes.reserve(additional);
+        self.by_name.reserve(additional);
+    }
+
     pub fn add_file(&mut self, path: PathBuf, origin: FileOrigin) -> FileId {
         self.files.push(IndexedFile { path, origin });
         FileId(u32::try_from(self.files.len() - 1).unwrap_or(u32::MAX))

@@ -5,7 +5,9 @@ use crate::docblock::DocBlock;
 use crate::source::TextSpan;
 use crate::spryker::SprykerLayout;
 
-/// Position of a file in the index's file list.
+/// Position of a file in the index's file list. Ids follow the sorted file list, so they move
+/// when files come and go: facts read from the cache get their file's new id in
+/// `cache::relocate`, which must learn about every new field that holds one.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]

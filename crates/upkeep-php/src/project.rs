@@ -502,7 +502,7 @@ pub fn load_with(root: &Path, options: &LoadOptions) -> Result<LoadedProject, Lo
         .collect::<std::io::Result<_>>()?;
 
     // Sized once: growing it would copy every class several times over.
-    index.classes.reserve(classes_in(&reads));
+    index.reserve_classes(classes_in(&reads));
     let mut sources = Vec::new();
     let mut problems = Vec::new();
     for (file, read) in reads {

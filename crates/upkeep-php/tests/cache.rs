@@ -400,11 +400,15 @@ fn damaged_cache_files_are_ignored_and_rewritten() {
     let core = cache_dir(root).join("core.bin");
     let good = std::fs::read(&core).unwrap();
 
-    let mut flipped = good.clone();
-    let middle = flipped.len() / 2;
-    flipped[middle] ^= 0x40;
+    let header_end =
+        20 + usize::try_from(u64::from_le_bytes(good[12..20].try_into().unwrap())).unwrap();
+    let mut in_header = good.clone();
+    in_header[header_end - 3] ^= 0x40;
+    let mut in_last_blob = good.clone();
+    *in_last_blob.last_mut().unwrap() ^= 0x40;
+    // The whole file is unusable: every core file is parsed again.
     let damages: [(&str, Vec<u8>); 4] = [
-        ("flipped byte", flipped),
+        ("flipped header byte", in_header),
         ("truncated", good[..good.len() - 9].to_vec()),
         ("empty", Vec::new()),
         (
@@ -431,13 +435,29 @@ fn damaged_cache_files_are_ignored_and_rewritten() {
             "{damage}: rewritten"
         );
     }
+
+    // A damaged blob costs only its own file.
+    std::fs::write(&core, in_last_blob).unwrap();
+    let (project, cache) = cached(root);
+    assert_eq!((cache.reused, cache.parsed), (FILES - 1, 1));
+    assert_eq!(cache.problems.len(), 1, "{:?}", cache.problems);
+    assert!(
+        cache.problems[0].contains("core.bin is damaged (an entry fails its checksum)"),
+        "{}",
+        cache.problems[0]
+    );
+    assert_same_as_uncached(root, &project);
+    let (_, cache) = cached(root);
+    assert_eq!((cache.parsed, cache.problems.len()), (0, 0), "rewritten");
 }
 
-/// Rewrites the checksum after an edit, as a cache written by another build would have it.
+/// Rewrites the header checksum after an edit, as a cache written by another build would have
+/// it. The layout: magic (8), schema (4), header length (8), header, its checksum (8), blobs.
 fn with_valid_checksum(mut bytes: Vec<u8>) -> Vec<u8> {
-    let content = bytes.len() - 8;
-    let checksum = xxhash_rust::xxh3::xxh3_64(&bytes[..content]);
-    bytes[content..].copy_from_slice(&checksum.to_le_bytes());
+    let header_end =
+        20 + usize::try_from(u64::from_le_bytes(bytes[12..20].try_into().unwrap())).unwrap();
+    let checksum = xxhash_rust::xxh3::xxh3_64(&bytes[..header_end]);
+    bytes[header_end..header_end + 8].copy_from_slice(&checksum.to_le_bytes());
     bytes
 }
 

@@ -7,9 +7,12 @@ use predicates::prelude::*;
 
 fn upkeep() -> Command {
     let mut command = Command::cargo_bin("upkeep").unwrap();
+    // Runs on the repository's example and fixtures must not leave a cache in the source tree.
+    let cache = std::env::temp_dir().join("upkeep-cli-tests-cache");
     command
         .env("NO_COLOR", "1")
-        .env_remove("PROJECT_PHP_VERSION");
+        .env_remove("PROJECT_PHP_VERSION")
+        .env("UPKEEP_CACHE_DIR", cache);
     command
 }
 
