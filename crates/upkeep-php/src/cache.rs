@@ -28,7 +28,7 @@
 //! range and blob checksum, or per directory its path, stamp and entries), an xxh3 checksum of
 //! all that (u64 LE), then the blobs (bincode of each file's [`FileRead`]). A run reads the
 //! header and then only the blobs it uses, each checked against its checksum, into a reused
-//! buffer: reading all 40 MB of core's blobs into memory first costs more than the reads.
+//! buffer: reading all 40 MB of core's blobs into memory first took as long and 40 MB more.
 //! Only a file with a changed entry is written again, to a temporary file renamed over the old
 //! one, so readers and concurrent runs see a whole old or a whole new file. A file that is
 //! damaged, from another version or for other namespaces is ignored and rewritten; a damaged
