@@ -33,7 +33,7 @@ use upkeep_php::names::{namespace_of, short_name};
 use upkeep_php::spryker::{ClassRole, Origin};
 use upkeep_php::{ClassKind, ClassLike, CodebaseIndex};
 
-use crate::rule::PhpFile;
+use crate::rule::{PhpFile, RuleMeta, Sink};
 
 /// A guideline page of Spryker's upgradability documentation.
 macro_rules! guideline {
@@ -185,6 +185,44 @@ pub(crate) struct Site<'s, 'a> {
 pub(crate) trait BodyVisitor<'a> {
     fn call(&mut self, _site: &Site<'_, 'a>, _call: &Call<'_>) {}
     fn instantiation(&mut self, _site: &Site<'_, 'a>, _instantiation: &Instantiation<'_>) {}
+}
+
+/// Reports, as findings of `rule`, every call in the methods of the file's classes for which
+/// `wanted` holds of a method that core declares on a receiver with one of `receiver_roles`;
+/// `message` words each finding. The shared shape of the rules about core-declared calls.
+pub(crate) fn report_core_declared_calls<'a>(
+    file: &PhpFile<'a, '_>,
+    sink: &mut Sink,
+    rule: &'static RuleMeta,
+    wanted: impl Fn(&ClassLike) -> bool,
+    receiver_roles: &[ClassRole],
+    message: impl Fn(&Site<'_, 'a>, &CallTarget<'a>) -> String,
+) {
+    struct CoreCalls<'f, 'a, 'arena, 's, 'r, M> {
+        file: &'f PhpFile<'a, 'arena>,
+        sink: &'s mut Sink,
+        rule: &'static RuleMeta,
+        receiver_roles: &'r [ClassRole],
+        message: M,
+    }
+    impl<'a, M: Fn(&Site<'_, 'a>, &CallTarget<'a>) -> String> BodyVisitor<'a>
+        for CoreCalls<'_, 'a, '_, '_, '_, M>
+    {
+        fn call(&mut self, site: &Site<'_, 'a>, call: &Call<'_>) {
+            if let Some((target, span)) = core_declared_call(site, call, self.receiver_roles) {
+                let text = (self.message)(site, &target);
+                self.sink.push(self.file.finding(self.rule, span, text));
+            }
+        }
+    }
+    let mut visitor = CoreCalls {
+        file,
+        sink,
+        rule,
+        receiver_roles,
+        message,
+    };
+    visit_method_bodies(file, wanted, &mut visitor);
 }
 
 /// Walks the concrete methods of the file's classes for which `wanted` holds, giving `visitor`

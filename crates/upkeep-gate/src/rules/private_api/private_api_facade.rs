@@ -1,13 +1,9 @@
 //! `private-api-facade`: a project facade calls a factory, repository or entity-manager method
 //! that core declares.
 
-use mago_syntax::ast::Call;
 use upkeep_php::spryker::ClassRole;
 
-use super::{
-    BodyVisitor, Site, core_declared_call, guideline, is_project_class_with_role, member, role_of,
-    visit_method_bodies,
-};
+use super::{guideline, is_project_class_with_role, member, report_core_declared_calls, role_of};
 use crate::rule::{Category, Example, PhpFile, Rule, RuleMeta, Sink};
 
 pub struct PrivateApiFacade;
@@ -115,39 +111,25 @@ impl Rule for PrivateApiFacade {
     }
 
     fn check_php_file(&self, file: &PhpFile<'_, '_>, sink: &mut Sink) {
-        let mut visitor = FacadeCalls { file, sink };
-        visit_method_bodies(
+        report_core_declared_calls(
             file,
-            |class| is_project_class_with_role(class, &[ClassRole::Facade]),
-            &mut visitor,
-        );
-    }
-}
-
-struct FacadeCalls<'f, 'a, 'arena, 's> {
-    file: &'f PhpFile<'a, 'arena>,
-    sink: &'s mut Sink,
-}
-
-impl<'a> BodyVisitor<'a> for FacadeCalls<'_, 'a, '_, '_> {
-    fn call(&mut self, site: &Site<'_, 'a>, call: &Call<'_>) {
-        let Some((target, span)) = core_declared_call(site, call, RECEIVERS) else {
-            return;
-        };
-        self.sink.push(self.file.finding(
+            sink,
             &META,
-            span,
-            format!(
-                "`{}` calls `{}()`, which core declares in `{}`: core's factory, repository and entity-manager methods are private API and may change in any minor release; add a project-prefixed method to the project's {} and call that, or call the core module's facade",
-                member(site.environment.class(), site.method),
-                target.method.name,
-                target.declaring_class.name,
-                match role_of(target.receiver) {
-                    ClassRole::Repository => "repository",
-                    ClassRole::EntityManager => "entity manager",
-                    _ => "factory",
-                },
-            ),
-        ));
+            |class| is_project_class_with_role(class, &[ClassRole::Facade]),
+            RECEIVERS,
+            |site, target| {
+                format!(
+                    "`{}` calls `{}()`, which core declares in `{}`: core's factory, repository and entity-manager methods are private API and may change in any minor release; add a project-prefixed method to the project's {} and call that, or call the core module's facade",
+                    member(site.environment.class(), site.method),
+                    target.method.name,
+                    target.declaring_class.name,
+                    match role_of(target.receiver) {
+                        ClassRole::Repository => "repository",
+                        ClassRole::EntityManager => "entity manager",
+                        _ => "factory",
+                    },
+                )
+            },
+        );
     }
 }

@@ -1,13 +1,9 @@
 //! `private-api-persistence`: a project repository or entity manager calls a factory method
 //! that core declares.
 
-use mago_syntax::ast::Call;
 use upkeep_php::spryker::ClassRole;
 
-use super::{
-    BodyVisitor, Site, core_declared_call, guideline, is_project_class_with_role, member,
-    visit_method_bodies,
-};
+use super::{guideline, is_project_class_with_role, member, report_core_declared_calls};
 use crate::rule::{Category, Example, PhpFile, Rule, RuleMeta, Sink};
 
 pub struct PrivateApiPersistence;
@@ -105,39 +101,25 @@ impl Rule for PrivateApiPersistence {
     }
 
     fn check_php_file(&self, file: &PhpFile<'_, '_>, sink: &mut Sink) {
-        let mut visitor = PersistenceCalls { file, sink };
-        visit_method_bodies(
+        report_core_declared_calls(
             file,
+            sink,
+            &META,
             |class| {
                 is_project_class_with_role(
                     class,
                     &[ClassRole::Repository, ClassRole::EntityManager],
                 )
             },
-            &mut visitor,
+            &[ClassRole::Factory],
+            |site, target| {
+                format!(
+                    "`{}` calls factory method `{}()`, which core declares in `{}` and may change in any minor release; declare a project-prefixed method in the project's persistence factory instead, or read core's data through its facade",
+                    member(site.environment.class(), site.method),
+                    target.method.name,
+                    target.declaring_class.name,
+                )
+            },
         );
-    }
-}
-
-struct PersistenceCalls<'f, 'a, 'arena, 's> {
-    file: &'f PhpFile<'a, 'arena>,
-    sink: &'s mut Sink,
-}
-
-impl<'a> BodyVisitor<'a> for PersistenceCalls<'_, 'a, '_, '_> {
-    fn call(&mut self, site: &Site<'_, 'a>, call: &Call<'_>) {
-        let Some((target, span)) = core_declared_call(site, call, &[ClassRole::Factory]) else {
-            return;
-        };
-        self.sink.push(self.file.finding(
-            &META,
-            span,
-            format!(
-                "`{}` calls factory method `{}()`, which core declares in `{}` and may change in any minor release; declare a project-prefixed method in the project's persistence factory instead, or read core's data through its facade",
-                member(site.environment.class(), site.method),
-                target.method.name,
-                target.declaring_class.name,
-            ),
-        ));
     }
 }

@@ -1,13 +1,9 @@
 //! `private-api-persistence-in-business-model`: a project business model calls a core-declared
 //! method on an injected repository or entity manager.
 
-use mago_syntax::ast::Call;
 use upkeep_php::spryker::ClassRole;
 
-use super::{
-    BodyVisitor, Site, core_declared_call, guideline, is_project_business_model, member,
-    visit_method_bodies,
-};
+use super::{guideline, is_project_business_model, member, report_core_declared_calls};
 use crate::rule::{Category, Example, PhpFile, Rule, RuleMeta, Sink};
 
 pub struct PrivateApiPersistenceInBusinessModel;
@@ -106,31 +102,21 @@ impl Rule for PrivateApiPersistenceInBusinessModel {
     }
 
     fn check_php_file(&self, file: &PhpFile<'_, '_>, sink: &mut Sink) {
-        let mut visitor = PersistenceCalls { file, sink };
-        visit_method_bodies(file, is_project_business_model, &mut visitor);
-    }
-}
-
-struct PersistenceCalls<'f, 'a, 'arena, 's> {
-    file: &'f PhpFile<'a, 'arena>,
-    sink: &'s mut Sink,
-}
-
-impl<'a> BodyVisitor<'a> for PersistenceCalls<'_, 'a, '_, '_> {
-    fn call(&mut self, site: &Site<'_, 'a>, call: &Call<'_>) {
-        let Some((target, span)) = core_declared_call(site, call, RECEIVERS) else {
-            return;
-        };
-        self.sink.push(self.file.finding(
+        report_core_declared_calls(
+            file,
+            sink,
             &META,
-            span,
-            format!(
-                "`{}` calls `{}()` on `{}`, which core declares in `{}`: core persistence methods are private API and may change in any minor release; call the module's facade instead, or declare a project-prefixed method in the project's repository or entity manager",
-                member(site.environment.class(), site.method),
-                target.method.name,
-                target.receiver.short_name(),
-                target.declaring_class.name,
-            ),
-        ));
+            is_project_business_model,
+            RECEIVERS,
+            |site, target| {
+                format!(
+                    "`{}` calls `{}()` on `{}`, which core declares in `{}`: core persistence methods are private API and may change in any minor release; call the module's facade instead, or declare a project-prefixed method in the project's repository or entity manager",
+                    member(site.environment.class(), site.method),
+                    target.method.name,
+                    target.receiver.short_name(),
+                    target.declaring_class.name,
+                )
+            },
+        );
     }
 }
