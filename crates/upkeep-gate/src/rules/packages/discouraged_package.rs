@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink};
-use crate::rules::packages::{LockedPackageLocations, composer_lock, data_table};
+use crate::rules::packages::{data_table, locked_packages};
 
 pub struct DiscouragedPackage;
 
@@ -146,13 +146,9 @@ impl Rule for DiscouragedPackage {
         ) else {
             return;
         };
-        let Some(lock) = composer_lock(project, &META, sink) else {
+        let Some((lock, locations)) = locked_packages(project, &META, sink) else {
             return;
         };
-        let Some(file) = project.manifests.composer_lock.as_ref() else {
-            return;
-        };
-        let locations = LockedPackageLocations::new(file);
         for package in lock.packages.iter().chain(&lock.packages_dev) {
             let Some(entry) = list.get(&package.name) else {
                 continue;

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use upkeep_composer::{LockedPackage, Version};
 
 use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink};
-use crate::rules::packages::{LockedPackageLocations, composer_json, composer_lock, data_table};
+use crate::rules::packages::{composer_json, data_table, locked_packages};
 
 pub struct MinimumShopVersion;
 
@@ -218,13 +218,9 @@ impl Rule for MinimumShopVersion {
         let Some(manifest) = composer_json(project, &META, sink) else {
             return;
         };
-        let Some(lock) = composer_lock(project, &META, sink) else {
+        let Some((lock, locations)) = locked_packages(project, &META, sink) else {
             return;
         };
-        let Some(file) = project.manifests.composer_lock.as_ref() else {
-            return;
-        };
-        let locations = LockedPackageLocations::new(file);
         let direct: std::collections::HashSet<String> = manifest
             .require
             .keys()

@@ -69,6 +69,18 @@ pub(crate) fn composer_lock<'a>(
     }
 }
 
+/// The parsed `composer.lock` with the positions of its package entries, for rules that
+/// report on locked packages; `None` (after a notice) when there is no usable lock file.
+pub(crate) fn locked_packages<'a>(
+    project: &ProjectScope<'a>,
+    rule: &'static RuleMeta,
+    sink: &mut Sink,
+) -> Option<(&'a ComposerLock, LockedPackageLocations<'a>)> {
+    let lock = composer_lock(project, rule, sink)?;
+    let file = project.manifests.composer_lock.as_ref()?;
+    Some((lock, LockedPackageLocations::new(file)))
+}
+
 /// True for the vendors Spryker publishes under: `spryker`, `spryker-shop`, `spryker-eco`,
 /// `spryker-feature`, `spryker-sdk`, … (Spryker's own checkers match the `spryker` prefix).
 /// A data table of a rule: the one shipped with the tool, or the project's replacement.
