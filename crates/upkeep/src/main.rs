@@ -3,6 +3,7 @@
 //! itself failed).
 
 mod gate;
+mod pipeline;
 mod rules;
 
 use std::process::ExitCode;
@@ -31,6 +32,19 @@ enum Command {
     Gate(Box<gate::GateArgs>),
     /// List the gate's rules, or show one rule's documentation.
     Rules(rules::RulesArgs),
+    /// Plan or run an environment's main pipeline (Build → Quality gate → Approval →
+    /// Deployment), or read the logs of a run. Environments are declared in upkeep.yml.
+    Pipeline(pipeline::PipelineArgs),
+    /// Build the environment's image from a clean checkout of a commit (the Build sub-pipeline
+    /// alone), into the local OCI image store.
+    Build(pipeline::BuildArgs),
+    /// Deploy an image to the environment's target (pre-deploy, install, switch, post-deploy),
+    /// or roll back to the previous release.
+    ///
+    /// Exit status: 0 deployed, 1 a stage failed or the run was cancelled, 2 bad input.
+    Deploy(pipeline::DeployArgs),
+    /// Check Spryker deploy files.
+    DeployFile(pipeline::DeployFileArgs),
 }
 
 /// The exit codes every command uses.
@@ -60,6 +74,10 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Gate(args) => gate::run(&args),
         Command::Rules(args) => rules::run(&args),
+        Command::Pipeline(args) => pipeline::run(&args),
+        Command::Build(args) => pipeline::run_build(&args),
+        Command::Deploy(args) => pipeline::run_deploy(&args),
+        Command::DeployFile(args) => pipeline::run_deploy_file(&args),
     };
     outcome.into()
 }

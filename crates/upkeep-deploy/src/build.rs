@@ -1,0 +1,213 @@
+//! The Build stage: runs the project's build buildspec in a clean checkout of the commit, then
+//! writes the tree as a reproducible OCI image into the local image store, tagged
+//! `<environment>-<commit>` and `<environment>-latest`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use upkeep_pipeline::buildspec::Buildspec;
+use upkeep_pipeline::deploy_file::DeployFile;
+use upkeep_pipeline::project_file::Stage;
+use upkeep_pipeline::record::{RunStatus, StageRecord};
+
+use crate::checkout::Commit;
+use crate::image::{BuiltImage, ImageError, ImageInput, build_image};
+use crate::layout::{Digest, ImageStore, LayoutError};
+use crate::stage::{StageError, StageRunner};
+
+/// Image labels upkeep sets (the `org.opencontainers` ones are the OCI annotation names).
+pub const LABEL_REVISION: &str = "org.opencontainers.image.revision";
+pub const LABEL_TITLE: &str = "org.opencontainers.image.title";
+pub const LABEL_ENVIRONMENT: &str = "dev.upkeep.environment";
+
+/// Where the variables a build exported are kept, per image, beside the OCI layout.
+const EXPORTS_DIR: &str = "upkeep-exports";
+
+/// What to build.
+pub struct BuildInput<'a> {
+    /// The clean checkout of `commit`; the build runs in it and it becomes the image.
+    pub checkout: &'a Path,
+    pub commit: &'a Commit,
+    /// `SPRYKER_PROJECT_NAME`.
+    pub project_name: &'a str,
+    pub environment: &'a str,
+    /// The environment's deploy file, read from the checkout.
+    pub deploy_file: &'a DeployFile,
+    /// The project's build buildspec relative to the repository root; `None` runs the built-in one.
+    pub buildspec: Option<&'a Path>,
+    pub store: &'a ImageStore,
+}
+
+/// How the build went.
+#[derive(Debug)]
+pub struct BuildOutcome {
+    pub record: StageRecord,
+    /// The image, when the buildspec succeeded.
+    pub image: Option<TaggedBuild>,
+    pub exported: BTreeMap<String, String>,
+}
+
+/// A built image and the tag it is known by.
+#[derive(Debug, Clone)]
+pub struct TaggedBuild {
+    /// `<environment>-<12 hex of the commit>`.
+    pub reference: String,
+    pub built: BuiltImage,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Stage(#[from] StageError),
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
+    #[error("the build buildspec `{}` is not in the commit", path.display())]
+    MissingBuildspec { path: PathBuf },
+    #[error("cannot keep the exported variables of the build in {}: {source}", path.display())]
+    Exports {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the commit time {time} is not a valid timestamp")]
+    CommitTime { time: i64 },
+}
+
+/// The tag of the image built for `environment` from `commit`.
+pub fn image_tag(environment: &str, commit: &Commit) -> String {
+    format!("{environment}-{}", commit.short())
+}
+
+/// The tag that always names the newest image built for `environment`.
+pub fn latest_tag(environment: &str) -> String {
+    format!("{environment}-latest")
+}
+
+/// Runs the build buildspec in the checkout and, when it succeeds, builds and tags the image.
+pub fn build(runner: &StageRunner<'_>, input: &BuildInput<'_>) -> Result<BuildOutcome, BuildError> {
+    let buildspec = match input.buildspec {
+        None => Buildspec::default_for(Stage::Build),
+        Some(relative) => {
+            let path = input.checkout.join(relative);
+            if !path.is_file() {
+                return Err(BuildError::MissingBuildspec {
+                    path: relative.to_path_buf(),
+                });
+            }
+            Buildspec::load(&path).map_err(StageError::Buildspec)?
+        }
+    };
+    let image_environment = input.deploy_file.image_environment();
+    let mut variables: BTreeMap<String, String> = image_environment
+        .iter()
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
+    variables.insert("SPRYKER_PROJECT_NAME".into(), input.project_name.into());
+    variables.insert(
+        "UPKEEP_COMPOSER_MODE".into(),
+        input.deploy_file.composer_mode().unwrap_or_default().into(),
+    );
+    variables.insert(
+        "UPKEEP_COMPOSER_AUTOLOAD".into(),
+        input
+            .deploy_file
+            .composer_autoload()
+            .unwrap_or_default()
+            .into(),
+    );
+    variables.insert("UPKEEP_COMMIT".into(), input.commit.id.clone());
+    runner.say(&format!(
+        "build: running {} in a clean checkout of {}",
+        buildspec.source.display(),
+        input.commit.short()
+    ));
+    let result = runner.run(
+        Stage::Build.as_str(),
+        &buildspec,
+        input.checkout,
+        &variables,
+    )?;
+    if result.record.status != RunStatus::Succeeded {
+        return Ok(BuildOutcome {
+            record: result.record,
+            image: None,
+            exported: result.exported,
+        });
+    }
+    let built = build_image(
+        input.store,
+        &ImageInput {
+            root: input.checkout,
+            environment: image_environment,
+            labels: BTreeMap::from([
+                (LABEL_REVISION.to_string(), input.commit.id.clone()),
+                (LABEL_TITLE.to_string(), input.project_name.to_string()),
+                (LABEL_ENVIRONMENT.to_string(), input.environment.to_string()),
+            ]),
+            created: jiff::Timestamp::from_second(input.commit.time).map_err(|_| {
+                BuildError::CommitTime {
+                    time: input.commit.time,
+                }
+            })?,
+            base: None,
+        },
+    )?;
+    let reference = image_tag(input.environment, input.commit);
+    let descriptor = built.manifest_descriptor();
+    input.store.tag(&reference, &descriptor)?;
+    input
+        .store
+        .tag(&latest_tag(input.environment), &descriptor)?;
+    save_exports(input.store, &built.manifest_digest, &result.exported)?;
+    runner.say(&format!(
+        "build: image {} ({}) written to {}",
+        reference,
+        built.manifest_digest,
+        input.store.root().display()
+    ));
+    Ok(BuildOutcome {
+        record: result.record,
+        image: Some(TaggedBuild { reference, built }),
+        exported: result.exported,
+    })
+}
+
+/// Keeps the variables a build exported with its image, so a later `upkeep deploy` of that
+/// image hands them to the deployment stages as the pipeline run would.
+fn save_exports(
+    store: &ImageStore,
+    digest: &Digest,
+    exported: &BTreeMap<String, String>,
+) -> Result<(), BuildError> {
+    let path = exports_path(store, digest);
+    let write = || -> std::io::Result<()> {
+        if let Some(parent) = path.parent() {
+            fs_err::create_dir_all(parent)?;
+        }
+        let json = serde_json::to_vec_pretty(exported).map_err(std::io::Error::other)?;
+        let temporary = path.with_extension("json.tmp");
+        fs_err::write(&temporary, json)?;
+        fs_err::rename(&temporary, &path)
+    };
+    write().map_err(|source| BuildError::Exports {
+        path: path.clone(),
+        source,
+    })
+}
+
+/// The variables the build of this image exported; empty when it exported none (or the image
+/// was built elsewhere).
+pub fn load_exports(store: &ImageStore, digest: &Digest) -> BTreeMap<String, String> {
+    fs_err::read(exports_path(store, digest))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default()
+}
+
+fn exports_path(store: &ImageStore, digest: &Digest) -> PathBuf {
+    store
+        .root()
+        .join(EXPORTS_DIR)
+        .join(format!("{}.json", digest.hex()))
+}

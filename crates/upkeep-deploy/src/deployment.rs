@@ -1,0 +1,310 @@
+//! One deployment of an image to the local target, in Spryker's three stages:
+//!
+//! 1. **pre-deploy** in the release that is **running** (with the running image's environment),
+//! 2. **install** in the **new** release (with the new image's environment),
+//! 3. the atomic switch of `current`, then **post-deploy** in the release that is now **active**.
+//!
+//! A failed pre-deploy or install leaves the running release active and untouched; the new
+//! release is kept, marked failed, for inspection. Deployments of one environment wait for each
+//! other in order (the [`DeploymentQueue`]).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use upkeep_pipeline::buildspec::Buildspec;
+use upkeep_pipeline::project_file::{DeployType, Stage};
+use upkeep_pipeline::record::{RunStatus, StageRecord};
+
+use crate::layout::{ImageStore, LayoutError};
+use crate::queue::{DeploymentQueue, QueueError};
+use crate::stage::{StageError, StageRunner};
+use crate::target::{LocalTarget, Release, TargetError};
+
+/// What to deploy, and where.
+pub struct DeploymentRequest<'a> {
+    /// `SPRYKER_PROJECT_NAME`.
+    pub project_name: &'a str,
+    /// Names the deployment in the queue (e.g. the run id).
+    pub label: &'a str,
+    pub deploy_type: DeployType,
+    /// A tag or digest in `store`.
+    pub image_reference: &'a str,
+    pub store: &'a ImageStore,
+    pub target: &'a LocalTarget,
+    pub queue: &'a DeploymentQueue,
+    /// The project's own buildspec per deployment stage, relative to the repository root; it is
+    /// read from the release the stage runs in. `None` runs the built-in default.
+    pub buildspecs: &'a BTreeMap<Stage, PathBuf>,
+    /// Variables exported by earlier stages (the build).
+    pub exported: BTreeMap<String, String>,
+    /// Releases to keep after a successful deployment (at least 1).
+    pub keep_releases: usize,
+}
+
+/// How a deployment went.
+#[derive(Debug)]
+pub struct DeploymentOutcome {
+    pub status: RunStatus,
+    pub stages: Vec<StageRecord>,
+    /// Facts a reader of the run should know (skipped stages, changed hooks, pruned releases).
+    pub notes: Vec<String>,
+    /// The id of the release this deployment prepared.
+    pub release: Option<String>,
+    /// Whether `current` now points at the new release.
+    pub activated: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeploymentError {
+    #[error(transparent)]
+    Image(#[from] LayoutError),
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error(transparent)]
+    Stage(#[from] StageError),
+}
+
+/// Runs the deployment. Errors are for what keeps it from running at all (an unknown image, an
+/// unwritable target); a failing stage is an outcome with status `Failed`.
+pub fn deploy(
+    runner: &StageRunner<'_>,
+    request: &DeploymentRequest<'_>,
+) -> Result<DeploymentOutcome, DeploymentError> {
+    let image = request.store.resolve(request.image_reference)?;
+    let _ticket = request.queue.enter_with(request.label, |event| {
+        runner.say(&event.to_string());
+    })?;
+    let mut outcome = DeploymentOutcome {
+        status: RunStatus::Running,
+        stages: Vec::new(),
+        notes: Vec::new(),
+        release: None,
+        activated: false,
+    };
+    let running = request.target.running()?;
+    let new_release = request.target.prepare(
+        request.store,
+        &image,
+        request.image_reference,
+        request.deploy_type.as_str(),
+    )?;
+    outcome.release = Some(new_release.id.clone());
+    runner.say(&format!(
+        "prepared release {} from {}",
+        new_release.id, request.image_reference
+    ));
+    let mut exported = request.exported.clone();
+
+    // Pre-deploy runs in the running image, so a changed hook applies from the next deployment.
+    match &running {
+        None => {
+            outcome.notes.push(note(
+                runner,
+                "pre-deploy skipped: this is the first deployment, no release is running",
+            ));
+            outcome.stages.push(skipped(Stage::PreDeploy));
+        }
+        Some(running) => {
+            note_changed_hook(runner, running, &new_release, &mut outcome.notes);
+            let stage = run_in(runner, request, Stage::PreDeploy, running, &exported)?;
+            exported.extend(stage.exported);
+            let failed = stage.record.status != RunStatus::Succeeded;
+            outcome.stages.push(stage.record);
+            if failed {
+                return Ok(abandon(
+                    runner,
+                    request,
+                    &new_release,
+                    outcome,
+                    "pre-deploy",
+                )?);
+            }
+        }
+    }
+
+    let stage = run_in(runner, request, Stage::Install, &new_release, &exported)?;
+    exported.extend(stage.exported);
+    let failed = stage.record.status != RunStatus::Succeeded;
+    outcome.stages.push(stage.record);
+    if failed {
+        return Ok(abandon(runner, request, &new_release, outcome, "install")?);
+    }
+
+    let active = request.target.activate(&new_release)?;
+    outcome.activated = true;
+    runner.say(&format!("release {} is now active", active.id));
+
+    let stage = run_in(runner, request, Stage::PostDeploy, &active, &exported)?;
+    let failed = stage.record.status != RunStatus::Succeeded;
+    outcome.stages.push(stage.record);
+    if failed {
+        outcome.notes.push(note(
+            runner,
+            &format!(
+                "post-deploy failed; release {} stays active (roll back with `upkeep deploy rollback`)",
+                active.id
+            ),
+        ));
+        outcome.status = RunStatus::Failed;
+        return Ok(outcome);
+    }
+
+    for pruned in request.target.prune(request.keep_releases)? {
+        outcome
+            .notes
+            .push(note(runner, &format!("removed old release {}", pruned.id)));
+    }
+    outcome.status = RunStatus::Succeeded;
+    Ok(outcome)
+}
+
+/// Ends a deployment whose pre-deploy or install failed: the running release stays active and
+/// the new one is marked failed, so it is never activated.
+fn abandon(
+    runner: &StageRunner<'_>,
+    request: &DeploymentRequest<'_>,
+    new_release: &Release,
+    mut outcome: DeploymentOutcome,
+    stage: &str,
+) -> Result<DeploymentOutcome, DeploymentError> {
+    request.target.mark_failed(new_release)?;
+    let running = request.target.running()?.map_or_else(
+        || "no release".to_string(),
+        |release| format!("release {}", release.id),
+    );
+    outcome.notes.push(note(
+        runner,
+        &format!(
+            "{stage} failed: {running} stays active; release {} is kept for inspection and never activated",
+            new_release.id
+        ),
+    ));
+    outcome.status = if outcome
+        .stages
+        .iter()
+        .any(|stage| stage.status == RunStatus::Cancelled)
+    {
+        RunStatus::Cancelled
+    } else {
+        RunStatus::Failed
+    };
+    outcome.stages.push(skipped(Stage::PostDeploy));
+    Ok(outcome)
+}
+
+/// The stage result when its buildspec ran.
+struct RanStage {
+    record: StageRecord,
+    exported: BTreeMap<String, String>,
+}
+
+/// Runs `stage` in `release`: its buildspec (the project's, read from that release, or the
+/// built-in one) in the release's directory with the release's image environment.
+fn run_in(
+    runner: &StageRunner<'_>,
+    request: &DeploymentRequest<'_>,
+    stage: Stage,
+    release: &Release,
+    exported: &BTreeMap<String, String>,
+) -> Result<RanStage, DeploymentError> {
+    let app = release.app_dir();
+    let buildspec = stage_buildspec(runner, request, stage, &app)?;
+    let mut variables = hook_environment(&release.environment, request);
+    variables.extend(exported.clone());
+    runner.say(&format!(
+        "{stage}: running {} in release {}",
+        buildspec.source.display(),
+        release.id
+    ));
+    let result = runner.run(stage.as_str(), &buildspec, &app, &variables)?;
+    Ok(RanStage {
+        record: result.record,
+        exported: result.exported,
+    })
+}
+
+/// The project's buildspec of `stage` when the release has it, else the built-in default. A
+/// buildspec added in the new commit is missing from the running release, so for pre-deploy it
+/// also applies from the next deployment on.
+fn stage_buildspec(
+    runner: &StageRunner<'_>,
+    request: &DeploymentRequest<'_>,
+    stage: Stage,
+    app: &Path,
+) -> Result<Buildspec, DeploymentError> {
+    let Some(relative) = request.buildspecs.get(&stage) else {
+        return Ok(Buildspec::default_for(stage));
+    };
+    let path = app.join(relative);
+    if !path.is_file() {
+        runner.say(&format!(
+            "{stage}: {} is not in this release; running the built-in buildspec",
+            relative.display()
+        ));
+        return Ok(Buildspec::default_for(stage));
+    }
+    Ok(Buildspec::load(&path).map_err(StageError::Buildspec)?)
+}
+
+/// Every hook sees the image environment plus `SPRYKER_PROJECT_NAME` and
+/// `SPRYKER_PIPELINE_TYPE`.
+fn hook_environment(
+    image_environment: &IndexMap<String, String>,
+    request: &DeploymentRequest<'_>,
+) -> BTreeMap<String, String> {
+    let mut variables: BTreeMap<String, String> = image_environment
+        .iter()
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
+    variables.insert(
+        "SPRYKER_PROJECT_NAME".to_string(),
+        request.project_name.to_string(),
+    );
+    variables.insert(
+        "SPRYKER_PIPELINE_TYPE".to_string(),
+        request.deploy_type.as_str().to_string(),
+    );
+    variables
+}
+
+/// Says in the log when the new image changes the pre-deploy hook: this deployment still runs
+/// the running image's hook.
+fn note_changed_hook(
+    runner: &StageRunner<'_>,
+    running: &Release,
+    new_release: &Release,
+    notes: &mut Vec<String>,
+) {
+    const HOOK: &str = "SPRYKER_HOOK_BEFORE_DEPLOY";
+    let before = running.environment.get(HOOK);
+    let after = new_release.environment.get(HOOK);
+    if before != after {
+        let shown = |value: Option<&String>| {
+            value.map_or_else(|| "(not set)".to_string(), |value| format!("`{value}`"))
+        };
+        notes.push(note(
+            runner,
+            &format!(
+                "{HOOK} changed from {} to {}: pre-deploy runs in the running release, so the new hook applies from the next deployment on",
+                shown(before),
+                shown(after)
+            ),
+        ));
+    }
+}
+
+fn note(runner: &StageRunner<'_>, text: &str) -> String {
+    runner.say(text);
+    text.to_string()
+}
+
+fn skipped(stage: Stage) -> StageRecord {
+    StageRecord {
+        name: stage.as_str().to_string(),
+        status: RunStatus::Skipped,
+        steps: Vec::new(),
+    }
+}

@@ -1,0 +1,967 @@
+//! The project's `upkeep.yml`: its environments, and for each the branch, deploy file,
+//! deployment type, gate policy, approval, target, per-stage buildspecs, releases to keep,
+//! secrets and step time limit. Also the names shared by every pipeline: [`Stage`],
+//! [`DeployType`] and the docker-sdk hook variables of the deployment stages.
+//!
+//! ```yaml
+//! project: my-shop
+//! environments:
+//!   staging:
+//!     branch: develop
+//!     deploy-file: deploy.my-shop-staging.yml
+//!     deploy-type: destructive
+//!     target:
+//!       local:
+//!         path: /srv/my-shop/staging
+//! ```
+
+use std::fmt::{self, Write as _};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::yaml::{self, YamlError};
+
+/// Releases kept for rollback when `keep-releases` is not given.
+pub const DEFAULT_KEEP_RELEASES: usize = 5;
+/// Time limit of one step when `timeout` is not given.
+pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_hours(1);
+
+/// A loaded `upkeep.yml`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectFile {
+    /// Absolute path of the `upkeep.yml`; its directory is the project root.
+    pub path: PathBuf,
+    /// `SPRYKER_PROJECT_NAME`.
+    pub project: String,
+    /// In the order they are written.
+    pub environments: IndexMap<String, Environment>,
+}
+
+/// One environment of the project (`staging`, `production`, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Environment {
+    pub name: String,
+    /// The branch whose pushes start the environment's pipeline; `None`: started by hand only.
+    pub branch: Option<String>,
+    /// Resolved against the project root. When not written: `deploy.<project>-<environment>.yml`
+    /// if that file exists, else `deploy.yml`.
+    pub deploy_file: PathBuf,
+    pub deploy_type: DeployType,
+    pub gate: GatePolicy,
+    /// Whether a run waits for an authorised person to approve the deployment.
+    pub approval: bool,
+    pub target: Target,
+    pub buildspec: StageBuildspecs,
+    /// At least 1: the active release always stays.
+    pub keep_releases: usize,
+    /// Names of secrets; their values come from the environment of the upkeep process.
+    pub secrets: Vec<String>,
+    /// Time limit of each step.
+    pub timeout: Duration,
+}
+
+/// What a failing quality gate does to the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GatePolicy {
+    /// A failing gate stops the run before deployment.
+    #[default]
+    Block,
+    /// A failing gate is reported, the deployment goes on.
+    Warn,
+    /// The gate does not run.
+    Off,
+}
+
+impl fmt::Display for GatePolicy {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(match self {
+            Self::Block => "block",
+            Self::Warn => "warn",
+            Self::Off => "off",
+        })
+    }
+}
+
+/// Where an environment's releases live.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Target {
+    /// A directory on this machine holding `releases/<id>` and the `current` link.
+    Local { path: PathBuf },
+}
+
+/// The project's own buildspec per stage, resolved against the project root; `None` means the
+/// built-in default of that stage.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct StageBuildspecs {
+    pub build: Option<PathBuf>,
+    pub pre_deploy: Option<PathBuf>,
+    pub install: Option<PathBuf>,
+    pub post_deploy: Option<PathBuf>,
+}
+
+impl StageBuildspecs {
+    pub fn get(&self, stage: Stage) -> Option<&Path> {
+        match stage {
+            Stage::Build => self.build.as_deref(),
+            Stage::PreDeploy => self.pre_deploy.as_deref(),
+            Stage::Install => self.install.as_deref(),
+            Stage::PostDeploy => self.post_deploy.as_deref(),
+        }
+    }
+
+    fn resolved_against(self, root: &Path) -> Self {
+        let resolve = |path: Option<PathBuf>| path.map(|path| root.join(path));
+        Self {
+            build: resolve(self.build),
+            pre_deploy: resolve(self.pre_deploy),
+            install: resolve(self.install),
+            post_deploy: resolve(self.post_deploy),
+        }
+    }
+}
+
+/// A stage of the main pipeline that runs a buildspec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stage {
+    Build,
+    PreDeploy,
+    Install,
+    PostDeploy,
+}
+
+impl Stage {
+    /// In the order they run.
+    pub const ALL: [Stage; 4] = [
+        Stage::Build,
+        Stage::PreDeploy,
+        Stage::Install,
+        Stage::PostDeploy,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Build => "build",
+            Self::PreDeploy => "pre-deploy",
+            Self::Install => "install",
+            Self::PostDeploy => "post-deploy",
+        }
+    }
+
+    /// Whether the stage belongs to the Deployment sub-pipeline.
+    pub fn is_deployment(self) -> bool {
+        !matches!(self, Self::Build)
+    }
+
+    /// The docker-sdk hook of a deployment stage; `None` for build.
+    pub fn hook(self, deploy_type: DeployType) -> Option<Hook> {
+        let (variable, default_command) = match (self, deploy_type) {
+            (Self::Build, _) => return None,
+            (Self::PreDeploy, _) => (
+                "SPRYKER_HOOK_BEFORE_DEPLOY",
+                "vendor/bin/install -r pre-deploy -vvv",
+            ),
+            (Self::Install, DeployType::Normal) => (
+                "SPRYKER_HOOK_INSTALL",
+                "vendor/bin/install -r production --no-ansi -vvv",
+            ),
+            (Self::Install, DeployType::Destructive) => (
+                "SPRYKER_HOOK_DESTRUCTIVE_INSTALL",
+                "vendor/bin/install -r destructive --no-ansi -vvv",
+            ),
+            (Self::PostDeploy, _) => ("SPRYKER_HOOK_AFTER_DEPLOY", "true"),
+        };
+        Some(Hook {
+            variable,
+            default_command,
+        })
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Stage {
+    type Err = UnknownName;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Stage::ALL
+            .into_iter()
+            .find(|stage| stage.as_str() == text)
+            .ok_or_else(|| UnknownName {
+                what: "stage",
+                name: text.to_string(),
+                expected: "build, pre-deploy, install, post-deploy",
+            })
+    }
+}
+
+/// The shell command a deployment stage runs, named by a variable of the deploy file's
+/// `image.environment`, with the docker-sdk default when the variable is not set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Hook {
+    pub variable: &'static str,
+    pub default_command: &'static str,
+}
+
+/// Whether the install stage keeps the data (normal, for production) or resets it all
+/// (destructive, for initial and non-production deployments).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeployType {
+    #[default]
+    Normal,
+    Destructive,
+}
+
+impl DeployType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Normal => "normal",
+            Self::Destructive => "destructive",
+        }
+    }
+}
+
+impl fmt::Display for DeployType {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+impl FromStr for DeployType {
+    type Err = UnknownName;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "normal" => Ok(Self::Normal),
+            "destructive" => Ok(Self::Destructive),
+            _ => Err(UnknownName {
+                what: "deployment type",
+                name: text.to_string(),
+                expected: "normal, destructive",
+            }),
+        }
+    }
+}
+
+/// A stage or deployment type name that does not exist.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} `{name}`; expected one of: {expected}")]
+pub struct UnknownName {
+    pub what: &'static str,
+    pub name: String,
+    pub expected: &'static str,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectFileError {
+    #[error(transparent)]
+    Read(#[from] std::io::Error),
+    #[error(transparent)]
+    Invalid(#[from] YamlError),
+}
+
+/// An environment name that the project file does not define.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct UnknownEnvironment {
+    pub file: PathBuf,
+    pub name: String,
+    pub known: Vec<String>,
+}
+
+impl UnknownEnvironment {
+    /// The known name the user most likely meant.
+    pub fn suggestion(&self) -> Option<&str> {
+        did_you_mean(&self.name, self.known.iter().map(String::as_str))
+    }
+}
+
+impl fmt::Display for UnknownEnvironment {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let file = self.file.display();
+        if self.known.is_empty() {
+            return write!(
+                formatter,
+                "unknown environment `{}`: {file} defines no environments\n\
+                 hint: add one under `environments:`",
+                self.name
+            );
+        }
+        write!(
+            formatter,
+            "unknown environment `{}`; {file} defines: {}",
+            self.name,
+            self.known.join(", ")
+        )?;
+        if let Some(suggestion) = self.suggestion() {
+            write!(formatter, "\nhint: did you mean `{suggestion}`?")?;
+        }
+        Ok(())
+    }
+}
+
+impl ProjectFile {
+    /// Reads and validates an `upkeep.yml`. Errors name the file, line, column and key path.
+    pub fn load(path: &Path) -> Result<ProjectFile, ProjectFileError> {
+        let text = fs_err::read_to_string(path)?;
+        Ok(Self::parse(&text, path)?)
+    }
+
+    /// Validates the text of an `upkeep.yml` found at `path` (relative paths in it are
+    /// resolved against the directory of `path`).
+    pub fn parse(text: &str, path: &Path) -> Result<ProjectFile, YamlError> {
+        let raw: RawProjectFile = yaml::parse_typed(text, path)?;
+        // Absolute, so that resolved paths keep working when a step changes directory.
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let project = raw.project.0;
+        let environments = raw
+            .environments
+            .into_iter()
+            .map(|(name, environment)| {
+                let environment = environment.resolve(name.0, &project, &root);
+                (environment.name.clone(), environment)
+            })
+            .collect();
+        Ok(ProjectFile {
+            path,
+            project,
+            environments,
+        })
+    }
+
+    /// The project root: the directory holding the `upkeep.yml`.
+    pub fn root(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new(""))
+    }
+
+    pub fn environment(&self, name: &str) -> Result<&Environment, UnknownEnvironment> {
+        self.environments
+            .get(name)
+            .ok_or_else(|| UnknownEnvironment {
+                file: self.path.clone(),
+                name: name.to_string(),
+                known: self.environments.keys().cloned().collect(),
+            })
+    }
+}
+
+/// The closest candidate by edit distance (at most a third of the name, at least 1), or a
+/// candidate that starts with the name (`prod` for `production`).
+fn did_you_mean<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (name.chars().count() / 3).max(1);
+    candidates
+        .filter_map(|candidate| {
+            let distance = edit_distance(name, candidate);
+            let is_prefix = !name.is_empty() && candidate.starts_with(name);
+            (distance <= limit || is_prefix).then_some((distance, candidate))
+        })
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+fn edit_distance(left: &str, right: &str) -> usize {
+    let right: Vec<char> = right.chars().collect();
+    let mut previous: Vec<usize> = (0..=right.len()).collect();
+    for (i, left_char) in left.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, right_char) in right.iter().enumerate() {
+            let substitution = previous[j] + usize::from(left_char != *right_char);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[right.len()]
+}
+
+/// Parses a humane duration: one or more `<number><unit>` with units `h`, `m`, `s` in that
+/// order (`90s`, `30m`, `2h`, `1h30m`).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let expected = "expected a duration like 90s, 30m, 2h or 1h30m";
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return Err(format!("empty duration; {expected}"));
+    }
+    let mut seconds: u64 = 0;
+    let mut previous_unit_rank = 0;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let (number, after) = rest.split_at(digits);
+        let Some(unit) = after.chars().next() else {
+            return Err(format!(
+                "`{text}` has no unit; add s, m or h (for example {text}s)"
+            ));
+        };
+        if number.is_empty() {
+            return Err(format!("`{text}` is not a duration; {expected}"));
+        }
+        let (rank, unit_seconds) = match unit {
+            'h' => (1, 3600),
+            'm' => (2, 60),
+            's' => (3, 1),
+            _ => return Err(format!("unknown unit `{unit}` in `{text}`; use s, m or h")),
+        };
+        if rank <= previous_unit_rank {
+            return Err(format!(
+                "units in `{text}` must come once each, in the order h, m, s"
+            ));
+        }
+        previous_unit_rank = rank;
+        let value: u64 = number
+            .parse()
+            .map_err(|_| format!("`{number}` is too large in `{text}`"))?;
+        seconds = value
+            .checked_mul(unit_seconds)
+            .and_then(|part| seconds.checked_add(part))
+            .ok_or_else(|| format!("`{text}` is too long"))?;
+        rest = &after[unit.len_utf8()..];
+    }
+    if seconds == 0 {
+        return Err(format!("`{text}` is zero; a step needs some time"));
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
+/// Writes a duration the way [`parse_duration`] reads it (`1h30m`, `90s` becomes `1m30s`).
+pub fn format_duration(duration: Duration) -> String {
+    let total = duration.as_secs();
+    let (hours, minutes, seconds) = (total / 3600, total % 3600 / 60, total % 60);
+    let mut text = String::new();
+    for (value, unit) in [(hours, 'h'), (minutes, 'm'), (seconds, 's')] {
+        if value > 0 {
+            let _ = write!(text, "{value}{unit}");
+        }
+    }
+    if text.is_empty() {
+        text.push_str("0s");
+    }
+    text
+}
+
+// The written form. Values that need checking are newtypes whose `Deserialize` checks them,
+// so that a bad value is reported at its own line and column, with its key path.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawProjectFile {
+    project: ProjectName,
+    #[serde(default)]
+    environments: IndexMap<EnvironmentName, RawEnvironment>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawEnvironment {
+    #[serde(default)]
+    branch: Option<String>,
+    #[serde(default)]
+    deploy_file: Option<PathBuf>,
+    #[serde(default)]
+    deploy_type: DeployType,
+    #[serde(default)]
+    gate: GatePolicy,
+    #[serde(default)]
+    approval: bool,
+    target: RawTarget,
+    #[serde(default)]
+    buildspec: StageBuildspecs,
+    #[serde(default)]
+    keep_releases: KeepReleases,
+    #[serde(default)]
+    secrets: Vec<SecretName>,
+    #[serde(default)]
+    timeout: Option<StepTimeout>,
+}
+
+impl RawEnvironment {
+    fn resolve(self, name: String, project: &str, root: &Path) -> Environment {
+        let deploy_file = if let Some(path) = self.deploy_file {
+            root.join(path)
+        } else {
+            let per_environment = root.join(format!("deploy.{project}-{name}.yml"));
+            if per_environment.is_file() {
+                per_environment
+            } else {
+                root.join("deploy.yml")
+            }
+        };
+        let target = match self.target {
+            RawTarget::Local { path } => Target::Local {
+                path: root.join(path),
+            },
+        };
+        Environment {
+            name,
+            branch: self.branch,
+            deploy_file,
+            deploy_type: self.deploy_type,
+            gate: self.gate,
+            approval: self.approval,
+            target,
+            buildspec: self.buildspec.resolved_against(root),
+            keep_releases: self.keep_releases.0,
+            secrets: self.secrets.into_iter().map(|secret| secret.0).collect(),
+            timeout: self
+                .timeout
+                .map_or(DEFAULT_STEP_TIMEOUT, |timeout| timeout.0),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+enum RawTarget {
+    Local { path: PathBuf },
+}
+
+/// Deserializes a string and checks it; a failed check is reported at the value.
+fn checked_string<'de, D, T>(
+    deserializer: D,
+    check: impl FnOnce(String) -> Result<T, String>,
+) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    let text = String::deserialize(deserializer)?;
+    check(text).map_err(serde::de::Error::custom)
+}
+
+/// `SPRYKER_PROJECT_NAME`, also the docker compose project name of docker-sdk: lowercase
+/// letters, digits, `-` and `_`, starting with a letter or digit.
+struct ProjectName(String);
+
+impl<'de> Deserialize<'de> for ProjectName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        checked_string(deserializer, |name| {
+            let first_ok = name
+                .chars()
+                .next()
+                .is_some_and(|first| first.is_ascii_lowercase() || first.is_ascii_digit());
+            let rest_ok = name.chars().all(|character| {
+                character.is_ascii_lowercase()
+                    || character.is_ascii_digit()
+                    || matches!(character, '-' | '_')
+            });
+            if first_ok && rest_ok {
+                Ok(Self(name))
+            } else {
+                Err(format!(
+                    "invalid project name `{name}`: use lowercase letters, digits, `-` and `_`, \
+                     starting with a letter or digit (docker-sdk uses it as the compose project name)"
+                ))
+            }
+        })
+    }
+}
+
+/// Environment names appear in pipeline names, paths and URLs.
+#[derive(PartialEq, Eq, Hash)]
+struct EnvironmentName(String);
+
+impl<'de> Deserialize<'de> for EnvironmentName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        checked_string(deserializer, |name| {
+            let first_ok = name
+                .chars()
+                .next()
+                .is_some_and(|first| first.is_ascii_alphanumeric());
+            let rest_ok = name.chars().all(|character| {
+                character.is_ascii_alphanumeric() || matches!(character, '-' | '_')
+            });
+            if first_ok && rest_ok {
+                Ok(Self(name))
+            } else {
+                Err(format!(
+                    "invalid environment name `{name}`: use letters, digits, `-` and `_`, \
+                     starting with a letter or digit"
+                ))
+            }
+        })
+    }
+}
+
+struct KeepReleases(usize);
+
+impl Default for KeepReleases {
+    fn default() -> Self {
+        Self(DEFAULT_KEEP_RELEASES)
+    }
+}
+
+impl<'de> Deserialize<'de> for KeepReleases {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let count = usize::deserialize(deserializer)?;
+        if count == 0 {
+            return Err(serde::de::Error::custom(
+                "keep-releases must be at least 1 (the active release is always kept)",
+            ));
+        }
+        Ok(Self(count))
+    }
+}
+
+/// A secret is handed to steps as an environment variable of that name.
+struct SecretName(String);
+
+impl<'de> Deserialize<'de> for SecretName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        checked_string(deserializer, |name| {
+            let first_ok = name
+                .chars()
+                .next()
+                .is_some_and(|first| first.is_ascii_alphabetic() || first == '_');
+            let rest_ok = name
+                .chars()
+                .all(|character| character.is_ascii_alphanumeric() || character == '_');
+            if first_ok && rest_ok {
+                Ok(Self(name))
+            } else {
+                Err(format!(
+                    "invalid secret name `{name}`: a secret is passed as an environment variable, \
+                     so use letters, digits and `_`, not starting with a digit"
+                ))
+            }
+        })
+    }
+}
+
+struct StepTimeout(Duration);
+
+impl<'de> Deserialize<'de> for StepTimeout {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        checked_string(deserializer, |text| parse_duration(&text).map(Self))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FULL: &str = "\
+project: my-shop
+environments:
+  staging:
+    branch: develop
+    deploy-file: deploy.my-shop-staging.yml
+    deploy-type: destructive
+    gate: warn
+    approval: true
+    target:
+      local:
+        path: /srv/my-shop/staging
+    buildspec:
+      build: ci/build.yml
+      install: ci/install.yml
+    keep-releases: 3
+    secrets: [DB_PASSWORD, API_TOKEN]
+    timeout: 1h30m
+  production:
+    branch: main
+    target:
+      local:
+        path: releases/production
+";
+
+    fn parse(text: &str) -> Result<ProjectFile, YamlError> {
+        ProjectFile::parse(text, Path::new("/repo/upkeep.yml"))
+    }
+
+    fn error(text: &str) -> String {
+        parse(text)
+            .expect_err("the project file is invalid")
+            .to_string()
+    }
+
+    #[test]
+    fn reads_every_key_and_resolves_paths_against_the_project_root() {
+        let project = parse(FULL).expect("valid");
+        assert_eq!(project.project, "my-shop");
+        assert_eq!(project.root(), Path::new("/repo"));
+        assert_eq!(
+            project.environments.keys().collect::<Vec<_>>(),
+            ["staging", "production"]
+        );
+        let staging = project.environment("staging").expect("defined");
+        assert_eq!(
+            staging,
+            &Environment {
+                name: "staging".to_string(),
+                branch: Some("develop".to_string()),
+                deploy_file: PathBuf::from("/repo/deploy.my-shop-staging.yml"),
+                deploy_type: DeployType::Destructive,
+                gate: GatePolicy::Warn,
+                approval: true,
+                target: Target::Local {
+                    path: PathBuf::from("/srv/my-shop/staging")
+                },
+                buildspec: StageBuildspecs {
+                    build: Some(PathBuf::from("/repo/ci/build.yml")),
+                    pre_deploy: None,
+                    install: Some(PathBuf::from("/repo/ci/install.yml")),
+                    post_deploy: None,
+                },
+                keep_releases: 3,
+                secrets: vec!["DB_PASSWORD".to_string(), "API_TOKEN".to_string()],
+                timeout: Duration::from_mins(90),
+            }
+        );
+    }
+
+    #[test]
+    fn fills_in_the_defaults() {
+        let project = parse(FULL).expect("valid");
+        let production = project.environment("production").expect("defined");
+        assert_eq!(production.deploy_type, DeployType::Normal);
+        assert_eq!(production.gate, GatePolicy::Block);
+        assert!(!production.approval);
+        assert_eq!(production.keep_releases, 5);
+        assert_eq!(production.timeout, Duration::from_hours(1));
+        assert_eq!(production.secrets, Vec::<String>::new());
+        assert_eq!(production.buildspec, StageBuildspecs::default());
+        assert_eq!(production.deploy_file, PathBuf::from("/repo/deploy.yml"));
+        assert_eq!(
+            production.target,
+            Target::Local {
+                path: PathBuf::from("/repo/releases/production")
+            }
+        );
+    }
+
+    #[test]
+    fn the_default_deploy_file_is_the_per_environment_one_when_it_exists() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        fs_err::write(
+            directory.path().join("deploy.my-shop-staging.yml"),
+            "version: '0.1'\n",
+        )
+        .expect("write");
+        let upkeep = directory.path().join("upkeep.yml");
+        fs_err::write(
+            &upkeep,
+            "project: my-shop\nenvironments:\n  staging:\n    target: {local: {path: t}}\n  \
+             production:\n    target: {local: {path: p}}\n",
+        )
+        .expect("write");
+        let project = ProjectFile::load(&upkeep).expect("valid");
+        assert_eq!(
+            project.environments["staging"].deploy_file,
+            directory.path().join("deploy.my-shop-staging.yml")
+        );
+        assert_eq!(
+            project.environments["production"].deploy_file,
+            directory.path().join("deploy.yml")
+        );
+    }
+
+    #[test]
+    fn an_unknown_key_names_its_position_and_key_path() {
+        let text = "project: my-shop\nenvironments:\n  staging:\n    target: {local: {path: t}}\n    deploy-typ: destructive\n";
+        assert_eq!(
+            error(text),
+            "/repo/upkeep.yml:5:5: at `environments.staging.deploy-typ`: unknown field \
+             `deploy-typ`, expected one of branch, deploy-file, deploy-type, gate, approval, \
+             target, buildspec, keep-releases, secrets, timeout"
+        );
+    }
+
+    #[test]
+    fn an_unknown_deploy_type_lists_the_known_ones() {
+        let text = "project: my-shop\nenvironments:\n  staging:\n    deploy-type: reckless\n    target: {local: {path: t}}\n";
+        assert_eq!(
+            error(text),
+            "/repo/upkeep.yml:4:18: at `environments.staging.deploy-type`: unknown variant \
+             `reckless`, expected one of normal, destructive"
+        );
+    }
+
+    #[test]
+    fn a_wrong_type_names_the_key() {
+        let text = "project: my-shop\nenvironments:\n  staging:\n    approval: [yes]\n    target: {local: {path: t}}\n";
+        assert_eq!(
+            error(text),
+            "/repo/upkeep.yml:4:15: at `environments.staging.approval`: expected a single \
+             value, found a sequence or mapping"
+        );
+    }
+
+    #[test]
+    fn keep_releases_must_be_at_least_one() {
+        let text = "project: my-shop\nenvironments:\n  staging:\n    target: {local: {path: t}}\n    keep-releases: 0\n";
+        assert_eq!(
+            error(text),
+            "/repo/upkeep.yml:5:20: at `environments.staging.keep-releases`: keep-releases \
+             must be at least 1 (the active release is always kept)"
+        );
+    }
+
+    #[test]
+    fn a_timeout_without_unit_is_reported_at_the_value() {
+        let text = "project: my-shop\nenvironments:\n  staging:\n    target: {local: {path: t}}\n    timeout: 90\n";
+        assert_eq!(
+            error(text),
+            "/repo/upkeep.yml:5:14: at `environments.staging.timeout`: `90` has no unit; add \
+             s, m or h (for example 90s)"
+        );
+    }
+
+    #[test]
+    fn an_invalid_project_name_is_reported_at_the_value() {
+        assert_eq!(
+            error("project: My Shop\nenvironments: {}\n"),
+            "/repo/upkeep.yml:1:10: at `project`: invalid project name `My Shop`: use \
+             lowercase letters, digits, `-` and `_`, starting with a letter or digit \
+             (docker-sdk uses it as the compose project name)"
+        );
+    }
+
+    #[test]
+    fn an_invalid_secret_name_is_reported_with_its_index() {
+        let text = "project: my-shop\nenvironments:\n  staging:\n    target: {local: {path: t}}\n    secrets:\n      - DB_PASSWORD\n      - 2FA-KEY\n";
+        assert_eq!(
+            error(text),
+            "/repo/upkeep.yml:7:9: at `environments.staging.secrets[1]`: invalid secret name \
+             `2FA-KEY`: a secret is passed as an environment variable, so use letters, digits \
+             and `_`, not starting with a digit"
+        );
+    }
+
+    #[test]
+    fn an_unknown_target_kind_lists_the_known_ones() {
+        let text =
+            "project: my-shop\nenvironments:\n  staging:\n    target:\n      ssh: {host: web1}\n";
+        assert_eq!(
+            error(text),
+            "/repo/upkeep.yml:5:7: at `environments.staging.target`: unknown variant `ssh`, \
+             expected one of local"
+        );
+    }
+
+    #[test]
+    fn an_unknown_buildspec_stage_is_reported() {
+        let text = "project: my-shop\nenvironments:\n  staging:\n    target: {local: {path: t}}\n    buildspec:\n      predeploy: ci/pre.yml\n";
+        assert_eq!(
+            error(text),
+            "/repo/upkeep.yml:6:7: at `environments.staging.buildspec.predeploy`: unknown \
+             field `predeploy`, expected one of build, pre-deploy, install, post-deploy"
+        );
+    }
+
+    #[test]
+    fn a_missing_target_is_reported() {
+        let text = "project: my-shop\nenvironments:\n  staging:\n    branch: develop\n";
+        assert_eq!(
+            error(text),
+            "/repo/upkeep.yml:4:5: at `environments.staging`: missing field `target`"
+        );
+    }
+
+    #[test]
+    fn a_syntax_error_has_a_position() {
+        let text = "project: my-shop\nenvironments:\n  staging:\n\ttarget: {local: {path: t}}\n";
+        assert_eq!(
+            error(text),
+            "/repo/upkeep.yml:4:2: at `environments`: tabs disallowed within this context \
+             (block indentation)"
+        );
+    }
+
+    #[test]
+    fn an_unknown_environment_lists_the_known_ones_and_suggests_one() {
+        let project = parse(FULL).expect("valid");
+        let unknown = project.environment("stagin").expect_err("not defined");
+        assert_eq!(
+            unknown.to_string(),
+            "unknown environment `stagin`; /repo/upkeep.yml defines: staging, production\n\
+             hint: did you mean `staging`?"
+        );
+        let prefix = project.environment("prod").expect_err("not defined");
+        assert_eq!(prefix.suggestion(), Some("production"));
+        let unrelated = project.environment("qa").expect_err("not defined");
+        assert_eq!(unrelated.suggestion(), None);
+    }
+
+    #[test]
+    fn durations_read_and_write_the_same_way() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("30m"), Ok(Duration::from_mins(30)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_hours(2)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_mins(90)));
+        assert_eq!(parse_duration("1h0m5s"), Ok(Duration::from_secs(3605)));
+        assert_eq!(
+            parse_duration("30m1h"),
+            Err("units in `30m1h` must come once each, in the order h, m, s".to_string())
+        );
+        assert_eq!(
+            parse_duration("5d"),
+            Err("unknown unit `d` in `5d`; use s, m or h".to_string())
+        );
+        assert_eq!(
+            parse_duration("0s"),
+            Err("`0s` is zero; a step needs some time".to_string())
+        );
+        assert_eq!(
+            parse_duration("m"),
+            Err(
+                "`m` is not a duration; expected a duration like 90s, 30m, 2h or 1h30m".to_string()
+            )
+        );
+        assert_eq!(format_duration(Duration::from_mins(90)), "1h30m");
+        assert_eq!(format_duration(Duration::from_secs(90)), "1m30s");
+        assert_eq!(format_duration(Duration::from_hours(1)), "1h");
+    }
+
+    #[test]
+    fn stages_and_deploy_types_have_kebab_names() {
+        assert_eq!(
+            Stage::ALL.map(|stage| stage.to_string()),
+            ["build", "pre-deploy", "install", "post-deploy"]
+        );
+        assert_eq!("post-deploy".parse::<Stage>(), Ok(Stage::PostDeploy));
+        assert_eq!(
+            "deploy".parse::<Stage>().expect_err("unknown").to_string(),
+            "unknown stage `deploy`; expected one of: build, pre-deploy, install, post-deploy"
+        );
+        assert!(!Stage::Build.is_deployment());
+        assert!(Stage::Install.is_deployment());
+        assert_eq!(
+            "destructive".parse::<DeployType>(),
+            Ok(DeployType::Destructive)
+        );
+        assert_eq!(DeployType::Normal.to_string(), "normal");
+    }
+
+    #[test]
+    fn install_runs_the_hook_of_the_deploy_type() {
+        assert_eq!(Stage::Build.hook(DeployType::Normal), None);
+        assert_eq!(
+            Stage::Install
+                .hook(DeployType::Normal)
+                .map(|hook| hook.variable),
+            Some("SPRYKER_HOOK_INSTALL")
+        );
+        assert_eq!(
+            Stage::Install.hook(DeployType::Destructive),
+            Some(Hook {
+                variable: "SPRYKER_HOOK_DESTRUCTIVE_INSTALL",
+                default_command: "vendor/bin/install -r destructive --no-ansi -vvv",
+            })
+        );
+        assert_eq!(
+            Stage::PostDeploy
+                .hook(DeployType::Normal)
+                .map(|hook| hook.default_command),
+            Some("true")
+        );
+    }
+}

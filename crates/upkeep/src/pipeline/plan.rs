@@ -1,0 +1,57 @@
+//! `upkeep pipeline plan --env NAME`: the resolved plan, without running anything.
+
+use clap::{Args, ValueEnum};
+use upkeep_pipeline::plan::Plan;
+use upkeep_pipeline::project_file::DeployType;
+
+use super::context::load_project_file;
+use super::{CommandError, EnvironmentArgs, parse_deploy_type};
+use crate::Outcome;
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub environment: EnvironmentArgs,
+
+    /// Plan a deployment of this type instead of the environment's `deploy-type`.
+    #[arg(long = "type", value_name = "TYPE", value_parser = parse_deploy_type)]
+    pub deploy_type: Option<DeployType>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PlanFormat {
+    Text,
+    Json,
+}
+
+pub fn run(args: &PlanArgs) -> Result<Outcome, CommandError> {
+    let project = load_project_file(&args.environment.path)?;
+    let plan = Plan::resolve(&project, &args.environment.environment, args.deploy_type).map_err(
+        |error| {
+            let text = error.to_string();
+            // Some plan errors carry their own hint line.
+            let (message, hint) = text
+                .split_once("\nhint: ")
+                .map_or((text.as_str(), None), |(message, hint)| {
+                    (message, Some(hint))
+                });
+            CommandError::input(
+                message,
+                hint.unwrap_or("fix upkeep.yml or the deploy file and plan again"),
+            )
+        },
+    )?;
+    match args.format {
+        PlanFormat::Text => print!("{}", plan.render_text()),
+        PlanFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&plan)
+                .map_err(|error| CommandError::environment(error.to_string()))?
+        ),
+    }
+    Ok(Outcome::Success)
+}
