@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use upkeep_pipeline::buildspec::{Buildspec, BuildspecError};
-use upkeep_pipeline::buildspec_run::{BuildspecRun, BuildspecRunError, run_buildspec};
+use upkeep_pipeline::buildspec_run::{
+    BuildspecRun, BuildspecRunError, CommandStatus, run_buildspec,
+};
 use upkeep_pipeline::executor::{CancelToken, StepStatus};
 use upkeep_pipeline::log_store::{LineSink, LogError, LogLine, LogStore};
 use upkeep_pipeline::mask::Masker;
@@ -115,10 +117,19 @@ impl StageRunner<'_> {
             StepStatus::TimedOut => RunStatus::TimedOut,
             StepStatus::Cancelled => RunStatus::Cancelled,
         };
+        // The failing command's exit status says more than the session's.
+        let failed_command = outcome
+            .phases
+            .iter()
+            .flat_map(|phase| &phase.commands)
+            .find(|command| command.status == CommandStatus::Failed);
+        if let Some(code) = failed_command.and_then(|command| command.exit_code) {
+            step_record.exit_code = Some(code);
+        }
         if status != RunStatus::Succeeded {
             self.say(&format!(
                 "{stage}: {} (log: {})",
-                describe(status, outcome.step.exit_code),
+                describe(status, step_record.exit_code),
                 log_path.display()
             ));
         }

@@ -117,7 +117,7 @@ pub enum BuildspecRunError {
         variable: String,
         secret: String,
     },
-    #[error("cannot prepare the buildspec session in its state directory: {0}")]
+    #[error("cannot use the state directory of the buildspec session: {0}")]
     State(#[from] io::Error),
     #[error(transparent)]
     Exec(#[from] ExecError),

@@ -2,7 +2,7 @@
 //! caller gives, a time limit and cancellation that stop the whole group, and stdout and stderr
 //! captured line by line, masked and timestamped, into a [`LineSink`].
 //!
-//! ```no_run
+//! ```
 //! use std::collections::BTreeMap;
 //! use upkeep_pipeline::executor::{CancelToken, StepCommand, StepSpec, run_step};
 //! use upkeep_pipeline::mask::Masker;
@@ -17,6 +17,7 @@
 //! let mut lines = Vec::new();
 //! let outcome = run_step(&spec, &Masker::default(), &mut lines, &CancelToken::new())?;
 //! assert_eq!(outcome.exit_code, Some(0));
+//! assert_eq!(lines[0].text, "hello");
 //! # Ok::<(), upkeep_pipeline::executor::ExecError>(())
 //! ```
 
@@ -144,9 +145,9 @@ enum Stop {
 }
 
 /// Runs the step to its end and returns how it ended. Lines reach `sink` masked by `masker`, in
-/// the order they arrived (stdout and stderr interleaved). When the direct child exits, any
-/// process it left in its group is stopped too, so a stray background process cannot keep the
-/// step open.
+/// the order they arrived (stdout and stderr interleaved), stamped with the time they were read.
+/// When the direct child exits, any process it left in its group is stopped too, so a stray
+/// background process cannot keep the step open.
 pub fn run_step(
     spec: &StepSpec,
     masker: &Masker,
@@ -155,8 +156,9 @@ pub fn run_step(
 ) -> Result<StepOutcome, ExecError> {
     let started_at = Timestamp::now();
     let start = Instant::now();
-    let mut child = spawn(spec)?;
-    let group = Pid::from_child(&child);
+    let mut running = RunningGroup::new(spawn(spec)?);
+    let child = &mut running.child;
+    let group = running.group;
     let (sender, events) = mpsc::channel();
     let mut open_streams = 0;
     if let Some(stdout) = child.stdout.take() {
@@ -231,7 +233,7 @@ pub fn run_step(
         output.flush_held_lines(false)?;
     };
     output.flush_held_lines(true)?;
-    finish_group(group);
+    running.finish();
 
     let exit_code = status.code();
     let step_status = match stop {
@@ -282,16 +284,46 @@ fn spawn(spec: &StepSpec) -> Result<Child, ExecError> {
     })
 }
 
-/// Makes sure no process of the group outlives the step: members still there after the grace
-/// period (they ignore SIGTERM) are killed.
-fn finish_group(group: Pid) {
-    let deadline = Instant::now() + LEFTOVER_GRACE;
-    while test_kill_process_group(group).is_ok() {
-        if Instant::now() >= deadline {
-            signal_group(group, Signal::KILL);
-            return;
+/// The started process and its group. Dropping it before [`RunningGroup::finish`] (an error
+/// while supervising) kills the whole group, so no step outlives upkeep's interest in it.
+struct RunningGroup {
+    child: Child,
+    group: Pid,
+    finished: bool,
+}
+
+impl RunningGroup {
+    fn new(child: Child) -> Self {
+        let group = Pid::from_child(&child);
+        Self {
+            child,
+            group,
+            finished: false,
         }
-        thread::sleep(Duration::from_millis(10));
+    }
+
+    /// Called once the direct child has exited: makes sure no process of the group outlives the
+    /// step; members still there after the grace period (they ignore SIGTERM) are killed.
+    fn finish(mut self) {
+        self.finished = true;
+        let deadline = Instant::now() + LEFTOVER_GRACE;
+        while test_kill_process_group(self.group).is_ok() {
+            if Instant::now() >= deadline {
+                signal_group(self.group, Signal::KILL);
+                return;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for RunningGroup {
+    fn drop(&mut self) {
+        if !self.finished {
+            signal_group(self.group, Signal::KILL);
+            // Reap the direct child; it cannot take long after SIGKILL.
+            let _ = self.child.wait();
+        }
     }
 }
 
@@ -616,11 +648,16 @@ mod tests {
         let err: Vec<String> = (0..200).map(|i| format!("err{i}")).collect();
         assert_eq!(texts(&lines, Stream::Stdout), out);
         assert_eq!(texts(&lines, Stream::Stderr), err);
-        assert!(
-            lines
-                .windows(2)
-                .all(|pair| pair[0].timestamp <= pair[1].timestamp)
-        );
+        // Each stream is stamped by its own reader, so timestamps rise within a stream; across
+        // the two streams the write order may differ from the stamp order by a hair.
+        for stream in [Stream::Stdout, Stream::Stderr] {
+            let stamps: Vec<_> = lines
+                .iter()
+                .filter(|line| line.stream == stream)
+                .map(|line| line.timestamp)
+                .collect();
+            assert!(stamps.windows(2).all(|pair| pair[0] <= pair[1]));
+        }
     }
 
     #[test]
@@ -738,6 +775,36 @@ mod tests {
             begin.elapsed()
         );
         assert_eq!(texts(&lines, Stream::Stdout), ["done"]);
+        assert!(wait_until_dead(read_pid(&pid_file)));
+    }
+
+    struct BrokenSink;
+
+    impl LineSink for BrokenSink {
+        fn write_line(&mut self, _: &LogLine) -> io::Result<()> {
+            Err(io::Error::other("disk full"))
+        }
+    }
+
+    #[test]
+    fn a_log_error_stops_the_step_and_its_group() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pid_file = dir.path().join("pid");
+        let spec = shell_step(&format!(
+            "sleep 1000 & echo $! > '{}'; echo hello; wait",
+            pid_file.display()
+        ));
+        let error = run_step(
+            &spec,
+            &Masker::default(),
+            &mut BrokenSink,
+            &CancelToken::new(),
+        )
+        .expect_err("the log cannot be written");
+        assert_eq!(
+            error.to_string(),
+            "step `test`: cannot write its log: disk full"
+        );
         assert!(wait_until_dead(read_pid(&pid_file)));
     }
 

@@ -7,9 +7,10 @@
 //! offset just after the last one, so a viewer that reconnects with that offset gets no gaps and
 //! no duplicates even while the step is still writing.
 //!
-//! ```no_run
+//! ```
 //! use upkeep_pipeline::log_store::{LogLine, LogStore, Stream, LineSink};
-//! let store = LogStore::new("/repo/.upkeep/runs/42");
+//! let run_dir = tempfile::tempdir()?; // `<repo>/.upkeep/runs/<run id>`
+//! let store = LogStore::new(run_dir.path());
 //! let mut log = store.create_step_log("install", "hook")?;
 //! log.write_line(&LogLine::now(Stream::Stdout, "hello"))?;
 //! let bytes = log.finish()?;

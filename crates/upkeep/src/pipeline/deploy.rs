@@ -21,19 +21,22 @@ use super::{CommandError, EnvironmentArgs, parse_deploy_type};
 use crate::Outcome;
 
 #[derive(Debug, Args)]
-#[command(args_conflicts_with_subcommands = true)]
+#[command(subcommand_negates_reqs = true, args_conflicts_with_subcommands = true)]
 pub struct DeployArgs {
     #[command(subcommand)]
     pub action: Option<DeployAction>,
 
-    #[command(flatten)]
-    pub run: Option<DeployRunArgs>,
-}
+    /// The environment, as named under `environments:` in upkeep.yml.
+    #[arg(long = "env", value_name = "NAME", required = true)]
+    pub environment: Option<String>,
 
-#[derive(Debug, Args)]
-pub struct DeployRunArgs {
-    #[command(flatten)]
-    pub environment: EnvironmentArgs,
+    /// The repository root, which holds upkeep.yml.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+
+    /// Keep runs, logs and images here instead of `<PATH>/.upkeep`.
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
 
     /// `normal` keeps data, `destructive` resets it (default: the environment's `deploy-type`).
     #[arg(long = "type", value_name = "TYPE", value_parser = parse_deploy_type)]
@@ -56,9 +59,10 @@ pub enum DeployAction {
 }
 
 pub fn run(args: &DeployArgs) -> Result<Outcome, CommandError> {
-    match (&args.action, &args.run) {
+    match (&args.action, &args.environment) {
         (Some(DeployAction::Rollback(environment)), _) => rollback(environment),
-        (None, Some(run)) => deploy_alone(run),
+        (None, Some(environment)) => deploy_alone(args, environment),
+        // clap requires --env without a subcommand.
         (None, None) => Err(CommandError::input(
             "missing --env NAME",
             "`upkeep deploy --env staging` deploys the newest image built for staging",
@@ -66,12 +70,8 @@ pub fn run(args: &DeployArgs) -> Result<Outcome, CommandError> {
     }
 }
 
-fn deploy_alone(args: &DeployRunArgs) -> Result<Outcome, CommandError> {
-    let context = ProjectContext::load(
-        &args.environment.path,
-        &args.environment.environment,
-        args.environment.state_dir.as_deref(),
-    )?;
+fn deploy_alone(args: &DeployArgs, environment: &str) -> Result<Outcome, CommandError> {
+    let context = ProjectContext::load(&args.path, environment, args.state_dir.as_deref())?;
     let deploy_type = args.deploy_type.unwrap_or(context.environment.deploy_type);
     let reference = args
         .image

@@ -1,0 +1,807 @@
+//! End-to-end tests of pipelines and deployments on the fixture shop
+//! (`tests/fixtures/pipeline-shop`): a real git repository, the built binary, real shells.
+//! The fixture's hooks append a line per run to `<target>/journal.log` saying which stage ran,
+//! in which release, with which version of the code and which environment.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::CommandCargoExt;
+
+const SECRET: &str = "s3cr3t-staging-pw";
+
+struct Shop {
+    _dir: tempfile::TempDir,
+    repo: PathBuf,
+    targets: PathBuf,
+}
+
+impl Shop {
+    /// The fixture shop as a git repository with one commit.
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("repo");
+        copy_tree(&fixture(), &repo);
+        let shop = Self {
+            targets: dir.path().join("targets"),
+            repo,
+            _dir: dir,
+        };
+        shop.git(&["init", "-q", "-b", "main"]);
+        shop.commit("first");
+        shop
+    }
+
+    fn git(&self, arguments: &[&str]) {
+        let status = Command::new("git")
+            .current_dir(&self.repo)
+            .args(["-c", "user.email=test@example.test", "-c", "user.name=Test"])
+            .args(arguments)
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {arguments:?}");
+    }
+
+    fn write(&self, path: &str, text: &str) {
+        let path = self.repo.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    fn commit(&self, message: &str) {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "--allow-empty", "-m", message]);
+    }
+
+    /// Changes the application version (the hooks print it) and commits.
+    fn release_version(&self, version: u32) {
+        self.write("VERSION", &format!("{version}\n"));
+        self.commit(&format!("version {version}"));
+    }
+
+    fn upkeep(&self, arguments: &[&str]) -> Command {
+        let mut command = Command::cargo_bin("upkeep").unwrap();
+        command
+            .current_dir(&self.repo)
+            .args(arguments)
+            // Must not reach any hook: hooks get the image environment only.
+            .env("FIXTURE_HOST_ONLY", "leaked")
+            .env("NO_COLOR", "1");
+        command
+    }
+
+    fn run(&self, arguments: &[&str]) -> Output {
+        self.upkeep(arguments).output().unwrap()
+    }
+
+    fn journal(&self, environment: &str) -> Vec<String> {
+        std::fs::read_to_string(self.targets.join(environment).join("journal.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn current_release(&self, environment: &str) -> Option<String> {
+        std::fs::read_link(self.targets.join(environment).join("current"))
+            .ok()
+            .map(|link| link.file_name().unwrap().to_string_lossy().into_owned())
+    }
+
+    fn releases(&self, environment: &str) -> Vec<String> {
+        let mut releases: Vec<String> =
+            std::fs::read_dir(self.targets.join(environment).join("releases"))
+                .map(|entries| {
+                    entries
+                        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+                        .filter(|name| !name.starts_with('.'))
+                        .collect()
+                })
+                .unwrap_or_default();
+        releases.sort();
+        releases
+    }
+
+    /// The newest run directory of the environment.
+    fn newest_run(&self, environment: &str) -> PathBuf {
+        let mut runs: Vec<PathBuf> = std::fs::read_dir(self.repo.join(".upkeep/runs"))
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| {
+                path.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .contains(&format!("-{environment}-"))
+            })
+            .collect();
+        runs.sort();
+        runs.pop().unwrap()
+    }
+
+    fn record(&self, environment: &str) -> serde_json::Value {
+        let text =
+            std::fs::read_to_string(self.newest_run(environment).join("record.json")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+}
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/pipeline-shop")
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[track_caller]
+fn assert_exit(output: &Output, code: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(output),
+        stderr(output)
+    );
+}
+
+/// The `stage=... release=... version=...` fields of a journal line, in a compact form.
+fn fields(line: &str, names: &[&str]) -> String {
+    line.split(' ')
+        .filter(|field| {
+            names
+                .iter()
+                .any(|name| field.starts_with(&format!("{name}=")))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn plan_names_stages_commands_places_and_origins() {
+    let shop = Shop::new();
+    let output = shop.run(&["pipeline", "plan", "--env", "staging"]);
+    assert_exit(&output, 0);
+    let plan = stdout(&output);
+    for expected in [
+        "*** staging Pipeline ***",
+        "buildspec: ci/build.yml (project)",
+        "policy: warn",
+        "4. Deployment: destructive (from upkeep.yml)",
+        "command:   bin/record-hook pre-deploy",
+        "from:      deploy.fixture-shop-staging.yml:11",
+        "from:      config/deploy-templates/deploy.fixture-base.template.yml:12",
+        "runs in:   the running release, ../targets/staging/current",
+    ] {
+        assert!(plan.contains(expected), "missing `{expected}` in:\n{plan}");
+    }
+    let output = shop.run(&[
+        "pipeline",
+        "plan",
+        "--env",
+        "production",
+        "--type",
+        "destructive",
+    ]);
+    assert_exit(&output, 0);
+    assert!(stdout(&output).contains("vendor/bin/install -r destructive --no-ansi -vvv"));
+}
+
+#[test]
+fn first_and_second_deployment_run_hooks_in_the_right_releases() {
+    let shop = Shop::new();
+    let output = shop.run(&["pipeline", "run", "--env", "staging", "--quiet"]);
+    assert_exit(&output, 0);
+    let first = shop.current_release("staging").unwrap();
+    let journal = shop.journal("staging");
+    // First deployment: no running release, so no pre-deploy.
+    assert_eq!(
+        journal
+            .iter()
+            .map(|line| fields(
+                line,
+                &[
+                    "stage",
+                    "version",
+                    "type",
+                    "project",
+                    "env",
+                    "build",
+                    "home_leak"
+                ]
+            ))
+            .collect::<Vec<_>>(),
+        [
+            "stage=install-destructive version=1 type=destructive project=fixture-shop env=staging build=build-1 home_leak=",
+            "stage=post-deploy version=1 type=destructive project=fixture-shop env=staging build=build-1 home_leak=",
+        ]
+    );
+    assert!(
+        journal
+            .iter()
+            .all(|line| line.contains(&format!("release={first}")))
+    );
+    let record = shop.record("staging");
+    assert_eq!(record["status"], "succeeded");
+    assert_eq!(record["pipeline"], "*** staging Pipeline ***");
+    let notes = record["notes"].to_string();
+    assert!(
+        notes.contains("pre-deploy skipped: this is the first deployment"),
+        "{notes}"
+    );
+
+    // The second deployment changes the pre-deploy hook: this run still runs the running
+    // release's hook (in the running release, with version 1), and says so.
+    shop.write(
+        "deploy.fixture-shop-staging.yml",
+        &std::fs::read_to_string(shop.repo.join("deploy.fixture-shop-staging.yml"))
+            .unwrap()
+            .replace(
+                "bin/record-hook pre-deploy",
+                "bin/record-hook pre-deploy-v2",
+            ),
+    );
+    shop.release_version(2);
+    let output = shop.run(&["pipeline", "run", "--env", "staging", "--quiet"]);
+    assert_exit(&output, 0);
+    assert!(
+        stderr(&output).contains("SPRYKER_HOOK_BEFORE_DEPLOY changed from `bin/record-hook pre-deploy` to `bin/record-hook pre-deploy-v2`: pre-deploy runs in the running release, so the new hook applies from the next deployment on"),
+        "{}",
+        stderr(&output)
+    );
+    let second = shop.current_release("staging").unwrap();
+    assert_ne!(first, second);
+    let journal = shop.journal("staging");
+    assert_eq!(
+        journal[2..]
+            .iter()
+            .map(|line| fields(line, &["stage", "release", "version"]))
+            .collect::<Vec<_>>(),
+        [
+            format!("stage=pre-deploy release={first} version=1"),
+            format!("stage=install-destructive release={second} version=2"),
+            format!("stage=post-deploy release={second} version=2"),
+        ]
+    );
+
+    // From the third deployment on, the new hook runs.
+    shop.release_version(3);
+    let output = shop.run(&["pipeline", "run", "--env", "staging", "--quiet"]);
+    assert_exit(&output, 0);
+    let journal = shop.journal("staging");
+    assert_eq!(
+        fields(&journal[5], &["stage", "release", "version"]),
+        format!("stage=pre-deploy-v2 release={second} version=2")
+    );
+}
+
+#[test]
+fn normal_and_destructive_deployments_run_their_install_hook() {
+    let shop = Shop::new();
+    assert_exit(&shop.run(&["build", "--env", "staging", "--quiet"]), 0);
+    assert_exit(&shop.run(&["deploy", "--env", "staging", "--quiet"]), 0);
+    assert_exit(
+        &shop.run(&["deploy", "--env", "staging", "--type", "normal", "--quiet"]),
+        0,
+    );
+    let stages: Vec<String> = shop
+        .journal("staging")
+        .iter()
+        .map(|line| fields(line, &["stage", "type"]))
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            "stage=install-destructive type=destructive",
+            "stage=post-deploy type=destructive",
+            "stage=pre-deploy type=normal",
+            "stage=install-normal type=normal",
+            "stage=post-deploy type=normal",
+        ]
+    );
+    // Production sets no hooks: the defaults run Spryker's installer with the right recipe.
+    assert_exit(
+        &shop.run(&[
+            "pipeline",
+            "run",
+            "--env",
+            "production",
+            "--approve",
+            "--quiet",
+        ]),
+        0,
+    );
+    let journal = shop.journal("production");
+    assert_eq!(journal.len(), 1, "{journal:?}");
+    assert!(
+        journal[0].contains("stage=install-recipe:production")
+            && journal[0].contains("args=-r production --no-ansi -vvv"),
+        "{}",
+        journal[0]
+    );
+}
+
+#[test]
+fn a_failed_install_switches_nothing_and_loses_nothing() {
+    let shop = Shop::new();
+    assert_exit(
+        &shop.run(&["pipeline", "run", "--env", "staging", "--quiet"]),
+        0,
+    );
+    let running = shop.current_release("staging").unwrap();
+    let running_files = shop
+        .targets
+        .join("staging/releases")
+        .join(&running)
+        .join("app");
+    let index_before = std::fs::read(running_files.join("public/index.php")).unwrap();
+
+    shop.write("fail-install-destructive", "");
+    shop.write("public/index.php", "<?php echo 'broken';\n");
+    shop.release_version(2);
+    let output = shop.run(&["pipeline", "run", "--env", "staging", "--quiet"]);
+    assert_exit(&output, 1);
+    assert!(
+        stderr(&output).contains("install: failed with exit status 3"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(shop.current_release("staging").unwrap(), running);
+    assert_eq!(
+        std::fs::read(running_files.join("public/index.php")).unwrap(),
+        index_before
+    );
+    let record = shop.record("staging");
+    assert_eq!(record["status"], "failed");
+    let deployment = &record["sub_pipelines"][2];
+    assert_eq!(deployment["name"], "Deployment");
+    let statuses: Vec<String> = deployment["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|stage| {
+            format!(
+                "{}={}",
+                stage["name"].as_str().unwrap(),
+                stage["status"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            "pre-deploy=succeeded",
+            "install=failed",
+            "post-deploy=skipped"
+        ]
+    );
+    // The failed release is kept for inspection; post-deploy did not run.
+    assert_eq!(shop.releases("staging").len(), 2);
+    let last = shop.journal("staging").last().cloned().unwrap();
+    assert!(
+        last.starts_with("stage=install-destructive") && last.contains("version=2"),
+        "{last}"
+    );
+    // The install log is kept and says why.
+    let log = shop.run(&["pipeline", "logs", "--env", "staging", "--stage", "install"]);
+    assert_exit(&log, 0);
+    assert!(stdout(&log).contains("hook install-destructive fails on purpose"));
+}
+
+#[test]
+fn rollback_returns_to_the_previous_release_and_old_releases_are_pruned() {
+    let shop = Shop::new();
+    let mut deployed = Vec::new();
+    for version in 1..=4 {
+        if version > 1 {
+            shop.release_version(version);
+        }
+        assert_exit(
+            &shop.run(&["pipeline", "run", "--env", "staging", "--quiet"]),
+            0,
+        );
+        deployed.push(shop.current_release("staging").unwrap());
+    }
+    // keep-releases: 3 in the fixture.
+    assert_eq!(shop.releases("staging"), deployed[1..].to_vec());
+    let output = shop.run(&["deploy", "rollback", "--env", "staging"]);
+    assert_exit(&output, 0);
+    assert_eq!(
+        stdout(&output).trim(),
+        format!("rolled back staging: {} -> {}", deployed[3], deployed[2])
+    );
+    assert_eq!(shop.current_release("staging").unwrap(), deployed[2]);
+    let output = shop.run(&["deploy", "rollback", "--env", "staging"]);
+    assert_exit(&output, 0);
+    assert_eq!(shop.current_release("staging").unwrap(), deployed[1]);
+    let output = shop.run(&["deploy", "rollback", "--env", "staging"]);
+    assert_exit(&output, 2);
+    assert_eq!(shop.current_release("staging").unwrap(), deployed[1]);
+}
+
+#[test]
+fn secrets_are_masked_in_logs_and_records() {
+    let shop = Shop::new();
+    assert_exit(
+        &shop.run(&["pipeline", "run", "--env", "staging", "--quiet"]),
+        0,
+    );
+    let run = shop.newest_run("staging");
+    let log = std::fs::read_to_string(run.join("logs/install/install.log")).unwrap();
+    assert!(log.contains("database password is ***"), "{log}");
+    for entry in walk(&run) {
+        let text = String::from_utf8_lossy(&std::fs::read(&entry).unwrap()).into_owned();
+        assert!(
+            !text.contains(SECRET),
+            "{} leaks the secret",
+            entry.display()
+        );
+    }
+    // The hook did get the real value.
+    let output = shop.run(&[
+        "pipeline",
+        "logs",
+        "--env",
+        "staging",
+        "--stage",
+        "post-deploy",
+    ]);
+    assert!(stdout(&output).contains("database password is ***"));
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
+fn overlapping_deployments_wait_for_each_other_in_order() {
+    let shop = Shop::new();
+    shop.write(
+        "bin/slow-hook",
+        "#!/bin/sh\nj=\"$(pwd)/../../../journal.log\"\necho \"start $1\" >> \"$j\"\nsleep 1\necho \"end $1\" >> \"$j\"\n",
+    );
+    std::process::Command::new("chmod")
+        .args(["+x"])
+        .arg(shop.repo.join("bin/slow-hook"))
+        .status()
+        .unwrap();
+    shop.write(
+        "deploy.fixture-shop-staging.yml",
+        &std::fs::read_to_string(shop.repo.join("deploy.fixture-shop-staging.yml"))
+            .unwrap()
+            .replace("bin/record-hook install-destructive", "bin/slow-hook x")
+            .replace(
+                "SPRYKER_HOOK_BEFORE_DEPLOY: bin/record-hook pre-deploy",
+                "SPRYKER_HOOK_BEFORE_DEPLOY: \"true\"",
+            ),
+    );
+    shop.commit("slow install");
+    assert_exit(&shop.run(&["build", "--env", "staging", "--quiet"]), 0);
+    let first = shop
+        .upkeep(&["deploy", "--env", "staging", "--quiet"])
+        .spawn()
+        .unwrap();
+    // Wait until the first deployment is inside its install hook.
+    let journal = shop.targets.join("staging/journal.log");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(&journal)
+        .unwrap_or_default()
+        .contains("start")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the first deployment never started its install"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let second = shop
+        .upkeep(&["deploy", "--env", "staging", "--quiet"])
+        .output()
+        .unwrap();
+    let first = first.wait_with_output().unwrap();
+    assert_exit(&first, 0);
+    assert_exit(&second, 0);
+    assert!(
+        stderr(&second).contains("waiting for deployment"),
+        "{}",
+        stderr(&second)
+    );
+    let lines: Vec<String> = shop
+        .journal("staging")
+        .into_iter()
+        .filter(|line| line.starts_with("start") || line.starts_with("end"))
+        .collect();
+    assert_eq!(lines, ["start x", "end x", "start x", "end x"]);
+}
+
+#[test]
+fn a_blocking_gate_stops_the_run_before_deployment() {
+    let shop = Shop::new();
+    shop.write(
+        "src/Pyz/Zed/Greeting/GreetingDependencyProvider.php",
+        r"<?php
+
+namespace Pyz\Zed\Greeting;
+
+use Spryker\Zed\Kernel\AbstractBundleDependencyProvider;
+use Spryker\Zed\Kernel\Container;
+
+class GreetingDependencyProvider extends AbstractBundleDependencyProvider
+{
+    public function provideBusinessLayerDependencies(Container $container): Container
+    {
+        $container->set('GREETING_PLUGINS', function () {
+            return [new \stdClass()];
+        });
+
+        return $container;
+    }
+}
+",
+    );
+    shop.commit("inline plugin list");
+    let output = shop.run(&[
+        "pipeline",
+        "run",
+        "--env",
+        "production",
+        "--approve",
+        "--quiet",
+    ]);
+    assert_exit(&output, 1);
+    assert!(
+        stderr(&output).contains("container-set-returns-array"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(shop.current_release("production").is_none());
+    let record = shop.record("production");
+    assert_eq!(record["gate"]["passed"], false);
+    assert_eq!(record["sub_pipelines"][2]["name"], "Deployment");
+    assert_eq!(record["sub_pipelines"][2]["status"], "skipped");
+    // Staging only warns: the same commit deploys there.
+    let output = shop.run(&["pipeline", "run", "--env", "staging", "--quiet"]);
+    assert_exit(&output, 0);
+    assert!(stderr(&output).contains("policy is `warn`"));
+}
+
+#[test]
+fn approval_stops_the_run_in_a_waiting_state() {
+    let shop = Shop::new();
+    let output = shop.run(&["pipeline", "run", "--env", "production", "--quiet"]);
+    assert_exit(&output, 0);
+    assert!(stdout(&output).starts_with("waiting for approval: "));
+    assert_eq!(shop.record("production")["status"], "waiting_for_approval");
+    assert!(shop.current_release("production").is_none());
+}
+
+#[test]
+fn sub_pipelines_cannot_be_started_alone() {
+    let shop = Shop::new();
+    let output = shop.run(&["pipeline", "run", "--env", "staging", "--pipeline", "Build"]);
+    assert_exit(&output, 2);
+    assert_eq!(
+        stderr(&output),
+        "error: `Build` is a sub-pipeline of `*** staging Pipeline ***` and cannot be started on its own\n\
+         hint: start the main pipeline: `upkeep pipeline run --env staging`\n"
+    );
+}
+
+#[test]
+fn the_same_commit_builds_the_same_image() {
+    let shop = Shop::new();
+    let first = shop.run(&["build", "--env", "staging", "--quiet"]);
+    assert_exit(&first, 0);
+    let second = shop.run(&["build", "--env", "staging", "--quiet"]);
+    assert_exit(&second, 0);
+    let digest = stdout(&first);
+    assert!(
+        digest.starts_with("staging-") && digest.contains(" sha256:"),
+        "{digest}"
+    );
+    assert_eq!(digest, stdout(&second));
+    shop.release_version(2);
+    let third = shop.run(&["build", "--env", "staging", "--quiet"]);
+    assert_ne!(stdout(&third).split(' ').nth(1), digest.split(' ').nth(1));
+}
+
+#[test]
+fn bad_yaml_is_reported_with_file_line_column_and_key() {
+    let shop = Shop::new();
+    shop.write(
+        "upkeep.yml",
+        "project: fixture-shop\nenvironments:\n  staging:\n    deploy-typ: normal\n    target:\n      local:\n        path: ../targets/staging\n",
+    );
+    let output = shop.run(&["pipeline", "plan", "--env", "staging"]);
+    assert_exit(&output, 2);
+    let message = stderr(&output);
+    assert!(
+        message.contains(
+            "upkeep.yml:4:5: at `environments.staging.deploy-typ`: unknown field `deploy-typ`"
+        ),
+        "{message}"
+    );
+    // A deploy file error names the file of the import chain, the line and the key.
+    let output = shop.run(&["deploy-file", "show", "deploy.fixture-shop-staging.yml"]);
+    assert_exit(&output, 0);
+    assert!(stdout(&output).contains("namespace: fixture-staging"));
+    shop.write(
+        "config/deploy-templates/deploy.fixture-base.template.yml",
+        "version: \"0.1\"\nimage:\n  tag: [not, a, tag]\n",
+    );
+    let output = shop.run(&["deploy-file", "show", "deploy.fixture-shop-staging.yml"]);
+    assert_exit(&output, 2);
+    assert!(
+        stderr(&output).contains("deploy.fixture-base.template.yml:3:8: at `image.tag`"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn logs_resume_from_a_byte_offset_without_gaps_or_duplicates() {
+    let shop = Shop::new();
+    assert_exit(
+        &shop.run(&["pipeline", "run", "--env", "staging", "--quiet"]),
+        0,
+    );
+    let whole = shop.run(&["pipeline", "logs", "--env", "staging", "--stage", "build"]);
+    assert_exit(&whole, 0);
+    let whole = stdout(&whole);
+    let log = shop.newest_run("staging").join("logs/build/build.log");
+    let bytes = std::fs::read(&log).unwrap();
+    // Resume right after the third record.
+    let offset = bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, byte)| **byte == b'\n')
+        .nth(2)
+        .unwrap()
+        .0
+        + 1;
+    let rest = shop.run(&[
+        "pipeline",
+        "logs",
+        "--env",
+        "staging",
+        "--stage",
+        "build",
+        "--offset",
+        &offset.to_string(),
+    ]);
+    assert_exit(&rest, 0);
+    let head: Vec<&str> = whole.lines().take(3).collect();
+    let tail: Vec<String> = stdout(&rest).lines().map(str::to_string).collect();
+    let joined: Vec<String> = head
+        .iter()
+        .map(|line| (*line).to_string())
+        .chain(tail)
+        .collect();
+    assert_eq!(
+        joined,
+        whole.lines().map(str::to_string).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn ctrl_c_cancels_the_run_and_stops_the_hook_processes() {
+    let shop = Shop::new();
+    shop.write(
+        "bin/hang",
+        "#!/bin/sh\nsleep 300 &\necho $! > \"$(pwd)/../../../sleeper.pid\"\nwait\n",
+    );
+    std::process::Command::new("chmod")
+        .args(["+x"])
+        .arg(shop.repo.join("bin/hang"))
+        .status()
+        .unwrap();
+    shop.write(
+        "deploy.fixture-shop-staging.yml",
+        &std::fs::read_to_string(shop.repo.join("deploy.fixture-shop-staging.yml"))
+            .unwrap()
+            .replace("bin/record-hook install-destructive", "bin/hang"),
+    );
+    shop.commit("hanging install");
+    let child = shop
+        .upkeep(&["pipeline", "run", "--env", "staging", "--quiet"])
+        .spawn()
+        .unwrap();
+    let pid_file = shop.targets.join("staging/sleeper.pid");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !pid_file.exists()
+        || std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .is_empty()
+    {
+        assert!(Instant::now() < deadline, "the hook never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let sleeper = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .to_string();
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    assert_exit(&output, 1);
+    assert_eq!(shop.record("staging")["status"], "cancelled");
+    assert!(shop.current_release("staging").is_none());
+    assert!(
+        !is_running(&sleeper),
+        "the hook's background process {sleeper} survived the cancellation"
+    );
+}
+
+#[test]
+fn a_step_over_its_time_limit_is_stopped() {
+    let shop = Shop::new();
+    shop.write(
+        "upkeep.yml",
+        &std::fs::read_to_string(shop.repo.join("upkeep.yml"))
+            .unwrap()
+            .replace(
+                "    keep-releases: 3\n",
+                "    keep-releases: 3\n    timeout: 1s\n",
+            ),
+    );
+    shop.write(
+        "deploy.fixture-shop-staging.yml",
+        &std::fs::read_to_string(shop.repo.join("deploy.fixture-shop-staging.yml"))
+            .unwrap()
+            .replace("bin/record-hook install-destructive", "sleep 30"),
+    );
+    shop.commit("slow install");
+    let started = Instant::now();
+    let output = shop.run(&["pipeline", "run", "--env", "staging", "--quiet"]);
+    assert_exit(&output, 1);
+    assert!(started.elapsed() < Duration::from_secs(25));
+    let record = shop.record("staging");
+    assert_eq!(
+        record["sub_pipelines"][2]["stages"][0]["name"],
+        "pre-deploy"
+    );
+    assert_eq!(
+        record["sub_pipelines"][2]["stages"][1]["status"],
+        "timed_out"
+    );
+    assert!(shop.current_release("staging").is_none());
+}
+
+/// Whether the process exists and is not a zombie (a killed process whose parent is gone waits
+/// for init to reap it, which a container's init may never do).
+fn is_running(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z'))
+    })
+}
