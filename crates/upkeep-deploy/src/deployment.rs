@@ -114,13 +114,7 @@ pub fn deploy(
             let failed = stage.record.status != RunStatus::Succeeded;
             outcome.stages.push(stage.record);
             if failed {
-                return Ok(abandon(
-                    runner,
-                    request,
-                    &new_release,
-                    outcome,
-                    "pre-deploy",
-                )?);
+                return abandon(runner, request, &new_release, outcome, "pre-deploy");
             }
         }
     }
@@ -130,7 +124,7 @@ pub fn deploy(
     let failed = stage.record.status != RunStatus::Succeeded;
     outcome.stages.push(stage.record);
     if failed {
-        return Ok(abandon(runner, request, &new_release, outcome, "install")?);
+        return abandon(runner, request, &new_release, outcome, "install");
     }
 
     let active = request.target.activate(&new_release)?;

@@ -73,7 +73,7 @@ pub struct Release {
     /// `releases/<id>`.
     #[serde(skip)]
     pub dir: PathBuf,
-    /// `<UTC yyyymmddThhmmssZ>-<12 hex digits of the manifest digest>[-<n>]`: sorts by time.
+    /// `<UTC yyyymmddThhmmss.mmmZ>-<12 hex digits of the manifest digest>[-<n>]`: sorts by time (to the millisecond).
     pub id: String,
     pub image_digest: Digest,
     /// The tag or digest the image was deployed as.
@@ -204,7 +204,7 @@ impl LocalTarget {
     fn move_into_place(&self, temp_dir: &Path, release: &mut Release) -> Result<(), TargetError> {
         let base = format!(
             "{}-{}",
-            release.created.strftime("%Y%m%dT%H%M%SZ"),
+            release.created.strftime("%Y%m%dT%H%M%S%.3fZ"),
             release.image_digest.short()
         );
         for n in 1u32.. {
@@ -649,10 +649,13 @@ mod tests {
             fs_err::read_to_string(release.app_dir().join("index.php")).unwrap(),
             "one"
         );
-        // <yyyymmddThhmmssZ>-<12 hex>
+        // <yyyymmddThhmmss.mmmZ>-<12 hex>
         let (time, digest) = release.id.split_once('-').unwrap();
-        assert_eq!(time.len(), 16);
-        assert_eq!(time, release.created.strftime("%Y%m%dT%H%M%SZ").to_string());
+        assert_eq!(time.len(), 20);
+        assert_eq!(
+            time,
+            release.created.strftime("%Y%m%dT%H%M%S%.3fZ").to_string()
+        );
         assert_eq!(digest, image.manifest_digest.short());
 
         let stored: serde_json::Value =
@@ -698,7 +701,7 @@ mod tests {
                 .unwrap();
             ids.push(release.id);
         }
-        let base = format!("20240501T120000Z-{}", image.manifest_digest.short());
+        let base = format!("20240501T120000.000Z-{}", image.manifest_digest.short());
         assert_eq!(
             ids,
             vec![base.clone(), format!("{base}-2"), format!("{base}-3")]

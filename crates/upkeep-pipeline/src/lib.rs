@@ -1,4 +1,4 @@
-//! The pipeline model and runtime: the project's `upkeep.yml`, AWS CodeBuild style
+//! The pipeline model and runtime: the project's `upkeep.yml`, AWS `CodeBuild` style
 //! `buildspec.yml` files, Spryker docker-sdk deploy files, the resolved plan of an environment,
 //! and the machinery that runs steps: the process executor, the log store with byte offsets,
 //! secret masking and the machine-readable run record.

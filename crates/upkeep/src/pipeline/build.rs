@@ -53,22 +53,18 @@ pub fn run(args: &BuildArgs) -> Result<Outcome, CommandError> {
     let built = build_sub_pipeline(&context, &mut session, &args.commit, !args.quiet)?;
     // The image holds the tree now; the checkout is not needed any more.
     let _ = fs_err::remove_dir_all(&built.checkout);
-    match &built.image {
-        Some(image) => {
-            session.finish(RunStatus::Succeeded)?;
-            println!("{} {}", image.reference, image.built.manifest_digest);
-            Ok(Outcome::Success)
-        }
-        None => {
-            let status = session
-                .record
-                .sub_pipelines
-                .last()
-                .map_or(RunStatus::Failed, |build| build.status);
-            session.finish(status)?;
-            Ok(Outcome::ProblemsFound)
-        }
+    if let Some(image) = &built.image {
+        session.finish(RunStatus::Succeeded)?;
+        println!("{} {}", image.reference, image.built.manifest_digest);
+        return Ok(Outcome::Success);
     }
+    let status = session
+        .record
+        .sub_pipelines
+        .last()
+        .map_or(RunStatus::Failed, |build| build.status);
+    session.finish(status)?;
+    Ok(Outcome::ProblemsFound)
 }
 
 /// Runs the Build sub-pipeline of a run and records it.

@@ -1,7 +1,7 @@
 //! `upkeep pipeline run --env NAME`: an environment's main pipeline, `*** <env> Pipeline ***`:
 //! Build → Quality gate → Approval (when required) → Deployment.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use clap::Args;
 use upkeep_gate::GateOptions;
@@ -147,7 +147,7 @@ fn refuse_sub_pipeline(
 fn quality_gate(
     context: &ProjectContext,
     session: &mut RunSession,
-    checkout: &std::path::Path,
+    checkout: &Path,
 ) -> Result<RunStatus, CommandError> {
     let policy = context.environment.gate;
     let mut sub_pipeline = SubPipelineRecord {
@@ -173,56 +173,10 @@ fn quality_gate(
         .map_err(|error| CommandError::environment(error.to_string()))?;
     drop(log);
     let log_path = session.logs.step_log_path("quality-gate", "gate");
-    let options = GateOptions {
-        root: checkout.to_path_buf(),
-        rules: Vec::new(),
-        exclude_rules: Vec::new(),
-        jobs: 0,
-        advisories: None,
-        config_file: None,
-        cache_dir: None,
-        baseline: None,
-        changed_since: None,
-        compare_core: None,
-    };
-    let (status, text, summary) = match upkeep_gate::run(&options) {
-        Ok(report) => {
-            let text = render(&report, Format::Text, &RenderOptions { color: false });
-            let json = render(&report, Format::Json, &RenderOptions { color: false });
-            let report_path = session.dir.join("gate-report.json");
-            fs_err::write(&report_path, json)
-                .map_err(|error| CommandError::environment(error.to_string()))?;
-            let errors = report
-                .findings
-                .iter()
-                .filter(|finding| finding.severity == upkeep_gate::Severity::Error)
-                .count();
-            let passed = !report.has_errors();
-            let summary = serde_json::json!({
-                "policy": policy.to_string(),
-                "passed": passed,
-                "findings": report.findings.len(),
-                "errors": errors,
-                "report": "gate-report.json",
-            });
-            let status = if passed {
-                RunStatus::Succeeded
-            } else {
-                RunStatus::Failed
-            };
-            (status, text, summary)
-        }
-        Err(error) => {
-            let text = format!("error: the gate could not run: {error}\n");
-            let summary = serde_json::json!({ "policy": policy.to_string(), "passed": false, "error": error.to_string() });
-            (RunStatus::Failed, text, summary)
-        }
-    };
+    let (status, text, summary) = check_built_tree(checkout, policy, &session.dir)?;
     write_text_log(&log_path, &text)?;
     let finished = jiff::Timestamp::now();
-    let log_bytes = fs_err::metadata(&log_path)
-        .map(|meta| meta.len())
-        .unwrap_or(0);
+    let log_bytes = fs_err::metadata(&log_path).map_or(0, |meta| meta.len());
     sub_pipeline.stages.push(StageRecord {
         name: "quality-gate".to_string(),
         status,
@@ -270,8 +224,60 @@ fn quality_gate(
     Ok(verdict)
 }
 
+/// Runs the gate on the built tree: its status, its text report (for the step log) and the
+/// summary kept in the run record. The JSON report is written into the run directory.
+fn check_built_tree(
+    checkout: &Path,
+    policy: GatePolicy,
+    run_dir: &Path,
+) -> Result<(RunStatus, String, serde_json::Value), CommandError> {
+    let options = GateOptions {
+        root: checkout.to_path_buf(),
+        rules: Vec::new(),
+        exclude_rules: Vec::new(),
+        jobs: 0,
+        advisories: None,
+        config_file: None,
+        cache_dir: None,
+        baseline: None,
+        changed_since: None,
+        compare_core: None,
+    };
+    let report = match upkeep_gate::run(&options) {
+        Ok(report) => report,
+        Err(error) => {
+            let text = format!("error: the gate could not run: {error}\n");
+            let summary = serde_json::json!({ "policy": policy.to_string(), "passed": false, "error": error.to_string() });
+            return Ok((RunStatus::Failed, text, summary));
+        }
+    };
+    let plain = RenderOptions { color: false };
+    let json = render(&report, Format::Json, &plain);
+    fs_err::write(run_dir.join("gate-report.json"), json)
+        .map_err(|error| CommandError::environment(error.to_string()))?;
+    let errors = report
+        .findings
+        .iter()
+        .filter(|finding| finding.severity == upkeep_gate::Severity::Error)
+        .count();
+    let passed = !report.has_errors();
+    let summary = serde_json::json!({
+        "policy": policy.to_string(),
+        "passed": passed,
+        "findings": report.findings.len(),
+        "errors": errors,
+        "report": "gate-report.json",
+    });
+    let status = if passed {
+        RunStatus::Succeeded
+    } else {
+        RunStatus::Failed
+    };
+    Ok((status, render(&report, Format::Text, &plain), summary))
+}
+
 /// Writes the gate's text report as a step log, one timestamped line per report line.
-fn write_text_log(path: &PathBuf, text: &str) -> Result<(), CommandError> {
+fn write_text_log(path: &Path, text: &str) -> Result<(), CommandError> {
     use upkeep_pipeline::log_store::{LineSink, LogLine, LogWriter, Stream};
     let mut writer =
         LogWriter::open(path).map_err(|error| CommandError::environment(error.to_string()))?;
