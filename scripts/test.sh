@@ -4,11 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Tools the tests use for real: npm (npm-advisory runs `npm audit` against a loopback registry)
-# and git. Installed from Debian packages when missing.
+# Tools the tests use for real: npm (npm-advisory runs `npm audit` against a loopback registry),
+# git, and composer with PHP (the upgrader runs Composer, and its version semantics are checked
+# against Composer's own composer/semver). Installed from Debian packages when missing.
 missing=()
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v git >/dev/null 2>&1 || missing+=(git)
+command -v composer >/dev/null 2>&1 || missing+=(composer)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}" >&2
     sudo_cmd=""

@@ -95,7 +95,10 @@ pub fn build(runner: &StageRunner<'_>, input: &BuildInput<'_>) -> Result<BuildOu
                     path: relative.to_path_buf(),
                 });
             }
-            Buildspec::load(&path).map_err(StageError::Buildspec)?
+            let mut buildspec = Buildspec::load(&path).map_err(StageError::Buildspec)?;
+            // Named as in the repository, not by the checkout's temporary path.
+            buildspec.source = relative.to_path_buf();
+            buildspec
         }
     };
     let image_environment = input.deploy_file.image_environment();

@@ -240,7 +240,10 @@ fn stage_buildspec(
         ));
         return Ok(Buildspec::default_for(stage));
     }
-    Ok(Buildspec::load(&path).map_err(StageError::Buildspec)?)
+    let mut buildspec = Buildspec::load(&path).map_err(StageError::Buildspec)?;
+    // Named as in the repository, not by the release's path.
+    buildspec.source.clone_from(relative);
+    Ok(buildspec)
 }
 
 /// Every hook sees the image environment plus `SPRYKER_PROJECT_NAME` and

@@ -805,3 +805,58 @@ fn is_running(pid: &str) -> bool {
             .is_some_and(|(_, rest)| !rest.starts_with('Z'))
     })
 }
+
+#[test]
+fn deploying_an_unknown_image_names_the_available_ones() {
+    let shop = Shop::new();
+    let output = shop.run(&["deploy", "--env", "staging", "--quiet"]);
+    assert_exit(&output, 2);
+    assert!(
+        stderr(&output).contains("hint: build an image first: `upkeep build --env staging`"),
+        "{}",
+        stderr(&output)
+    );
+    assert_exit(&shop.run(&["build", "--env", "staging", "--quiet"]), 0);
+    let output = shop.run(&[
+        "deploy",
+        "--env",
+        "staging",
+        "--image",
+        "staging-nope",
+        "--quiet",
+    ]);
+    assert_exit(&output, 2);
+    assert!(
+        stderr(&output).contains("staging-latest"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(shop.current_release("staging").is_none());
+}
+
+#[test]
+fn a_project_buildspec_per_stage_hands_exported_variables_on() {
+    let shop = Shop::new();
+    shop.write(
+        "upkeep.yml",
+        &std::fs::read_to_string(shop.repo.join("upkeep.yml")).unwrap().replace(
+            "      build: ci/build.yml\n",
+            "      build: ci/build.yml\n      install: ci/install.yml\n      post-deploy: ci/post.yml\n",
+        ),
+    );
+    shop.write(
+        "ci/install.yml",
+        "version: 0.2\nenv:\n  exported-variables: [MIGRATED]\nphases:\n  build:\n    commands:\n      - export MIGRATED=\"schema-$(cat VERSION)\"\n",
+    );
+    shop.write(
+        "ci/post.yml",
+        "version: 0.2\nphases:\n  build:\n    commands:\n      - echo \"post-deploy sees $MIGRATED and $FIXTURE_BUILD_ID\" >> ../../../journal.log\n",
+    );
+    shop.commit("stage buildspecs");
+    let output = shop.run(&["pipeline", "run", "--env", "staging", "--quiet"]);
+    assert_exit(&output, 0);
+    assert_eq!(
+        shop.journal("staging"),
+        ["post-deploy sees schema-1 and build-1"]
+    );
+}
