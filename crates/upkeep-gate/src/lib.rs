@@ -13,6 +13,7 @@
 //! # Ok::<(), upkeep_gate::GateError>(())
 //! ```
 
+pub mod advisories;
 pub mod baseline;
 pub mod changed;
 pub mod compare_core;
