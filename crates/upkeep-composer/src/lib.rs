@@ -16,12 +16,14 @@
 
 mod constraint;
 mod document;
+pub mod edit;
 mod lock;
 mod manifest;
+pub mod repository;
 mod version;
 
 pub use constraint::{Constraint, ConstraintError};
 pub use document::DocumentError;
-pub use lock::{ComposerLock, LockedPackage};
-pub use manifest::ComposerJson;
+pub use lock::{ComposerLock, LockedAlias, LockedDist, LockedPackage, LockedSource};
+pub use manifest::{ComposerJson, RepositoryEntry};
 pub use version::{Stability, UnknownStability, Version, VersionError};

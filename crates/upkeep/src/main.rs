@@ -5,6 +5,7 @@
 mod gate;
 mod pipeline;
 mod rules;
+mod upgrade;
 
 use std::process::ExitCode;
 
@@ -45,6 +46,8 @@ enum Command {
     Deploy(pipeline::DeployArgs),
     /// Check Spryker deploy files.
     DeployFile(pipeline::DeployFileArgs),
+    /// Plan and apply minor and patch updates of Composer packages, and open the pull request.
+    Upgrade(upgrade::UpgradeArgs),
 }
 
 /// The exit codes every command uses.
@@ -78,6 +81,7 @@ fn main() -> ExitCode {
         Command::Build(args) => pipeline::run_build(&args),
         Command::Deploy(args) => pipeline::run_deploy(&args),
         Command::DeployFile(args) => pipeline::run_deploy_file(&args),
+        Command::Upgrade(args) => upgrade::run(&args),
     };
     outcome.into()
 }

@@ -29,6 +29,9 @@ use crate::settings::NpmAuditLevel;
 pub struct UpkeepConfig {
     #[serde(default)]
     pub gate: GateSection,
+    /// The upgrader's settings; `upkeep_upgrade` reads and checks them, the gate ignores them.
+    #[serde(default)]
+    pub upgrade: Option<toml::Table>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -255,9 +255,7 @@ mod tests {
         LockedPackage {
             name: name.to_string(),
             version: version.to_string(),
-            version_normalized: None,
-            package_type: None,
-            source_reference: None,
+            ..LockedPackage::default()
         }
     }
 

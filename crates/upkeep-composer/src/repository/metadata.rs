@@ -1,0 +1,382 @@
+//! Package metadata as Composer repositories publish it: one JSON object per version, turned into
+//! [`PackageVersion`]; the expansion of Composer 2's minified lists; package name patterns.
+
+use indexmap::IndexMap;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::Version;
+
+/// The value Composer 2's minifier writes for a key that the previous version had and this one
+/// does not.
+const UNSET: &str = "__unset";
+
+/// The `minified` marker of Composer 2 metadata that must be expanded.
+pub(crate) const MINIFIED_COMPOSER_2: &str = "composer/2.0";
+
+/// Composer 1 repositories wrote this as `version_normalized` of default branches; Composer
+/// normalises the pretty version again instead of trusting it.
+const LEGACY_DEFAULT_BRANCH_ALIAS: &str = "9999999-dev";
+
+/// One version of a package as a repository describes it.
+///
+/// Build one in tests with `PackageVersion { name, version, ..Default::default() }`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct PackageVersion {
+    /// The name as the metadata spells it.
+    pub name: String,
+    /// The version as written (`v1.2.0`, `dev-main`, `2.x-dev`).
+    pub version: String,
+    /// Composer's normalised form (`1.2.0.0`).
+    pub version_normalized: String,
+    pub require: IndexMap<String, String>,
+    pub require_dev: IndexMap<String, String>,
+    pub conflict: IndexMap<String, String>,
+    pub replace: IndexMap<String, String>,
+    pub provide: IndexMap<String, String>,
+    pub source: Option<Source>,
+    pub dist: Option<Dist>,
+    /// Release date as written, e.g. `2024-03-01T10:00:00+00:00`.
+    pub time: Option<String>,
+    /// The `type` key (`library`, `composer-plugin`, ...).
+    pub kind: Option<String>,
+    /// `true`, or the name of the replacement package.
+    pub abandoned: Option<Value>,
+    pub homepage: Option<Value>,
+    pub support: Option<Value>,
+    /// `extra`, which holds `branch-alias`.
+    pub extra: Option<Value>,
+}
+
+/// Where a version's source code lives (`git`, `hg`, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Source {
+    pub kind: String,
+    pub url: String,
+    pub reference: Option<String>,
+}
+
+/// The archive of a version (`zip`, `tar`, `path`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Dist {
+    pub kind: String,
+    pub url: String,
+    pub reference: Option<String>,
+    pub shasum: Option<String>,
+}
+
+/// Why one version entry could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct InvalidVersionEntry {
+    pub(crate) version: Option<String>,
+    pub(crate) reason: String,
+}
+
+impl PackageVersion {
+    /// Reads one version entry. `fallback_name` names the package when the entry does not.
+    pub(crate) fn from_metadata(
+        entry: &Value,
+        fallback_name: &str,
+    ) -> Result<Self, InvalidVersionEntry> {
+        let Some(fields) = entry.as_object() else {
+            return Err(InvalidVersionEntry {
+                version: None,
+                reason: "a version entry must be an object".to_owned(),
+            });
+        };
+        let Some(version) = fields.get("version").and_then(Value::as_str) else {
+            return Err(InvalidVersionEntry {
+                version: None,
+                reason: "the entry has no `version` string".to_owned(),
+            });
+        };
+        let given_normalized = fields
+            .get("version_normalized")
+            .and_then(Value::as_str)
+            .filter(|normalized| *normalized != LEGACY_DEFAULT_BRANCH_ALIAS);
+        let version_normalized = match given_normalized {
+            Some(normalized) => normalized.to_owned(),
+            None => Version::parse(version)
+                .map_err(|error| InvalidVersionEntry {
+                    version: Some(version.to_owned()),
+                    reason: error.reason().to_owned(),
+                })?
+                .normalized()
+                .to_owned(),
+        };
+        let text = |key: &str| fields.get(key).and_then(Value::as_str).map(str::to_owned);
+        let present = |key: &str| fields.get(key).filter(|value| !value.is_null()).cloned();
+        Ok(Self {
+            name: text("name").unwrap_or_else(|| fallback_name.to_owned()),
+            version: version.to_owned(),
+            version_normalized,
+            require: links(fields.get("require")),
+            require_dev: links(fields.get("require-dev")),
+            conflict: links(fields.get("conflict")),
+            replace: links(fields.get("replace")),
+            provide: links(fields.get("provide")),
+            source: fields.get("source").and_then(source),
+            dist: fields.get("dist").and_then(dist),
+            time: text("time"),
+            kind: text("type"),
+            abandoned: present("abandoned").filter(|value| *value != Value::Bool(false)),
+            homepage: present("homepage"),
+            support: present("support"),
+            extra: present("extra"),
+        })
+    }
+}
+
+/// A map of package names to constraints. PHP writes an empty map as `[]`; values that are not
+/// strings are not constraints and are left out.
+fn links(value: Option<&Value>) -> IndexMap<String, String> {
+    value
+        .and_then(Value::as_object)
+        .map(|map| {
+            map.iter()
+                .filter_map(|(name, constraint)| {
+                    Some((name.clone(), constraint.as_str()?.to_owned()))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn source(value: &Value) -> Option<Source> {
+    let fields = value.as_object()?;
+    Some(Source {
+        kind: fields.get("type")?.as_str()?.to_owned(),
+        url: fields.get("url")?.as_str()?.to_owned(),
+        reference: fields
+            .get("reference")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+    })
+}
+
+fn dist(value: &Value) -> Option<Dist> {
+    let fields = value.as_object()?;
+    let optional = |key: &str| {
+        fields
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|text| !text.is_empty())
+            .map(str::to_owned)
+    };
+    Some(Dist {
+        kind: fields.get("type")?.as_str()?.to_owned(),
+        url: fields.get("url")?.as_str()?.to_owned(),
+        reference: optional("reference"),
+        shasum: optional("shasum"),
+    })
+}
+
+/// Expands a list minified by Composer 2: every entry holds only the keys that changed since the
+/// entry before it, and `"__unset"` removes a key.
+pub(crate) fn expand_minified(entries: Vec<Value>) -> Vec<Value> {
+    let mut expanded = Vec::with_capacity(entries.len());
+    let mut current: Option<Map<String, Value>> = None;
+    for entry in entries {
+        let Value::Object(changes) = entry else {
+            // Not a version object; kept as is so that reading it reports the problem.
+            expanded.push(entry);
+            continue;
+        };
+        // Composer starts over when the running entry is empty (PHP's `!$array`).
+        let next = match current.take() {
+            Some(mut base) if !base.is_empty() => {
+                for (key, value) in changes {
+                    if value.as_str() == Some(UNSET) {
+                        base.shift_remove(&key);
+                    } else {
+                        base.insert(key, value);
+                    }
+                }
+                base
+            }
+            _ => changes,
+        };
+        expanded.push(Value::Object(next.clone()));
+        current = Some(next);
+    }
+    expanded
+}
+
+/// A package name or a pattern with `*` wildcards (`vendor/*`), compared without regard to case as
+/// Composer does for `only`, `exclude` and `available-package-patterns`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NamePattern {
+    lowercase: String,
+}
+
+impl NamePattern {
+    pub(crate) fn new(pattern: &str) -> Self {
+        Self {
+            lowercase: pattern.to_lowercase(),
+        }
+    }
+
+    /// `name` must already be lowercase.
+    pub(crate) fn matches(&self, name: &str) -> bool {
+        wildcard_match(&self.lowercase, name)
+    }
+}
+
+fn wildcard_match(pattern: &str, text: &str) -> bool {
+    let mut pieces = pattern.split('*');
+    let Some(first) = pieces.next() else {
+        return text.is_empty();
+    };
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let pieces: Vec<&str> = pieces.collect();
+    let Some((last, middle)) = pieces.split_last() else {
+        // No `*` at all: the whole text must be the literal.
+        return rest.is_empty();
+    };
+    for piece in middle {
+        match rest.find(piece) {
+            Some(position) => rest = &rest[position + piece.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn minified_entries_inherit_and_unset_keys() {
+        let expanded = expand_minified(vec![
+            json!({"name": "a/b", "version": "2.0.0", "require": {"php": ">=8.1"}, "time": "t2"}),
+            json!({"version": "1.1.0", "time": "t1"}),
+            json!({"version": "1.0.0", "require": "__unset", "license": ["MIT"]}),
+        ]);
+        assert_eq!(
+            expanded,
+            vec![
+                json!({"name": "a/b", "version": "2.0.0", "require": {"php": ">=8.1"}, "time": "t2"}),
+                json!({"name": "a/b", "version": "1.1.0", "require": {"php": ">=8.1"}, "time": "t1"}),
+                json!({"name": "a/b", "version": "1.0.0", "time": "t1", "license": ["MIT"]}),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_empty_first_entry_lets_the_next_one_start_over() {
+        let expanded = expand_minified(vec![
+            json!({}),
+            json!({"name": "a/b", "version": "1.0.0"}),
+            json!({"version": "0.9.0"}),
+        ]);
+        assert_eq!(expanded[1], json!({"name": "a/b", "version": "1.0.0"}));
+        assert_eq!(expanded[2], json!({"name": "a/b", "version": "0.9.0"}));
+    }
+
+    #[test]
+    fn reads_a_full_entry() {
+        let entry = json!({
+            "name": "Acme/Widget",
+            "version": "v1.2.0",
+            "version_normalized": "1.2.0.0",
+            "require": {"php": "^8.1", "acme/core": "self.version", "bad": 3},
+            "require-dev": [],
+            "conflict": {"acme/old": "<1.0"},
+            "replace": {"acme/widget-legacy": "self.version"},
+            "provide": {"psr/log-implementation": "1.0"},
+            "source": {"type": "git", "url": "https://github.com/acme/widget.git", "reference": "abc"},
+            "dist": {"type": "zip", "url": "https://api.github.com/zip/abc", "reference": "abc", "shasum": ""},
+            "time": "2024-03-01T10:00:00+00:00",
+            "type": "library",
+            "abandoned": "acme/gadget",
+            "homepage": "https://acme.test",
+            "support": {"issues": "https://acme.test/issues"},
+            "extra": {"branch-alias": {"dev-main": "1.3.x-dev"}}
+        });
+        let version = PackageVersion::from_metadata(&entry, "acme/widget")
+            .unwrap_or_else(|error| panic!("{error:?}"));
+        assert_eq!(version.name, "Acme/Widget");
+        assert_eq!(
+            (
+                version.version.as_str(),
+                version.version_normalized.as_str()
+            ),
+            ("v1.2.0", "1.2.0.0")
+        );
+        assert_eq!(
+            version.require.iter().collect::<Vec<_>>(),
+            [
+                (&"php".to_owned(), &"^8.1".to_owned()),
+                (&"acme/core".to_owned(), &"self.version".to_owned())
+            ]
+        );
+        assert!(version.require_dev.is_empty());
+        assert_eq!(version.conflict["acme/old"], "<1.0");
+        assert_eq!(version.replace["acme/widget-legacy"], "self.version");
+        assert_eq!(version.provide["psr/log-implementation"], "1.0");
+        assert_eq!(
+            version.source,
+            Some(Source {
+                kind: "git".to_owned(),
+                url: "https://github.com/acme/widget.git".to_owned(),
+                reference: Some("abc".to_owned()),
+            })
+        );
+        let dist = version.dist.expect("the entry has a dist");
+        assert_eq!((dist.kind.as_str(), dist.shasum), ("zip", None));
+        assert_eq!(version.time.as_deref(), Some("2024-03-01T10:00:00+00:00"));
+        assert_eq!(version.kind.as_deref(), Some("library"));
+        assert_eq!(version.abandoned, Some(json!("acme/gadget")));
+        assert_eq!(
+            version.extra,
+            Some(json!({"branch-alias": {"dev-main": "1.3.x-dev"}}))
+        );
+    }
+
+    #[test]
+    fn normalises_when_the_entry_does_not() {
+        let version = PackageVersion::from_metadata(&json!({"version": "v2.1"}), "a/b")
+            .unwrap_or_else(|error| panic!("{error:?}"));
+        assert_eq!(version.name, "a/b");
+        assert_eq!(version.version_normalized, "2.1.0.0");
+        assert_eq!(version.abandoned, None);
+        // Composer 1 repositories wrote this placeholder for default branches.
+        let branch = PackageVersion::from_metadata(
+            &json!({"version": "dev-master", "version_normalized": "9999999-dev"}),
+            "a/b",
+        )
+        .unwrap_or_else(|error| panic!("{error:?}"));
+        assert_eq!(branch.version_normalized, "dev-master");
+    }
+
+    #[test]
+    fn rejects_entries_without_a_readable_version() {
+        let missing =
+            PackageVersion::from_metadata(&json!({"name": "a/b"}), "a/b").expect_err("no version");
+        assert_eq!(missing.version, None);
+        let invalid = PackageVersion::from_metadata(&json!({"version": "not a version"}), "a/b")
+            .expect_err("invalid version");
+        assert_eq!(invalid.version.as_deref(), Some("not a version"));
+        assert!(PackageVersion::from_metadata(&json!("1.0.0"), "a/b").is_err());
+    }
+
+    #[test]
+    fn name_patterns_use_stars_and_ignore_case() {
+        let vendor = NamePattern::new("Acme/*");
+        assert!(vendor.matches("acme/widget"));
+        assert!(!vendor.matches("acmex/widget"));
+        assert!(!vendor.matches("other/acme"));
+        let exact = NamePattern::new("acme/widget");
+        assert!(exact.matches("acme/widget"));
+        assert!(!exact.matches("acme/widgets"));
+        let middle = NamePattern::new("*/widget-*-bundle");
+        assert!(middle.matches("acme/widget-x-bundle"));
+        assert!(!middle.matches("acme/widget-bundle"));
+        assert!(NamePattern::new("*").matches("anything/at-all"));
+    }
+}

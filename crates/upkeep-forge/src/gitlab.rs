@@ -1,0 +1,405 @@
+//! GitLab REST v4 client for merge requests: list open ones for a branch pair, create, update and
+//! set reviewers (`/projects/:id/merge_requests...`, `/users?username=`). The project id is the
+//! URL-encoded path (`group%2Fsub%2Fproject`), which saves a lookup of the numeric id.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::forge::{
+    Forge, ForgeError, Http, Method, NewPullRequest, PullRequest, Token, decode, percent_encode,
+    user_agent,
+};
+
+/// GitLab marks a merge request as draft by this title prefix; the create endpoint has no
+/// draft flag.
+pub const DRAFT_PREFIX: &str = "Draft: ";
+
+/// A project on a GitLab instance, through its REST API.
+pub struct GitLab {
+    http: Http,
+    project: String,
+    project_id: String,
+}
+
+impl std::fmt::Debug for GitLab {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GitLab")
+            .field("api_base", &self.http.base())
+            .field("project", &self.project)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Deserialize)]
+struct MergeResponse {
+    iid: u64,
+    web_url: String,
+    source_branch: String,
+    target_branch: String,
+    title: String,
+}
+
+impl From<MergeResponse> for PullRequest {
+    fn from(merge: MergeResponse) -> Self {
+        PullRequest {
+            number: merge.iid,
+            url: merge.web_url,
+            head: merge.source_branch,
+            base: merge.target_branch,
+            title: merge.title,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct UserResponse {
+    id: u64,
+    username: String,
+}
+
+impl GitLab {
+    /// `project` is the project's full path (`group/sub/project`); `api_base` is
+    /// `https://<host>/api/v4` or a test server's.
+    pub fn new(api_base: &str, project: &str, token: Token) -> Result<Self, ForgeError> {
+        let project = project.trim_matches('/');
+        if !project.contains('/') || project.split('/').any(str::is_empty) {
+            return Err(ForgeError::InvalidRepositoryPath(project.to_string()));
+        }
+        let http = Http::new(
+            api_base,
+            vec![("User-Agent", user_agent())],
+            "PRIVATE-TOKEN",
+            token,
+        )?;
+        Ok(GitLab {
+            http,
+            project: project.to_string(),
+            project_id: percent_encode(project),
+        })
+    }
+
+    /// The project's full path.
+    pub fn project(&self) -> &str {
+        &self.project
+    }
+
+    fn merge_requests_path(&self) -> String {
+        format!("/projects/{}/merge_requests", self.project_id)
+    }
+
+    fn decode<T: serde::de::DeserializeOwned>(
+        &self,
+        value: Value,
+        what: &str,
+        method: &'static str,
+        path: &str,
+    ) -> Result<T, ForgeError> {
+        decode(value, what).map_err(|detail| ForgeError::InvalidResponse {
+            method,
+            url: format!("{}{path}", self.http.base()),
+            detail,
+        })
+    }
+
+    fn user_id(&self, username: &str) -> Result<Option<u64>, ForgeError> {
+        let value = self.http.get("/users", &[("username", username)])?;
+        let users: Vec<UserResponse> = self.decode(value, "user list", "GET", "/users")?;
+        // Usernames are case-insensitive on GitLab.
+        Ok(users
+            .into_iter()
+            .find(|user| user.username.eq_ignore_ascii_case(username))
+            .map(|user| user.id))
+    }
+}
+
+fn draft_title(title: &str) -> String {
+    let lower = title.to_ascii_lowercase();
+    if lower.starts_with("draft:") || lower.starts_with("[draft]") || lower.starts_with("(draft)") {
+        title.to_string()
+    } else {
+        format!("{DRAFT_PREFIX}{title}")
+    }
+}
+
+impl Forge for GitLab {
+    fn find_open_request(&self, head: &str, base: &str) -> Result<Option<PullRequest>, ForgeError> {
+        let path = self.merge_requests_path();
+        let value = self.http.get(
+            &path,
+            &[
+                ("state", "opened"),
+                ("source_branch", head),
+                ("target_branch", base),
+            ],
+        )?;
+        let merges: Vec<MergeResponse> = self.decode(value, "merge request list", "GET", &path)?;
+        Ok(merges
+            .into_iter()
+            .map(PullRequest::from)
+            .find(|merge| merge.head == head && merge.base == base))
+    }
+
+    fn create_request(&self, request: &NewPullRequest) -> Result<PullRequest, ForgeError> {
+        let path = self.merge_requests_path();
+        let title = if request.draft {
+            draft_title(&request.title)
+        } else {
+            request.title.clone()
+        };
+        let body = json!({
+            "source_branch": request.head,
+            "target_branch": request.base,
+            "title": title,
+            "description": request.body,
+            // The upgrade branch is ours alone; nobody needs it after the merge.
+            "remove_source_branch": true,
+        });
+        let value = self.http.send(&Method::Post, &path, &body)?;
+        let merge: MergeResponse = self.decode(value, "merge request", "POST", &path)?;
+        Ok(merge.into())
+    }
+
+    fn update_request(
+        &self,
+        number: u64,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRequest, ForgeError> {
+        let path = format!("{}/{number}", self.merge_requests_path());
+        let value = self.http.send(
+            &Method::Put,
+            &path,
+            &json!({ "title": title, "description": body }),
+        )?;
+        let merge: MergeResponse = self.decode(value, "merge request", "PUT", &path)?;
+        Ok(merge.into())
+    }
+
+    fn request_reviewers(&self, number: u64, reviewers: &[String]) -> Result<(), ForgeError> {
+        if reviewers.is_empty() {
+            return Ok(());
+        }
+        let mut ids = Vec::new();
+        let mut unknown = Vec::new();
+        for name in reviewers {
+            let name = name.trim_start_matches('@');
+            match self.user_id(name)? {
+                Some(id) if !ids.contains(&id) => ids.push(id),
+                Some(_) => {}
+                None => unknown.push(name.to_string()),
+            }
+        }
+        if !unknown.is_empty() {
+            return Err(ForgeError::UnknownUsers(unknown));
+        }
+        let path = format!("{}/{number}", self.merge_requests_path());
+        self.http
+            .send(&Method::Put, &path, &json!({ "reviewer_ids": ids }))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::FakeGitLab;
+
+    fn client(fake: &FakeGitLab) -> GitLab {
+        GitLab::new(
+            &fake.base_url(),
+            "shop/backend/api",
+            Token::new(fake.token()),
+        )
+        .unwrap()
+    }
+
+    fn new_request(draft: bool) -> NewPullRequest {
+        NewPullRequest {
+            title: "Upgrade 2 packages".to_string(),
+            body: "summary".to_string(),
+            head: "upkeep/upgrade-for-main".to_string(),
+            base: "main".to_string(),
+            draft,
+        }
+    }
+
+    #[test]
+    fn creates_finds_updates_and_sets_reviewers() {
+        let fake = FakeGitLab::start();
+        fake.add_user("alice", 11);
+        fake.add_user("Bob", 12);
+        let gitlab = client(&fake);
+        assert_eq!(
+            gitlab
+                .find_open_request("upkeep/upgrade-for-main", "main")
+                .unwrap(),
+            None
+        );
+
+        let created = gitlab.create_request(&new_request(true)).unwrap();
+        assert_eq!(
+            created,
+            PullRequest {
+                number: 1,
+                url: format!("{}/shop/backend/api/-/merge_requests/1", fake.web_url()),
+                head: "upkeep/upgrade-for-main".to_string(),
+                base: "main".to_string(),
+                title: "Draft: Upgrade 2 packages".to_string(),
+            }
+        );
+        assert_eq!(
+            gitlab
+                .find_open_request("upkeep/upgrade-for-main", "main")
+                .unwrap()
+                .as_ref(),
+            Some(&created)
+        );
+        assert_eq!(
+            gitlab
+                .find_open_request("upkeep/upgrade-for-main", "develop")
+                .unwrap(),
+            None
+        );
+
+        let updated = gitlab
+            .update_request(1, "Upgrade 3 packages", "more")
+            .unwrap();
+        assert_eq!(updated.title, "Upgrade 3 packages");
+        gitlab
+            .request_reviewers(
+                1,
+                &["@alice".to_string(), "bob".to_string(), "alice".to_string()],
+            )
+            .unwrap();
+
+        let merges = fake.merge_requests();
+        assert_eq!(merges.len(), 1);
+        assert_eq!(merges[0].description, "more");
+        assert!(merges[0].remove_source_branch);
+        assert_eq!(merges[0].reviewer_ids, [11, 12]);
+
+        let requests = fake.requests();
+        let summary: Vec<String> = requests
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                "GET /api/v4/projects/shop%2Fbackend%2Fapi/merge_requests",
+                "POST /api/v4/projects/shop%2Fbackend%2Fapi/merge_requests",
+                "GET /api/v4/projects/shop%2Fbackend%2Fapi/merge_requests",
+                "GET /api/v4/projects/shop%2Fbackend%2Fapi/merge_requests",
+                "PUT /api/v4/projects/shop%2Fbackend%2Fapi/merge_requests/1",
+                "GET /api/v4/users",
+                "GET /api/v4/users",
+                "GET /api/v4/users",
+                "PUT /api/v4/projects/shop%2Fbackend%2Fapi/merge_requests/1",
+            ]
+        );
+        assert_eq!(requests[0].query_value("state"), Some("opened"));
+        assert_eq!(
+            requests[0].query_value("source_branch"),
+            Some("upkeep/upgrade-for-main")
+        );
+        assert_eq!(requests[0].query_value("target_branch"), Some("main"));
+        assert_eq!(
+            requests[0].header("private-token"),
+            Some(fake.token().as_str())
+        );
+        assert_eq!(requests[0].header("authorization"), None);
+        assert_eq!(
+            requests[1].body,
+            Some(json!({
+                "source_branch": "upkeep/upgrade-for-main",
+                "target_branch": "main",
+                "title": "Draft: Upgrade 2 packages",
+                "description": "summary",
+                "remove_source_branch": true,
+            }))
+        );
+        assert_eq!(
+            requests[4].body,
+            Some(json!({"title": "Upgrade 3 packages", "description": "more"}))
+        );
+        assert_eq!(requests[5].query_value("username"), Some("alice"));
+        assert_eq!(requests[6].query_value("username"), Some("bob"));
+        assert_eq!(requests[8].body, Some(json!({"reviewer_ids": [11, 12]})));
+    }
+
+    #[test]
+    fn an_unknown_reviewer_stops_the_assignment() {
+        let fake = FakeGitLab::start();
+        fake.add_user("alice", 11);
+        let gitlab = client(&fake);
+        gitlab.create_request(&new_request(false)).unwrap();
+        let error = gitlab
+            .request_reviewers(1, &["alice".to_string(), "ghost".to_string()])
+            .unwrap_err();
+        assert!(
+            matches!(&error, ForgeError::UnknownUsers(names) if names == &["ghost"]),
+            "{error:?}"
+        );
+        assert!(
+            error.to_string().starts_with("no GitLab user named ghost"),
+            "{error}"
+        );
+        assert!(fake.merge_requests()[0].reviewer_ids.is_empty());
+        assert!(fake.requests().iter().all(|r| r.method != "PUT"));
+    }
+
+    #[test]
+    fn a_second_open_merge_request_is_a_409_with_gitlabs_message() {
+        let fake = FakeGitLab::start();
+        let gitlab = client(&fake);
+        gitlab.create_request(&new_request(false)).unwrap();
+        let error = gitlab.create_request(&new_request(false)).unwrap_err();
+        assert_eq!(error.status(), Some(409));
+        assert!(
+            error
+                .to_string()
+                .contains("Another open merge request already exists for this source branch: !1"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_wrong_token_is_a_401_without_the_token() {
+        let fake = FakeGitLab::start();
+        let gitlab = GitLab::new(&fake.base_url(), "shop/api", Token::new("glpat-wrong")).unwrap();
+        let error = gitlab.create_request(&new_request(false)).unwrap_err();
+        assert_eq!(error.status(), Some(401));
+        let text = format!("{error} {error:?} {gitlab:?}");
+        assert!(text.contains("401 Unauthorized"), "{text}");
+        assert!(!text.contains("glpat-wrong"), "{text}");
+        assert!(fake.merge_requests().is_empty());
+    }
+
+    #[test]
+    fn updating_a_missing_merge_request_is_a_404() {
+        let fake = FakeGitLab::start();
+        let error = client(&fake).update_request(5, "t", "d").unwrap_err();
+        assert_eq!(error.status(), Some(404));
+        assert!(error.to_string().contains("404 Not found"), "{error}");
+    }
+
+    #[test]
+    fn draft_prefix_is_added_once() {
+        assert_eq!(draft_title("Upgrade"), "Draft: Upgrade");
+        assert_eq!(draft_title("Draft: Upgrade"), "Draft: Upgrade");
+        assert_eq!(draft_title("[Draft] Upgrade"), "[Draft] Upgrade");
+    }
+
+    #[test]
+    fn project_path_needs_a_namespace() {
+        for path in ["api", "group//api", ""] {
+            assert!(
+                matches!(
+                    GitLab::new("https://gitlab.com/api/v4", path, Token::new("t")),
+                    Err(ForgeError::InvalidRepositoryPath(_))
+                ),
+                "{path}"
+            );
+        }
+    }
+}

@@ -1,0 +1,1488 @@
+//! Loopback test doubles of the GitHub and GitLab REST APIs (feature `test-servers`): each
+//! serves exactly the endpoints the clients of this crate call, on `127.0.0.1:<free port>`, with
+//! in-memory pull/merge requests, the real APIs' status codes and error shapes for the mistakes
+//! a client can make (wrong token, missing or mistyped fields, a second open request for the
+//! same branches), and a record of every request for assertions. The server stops on drop.
+//!
+//! ```
+//! use upkeep_forge::forge::{Forge, NewPullRequest, Token};
+//! use upkeep_forge::github::GitHub;
+//! use upkeep_forge::testing::FakeGitHub;
+//!
+//! let fake = FakeGitHub::start();
+//! let github = GitHub::new(&fake.base_url(), "acme/shop", Token::new(fake.token())).unwrap();
+//! let pull = github
+//!     .create_request(&NewPullRequest {
+//!         title: "Upgrade".into(),
+//!         body: "...".into(),
+//!         head: "topic".into(),
+//!         base: "main".into(),
+//!         draft: false,
+//!     })
+//!     .unwrap();
+//! assert_eq!(pull.number, 1);
+//! assert_eq!(fake.requests()[0].path, "/repos/acme/shop/pulls");
+//! ```
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+
+use serde_json::{Value, json};
+
+/// One request as the fake received it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedRequest {
+    pub method: String,
+    /// The path as sent, still percent-encoded (`/api/v4/projects/group%2Fproject/...`).
+    pub path: String,
+    /// Decoded query parameters in order.
+    pub query: Vec<(String, String)>,
+    /// The headers tests care about, names in lower case: `authorization`, `private-token`,
+    /// `accept`, `content-type`, `user-agent`, `x-github-api-version`.
+    pub headers: Vec<(String, String)>,
+    /// The body parsed as JSON; `None` when empty or not JSON (see `raw_body`).
+    pub body: Option<Value>,
+    pub raw_body: String,
+}
+
+impl RecordedRequest {
+    /// A recorded header by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// The first value of query parameter `key`.
+    pub fn query_value(&self, key: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(name, _)| name == key)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+const RECORDED_HEADERS: [&str; 6] = [
+    "authorization",
+    "private-token",
+    "accept",
+    "content-type",
+    "user-agent",
+    "x-github-api-version",
+];
+
+/// A parsed incoming request.
+struct Incoming {
+    method: String,
+    segments: Vec<String>,
+    headers: Vec<(String, String)>,
+    raw_body: String,
+    recorded: RecordedRequest,
+}
+
+impl Incoming {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    fn query_value(&self, key: &str) -> Option<&str> {
+        self.recorded.query_value(key)
+    }
+
+    /// The JSON object body, or the reply the API gives for a body it cannot read.
+    fn json_object(
+        &self,
+        unreadable: impl Fn() -> Reply,
+    ) -> Result<serde_json::Map<String, Value>, Reply> {
+        if self.raw_body.trim().is_empty() {
+            return Ok(serde_json::Map::new());
+        }
+        match serde_json::from_str(&self.raw_body) {
+            Ok(Value::Object(map)) => Ok(map),
+            _ => Err(unreadable()),
+        }
+    }
+}
+
+struct Reply {
+    status: u16,
+    body: Value,
+}
+
+fn reply(status: u16, body: Value) -> Reply {
+    Reply { status, body }
+}
+
+/// A canned answer for the next request with a given method.
+struct Failure {
+    method: String,
+    reply: Reply,
+}
+
+/// The `tiny_http` server and its thread; dropping it unblocks the thread and waits for it.
+struct Loopback {
+    server: Arc<tiny_http::Server>,
+    thread: Option<JoinHandle<()>>,
+    port: u16,
+}
+
+impl Loopback {
+    fn start(handler: impl Fn(Incoming) -> Reply + Send + 'static) -> Loopback {
+        let server = Arc::new(
+            tiny_http::Server::http("127.0.0.1:0")
+                .expect("bind a loopback port for the fake forge"),
+        );
+        let port = server
+            .server_addr()
+            .to_ip()
+            .map(|addr| addr.port())
+            .expect("the fake forge listens on an IP address");
+        let serving = Arc::clone(&server);
+        let thread = std::thread::spawn(move || {
+            for mut request in serving.incoming_requests() {
+                let incoming = parse(&mut request);
+                let Reply { status, body } = handler(incoming);
+                let response = tiny_http::Response::from_string(body.to_string())
+                    .with_status_code(status)
+                    .with_header(
+                        tiny_http::Header::from_bytes("Content-Type", "application/json")
+                            .expect("a valid static header"),
+                    );
+                // A client that hung up is the test's business, not the server's.
+                let _ = request.respond(response);
+            }
+        });
+        Loopback {
+            server,
+            thread: Some(thread),
+            port,
+        }
+    }
+}
+
+impl Drop for Loopback {
+    fn drop(&mut self) {
+        self.server.unblock();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn parse(request: &mut tiny_http::Request) -> Incoming {
+    let method = request.method().as_str().to_ascii_uppercase();
+    let url = request.url().to_string();
+    let (path, query_text) = url.split_once('?').unwrap_or((url.as_str(), ""));
+    let query: Vec<(String, String)> = query_text
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(key, true), percent_decode(value, true))
+        })
+        .collect();
+    let segments = path
+        .split('/')
+        .filter(|segment| !segment.is_empty())
+        .map(|segment| percent_decode(segment, false))
+        .collect();
+    let headers: Vec<(String, String)> = request
+        .headers()
+        .iter()
+        .map(|header| {
+            (
+                header.field.as_str().as_str().to_ascii_lowercase(),
+                header.value.as_str().to_string(),
+            )
+        })
+        .collect();
+    let mut bytes = Vec::new();
+    let _ = request.as_reader().read_to_end(&mut bytes);
+    let raw_body = String::from_utf8_lossy(&bytes).into_owned();
+    let recorded = RecordedRequest {
+        method: method.clone(),
+        path: path.to_string(),
+        query: query.clone(),
+        headers: headers
+            .iter()
+            .filter(|(name, _)| RECORDED_HEADERS.contains(&name.as_str()))
+            .cloned()
+            .collect(),
+        body: serde_json::from_str(&raw_body).ok(),
+        raw_body: raw_body.clone(),
+    };
+    Incoming {
+        method,
+        segments,
+        headers,
+        raw_body,
+        recorded,
+    }
+}
+
+fn percent_decode(text: &str, plus_is_space: bool) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        match bytes[index] {
+            b'%' if index + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[index + 1..index + 3]).ok();
+                if let Some(byte) = hex.and_then(|hex| u8::from_str_radix(hex, 16).ok()) {
+                    out.push(byte);
+                    index += 3;
+                } else {
+                    out.push(b'%');
+                    index += 1;
+                }
+            }
+            b'+' if plus_is_space => {
+                out.push(b' ');
+                index += 1;
+            }
+            byte => {
+                out.push(byte);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Whether `branch` exists in the bare repository `git_dir` (the branch checks of the fakes).
+fn branch_in(git_dir: &Path, branch: &str) -> bool {
+    Command::new("git")
+        .arg("--git-dir")
+        .arg(git_dir)
+        .args(["rev-parse", "--verify", "--quiet"])
+        .arg(format!("refs/heads/{branch}^{{commit}}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+// ---------------------------------------------------------------------------------------------
+// GitHub
+
+/// A pull request held by [`FakeGitHub`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakePullRequest {
+    /// `owner/repo`.
+    pub repository: String,
+    pub number: u64,
+    pub title: String,
+    pub body: String,
+    pub head: String,
+    pub base: String,
+    pub draft: bool,
+    /// `open` or `closed`.
+    pub state: String,
+    pub requested_reviewers: Vec<String>,
+}
+
+#[derive(Default)]
+struct GitHubState {
+    requests: Vec<RecordedRequest>,
+    pulls: Vec<FakePullRequest>,
+    next_number: HashMap<String, u64>,
+    collaborators: Vec<String>,
+    failures: Vec<Failure>,
+    git_dir: Option<PathBuf>,
+}
+
+/// A GitHub REST v3 double: `GET`/`POST /repos/{owner}/{repo}/pulls`,
+/// `GET`/`PATCH /repos/{owner}/{repo}/pulls/{number}`,
+/// `POST /repos/{owner}/{repo}/pulls/{number}/requested_reviewers`. Every repository exists.
+pub struct FakeGitHub {
+    state: Arc<Mutex<GitHubState>>,
+    token: String,
+    loopback: Loopback,
+}
+
+const GITHUB_DOCS: &str = "https://docs.github.com/rest";
+
+impl FakeGitHub {
+    /// Starts the server with a token of its own ([`FakeGitHub::token`]).
+    pub fn start() -> FakeGitHub {
+        Self::start_with_token("ghp_fake_github_token")
+    }
+
+    pub fn start_with_token(token: &str) -> FakeGitHub {
+        let state = Arc::new(Mutex::new(GitHubState::default()));
+        let shared = Arc::clone(&state);
+        let expected = token.to_string();
+        let loopback = Loopback::start(move |incoming| {
+            let mut state = lock(&shared);
+            state.requests.push(incoming.recorded.clone());
+            github_reply(&mut state, &expected, &incoming)
+        });
+        FakeGitHub {
+            state,
+            token: token.to_string(),
+            loopback,
+        }
+    }
+
+    /// The API base to give the client: `http://127.0.0.1:<port>`.
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.loopback.port)
+    }
+
+    /// The token the server accepts (`Authorization: Bearer <token>` or `token <token>`).
+    pub fn token(&self) -> String {
+        self.token.clone()
+    }
+
+    /// Every request received so far, in order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.state).requests.clone()
+    }
+
+    /// All pull requests, open and closed, in creation order.
+    pub fn pull_requests(&self) -> Vec<FakePullRequest> {
+        lock(&self.state).pulls.clone()
+    }
+
+    /// Restricts reviewers to the collaborators added; with none added, anyone can review.
+    pub fn add_collaborator(&self, login: &str) {
+        lock(&self.state).collaborators.push(login.to_string());
+    }
+
+    /// Closes a pull request, as a person on the web page would.
+    pub fn close_pull_request(&self, repository: &str, number: u64) {
+        let mut state = lock(&self.state);
+        if let Some(pull) = state
+            .pulls
+            .iter_mut()
+            .find(|pull| pull.repository == repository && pull.number == number)
+        {
+            pull.state = "closed".to_string();
+        }
+    }
+
+    /// Makes `POST .../pulls` refuse branches that are not in this bare repository (head:
+    /// not pushed yet), as the real API does.
+    pub fn require_branches_in(&self, git_dir: impl Into<PathBuf>) {
+        lock(&self.state).git_dir = Some(git_dir.into());
+    }
+
+    /// The next request with `method` gets this answer instead of the normal one (a server
+    /// error, rate limiting, ...); the request is still recorded.
+    pub fn fail_next(&self, method: &str, status: u16, body: Value) {
+        lock(&self.state).failures.push(Failure {
+            method: method.to_ascii_uppercase(),
+            reply: reply(status, body),
+        });
+    }
+}
+
+fn take_failure(failures: &mut Vec<Failure>, method: &str) -> Option<Reply> {
+    let index = failures
+        .iter()
+        .position(|failure| failure.method == method)?;
+    Some(failures.remove(index).reply)
+}
+
+fn github_error(status: u16, message: &str) -> Reply {
+    reply(
+        status,
+        json!({"message": message, "documentation_url": GITHUB_DOCS, "status": status.to_string()}),
+    )
+}
+
+fn github_invalid(detail: &str) -> Reply {
+    github_error(422, &format!("Invalid request.\n\n{detail}"))
+}
+
+fn github_validation_failed(errors: &Value) -> Reply {
+    reply(
+        422,
+        json!({
+            "message": "Validation Failed",
+            "errors": errors,
+            "documentation_url": GITHUB_DOCS,
+            "status": "422",
+        }),
+    )
+}
+
+/// A string field: `Ok(None)` when absent (or null where the API allows it), a 422 in GitHub's
+/// schema-validation words otherwise.
+fn github_string(
+    body: &serde_json::Map<String, Value>,
+    key: &str,
+    required: bool,
+) -> Result<Option<String>, Reply> {
+    match body.get(key) {
+        Some(Value::String(text)) => Ok(Some(text.clone())),
+        None | Some(Value::Null) if !required => Ok(None),
+        None => Err(github_invalid(&format!("\"{key}\" wasn't supplied."))),
+        Some(other) => Err(github_invalid(&format!(
+            "For 'properties/{key}', {other} is not a string."
+        ))),
+    }
+}
+
+fn github_bool(body: &serde_json::Map<String, Value>, key: &str) -> Result<Option<bool>, Reply> {
+    match body.get(key) {
+        None => Ok(None),
+        Some(Value::Bool(flag)) => Ok(Some(*flag)),
+        Some(other) => Err(github_invalid(&format!(
+            "For 'properties/{key}', {other} is not a boolean."
+        ))),
+    }
+}
+
+fn github_pull_json(base_url: &str, pull: &FakePullRequest) -> Value {
+    let owner = pull.repository.split('/').next().unwrap_or_default();
+    let branch = |name: &str| {
+        json!({
+            "ref": name,
+            "label": format!("{owner}:{name}"),
+            "repo": {"full_name": pull.repository},
+        })
+    };
+    let reviewers: Vec<Value> = pull
+        .requested_reviewers
+        .iter()
+        .map(|login| json!({"login": login}))
+        .collect();
+    json!({
+        "url": format!("{base_url}/repos/{}/pulls/{}", pull.repository, pull.number),
+        "id": 1000 + pull.number,
+        "number": pull.number,
+        "state": pull.state,
+        "title": pull.title,
+        "body": pull.body,
+        "draft": pull.draft,
+        "html_url": format!("{base_url}/{}/pull/{}", pull.repository, pull.number),
+        "user": {"login": "upkeep-bot"},
+        "head": branch(&pull.head),
+        "base": branch(&pull.base),
+        "requested_reviewers": reviewers,
+    })
+}
+
+fn github_reply(state: &mut GitHubState, token: &str, incoming: &Incoming) -> Reply {
+    if let Some(failure) = take_failure(&mut state.failures, &incoming.method) {
+        return failure;
+    }
+    if incoming.header("user-agent").is_none_or(str::is_empty) {
+        return github_error(
+            403,
+            "Request forbidden by administrative rules. Please make sure your request has a User-Agent header.",
+        );
+    }
+    match incoming.header("authorization") {
+        None => return github_error(401, "Requires authentication"),
+        Some(value) => {
+            let presented = value
+                .strip_prefix("Bearer ")
+                .or_else(|| value.strip_prefix("token "));
+            if presented != Some(token) {
+                return github_error(401, "Bad credentials");
+            }
+        }
+    }
+    if let Some(version) = incoming.header("x-github-api-version")
+        && version != crate::github::API_VERSION
+    {
+        return github_error(400, &format!("API version '{version}' is not supported."));
+    }
+    let host = incoming.header("host").unwrap_or("127.0.0.1");
+    let base_url = format!("http://{host}");
+    let segments: Vec<&str> = incoming.segments.iter().map(String::as_str).collect();
+    let method = incoming.method.as_str();
+    let not_found = || github_error(404, "Not Found");
+    let parse_json = || incoming.json_object(|| github_error(400, "Problems parsing JSON"));
+    match segments.as_slice() {
+        ["repos", owner, repo, "pulls"] => {
+            let repository = format!("{owner}/{repo}");
+            match method {
+                "GET" => github_list(state, &base_url, owner, &repository, incoming),
+                "POST" => match parse_json() {
+                    Ok(body) => github_create(state, &base_url, owner, &repository, &body),
+                    Err(reply) => reply,
+                },
+                _ => not_found(),
+            }
+        }
+        ["repos", owner, repo, "pulls", number, rest @ ..] => {
+            let repository = format!("{owner}/{repo}");
+            let Some(index) = number.parse::<u64>().ok().and_then(|number| {
+                state
+                    .pulls
+                    .iter()
+                    .position(|pull| pull.repository == repository && pull.number == number)
+            }) else {
+                return not_found();
+            };
+            match (method, rest) {
+                ("GET", []) => reply(200, github_pull_json(&base_url, &state.pulls[index])),
+                ("PATCH", []) => match parse_json() {
+                    Ok(body) => github_update(state, &base_url, index, &body),
+                    Err(reply) => reply,
+                },
+                ("POST", ["requested_reviewers"]) => match parse_json() {
+                    Ok(body) => github_reviewers(state, &base_url, index, &body),
+                    Err(reply) => reply,
+                },
+                _ => not_found(),
+            }
+        }
+        _ => not_found(),
+    }
+}
+
+fn github_list(
+    state: &GitHubState,
+    base_url: &str,
+    owner: &str,
+    repository: &str,
+    incoming: &Incoming,
+) -> Reply {
+    let wanted_state = incoming.query_value("state").unwrap_or("open");
+    if !matches!(wanted_state, "open" | "closed" | "all") {
+        return github_validation_failed(
+            &json!([{"resource": "PullRequest", "field": "state", "code": "invalid"}]),
+        );
+    }
+    // Like the real API, a head filter not of the form `owner:branch` is ignored.
+    let head = incoming
+        .query_value("head")
+        .and_then(|head| head.split_once(':'));
+    let base = incoming.query_value("base");
+    let mut pulls: Vec<Value> = state
+        .pulls
+        .iter()
+        .filter(|pull| pull.repository == repository)
+        .filter(|pull| wanted_state == "all" || pull.state == wanted_state)
+        .filter(|pull| head.is_none_or(|(user, branch)| user == owner && pull.head == branch))
+        .filter(|pull| base.is_none_or(|base| pull.base == base))
+        .map(|pull| github_pull_json(base_url, pull))
+        .collect();
+    // Newest first, the API's default order.
+    pulls.reverse();
+    reply(200, Value::Array(pulls))
+}
+
+fn github_create(
+    state: &mut GitHubState,
+    base_url: &str,
+    owner: &str,
+    repository: &str,
+    body: &serde_json::Map<String, Value>,
+) -> Reply {
+    let fields = (|| {
+        let title = github_string(body, "title", true)?.unwrap_or_default();
+        let head = github_string(body, "head", true)?.unwrap_or_default();
+        let base = github_string(body, "base", true)?.unwrap_or_default();
+        let text = github_string(body, "body", false)?.unwrap_or_default();
+        let draft = github_bool(body, "draft")?.unwrap_or(false);
+        Ok::<_, Reply>((title, head, base, text, draft))
+    })();
+    let (title, head, base, text, draft) = match fields {
+        Ok(fields) => fields,
+        Err(reply) => return reply,
+    };
+    // `head` may name the owner (`owner:branch`), as for pull requests from forks.
+    let head = match head.split_once(':') {
+        Some((user, branch)) if user == owner => branch.to_string(),
+        _ => head,
+    };
+    if let Some(git_dir) = &state.git_dir {
+        for (field, branch) in [("base", &base), ("head", &head)] {
+            if !branch_in(git_dir, branch) {
+                return github_validation_failed(
+                    &json!([{"resource": "PullRequest", "field": field, "code": "invalid"}]),
+                );
+            }
+        }
+    }
+    if head == base {
+        return github_validation_failed(&json!([{
+            "resource": "PullRequest", "code": "custom",
+            "message": format!("No commits between {base} and {head}"),
+        }]));
+    }
+    let duplicate = state.pulls.iter().any(|pull| {
+        pull.repository == repository
+            && pull.state == "open"
+            && pull.head == head
+            && pull.base == base
+    });
+    if duplicate {
+        return github_validation_failed(&json!([{
+            "resource": "PullRequest", "code": "custom",
+            "message": format!("A pull request already exists for {owner}:{head}."),
+        }]));
+    }
+    let number = state.next_number.entry(repository.to_string()).or_insert(0);
+    *number += 1;
+    let pull = FakePullRequest {
+        repository: repository.to_string(),
+        number: *number,
+        title,
+        body: text,
+        head,
+        base,
+        draft,
+        state: "open".to_string(),
+        requested_reviewers: Vec::new(),
+    };
+    let json = github_pull_json(base_url, &pull);
+    state.pulls.push(pull);
+    reply(201, json)
+}
+
+fn github_update(
+    state: &mut GitHubState,
+    base_url: &str,
+    index: usize,
+    body: &serde_json::Map<String, Value>,
+) -> Reply {
+    let fields = (|| {
+        let title = github_string(body, "title", false)?;
+        let text = github_string(body, "body", false)?;
+        let base = github_string(body, "base", false)?;
+        let new_state = github_string(body, "state", false)?;
+        Ok::<_, Reply>((title, text, base, new_state))
+    })();
+    let (title, text, base, new_state) = match fields {
+        Ok(fields) => fields,
+        Err(reply) => return reply,
+    };
+    if let Some(new_state) = &new_state
+        && !matches!(new_state.as_str(), "open" | "closed")
+    {
+        return github_invalid(&format!(
+            "For 'properties/state', \"{new_state}\" is not one of [\"open\", \"closed\"]."
+        ));
+    }
+    let pull = &mut state.pulls[index];
+    if let Some(title) = title {
+        pull.title = title;
+    }
+    if let Some(text) = text {
+        pull.body = text;
+    }
+    if let Some(base) = base {
+        pull.base = base;
+    }
+    if let Some(new_state) = new_state {
+        pull.state = new_state;
+    }
+    reply(200, github_pull_json(base_url, pull))
+}
+
+fn github_reviewers(
+    state: &mut GitHubState,
+    base_url: &str,
+    index: usize,
+    body: &serde_json::Map<String, Value>,
+) -> Reply {
+    let reviewers = match body.get("reviewers") {
+        Some(Value::Array(items)) => {
+            let mut logins = Vec::new();
+            for (position, item) in items.iter().enumerate() {
+                match item {
+                    Value::String(login) => logins.push(login.clone()),
+                    other => {
+                        return github_invalid(&format!(
+                            "For 'properties/reviewers/{position}', {other} is not a string."
+                        ));
+                    }
+                }
+            }
+            logins
+        }
+        None if body.contains_key("team_reviewers") => Vec::new(),
+        None => return github_invalid("\"reviewers\" wasn't supplied."),
+        Some(other) => {
+            return github_invalid(&format!(
+                "For 'properties/reviewers', {other} is not an array."
+            ));
+        }
+    };
+    let repository = state.pulls[index].repository.clone();
+    if !state.collaborators.is_empty()
+        && reviewers.iter().any(|login| {
+            !state
+                .collaborators
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(login))
+        })
+    {
+        return github_validation_failed(&json!([format!(
+            "Reviews may only be requested from collaborators. One or more of the users or teams you specified is not a collaborator of the {repository} repository."
+        )]));
+    }
+    let pull = &mut state.pulls[index];
+    for login in reviewers {
+        if !pull.requested_reviewers.contains(&login) {
+            pull.requested_reviewers.push(login);
+        }
+    }
+    reply(201, github_pull_json(base_url, pull))
+}
+
+// ---------------------------------------------------------------------------------------------
+// GitLab
+
+/// A merge request held by [`FakeGitLab`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeMergeRequest {
+    /// The project's full path.
+    pub project: String,
+    pub iid: u64,
+    pub title: String,
+    pub description: String,
+    pub source_branch: String,
+    pub target_branch: String,
+    /// `opened`, `closed` or `merged`.
+    pub state: String,
+    /// From the title prefix (`Draft:`, `[Draft]`, `(Draft)`), as GitLab decides it.
+    pub draft: bool,
+    pub remove_source_branch: bool,
+    pub reviewer_ids: Vec<u64>,
+}
+
+#[derive(Default)]
+struct GitLabState {
+    requests: Vec<RecordedRequest>,
+    merges: Vec<FakeMergeRequest>,
+    next_iid: HashMap<String, u64>,
+    users: Vec<(String, u64)>,
+    failures: Vec<Failure>,
+    git_dir: Option<PathBuf>,
+}
+
+/// A GitLab REST v4 double under `/api/v4`: `GET /users?username=`,
+/// `GET`/`POST /projects/:id/merge_requests`, `GET`/`PUT /projects/:id/merge_requests/:iid`,
+/// where `:id` is the URL-encoded project path. Every project exists.
+pub struct FakeGitLab {
+    state: Arc<Mutex<GitLabState>>,
+    token: String,
+    loopback: Loopback,
+}
+
+impl FakeGitLab {
+    /// Starts the server with a token of its own ([`FakeGitLab::token`]).
+    pub fn start() -> FakeGitLab {
+        Self::start_with_token("glpat-fake-gitlab-token")
+    }
+
+    pub fn start_with_token(token: &str) -> FakeGitLab {
+        let state = Arc::new(Mutex::new(GitLabState::default()));
+        let shared = Arc::clone(&state);
+        let expected = token.to_string();
+        let loopback = Loopback::start(move |incoming| {
+            let mut state = lock(&shared);
+            state.requests.push(incoming.recorded.clone());
+            gitlab_reply(&mut state, &expected, &incoming)
+        });
+        FakeGitLab {
+            state,
+            token: token.to_string(),
+            loopback,
+        }
+    }
+
+    /// The API base to give the client: `http://127.0.0.1:<port>/api/v4`.
+    pub fn base_url(&self) -> String {
+        format!("{}/api/v4", self.web_url())
+    }
+
+    /// The instance's web root, where `web_url`s of merge requests point.
+    pub fn web_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.loopback.port)
+    }
+
+    /// The token the server accepts (`PRIVATE-TOKEN: <token>` or `Authorization: Bearer <token>`).
+    pub fn token(&self) -> String {
+        self.token.clone()
+    }
+
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.state).requests.clone()
+    }
+
+    /// All merge requests in creation order.
+    pub fn merge_requests(&self) -> Vec<FakeMergeRequest> {
+        lock(&self.state).merges.clone()
+    }
+
+    /// A user `GET /users?username=` finds.
+    pub fn add_user(&self, username: &str, id: u64) {
+        lock(&self.state).users.push((username.to_string(), id));
+    }
+
+    /// Closes a merge request, as a person on the web page would.
+    pub fn close_merge_request(&self, project: &str, iid: u64) {
+        let mut state = lock(&self.state);
+        if let Some(merge) = state
+            .merges
+            .iter_mut()
+            .find(|merge| merge.project == project && merge.iid == iid)
+        {
+            merge.state = "closed".to_string();
+        }
+    }
+
+    /// Makes `POST .../merge_requests` refuse branches that are not in this bare repository.
+    /// (GitLab refuses them too; the wording of this refusal is the fake's own.)
+    pub fn require_branches_in(&self, git_dir: impl Into<PathBuf>) {
+        lock(&self.state).git_dir = Some(git_dir.into());
+    }
+
+    /// The next request with `method` gets this answer instead of the normal one.
+    pub fn fail_next(&self, method: &str, status: u16, body: Value) {
+        lock(&self.state).failures.push(Failure {
+            method: method.to_ascii_uppercase(),
+            reply: reply(status, body),
+        });
+    }
+}
+
+fn gitlab_is_draft(title: &str) -> bool {
+    let lower = title.to_ascii_lowercase();
+    lower.starts_with("draft:") || lower.starts_with("[draft]") || lower.starts_with("(draft)")
+}
+
+fn gitlab_merge_json(web_url: &str, merge: &FakeMergeRequest, users: &[(String, u64)]) -> Value {
+    let reviewers: Vec<Value> = merge
+        .reviewer_ids
+        .iter()
+        .map(|id| {
+            let username = users
+                .iter()
+                .find(|(_, user_id)| user_id == id)
+                .map_or("", |(name, _)| name.as_str());
+            json!({"id": id, "username": username})
+        })
+        .collect();
+    json!({
+        "id": 5000 + merge.iid,
+        "iid": merge.iid,
+        "project_id": 1,
+        "title": merge.title,
+        "description": merge.description,
+        "state": merge.state,
+        "draft": merge.draft,
+        "work_in_progress": merge.draft,
+        "source_branch": merge.source_branch,
+        "target_branch": merge.target_branch,
+        "force_remove_source_branch": merge.remove_source_branch,
+        "web_url": format!("{web_url}/{}/-/merge_requests/{}", merge.project, merge.iid),
+        "author": {"username": "upkeep-bot"},
+        "reviewers": reviewers,
+    })
+}
+
+/// Grape's parameter errors: `{"error": "title is missing, source_branch is invalid"}`.
+fn gitlab_param_errors(problems: &[String]) -> Reply {
+    reply(400, json!({"error": problems.join(", ")}))
+}
+
+enum Field<T> {
+    Absent,
+    Present(T),
+    Invalid,
+}
+
+fn gitlab_field<T>(
+    body: &serde_json::Map<String, Value>,
+    key: &str,
+    convert: impl Fn(&Value) -> Option<T>,
+) -> Field<T> {
+    match body.get(key) {
+        None => Field::Absent,
+        Some(value) => convert(value).map_or(Field::Invalid, Field::Present),
+    }
+}
+
+fn as_string(value: &Value) -> Option<String> {
+    value.as_str().map(str::to_string)
+}
+
+fn as_ids(value: &Value) -> Option<Vec<u64>> {
+    value.as_array()?.iter().map(Value::as_u64).collect()
+}
+
+fn gitlab_reply(state: &mut GitLabState, token: &str, incoming: &Incoming) -> Reply {
+    if let Some(failure) = take_failure(&mut state.failures, &incoming.method) {
+        return failure;
+    }
+    let presented = incoming.header("private-token").or_else(|| {
+        incoming
+            .header("authorization")
+            .and_then(|value| value.strip_prefix("Bearer "))
+    });
+    if presented != Some(token) {
+        return reply(401, json!({"message": "401 Unauthorized"}));
+    }
+    let host = incoming.header("host").unwrap_or("127.0.0.1");
+    let web_url = format!("http://{host}");
+    let segments: Vec<&str> = incoming.segments.iter().map(String::as_str).collect();
+    let not_found = || reply(404, json!({"error": "404 Not Found"}));
+    let parse_json = || {
+        incoming.json_object(|| {
+            reply(
+                400,
+                json!({"message": "400 Bad request - the body is not a JSON object"}),
+            )
+        })
+    };
+    let method = incoming.method.as_str();
+    match segments.as_slice() {
+        ["api", "v4", "users"] if method == "GET" => {
+            let wanted = incoming.query_value("username");
+            let users: Vec<Value> = state
+                .users
+                .iter()
+                .filter(|(name, _)| wanted.is_none_or(|wanted| name.eq_ignore_ascii_case(wanted)))
+                .map(|(name, id)| {
+                    json!({"id": id, "username": name, "name": name, "state": "active",
+                           "web_url": format!("{web_url}/{name}")})
+                })
+                .collect();
+            reply(200, Value::Array(users))
+        }
+        ["api", "v4", "projects", project, "merge_requests"] => match method {
+            "GET" => gitlab_list(state, &web_url, project, incoming),
+            "POST" => match parse_json() {
+                Ok(body) => gitlab_create(state, &web_url, project, &body),
+                Err(reply) => reply,
+            },
+            _ => not_found(),
+        },
+        ["api", "v4", "projects", project, "merge_requests", iid] => {
+            let Some(index) = iid.parse::<u64>().ok().and_then(|iid| {
+                state
+                    .merges
+                    .iter()
+                    .position(|merge| merge.project == *project && merge.iid == iid)
+            }) else {
+                return reply(404, json!({"message": "404 Not found"}));
+            };
+            match method {
+                "GET" => reply(
+                    200,
+                    gitlab_merge_json(&web_url, &state.merges[index], &state.users),
+                ),
+                "PUT" => match parse_json() {
+                    Ok(body) => gitlab_update(state, &web_url, index, &body),
+                    Err(reply) => reply,
+                },
+                _ => not_found(),
+            }
+        }
+        _ => not_found(),
+    }
+}
+
+fn gitlab_list(state: &GitLabState, web_url: &str, project: &str, incoming: &Incoming) -> Reply {
+    let wanted_state = incoming.query_value("state").unwrap_or("all");
+    if !matches!(
+        wanted_state,
+        "opened" | "closed" | "merged" | "locked" | "all"
+    ) {
+        return gitlab_param_errors(&["state does not have a valid value".to_string()]);
+    }
+    let source = incoming.query_value("source_branch");
+    let target = incoming.query_value("target_branch");
+    let mut merges: Vec<Value> = state
+        .merges
+        .iter()
+        .filter(|merge| merge.project == project)
+        .filter(|merge| wanted_state == "all" || merge.state == wanted_state)
+        .filter(|merge| source.is_none_or(|source| merge.source_branch == source))
+        .filter(|merge| target.is_none_or(|target| merge.target_branch == target))
+        .map(|merge| gitlab_merge_json(web_url, merge, &state.users))
+        .collect();
+    merges.reverse();
+    reply(200, Value::Array(merges))
+}
+
+fn gitlab_create(
+    state: &mut GitLabState,
+    web_url: &str,
+    project: &str,
+    body: &serde_json::Map<String, Value>,
+) -> Reply {
+    let mut problems = Vec::new();
+    let mut required = |key: &str| match gitlab_field(body, key, as_string) {
+        Field::Present(value) => value,
+        Field::Absent => {
+            problems.push(format!("{key} is missing"));
+            String::new()
+        }
+        Field::Invalid => {
+            problems.push(format!("{key} is invalid"));
+            String::new()
+        }
+    };
+    let source_branch = required("source_branch");
+    let target_branch = required("target_branch");
+    let title = required("title");
+    let description = match gitlab_field(body, "description", as_string) {
+        Field::Present(text) => text,
+        Field::Absent => String::new(),
+        Field::Invalid => {
+            problems.push("description is invalid".to_string());
+            String::new()
+        }
+    };
+    let remove_source_branch = match gitlab_field(body, "remove_source_branch", Value::as_bool) {
+        Field::Present(flag) => flag,
+        Field::Absent => false,
+        Field::Invalid => {
+            problems.push("remove_source_branch is invalid".to_string());
+            false
+        }
+    };
+    let reviewer_ids = match gitlab_field(body, "reviewer_ids", as_ids) {
+        Field::Present(ids) => ids,
+        Field::Absent => Vec::new(),
+        Field::Invalid => {
+            problems.push("reviewer_ids is invalid".to_string());
+            Vec::new()
+        }
+    };
+    if !problems.is_empty() {
+        return gitlab_param_errors(&problems);
+    }
+    if let Some(git_dir) = &state.git_dir {
+        for (which, branch) in [("Target", &target_branch), ("Source", &source_branch)] {
+            if !branch_in(git_dir, branch) {
+                return reply(
+                    422,
+                    json!({"message": [format!("{which} branch \"{branch}\" does not exist")]}),
+                );
+            }
+        }
+    }
+    let existing = state.merges.iter().find(|merge| {
+        merge.project == project
+            && merge.state == "opened"
+            && merge.source_branch == source_branch
+            && merge.target_branch == target_branch
+    });
+    if let Some(existing) = existing {
+        return reply(
+            409,
+            json!({"message": [format!(
+                "Another open merge request already exists for this source branch: !{}",
+                existing.iid
+            )]}),
+        );
+    }
+    let iid = state.next_iid.entry(project.to_string()).or_insert(0);
+    *iid += 1;
+    let merge = FakeMergeRequest {
+        project: project.to_string(),
+        iid: *iid,
+        draft: gitlab_is_draft(&title),
+        title,
+        description,
+        source_branch,
+        target_branch,
+        state: "opened".to_string(),
+        remove_source_branch,
+        reviewer_ids,
+    };
+    let json = gitlab_merge_json(web_url, &merge, &state.users);
+    state.merges.push(merge);
+    reply(201, json)
+}
+
+fn gitlab_update(
+    state: &mut GitLabState,
+    web_url: &str,
+    index: usize,
+    body: &serde_json::Map<String, Value>,
+) -> Reply {
+    const UPDATABLE: [&str; 6] = [
+        "title",
+        "description",
+        "reviewer_ids",
+        "state_event",
+        "target_branch",
+        "remove_source_branch",
+    ];
+    if !UPDATABLE.iter().any(|key| body.contains_key(*key)) {
+        return gitlab_param_errors(&[format!(
+            "{} are missing, at least one parameter must be provided",
+            UPDATABLE.join(", ")
+        )]);
+    }
+    let mut problems = Vec::new();
+    let mut string = |key: &str| match gitlab_field(body, key, as_string) {
+        Field::Present(value) => Some(value),
+        Field::Absent => None,
+        Field::Invalid => {
+            problems.push(format!("{key} is invalid"));
+            None
+        }
+    };
+    let title = string("title");
+    let description = string("description");
+    let target_branch = string("target_branch");
+    let state_event = string("state_event");
+    let reviewer_ids = match gitlab_field(body, "reviewer_ids", as_ids) {
+        Field::Present(ids) => Some(ids),
+        Field::Absent => None,
+        Field::Invalid => {
+            problems.push("reviewer_ids is invalid".to_string());
+            None
+        }
+    };
+    let remove_source_branch = match gitlab_field(body, "remove_source_branch", Value::as_bool) {
+        Field::Present(flag) => Some(flag),
+        Field::Absent => None,
+        Field::Invalid => {
+            problems.push("remove_source_branch is invalid".to_string());
+            None
+        }
+    };
+    if state_event
+        .as_deref()
+        .is_some_and(|event| !matches!(event, "close" | "reopen"))
+    {
+        problems.push("state_event does not have a valid value".to_string());
+    }
+    if !problems.is_empty() {
+        return gitlab_param_errors(&problems);
+    }
+    let merge = &mut state.merges[index];
+    if let Some(title) = title {
+        merge.draft = gitlab_is_draft(&title);
+        merge.title = title;
+    }
+    if let Some(description) = description {
+        merge.description = description;
+    }
+    if let Some(target_branch) = target_branch {
+        merge.target_branch = target_branch;
+    }
+    if let Some(ids) = reviewer_ids {
+        merge.reviewer_ids = ids;
+    }
+    if let Some(flag) = remove_source_branch {
+        merge.remove_source_branch = flag;
+    }
+    match state_event.as_deref() {
+        Some("close") => merge.state = "closed".to_string(),
+        Some("reopen") => merge.state = "opened".to_string(),
+        _ => {}
+    }
+    let json = gitlab_merge_json(web_url, &state.merges[index], &state.users);
+    reply(200, json)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agent() -> ureq::Agent {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .new_agent()
+    }
+
+    fn call(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> (u16, Value) {
+        let agent = agent();
+        let mut response = if method == "GET" {
+            let mut request = agent.get(url);
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            request.call()
+        } else {
+            let mut request = match method {
+                "POST" => agent.post(url),
+                "PUT" => agent.put(url),
+                _ => agent.patch(url),
+            };
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            request.send(body)
+        }
+        .expect("the fake answers");
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().expect("a body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    #[test]
+    fn percent_decoding_handles_plus_bad_escapes_and_utf8() {
+        assert_eq!(
+            percent_decode("group%2Fsub%2Fproject", false),
+            "group/sub/project"
+        );
+        assert_eq!(percent_decode("a+b%20c", true), "a b c");
+        assert_eq!(percent_decode("a+b", false), "a+b");
+        assert_eq!(percent_decode("100%", true), "100%");
+        assert_eq!(percent_decode("%zz%C3%BC", true), "%zz\u{fc}");
+    }
+
+    #[test]
+    fn github_fake_checks_user_agent_token_and_fields() {
+        let fake = FakeGitHub::start();
+        let url = format!("{}/repos/acme/shop/pulls", fake.base_url());
+        let auth = format!("Bearer {}", fake.token());
+        let ua = ("User-Agent", "test");
+
+        let (status, body) = call("GET", &url, &[("User-Agent", "")], "");
+        assert_eq!(status, 403, "{body}");
+        let (status, body) = call("GET", &url, &[ua], "");
+        assert_eq!(
+            (status, body["message"].as_str()),
+            (401, Some("Requires authentication"))
+        );
+        let (status, _) = call(
+            "GET",
+            &url,
+            &[ua, ("Authorization", &format!("token {}", fake.token()))],
+            "",
+        );
+        assert_eq!(status, 200);
+
+        let with_auth = [ua, ("Authorization", auth.as_str())];
+        let (status, body) = call("POST", &url, &with_auth, "{not json");
+        assert_eq!(
+            (status, body["message"].as_str()),
+            (400, Some("Problems parsing JSON"))
+        );
+        let (status, body) = call("POST", &url, &with_auth, r#"{"title":"t","base":"main"}"#);
+        assert_eq!(
+            (status, body["message"].as_str()),
+            (422, Some("Invalid request.\n\n\"head\" wasn't supplied."))
+        );
+        let (status, body) = call(
+            "POST",
+            &url,
+            &with_auth,
+            r#"{"title":5,"head":"x","base":"main"}"#,
+        );
+        assert_eq!(
+            (status, body["message"].as_str()),
+            (
+                422,
+                Some("Invalid request.\n\nFor 'properties/title', 5 is not a string.")
+            )
+        );
+        let (status, body) = call(
+            "POST",
+            &url,
+            &with_auth,
+            r#"{"title":"t","head":"x","base":"main","draft":"yes"}"#,
+        );
+        assert_eq!(
+            (status, body["message"].as_str()),
+            (
+                422,
+                Some("Invalid request.\n\nFor 'properties/draft', \"yes\" is not a boolean.")
+            )
+        );
+        let (status, body) = call(
+            "POST",
+            &url,
+            &with_auth,
+            r#"{"title":"t","head":"main","base":"main"}"#,
+        );
+        assert_eq!(status, 422);
+        assert_eq!(
+            body["errors"][0]["message"],
+            "No commits between main and main"
+        );
+        let (status, body) = call(
+            "POST",
+            &url,
+            &with_auth,
+            r#"{"title":"t","head":"acme:x","base":"main"}"#,
+        );
+        assert_eq!((status, body["head"]["ref"].as_str()), (201, Some("x")));
+
+        let (status, _) = call(
+            "GET",
+            &format!("{}/repos/acme/shop/issues", fake.base_url()),
+            &with_auth,
+            "",
+        );
+        assert_eq!(status, 404);
+        let (status, _) = call(
+            "GET",
+            &format!("{}/repos/acme/shop/pulls", fake.base_url()),
+            &[
+                ua,
+                ("Authorization", auth.as_str()),
+                ("X-GitHub-Api-Version", "1999-01-01"),
+            ],
+            "",
+        );
+        assert_eq!(status, 400);
+        assert_eq!(fake.requests().len(), 11);
+        assert_eq!(fake.pull_requests().len(), 1);
+    }
+
+    #[test]
+    fn github_fake_lists_only_open_matching_pull_requests_newest_first() {
+        let fake = FakeGitHub::start();
+        let url = format!("{}/repos/acme/shop/pulls", fake.base_url());
+        let auth = format!("Bearer {}", fake.token());
+        let headers = [("User-Agent", "test"), ("Authorization", auth.as_str())];
+        for head in ["a", "b", "c"] {
+            let body = json!({"title": head, "head": head, "base": "main"}).to_string();
+            assert_eq!(call("POST", &url, &headers, &body).0, 201);
+        }
+        fake.close_pull_request("acme/shop", 2);
+        let (_, all) = call("GET", &format!("{url}?state=all"), &headers, "");
+        let numbers: Vec<u64> = all
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["number"].as_u64().unwrap())
+            .collect();
+        assert_eq!(numbers, [3, 2, 1]);
+        let (_, open) = call("GET", &url, &headers, "");
+        assert_eq!(open.as_array().unwrap().len(), 2);
+        let (_, by_head) = call("GET", &format!("{url}?head=acme%3Ac"), &headers, "");
+        assert_eq!(by_head[0]["number"], 3);
+        assert_eq!(by_head.as_array().unwrap().len(), 1);
+        // A head filter without the owner is ignored, as the real API does.
+        let (_, unfiltered) = call("GET", &format!("{url}?head=c"), &headers, "");
+        assert_eq!(unfiltered.as_array().unwrap().len(), 2);
+        let (_, other_owner) = call("GET", &format!("{url}?head=fork%3Ac"), &headers, "");
+        assert_eq!(other_owner, json!([]));
+        // Once closed, a new pull request for the same branches is fine.
+        let body = json!({"title": "again", "head": "b", "base": "main"}).to_string();
+        assert_eq!(call("POST", &url, &headers, &body).0, 201);
+    }
+
+    #[test]
+    fn github_fake_can_fail_on_demand_and_check_pushed_branches() {
+        let fake = FakeGitHub::start();
+        let url = format!("{}/repos/acme/shop/pulls", fake.base_url());
+        let auth = format!("Bearer {}", fake.token());
+        let headers = [("User-Agent", "test"), ("Authorization", auth.as_str())];
+        fake.fail_next("post", 502, json!({"message": "Server Error"}));
+        let body = json!({"title": "t", "head": "topic", "base": "main"}).to_string();
+        assert_eq!(call("POST", &url, &headers, &body).0, 502);
+
+        let dir = tempfile::tempdir().unwrap();
+        let git = |args: &[&str]| {
+            let status = Command::new("git")
+                .args(args)
+                .current_dir(dir.path())
+                .status()
+                .unwrap();
+            assert!(status.success(), "{args:?}");
+        };
+        git(&["init", "--quiet", "--bare", "-b", "main", "origin.git"]);
+        fake.require_branches_in(dir.path().join("origin.git"));
+        let (status, refused) = call("POST", &url, &headers, &body);
+        assert_eq!(status, 422);
+        assert_eq!(refused["errors"][0]["field"], "base");
+        assert!(fake.pull_requests().is_empty());
+    }
+
+    #[test]
+    fn gitlab_fake_checks_token_fields_and_routes() {
+        let fake = FakeGitLab::start();
+        let url = format!("{}/projects/g%2Fp/merge_requests", fake.base_url());
+        let token = fake.token();
+        let (status, body) = call("GET", &url, &[], "");
+        assert_eq!(
+            (status, body),
+            (401, json!({"message": "401 Unauthorized"}))
+        );
+        let (status, _) = call(
+            "GET",
+            &url,
+            &[("Authorization", &format!("Bearer {token}"))],
+            "",
+        );
+        assert_eq!(status, 200);
+
+        let headers = [("PRIVATE-TOKEN", token.as_str())];
+        let (status, body) = call("POST", &url, &headers, r#"{"title": 3}"#);
+        assert_eq!(
+            (status, body),
+            (
+                400,
+                json!({"error": "source_branch is missing, target_branch is missing, title is invalid"})
+            )
+        );
+        let (status, body) = call(
+            "POST",
+            &url,
+            &headers,
+            r#"{"source_branch":"x","target_branch":"main","title":"[Draft] t","reviewer_ids":[4]}"#,
+        );
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(
+            (body["draft"].as_bool(), body["iid"].as_u64()),
+            (Some(true), Some(1))
+        );
+        let mr = format!("{url}/1");
+        let (status, body) = call("PUT", &mr, &headers, "{}");
+        assert_eq!(status, 400);
+        assert!(
+            body["error"]
+                .as_str()
+                .unwrap()
+                .ends_with("at least one parameter must be provided")
+        );
+        let (status, body) = call(
+            "PUT",
+            &mr,
+            &headers,
+            r#"{"state_event":"close","title":"t"}"#,
+        );
+        assert_eq!(
+            (status, body["state"].as_str(), body["draft"].as_bool()),
+            (200, Some("closed"), Some(false))
+        );
+        let (status, body) = call("PUT", &mr, &headers, r#"{"reviewer_ids":["alice"]}"#);
+        assert_eq!(
+            (status, body),
+            (400, json!({"error": "reviewer_ids is invalid"}))
+        );
+        let (_, opened) = call("GET", &format!("{url}?state=opened"), &headers, "");
+        assert_eq!(opened, json!([]));
+        let (status, _) = call(
+            "GET",
+            &format!("{}/projects/g%2Fp/issues", fake.base_url()),
+            &headers,
+            "",
+        );
+        assert_eq!(status, 404);
+        let merges = fake.merge_requests();
+        assert_eq!(merges[0].reviewer_ids, [4]);
+        assert_eq!(merges[0].state, "closed");
+        assert_eq!(merges[0].project, "g/p");
+    }
+
+    #[test]
+    fn fakes_stop_when_dropped() {
+        let base = FakeGitLab::start().base_url();
+        let result = agent().get(format!("{base}/users")).call();
+        assert!(result.is_err(), "{result:?}");
+    }
+}

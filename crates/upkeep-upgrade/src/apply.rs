@@ -1,0 +1,572 @@
+//! Applies an upgrade plan to the user's repository: on branch `upkeep/upgrade-for-<base>`, one
+//! Composer run and one commit per group, the quality gate before and after, then push and the
+//! pull or merge request. Whatever happens, the checkout ends on the base branch, clean.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use upkeep_composer::ComposerLock;
+use upkeep_forge::{Forge, ForgeError, Git, GitError, NewPullRequest, PullRequest};
+use upkeep_gate::GateOptions;
+
+use crate::composer_cli::{Composer, ComposerError};
+use crate::plan::{PackagePlan, UpdateKind, UpgradePlan};
+use crate::pull_request::{AppliedUpdate, FailedGroup, MajorUpgrade, UpgradeReport};
+use crate::settings::UpgradeSettings;
+
+/// The branch an upgrade of `base` lives on.
+pub fn upgrade_branch(base: &str) -> String {
+    format!("upkeep/upgrade-for-{base}")
+}
+
+pub struct ApplyOptions<'a> {
+    /// The directory with `composer.json` (inside a git repository).
+    pub project: &'a Path,
+    pub plan: &'a UpgradePlan,
+    pub settings: &'a UpgradeSettings,
+    /// The Composer program (`composer` on the `PATH` by default).
+    pub composer: &'a str,
+    /// Push the branch to `remote`.
+    pub push: bool,
+    /// Open (or, with `refresh`, update) the pull request here; implies `push`.
+    pub forge: Option<&'a dyn Forge>,
+    /// Replace an existing upgrade branch (and update its pull request) instead of refusing.
+    pub refresh: bool,
+    pub remote: &'a str,
+    /// Run the quality gate before and after.
+    pub gate: bool,
+    /// `YYYY-MM-DD`, for the title.
+    pub date: String,
+}
+
+/// What an apply did.
+#[derive(Debug)]
+pub struct ApplyOutcome {
+    pub base: String,
+    pub branch: String,
+    /// Commits on the upgrade branch, one per updated group.
+    pub commits: Vec<String>,
+    pub report: UpgradeReport,
+    pub pull_request: Option<PullRequest>,
+    /// Whether the branch was pushed.
+    pub pushed: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("the working tree has uncommitted changes: {}", paths.join(", "))]
+    DirtyTree { paths: Vec<String> },
+    #[error("an earlier upgrade is still open: {what}")]
+    AlreadyOpen { what: String },
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error(transparent)]
+    Forge(#[from] ForgeError),
+    #[error(transparent)]
+    Composer(#[from] ComposerError),
+    #[error("the quality gate could not run: {0}")]
+    Gate(String),
+    #[error("{}: {message}", path.display())]
+    Lock { path: PathBuf, message: String },
+}
+
+impl ApplyError {
+    /// What to do about it, for the command line.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::DirtyTree { .. } => {
+                Some("commit or stash your changes, then run the upgrade again".into())
+            }
+            Self::AlreadyOpen { .. } => Some(
+                "merge or close it first, or run with --refresh to rebuild it on the current base"
+                    .into(),
+            ),
+            Self::Composer(_) => Some(
+                "install Composer (Debian: `apt-get install composer`) or pass --composer PATH"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// Runs the upgrade. `log` receives progress and Composer's output, line by line.
+pub fn apply(
+    options: &ApplyOptions<'_>,
+    log: &mut dyn FnMut(&str),
+) -> Result<ApplyOutcome, ApplyError> {
+    let git = Git::open(options.project)?;
+    let dirty = git.dirty_paths()?;
+    if !dirty.is_empty() {
+        return Err(ApplyError::DirtyTree { paths: dirty });
+    }
+    let base = match &options.settings.base_branch {
+        Some(base) => base.clone(),
+        None => git.current_branch()?,
+    };
+    if git.current_branch().ok().as_deref() != Some(base.as_str()) {
+        git.checkout(&base)?;
+    }
+    let branch = upgrade_branch(&base);
+    let existing_request = match options.forge {
+        Some(forge) => forge.find_open_request(&branch, &base)?,
+        None => None,
+    };
+    if !options.refresh {
+        refuse_open_upgrade(&git, options, &branch, existing_request.as_ref())?;
+    }
+
+    let before = if options.gate {
+        Some(gate_findings(options.project)?)
+    } else {
+        None
+    };
+    if git.branch_exists(&branch)? {
+        git.delete_branch(&branch)?;
+    }
+    git.create_branch(&branch, &base)?;
+    git.checkout(&branch)?;
+    log(&format!("on branch {branch} (from {base})"));
+
+    // From here on, the checkout returns to the base branch whatever happens.
+    let result = apply_on_branch(options, &git, &base, &branch, before, existing_request, log);
+    // A branch without commits, or of a run that failed, would only block the next run.
+    let delete_branch = result
+        .as_ref()
+        .map_or(true, |outcome| outcome.commits.is_empty());
+    let restored = return_to_base(options, &git, &base, &branch, delete_branch, log);
+    let outcome = result?;
+    restored?;
+    Ok(outcome)
+}
+
+fn refuse_open_upgrade(
+    git: &Git,
+    options: &ApplyOptions<'_>,
+    branch: &str,
+    request: Option<&PullRequest>,
+) -> Result<(), ApplyError> {
+    if let Some(request) = request {
+        return Err(ApplyError::AlreadyOpen {
+            what: format!("{} (#{}) from `{branch}`", request.url, request.number),
+        });
+    }
+    if git.branch_exists(branch)? {
+        return Err(ApplyError::AlreadyOpen {
+            what: format!("the branch `{branch}` exists in this repository"),
+        });
+    }
+    if (options.push || options.forge.is_some())
+        && git.remote_branch_exists(options.remote, branch)?
+    {
+        return Err(ApplyError::AlreadyOpen {
+            what: format!("the branch `{branch}` exists on `{}`", options.remote),
+        });
+    }
+    Ok(())
+}
+
+fn apply_on_branch(
+    options: &ApplyOptions<'_>,
+    git: &Git,
+    base: &str,
+    branch: &str,
+    before: Option<Vec<String>>,
+    existing_request: Option<PullRequest>,
+    log: &mut dyn FnMut(&str),
+) -> Result<ApplyOutcome, ApplyError> {
+    let composer = Composer {
+        program: options.composer,
+        project: options.project,
+    };
+    let mut report = UpgradeReport {
+        date: options.date.clone(),
+        base_branch: base.to_string(),
+        ..UpgradeReport::default()
+    };
+    let commits = update_groups(options, git, &composer, &mut report, log)?;
+    report.majors = options
+        .plan
+        .packages
+        .iter()
+        .filter_map(|package| {
+            package.major.as_ref().map(|major| MajorUpgrade {
+                name: package.name.clone(),
+                locked: package.locked.clone(),
+                major: major.clone(),
+                source_url: package.source_url.clone(),
+            })
+        })
+        .collect();
+    report.deferred = options
+        .plan
+        .packages
+        .iter()
+        .filter(|package| {
+            package.update == UpdateKind::None
+                && package.reason.starts_with("waits for the next run")
+        })
+        .map(|package| package.name.clone())
+        .collect();
+    if let Some(before) = before {
+        match gate_findings(options.project) {
+            Ok(after) => report.new_findings = new_findings(&before, &after),
+            Err(error) => report.gate_problem = Some(error.to_string()),
+        }
+    }
+
+    let mut outcome = ApplyOutcome {
+        base: base.to_string(),
+        branch: branch.to_string(),
+        commits,
+        report,
+        pull_request: None,
+        pushed: false,
+    };
+    if outcome.commits.is_empty() {
+        log("nothing was updated; no branch is pushed");
+        return Ok(outcome);
+    }
+    publish(options, git, existing_request, &mut outcome, log)?;
+    Ok(outcome)
+}
+
+/// Updates the plan's groups in order, one commit per group that changed; groups Composer
+/// cannot resolve go into the report. Returns the commits.
+fn update_groups(
+    options: &ApplyOptions<'_>,
+    git: &Git,
+    composer: &Composer<'_>,
+    report: &mut UpgradeReport,
+    log: &mut dyn FnMut(&str),
+) -> Result<Vec<String>, ApplyError> {
+    let mut commits = Vec::new();
+    for group in &options.plan.groups {
+        let members: Vec<&PackagePlan> = group
+            .packages
+            .iter()
+            .filter_map(|name| {
+                options
+                    .plan
+                    .packages
+                    .iter()
+                    .find(|package| &package.name == name)
+            })
+            .filter(|package| package.to.is_some())
+            .collect();
+        log(&format!(
+            "group {}: {}",
+            group.name,
+            members
+                .iter()
+                .map(|package| package.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        match update_group(composer, git, options.project, &members, log)? {
+            GroupResult::Failed(problem) => {
+                log(&format!(
+                    "group {} skipped: Composer could not resolve it",
+                    group.name
+                ));
+                report.failed_groups.push(FailedGroup {
+                    name: group.name.clone(),
+                    packages: members.iter().map(|package| package.name.clone()).collect(),
+                    problem,
+                });
+            }
+            GroupResult::Updated(updates) => {
+                if updates.is_empty() {
+                    log(&format!("group {}: nothing changed", group.name));
+                    continue;
+                }
+                let message = commit_message(&group.name, &updates);
+                let paths = ["composer.json", "composer.lock"];
+                let sha =
+                    git.commit_paths(&paths.map(|path| options.project.join(path)), &message)?;
+                log(&format!(
+                    "committed {}: {}",
+                    &sha[..sha.len().min(12)],
+                    message.lines().next().unwrap_or_default()
+                ));
+                commits.push(sha);
+                report
+                    .applied
+                    .extend(
+                        updates
+                            .into_iter()
+                            .map(|(package, from, to)| AppliedUpdate {
+                                kind: kind_of(&from, &to).to_string(),
+                                group: group.name.clone(),
+                                fixes: if package.security {
+                                    package.advisories.clone()
+                                } else {
+                                    Vec::new()
+                                },
+                                source_url: package.source_url.clone(),
+                                name: package.name.clone(),
+                                from,
+                                to,
+                            }),
+                    );
+            }
+        }
+    }
+    Ok(commits)
+}
+
+/// Pushes the branch and opens (or, for an existing one, updates) the pull request.
+fn publish(
+    options: &ApplyOptions<'_>,
+    git: &Git,
+    existing_request: Option<PullRequest>,
+    outcome: &mut ApplyOutcome,
+    log: &mut dyn FnMut(&str),
+) -> Result<(), ApplyError> {
+    let branch = outcome.branch.clone();
+    let base = outcome.base.clone();
+    if options.push || options.forge.is_some() {
+        git.push(options.remote, &branch, options.refresh)?;
+        outcome.pushed = true;
+        log(&format!("pushed {branch} to {}", options.remote));
+    }
+    if let Some(forge) = options.forge {
+        let title = outcome.report.title();
+        let body = outcome.report.body();
+        let request = match existing_request {
+            Some(existing) => forge.update_request(existing.number, &title, &body)?,
+            None => forge.create_request(&NewPullRequest {
+                title,
+                body,
+                head: branch.clone(),
+                base: base.clone(),
+                draft: false,
+            })?,
+        };
+        if !options.settings.reviewers.is_empty() {
+            forge.request_reviewers(request.number, &options.settings.reviewers)?;
+        }
+        log(&format!(
+            "pull request #{}: {}",
+            request.number, request.url
+        ));
+        outcome.pull_request = Some(request);
+    }
+    Ok(())
+}
+
+enum GroupResult<'p> {
+    /// (package, from, to) of every planned package whose locked version changed.
+    Updated(Vec<(&'p PackagePlan, String, String)>),
+    /// Composer's problem text.
+    Failed(String),
+}
+
+/// One group: move root requirements that must move, then `composer update` with the planned
+/// versions; on failure once more with `--with-all-dependencies`; on failure again the group's
+/// changes are undone.
+fn update_group<'p>(
+    composer: &Composer<'_>,
+    git: &Git,
+    project: &Path,
+    members: &[&'p PackagePlan],
+    log: &mut dyn FnMut(&str),
+) -> Result<GroupResult<'p>, ApplyError> {
+    let before = locked_versions(project)?;
+    for dev in [false, true] {
+        let moves: Vec<(String, String)> = members
+            .iter()
+            .filter(|package| package.dev == dev)
+            .filter_map(|package| {
+                package
+                    .new_constraint
+                    .clone()
+                    .map(|constraint| (package.name.clone(), constraint))
+            })
+            .collect();
+        if !moves.is_empty() {
+            let run = composer.require(&moves, dev, log)?;
+            if !run.succeeded {
+                git.reset_hard("HEAD")?;
+                return Ok(GroupResult::Failed(run.problem()));
+            }
+        }
+    }
+    let targets: Vec<(String, String)> = members
+        .iter()
+        .filter_map(|package| package.to.clone().map(|to| (package.name.clone(), to)))
+        .collect();
+    let mut run = composer.update(&targets, false, log)?;
+    if !run.succeeded {
+        log("retrying with --with-all-dependencies");
+        run = composer.update(&targets, true, log)?;
+    }
+    if !run.succeeded {
+        git.reset_hard("HEAD")?;
+        return Ok(GroupResult::Failed(run.problem()));
+    }
+    let after = locked_versions(project)?;
+    let updates = members
+        .iter()
+        .filter_map(|package| {
+            let key = package.name.to_ascii_lowercase();
+            let from = before.get(&key)?;
+            let to = after.get(&key)?;
+            (from != to).then(|| (*package, from.clone(), to.clone()))
+        })
+        .collect();
+    Ok(GroupResult::Updated(updates))
+}
+
+fn locked_versions(project: &Path) -> Result<BTreeMap<String, String>, ApplyError> {
+    let path = project.join("composer.lock");
+    let lock = ComposerLock::from_path(&path).map_err(|error| ApplyError::Lock {
+        path: path.clone(),
+        message: error.to_string(),
+    })?;
+    Ok(lock
+        .packages
+        .iter()
+        .chain(&lock.packages_dev)
+        .map(|package| (package.name.to_ascii_lowercase(), package.version.clone()))
+        .collect())
+}
+
+fn kind_of(from: &str, to: &str) -> &'static str {
+    let parts = |version: &str| -> (String, String) {
+        let mut parts = version.trim_start_matches('v').split('.');
+        (
+            parts.next().unwrap_or_default().to_string(),
+            parts.next().unwrap_or_default().to_string(),
+        )
+    };
+    if parts(from) == parts(to) {
+        "patch"
+    } else {
+        "minor"
+    }
+}
+
+fn commit_message(group: &str, updates: &[(&PackagePlan, String, String)]) -> String {
+    let mut message = format!(
+        "Update {group}: {}",
+        updates
+            .iter()
+            .map(|(package, _, to)| format!("{} {to}", package.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if message.len() > 72 {
+        message = format!("Update {group} ({} packages)", updates.len());
+    }
+    message.push_str("\n\n");
+    for (package, from, to) in updates {
+        let _ = writeln!(message, "- {}: {from} -> {to}", package.name);
+    }
+    message.push_str("\nBy upkeep upgrade apply.\n");
+    message
+}
+
+/// The gate's findings as comparable lines (rule, file, message; no line numbers, so moved code
+/// does not count as new).
+fn gate_findings(project: &Path) -> Result<Vec<String>, ApplyError> {
+    let report = upkeep_gate::run(&GateOptions {
+        root: project.to_path_buf(),
+        rules: Vec::new(),
+        exclude_rules: Vec::new(),
+        jobs: 0,
+        advisories: None,
+        config_file: None,
+        cache_dir: None,
+        baseline: None,
+        changed_since: None,
+        compare_core: None,
+    })
+    .map_err(|error| ApplyError::Gate(error.to_string()))?;
+    Ok(report
+        .findings
+        .iter()
+        .map(|finding| {
+            format!(
+                "{} {}: {}",
+                finding.rule.name, finding.location.file, finding.message
+            )
+        })
+        .collect())
+}
+
+/// The findings of `after` that `before` does not have (as a multiset).
+fn new_findings(before: &[String], after: &[String]) -> Vec<String> {
+    let mut remaining: BTreeMap<&str, usize> = BTreeMap::new();
+    for finding in before {
+        *remaining.entry(finding.as_str()).or_default() += 1;
+    }
+    after
+        .iter()
+        .filter(|finding| match remaining.get_mut(finding.as_str()) {
+            Some(count) if *count > 0 => {
+                *count -= 1;
+                false
+            }
+            _ => true,
+        })
+        .cloned()
+        .collect()
+}
+
+/// Back to the base branch with a clean tree; `vendor/` back to the base's lock when Composer
+/// changed it. An upgrade branch without commits is deleted.
+fn return_to_base(
+    options: &ApplyOptions<'_>,
+    git: &Git,
+    base: &str,
+    branch: &str,
+    delete_branch: bool,
+    log: &mut dyn FnMut(&str),
+) -> Result<(), ApplyError> {
+    git.reset_hard("HEAD")?;
+    git.checkout(base)?;
+    if delete_branch {
+        git.delete_branch(branch)?;
+    }
+    if options.project.join("vendor").is_dir() {
+        let composer = Composer {
+            program: options.composer,
+            project: options.project,
+        };
+        let run = composer.install(log)?;
+        if !run.succeeded {
+            log("warning: `composer install` could not restore vendor/ to the base branch's lock");
+        }
+    }
+    log(&format!("back on {base}"));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_findings_are_counted_as_a_multiset() {
+        let before = vec![
+            "a f: m".to_string(),
+            "a f: m".to_string(),
+            "b g: n".to_string(),
+        ];
+        let after = vec![
+            "a f: m".to_string(),
+            "a f: m".to_string(),
+            "a f: m".to_string(),
+            "c h: o".to_string(),
+        ];
+        assert_eq!(new_findings(&before, &after), ["a f: m", "c h: o"]);
+    }
+
+    #[test]
+    fn update_kinds() {
+        assert_eq!(kind_of("1.2.3", "1.2.9"), "patch");
+        assert_eq!(kind_of("v1.2.3", "v1.3.0"), "minor");
+    }
+}

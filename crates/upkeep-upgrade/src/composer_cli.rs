@@ -1,0 +1,206 @@
+//! Runs the real `composer` program for one group of updates, streaming its output, and reads
+//! its problem text when it fails.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+
+/// Flags every Composer run of the upgrader uses: no project scripts or plugins run (they are
+/// the project's deployment tooling, not part of resolving versions), and nothing asks.
+const COMMON_FLAGS: [&str; 3] = ["--no-scripts", "--no-plugins", "--no-interaction"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ComposerError {
+    #[error("cannot run `{program}`: {source}")]
+    Missing {
+        program: String,
+        source: std::io::Error,
+    },
+}
+
+/// How a Composer run ended.
+#[derive(Debug, Clone)]
+pub struct ComposerRun {
+    pub command: String,
+    pub succeeded: bool,
+    /// Everything Composer printed, in order.
+    pub output: Vec<String>,
+}
+
+impl ComposerRun {
+    /// Composer's explanation of a failure: from its `Problem` lines (or the last lines of
+    /// output when there are none).
+    pub fn problem(&self) -> String {
+        let start = self
+            .output
+            .iter()
+            .position(|line| line.trim_start().starts_with("Problem 1"))
+            .or_else(|| {
+                self.output
+                    .iter()
+                    .position(|line| line.contains("Your requirements could not be resolved"))
+            });
+        let lines: Vec<&str> = match start {
+            Some(start) => self.output[start..]
+                .iter()
+                .map(String::as_str)
+                .take_while(|line| {
+                    !line
+                        .trim_start()
+                        .starts_with("Use the option --with-all-dependencies")
+                })
+                .collect(),
+            None => self
+                .output
+                .iter()
+                .rev()
+                .take(12)
+                .rev()
+                .map(String::as_str)
+                .collect(),
+        };
+        lines.join("\n").trim_end().to_string()
+    }
+}
+
+/// The Composer program and where it runs.
+pub struct Composer<'a> {
+    pub program: &'a str,
+    pub project: &'a Path,
+}
+
+impl Composer<'_> {
+    /// `composer require --no-update <package:constraint>...`: moves root requirements (only
+    /// `composer.json` changes).
+    pub fn require(
+        &self,
+        requirements: &[(String, String)],
+        dev: bool,
+        log: &mut dyn FnMut(&str),
+    ) -> Result<ComposerRun, ComposerError> {
+        let mut arguments = vec!["require".to_string(), "--no-update".to_string()];
+        if dev {
+            arguments.push("--dev".to_string());
+        }
+        arguments.extend(COMMON_FLAGS.map(str::to_string));
+        arguments.extend(
+            requirements
+                .iter()
+                .map(|(package, constraint)| format!("{package}:{constraint}")),
+        );
+        self.run(&arguments, log)
+    }
+
+    /// `composer update <packages> --with <package:version>... --with-dependencies` (or
+    /// `--with-all-dependencies`): installs exactly the planned versions.
+    pub fn update(
+        &self,
+        targets: &[(String, String)],
+        all_dependencies: bool,
+        log: &mut dyn FnMut(&str),
+    ) -> Result<ComposerRun, ComposerError> {
+        let mut arguments = vec!["update".to_string()];
+        arguments.extend(targets.iter().map(|(package, _)| package.clone()));
+        for (package, version) in targets {
+            arguments.push("--with".to_string());
+            arguments.push(format!("{package}:{version}"));
+        }
+        arguments.push(if all_dependencies {
+            "--with-all-dependencies".to_string()
+        } else {
+            "--with-dependencies".to_string()
+        });
+        arguments.extend(COMMON_FLAGS.map(str::to_string));
+        self.run(&arguments, log)
+    }
+
+    /// `composer install`: brings `vendor/` back to the lock file of the checked-out branch.
+    pub fn install(&self, log: &mut dyn FnMut(&str)) -> Result<ComposerRun, ComposerError> {
+        let mut arguments = vec!["install".to_string()];
+        arguments.extend(COMMON_FLAGS.map(str::to_string));
+        self.run(&arguments, log)
+    }
+
+    fn run(
+        &self,
+        arguments: &[String],
+        log: &mut dyn FnMut(&str),
+    ) -> Result<ComposerRun, ComposerError> {
+        let command = format!("composer {}", arguments.join(" "));
+        log(&format!("$ {command}"));
+        let mut child = Command::new(self.program)
+            .args(arguments)
+            .current_dir(self.project)
+            .env("COMPOSER_NO_INTERACTION", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| ComposerError::Missing {
+                program: self.program.to_string(),
+                source,
+            })?;
+        let (sender, lines) = mpsc::channel();
+        let mut readers = Vec::new();
+        if let Some(stdout) = child.stdout.take() {
+            let sender = sender.clone();
+            readers.push(thread::spawn(move || forward(stdout, &sender)));
+        }
+        if let Some(stderr) = child.stderr.take() {
+            let sender = sender.clone();
+            readers.push(thread::spawn(move || forward(stderr, &sender)));
+        }
+        drop(sender);
+        let mut output = Vec::new();
+        for line in lines {
+            log(&line);
+            output.push(line);
+        }
+        for reader in readers {
+            let _ = reader.join();
+        }
+        let succeeded = child.wait().is_ok_and(|status| status.success());
+        Ok(ComposerRun {
+            command,
+            succeeded,
+            output,
+        })
+    }
+}
+
+fn forward(stream: impl std::io::Read, sender: &mpsc::Sender<String>) {
+    for line in BufReader::new(stream).lines() {
+        let Ok(line) = line else { break };
+        if sender.send(line).is_err() {
+            break;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_problem_text_is_composers_explanation() {
+        let run = ComposerRun {
+            command: "composer update".into(),
+            succeeded: false,
+            output: vec![
+                "Loading composer repositories with package information".into(),
+                "Your requirements could not be resolved to an installable set of packages.".into(),
+                String::new(),
+                "  Problem 1".into(),
+                "    - acme/app 1.0.0 requires acme/lib ^1.0 -> found acme/lib[1.0.0].".into(),
+                String::new(),
+                "Use the option --with-all-dependencies (-W) to allow upgrades, downgrades and removals for packages currently locked to specific versions.".into(),
+            ],
+        };
+        assert_eq!(
+            run.problem(),
+            "  Problem 1\n    - acme/app 1.0.0 requires acme/lib ^1.0 -> found acme/lib[1.0.0]."
+        );
+    }
+}

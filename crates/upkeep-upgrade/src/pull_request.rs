@@ -1,0 +1,353 @@
+//! The text of the upgrade pull request: a title naming the date and the number of packages, and
+//! a body a reviewer can work from — what changed with compare and release links, security fixes
+//! marked, groups Composer could not update with its reason, majors that need manual work, the
+//! gate findings the update introduced, and a stable report id.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// Everything an upgrade run did, as the pull request tells it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct UpgradeReport {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    pub base_branch: String,
+    pub applied: Vec<AppliedUpdate>,
+    pub failed_groups: Vec<FailedGroup>,
+    pub majors: Vec<MajorUpgrade>,
+    /// New gate findings after the update, one line each (`rule file:line message`).
+    pub new_findings: Vec<String>,
+    /// Why the gate could not compare, if it could not.
+    pub gate_problem: Option<String>,
+    /// Updates left for the next run (thresholds), by name.
+    pub deferred: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AppliedUpdate {
+    pub name: String,
+    pub from: String,
+    pub to: String,
+    /// `patch` or `minor`.
+    pub kind: String,
+    pub group: String,
+    /// Advisories the update fixes.
+    pub fixes: Vec<String>,
+    pub source_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FailedGroup {
+    pub name: String,
+    pub packages: Vec<String>,
+    /// Composer's explanation (its "Problem" lines).
+    pub problem: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MajorUpgrade {
+    pub name: String,
+    pub locked: String,
+    pub major: String,
+    pub source_url: Option<String>,
+}
+
+impl UpgradeReport {
+    /// A short id that is the same for the same updates from the same base, so a refreshed pull
+    /// request can be recognised.
+    pub fn report_id(&self) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(self.base_branch.as_bytes());
+        let mut updates: Vec<String> = self
+            .applied
+            .iter()
+            .map(|update| format!("{}@{}->{}", update.name, update.from, update.to))
+            .collect();
+        updates.sort();
+        for update in updates {
+            hasher.update(b"\n");
+            hasher.update(update.as_bytes());
+        }
+        let digest = hasher.finalize();
+        let hex = digest.iter().take(6).fold(String::new(), |mut hex, byte| {
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        });
+        format!("upkeep-{hex}")
+    }
+
+    pub fn title(&self) -> String {
+        let count = self.applied.len();
+        let noun = if count == 1 { "package" } else { "packages" };
+        format!("Upkeep: update {count} {noun} ({})", self.date)
+    }
+
+    pub fn body(&self) -> String {
+        let mut body = String::new();
+        let security = self
+            .applied
+            .iter()
+            .filter(|update| !update.fixes.is_empty())
+            .count();
+        let minor = self
+            .applied
+            .iter()
+            .filter(|update| update.kind == "minor")
+            .count();
+        let patch = self.applied.len() - minor;
+        let _ = write!(
+            body,
+            "Updates {} packages of `{}`: {minor} minor, {patch} patch",
+            self.applied.len(),
+            self.base_branch
+        );
+        if security > 0 {
+            let _ = write!(body, ", **{security} with security fixes**");
+        }
+        body.push_str(".\n\n");
+
+        self.write_updates(&mut body);
+        self.write_problems(&mut body);
+        body.push_str("### Quality gate\n\n");
+        match (&self.gate_problem, self.new_findings.is_empty()) {
+            (Some(problem), _) => {
+                let _ = writeln!(
+                    body,
+                    "The gate could not compare before and after: {problem}"
+                );
+            }
+            (None, true) => body.push_str("No new findings.\n"),
+            (None, false) => {
+                let count = self.new_findings.len();
+                let noun = if count == 1 { "finding" } else { "findings" };
+                let _ = writeln!(body, "{count} new {noun} after the update:\n");
+                for finding in &self.new_findings {
+                    let _ = writeln!(body, "- {finding}");
+                }
+            }
+        }
+        body.push('\n');
+
+        if !self.deferred.is_empty() {
+            let _ = writeln!(
+                body,
+                "Left for the next run (per-run limits): {}.\n",
+                self.deferred
+                    .iter()
+                    .map(|name| format!("`{name}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        let _ = writeln!(
+            body,
+            "<sub>Report {} · opened by Upkeep</sub>",
+            self.report_id()
+        );
+        body
+    }
+
+    /// The table of updates and the list of security fixes.
+    fn write_updates(&self, body: &mut String) {
+        if !self.applied.is_empty() {
+            body.push_str("| Package | From | To | Type | Links |\n|---|---|---|---|---|\n");
+            for update in &self.applied {
+                let kind = if update.fixes.is_empty() {
+                    update.kind.clone()
+                } else {
+                    format!("{} · security", update.kind)
+                };
+                let _ = writeln!(
+                    body,
+                    "| `{}` | {} | {} | {kind} | {} |",
+                    update.name,
+                    update.from,
+                    update.to,
+                    links(update.source_url.as_deref(), &update.from, &update.to)
+                );
+            }
+            body.push('\n');
+            let fixes: Vec<&AppliedUpdate> = self
+                .applied
+                .iter()
+                .filter(|update| !update.fixes.is_empty())
+                .collect();
+            if !fixes.is_empty() {
+                body.push_str("### Security fixes\n\n");
+                for update in fixes {
+                    for fix in &update.fixes {
+                        let _ = writeln!(body, "- `{}` {}: {fix}", update.name, update.to);
+                    }
+                }
+                body.push('\n');
+            }
+        }
+    }
+
+    /// Groups Composer could not update, and majors that need manual work.
+    fn write_problems(&self, body: &mut String) {
+        if !self.failed_groups.is_empty() {
+            body.push_str("### Not updated: Composer could not resolve\n\n");
+            for group in &self.failed_groups {
+                let _ = writeln!(
+                    body,
+                    "- **{}** ({})\n\n  ```\n{}\n  ```",
+                    group.name,
+                    group
+                        .packages
+                        .iter()
+                        .map(|name| format!("`{name}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    indent(&group.problem, "  ")
+                );
+            }
+            body.push('\n');
+        }
+
+        if !self.majors.is_empty() {
+            body.push_str("### New majors (manual upgrade)\n\n");
+            for major in &self.majors {
+                let _ = writeln!(
+                    body,
+                    "- `{}` {} → {}: {}",
+                    major.name,
+                    major.locked,
+                    major.major,
+                    upgrade_guide(&major.name, major.source_url.as_deref(), &major.major)
+                );
+            }
+            body.push('\n');
+        }
+    }
+}
+
+fn indent(text: &str, prefix: &str) -> String {
+    text.lines()
+        .map(|line| format!("{prefix}{line}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The web address of a repository on GitHub or GitLab, from its clone URL.
+fn web_repository(source_url: &str) -> Option<(String, bool)> {
+    let url = source_url.trim_end_matches('/').trim_end_matches(".git");
+    let url = url
+        .strip_prefix("git@github.com:")
+        .map(|path| format!("https://github.com/{path}"))
+        .or_else(|| {
+            url.strip_prefix("git@gitlab.com:")
+                .map(|path| format!("https://gitlab.com/{path}"))
+        })
+        .unwrap_or_else(|| url.to_string());
+    if url.starts_with("https://github.com/") {
+        Some((url, true))
+    } else if url.starts_with("https://gitlab.") {
+        Some((url, false))
+    } else {
+        None
+    }
+}
+
+fn links(source_url: Option<&str>, from: &str, to: &str) -> String {
+    match source_url.and_then(web_repository) {
+        Some((web, true)) => {
+            format!("[compare]({web}/compare/{from}...{to}) · [release]({web}/releases/tag/{to})")
+        }
+        Some((web, false)) => {
+            format!("[compare]({web}/-/compare/{from}...{to}) · [tag]({web}/-/tags/{to})")
+        }
+        None => "—".to_string(),
+    }
+}
+
+fn upgrade_guide(name: &str, source_url: Option<&str>, major: &str) -> String {
+    let mut links = Vec::new();
+    if let Some(module) = name
+        .strip_prefix("spryker/")
+        .or_else(|| name.strip_prefix("spryker-shop/"))
+    {
+        links.push(format!(
+            "[upgrade guide](https://docs.spryker.com/search.html?query=upgrade+the+{module}+module)"
+        ));
+    }
+    match source_url.and_then(web_repository) {
+        Some((web, true)) => links.push(format!("[release notes]({web}/releases/tag/{major}) · [UPGRADE.md]({web}/blob/{major}/UPGRADE.md)")),
+        Some((web, false)) => links.push(format!("[release notes]({web}/-/tags/{major})")),
+        None => {}
+    }
+    if links.is_empty() {
+        "see the package's release notes".to_string()
+    } else {
+        links.join(" · ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report() -> UpgradeReport {
+        UpgradeReport {
+            date: "2026-11-23".into(),
+            base_branch: "main".into(),
+            applied: vec![
+                AppliedUpdate {
+                    name: "spryker/kernel".into(),
+                    from: "3.70.0".into(),
+                    to: "3.72.1".into(),
+                    kind: "minor".into(),
+                    group: "spryker".into(),
+                    fixes: vec![],
+                    source_url: Some("https://github.com/spryker/kernel.git".into()),
+                },
+                AppliedUpdate {
+                    name: "symfony/http-kernel".into(),
+                    from: "v6.4.1".into(),
+                    to: "v6.4.2".into(),
+                    kind: "patch".into(),
+                    group: "symfony".into(),
+                    fixes: vec!["CVE-2024-0001 Cookie headers stored in HttpCache".into()],
+                    source_url: Some("git@github.com:symfony/http-kernel.git".into()),
+                },
+            ],
+            failed_groups: vec![FailedGroup {
+                name: "acme".into(),
+                packages: vec!["acme/conflicting".into()],
+                problem: "Problem 1\n  - acme/conflicting 1.1.0 requires acme/base ^2.0".into(),
+            }],
+            majors: vec![MajorUpgrade {
+                name: "spryker/product".into(),
+                locked: "5.10.0".into(),
+                major: "6.0.0".into(),
+                source_url: Some("https://github.com/spryker/product.git".into()),
+            }],
+            new_findings: vec![
+                "private-api-facade src/Pyz/Zed/Foo/FooFacade.php:12 calls a private method".into(),
+            ],
+            gate_problem: None,
+            deferred: vec!["acme/later".into()],
+        }
+    }
+
+    #[test]
+    fn title_and_body() {
+        let report = report();
+        assert_eq!(report.title(), "Upkeep: update 2 packages (2026-11-23)");
+        insta::assert_snapshot!(report.body());
+    }
+
+    #[test]
+    fn the_report_id_depends_only_on_base_and_updates() {
+        let mut one = report();
+        let two = report();
+        assert_eq!(one.report_id(), two.report_id());
+        one.new_findings.clear();
+        one.applied.reverse();
+        assert_eq!(one.report_id(), two.report_id());
+        one.applied[0].to = "3.72.2".into();
+        assert_ne!(one.report_id(), two.report_id());
+    }
+}

@@ -1,0 +1,115 @@
+//! The job the server runs on each repository's schedule (`[upgrade] schedule`, by default
+//! Monday 08:00): plan, apply, push and open (or refresh) the pull request. The command line's
+//! `upkeep upgrade apply --pr` is the same run, started by hand.
+
+use std::path::PathBuf;
+
+use jiff::Timestamp;
+use upkeep_composer::repository::RepositoryOptions;
+use upkeep_forge::remote::{ForgeKind, RemoteRepository};
+use upkeep_forge::{Forge, Git, Token, forge};
+
+use crate::apply::{ApplyOptions, ApplyOutcome, apply};
+use crate::project::plan_project;
+use crate::settings::UpgradeSettings;
+
+/// Where the pull request goes, when the remote URL alone does not tell (a self-hosted forge,
+/// or a local path in tests). What is `None` comes from the remote's URL.
+#[derive(Debug, Clone, Default)]
+pub struct ForgeTarget {
+    pub kind: Option<ForgeKind>,
+    /// `owner/repo` or `group/sub/project`.
+    pub repository: Option<String>,
+    pub api_base: Option<String>,
+}
+
+/// One connected repository's upgrade job.
+#[derive(Debug, Clone)]
+pub struct ScheduledUpgrade {
+    /// The project directory in the server's checkout of the repository.
+    pub project: PathBuf,
+    pub remote: String,
+    pub forge: ForgeTarget,
+    pub token: Token,
+    pub composer: String,
+    pub repositories: RepositoryOptions,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduledError {
+    #[error(transparent)]
+    Settings(#[from] crate::settings::SettingsError),
+    #[error(transparent)]
+    Project(#[from] crate::project::ProjectError),
+    #[error(transparent)]
+    Apply(#[from] crate::apply::ApplyError),
+    #[error(transparent)]
+    Git(#[from] upkeep_forge::GitError),
+    #[error(transparent)]
+    Remote(#[from] upkeep_forge::RemoteUrlError),
+    #[error(transparent)]
+    Forge(#[from] upkeep_forge::ForgeError),
+}
+
+/// Whether the job is due: its schedule has a time after `last_run` and not after `now`.
+pub fn is_due(schedule: &crate::schedule::Schedule, last_run: Timestamp, now: Timestamp) -> bool {
+    schedule
+        .next_after(last_run)
+        .is_some_and(|next| next <= now)
+}
+
+/// Runs the job once. A pull request still open from an earlier week is rebuilt on the current
+/// base and updated, never duplicated.
+pub fn run_scheduled_upgrade(
+    job: &ScheduledUpgrade,
+    now: Timestamp,
+    log: &mut dyn FnMut(&str),
+) -> Result<ApplyOutcome, ScheduledError> {
+    let settings = UpgradeSettings::read(&job.project)?;
+    let planned = plan_project(&job.project, &settings, &job.repositories)?;
+    for warning in &planned.warnings {
+        log(&format!("warning: {warning}"));
+    }
+    let forge = connect(job)?;
+    let options = ApplyOptions {
+        project: &job.project,
+        plan: &planned.plan,
+        settings: &settings,
+        composer: &job.composer,
+        push: true,
+        forge: Some(forge.as_ref()),
+        refresh: true,
+        remote: &job.remote,
+        gate: true,
+        date: now.strftime("%Y-%m-%d").to_string(),
+    };
+    Ok(apply(&options, log)?)
+}
+
+/// The forge client of the job's repository.
+pub fn connect(job: &ScheduledUpgrade) -> Result<Box<dyn Forge>, ScheduledError> {
+    let target = &job.forge;
+    let remote = if let (Some(kind), Some(repository)) = (target.kind, &target.repository) {
+        RemoteRepository {
+            host: "configured".to_string(),
+            web_port: None,
+            path: repository.clone(),
+            kind,
+        }
+    } else {
+        let url = Git::open(&job.project)?.remote_url(&job.remote)?;
+        let mut remote = RemoteRepository::parse(&url)?;
+        if let Some(kind) = target.kind {
+            remote = remote.with_kind(kind);
+        }
+        if let Some(repository) = &target.repository {
+            remote.path.clone_from(repository);
+        }
+        remote
+    };
+    Ok(forge::connect(
+        &remote,
+        target.api_base.as_deref(),
+        job.token.clone(),
+    )?)
+}

@@ -1,0 +1,179 @@
+//! The upgrader's settings: the `[upgrade]` table of `upkeep.toml`.
+//!
+//! ```toml
+//! [upgrade]
+//! schedule = "0 8 * * MON"     # when the server runs `upgrade apply` (cron, 5 fields)
+//! max-minor = 10               # package versions per run
+//! max-patch = 30
+//! max-groups = 30
+//! reviewers = ["alice"]        # requested on the pull request
+//! base-branch = "main"         # default: the branch checked out
+//!
+//! [[upgrade.groups]]           # default: one group per vendor
+//! name = "spryker"
+//! packages = ["spryker/*", "spryker-shop/*"]
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The file the settings are read from, at the project root.
+pub const SETTINGS_FILE: &str = "upkeep.toml";
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct UpgradeSettings {
+    pub schedule: String,
+    pub max_minor: usize,
+    pub max_patch: usize,
+    pub max_groups: usize,
+    pub reviewers: Vec<String>,
+    pub base_branch: Option<String>,
+    pub groups: Vec<GroupRule>,
+    /// A local advisory database (as the gate's `--advisories`): marks security updates.
+    pub advisories: Option<PathBuf>,
+}
+
+/// Packages whose names match one of `packages` (`*` matches any run of characters) are updated
+/// together in one Composer run and one commit.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupRule {
+    pub name: String,
+    pub packages: Vec<String>,
+}
+
+impl Default for UpgradeSettings {
+    fn default() -> Self {
+        Self {
+            schedule: "0 8 * * MON".to_string(),
+            max_minor: 10,
+            max_patch: 30,
+            max_groups: 30,
+            reviewers: Vec::new(),
+            base_branch: None,
+            groups: Vec::new(),
+            advisories: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {message}", path.display())]
+pub struct SettingsError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+#[derive(Deserialize)]
+struct SettingsFile {
+    #[serde(default)]
+    upgrade: Option<UpgradeSettings>,
+}
+
+impl UpgradeSettings {
+    /// Reads `<project>/upkeep.toml`; defaults when it or its `[upgrade]` table is missing.
+    pub fn read(project: &Path) -> Result<Self, SettingsError> {
+        let path = project.join(SETTINGS_FILE);
+        let Ok(text) = fs_err::read_to_string(&path) else {
+            return Ok(Self::default());
+        };
+        Self::parse(&text, &path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Self, SettingsError> {
+        let file: SettingsFile = toml::from_str(text).map_err(|error| SettingsError {
+            path: path.to_path_buf(),
+            message: error.to_string().trim().replace('\n', " "),
+        })?;
+        let mut settings = file.upgrade.unwrap_or_default();
+        if let Some(advisories) = &settings.advisories
+            && advisories.is_relative()
+        {
+            settings.advisories = path.parent().map(|parent| parent.join(advisories));
+        }
+        Ok(settings)
+    }
+
+    /// The group of `package`: the first configured group with a matching pattern, else the
+    /// package's vendor.
+    pub fn group_of(&self, package: &str) -> String {
+        self.groups
+            .iter()
+            .find(|group| {
+                group
+                    .packages
+                    .iter()
+                    .any(|pattern| wildcard_match(pattern, package))
+            })
+            .map_or_else(
+                || package.split('/').next().unwrap_or(package).to_string(),
+                |group| group.name.clone(),
+            )
+    }
+}
+
+/// `*` matches any run of characters, everything else itself (case-insensitive, as package
+/// names are).
+fn wildcard_match(pattern: &str, name: &str) -> bool {
+    let pattern = pattern.to_ascii_lowercase();
+    let name = name.to_ascii_lowercase();
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == name;
+    }
+    let mut rest = name.as_str();
+    for (index, part) in parts.iter().enumerate() {
+        if index == 0 {
+            let Some(stripped) = rest.strip_prefix(part) else {
+                return false;
+            };
+            rest = stripped;
+        } else if index == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else if let Some(found) = rest.find(part) {
+            rest = &rest[found + part.len()..];
+        } else {
+            return false;
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_groups() {
+        let settings = UpgradeSettings::parse(
+            "[gate]\nrules = []\n[upgrade]\nmax-minor = 3\n[[upgrade.groups]]\nname = \"spryker\"\npackages = [\"spryker/*\", \"spryker-shop/*\"]\n",
+            Path::new("upkeep.toml"),
+        )
+        .unwrap();
+        assert_eq!(settings.max_minor, 3);
+        assert_eq!(settings.max_patch, 30);
+        assert_eq!(settings.schedule, "0 8 * * MON");
+        assert_eq!(settings.group_of("spryker/kernel"), "spryker");
+        assert_eq!(settings.group_of("Spryker-Shop/cart-page"), "spryker");
+        assert_eq!(settings.group_of("symfony/console"), "symfony");
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_naming_the_file() {
+        let error = UpgradeSettings::parse("[upgrade]\nmax-minors = 3\n", Path::new("upkeep.toml"))
+            .unwrap_err();
+        assert!(error.to_string().starts_with("upkeep.toml: "), "{error}");
+        assert!(error.to_string().contains("max-minors"), "{error}");
+    }
+
+    #[test]
+    fn wildcards() {
+        assert!(wildcard_match("spryker/*", "spryker/kernel"));
+        assert!(wildcard_match("*/kernel", "spryker/kernel"));
+        assert!(wildcard_match("sp*er/k*l", "spryker/kernel"));
+        assert!(!wildcard_match("spryker/*", "spryker-shop/kernel"));
+        assert!(wildcard_match("symfony/console", "symfony/console"));
+    }
+}

@@ -1,0 +1,343 @@
+//! `upkeep upgrade plan|apply`: the upgrader from the command line.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Subcommand, ValueEnum};
+use upkeep_composer::repository::{RepositoryOptions, default_cache_dir};
+use upkeep_forge::{ForgeKind, Token};
+use upkeep_upgrade::apply::{ApplyOptions, apply};
+use upkeep_upgrade::plan::{UpdateKind, UpgradePlan};
+use upkeep_upgrade::project::plan_project;
+use upkeep_upgrade::scheduled::{ForgeTarget, ScheduledUpgrade, connect};
+use upkeep_upgrade::settings::UpgradeSettings;
+
+use crate::{Outcome, print_error};
+
+#[derive(Debug, Args)]
+pub struct UpgradeArgs {
+    #[command(subcommand)]
+    pub command: UpgradeCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UpgradeCommand {
+    /// Show, for every locked package, the newest patch, minor and major release, the update
+    /// that would be applied and why. Writes nothing.
+    Plan(PlanArgs),
+    /// Apply the plan on branch `upkeep/upgrade-for-<base>`: one Composer run and one commit per
+    /// group, the quality gate before and after; optionally push and open the pull request.
+    ///
+    /// Exit status: 0 done (also when there was nothing to update), 1 some groups could not be
+    /// updated, 2 the run could not start or failed (dirty tree, open upgrade, Composer missing).
+    Apply(ApplyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MetadataArgs {
+    /// The project root (with composer.json and composer.lock).
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+
+    /// Local security-advisory database (as `upkeep gate --advisories`); marks security updates.
+    #[arg(long, value_name = "PATH")]
+    pub advisories: Option<PathBuf>,
+
+    /// Cache repository metadata here (default: ~/.cache/upkeep/composer).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Send no requests: use cached metadata whatever its age.
+    #[arg(long)]
+    pub offline: bool,
+
+    /// Use cached metadata younger than this many seconds without asking the server (default 0:
+    /// always revalidate with `ETag` / `Last-Modified`).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub max_age: u64,
+
+    /// Requests in flight at most.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub metadata: MetadataArgs,
+
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PlanFormat {
+    Text,
+    Json,
+}
+
+// Command-line switches are booleans by nature.
+#[allow(clippy::struct_excessive_bools)]
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub metadata: MetadataArgs,
+
+    /// Push the upgrade branch to the remote.
+    #[arg(long)]
+    pub push: bool,
+
+    /// Open the pull request (GitHub) or merge request (GitLab); implies --push. The token comes
+    /// from `UPKEEP_FORGE_TOKEN`, else `GITHUB_TOKEN` / `GITLAB_TOKEN`.
+    #[arg(long)]
+    pub pr: bool,
+
+    /// Rebuild an existing upgrade branch on the current base and update its pull request,
+    /// instead of refusing.
+    #[arg(long)]
+    pub refresh: bool,
+
+    /// The remote to push to.
+    #[arg(long, default_value = "origin")]
+    pub remote: String,
+
+    /// The forge API base URL (default: from the remote's host; GitHub Enterprise and
+    /// self-hosted GitLab may need it).
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+
+    /// The forge, when the remote's host does not tell.
+    #[arg(long, value_enum)]
+    pub forge: Option<ForgeArg>,
+
+    /// The repository on the forge (`owner/repo`, `group/sub/project`), when the remote URL does
+    /// not name it.
+    #[arg(long, value_name = "PATH")]
+    pub repository: Option<String>,
+
+    /// The Composer program.
+    #[arg(long, value_name = "PROGRAM", default_value = "composer")]
+    pub composer: String,
+
+    /// Do not run the quality gate before and after.
+    #[arg(long)]
+    pub no_gate: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ForgeArg {
+    Github,
+    Gitlab,
+}
+
+pub fn run(args: &UpgradeArgs) -> Outcome {
+    match &args.command {
+        UpgradeCommand::Plan(args) => run_plan(args),
+        UpgradeCommand::Apply(args) => run_apply(args),
+    }
+}
+
+fn settings_and_options(
+    metadata: &MetadataArgs,
+) -> Result<(UpgradeSettings, RepositoryOptions), Outcome> {
+    let mut settings = UpgradeSettings::read(&metadata.path).map_err(|error| {
+        print_error(
+            &error.to_string(),
+            Some("fix the [upgrade] table of upkeep.toml"),
+        );
+        Outcome::Failed
+    })?;
+    if metadata.advisories.is_some() {
+        settings.advisories.clone_from(&metadata.advisories);
+    }
+    let options = RepositoryOptions {
+        cache_dir: metadata.cache_dir.clone().or_else(default_cache_dir),
+        offline: metadata.offline,
+        max_age: Duration::from_secs(metadata.max_age),
+        concurrency: metadata.concurrency.max(1),
+        ..RepositoryOptions::default()
+    };
+    Ok((settings, options))
+}
+
+fn planned(metadata: &MetadataArgs) -> Result<(UpgradeSettings, UpgradePlan), Outcome> {
+    let (settings, options) = settings_and_options(metadata)?;
+    let planned = plan_project(&metadata.path, &settings, &options).map_err(|error| {
+        print_error(&error.to_string(), error.hint());
+        Outcome::Failed
+    })?;
+    for warning in &planned.warnings {
+        anstream::eprintln!("warning: {warning}");
+    }
+    Ok((settings, planned.plan))
+}
+
+fn run_plan(args: &PlanArgs) -> Outcome {
+    let (_, plan) = match planned(&args.metadata) {
+        Ok(planned) => planned,
+        Err(outcome) => return outcome,
+    };
+    match args.format {
+        PlanFormat::Json => match serde_json::to_string_pretty(&plan) {
+            Ok(json) => println!("{json}"),
+            Err(error) => {
+                print_error(&error.to_string(), None);
+                return Outcome::Failed;
+            }
+        },
+        PlanFormat::Text => print!("{}", render_plan(&plan)),
+    }
+    Outcome::Success
+}
+
+fn render_plan(plan: &UpgradePlan) -> String {
+    let mut text = String::new();
+    let width = plan
+        .packages
+        .iter()
+        .map(|package| package.name.len())
+        .max()
+        .unwrap_or(7)
+        .max(7);
+    let _ = writeln!(
+        text,
+        "{:width$}  {:12} {:12} {:12} {:12} {:6} reason",
+        "package", "locked", "patch", "minor", "major", "update"
+    );
+    for package in &plan.packages {
+        let update = match package.update {
+            UpdateKind::Patch => "patch",
+            UpdateKind::Minor => "minor",
+            UpdateKind::None => "-",
+        };
+        let dash = |value: &Option<String>| value.clone().unwrap_or_else(|| "-".into());
+        let _ = writeln!(
+            text,
+            "{:width$}  {:12} {:12} {:12} {:12} {:6} {}{}",
+            package.name,
+            package.locked,
+            dash(&package.patch),
+            dash(&package.minor),
+            dash(&package.major),
+            update,
+            if package.security { "[security] " } else { "" },
+            package.reason
+        );
+    }
+    text.push('\n');
+    if plan.groups.is_empty() {
+        text.push_str("Nothing to update.\n");
+    } else {
+        let _ = writeln!(text, "Groups, in the order they are applied:");
+        for (index, group) in plan.groups.iter().enumerate() {
+            let _ = writeln!(
+                text,
+                "  {}. {}{}: {}",
+                index + 1,
+                group.name,
+                if group.security { " [security]" } else { "" },
+                group.packages.join(", ")
+            );
+        }
+    }
+    text
+}
+
+fn run_apply(args: &ApplyArgs) -> Outcome {
+    let (settings, plan) = match planned(&args.metadata) {
+        Ok(planned) => planned,
+        Err(outcome) => return outcome,
+    };
+    let forge = if args.pr {
+        match forge_client(args) {
+            Ok(forge) => Some(forge),
+            Err(outcome) => return outcome,
+        }
+    } else {
+        None
+    };
+    let options = ApplyOptions {
+        project: &args.metadata.path,
+        plan: &plan,
+        settings: &settings,
+        composer: &args.composer,
+        push: args.push || args.pr,
+        forge: forge.as_deref(),
+        refresh: args.refresh,
+        remote: &args.remote,
+        gate: !args.no_gate,
+        date: jiff::Timestamp::now().strftime("%Y-%m-%d").to_string(),
+    };
+    let mut log = |line: &str| anstream::eprintln!("{line}");
+    match apply(&options, &mut log) {
+        Ok(outcome) => {
+            let report = &outcome.report;
+            println!(
+                "{} packages updated in {} commits on {}{}",
+                report.applied.len(),
+                outcome.commits.len(),
+                outcome.branch,
+                outcome
+                    .pull_request
+                    .as_ref()
+                    .map(|request| format!("; {}", request.url))
+                    .unwrap_or_default()
+            );
+            for group in &report.failed_groups {
+                println!(
+                    "not updated: {} ({})",
+                    group.name,
+                    group.packages.join(", ")
+                );
+            }
+            if report.failed_groups.is_empty() {
+                Outcome::Success
+            } else {
+                Outcome::ProblemsFound
+            }
+        }
+        Err(error) => {
+            print_error(&error.to_string(), error.hint().as_deref());
+            Outcome::Failed
+        }
+    }
+}
+
+fn forge_client(args: &ApplyArgs) -> Result<Box<dyn upkeep_forge::Forge>, Outcome> {
+    let kind_hint = args.forge.map(|forge| match forge {
+        ForgeArg::Github => ForgeKind::GitHub,
+        ForgeArg::Gitlab => ForgeKind::GitLab,
+    });
+    let token_kind = kind_hint.unwrap_or(ForgeKind::GitHub);
+    let Some(token) = Token::from_env(token_kind).or_else(|| Token::from_env(ForgeKind::GitLab))
+    else {
+        print_error(
+            "--pr needs an API token",
+            Some(
+                "set UPKEEP_FORGE_TOKEN (or GITHUB_TOKEN / GITLAB_TOKEN) to a token that may open pull requests",
+            ),
+        );
+        return Err(Outcome::Failed);
+    };
+    let forge = ForgeTarget {
+        kind: kind_hint,
+        repository: args.repository.clone(),
+        api_base: args.api_url.clone(),
+    };
+    let job = ScheduledUpgrade {
+        project: args.metadata.path.clone(),
+        remote: args.remote.clone(),
+        forge,
+        token,
+        composer: args.composer.clone(),
+        repositories: RepositoryOptions::default(),
+    };
+    connect(&job).map_err(|error| {
+        print_error(
+            &error.to_string(),
+            Some("pass --forge github|gitlab, --repository and --api-url when the remote does not name the forge"),
+        );
+        Outcome::Failed
+    })
+}

@@ -1,0 +1,511 @@
+//! End-to-end tests of `upkeep upgrade`: a Composer repository served from a directory
+//! (`file://`, `tests/fixtures/upgrade/packages.json`) with several vendors, minors, patches, a
+//! major, an update that cannot resolve and one that needs a newer PHP; an advisory; the real
+//! `composer` program; real git with a bare `origin`; the GitHub and GitLab APIs on loopback.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use assert_cmd::cargo::CommandCargoExt;
+use upkeep_forge::testing::{FakeGitHub, FakeGitLab};
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/upgrade")
+}
+
+fn composer_available() -> bool {
+    Command::new("composer")
+        .arg("--version")
+        .output()
+        .is_ok_and(|output| output.status.success())
+}
+
+struct Shop {
+    dir: tempfile::TempDir,
+    project: PathBuf,
+    origin: PathBuf,
+}
+
+impl Shop {
+    /// A project locked at the old versions, committed and pushed to a bare `origin`.
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("shop");
+        let origin = dir.path().join("origin.git");
+        std::fs::create_dir_all(&project).unwrap();
+        let repository = format!("file://{}", fixture().display());
+        std::fs::write(
+            project.join("composer.json"),
+            format!(
+                r#"{{
+    "name": "acme/shop",
+    "description": "The upgrader's test shop",
+    "require": {{
+        "acme/lib": "^1.0",
+        "acme/tight": "~1.2.0",
+        "spryker/kernel": "^3.70",
+        "other/pinned": "^1.0",
+        "conflicting/pkg": "^1.0",
+        "tools/php84": "^1.0"
+    }},
+    "repositories": [
+        {{"type": "composer", "url": "{repository}"}},
+        {{"packagist.org": false}}
+    ],
+    "config": {{
+        "platform": {{"php": "8.2.10"}}
+    }}
+}}
+"#
+            ),
+        )
+        .unwrap();
+        std::fs::write(project.join(".gitignore"), "/vendor/\n").unwrap();
+        std::fs::write(
+            project.join("upkeep.toml"),
+            format!(
+                "[upgrade]\nreviewers = [\"reviewer\"]\nadvisories = \"{}\"\n",
+                fixture().join("advisories").display()
+            ),
+        )
+        .unwrap();
+        let shop = Self {
+            dir,
+            project,
+            origin,
+        };
+        shop.composer(&[
+            "update",
+            "--with",
+            "acme/lib:1.0.0",
+            "--with",
+            "acme/tight:1.2.0",
+            "--with",
+            "spryker/kernel:3.70.0",
+            "--with",
+            "other/pinned:1.0.0",
+            "--with",
+            "conflicting/pkg:1.0.0",
+            "--with",
+            "tools/php84:1.0.0",
+        ]);
+        shop.git(&["init", "-q", "-b", "main"]);
+        shop.git(&["add", "-A"]);
+        shop.git(&["commit", "-q", "-m", "shop"]);
+        let status = Command::new("git")
+            .args(["init", "-q", "--bare"])
+            .arg(&shop.origin)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        shop.git(&["remote", "add", "origin", shop.origin.to_str().unwrap()]);
+        shop.git(&["push", "-q", "origin", "main"]);
+        shop
+    }
+
+    fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    fn composer(&self, arguments: &[&str]) {
+        let output = Command::new("composer")
+            .args(arguments)
+            .arg("--no-interaction")
+            .current_dir(&self.project)
+            .env("COMPOSER_HOME", self.home().join("composer"))
+            .env("COMPOSER_CACHE_DIR", self.home().join("composer-cache"))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "composer {arguments:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    fn git(&self, arguments: &[&str]) -> String {
+        let output = Command::new("git")
+            .current_dir(&self.project)
+            .args(["-c", "user.email=dev@example.test", "-c", "user.name=Dev"])
+            .args(arguments)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "git {arguments:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    fn upkeep(&self, arguments: &[&str]) -> Command {
+        let mut command = Command::cargo_bin("upkeep").unwrap();
+        command
+            .current_dir(&self.project)
+            .args(arguments)
+            .env("COMPOSER_HOME", self.home().join("composer"))
+            .env("COMPOSER_CACHE_DIR", self.home().join("composer-cache"))
+            .env("XDG_CACHE_HOME", self.home().join("cache"))
+            .env("GIT_AUTHOR_NAME", "Upkeep Test")
+            .env("GIT_AUTHOR_EMAIL", "upkeep@example.test")
+            .env("GIT_COMMITTER_NAME", "Upkeep Test")
+            .env("GIT_COMMITTER_EMAIL", "upkeep@example.test")
+            .env_remove("GITHUB_TOKEN")
+            .env_remove("GITLAB_TOKEN")
+            .env("NO_COLOR", "1");
+        command
+    }
+
+    fn run(&self, arguments: &[&str]) -> Output {
+        self.upkeep(arguments).output().unwrap()
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[track_caller]
+fn assert_exit(output: &Output, code: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn plan_lists_patch_minor_major_update_reason_group_and_security() {
+    if !composer_available() {
+        eprintln!("skipped: composer is not installed (scripts/test.sh installs it)");
+        return;
+    }
+    let shop = Shop::new();
+    let output = shop.run(&["upgrade", "plan", "--format", "json"]);
+    assert_exit(&output, 0);
+    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let row = |name: &str| {
+        let package = plan["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|package| package["name"] == name)
+            .unwrap_or_else(|| panic!("{name} missing"))
+            .clone();
+        format!(
+            "{} {} patch={} minor={} major={} update={} to={} group={} security={}",
+            package["name"].as_str().unwrap(),
+            package["locked"].as_str().unwrap(),
+            package["patch"].as_str().unwrap_or("-"),
+            package["minor"].as_str().unwrap_or("-"),
+            package["major"].as_str().unwrap_or("-"),
+            package["update"].as_str().unwrap(),
+            package["to"].as_str().unwrap_or("-"),
+            package["group"].as_str().unwrap_or("-"),
+            package["security"],
+        )
+    };
+    assert_eq!(
+        row("acme/lib"),
+        "acme/lib 1.0.0 patch=1.0.1 minor=1.1.0 major=2.0.0 update=minor to=1.1.0 group=acme security=true"
+    );
+    assert_eq!(
+        row("acme/tight"),
+        "acme/tight 1.2.0 patch=1.2.3 minor=1.3.0 major=- update=minor to=1.3.0 group=acme security=false"
+    );
+    assert_eq!(
+        row("spryker/kernel"),
+        "spryker/kernel 3.70.0 patch=3.70.2 minor=3.72.0 major=4.0.0 update=minor to=3.72.0 group=spryker security=false"
+    );
+    assert_eq!(
+        row("other/pinned"),
+        "other/pinned 1.0.0 patch=- minor=- major=2.0.0 update=none to=- group=- security=false"
+    );
+    assert_eq!(
+        row("tools/php84"),
+        "tools/php84 1.0.0 patch=- minor=1.1.0 major=- update=none to=- group=- security=false"
+    );
+    let php84 = plan["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|package| package["name"] == "tools/php84")
+        .unwrap();
+    assert_eq!(
+        php84["reason"],
+        "1.1.0 needs PHP >=8.4; the platform is PHP 8.2.10"
+    );
+    let groups: Vec<String> = plan["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|group| {
+            format!(
+                "{}:{}",
+                group["name"].as_str().unwrap(),
+                group["packages"].as_array().unwrap().len()
+            )
+        })
+        .collect();
+    // Security first, then by name.
+    assert_eq!(groups, ["acme:2", "conflicting:1", "spryker:1"]);
+}
+
+#[test]
+fn apply_commits_per_group_pushes_and_opens_a_github_pull_request() {
+    if !composer_available() {
+        eprintln!("skipped: composer is not installed (scripts/test.sh installs it)");
+        return;
+    }
+    let shop = Shop::new();
+    let github = FakeGitHub::start();
+    let api = github.base_url();
+    let arguments = [
+        "upgrade",
+        "apply",
+        "--pr",
+        "--forge",
+        "github",
+        "--repository",
+        "acme/shop",
+        "--api-url",
+        &api,
+    ];
+    let output = shop
+        .upkeep(&arguments)
+        .env("UPKEEP_FORGE_TOKEN", github.token())
+        .output()
+        .unwrap();
+    // One group could not be resolved: exit 1, the others are applied.
+    assert_exit(&output, 1);
+    assert!(
+        text(&output.stdout).contains("not updated: conflicting (conflicting/pkg)"),
+        "{}",
+        text(&output.stdout)
+    );
+
+    // Back on a clean main.
+    assert_eq!(
+        shop.git(&["rev-parse", "--abbrev-ref", "HEAD"]).trim(),
+        "main"
+    );
+    assert_eq!(shop.git(&["status", "--porcelain"]), "");
+    // One commit per updated group on the pushed branch.
+    let subjects = shop.git(&["log", "--format=%s", "main..origin/upkeep/upgrade-for-main"]);
+    assert_eq!(
+        subjects.lines().collect::<Vec<_>>(),
+        [
+            "Update spryker: spryker/kernel 3.72.0",
+            "Update acme: acme/lib 1.1.0, acme/tight 1.3.0"
+        ]
+    );
+    let lock = shop.git(&["show", "origin/upkeep/upgrade-for-main:composer.lock"]);
+    assert!(lock.contains("\"version\": \"1.3.0\""));
+    let manifest = shop.git(&["show", "origin/upkeep/upgrade-for-main:composer.json"]);
+    assert!(
+        manifest.contains("\"acme/tight\": \"~1.3.0\""),
+        "{manifest}"
+    );
+
+    let pulls = github.pull_requests();
+    assert_eq!(pulls.len(), 1);
+    let pull = &pulls[0];
+    assert_eq!(pull.head, "upkeep/upgrade-for-main");
+    assert_eq!(pull.base, "main");
+    assert!(
+        pull.title.starts_with("Upkeep: update 3 packages ("),
+        "{}",
+        pull.title
+    );
+    assert_eq!(pull.requested_reviewers, ["reviewer"]);
+    insta::assert_snapshot!("github_pull_request_body", pull.body);
+
+    // A second run refuses while the pull request is open …
+    let output = shop
+        .upkeep(&arguments)
+        .env("UPKEEP_FORGE_TOKEN", github.token())
+        .output()
+        .unwrap();
+    assert_exit(&output, 2);
+    assert!(
+        text(&output.stderr).contains("an earlier upgrade is still open"),
+        "{}",
+        text(&output.stderr)
+    );
+    assert!(text(&output.stderr).contains("--refresh"));
+    // … and with --refresh rebuilds the branch and updates the same pull request.
+    let mut refresh = arguments.to_vec();
+    refresh.push("--refresh");
+    let output = shop
+        .upkeep(&refresh)
+        .env("UPKEEP_FORGE_TOKEN", github.token())
+        .output()
+        .unwrap();
+    assert_exit(&output, 1);
+    assert_eq!(github.pull_requests().len(), 1);
+    assert!(
+        github
+            .requests()
+            .iter()
+            .any(|request| request.method == "PATCH")
+    );
+    assert_eq!(shop.git(&["status", "--porcelain"]), "");
+}
+
+#[test]
+fn apply_opens_a_gitlab_merge_request() {
+    if !composer_available() {
+        eprintln!("skipped: composer is not installed (scripts/test.sh installs it)");
+        return;
+    }
+    let shop = Shop::new();
+    let gitlab = FakeGitLab::start();
+    gitlab.add_user("reviewer", 42);
+    let api = gitlab.base_url();
+    let output = shop
+        .upkeep(&[
+            "upgrade",
+            "apply",
+            "--pr",
+            "--forge",
+            "gitlab",
+            "--repository",
+            "acme/shops/b2c",
+            "--api-url",
+            &api,
+        ])
+        .env("UPKEEP_FORGE_TOKEN", gitlab.token())
+        .output()
+        .unwrap();
+    assert_exit(&output, 1);
+    let requests = gitlab.merge_requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].source_branch, "upkeep/upgrade-for-main");
+    assert_eq!(requests[0].target_branch, "main");
+    assert!(
+        requests[0]
+            .description
+            .contains("| `acme/lib` | 1.0.0 | 1.1.0 | minor · security |")
+    );
+    assert!(
+        gitlab
+            .requests()
+            .iter()
+            .any(|request| request.path.contains("acme%2Fshops%2Fb2c"))
+    );
+}
+
+#[test]
+fn apply_refuses_a_dirty_tree_and_changes_nothing() {
+    if !composer_available() {
+        eprintln!("skipped: composer is not installed (scripts/test.sh installs it)");
+        return;
+    }
+    let shop = Shop::new();
+    std::fs::write(shop.project.join("notes.txt"), "work in progress\n").unwrap();
+    let output = shop.run(&["upgrade", "apply"]);
+    assert_exit(&output, 2);
+    assert_eq!(
+        text(&output.stderr),
+        "error: the working tree has uncommitted changes: notes.txt\nhint: commit or stash your changes, then run the upgrade again\n"
+    );
+    assert_eq!(shop.git(&["branch", "--list", "upkeep/*"]), "");
+}
+
+#[test]
+fn a_failed_run_ends_on_a_clean_base_branch() {
+    if !composer_available() {
+        eprintln!("skipped: composer is not installed (scripts/test.sh installs it)");
+        return;
+    }
+    let shop = Shop::new();
+    let output = shop.run(&["upgrade", "apply", "--composer", "/nonexistent/composer"]);
+    assert_exit(&output, 2);
+    assert!(
+        text(&output.stderr).contains("cannot run `/nonexistent/composer`"),
+        "{}",
+        text(&output.stderr)
+    );
+    assert!(
+        text(&output.stderr).contains("hint: install Composer"),
+        "{}",
+        text(&output.stderr)
+    );
+    assert_eq!(
+        shop.git(&["rev-parse", "--abbrev-ref", "HEAD"]).trim(),
+        "main"
+    );
+    assert_eq!(shop.git(&["status", "--porcelain"]), "");
+    assert_eq!(shop.git(&["branch", "--list", "upkeep/*"]), "");
+    // And the next run is not blocked by a leftover branch.
+    let output = shop.run(&["upgrade", "apply", "--no-gate"]);
+    assert_exit(&output, 1);
+    assert!(
+        text(&output.stdout)
+            .starts_with("3 packages updated in 2 commits on upkeep/upgrade-for-main"),
+        "{}",
+        text(&output.stdout)
+    );
+}
+
+#[test]
+fn the_scheduled_job_opens_then_refreshes_one_pull_request() {
+    use upkeep_upgrade::schedule::Schedule;
+    use upkeep_upgrade::scheduled::{ForgeTarget, ScheduledUpgrade, is_due, run_scheduled_upgrade};
+
+    if !composer_available() {
+        eprintln!("skipped: composer is not installed (scripts/test.sh installs it)");
+        return;
+    }
+    let shop = Shop::new();
+    let github = FakeGitHub::start();
+    let schedule =
+        Schedule::parse(&upkeep_upgrade::settings::UpgradeSettings::default().schedule).unwrap();
+    // Last run on Monday 2026-11-16 08:00: due again from Monday 2026-11-23 08:00.
+    let last = "2026-11-16T08:00:00Z".parse().unwrap();
+    assert!(!is_due(
+        &schedule,
+        last,
+        "2026-11-23T07:59:00Z".parse().unwrap()
+    ));
+    let now = "2026-11-23T08:00:00Z".parse().unwrap();
+    assert!(is_due(&schedule, last, now));
+
+    let job = ScheduledUpgrade {
+        project: shop.project.clone(),
+        remote: "origin".into(),
+        forge: ForgeTarget {
+            kind: Some(upkeep_forge::ForgeKind::GitHub),
+            repository: Some("acme/shop".into()),
+            api_base: Some(github.base_url()),
+        },
+        token: upkeep_forge::Token::new(github.token()),
+        composer: "composer".into(),
+        repositories: upkeep_composer::repository::RepositoryOptions {
+            cache_dir: Some(shop.home().join("cache")),
+            ..Default::default()
+        },
+    };
+    let mut lines = Vec::new();
+    let outcome =
+        run_scheduled_upgrade(&job, now, &mut |line| lines.push(line.to_string())).unwrap();
+    assert_eq!(outcome.commits.len(), 2);
+    let first = outcome.pull_request.unwrap();
+    assert_eq!(
+        github.pull_requests()[0].title,
+        "Upkeep: update 3 packages (2026-11-23)"
+    );
+    // Next week the same pull request is rebuilt and updated, not duplicated.
+    let outcome =
+        run_scheduled_upgrade(&job, "2026-11-30T08:00:00Z".parse().unwrap(), &mut |_| {}).unwrap();
+    assert_eq!(outcome.pull_request.unwrap().number, first.number);
+    let pulls = github.pull_requests();
+    assert_eq!(pulls.len(), 1);
+    assert_eq!(pulls[0].title, "Upkeep: update 3 packages (2026-11-30)");
+    assert_eq!(
+        shop.git(&["rev-parse", "--abbrev-ref", "HEAD"]).trim(),
+        "main"
+    );
+}
