@@ -473,15 +473,7 @@ fn commit_message(group: &str, updates: &[(&PackagePlan, String, String)]) -> St
 fn gate_findings(project: &Path) -> Result<Vec<String>, ApplyError> {
     let report = upkeep_gate::run(&GateOptions {
         root: project.to_path_buf(),
-        rules: Vec::new(),
-        exclude_rules: Vec::new(),
-        jobs: 0,
-        advisories: None,
-        config_file: None,
-        cache_dir: None,
-        baseline: None,
-        changed_since: None,
-        compare_core: None,
+        ..GateOptions::default()
     })
     .map_err(|error| ApplyError::Gate(error.to_string()))?;
     Ok(report

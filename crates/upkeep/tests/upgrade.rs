@@ -9,6 +9,9 @@ use std::process::{Command, Output};
 use assert_cmd::cargo::CommandCargoExt;
 use upkeep_forge::testing::{FakeGitHub, FakeGitLab};
 
+mod common;
+use common::{assert_exit, stderr, stdout};
+
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/upgrade")
 }
@@ -161,21 +164,6 @@ impl Shop {
     }
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-#[track_caller]
-fn assert_exit(output: &Output, code: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
-}
-
 #[test]
 fn plan_lists_patch_minor_major_update_reason_group_and_security() {
     if !composer_available() {
@@ -281,9 +269,9 @@ fn apply_commits_per_group_pushes_and_opens_a_github_pull_request() {
     // One group could not be resolved: exit 1, the others are applied.
     assert_exit(&output, 1);
     assert!(
-        text(&output.stdout).contains("not updated: conflicting (conflicting/pkg)"),
+        stdout(&output).contains("not updated: conflicting (conflicting/pkg)"),
         "{}",
-        text(&output.stdout)
+        stdout(&output)
     );
 
     // Back on a clean main.
@@ -330,11 +318,11 @@ fn apply_commits_per_group_pushes_and_opens_a_github_pull_request() {
         .unwrap();
     assert_exit(&output, 2);
     assert!(
-        text(&output.stderr).contains("an earlier upgrade is still open"),
+        stderr(&output).contains("an earlier upgrade is still open"),
         "{}",
-        text(&output.stderr)
+        stderr(&output)
     );
-    assert!(text(&output.stderr).contains("--refresh"));
+    assert!(stderr(&output).contains("--refresh"));
     // … and with --refresh rebuilds the branch and updates the same pull request.
     let mut refresh = arguments.to_vec();
     refresh.push("--refresh");
@@ -408,7 +396,7 @@ fn apply_refuses_a_dirty_tree_and_changes_nothing() {
     let output = shop.run(&["upgrade", "apply"]);
     assert_exit(&output, 2);
     assert_eq!(
-        text(&output.stderr),
+        stderr(&output),
         "error: the working tree has uncommitted changes: notes.txt\nhint: commit or stash your changes, then run the upgrade again\n"
     );
     assert_eq!(shop.git(&["branch", "--list", "upkeep/*"]), "");
@@ -424,14 +412,14 @@ fn a_failed_run_ends_on_a_clean_base_branch() {
     let output = shop.run(&["upgrade", "apply", "--composer", "/nonexistent/composer"]);
     assert_exit(&output, 2);
     assert!(
-        text(&output.stderr).contains("cannot run `/nonexistent/composer`"),
+        stderr(&output).contains("cannot run `/nonexistent/composer`"),
         "{}",
-        text(&output.stderr)
+        stderr(&output)
     );
     assert!(
-        text(&output.stderr).contains("hint: install Composer"),
+        stderr(&output).contains("hint: install Composer"),
         "{}",
-        text(&output.stderr)
+        stderr(&output)
     );
     assert_eq!(
         shop.git(&["rev-parse", "--abbrev-ref", "HEAD"]).trim(),
@@ -443,10 +431,9 @@ fn a_failed_run_ends_on_a_clean_base_branch() {
     let output = shop.run(&["upgrade", "apply", "--no-gate"]);
     assert_exit(&output, 1);
     assert!(
-        text(&output.stdout)
-            .starts_with("3 packages updated in 2 commits on upkeep/upgrade-for-main"),
+        stdout(&output).starts_with("3 packages updated in 2 commits on upkeep/upgrade-for-main"),
         "{}",
-        text(&output.stdout)
+        stdout(&output)
     );
 }
 

@@ -233,15 +233,7 @@ fn check_built_tree(
 ) -> Result<(RunStatus, String, serde_json::Value), CommandError> {
     let options = GateOptions {
         root: checkout.to_path_buf(),
-        rules: Vec::new(),
-        exclude_rules: Vec::new(),
-        jobs: 0,
-        advisories: None,
-        config_file: None,
-        cache_dir: None,
-        baseline: None,
-        changed_since: None,
-        compare_core: None,
+        ..GateOptions::default()
     };
     let report = match upkeep_gate::run(&options) {
         Ok(report) => report,
