@@ -326,6 +326,52 @@ impl<'a> Context<'a> {
         };
     }
 
+    /// A requirement of the candidate that no reachable version of a locked package meets:
+    /// `composer update --with-dependencies` may move a locked dependency, but only to a release
+    /// the root requirement allows. Packages that are not locked (new dependencies, virtual
+    /// packages) are left to Composer.
+    fn unmet_requirement(&self, metadata: &PackageVersion) -> Option<String> {
+        for (required, written) in &metadata.require {
+            let key = required.to_ascii_lowercase();
+            if is_platform(&key) {
+                continue;
+            }
+            let (Some(locked), Ok(constraint)) =
+                (self.locked.get(&key), Constraint::parse(written))
+            else {
+                continue;
+            };
+            if constraint.matches(locked) {
+                continue;
+            }
+            let root = self
+                .root_requirement(&key)
+                .and_then(|root| Constraint::parse(root).ok().map(|parsed| (root, parsed)));
+            let reachable = self.input.available.get(&key).is_some_and(|releases| {
+                releases.iter().any(|release| {
+                    Version::parse(&release.version).is_ok_and(|version| {
+                        !version.is_dev_branch()
+                            && constraint.matches(&version)
+                            && root.as_ref().is_none_or(|(_, root)| root.matches(&version))
+                    })
+                })
+            });
+            if !reachable {
+                return Some(match root {
+                    Some((root, _)) => format!(
+                        "requires {required} {written}; the locked {} cannot move there within composer.json's {root}",
+                        locked.pretty()
+                    ),
+                    None => format!(
+                        "requires {required} {written}, which no known release of it meets next to the locked {}",
+                        locked.pretty()
+                    ),
+                });
+            }
+        }
+        None
+    }
+
     /// Newer releases of the accepted stability.
     fn candidates<'r>(
         &self,
@@ -384,6 +430,9 @@ impl<'a> Context<'a> {
                     locked.pretty()
                 ));
             }
+        }
+        if let Some(blocker) = self.unmet_requirement(metadata) {
+            return Some(blocker);
         }
         if let (Some(php), Some(required)) = (&self.platform_php, metadata.require.get("php"))
             && Constraint::parse(required).is_ok_and(|constraint| !constraint.matches(php))
@@ -687,6 +736,35 @@ mod tests {
         assert_eq!(
             summary(&plan, "acme/php"),
             "1.0.0 patch=- minor=1.1.0 major=- update=None to=- | 1.1.0 needs PHP >=8.3; the platform is PHP 8.2.10"
+        );
+    }
+
+    #[test]
+    fn a_candidate_whose_requirements_cannot_be_met_is_not_chosen() {
+        let mut project = Project::new(
+            "\"acme/app\": \"^2.0\", \"acme/queue\": \"^9.0\", \"acme/free\": \"^1.0\"",
+            &[
+                ("acme/app", "2.6.1"),
+                ("acme/queue", "9.2.0"),
+                ("acme/free", "1.0.0"),
+            ],
+        );
+        project.available.insert(
+            "acme/app".into(),
+            vec![
+                release("acme/app", "2.6.1"),
+                with_require(release("acme/app", "2.6.5"), &[("acme/free", "^1.1")]),
+                with_require(release("acme/app", "2.7.1"), &[("acme/queue", "^10.0")]),
+            ],
+        );
+        project.releases("acme/queue", &["9.2.0", "10.0.0"]);
+        project.releases("acme/free", &["1.0.0", "1.1.0"]);
+        let plan = project.plan();
+        // 2.7.1 needs a new major of acme/queue, which composer.json does not allow; 2.6.5 needs
+        // acme/free ^1.1, which Composer can update to alongside.
+        assert_eq!(
+            summary(&plan, "acme/app"),
+            "2.6.1 patch=2.6.5 minor=2.7.1 major=- update=Patch to=2.6.5 | newest possible; 2.7.1 requires acme/queue ^10.0; the locked 9.2.0 cannot move there within composer.json's ^9.0"
         );
     }
 
