@@ -163,8 +163,12 @@ impl LineSink for EchoSink {
     fn write_line(&mut self, line: &LogLine) -> io::Result<()> {
         self.writer.write_line(line)?;
         if self.echo {
-            let _ = writeln!(io::stderr(), "  | {}", line.text);
+            let _ = writeln!(io::stderr().lock(), "  | {}", line.text);
         }
         Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.writer.flush()
     }
 }

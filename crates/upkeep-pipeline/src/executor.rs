@@ -182,8 +182,9 @@ pub fn run_step(
     let mut stop: Option<Stop> = None;
     let mut term_sent_at: Option<Instant> = None;
     let mut exited_at: Option<(ExitStatus, Instant)> = None;
+    let mut idle_wait = Duration::from_millis(1);
     let status = loop {
-        receive(&events, &mut output, &mut open_streams)?;
+        receive(&events, &mut output, &mut open_streams, &mut idle_wait)?;
         if exited_at.is_none() {
             let status = child.try_wait().map_err(|source| ExecError::Wait {
                 step: spec.name.clone(),
@@ -233,6 +234,7 @@ pub fn run_step(
         output.flush_held_lines(false)?;
     };
     output.flush_held_lines(true)?;
+    output.flush()?;
     running.finish();
 
     let exit_code = status.code();
@@ -375,9 +377,13 @@ fn receive(
     events: &Receiver<Event>,
     output: &mut Output<'_>,
     open_streams: &mut usize,
+    idle_wait: &mut Duration,
 ) -> Result<(), ExecError> {
     let mut next = if *open_streams == 0 {
-        thread::sleep(POLL);
+        // Both pipes closed: the process has usually just exited and is about to be reaped, so
+        // look again soon, backing off to `POLL` for a process that closed its output but runs on.
+        thread::sleep(*idle_wait);
+        *idle_wait = (*idle_wait * 2).min(POLL);
         None
     } else {
         match events.recv_timeout(POLL) {
@@ -396,7 +402,7 @@ fn receive(
         }
         next = events.try_recv().ok();
     }
-    Ok(())
+    output.flush()
 }
 
 /// Masks lines per stream and writes them to the sink.
@@ -435,6 +441,14 @@ impl<'a> Output<'a> {
             )?;
         }
         Ok(())
+    }
+
+    /// Hands the lines written so far to the sink's destination.
+    fn flush(&mut self) -> Result<(), ExecError> {
+        self.sink.flush().map_err(|source| ExecError::Log {
+            step: self.step.to_string(),
+            source,
+        })
     }
 
     fn system(&mut self, text: &str) -> Result<(), ExecError> {

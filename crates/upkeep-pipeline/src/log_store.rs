@@ -102,6 +102,12 @@ impl fmt::Display for LogLine {
 /// Somewhere lines of a running step go: a [`LogWriter`], a terminal, a test's `Vec`.
 pub trait LineSink {
     fn write_line(&mut self, line: &LogLine) -> io::Result<()>;
+
+    /// Hands buffered lines on (to the file, the terminal). The executor calls it whenever it has
+    /// no more output waiting, so a live reader lags by at most one burst of output.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 impl LineSink for Vec<LogLine> {
@@ -111,13 +117,18 @@ impl LineSink for Vec<LogLine> {
     }
 }
 
-/// Appends records to one step log. Each record is written with one `write` call, so readers
-/// see whole lines as soon as they are written; [`LogWriter::finish`] syncs the file to disk.
+/// Appends records to one step log. Records are buffered and written whole (at the latest when
+/// the buffer holds [`WRITE_BUFFER_BYTES`], or on [`LineSink::flush`]), so readers only ever see
+/// whole lines, without a system call per line; [`LogWriter::finish`] syncs the file to disk.
 #[derive(Debug)]
 pub struct LogWriter {
     file: fs_err::File,
     bytes: u64,
+    buffer: Vec<u8>,
 }
+
+/// How many bytes of records a [`LogWriter`] holds before writing them.
+pub const WRITE_BUFFER_BYTES: usize = 64 * 1024;
 
 impl LogWriter {
     /// Opens `path` for appending, creating it and its parent directories when missing.
@@ -130,7 +141,11 @@ impl LogWriter {
             .append(true)
             .open(path)?;
         let bytes = file.metadata()?.len();
-        Ok(Self { file, bytes })
+        Ok(Self {
+            file,
+            bytes,
+            buffer: Vec::with_capacity(WRITE_BUFFER_BYTES),
+        })
     }
 
     /// The size of the log so far, in bytes.
@@ -138,8 +153,9 @@ impl LogWriter {
         self.bytes
     }
 
-    /// Syncs the log to disk and returns its size in bytes.
-    pub fn finish(self) -> Result<u64, LogError> {
+    /// Writes what is buffered, syncs the log to disk and returns its size in bytes.
+    pub fn finish(mut self) -> Result<u64, LogError> {
+        LineSink::flush(&mut self)?;
         self.file.sync_all()?;
         Ok(self.bytes)
     }
@@ -147,9 +163,20 @@ impl LogWriter {
 
 impl LineSink for LogWriter {
     fn write_line(&mut self, line: &LogLine) -> io::Result<()> {
-        let record = format!("{line}\n");
-        self.file.write_all(record.as_bytes())?;
-        self.bytes += record.len() as u64;
+        let before = self.buffer.len();
+        writeln!(self.buffer, "{line}")?;
+        self.bytes += (self.buffer.len() - before) as u64;
+        if self.buffer.len() >= WRITE_BUFFER_BYTES {
+            LineSink::flush(self)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if !self.buffer.is_empty() {
+            self.file.write_all(&self.buffer)?;
+            self.buffer.clear();
+        }
         Ok(())
     }
 }

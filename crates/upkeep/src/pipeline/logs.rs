@@ -49,7 +49,8 @@ pub fn run(args: &LogsArgs) -> Result<Outcome, CommandError> {
     let record = RunRecord::load(&run_dir).map_err(|error| {
         CommandError::input(error.to_string(), "list the runs in <state dir>/runs/")
     })?;
-    let mut stdout = std::io::stdout().lock();
+    // Buffered: a log has many short lines, and a pipe reader wants them in large writes.
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     let mut found = false;
     for stage in record
         .sub_pipelines
@@ -79,9 +80,13 @@ pub fn run(args: &LogsArgs) -> Result<Outcome, CommandError> {
                 }
             }
             if args.offsets {
+                let _ = stdout.flush();
                 eprintln!("upkeep: {} {}: next offset {next}", stage.name, step.name);
             }
         }
+    }
+    if stdout.flush().is_err() {
+        return Ok(Outcome::Success);
     }
     if !found {
         return Err(CommandError::input(
