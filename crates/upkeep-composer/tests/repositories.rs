@@ -707,9 +707,15 @@ fn cached_documents_are_revalidated_with_etags() {
         .unwrap_or_else(|error| panic!("{error}"));
     assert_eq!(first, second);
     let stats = warm.stats();
+    // The two package files come from their parsed copies; packages.json is parsed as JSON.
     assert_eq!(
-        (stats.requests, stats.not_modified, stats.bytes_downloaded),
-        (3, 3, 0)
+        (
+            stats.requests,
+            stats.not_modified,
+            stats.bytes_downloaded,
+            stats.parsed_copies_used
+        ),
+        (3, 3, 0, 2)
     );
     assert!(
         server
@@ -731,7 +737,14 @@ fn cached_documents_are_revalidated_with_etags() {
             .unwrap_or_else(|error| panic!("{error}")),
         first
     );
-    assert_eq!((fresh.stats().requests, fresh.stats().cache_hits), (0, 3));
+    assert_eq!(
+        (
+            fresh.stats().requests,
+            fresh.stats().cache_hits,
+            fresh.stats().parsed_copies_used
+        ),
+        (0, 3, 2)
+    );
     assert!(server.requests().is_empty());
 
     // A changed document is downloaded again.
@@ -744,10 +757,21 @@ fn cached_documents_are_revalidated_with_etags() {
         .versions_of(&wanted)
         .unwrap_or_else(|error| panic!("{error}"));
     assert_eq!(version_strings(&third["acme/core"]), ["2.1.0"]);
+    // The copy of the old body is not used for the new one; the widget's still is.
     assert_eq!(
-        (changed.stats().requests, changed.stats().not_modified),
-        (3, 2)
+        (
+            changed.stats().requests,
+            changed.stats().not_modified,
+            changed.stats().parsed_copies_used
+        ),
+        (3, 2, 1)
     );
+    let again = repository_set(project.path(), &repositories, &options(Some(cache.path())));
+    let fourth = again
+        .versions_of(&wanted)
+        .unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(fourth, third);
+    assert_eq!(again.stats().parsed_copies_used, 2);
 }
 
 #[test]
@@ -830,12 +854,15 @@ fn corrupt_cache_entries_are_fetched_again() {
     // An entry whose header is garbage is not an entry: a plain request follows.
     fs_err::write(entry("/p2/acme/widget.json"), b"garbage")
         .unwrap_or_else(|error| panic!("{error}"));
-    // An entry whose body is not JSON any more (same length, so the header still fits).
+    // An entry whose body is not JSON any more (same length, so the header still fits), and
+    // whose parsed copy is gone, so that the body is read.
     let core_entry = entry("/p2/acme/core.json");
     let mut data = fs_err::read(&core_entry).unwrap_or_else(|error| panic!("{error}"));
     let last = data.len() - 1;
     data[last] = b'!';
     fs_err::write(&core_entry, data).unwrap_or_else(|error| panic!("{error}"));
+    fs_err::remove_file(core_entry.with_extension("parsed"))
+        .unwrap_or_else(|error| panic!("{error}"));
     server.clear_requests();
 
     let set = repository_set(project.path(), &repositories, &options(Some(cache.path())));
@@ -863,6 +890,109 @@ fn corrupt_cache_entries_are_fetched_again() {
             ("/packages.json".to_owned(), true),
         ]
     );
+    // The widget's body came again unchanged (the same digest), so its parsed copy still served.
+    assert_eq!(set.stats().parsed_copies_used, 1);
+}
+
+#[test]
+fn damaged_parsed_copies_are_ignored_and_rewritten() {
+    let server = RepositoryServer::start(Duration::ZERO, RequiredAuth::None);
+    packagist_like(&server);
+    let project = temporary_directory();
+    let cache = temporary_directory();
+    let repositories = composer_repository(&server.url);
+    let wanted = names(&["acme/widget", "acme/core"]);
+    let expected = repository_set(project.path(), &repositories, &options(Some(cache.path())))
+        .versions_of(&wanted)
+        .unwrap_or_else(|error| panic!("{error}"));
+    let copy = |path: &str| {
+        cache.path().join("http").join(format!(
+            "{}.parsed",
+            hex_sha256(format!("{}{path}", server.url).as_bytes())
+        ))
+    };
+    let widget_copy = copy("/p2/acme/widget.json");
+    let mut data = fs_err::read(&widget_copy).unwrap_or_else(|error| panic!("{error}"));
+    data.truncate(data.len() / 2);
+    fs_err::write(&widget_copy, &data).unwrap_or_else(|error| panic!("{error}"));
+    fs_err::write(copy("/p2/acme/core.json"), b"garbage").unwrap_or_else(|error| panic!("{error}"));
+
+    let offline_options = RepositoryOptions {
+        offline: true,
+        ..options(Some(cache.path()))
+    };
+    let damaged = repository_set(project.path(), &repositories, &offline_options);
+    assert_eq!(
+        damaged
+            .versions_of(&wanted)
+            .unwrap_or_else(|error| panic!("{error}")),
+        expected
+    );
+    assert_eq!(damaged.stats().parsed_copies_used, 0);
+    // Parsing the bodies again wrote whole copies.
+    let repaired = repository_set(project.path(), &repositories, &offline_options);
+    assert_eq!(
+        repaired
+            .versions_of(&wanted)
+            .unwrap_or_else(|error| panic!("{error}")),
+        expected
+    );
+    assert_eq!(repaired.stats().parsed_copies_used, 2);
+}
+
+#[test]
+fn entries_without_a_digest_get_parsed_copies_too() {
+    let server = RepositoryServer::start(Duration::ZERO, RequiredAuth::None);
+    packagist_like(&server);
+    let project = temporary_directory();
+    let cache = temporary_directory();
+    let repositories = composer_repository(&server.url);
+    let wanted = names(&["acme/widget", "acme/core"]);
+    let expected = repository_set(project.path(), &repositories, &options(Some(cache.path())))
+        .versions_of(&wanted)
+        .unwrap_or_else(|error| panic!("{error}"));
+    // Entries as older versions wrote them: no digest in the header, and no parsed copies.
+    for entry in
+        fs_err::read_dir(cache.path().join("http")).unwrap_or_else(|error| panic!("{error}"))
+    {
+        let path = entry.unwrap_or_else(|error| panic!("{error}")).path();
+        if path
+            .extension()
+            .is_some_and(|extension| extension == "parsed")
+        {
+            fs_err::remove_file(&path).unwrap_or_else(|error| panic!("{error}"));
+            continue;
+        }
+        let data = fs_err::read(&path).unwrap_or_else(|error| panic!("{error}"));
+        let newline = data
+            .iter()
+            .position(|byte| *byte == b'\n')
+            .expect("a header line");
+        let mut header: Value =
+            serde_json::from_slice(&data[..newline]).unwrap_or_else(|error| panic!("{error}"));
+        assert!(
+            header
+                .as_object_mut()
+                .and_then(|header| header.remove("sha256"))
+                .is_some()
+        );
+        let mut rewritten = header.to_string().into_bytes();
+        rewritten.extend_from_slice(&data[newline..]);
+        fs_err::write(&path, rewritten).unwrap_or_else(|error| panic!("{error}"));
+    }
+    let offline_options = RepositoryOptions {
+        offline: true,
+        ..options(Some(cache.path()))
+    };
+    for copies_used in [0, 2] {
+        let set = repository_set(project.path(), &repositories, &offline_options);
+        assert_eq!(
+            set.versions_of(&wanted)
+                .unwrap_or_else(|error| panic!("{error}")),
+            expected
+        );
+        assert_eq!(set.stats().parsed_copies_used, copies_used);
+    }
 }
 
 #[test]

@@ -13,7 +13,8 @@
 //! - security updates go first, then groups in name order; at most `max-minor` minor and
 //!   `max-patch` patch updates and `max-groups` groups per run, the rest waits for the next run.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 
 use indexmap::IndexMap;
 use serde::Serialize;
@@ -111,33 +112,76 @@ pub fn plan(input: &PlanInput<'_>) -> UpgradePlan {
     UpgradePlan { packages, groups }
 }
 
-/// What every package's decision looks at.
+/// What every package's decision looks at, parsed once: a shop locks hundreds of packages with
+/// tens of releases each, and every candidate is checked against every link to it.
 struct Context<'a> {
     input: &'a PlanInput<'a>,
     /// Locked versions by lowercase name.
     locked: BTreeMap<String, Version>,
-    /// The metadata of each locked version (its requirements and conflicts), by lowercase name.
-    locked_metadata: BTreeMap<String, &'a PackageVersion>,
+    /// Every release the repositories know, parsed, by lowercase name.
+    releases: HashMap<String, Vec<(Version, &'a PackageVersion)>>,
+    /// The requirements and conflicts of the locked versions, by the lowercase name they point at.
+    links_to: HashMap<String, Vec<Link<'a>>>,
     minimum_stability: Stability,
     prefer_stable: bool,
     platform_php: Option<Version>,
+    /// Constraint strings parsed so far (`None`: Composer would not accept it either).
+    constraints: RefCell<HashMap<String, Option<Constraint>>>,
+}
+
+/// A requirement or conflict of a locked package on another package.
+struct Link<'a> {
+    from: &'a PackageVersion,
+    written: &'a str,
+    constraint: Constraint,
+    conflict: bool,
 }
 
 impl<'a> Context<'a> {
     fn new(input: &'a PlanInput<'a>) -> Self {
+        let releases: HashMap<String, Vec<(Version, &'a PackageVersion)>> = input
+            .available
+            .iter()
+            .map(|(name, versions)| {
+                let parsed = versions
+                    .iter()
+                    .filter_map(|release| Some((Version::parse(&release.version).ok()?, release)))
+                    .collect();
+                (name.to_ascii_lowercase(), parsed)
+            })
+            .collect();
         let mut locked = BTreeMap::new();
-        let mut locked_metadata = BTreeMap::new();
+        let mut links_to: HashMap<String, Vec<Link<'a>>> = HashMap::new();
         for package in input.lock.packages.iter().chain(&input.lock.packages_dev) {
             let name = package.name.to_ascii_lowercase();
             let Ok(version) = package.parse_version() else {
                 continue;
             };
-            if let Some(metadata) = input.available.get(&name).and_then(|versions| {
-                versions.iter().find(|candidate| {
-                    Version::parse(&candidate.version).is_ok_and(|parsed| parsed == version)
-                })
-            }) {
-                locked_metadata.insert(name.clone(), metadata);
+            let metadata = releases.get(&name).and_then(|parsed| {
+                parsed
+                    .iter()
+                    .find(|(candidate, _)| *candidate == version)
+                    .map(|(_, metadata)| *metadata)
+            });
+            if let Some(metadata) = metadata {
+                let links = metadata
+                    .require
+                    .iter()
+                    .map(|link| (link, false))
+                    .chain(metadata.conflict.iter().map(|link| (link, true)));
+                for ((target, written), conflict) in links {
+                    if let Ok(constraint) = Constraint::parse(written) {
+                        links_to
+                            .entry(target.to_ascii_lowercase())
+                            .or_default()
+                            .push(Link {
+                                from: metadata,
+                                written,
+                                constraint,
+                                conflict,
+                            });
+                    }
+                }
             }
             locked.insert(name, version);
         }
@@ -159,11 +203,25 @@ impl<'a> Context<'a> {
         Self {
             input,
             locked,
-            locked_metadata,
+            releases,
+            links_to,
             minimum_stability,
             prefer_stable,
             platform_php,
+            constraints: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// `written` parsed, once per distinct string.
+    fn constraint(&self, written: &str) -> Option<Constraint> {
+        if let Some(parsed) = self.constraints.borrow().get(written) {
+            return parsed.clone();
+        }
+        let parsed = Constraint::parse(written).ok();
+        self.constraints
+            .borrow_mut()
+            .insert(written.to_string(), parsed.clone());
+        parsed
     }
 
     fn root_requirement(&self, name: &str) -> Option<&'a String> {
@@ -194,11 +252,7 @@ impl<'a> Context<'a> {
             group: None,
             security: false,
             advisories: Vec::new(),
-            source_url: self
-                .locked_metadata
-                .get(&name)
-                .and_then(|metadata| metadata.source.as_ref())
-                .map(|source| source.url.clone()),
+            source_url: None,
         };
         let Some(locked) = self.locked.get(&name) else {
             plan.reason = format!(
@@ -225,10 +279,15 @@ impl<'a> Context<'a> {
                 })
                 .collect();
         }
-        let Some(releases) = self.input.available.get(&name) else {
+        let Some(releases) = self.releases.get(&name) else {
             plan.reason = "no repository of the project has this package".to_string();
             return plan;
         };
+        plan.source_url = releases
+            .iter()
+            .find(|(version, _)| version == locked)
+            .and_then(|(_, metadata)| metadata.source.as_ref())
+            .map(|source| source.url.clone());
         let candidates = self.candidates(releases, locked, constraint.as_deref());
         let newest = |keep: &dyn Fn(&Version) -> bool| {
             candidates
@@ -346,14 +405,12 @@ impl<'a> Context<'a> {
             }
             let root = self
                 .root_requirement(&key)
-                .and_then(|root| Constraint::parse(root).ok().map(|parsed| (root, parsed)));
-            let reachable = self.input.available.get(&key).is_some_and(|releases| {
-                releases.iter().any(|release| {
-                    Version::parse(&release.version).is_ok_and(|version| {
-                        !version.is_dev_branch()
-                            && constraint.matches(&version)
-                            && root.as_ref().is_none_or(|(_, root)| root.matches(&version))
-                    })
+                .and_then(|root| self.constraint(root).map(|parsed| (root, parsed)));
+            let reachable = self.releases.get(&key).is_some_and(|releases| {
+                releases.iter().any(|(version, _)| {
+                    !version.is_dev_branch()
+                        && constraint.matches(version)
+                        && root.as_ref().is_none_or(|(_, root)| root.matches(version))
                 })
             });
             if !reachable {
@@ -373,14 +430,14 @@ impl<'a> Context<'a> {
     }
 
     /// Newer releases of the accepted stability.
-    fn candidates<'r>(
+    fn candidates(
         &self,
-        releases: &'r [PackageVersion],
+        releases: &[(Version, &'a PackageVersion)],
         locked: &Version,
         constraint: Option<&str>,
-    ) -> Vec<(Version, &'r PackageVersion)> {
+    ) -> Vec<(Version, &'a PackageVersion)> {
         let flag = constraint
-            .and_then(|written| Constraint::parse(written).ok())
+            .and_then(|written| self.constraint(written))
             .and_then(|parsed| parsed.stability_flag());
         let accepted = [Some(self.minimum_stability), flag, Some(locked.stability())]
             .into_iter()
@@ -389,41 +446,39 @@ impl<'a> Context<'a> {
             .unwrap_or(Stability::Stable);
         releases
             .iter()
-            .filter_map(|release| {
-                let version = Version::parse(&release.version).ok()?;
-                (!version.is_dev_branch() && version.stability() >= accepted && &version > locked)
-                    .then_some((version, release))
+            .filter(|(version, _)| {
+                !version.is_dev_branch() && version.stability() >= accepted && version > locked
             })
+            .map(|(version, release)| (version.clone(), *release))
             .collect()
     }
 
     /// Why `version` of `name` cannot be installed next to the other locked packages, if it
     /// cannot.
     fn blocker(&self, name: &str, version: &Version, metadata: &PackageVersion) -> Option<String> {
-        for (other, other_metadata) in &self.locked_metadata {
-            if other == name {
+        for link in self.links_to.get(name).into_iter().flatten() {
+            if link.from.name.eq_ignore_ascii_case(name) {
                 continue;
             }
-            if let Some(required) = find_ignore_case(&other_metadata.require, name)
-                && Constraint::parse(required).is_ok_and(|constraint| !constraint.matches(version))
-            {
+            let written = link.written;
+            if !link.conflict && !link.constraint.matches(version) {
                 return Some(format!(
-                    "is not allowed by {} {} (requires {required})",
-                    other_metadata.name, other_metadata.version
+                    "is not allowed by {} {} (requires {written})",
+                    link.from.name, link.from.version
                 ));
             }
-            if let Some(conflict) = find_ignore_case(&other_metadata.conflict, name)
-                && Constraint::parse(conflict).is_ok_and(|constraint| constraint.matches(version))
-            {
+            if link.conflict && link.constraint.matches(version) {
                 return Some(format!(
-                    "conflicts with {} {} (conflict {conflict})",
-                    other_metadata.name, other_metadata.version
+                    "conflicts with {} {} (conflict {written})",
+                    link.from.name, link.from.version
                 ));
             }
         }
         for (other, conflict) in &metadata.conflict {
             if let Some(locked) = self.locked.get(&other.to_ascii_lowercase())
-                && Constraint::parse(conflict).is_ok_and(|constraint| constraint.matches(locked))
+                && self
+                    .constraint(conflict)
+                    .is_some_and(|constraint| constraint.matches(locked))
             {
                 return Some(format!(
                     "conflicts with the locked {other} {} (conflict {conflict})",
@@ -435,7 +490,9 @@ impl<'a> Context<'a> {
             return Some(blocker);
         }
         if let (Some(php), Some(required)) = (&self.platform_php, metadata.require.get("php"))
-            && Constraint::parse(required).is_ok_and(|constraint| !constraint.matches(php))
+            && self
+                .constraint(required)
+                .is_some_and(|constraint| !constraint.matches(php))
         {
             return Some(format!(
                 "needs PHP {required}; the platform is PHP {}",
@@ -444,12 +501,6 @@ impl<'a> Context<'a> {
         }
         None
     }
-}
-
-fn find_ignore_case<'m>(map: &'m IndexMap<String, String>, name: &str) -> Option<&'m String> {
-    map.iter()
-        .find(|(key, _)| key.eq_ignore_ascii_case(name))
-        .map(|(_, value)| value)
 }
 
 /// The part of a version a minor update stays within: the major, or for `0.x` the `0.minor`

@@ -83,9 +83,9 @@ pub fn plan_project(
         .collect();
 
     let set = RepositorySet::from_project(project, &manifest, repositories)?;
-    let report = set.fetch(&names)?;
+    let mut report = set.fetch(&names)?;
     let mut warnings: Vec<String> = set.warnings().to_vec();
-    warnings.extend(report.warnings);
+    warnings.extend(std::mem::take(&mut report.warnings));
     warnings.extend(report.problems.iter().map(ToString::to_string));
 
     let advisories = match &settings.advisories {
@@ -114,6 +114,8 @@ pub fn plan_project(
         advisories: advisories.as_ref(),
         settings,
     });
+    // Tens of thousands of fetched releases take a while to free, and nothing waits for that.
+    std::thread::spawn(move || drop(report));
     Ok(ProjectPlan {
         plan,
         warnings,

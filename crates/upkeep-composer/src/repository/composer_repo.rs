@@ -17,8 +17,10 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use super::http_cache::{FetchError, Fetcher, Freshness, hex_sha256};
-use super::metadata::{MINIFIED_COMPOSER_2, NamePattern, expand_minified};
+use super::http_cache::{Body, FetchError, Fetcher, Freshness, hex_sha256};
+use super::metadata::NamePattern;
+use super::metadata_file::{self, FileVersions};
+use super::parsed_copy::{self, CopyKey, NotACopy};
 use super::{Found, RepositoryError, read_entries};
 
 /// Nested `includes` / `provider-includes` deeper than this are not followed.
@@ -30,6 +32,15 @@ pub(crate) struct ComposerRepository {
     /// `url` without a trailing `/<file>.json`, query or fragment.
     base_url: String,
     root: OnceLock<RootIndex>,
+}
+
+/// Why a metadata file could not be read.
+enum Unreadable {
+    /// The body is damaged (unreadable, not what its digest says, not JSON): a cached copy of it
+    /// is worth fetching again.
+    Corrupt(RepositoryError),
+    /// The body is JSON but not metadata as Composer writes it.
+    Invalid(RepositoryError),
 }
 
 /// What the root document says about where packages are.
@@ -250,7 +261,7 @@ impl ComposerRepository {
             RootIndex::Complete { packages } => {
                 return Ok(packages
                     .get(name)
-                    .map(|entries| read_entries(entries.iter().cloned(), name)));
+                    .map(|entries| read_entries(entries, name)));
             }
             RootIndex::PerPackage(index) => index,
         };
@@ -276,36 +287,134 @@ impl ComposerRepository {
         let mut found: Option<Found> = None;
         for file in files {
             let url = Self::escape(&template.replace("%package%", &file));
-            let Some(mut data) = self.fetch_json(fetcher, &url, Freshness::Revalidate, None)?
-            else {
+            let Some(part) = self.metadata_file(fetcher, &url, name)? else {
                 continue;
             };
-            let minified =
-                data.get("minified").and_then(Value::as_str) == Some(MINIFIED_COMPOSER_2);
-            let Some(entries) = data
-                .get_mut("packages")
-                .and_then(|packages| packages.get_mut(name))
-                .map(Value::take)
-            else {
-                continue;
-            };
-            let Value::Array(entries) = entries else {
-                return Err(RepositoryError::InvalidMetadata {
-                    repository: self.url.clone(),
-                    url,
-                    message: format!("`packages.{name}` must be a list of versions"),
-                });
-            };
-            let entries = if minified {
-                expand_minified(entries)
-            } else {
-                entries
-            };
-            let part = read_entries(entries.into_iter(), name);
             match &mut found {
                 Some(found) => found.extend(part),
                 None => found = Some(part),
             }
+        }
+        Ok(found)
+    }
+
+    /// The versions of `name` in the protocol 2 file at `url`, `None` when there is no such file
+    /// or it does not list the package. A cached body is read from its parsed copy when it has
+    /// one ([`parsed_copy`]); after parsing a body, its copy is stored for the next run.
+    fn metadata_file(
+        &self,
+        fetcher: &Fetcher,
+        url: &str,
+        name: &str,
+    ) -> Result<Option<Found>, RepositoryError> {
+        let mut retried = false;
+        loop {
+            let document = fetcher
+                .get(url, Freshness::Revalidate)
+                .map_err(|source| self.fetch_error(url, source))?;
+            let Some(body) = document.body else {
+                return Ok(None);
+            };
+            if let Some(digest) = &document.digest
+                && let Ok(found) = Self::read_parsed_copy(fetcher, url, name, digest)
+            {
+                return Ok(found);
+            }
+            let from_cache = document.from_cache;
+            match self.parse_metadata_file(fetcher, body, document.digest, from_cache, url, name) {
+                Ok(found) => return Ok(found),
+                // A cached body that cannot be read, does not match its digest or is not JSON
+                // is dropped and fetched again, once.
+                Err(Unreadable::Corrupt(_)) if from_cache && !retried => {
+                    fetcher.forget(url);
+                    retried = true;
+                }
+                Err(Unreadable::Corrupt(error) | Unreadable::Invalid(error)) => return Err(error),
+            }
+        }
+    }
+
+    /// The parsed copy of the body with `digest` ([`parsed_copy::decode`]).
+    fn read_parsed_copy(
+        fetcher: &Fetcher,
+        url: &str,
+        name: &str,
+        digest: &str,
+    ) -> Result<Option<Found>, NotACopy> {
+        let bytes = fetcher.read_stored(url).ok_or(NotACopy)?;
+        let key = CopyKey {
+            url,
+            package: name,
+            digest,
+        };
+        let found = parsed_copy::decode(&bytes, &key)?;
+        fetcher.count_parsed_copy();
+        Ok(found)
+    }
+
+    /// Parses a protocol 2 file and stores its parsed copy when the body is in the disk cache.
+    /// `digest` is the body's as the cache entry gives it; entries written by older versions give
+    /// none, so it is computed, and the parsed copy looked for under it.
+    fn parse_metadata_file(
+        &self,
+        fetcher: &Fetcher,
+        body: Body,
+        digest: Option<String>,
+        from_cache: bool,
+        url: &str,
+        name: &str,
+    ) -> Result<Option<Found>, Unreadable> {
+        let body = body
+            .read()
+            .map_err(|source| Unreadable::Corrupt(self.fetch_error(url, source)))?;
+        let digest = match digest {
+            Some(expected) if from_cache => {
+                let actual = hex_sha256(&body);
+                if expected != actual {
+                    return Err(Unreadable::Corrupt(RepositoryError::ChecksumMismatch {
+                        repository: self.url.clone(),
+                        url: url.to_owned(),
+                        expected,
+                        actual,
+                    }));
+                }
+                Some(actual)
+            }
+            None if from_cache => {
+                let actual = hex_sha256(&body);
+                if let Ok(found) = Self::read_parsed_copy(fetcher, url, name, &actual) {
+                    return Ok(found);
+                }
+                Some(actual)
+            }
+            // Received now: the digest (when the cache took the body) is the body's.
+            received => received,
+        };
+        let read = metadata_file::read(&body, name).map_err(|error| {
+            Unreadable::Corrupt(RepositoryError::InvalidJson {
+                repository: self.url.clone(),
+                url: url.to_owned(),
+                message: error.to_string(),
+            })
+        })?;
+        let found = match read {
+            FileVersions::NotListed => None,
+            FileVersions::NotAList => {
+                return Err(Unreadable::Invalid(RepositoryError::InvalidMetadata {
+                    repository: self.url.clone(),
+                    url: url.to_owned(),
+                    message: format!("`packages.{name}` must be a list of versions"),
+                }));
+            }
+            FileVersions::Listed(found) => Some(found),
+        };
+        if let Some(digest) = digest {
+            let key = CopyKey {
+                url,
+                package: name,
+                digest: &digest,
+            };
+            fetcher.store(url, &parsed_copy::encode(&key, found.as_ref()));
         }
         Ok(found)
     }
@@ -318,7 +427,7 @@ impl ComposerRepository {
         name: &str,
     ) -> Result<Option<Found>, RepositoryError> {
         if let Some(entries) = index.partial.get(name) {
-            return Ok(Some(read_entries(entries.iter().cloned(), name)));
+            return Ok(Some(read_entries(entries, name)));
         }
         let listed = index.provider_listing.get(name);
         let data = match (&index.providers_lazy_url, &index.providers_url, listed) {
@@ -344,7 +453,7 @@ impl ComposerRepository {
         collect_packages(&mut data, &mut packages);
         Ok(packages
             .remove(name)
-            .map(|entries| read_entries(entries.into_iter(), name)))
+            .map(|entries| read_entries(&entries, name)))
     }
 
     /// Fetches and parses a JSON document; a cached copy that is corrupt (not JSON, wrong hash) is
@@ -365,6 +474,15 @@ impl ComposerRepository {
                 return Ok(None);
             };
             let retry = response.from_cache && !retried;
+            let body = match body.read() {
+                Ok(body) => body,
+                Err(_) if retry => {
+                    fetcher.forget(url);
+                    retried = true;
+                    continue;
+                }
+                Err(source) => return Err(self.fetch_error(url, source)),
+            };
             if let Some(expected) = sha256 {
                 let actual = hex_sha256(&body);
                 if !actual.eq_ignore_ascii_case(expected) {

@@ -2,12 +2,18 @@
 //! (keep-alive, shared by all worker threads) and a disk cache with HTTP validators.
 //!
 //! A cache entry is one file named by the SHA-256 of its URL: a JSON header line (URL, status,
-//! `ETag`, `Last-Modified`, body length) followed by the body. Its modification time is the time it
-//! was last fetched or confirmed by a `304 Not Modified`. Entries are written to a temporary file
-//! and renamed, so readers never see half an entry; an entry that does not parse, names another
-//! URL or has the wrong length is ignored and fetched again.
+//! `ETag`, `Last-Modified`, body length, SHA-256 of the body) followed by the body. Its
+//! modification time is the time it was last fetched or confirmed by a `304 Not Modified`.
+//! Entries are written to a temporary file and renamed, so readers never see half an entry; an
+//! entry that does not parse, names another URL or has the wrong length is ignored and fetched
+//! again. Callers may keep a file of their own next to an entry (`<entry>.parsed`,
+//! [`Fetcher::store`]), such as the parsed body; the body's SHA-256, which a `304` leaves as it
+//! is, tells them whether it was made from the body the entry holds now.
+//!
+//! A cached body is read only when it is asked for ([`Body::read`]), so that a caller with a
+//! stored copy for the entry's digest reads the short header line and nothing else.
 
-use std::io::Write as _;
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
@@ -64,9 +70,54 @@ pub(crate) enum Freshness {
 
 /// A document, or `None` when the server (or the directory) does not have it.
 pub(crate) struct Fetched {
-    pub(crate) body: Option<Vec<u8>>,
+    pub(crate) body: Option<Body>,
     /// The body came from the disk cache (with or without a `304`), so it may be corrupt.
     pub(crate) from_cache: bool,
+    /// The SHA-256 (lowercase hex) of the body as the disk cache holds it, when it holds it and
+    /// knows it: the key for copies stored next to the entry.
+    pub(crate) digest: Option<String>,
+}
+
+/// The body of a document: received now, or still in its cache entry.
+pub(crate) enum Body {
+    Received(Vec<u8>),
+    Cached(CachedBody),
+}
+
+/// The rest of an open cache entry, after its header line.
+pub(crate) struct CachedBody {
+    path: PathBuf,
+    reader: BufReader<std::fs::File>,
+    length: usize,
+}
+
+impl Body {
+    /// The bytes of the body.
+    pub(crate) fn read(self) -> Result<Vec<u8>, FetchError> {
+        match self {
+            Self::Received(bytes) => Ok(bytes),
+            Self::Cached(mut cached) => {
+                let mut bytes = Vec::with_capacity(cached.length);
+                let result = cached.reader.read_to_end(&mut bytes).and_then(|_| {
+                    if bytes.len() == cached.length {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::new(
+                            std::io::ErrorKind::InvalidData,
+                            "the cache entry is shorter or longer than its header says",
+                        ))
+                    }
+                });
+                match result {
+                    Ok(()) => Ok(bytes),
+                    Err(source) => Err(FetchError::File {
+                        path: cached.path,
+                        source,
+                    }),
+                }
+            }
+        }
+    }
 }
 
 /// Counts of what fetching did, for progress output and benchmarks.
@@ -84,6 +135,9 @@ pub struct FetchStats {
     pub bytes_downloaded: u64,
     /// Cache entries that could not be written (the fetch itself still succeeded).
     pub cache_write_failures: u64,
+    /// Documents whose parsed copy, stored next to their cache entry, was used instead of
+    /// parsing them again.
+    pub parsed_copies_used: u64,
 }
 
 #[derive(Default)]
@@ -94,6 +148,7 @@ struct Counters {
     file_reads: AtomicU64,
     bytes_downloaded: AtomicU64,
     cache_write_failures: AtomicU64,
+    parsed_copies_used: AtomicU64,
 }
 
 fn bump(counter: &AtomicU64, by: u64) {
@@ -121,9 +176,17 @@ pub(crate) struct Fetcher {
 
 impl Fetcher {
     pub(crate) fn new(policy: &FetchPolicy, auth: AuthConfig) -> Self {
+        // Each phase gets the limit, rather than the request as a whole (`timeout_global`):
+        // with a limit that covers name resolution, ureq resolves every request's host on a
+        // thread of its own (one thread per request, kept-alive connections or not). Name
+        // resolution is left to the system resolver's own timeouts instead.
+        let timeout = Some(policy.timeout);
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .timeout_global(Some(policy.timeout))
+            .timeout_connect(timeout)
+            .timeout_send_request(timeout)
+            .timeout_recv_response(timeout)
+            .timeout_recv_body(timeout)
             .max_idle_connections(policy.max_connections.max(1) * 4)
             .max_idle_connections_per_host(policy.max_connections.max(1))
             .user_agent(concat!(
@@ -152,6 +215,7 @@ impl Fetcher {
             file_reads: load(&self.counters.file_reads),
             bytes_downloaded: load(&self.counters.bytes_downloaded),
             cache_write_failures: load(&self.counters.cache_write_failures),
+            parsed_copies_used: load(&self.counters.parsed_copies_used),
         }
     }
 
@@ -160,37 +224,60 @@ impl Fetcher {
         if let Some(path) = url.strip_prefix("file://") {
             return self.read_file(Path::new(path));
         }
-        let cached = self.cache.as_ref().and_then(|cache| cache.read(url));
-        if let Some(entry) = &cached {
-            let fresh = entry.age().is_some_and(|age| age < self.max_age);
-            if self.offline || freshness == Freshness::Immutable || fresh {
+        match self.cache.as_ref().and_then(|cache| cache.read(url)) {
+            Some(entry)
+                if self.offline
+                    || freshness == Freshness::Immutable
+                    || entry.age().is_some_and(|age| age < self.max_age) =>
+            {
                 bump(&self.counters.cache_hits, 1);
-                return Ok(entry.to_fetched());
+                Ok(entry.into_fetched())
             }
+            _ if self.offline => Err(FetchError::NotCached),
+            cached => self.request(url, cached),
         }
-        if self.offline {
-            return Err(FetchError::NotCached);
-        }
-        self.request(url, cached)
     }
 
-    /// Drops the cache entry of `url`, e.g. because its body turned out to be corrupt.
+    /// Drops the cache entry of `url` and what is stored next to it, e.g. because its body
+    /// turned out to be corrupt.
     pub(crate) fn forget(&self, url: &str) {
         if let Some(cache) = &self.cache {
             cache.remove(url);
         }
     }
 
+    /// What the caller stored next to the cache entry of `url` ([`Fetcher::store`]), if anything.
+    /// The caller checks that it belongs to the body it has (its digest).
+    pub(crate) fn read_stored(&self, url: &str) -> Option<Vec<u8>> {
+        self.cache.as_ref()?.read_stored(url)
+    }
+
+    /// Keeps `bytes` next to the cache entry of `url`, e.g. the body parsed into a compact form.
+    pub(crate) fn store(&self, url: &str, bytes: &[u8]) {
+        if let Some(cache) = &self.cache
+            && cache.write_stored(url, bytes).is_err()
+        {
+            bump(&self.counters.cache_write_failures, 1);
+        }
+    }
+
+    /// Counts a document read from its stored parsed copy.
+    pub(crate) fn count_parsed_copy(&self) {
+        bump(&self.counters.parsed_copies_used, 1);
+    }
+
     fn read_file(&self, path: &Path) -> Result<Fetched, FetchError> {
         bump(&self.counters.file_reads, 1);
         match fs_err::read(path) {
             Ok(body) => Ok(Fetched {
-                body: Some(body),
+                body: Some(Body::Received(body)),
                 from_cache: false,
+                digest: None,
             }),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Fetched {
                 body: None,
                 from_cache: false,
+                digest: None,
             }),
             Err(source) => Err(FetchError::File {
                 path: path.to_owned(),
@@ -239,7 +326,7 @@ impl Fetcher {
                 if let Some(cache) = &self.cache {
                     cache.touch(url);
                 }
-                Ok(entry.to_fetched())
+                Ok(entry.into_fetched())
             }
             200..=299 | 404 | 410 => {
                 let found = (200..=299).contains(&status);
@@ -263,21 +350,26 @@ impl Fetcher {
                         .and_then(|value| value.to_str().ok())
                         .map(str::to_owned)
                 };
-                let header = EntryHeader {
-                    url: url.to_owned(),
-                    status,
-                    etag: header_text("etag"),
-                    last_modified: header_text("last-modified"),
-                    length: body.len(),
-                };
-                if let Some(cache) = &self.cache
-                    && cache.write(&header, &body).is_err()
-                {
-                    bump(&self.counters.cache_write_failures, 1);
+                let mut digest = None;
+                if let Some(cache) = &self.cache {
+                    let header = EntryHeader {
+                        url: url.to_owned(),
+                        status,
+                        etag: header_text("etag"),
+                        last_modified: header_text("last-modified"),
+                        length: body.len(),
+                        sha256: Some(hex_sha256(&body)),
+                    };
+                    if cache.write(&header, &body).is_ok() {
+                        digest = header.sha256;
+                    } else {
+                        bump(&self.counters.cache_write_failures, 1);
+                    }
                 }
                 Ok(Fetched {
-                    body: found.then_some(body),
+                    body: found.then_some(Body::Received(body)),
                     from_cache: false,
+                    digest,
                 })
             }
             401 | 403 => Err(FetchError::Unauthorized {
@@ -306,11 +398,14 @@ struct EntryHeader {
     etag: Option<String>,
     last_modified: Option<String>,
     length: usize,
+    /// SHA-256 of the body, lowercase hex; entries written by older versions have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sha256: Option<String>,
 }
 
 struct CacheEntry {
     header: EntryHeader,
-    body: Vec<u8>,
+    body: CachedBody,
     modified: Option<SystemTime>,
 }
 
@@ -325,11 +420,12 @@ impl CacheEntry {
         )
     }
 
-    fn to_fetched(&self) -> Fetched {
+    fn into_fetched(self) -> Fetched {
         let found = (200..=299).contains(&self.header.status);
         Fetched {
-            body: found.then(|| self.body.clone()),
+            body: found.then_some(Body::Cached(self.body)),
             from_cache: true,
+            digest: self.header.sha256,
         }
     }
 }
@@ -338,6 +434,13 @@ impl CacheEntry {
 struct DiskCache {
     dir: PathBuf,
 }
+
+/// The header line is short (URL, validators, length, digest); reading this much at first
+/// usually gets all of it and little of the body, which may not be needed.
+const HEADER_READ_BYTES: usize = 1024;
+
+/// What callers store next to an entry is in `<entry name><STORED_SUFFIX>`.
+const STORED_SUFFIX: &str = ".parsed";
 
 /// Makes temporary file names unique within the process.
 static TEMPORARY_FILES: AtomicU64 = AtomicU64::new(0);
@@ -353,43 +456,74 @@ impl DiskCache {
         self.dir.join(hex_sha256(url.as_bytes()))
     }
 
+    /// Where callers keep what they derived from the entry of `url` ([`Fetcher::store`]).
+    fn stored_path(&self, url: &str) -> PathBuf {
+        self.dir
+            .join(format!("{}{STORED_SUFFIX}", hex_sha256(url.as_bytes())))
+    }
+
+    /// Opens the entry of `url` and reads its header line; the body stays unread.
     fn read(&self, url: &str) -> Option<CacheEntry> {
         let path = self.path(url);
         let file = fs_err::File::open(&path).ok()?;
-        let modified = file.metadata().ok().and_then(|meta| meta.modified().ok());
-        let mut data = Vec::new();
-        std::io::Read::read_to_end(&mut file.into_file(), &mut data).ok()?;
-        let newline = data.iter().position(|byte| *byte == b'\n')?;
-        let header: EntryHeader = serde_json::from_slice(&data[..newline]).ok()?;
-        let body = data.split_off(newline + 1);
-        if header.url != url || header.length != body.len() {
+        let metadata = file.metadata().ok()?;
+        let modified = metadata.modified().ok();
+        let mut reader = BufReader::with_capacity(HEADER_READ_BYTES, file.into_file());
+        let mut line = Vec::new();
+        reader.read_until(b'\n', &mut line).ok()?;
+        if line.pop() != Some(b'\n') {
             return None;
         }
+        let header: EntryHeader = serde_json::from_slice(&line).ok()?;
+        // The file's size says whether the body is complete without reading it.
+        let expected_size = u64::try_from(line.len() + 1 + header.length).ok()?;
+        if header.url != url || metadata.len() != expected_size {
+            return None;
+        }
+        let length = header.length;
         Some(CacheEntry {
             header,
-            body,
+            body: CachedBody {
+                path,
+                reader,
+                length,
+            },
             modified,
         })
     }
 
     fn write(&self, header: &EntryHeader, body: &[u8]) -> std::io::Result<()> {
+        let mut line = serde_json::to_vec(header).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        self.write_atomically(&header.url, &self.path(&header.url), &[&line, body])
+    }
+
+    fn read_stored(&self, url: &str) -> Option<Vec<u8>> {
+        fs_err::read(self.stored_path(url)).ok()
+    }
+
+    fn write_stored(&self, url: &str, bytes: &[u8]) -> std::io::Result<()> {
+        self.write_atomically(url, &self.stored_path(url), &[bytes])
+    }
+
+    /// Writes `parts` to a temporary file and renames it to `target`, so that readers see the
+    /// old file or the whole new one.
+    fn write_atomically(&self, url: &str, target: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
         fs_err::create_dir_all(&self.dir)?;
-        let target = self.path(&header.url);
         let temporary = self.dir.join(format!(
             ".{}.{}.{}.tmp",
-            hex_sha256(header.url.as_bytes()),
+            hex_sha256(url.as_bytes()),
             std::process::id(),
             TEMPORARY_FILES.fetch_add(1, Ordering::Relaxed)
         ));
         let result = (|| {
             let mut file = fs_err::File::create(&temporary)?;
-            let mut line = serde_json::to_vec(header).map_err(std::io::Error::other)?;
-            line.push(b'\n');
-            file.write_all(&line)?;
-            file.write_all(body)?;
+            for part in parts {
+                file.write_all(part)?;
+            }
             file.flush()?;
             drop(file);
-            fs_err::rename(&temporary, &target)
+            fs_err::rename(&temporary, target)
         })();
         if result.is_err() {
             let _ = std::fs::remove_file(&temporary);
@@ -407,6 +541,7 @@ impl DiskCache {
 
     fn remove(&self, url: &str) {
         let _ = std::fs::remove_file(self.path(url));
+        let _ = std::fs::remove_file(self.stored_path(url));
     }
 }
 
@@ -437,6 +572,7 @@ mod tests {
             etag: Some("\"v1\"".to_owned()),
             last_modified: None,
             length,
+            sha256: None,
         }
     }
 
@@ -448,9 +584,10 @@ mod tests {
             .write(&header(url, 7), b"{\"x\":1}")
             .unwrap_or_else(|error| panic!("{error}"));
         let entry = cache.read(url).expect("the entry was written");
-        assert_eq!(entry.body, b"{\"x\":1}");
         assert_eq!(entry.header.etag.as_deref(), Some("\"v1\""));
         assert!(entry.age().is_some_and(|age| age < Duration::from_mins(1)));
+        let body = entry.into_fetched().body.expect("a body");
+        assert_eq!(body.read().ok().as_deref(), Some(&b"{\"x\":1}"[..]));
         assert!(cache.read("https://repo.test/other.json").is_none());
     }
 
@@ -473,6 +610,40 @@ mod tests {
         // No header line at all.
         fs_err::write(&path, b"").unwrap_or_else(|error| panic!("{error}"));
         assert!(cache.read(url).is_none());
+    }
+
+    #[test]
+    fn bodies_are_read_when_asked_for() {
+        let (_dir, cache) = cache();
+        let url = "https://repo.test/p2/a/b.json";
+        let body = vec![b'x'; 3 * HEADER_READ_BYTES];
+        cache
+            .write(&header(url, body.len()), &body)
+            .unwrap_or_else(|error| panic!("{error}"));
+        let entry = cache.read(url).expect("the entry was written");
+        // Replacing the entry now does not change the body of the entry already open.
+        cache
+            .write(&header(url, 2), b"{}")
+            .unwrap_or_else(|error| panic!("{error}"));
+        let read = entry.into_fetched().body.expect("a body").read();
+        assert_eq!(read.ok(), Some(body));
+    }
+
+    #[test]
+    fn stored_files_go_with_their_entry() {
+        let (_dir, cache) = cache();
+        let url = "https://repo.test/p2/a/b.json";
+        cache
+            .write(&header(url, 2), b"{}")
+            .unwrap_or_else(|error| panic!("{error}"));
+        cache
+            .write_stored(url, b"parsed")
+            .unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(cache.read_stored(url).as_deref(), Some(&b"parsed"[..]));
+        assert_eq!(cache.read_stored("https://repo.test/other.json"), None);
+        cache.remove(url);
+        assert!(cache.read(url).is_none());
+        assert_eq!(cache.read_stored(url), None);
     }
 
     #[test]

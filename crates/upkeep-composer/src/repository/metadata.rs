@@ -1,5 +1,7 @@
 //! Package metadata as Composer repositories publish it: one JSON object per version, turned into
-//! [`PackageVersion`]; the expansion of Composer 2's minified lists; package name patterns.
+//! [`PackageVersion`]; package name patterns. Protocol 2 files, with their minified lists, are read
+//! by [`metadata_file`](super::metadata_file); the expansion on `Value` here is the plain reading
+//! its tests compare with.
 
 use indexmap::IndexMap;
 use serde::Serialize;
@@ -9,14 +11,14 @@ use crate::Version;
 
 /// The value Composer 2's minifier writes for a key that the previous version had and this one
 /// does not.
-const UNSET: &str = "__unset";
+pub(crate) const UNSET: &str = "__unset";
 
 /// The `minified` marker of Composer 2 metadata that must be expanded.
 pub(crate) const MINIFIED_COMPOSER_2: &str = "composer/2.0";
 
 /// Composer 1 repositories wrote this as `version_normalized` of default branches; Composer
 /// normalises the pretty version again instead of trusting it.
-const LEGACY_DEFAULT_BRANCH_ALIAS: &str = "9999999-dev";
+pub(crate) const LEGACY_DEFAULT_BRANCH_ALIAS: &str = "9999999-dev";
 
 /// One version of a package as a repository describes it.
 ///
@@ -84,6 +86,14 @@ impl PackageVersion {
                 reason: "a version entry must be an object".to_owned(),
             });
         };
+        Self::from_fields(fields, fallback_name)
+    }
+
+    /// Reads one version entry given as its object's fields.
+    pub(crate) fn from_fields(
+        fields: &Map<String, Value>,
+        fallback_name: &str,
+    ) -> Result<Self, InvalidVersionEntry> {
         let Some(version) = fields.get("version").and_then(Value::as_str) else {
             return Err(InvalidVersionEntry {
                 version: None,
@@ -130,16 +140,16 @@ impl PackageVersion {
 /// A map of package names to constraints. PHP writes an empty map as `[]`; values that are not
 /// strings are not constraints and are left out.
 fn links(value: Option<&Value>) -> IndexMap<String, String> {
-    value
-        .and_then(Value::as_object)
-        .map(|map| {
-            map.iter()
-                .filter_map(|(name, constraint)| {
-                    Some((name.clone(), constraint.as_str()?.to_owned()))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    let Some(map) = value.and_then(Value::as_object) else {
+        return IndexMap::new();
+    };
+    let mut links = IndexMap::with_capacity(map.len());
+    for (name, constraint) in map {
+        if let Some(constraint) = constraint.as_str() {
+            links.insert(name.clone(), constraint.to_owned());
+        }
+    }
+    links
 }
 
 fn source(value: &Value) -> Option<Source> {
@@ -171,35 +181,35 @@ fn dist(value: &Value) -> Option<Dist> {
     })
 }
 
-/// Expands a list minified by Composer 2: every entry holds only the keys that changed since the
-/// entry before it, and `"__unset"` removes a key.
-pub(crate) fn expand_minified(entries: Vec<Value>) -> Vec<Value> {
-    let mut expanded = Vec::with_capacity(entries.len());
-    let mut current: Option<Map<String, Value>> = None;
-    for entry in entries {
-        let Value::Object(changes) = entry else {
-            // Not a version object; kept as is so that reading it reports the problem.
-            expanded.push(entry);
-            continue;
-        };
+/// The running entry of a list minified by Composer 2: every entry holds only the keys that
+/// changed since the entry before it, and `"__unset"` removes a key.
+///
+/// Each entry is applied to the one before in place and read from there, so that no entry is ever
+/// copied as a whole (a package can have thousands of versions).
+#[cfg(test)]
+#[derive(Debug, Default)]
+pub(crate) struct MinifiedList {
+    current: Map<String, Value>,
+}
+
+#[cfg(test)]
+impl MinifiedList {
+    /// Applies the changes of the next entry and returns the whole entry.
+    pub(crate) fn apply(&mut self, changes: Map<String, Value>) -> &Map<String, Value> {
         // Composer starts over when the running entry is empty (PHP's `!$array`).
-        let next = match current.take() {
-            Some(mut base) if !base.is_empty() => {
-                for (key, value) in changes {
-                    if value.as_str() == Some(UNSET) {
-                        base.shift_remove(&key);
-                    } else {
-                        base.insert(key, value);
-                    }
+        if self.current.is_empty() {
+            self.current = changes;
+        } else {
+            for (key, value) in changes {
+                if value.as_str() == Some(UNSET) {
+                    self.current.shift_remove(&key);
+                } else {
+                    self.current.insert(key, value);
                 }
-                base
             }
-            _ => changes,
-        };
-        expanded.push(Value::Object(next.clone()));
-        current = Some(next);
+        }
+        &self.current
     }
-    expanded
 }
 
 /// A package name or a pattern with `*` wildcards (`vendor/*`), compared without regard to case as
@@ -250,9 +260,20 @@ mod tests {
 
     use super::*;
 
+    fn expand(entries: Vec<Value>) -> Vec<Value> {
+        let mut list = MinifiedList::default();
+        entries
+            .into_iter()
+            .map(|entry| match entry {
+                Value::Object(changes) => Value::Object(list.apply(changes).clone()),
+                other => panic!("not an object: {other}"),
+            })
+            .collect()
+    }
+
     #[test]
     fn minified_entries_inherit_and_unset_keys() {
-        let expanded = expand_minified(vec![
+        let expanded = expand(vec![
             json!({"name": "a/b", "version": "2.0.0", "require": {"php": ">=8.1"}, "time": "t2"}),
             json!({"version": "1.1.0", "time": "t1"}),
             json!({"version": "1.0.0", "require": "__unset", "license": ["MIT"]}),
@@ -269,7 +290,7 @@ mod tests {
 
     #[test]
     fn an_empty_first_entry_lets_the_next_one_start_over() {
-        let expanded = expand_minified(vec![
+        let expanded = expand(vec![
             json!({}),
             json!({"name": "a/b", "version": "1.0.0"}),
             json!({"version": "0.9.0"}),

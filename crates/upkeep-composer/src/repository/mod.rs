@@ -30,6 +30,8 @@ mod composer_repo;
 mod definition;
 mod http_cache;
 mod metadata;
+mod metadata_file;
+mod parsed_copy;
 mod path_repo;
 
 use std::path::{Path, PathBuf};
@@ -38,7 +40,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use indexmap::IndexMap;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 pub use auth::{AuthConfig, AuthError, composer_home};
 pub use definition::PACKAGIST_URL;
@@ -64,12 +66,13 @@ pub struct RepositoryOptions {
     /// Cached documents younger than this are used without asking the server. `0` (the default)
     /// always revalidates, which costs one conditional request per document.
     pub max_age: Duration,
-    /// Requests in flight at most.
+    /// Requests in flight at most. Offline, at most one thread per core reads the cache.
     pub concurrency: usize,
     /// Also fetch the dev-branch files of protocol 2 repositories (`<name>~dev.json`). Composer
     /// does so when the project's stability allows dev versions of the package.
     pub include_dev_branches: bool,
-    /// Limit for one request, body included.
+    /// Limit for each phase of a request: connecting (TLS included), sending it, waiting for
+    /// the response, reading the body. Resolving host names is left to the system resolver.
     pub timeout: Duration,
 }
 
@@ -192,24 +195,61 @@ impl Found {
         self.versions.extend(other.versions);
         self.invalid.extend(other.invalid);
     }
+
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        Self {
+            versions: Vec::with_capacity(capacity),
+            invalid: Vec::new(),
+        }
+    }
+
+    /// Reads one version entry of the package `name` (lowercase); an entry of another package
+    /// (which protocol 1 files may hold) is skipped.
+    fn push_entry(&mut self, fields: &Map<String, Value>, name: &str) {
+        if let Some(entry_name) = fields.get("name").and_then(Value::as_str)
+            && !entry_name.eq_ignore_ascii_case(name)
+        {
+            return;
+        }
+        self.push(PackageVersion::from_fields(fields, name));
+    }
+
+    pub(crate) fn push(&mut self, read: Result<PackageVersion, metadata::InvalidVersionEntry>) {
+        match read {
+            Ok(version) => self.versions.push(version),
+            Err(problem) => self.invalid.push(match problem.version {
+                Some(version) => format!("version `{version}`: {}", problem.reason),
+                None => problem.reason,
+            }),
+        }
+    }
 }
 
 /// Reads version entries of the package `name` (lowercase); entries of other packages (which
 /// protocol 1 files may hold) are skipped.
-pub(crate) fn read_entries(entries: impl Iterator<Item = Value>, name: &str) -> Found {
-    let mut found = Found::default();
+pub(crate) fn read_entries<'a>(entries: impl IntoIterator<Item = &'a Value>, name: &str) -> Found {
+    let entries = entries.into_iter();
+    let mut found = Found::with_capacity(entries.size_hint().0);
     for entry in entries {
-        if let Some(entry_name) = entry.get("name").and_then(Value::as_str)
-            && !entry_name.eq_ignore_ascii_case(name)
-        {
-            continue;
+        match entry {
+            Value::Object(fields) => found.push_entry(fields, name),
+            other => found.push(PackageVersion::from_metadata(other, name)),
         }
-        match PackageVersion::from_metadata(&entry, name) {
-            Ok(version) => found.versions.push(version),
-            Err(problem) => found.invalid.push(match problem.version {
-                Some(version) => format!("version `{version}`: {}", problem.reason),
-                None => problem.reason,
-            }),
+    }
+    found
+}
+
+/// Reads a version list minified by Composer 2 ([`metadata::MinifiedList`]) of the package `name`
+/// (lowercase): the plain reading on `Value`, which [`metadata_file`] must match.
+#[cfg(test)]
+pub(crate) fn read_minified(entries: Vec<Value>, name: &str) -> Found {
+    let mut found = Found::with_capacity(entries.len());
+    let mut list = metadata::MinifiedList::default();
+    for entry in entries {
+        match entry {
+            Value::Object(changes) => found.push_entry(list.apply(changes), name),
+            // Not a version object: reading it reports the problem.
+            other => found.push(PackageVersion::from_metadata(&other, name)),
         }
     }
     found
@@ -328,7 +368,7 @@ impl RepositorySet {
             repositories,
             fetcher: Fetcher::new(&policy, auth),
             warnings: list.warnings,
-            concurrency: options.concurrency.max(1),
+            concurrency: workers(options),
             include_dev_branches: options.include_dev_branches,
         })
     }
@@ -495,6 +535,19 @@ struct PackageResult {
     versions: Vec<PackageVersion>,
     warnings: Vec<String>,
     error: Option<RepositoryError>,
+}
+
+/// Threads that fetch: one per request in flight; offline, when nothing waits for the network,
+/// one per core, since more threads only contend for the cores (and spread what they decode over
+/// more allocator heaps).
+fn workers(options: &RepositoryOptions) -> usize {
+    let requests = options.concurrency.max(1);
+    if options.offline {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        requests.min(cores)
+    } else {
+        requests
+    }
 }
 
 /// Moves `user:password@` out of a repository URL into `http-basic` credentials for its host, as

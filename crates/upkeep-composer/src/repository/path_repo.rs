@@ -101,7 +101,7 @@ pub(crate) fn load_path_repository(
                 "reference": reference,
             }),
         );
-        let found = read_entries(std::iter::once(manifest), &name.to_lowercase());
+        let found = read_entries(std::iter::once(&manifest), &name.to_lowercase());
         if let Some(problem) = found.invalid.first() {
             return Err(invalid(problem.clone()));
         }
