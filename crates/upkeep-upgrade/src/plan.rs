@@ -17,6 +17,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
 use indexmap::IndexMap;
+use rayon::prelude::*;
 use serde::Serialize;
 use upkeep_composer::repository::PackageVersion;
 use upkeep_composer::{ComposerJson, ComposerLock, Constraint, LockedPackage, Stability, Version};
@@ -139,9 +140,10 @@ struct Link<'a> {
 
 impl<'a> Context<'a> {
     fn new(input: &'a PlanInput<'a>) -> Self {
-        let releases: HashMap<String, Vec<(Version, &'a PackageVersion)>> = input
-            .available
-            .iter()
+        // Tens of thousands of version strings: parsed on every core.
+        let packages: Vec<(&'a String, &'a Vec<PackageVersion>)> = input.available.iter().collect();
+        let releases: HashMap<String, Vec<(Version, &'a PackageVersion)>> = packages
+            .into_par_iter()
             .map(|(name, versions)| {
                 let parsed = versions
                     .iter()
