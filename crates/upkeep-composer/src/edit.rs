@@ -403,8 +403,9 @@ fn sort_prefix(name: &str) -> String {
     format!("{group}-{name}")
 }
 
-/// `PlatformRepository::PLATFORM_PACKAGE_REGEX`.
-fn is_platform_package(name: &str) -> bool {
+/// Whether `name` is a platform package (`php`, `ext-*`, `lib-*`, `composer-plugin-api`, …):
+/// Composer's `PlatformRepository::PLATFORM_PACKAGE_REGEX`.
+pub fn is_platform_package(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     if matches!(
         lower.as_str(),

@@ -24,6 +24,7 @@ mod version;
 
 pub use constraint::{Constraint, ConstraintError};
 pub use document::DocumentError;
+pub use edit::is_platform_package;
 pub use lock::{ComposerLock, LockedAlias, LockedDist, LockedPackage, LockedSource};
 pub use manifest::{ComposerJson, RepositoryEntry};
 pub use version::{Stability, UnknownStability, Version, VersionError};

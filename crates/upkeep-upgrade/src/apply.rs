@@ -297,7 +297,7 @@ fn update_groups(
                         updates
                             .into_iter()
                             .map(|(package, from, to)| AppliedUpdate {
-                                kind: kind_of(&from, &to).to_string(),
+                                kind: package.update.as_str().to_string(),
                                 group: group.name.clone(),
                                 fixes: if package.security {
                                     package.advisories.clone()
@@ -433,21 +433,6 @@ fn locked_versions(project: &Path) -> Result<BTreeMap<String, String>, ApplyErro
         .collect())
 }
 
-fn kind_of(from: &str, to: &str) -> &'static str {
-    let parts = |version: &str| -> (String, String) {
-        let mut parts = version.trim_start_matches('v').split('.');
-        (
-            parts.next().unwrap_or_default().to_string(),
-            parts.next().unwrap_or_default().to_string(),
-        )
-    };
-    if parts(from) == parts(to) {
-        "patch"
-    } else {
-        "minor"
-    }
-}
-
 fn commit_message(group: &str, updates: &[(&PackagePlan, String, String)]) -> String {
     let mut message = format!(
         "Update {group}: {}",
@@ -558,7 +543,7 @@ mod tests {
 
     #[test]
     fn update_kinds() {
-        assert_eq!(kind_of("1.2.3", "1.2.9"), "patch");
-        assert_eq!(kind_of("v1.2.3", "v1.3.0"), "minor");
+        assert_eq!(UpdateKind::Patch.as_str(), "patch");
+        assert_eq!(UpdateKind::Minor.as_str(), "minor");
     }
 }

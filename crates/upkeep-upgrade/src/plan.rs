@@ -20,7 +20,9 @@ use indexmap::IndexMap;
 use rayon::prelude::*;
 use serde::Serialize;
 use upkeep_composer::repository::PackageVersion;
-use upkeep_composer::{ComposerJson, ComposerLock, Constraint, LockedPackage, Stability, Version};
+use upkeep_composer::{
+    ComposerJson, ComposerLock, Constraint, LockedPackage, Stability, Version, is_platform_package,
+};
 use upkeep_gate::advisories::AdvisoryDatabase;
 
 use crate::settings::UpgradeSettings;
@@ -48,6 +50,16 @@ pub enum UpdateKind {
     Patch,
     Minor,
     None,
+}
+
+impl UpdateKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Patch => "patch",
+            Self::Minor => "minor",
+            Self::None => "none",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -81,16 +93,6 @@ pub struct GroupPlan {
     pub security: bool,
 }
 
-/// Names Composer reserves for the platform; they are not upgraded by Composer.
-fn is_platform(name: &str) -> bool {
-    name == "php"
-        || name.starts_with("ext-")
-        || name.starts_with("lib-")
-        || name == "composer"
-        || name == "composer-plugin-api"
-        || name == "composer-runtime-api"
-}
-
 pub fn plan(input: &PlanInput<'_>) -> UpgradePlan {
     let context = Context::new(input);
     let mut packages: Vec<PackagePlan> = input
@@ -105,7 +107,7 @@ pub fn plan(input: &PlanInput<'_>) -> UpgradePlan {
                 .iter()
                 .map(|package| (package, true)),
         )
-        .filter(|(package, _)| !is_platform(&package.name))
+        .filter(|(package, _)| !is_platform_package(&package.name))
         .map(|(package, dev)| context.package_plan(package, dev))
         .collect();
     let groups = apply_thresholds(&mut packages, input.settings);
@@ -394,7 +396,7 @@ impl<'a> Context<'a> {
     fn unmet_requirement(&self, metadata: &PackageVersion) -> Option<String> {
         for (required, written) in &metadata.require {
             let key = required.to_ascii_lowercase();
-            if is_platform(&key) {
+            if is_platform_package(&key) {
                 continue;
             }
             let (Some(locked), Ok(constraint)) =

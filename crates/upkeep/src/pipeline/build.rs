@@ -8,7 +8,6 @@ use clap::Args;
 use upkeep_deploy::build::{BuildInput, TaggedBuild, build};
 use upkeep_deploy::checkout::{export_tree, resolve_commit};
 use upkeep_deploy::layout::ImageStore;
-use upkeep_deploy::stage::StageRunner;
 use upkeep_pipeline::deploy_file::DeployFile;
 use upkeep_pipeline::project_file::Stage;
 use upkeep_pipeline::record::{RunStatus, SubPipelineRecord};
@@ -106,14 +105,7 @@ pub fn build_sub_pipeline(
     let store = ImageStore::open_or_create(context.image_store_dir())
         .map_err(|error| CommandError::environment(error.to_string()))?;
     let secrets = context.secrets_from_process();
-    let runner = StageRunner {
-        logs: &session.logs,
-        masker: &session.masker,
-        cancel: &session.cancel,
-        timeout: context.environment.timeout,
-        secrets: &secrets,
-        echo,
-    };
+    let runner = session.stage_runner(context, &secrets, echo);
     let buildspec = context
         .environment
         .buildspec

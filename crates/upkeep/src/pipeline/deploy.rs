@@ -9,7 +9,6 @@ use upkeep_deploy::build::{latest_tag, load_exports};
 use upkeep_deploy::deployment::{DeploymentRequest, deploy};
 use upkeep_deploy::layout::ImageStore;
 use upkeep_deploy::queue::DeploymentQueue;
-use upkeep_deploy::stage::StageRunner;
 use upkeep_deploy::target::LocalTarget;
 use upkeep_pipeline::project_file::{DeployType, Stage};
 use upkeep_pipeline::record::{RunStatus, SubPipelineRecord};
@@ -139,8 +138,7 @@ pub fn deployment_sub_pipeline(
         stages: Vec::new(),
     });
     session.save()?;
-    let queue = DeploymentQueue::open(context.target_dir().join(".queue"))
-        .map_err(|error| CommandError::environment(error.to_string()))?;
+    let queue = open_queue(context)?;
     let buildspecs: BTreeMap<Stage, PathBuf> = Stage::ALL
         .into_iter()
         .filter(|stage| stage.is_deployment())
@@ -153,14 +151,7 @@ pub fn deployment_sub_pipeline(
         })
         .collect();
     let secrets = context.secrets_from_process();
-    let runner = StageRunner {
-        logs: &session.logs,
-        masker: &session.masker,
-        cancel: &session.cancel,
-        timeout: context.environment.timeout,
-        secrets: &secrets,
-        echo,
-    };
+    let runner = session.stage_runner(context, &secrets, echo);
     let label = session.id().to_string();
     let outcome = deploy(
         &runner,
@@ -203,8 +194,7 @@ pub fn deployment_sub_pipeline(
 fn rollback(args: &EnvironmentArgs) -> Result<Outcome, CommandError> {
     let context = ProjectContext::load(&args.path, &args.environment, args.state_dir.as_deref())?;
     let target = open_target(&context)?;
-    let queue = DeploymentQueue::open(context.target_dir().join(".queue"))
-        .map_err(|error| CommandError::environment(error.to_string()))?;
+    let queue = open_queue(&context)?;
     // A rollback switches `current` too, so it waits for a running deployment like any other.
     let _ticket = queue
         .enter_with("rollback", |event| eprintln!("upkeep: {event}"))
@@ -224,6 +214,12 @@ fn rollback(args: &EnvironmentArgs) -> Result<Outcome, CommandError> {
 
 fn open_store(context: &ProjectContext) -> Result<ImageStore, CommandError> {
     ImageStore::open_or_create(context.image_store_dir())
+        .map_err(|error| CommandError::environment(error.to_string()))
+}
+
+/// The environment's deployment queue, beside its releases.
+fn open_queue(context: &ProjectContext) -> Result<DeploymentQueue, CommandError> {
+    DeploymentQueue::open(context.target_dir().join(".queue"))
         .map_err(|error| CommandError::environment(error.to_string()))
 }
 

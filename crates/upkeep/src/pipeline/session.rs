@@ -1,9 +1,11 @@
 //! One recorded run: its id, its directory (`<state>/runs/<id>/` with `record.json` and
 //! `logs/`), its log store, and the cancel token that Ctrl-C sets.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use jiff::Timestamp;
+use upkeep_deploy::stage::StageRunner;
 use upkeep_pipeline::executor::CancelToken;
 use upkeep_pipeline::log_store::LogStore;
 use upkeep_pipeline::mask::Masker;
@@ -55,6 +57,23 @@ impl RunSession {
         };
         session.save()?;
         Ok(session)
+    }
+
+    /// What the run's stages share: its log store, masker and cancel token.
+    pub fn stage_runner<'s>(
+        &'s self,
+        context: &ProjectContext,
+        secrets: &'s BTreeMap<String, String>,
+        echo: bool,
+    ) -> StageRunner<'s> {
+        StageRunner {
+            logs: &self.logs,
+            masker: &self.masker,
+            cancel: &self.cancel,
+            timeout: context.environment.timeout,
+            secrets,
+            echo,
+        }
     }
 
     pub fn id(&self) -> &str {
