@@ -496,3 +496,25 @@ fn the_scheduled_job_opens_then_refreshes_one_pull_request() {
         "main"
     );
 }
+
+#[test]
+fn plan_text_shows_a_row_per_package_and_the_groups_in_order() {
+    if !composer_available() {
+        eprintln!("skipped: composer is not installed (scripts/test.sh installs it)");
+        return;
+    }
+    let shop = Shop::new();
+    let output = shop.run(&["upgrade", "plan"]);
+    assert_exit(&output, 0);
+    let text = stdout(&output);
+    assert!(text.starts_with("package "), "{text}");
+    assert!(
+        text.lines()
+            .any(|line| line.starts_with("acme/lib ") && line.contains(" minor  [security] ")),
+        "{text}"
+    );
+    assert!(
+        text.contains("Groups, in the order they are applied:\n  1. acme [security]: acme/lib, acme/tight\n  2. conflicting: conflicting/pkg\n  3. spryker: spryker/kernel\n"),
+        "{text}"
+    );
+}
