@@ -180,6 +180,16 @@ impl Version {
         })
     }
 
+    /// A version whose normalised form is already known, as a repository's `version_normalized`
+    /// gives it; Composer's loader takes that form as it is instead of normalising the pretty
+    /// version again.
+    pub(crate) fn from_normalized(pretty: &str, normalized: &str) -> Self {
+        Self {
+            pretty: php_trim(pretty).to_owned(),
+            normalized: Normalized::new(normalized.to_owned()),
+        }
+    }
+
     /// The version as it was written (without surrounding whitespace), e.g. `v1.2`.
     pub fn pretty(&self) -> &str {
         &self.pretty

@@ -369,7 +369,7 @@ fn protocol_2_metadata_is_expanded() {
     assert!(widget[2].require.is_empty());
     assert_eq!(widget[2].extra, None);
     assert_eq!(widget[2].conflict["acme/legacy"], "<1.0");
-    assert_eq!(widget[2].name, "acme/widget");
+    assert_eq!(&*widget[2].name, "acme/widget");
     // Unminified files need no expansion; missing `version_normalized` is computed.
     let core = &report.versions["Acme/Core"];
     assert_eq!(version_strings(core), ["v2.0.0", "1.0.0"]);

@@ -13,8 +13,10 @@
 //! - security updates go first, then groups in name order; at most `max-minor` minor and
 //!   `max-patch` patch updates and `max-groups` groups per run, the rest waits for the next run.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
 
 use indexmap::IndexMap;
 use rayon::prelude::*;
@@ -122,21 +124,49 @@ struct Context<'a> {
     /// Locked versions by lowercase name.
     locked: BTreeMap<String, Version>,
     /// Every release the repositories know, parsed, by lowercase name.
-    releases: HashMap<String, Vec<(Version, &'a PackageVersion)>>,
+    releases: HashMap<String, Vec<Release<'a>>>,
     /// The requirements and conflicts of the locked versions, by the lowercase name they point at.
     links_to: HashMap<String, Vec<Link<'a>>>,
     minimum_stability: Stability,
     prefer_stable: bool,
     platform_php: Option<Version>,
     /// Constraint strings parsed so far (`None`: Composer would not accept it either).
-    constraints: RefCell<HashMap<String, Option<Constraint>>>,
+    constraints: RefCell<HashMap<String, Option<Rc<Constraint>>>>,
+}
+
+/// A release with what the planner asks of it worked out once: every candidate is looked at
+/// several times (patch, minor, major, the update), and a shop has tens of thousands of them.
+struct Release<'a> {
+    version: Version,
+    major: Option<u64>,
+    minor: Option<u64>,
+    /// [`release_line`].
+    line: (u64, u64),
+    stability: Stability,
+    dev_branch: bool,
+    metadata: &'a PackageVersion,
+}
+
+impl<'a> Release<'a> {
+    fn new(metadata: &'a PackageVersion) -> Self {
+        let version = metadata.parsed_version();
+        Self {
+            major: version.major(),
+            minor: version.minor(),
+            line: release_line(&version),
+            stability: version.stability(),
+            dev_branch: version.is_dev_branch(),
+            version,
+            metadata,
+        }
+    }
 }
 
 /// A requirement or conflict of a locked package on another package.
 struct Link<'a> {
     from: &'a PackageVersion,
     written: &'a str,
-    constraint: Constraint,
+    constraint: Rc<Constraint>,
     conflict: bool,
 }
 
@@ -144,18 +174,16 @@ impl<'a> Context<'a> {
     fn new(input: &'a PlanInput<'a>) -> Self {
         // Tens of thousands of version strings: parsed on every core.
         let packages: Vec<(&'a String, &'a Vec<PackageVersion>)> = input.available.iter().collect();
-        let releases: HashMap<String, Vec<(Version, &'a PackageVersion)>> = packages
+        let releases: HashMap<String, Vec<Release<'a>>> = packages
             .into_par_iter()
             .map(|(name, versions)| {
-                let parsed = versions
-                    .iter()
-                    .filter_map(|release| Some((Version::parse(&release.version).ok()?, release)))
-                    .collect();
+                let parsed = versions.iter().map(Release::new).collect();
                 (name.to_ascii_lowercase(), parsed)
             })
             .collect();
         let mut locked = BTreeMap::new();
         let mut links_to: HashMap<String, Vec<Link<'a>>> = HashMap::new();
+        let mut constraints = HashMap::new();
         for package in input.lock.packages.iter().chain(&input.lock.packages_dev) {
             let name = package.name.to_ascii_lowercase();
             let Ok(version) = package.parse_version() else {
@@ -164,8 +192,8 @@ impl<'a> Context<'a> {
             let metadata = releases.get(&name).and_then(|parsed| {
                 parsed
                     .iter()
-                    .find(|(candidate, _)| *candidate == version)
-                    .map(|(_, metadata)| *metadata)
+                    .find(|release| release.version == version)
+                    .map(|release| release.metadata)
             });
             if let Some(metadata) = metadata {
                 let links = metadata
@@ -174,7 +202,7 @@ impl<'a> Context<'a> {
                     .map(|link| (link, false))
                     .chain(metadata.conflict.iter().map(|link| (link, true)));
                 for ((target, written), conflict) in links {
-                    if let Ok(constraint) = Constraint::parse(written) {
+                    if let Some(constraint) = parse_once(&mut constraints, written) {
                         links_to
                             .entry(target.to_ascii_lowercase())
                             .or_default()
@@ -212,20 +240,13 @@ impl<'a> Context<'a> {
             minimum_stability,
             prefer_stable,
             platform_php,
-            constraints: RefCell::new(HashMap::new()),
+            constraints: RefCell::new(constraints),
         }
     }
 
     /// `written` parsed, once per distinct string.
-    fn constraint(&self, written: &str) -> Option<Constraint> {
-        if let Some(parsed) = self.constraints.borrow().get(written) {
-            return parsed.clone();
-        }
-        let parsed = Constraint::parse(written).ok();
-        self.constraints
-            .borrow_mut()
-            .insert(written.to_string(), parsed.clone());
-        parsed
+    fn constraint(&self, written: &str) -> Option<Rc<Constraint>> {
+        parse_once(&mut self.constraints.borrow_mut(), written)
     }
 
     fn root_requirement(&self, name: &str) -> Option<&'a String> {
@@ -289,23 +310,22 @@ impl<'a> Context<'a> {
         };
         plan.source_url = releases
             .iter()
-            .find(|(version, _)| version == locked)
-            .and_then(|(_, metadata)| metadata.source.as_ref())
+            .find(|release| release.version == *locked)
+            .and_then(|release| release.metadata.source.as_ref())
             .map(|source| source.url.clone());
         let candidates = self.candidates(releases, locked, constraint.as_deref());
-        let newest = |keep: &dyn Fn(&Version) -> bool| {
+        let newest = |keep: &dyn Fn(&Release<'_>) -> bool| {
             candidates
                 .iter()
-                .filter(|(version, _)| keep(version))
-                .max_by(|a, b| a.0.cmp(&b.0))
-                .map(|(version, _)| version.pretty().to_string())
+                .filter(|release| keep(release))
+                .max_by(|a, b| a.version.cmp(&b.version))
+                .map(|release| release.version.pretty().to_string())
         };
         let line = release_line(locked);
-        plan.patch = newest(&|version| {
-            version.major() == locked.major() && version.minor() == locked.minor()
-        });
-        plan.minor = newest(&|version| release_line(version) == line);
-        plan.major = newest(&|version| release_line(version) > line);
+        let (major, minor) = (locked.major(), locked.minor());
+        plan.patch = newest(&|release| release.major == major && release.minor == minor);
+        plan.minor = newest(&|release| release.line == line);
+        plan.major = newest(&|release| release.line > line);
 
         self.choose_update(&mut plan, &name, locked, constraint.as_deref(), &candidates);
         plan.security = !plan.advisories.is_empty()
@@ -331,31 +351,33 @@ impl<'a> Context<'a> {
         name: &str,
         locked: &Version,
         constraint: Option<&str>,
-        candidates: &[(Version, &PackageVersion)],
+        candidates: &[&Release<'_>],
     ) {
         let line = release_line(locked);
-        let mut within: Vec<&(Version, &PackageVersion)> = candidates
+        let mut within: Vec<&Release<'_>> = candidates
             .iter()
-            .filter(|(version, _)| release_line(version) == line)
+            .copied()
+            .filter(|release| release.line == line)
             .collect();
-        within.sort_by(|a, b| b.0.cmp(&a.0));
+        within.sort_by(|a, b| b.version.cmp(&a.version));
         if self.prefer_stable
             && within
                 .iter()
-                .any(|(version, _)| version.stability() == Stability::Stable)
+                .any(|release| release.stability == Stability::Stable)
         {
-            within.retain(|(version, _)| version.stability() == Stability::Stable);
+            within.retain(|release| release.stability == Stability::Stable);
         }
         let mut first_blocker = None;
-        let chosen = within.into_iter().find(|(version, metadata)| {
-            if let Some(blocker) = self.blocker(name, version, metadata) {
-                first_blocker.get_or_insert_with(|| format!("{} {blocker}", version.pretty()));
+        let chosen = within.into_iter().find(|release| {
+            if let Some(blocker) = self.blocker(name, &release.version, release.metadata) {
+                first_blocker
+                    .get_or_insert_with(|| format!("{} {blocker}", release.version.pretty()));
                 false
             } else {
                 true
             }
         });
-        let Some((version, _)) = chosen else {
+        let Some(Release { version, .. }) = chosen else {
             plan.reason = first_blocker.unwrap_or_else(|| match &plan.major {
                 Some(major) => {
                     format!("up to date within its major; {major} is a new major (manual upgrade)")
@@ -394,13 +416,13 @@ impl<'a> Context<'a> {
     /// the root requirement allows. Packages that are not locked (new dependencies, virtual
     /// packages) are left to Composer.
     fn unmet_requirement(&self, metadata: &PackageVersion) -> Option<String> {
-        for (required, written) in &metadata.require {
-            let key = required.to_ascii_lowercase();
+        for (required, written) in metadata.require.iter() {
+            let key = lowercase(required);
             if is_platform_package(&key) {
                 continue;
             }
-            let (Some(locked), Ok(constraint)) =
-                (self.locked.get(&key), Constraint::parse(written))
+            let (Some(locked), Some(constraint)) =
+                (self.locked.get(key.as_ref()), self.constraint(written))
             else {
                 continue;
             };
@@ -410,11 +432,13 @@ impl<'a> Context<'a> {
             let root = self
                 .root_requirement(&key)
                 .and_then(|root| self.constraint(root).map(|parsed| (root, parsed)));
-            let reachable = self.releases.get(&key).is_some_and(|releases| {
-                releases.iter().any(|(version, _)| {
-                    !version.is_dev_branch()
-                        && constraint.matches(version)
-                        && root.as_ref().is_none_or(|(_, root)| root.matches(version))
+            let reachable = self.releases.get(key.as_ref()).is_some_and(|releases| {
+                releases.iter().any(|release| {
+                    !release.dev_branch
+                        && constraint.matches(&release.version)
+                        && root
+                            .as_ref()
+                            .is_none_or(|(_, root)| root.matches(&release.version))
                 })
             });
             if !reachable {
@@ -434,12 +458,12 @@ impl<'a> Context<'a> {
     }
 
     /// Newer releases of the accepted stability.
-    fn candidates(
+    fn candidates<'r>(
         &self,
-        releases: &[(Version, &'a PackageVersion)],
+        releases: &'r [Release<'a>],
         locked: &Version,
         constraint: Option<&str>,
-    ) -> Vec<(Version, &'a PackageVersion)> {
+    ) -> Vec<&'r Release<'a>> {
         let flag = constraint
             .and_then(|written| self.constraint(written))
             .and_then(|parsed| parsed.stability_flag());
@@ -450,10 +474,9 @@ impl<'a> Context<'a> {
             .unwrap_or(Stability::Stable);
         releases
             .iter()
-            .filter(|(version, _)| {
-                !version.is_dev_branch() && version.stability() >= accepted && version > locked
+            .filter(|release| {
+                !release.dev_branch && release.stability >= accepted && release.version > *locked
             })
-            .map(|(version, release)| (version.clone(), *release))
             .collect()
     }
 
@@ -478,8 +501,8 @@ impl<'a> Context<'a> {
                 ));
             }
         }
-        for (other, conflict) in &metadata.conflict {
-            if let Some(locked) = self.locked.get(&other.to_ascii_lowercase())
+        for (other, conflict) in metadata.conflict.iter() {
+            if let Some(locked) = self.locked.get(lowercase(other).as_ref())
                 && self
                     .constraint(conflict)
                     .is_some_and(|constraint| constraint.matches(locked))
@@ -504,6 +527,29 @@ impl<'a> Context<'a> {
             ));
         }
         None
+    }
+}
+
+/// `written` parsed, or taken from `parsed` when it was parsed before: a shop's packages repeat
+/// the same few hundred constraints thousands of times.
+fn parse_once(
+    parsed: &mut HashMap<String, Option<Rc<Constraint>>>,
+    written: &str,
+) -> Option<Rc<Constraint>> {
+    if let Some(constraint) = parsed.get(written) {
+        return constraint.clone();
+    }
+    let constraint = Constraint::parse(written).ok().map(Rc::new);
+    parsed.insert(written.to_owned(), constraint.clone());
+    constraint
+}
+
+/// `name` in lowercase, copied only when it is not already: package names almost always are.
+fn lowercase(name: &str) -> Cow<'_, str> {
+    if name.bytes().any(|byte| byte.is_ascii_uppercase()) {
+        Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(name)
     }
 }
 
@@ -629,7 +675,7 @@ mod tests {
 
     fn release(name: &str, version: &str) -> PackageVersion {
         PackageVersion {
-            name: name.to_string(),
+            name: name.into(),
             version: version.to_string(),
             version_normalized: Version::parse(version).unwrap().normalized().to_string(),
             ..PackageVersion::default()
@@ -638,8 +684,7 @@ mod tests {
 
     fn with_require(mut release: PackageVersion, requires: &[(&str, &str)]) -> PackageVersion {
         for (name, constraint) in requires {
-            release
-                .require
+            std::sync::Arc::make_mut(&mut release.require)
                 .insert((*name).to_string(), (*constraint).to_string());
         }
         release

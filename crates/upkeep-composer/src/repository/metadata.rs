@@ -3,6 +3,8 @@
 //! by [`metadata_file`](super::metadata_file); the expansion on `Value` here is the plain reading
 //! its tests compare with.
 
+use std::sync::Arc;
+
 use indexmap::IndexMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -20,34 +22,44 @@ pub(crate) const MINIFIED_COMPOSER_2: &str = "composer/2.0";
 /// normalises the pretty version again instead of trusting it.
 pub(crate) const LEGACY_DEFAULT_BRANCH_ALIAS: &str = "9999999-dev";
 
+/// Links of a version (`require`, `conflict`, ...): package names to constraints as written.
+///
+/// Shared: consecutive releases mostly have the same links (Composer's minified metadata writes
+/// them once for a run of versions), and a shop's metadata holds tens of thousands of versions.
+pub type Links = Arc<IndexMap<String, String>>;
+
 /// One version of a package as a repository describes it.
+///
+/// What most versions of a package have in common (the name, links, where the code lives, the
+/// descriptive values) is held behind `Arc`s and shared between versions read from one file, so
+/// that tens of thousands of versions cost little more than what differs between them.
 ///
 /// Build one in tests with `PackageVersion { name, version, ..Default::default() }`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct PackageVersion {
     /// The name as the metadata spells it.
-    pub name: String,
+    pub name: Arc<str>,
     /// The version as written (`v1.2.0`, `dev-main`, `2.x-dev`).
     pub version: String,
     /// Composer's normalised form (`1.2.0.0`).
     pub version_normalized: String,
-    pub require: IndexMap<String, String>,
-    pub require_dev: IndexMap<String, String>,
-    pub conflict: IndexMap<String, String>,
-    pub replace: IndexMap<String, String>,
-    pub provide: IndexMap<String, String>,
-    pub source: Option<Source>,
-    pub dist: Option<Dist>,
+    pub require: Links,
+    pub require_dev: Links,
+    pub conflict: Links,
+    pub replace: Links,
+    pub provide: Links,
+    pub source: Option<Arc<Source>>,
+    pub dist: Option<Arc<Dist>>,
     /// Release date as written, e.g. `2024-03-01T10:00:00+00:00`.
     pub time: Option<String>,
     /// The `type` key (`library`, `composer-plugin`, ...).
-    pub kind: Option<String>,
+    pub kind: Option<Arc<str>>,
     /// `true`, or the name of the replacement package.
-    pub abandoned: Option<Value>,
-    pub homepage: Option<Value>,
-    pub support: Option<Value>,
+    pub abandoned: Option<Arc<Value>>,
+    pub homepage: Option<Arc<Value>>,
+    pub support: Option<Arc<Value>>,
     /// `extra`, which holds `branch-alias`.
-    pub extra: Option<Value>,
+    pub extra: Option<Arc<Value>>,
 }
 
 /// Where a version's source code lives (`git`, `hg`, ...).
@@ -75,6 +87,12 @@ pub(crate) struct InvalidVersionEntry {
 }
 
 impl PackageVersion {
+    /// The version, compared as Composer compares it: by `version_normalized`, which the
+    /// repository gives and Composer's loader trusts (the pretty form is only shown).
+    pub fn parsed_version(&self) -> Version {
+        Version::from_normalized(&self.version, &self.version_normalized)
+    }
+
     /// Reads one version entry. `fallback_name` names the package when the entry does not.
     pub(crate) fn from_metadata(
         entry: &Value,
@@ -114,10 +132,15 @@ impl PackageVersion {
                 .normalized()
                 .to_owned(),
         };
-        let text = |key: &str| fields.get(key).and_then(Value::as_str).map(str::to_owned);
-        let present = |key: &str| fields.get(key).filter(|value| !value.is_null()).cloned();
+        let text = |key: &str| fields.get(key).and_then(Value::as_str);
+        let present = |key: &str| {
+            fields
+                .get(key)
+                .filter(|value| !value.is_null())
+                .map(|value| Arc::new(value.clone()))
+        };
         Ok(Self {
-            name: text("name").unwrap_or_else(|| fallback_name.to_owned()),
+            name: text("name").unwrap_or(fallback_name).into(),
             version: version.to_owned(),
             version_normalized,
             require: links(fields.get("require")),
@@ -125,11 +148,11 @@ impl PackageVersion {
             conflict: links(fields.get("conflict")),
             replace: links(fields.get("replace")),
             provide: links(fields.get("provide")),
-            source: fields.get("source").and_then(source),
-            dist: fields.get("dist").and_then(dist),
-            time: text("time"),
-            kind: text("type"),
-            abandoned: present("abandoned").filter(|value| *value != Value::Bool(false)),
+            source: fields.get("source").and_then(source).map(Arc::new),
+            dist: fields.get("dist").and_then(dist).map(Arc::new),
+            time: text("time").map(str::to_owned),
+            kind: text("type").map(Arc::from),
+            abandoned: present("abandoned").filter(|value| **value != Value::Bool(false)),
             homepage: present("homepage"),
             support: present("support"),
             extra: present("extra"),
@@ -139,9 +162,9 @@ impl PackageVersion {
 
 /// A map of package names to constraints. PHP writes an empty map as `[]`; values that are not
 /// strings are not constraints and are left out.
-fn links(value: Option<&Value>) -> IndexMap<String, String> {
+fn links(value: Option<&Value>) -> Links {
     let Some(map) = value.and_then(Value::as_object) else {
-        return IndexMap::new();
+        return Links::default();
     };
     let mut links = IndexMap::with_capacity(map.len());
     for (name, constraint) in map {
@@ -149,7 +172,7 @@ fn links(value: Option<&Value>) -> IndexMap<String, String> {
             links.insert(name.clone(), constraint.to_owned());
         }
     }
-    links
+    Arc::new(links)
 }
 
 fn source(value: &Value) -> Option<Source> {
@@ -321,7 +344,7 @@ mod tests {
         });
         let version = PackageVersion::from_metadata(&entry, "acme/widget")
             .unwrap_or_else(|error| panic!("{error:?}"));
-        assert_eq!(version.name, "Acme/Widget");
+        assert_eq!(&*version.name, "Acme/Widget");
         assert_eq!(
             (
                 version.version.as_str(),
@@ -341,21 +364,21 @@ mod tests {
         assert_eq!(version.replace["acme/widget-legacy"], "self.version");
         assert_eq!(version.provide["psr/log-implementation"], "1.0");
         assert_eq!(
-            version.source,
-            Some(Source {
+            version.source.as_deref(),
+            Some(&Source {
                 kind: "git".to_owned(),
                 url: "https://github.com/acme/widget.git".to_owned(),
                 reference: Some("abc".to_owned()),
             })
         );
         let dist = version.dist.expect("the entry has a dist");
-        assert_eq!((dist.kind.as_str(), dist.shasum), ("zip", None));
+        assert_eq!((dist.kind.as_str(), dist.shasum.as_deref()), ("zip", None));
         assert_eq!(version.time.as_deref(), Some("2024-03-01T10:00:00+00:00"));
         assert_eq!(version.kind.as_deref(), Some("library"));
-        assert_eq!(version.abandoned, Some(json!("acme/gadget")));
+        assert_eq!(version.abandoned.as_deref(), Some(&json!("acme/gadget")));
         assert_eq!(
-            version.extra,
-            Some(json!({"branch-alias": {"dev-main": "1.3.x-dev"}}))
+            version.extra.as_deref(),
+            Some(&json!({"branch-alias": {"dev-main": "1.3.x-dev"}}))
         );
     }
 
@@ -363,7 +386,7 @@ mod tests {
     fn normalises_when_the_entry_does_not() {
         let version = PackageVersion::from_metadata(&json!({"version": "v2.1"}), "a/b")
             .unwrap_or_else(|error| panic!("{error:?}"));
-        assert_eq!(version.name, "a/b");
+        assert_eq!(&*version.name, "a/b");
         assert_eq!(version.version_normalized, "2.1.0.0");
         assert_eq!(version.abandoned, None);
         // Composer 1 repositories wrote this placeholder for default branches.
@@ -373,6 +396,29 @@ mod tests {
         )
         .unwrap_or_else(|error| panic!("{error:?}"));
         assert_eq!(branch.version_normalized, "dev-master");
+    }
+
+    #[test]
+    fn versions_compare_by_the_normalised_form_the_repository_gives() {
+        let tagged = PackageVersion::from_metadata(
+            &json!({"version": " v2.1 ", "version_normalized": "2.1.0.0"}),
+            "a/b",
+        )
+        .unwrap_or_else(|error| panic!("{error:?}"));
+        let parsed = tagged.parsed_version();
+        assert_eq!((parsed.pretty(), parsed.normalized()), ("v2.1", "2.1.0.0"));
+        assert_eq!(parsed, Version::parse("2.1").expect("a version"));
+        // As Composer's loader does, a repository's own normalised form is what counts, even
+        // where normalising the pretty version would give something else.
+        let renamed = PackageVersion::from_metadata(
+            &json!({"version": "2.1", "version_normalized": "2.1.0.0-beta1"}),
+            "a/b",
+        )
+        .unwrap_or_else(|error| panic!("{error:?}"));
+        let parsed = renamed.parsed_version();
+        assert_eq!(parsed.normalized(), "2.1.0.0-beta1");
+        assert_eq!(parsed.stability(), crate::Stability::Beta);
+        assert!(parsed < Version::parse("2.1.0").expect("a version"));
     }
 
     #[test]

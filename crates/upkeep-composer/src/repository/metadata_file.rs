@@ -11,6 +11,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -18,8 +19,8 @@ use serde_json::Value;
 
 use super::Found;
 use super::metadata::{
-    Dist, InvalidVersionEntry, LEGACY_DEFAULT_BRANCH_ALIAS, MINIFIED_COMPOSER_2, PackageVersion,
-    Source, UNSET,
+    Dist, InvalidVersionEntry, LEGACY_DEFAULT_BRANCH_ALIAS, Links, MINIFIED_COMPOSER_2,
+    PackageVersion, Source, UNSET,
 };
 use crate::Version;
 
@@ -63,7 +64,7 @@ fn expand(entries: Vec<RawEntry>, minified: bool, name: &str) -> Found {
             // Composer takes the first entry (and any entry after an empty one) as it is.
             current = Entry::verbatim(*changes);
         }
-        if let Some(entry_name) = Entry::text(current.name.as_ref())
+        if let Some(entry_name) = Entry::shared_text(current.name.as_ref())
             && !entry_name.eq_ignore_ascii_case(name)
         {
             continue;
@@ -77,25 +78,27 @@ fn expand(entries: Vec<RawEntry>, minified: bool, name: &str) -> Found {
 type Present<T> = Option<T>;
 
 /// One version entry, whole (after expansion): each field is `None` when the key is absent.
+/// What versions share ([`PackageVersion`]) is held shared here already, so that the versions
+/// of a run of entries that do not change a key share its value.
 #[derive(Debug, Default)]
 struct Entry {
     /// Strings: `Some(None)` when the key holds something else.
-    name: Present<Option<String>>,
+    name: Present<Option<Arc<str>>>,
     version: Present<Option<String>>,
     version_normalized: Present<Option<String>>,
     time: Present<Option<String>>,
-    kind: Present<Option<String>>,
-    require: Present<IndexMap<String, String>>,
-    require_dev: Present<IndexMap<String, String>>,
-    conflict: Present<IndexMap<String, String>>,
-    replace: Present<IndexMap<String, String>>,
-    provide: Present<IndexMap<String, String>>,
-    source: Present<Option<Source>>,
-    dist: Present<Option<Dist>>,
-    abandoned: Present<Value>,
-    homepage: Present<Value>,
-    support: Present<Value>,
-    extra: Present<Value>,
+    kind: Present<Option<Arc<str>>>,
+    require: Present<Links>,
+    require_dev: Present<Links>,
+    conflict: Present<Links>,
+    replace: Present<Links>,
+    provide: Present<Links>,
+    source: Present<Option<Arc<Source>>>,
+    dist: Present<Option<Arc<Dist>>>,
+    abandoned: Present<Arc<Value>>,
+    homepage: Present<Arc<Value>>,
+    support: Present<Arc<Value>>,
+    extra: Present<Arc<Value>>,
     /// The other keys, which only count for whether the entry is empty.
     others: Vec<String>,
 }
@@ -123,52 +126,66 @@ impl Entry {
 
     /// The entry as written: `"__unset"` is a plain string here.
     fn verbatim(raw: RawFields) -> Self {
+        fn literal<T: Literal, U>(
+            field: Option<Field<T>>,
+            share: impl FnOnce(T) -> U,
+        ) -> Option<U> {
+            field.map(|field| share(field.literal()))
+        }
         Self {
-            name: raw.name.map(Field::literal),
-            version: raw.version.map(Field::literal),
-            version_normalized: raw.version_normalized.map(Field::literal),
-            time: raw.time.map(Field::literal),
-            kind: raw.kind.map(Field::literal),
-            require: raw.require.map(Field::literal),
-            require_dev: raw.require_dev.map(Field::literal),
-            conflict: raw.conflict.map(Field::literal),
-            replace: raw.replace.map(Field::literal),
-            provide: raw.provide.map(Field::literal),
-            source: raw.source.map(Field::literal),
-            dist: raw.dist.map(Field::literal),
-            abandoned: raw.abandoned.map(Field::literal),
-            homepage: raw.homepage.map(Field::literal),
-            support: raw.support.map(Field::literal),
-            extra: raw.extra.map(Field::literal),
+            name: literal(raw.name, share_text),
+            version: literal(raw.version, |text| text),
+            version_normalized: literal(raw.version_normalized, |text| text),
+            time: literal(raw.time, |text| text),
+            kind: literal(raw.kind, share_text),
+            require: literal(raw.require, Arc::new),
+            require_dev: literal(raw.require_dev, Arc::new),
+            conflict: literal(raw.conflict, Arc::new),
+            replace: literal(raw.replace, Arc::new),
+            provide: literal(raw.provide, Arc::new),
+            source: literal(raw.source, |source| source.map(Arc::new)),
+            dist: literal(raw.dist, |dist| dist.map(Arc::new)),
+            abandoned: literal(raw.abandoned, Arc::new),
+            homepage: literal(raw.homepage, Arc::new),
+            support: literal(raw.support, Arc::new),
+            extra: literal(raw.extra, Arc::new),
             others: raw.others.into_iter().map(|(key, _)| key).collect(),
         }
     }
 
     /// Applies the changes of a minified entry: `"__unset"` removes a key.
     fn apply(&mut self, raw: RawFields) {
-        fn change<T>(field: &mut Present<T>, change: Option<Field<T>>) {
+        fn change<T, U>(
+            field: &mut Present<U>,
+            change: Option<Field<T>>,
+            share: impl FnOnce(T) -> U,
+        ) {
             match change {
                 None => {}
                 Some(Field::Unset) => *field = None,
-                Some(Field::Set(value)) => *field = Some(value),
+                Some(Field::Set(value)) => *field = Some(share(value)),
             }
         }
-        change(&mut self.name, raw.name);
-        change(&mut self.version, raw.version);
-        change(&mut self.version_normalized, raw.version_normalized);
-        change(&mut self.time, raw.time);
-        change(&mut self.kind, raw.kind);
-        change(&mut self.require, raw.require);
-        change(&mut self.require_dev, raw.require_dev);
-        change(&mut self.conflict, raw.conflict);
-        change(&mut self.replace, raw.replace);
-        change(&mut self.provide, raw.provide);
-        change(&mut self.source, raw.source);
-        change(&mut self.dist, raw.dist);
-        change(&mut self.abandoned, raw.abandoned);
-        change(&mut self.homepage, raw.homepage);
-        change(&mut self.support, raw.support);
-        change(&mut self.extra, raw.extra);
+        change(&mut self.name, raw.name, share_text);
+        change(&mut self.version, raw.version, |text| text);
+        change(
+            &mut self.version_normalized,
+            raw.version_normalized,
+            |text| text,
+        );
+        change(&mut self.time, raw.time, |text| text);
+        change(&mut self.kind, raw.kind, share_text);
+        change(&mut self.require, raw.require, Arc::new);
+        change(&mut self.require_dev, raw.require_dev, Arc::new);
+        change(&mut self.conflict, raw.conflict, Arc::new);
+        change(&mut self.replace, raw.replace, Arc::new);
+        change(&mut self.provide, raw.provide, Arc::new);
+        change(&mut self.source, raw.source, |source| source.map(Arc::new));
+        change(&mut self.dist, raw.dist, |dist| dist.map(Arc::new));
+        change(&mut self.abandoned, raw.abandoned, Arc::new);
+        change(&mut self.homepage, raw.homepage, Arc::new);
+        change(&mut self.support, raw.support, Arc::new);
+        change(&mut self.extra, raw.extra, Arc::new);
         for (key, unset) in raw.others {
             let position = self.others.iter().position(|other| *other == key);
             match (position, unset) {
@@ -183,6 +200,10 @@ impl Entry {
 
     fn text(field: Option<&Option<String>>) -> Option<&str> {
         field?.as_deref()
+    }
+
+    fn shared_text(field: Option<&Option<Arc<str>>>) -> Option<&Arc<str>> {
+        field?.as_ref()
     }
 
     /// The version, read as [`PackageVersion::from_fields`] reads a JSON entry.
@@ -205,13 +226,12 @@ impl Entry {
                 .normalized()
                 .to_owned(),
         };
-        let links = |field: &Present<IndexMap<String, String>>| field.clone().unwrap_or_default();
+        let links = |field: &Present<Links>| field.clone().unwrap_or_default();
         let present =
-            |field: &Present<Value>| field.as_ref().filter(|value| !value.is_null()).cloned();
+            |field: &Present<Arc<Value>>| field.as_ref().filter(|value| !value.is_null()).cloned();
         Ok(PackageVersion {
-            name: Self::text(self.name.as_ref())
-                .unwrap_or(fallback_name)
-                .to_owned(),
+            name: Self::shared_text(self.name.as_ref())
+                .map_or_else(|| fallback_name.into(), Arc::clone),
             version: version.to_owned(),
             version_normalized,
             require: links(&self.require),
@@ -222,13 +242,18 @@ impl Entry {
             source: self.source.clone().flatten(),
             dist: self.dist.clone().flatten(),
             time: Self::text(self.time.as_ref()).map(str::to_owned),
-            kind: Self::text(self.kind.as_ref()).map(str::to_owned),
-            abandoned: present(&self.abandoned).filter(|value| *value != Value::Bool(false)),
+            kind: Self::shared_text(self.kind.as_ref()).cloned(),
+            abandoned: present(&self.abandoned).filter(|value| **value != Value::Bool(false)),
             homepage: present(&self.homepage),
             support: present(&self.support),
             extra: present(&self.extra),
         })
     }
+}
+
+/// A string field as versions share it.
+fn share_text(text: Option<String>) -> Option<Arc<str>> {
+    text.map(Arc::from)
 }
 
 /// The value of a key in an entry as written.
@@ -1002,7 +1027,10 @@ mod tests {
                 ("v1.8", "1.9.0.0", 0, Some("c201")),
             ]
         );
-        assert_eq!(found.versions[3].abandoned, Some(json!("acme/gadget")));
+        assert_eq!(
+            found.versions[3].abandoned.as_deref(),
+            Some(&json!("acme/gadget"))
+        );
         assert_eq!(found.versions[2].extra, None);
         assert_eq!(
             found.versions[0]

@@ -192,7 +192,7 @@ pub(crate) struct Found {
 
 impl Found {
     pub(crate) fn extend(&mut self, other: Found) {
-        self.versions.extend(other.versions);
+        append(&mut self.versions, other.versions);
         self.invalid.extend(other.invalid);
     }
 
@@ -222,6 +222,16 @@ impl Found {
                 None => problem.reason,
             }),
         }
+    }
+}
+
+/// Appends `more` to `versions`, taking `more` whole when `versions` is empty (the usual case:
+/// one file, one repository) rather than copying tens of thousands of versions over.
+fn append(versions: &mut Vec<PackageVersion>, mut more: Vec<PackageVersion>) {
+    if versions.is_empty() {
+        *versions = more;
+    } else {
+        versions.append(&mut more);
     }
 }
 
@@ -515,7 +525,7 @@ impl RepositorySet {
                             .warnings
                             .push(format!("{}: left out {invalid}", repository.description));
                     }
-                    result.versions.extend(found.versions);
+                    append(&mut result.versions, found.versions);
                     if !repository.filter.non_canonical {
                         break;
                     }

@@ -19,11 +19,13 @@
 //! the version before, as Composer's minified lists do it, which keeps copies smaller than the
 //! JSON) or `NEW` followed by the value.
 
+use std::sync::Arc;
+
 use indexmap::IndexMap;
 use serde_json::{Map, Number, Value};
 
 use super::Found;
-use super::metadata::{Dist, PackageVersion, Source};
+use super::metadata::{Dist, Links, PackageVersion, Source};
 
 const MAGIC: &[u8] = b"upkeep parsed package metadata\n";
 
@@ -193,10 +195,15 @@ impl Writer {
         let optional_text = |writer: &mut Self, text: &Option<String>| {
             writer.optional_str(text.as_ref());
         };
-        let value = |writer: &mut Self, value: &Option<Value>| {
-            writer.optional(value.as_ref(), Self::value);
+        let optional_shared_text = |writer: &mut Self, text: &Option<Arc<str>>| {
+            writer.optional(text.as_ref(), |writer, text| writer.str(text));
         };
-        self.field(&version.name, previous.map(|p| &p.name), text);
+        let value = |writer: &mut Self, value: &Option<Arc<Value>>| {
+            writer.optional(value.as_deref(), Self::value);
+        };
+        self.field(&version.name, previous.map(|p| &p.name), |writer, name| {
+            writer.str(name);
+        });
         self.field(&version.version, previous.map(|p| &p.version), text);
         self.field(
             &version.version_normalized,
@@ -210,13 +217,13 @@ impl Writer {
             (&version.replace, previous.map(|p| &p.replace)),
             (&version.provide, previous.map(|p| &p.provide)),
         ] {
-            self.field(links, previous, Self::links);
+            self.field(links, previous, |writer, links| writer.links(links));
         }
         self.field(
             &version.source,
             previous.map(|p| &p.source),
             |writer, source| {
-                writer.optional(source.as_ref(), |writer, source| {
+                writer.optional(source.as_deref(), |writer, source| {
                     writer.str(&source.kind);
                     writer.str(&source.url);
                     writer.optional_str(source.reference.as_ref());
@@ -224,7 +231,7 @@ impl Writer {
             },
         );
         self.field(&version.dist, previous.map(|p| &p.dist), |writer, dist| {
-            writer.optional(dist.as_ref(), |writer, dist| {
+            writer.optional(dist.as_deref(), |writer, dist| {
                 writer.str(&dist.kind);
                 writer.str(&dist.url);
                 writer.optional_str(dist.reference.as_ref());
@@ -232,7 +239,11 @@ impl Writer {
             });
         });
         self.field(&version.time, previous.map(|p| &p.time), optional_text);
-        self.field(&version.kind, previous.map(|p| &p.kind), optional_text);
+        self.field(
+            &version.kind,
+            previous.map(|p| &p.kind),
+            optional_shared_text,
+        );
         self.field(&version.abandoned, previous.map(|p| &p.abandoned), value);
         self.field(&version.homepage, previous.map(|p| &p.homepage), value);
         self.field(&version.support, previous.map(|p| &p.support), value);
@@ -395,10 +406,12 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// The next version. A field equal to the previous version's shares its value.
     fn version(&mut self, previous: Option<&PackageVersion>) -> Result<PackageVersion, NotACopy> {
-        let value = |reader: &mut Self| reader.optional(|reader| reader.value(0));
+        let value = |reader: &mut Self| reader.optional(|reader| reader.value(0).map(Arc::new));
+        let shared_text = |reader: &mut Self| reader.str().map(Arc::from);
         Ok(PackageVersion {
-            name: self.field(previous.map(|p| &p.name), Self::string)?,
+            name: self.field(previous.map(|p| &p.name), shared_text)?,
             version: self.field(previous.map(|p| &p.version), Self::string)?,
             version_normalized: self
                 .field(previous.map(|p| &p.version_normalized), Self::string)?,
@@ -409,25 +422,27 @@ impl<'a> Reader<'a> {
             provide: self.field(previous.map(|p| &p.provide), Self::links)?,
             source: self.field(previous.map(|p| &p.source), |reader| {
                 reader.optional(|reader| {
-                    Ok(Source {
+                    Ok(Arc::new(Source {
                         kind: reader.string()?,
                         url: reader.string()?,
                         reference: reader.optional_string()?,
-                    })
+                    }))
                 })
             })?,
             dist: self.field(previous.map(|p| &p.dist), |reader| {
                 reader.optional(|reader| {
-                    Ok(Dist {
+                    Ok(Arc::new(Dist {
                         kind: reader.string()?,
                         url: reader.string()?,
                         reference: reader.optional_string()?,
                         shasum: reader.optional_string()?,
-                    })
+                    }))
                 })
             })?,
             time: self.field(previous.map(|p| &p.time), Self::optional_string)?,
-            kind: self.field(previous.map(|p| &p.kind), Self::optional_string)?,
+            kind: self.field(previous.map(|p| &p.kind), |reader| {
+                reader.optional(shared_text)
+            })?,
             abandoned: self.field(previous.map(|p| &p.abandoned), value)?,
             homepage: self.field(previous.map(|p| &p.homepage), value)?,
             support: self.field(previous.map(|p| &p.support), value)?,
@@ -435,7 +450,7 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn links(&mut self) -> Result<IndexMap<String, String>, NotACopy> {
+    fn links(&mut self) -> Result<Links, NotACopy> {
         let count = self.count()?;
         let mut links = IndexMap::with_capacity(count);
         for _ in 0..count {
@@ -443,7 +458,7 @@ impl<'a> Reader<'a> {
             let constraint = self.string()?;
             links.insert(name, constraint);
         }
-        Ok(links)
+        Ok(Arc::new(links))
     }
 
     fn value(&mut self, depth: usize) -> Result<Value, NotACopy> {
@@ -500,7 +515,7 @@ mod tests {
 
     fn version(number: &str) -> PackageVersion {
         PackageVersion {
-            name: "acme/widget".to_owned(),
+            name: "acme/widget".into(),
             version: number.to_owned(),
             version_normalized: format!("{number}.0"),
             ..PackageVersion::default()
@@ -509,35 +524,37 @@ mod tests {
 
     fn sample() -> Found {
         let mut full = version("2.0.0");
-        full.require = [("php", ">=8.1"), ("acme/core", "^2.0 || ^3.0")]
-            .into_iter()
-            .map(|(name, constraint)| (name.to_owned(), constraint.to_owned()))
-            .collect();
-        full.conflict
-            .insert("acme/old".to_owned(), "<1.0".to_owned());
-        full.source = Some(Source {
+        full.require = Arc::new(
+            [("php", ">=8.1"), ("acme/core", "^2.0 || ^3.0")]
+                .into_iter()
+                .map(|(name, constraint)| (name.to_owned(), constraint.to_owned()))
+                .collect(),
+        );
+        Arc::make_mut(&mut full.conflict).insert("acme/old".to_owned(), "<1.0".to_owned());
+        full.source = Some(Arc::new(Source {
             kind: "git".to_owned(),
             url: "https://github.com/acme/widget.git".to_owned(),
             reference: Some("abc".to_owned()),
-        });
-        full.dist = Some(Dist {
+        }));
+        full.dist = Some(Arc::new(Dist {
             kind: "zip".to_owned(),
             url: "https://api.github.com/zip/abc".to_owned(),
             reference: Some("abc".to_owned()),
             shasum: None,
-        });
+        }));
         full.time = Some("2024-03-01T10:00:00+00:00".to_owned());
-        full.kind = Some("library".to_owned());
-        full.abandoned = Some(json!(true));
-        full.homepage = Some(json!("https://acme.test/ünïcode"));
-        full.support =
-            Some(json!({"issues": "https://acme.test/issues", "n": [1, -2, 2.5, null, false]}));
-        full.extra = Some(json!({"branch-alias": {"dev-main": "2.1.x-dev"}}));
+        full.kind = Some("library".into());
+        full.abandoned = Some(Arc::new(json!(true)));
+        full.homepage = Some(Arc::new(json!("https://acme.test/ünïcode")));
+        full.support = Some(Arc::new(
+            json!({"issues": "https://acme.test/issues", "n": [1, -2, 2.5, null, false]}),
+        ));
+        full.extra = Some(Arc::new(json!({"branch-alias": {"dev-main": "2.1.x-dev"}})));
         // The next version shares most fields, changes some and drops others.
         let mut next = full.clone();
         next.version = "1.9.0".to_owned();
         next.version_normalized = "1.9.0.0".to_owned();
-        next.require.shift_remove("acme/core");
+        Arc::make_mut(&mut next.require).shift_remove("acme/core");
         next.dist = None;
         next.abandoned = None;
         Found {
