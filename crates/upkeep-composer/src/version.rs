@@ -42,6 +42,15 @@ impl Stability {
     /// `dev-*` and `*-dev` are dev, otherwise the last stability word decides (`1.0.0-beta2` is
     /// beta, `1.0.0-patch1` is stable). Works on written and on normalised versions; never fails.
     pub fn of_version(version: &str) -> Stability {
+        // Numbers and dots, as every normalised release is, are stable: the only place the
+        // stability pattern matches them is its empty match at the end. Checked first because
+        // the search below tries every position.
+        if version
+            .bytes()
+            .all(|byte| byte.is_ascii_digit() || byte == b'.')
+        {
+            return Stability::Stable;
+        }
         let version = strip_commit_reference(version);
         if version.starts_with("dev-") || version.ends_with("-dev") {
             return Stability::Dev;

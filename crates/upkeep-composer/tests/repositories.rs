@@ -272,7 +272,7 @@ fn names(names: &[&str]) -> Vec<String> {
 fn version_strings(versions: &[PackageVersion]) -> Vec<&str> {
     versions
         .iter()
-        .map(|version| version.version.as_str())
+        .map(|version| version.version.pretty())
         .collect()
 }
 
@@ -373,7 +373,7 @@ fn protocol_2_metadata_is_expanded() {
     // Unminified files need no expansion; missing `version_normalized` is computed.
     let core = &report.versions["Acme/Core"];
     assert_eq!(version_strings(core), ["v2.0.0", "1.0.0"]);
-    assert_eq!(core[0].version_normalized, "2.0.0.0");
+    assert_eq!(core[0].version.normalized(), "2.0.0.0");
     assert!(report.versions["acme/unknown"].is_empty());
     assert!(report.versions["php"].is_empty());
 
@@ -1186,9 +1186,9 @@ fn path_repositories_with_a_glob() {
         .versions_of(&names(&["acme/cart", "acme/checkout", "acme/legacy"]))
         .unwrap_or_else(|error| panic!("{error}"));
     assert_eq!(version_strings(&versions["acme/cart"]), ["1.4.2"]);
-    assert_eq!(versions["acme/checkout"][0].version, "2.3.x-dev");
+    assert_eq!(versions["acme/checkout"][0].version.pretty(), "2.3.x-dev");
     assert_eq!(
-        versions["acme/checkout"][0].version_normalized,
+        versions["acme/checkout"][0].version.normalized(),
         "2.3.9999999.9999999-dev"
     );
     assert_eq!(version_strings(&versions["acme/legacy"]), ["0.1.0"]);

@@ -137,7 +137,7 @@ struct Context<'a> {
 /// A release with what the planner asks of it worked out once: every candidate is looked at
 /// several times (patch, minor, major, the update), and a shop has tens of thousands of them.
 struct Release<'a> {
-    version: Version,
+    version: &'a Version,
     major: Option<u64>,
     minor: Option<u64>,
     /// [`release_line`].
@@ -149,11 +149,11 @@ struct Release<'a> {
 
 impl<'a> Release<'a> {
     fn new(metadata: &'a PackageVersion) -> Self {
-        let version = metadata.parsed_version();
+        let version = &metadata.version;
         Self {
             major: version.major(),
             minor: version.minor(),
-            line: release_line(&version),
+            line: release_line(version),
             stability: version.stability(),
             dev_branch: version.is_dev_branch(),
             version,
@@ -192,7 +192,7 @@ impl<'a> Context<'a> {
             let metadata = releases.get(&name).and_then(|parsed| {
                 parsed
                     .iter()
-                    .find(|release| release.version == version)
+                    .find(|release| *release.version == version)
                     .map(|release| release.metadata)
             });
             if let Some(metadata) = metadata {
@@ -310,7 +310,7 @@ impl<'a> Context<'a> {
         };
         plan.source_url = releases
             .iter()
-            .find(|release| release.version == *locked)
+            .find(|release| release.version == locked)
             .and_then(|release| release.metadata.source.as_ref())
             .map(|source| source.url.clone());
         let candidates = self.candidates(releases, locked, constraint.as_deref());
@@ -318,7 +318,7 @@ impl<'a> Context<'a> {
             candidates
                 .iter()
                 .filter(|release| keep(release))
-                .max_by(|a, b| a.version.cmp(&b.version))
+                .max_by(|a, b| a.version.cmp(b.version))
                 .map(|release| release.version.pretty().to_string())
         };
         let line = release_line(locked);
@@ -359,7 +359,7 @@ impl<'a> Context<'a> {
             .copied()
             .filter(|release| release.line == line)
             .collect();
-        within.sort_by(|a, b| b.version.cmp(&a.version));
+        within.sort_by(|a, b| b.version.cmp(a.version));
         if self.prefer_stable
             && within
                 .iter()
@@ -369,7 +369,7 @@ impl<'a> Context<'a> {
         }
         let mut first_blocker = None;
         let chosen = within.into_iter().find(|release| {
-            if let Some(blocker) = self.blocker(name, &release.version, release.metadata) {
+            if let Some(blocker) = self.blocker(name, release.version, release.metadata) {
                 first_blocker
                     .get_or_insert_with(|| format!("{} {blocker}", release.version.pretty()));
                 false
@@ -435,10 +435,10 @@ impl<'a> Context<'a> {
             let reachable = self.releases.get(key.as_ref()).is_some_and(|releases| {
                 releases.iter().any(|release| {
                     !release.dev_branch
-                        && constraint.matches(&release.version)
+                        && constraint.matches(release.version)
                         && root
                             .as_ref()
-                            .is_none_or(|(_, root)| root.matches(&release.version))
+                            .is_none_or(|(_, root)| root.matches(release.version))
                 })
             });
             if !reachable {
@@ -475,7 +475,7 @@ impl<'a> Context<'a> {
         releases
             .iter()
             .filter(|release| {
-                !release.dev_branch && release.stability >= accepted && release.version > *locked
+                !release.dev_branch && release.stability >= accepted && release.version > locked
             })
             .collect()
     }
@@ -491,13 +491,15 @@ impl<'a> Context<'a> {
             if !link.conflict && !link.constraint.matches(version) {
                 return Some(format!(
                     "is not allowed by {} {} (requires {written})",
-                    link.from.name, link.from.version
+                    link.from.name,
+                    link.from.version.pretty()
                 ));
             }
             if link.conflict && link.constraint.matches(version) {
                 return Some(format!(
                     "conflicts with {} {} (conflict {written})",
-                    link.from.name, link.from.version
+                    link.from.name,
+                    link.from.version.pretty()
                 ));
             }
         }
@@ -674,12 +676,7 @@ mod tests {
     use super::*;
 
     fn release(name: &str, version: &str) -> PackageVersion {
-        PackageVersion {
-            name: name.into(),
-            version: version.to_string(),
-            version_normalized: Version::parse(version).unwrap().normalized().to_string(),
-            ..PackageVersion::default()
-        }
+        PackageVersion::new(name, Version::parse(version).unwrap())
     }
 
     fn with_require(mut release: PackageVersion, requires: &[(&str, &str)]) -> PackageVersion {

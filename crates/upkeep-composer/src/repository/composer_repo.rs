@@ -341,13 +341,14 @@ impl ComposerRepository {
         name: &str,
         digest: &str,
     ) -> Result<Option<Found>, NotACopy> {
-        let bytes = fetcher.read_stored(url).ok_or(NotACopy)?;
         let key = CopyKey {
             url,
             package: name,
             digest,
         };
-        let found = parsed_copy::decode(&bytes, &key)?;
+        let found = fetcher
+            .with_stored(url, |bytes| parsed_copy::decode(bytes, &key))
+            .ok_or(NotACopy)??;
         fetcher.count_parsed_copy();
         Ok(found)
     }

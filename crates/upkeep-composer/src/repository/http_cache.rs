@@ -248,8 +248,9 @@ impl Fetcher {
 
     /// What the caller stored next to the cache entry of `url` ([`Fetcher::store`]), if anything.
     /// The caller checks that it belongs to the body it has (its digest).
-    pub(crate) fn read_stored(&self, url: &str) -> Option<Vec<u8>> {
-        self.cache.as_ref()?.read_stored(url)
+    /// It is handed to `read` rather than returned: see [`DiskCache::with_stored`].
+    pub(crate) fn with_stored<T>(&self, url: &str, read: impl FnOnce(&[u8]) -> T) -> Option<T> {
+        self.cache.as_ref()?.with_stored(url, read)
     }
 
     /// Keeps `bytes` next to the cache entry of `url`, e.g. the body parsed into a compact form.
@@ -498,8 +499,26 @@ impl DiskCache {
         self.write_atomically(&header.url, &self.path(&header.url), &[&line, body])
     }
 
-    fn read_stored(&self, url: &str) -> Option<Vec<u8>> {
-        fs_err::read(self.stored_path(url)).ok()
+    /// Reads what is stored next to the entry of `url` into this thread's buffer and hands it
+    /// to `read`. Planning from warm metadata reads hundreds of these files one after the other;
+    /// a fresh allocation for each would have the kernel hand out (and zero) new pages for every
+    /// one of them, which costs more than reading the files.
+    fn with_stored<T>(&self, url: &str, read: impl FnOnce(&[u8]) -> T) -> Option<T> {
+        /// A buffer grown past this is not kept for the next file.
+        const KEPT_CAPACITY: usize = 4 * 1024 * 1024;
+        thread_local! {
+            static BUFFER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+        }
+        let mut buffer = BUFFER.take();
+        buffer.clear();
+        let result = std::fs::File::open(self.stored_path(url))
+            .and_then(|mut file| file.read_to_end(&mut buffer))
+            .ok()
+            .map(|_| read(&buffer));
+        if buffer.capacity() <= KEPT_CAPACITY {
+            BUFFER.set(buffer);
+        }
+        result
     }
 
     fn write_stored(&self, url: &str, bytes: &[u8]) -> std::io::Result<()> {
@@ -639,11 +658,20 @@ mod tests {
         cache
             .write_stored(url, b"parsed")
             .unwrap_or_else(|error| panic!("{error}"));
-        assert_eq!(cache.read_stored(url).as_deref(), Some(&b"parsed"[..]));
-        assert_eq!(cache.read_stored("https://repo.test/other.json"), None);
+        let stored = |url: &str| cache.with_stored(url, <[u8]>::to_vec);
+        assert_eq!(stored(url).as_deref(), Some(&b"parsed"[..]));
+        assert_eq!(stored("https://repo.test/other.json"), None);
+        // The buffer is reused: a shorter file after a longer one is read whole and alone.
+        cache
+            .write_stored("https://repo.test/short.json", b"p")
+            .unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(
+            stored("https://repo.test/short.json").as_deref(),
+            Some(&b"p"[..])
+        );
         cache.remove(url);
         assert!(cache.read(url).is_none());
-        assert_eq!(cache.read_stored(url), None);
+        assert_eq!(stored(url), None);
     }
 
     #[test]

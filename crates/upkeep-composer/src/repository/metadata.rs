@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use indexmap::IndexMap;
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::Version;
@@ -34,15 +33,15 @@ pub type Links = Arc<IndexMap<String, String>>;
 /// descriptive values) is held behind `Arc`s and shared between versions read from one file, so
 /// that tens of thousands of versions cost little more than what differs between them.
 ///
-/// Build one in tests with `PackageVersion { name, version, ..Default::default() }`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+/// Build one in tests with [`PackageVersion::new`] and set what the test needs.
+#[derive(Debug, Clone, PartialEq)]
 pub struct PackageVersion {
     /// The name as the metadata spells it.
     pub name: Arc<str>,
-    /// The version as written (`v1.2.0`, `dev-main`, `2.x-dev`).
-    pub version: String,
-    /// Composer's normalised form (`1.2.0.0`).
-    pub version_normalized: String,
+    /// The version: as written (`v1.2.0`, `dev-main`, `2.x-dev`: [`Version::pretty`]) and in the
+    /// normalised form the repository gives (`version_normalized`), which Composer's loader
+    /// takes as it is and by which versions are compared.
+    pub version: Version,
     pub require: Links,
     pub require_dev: Links,
     pub conflict: Links,
@@ -63,7 +62,7 @@ pub struct PackageVersion {
 }
 
 /// Where a version's source code lives (`git`, `hg`, ...).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Source {
     pub kind: String,
     pub url: String,
@@ -71,7 +70,7 @@ pub struct Source {
 }
 
 /// The archive of a version (`zip`, `tar`, `path`).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Dist {
     pub kind: String,
     pub url: String,
@@ -87,10 +86,25 @@ pub(crate) struct InvalidVersionEntry {
 }
 
 impl PackageVersion {
-    /// The version, compared as Composer compares it: by `version_normalized`, which the
-    /// repository gives and Composer's loader trusts (the pretty form is only shown).
-    pub fn parsed_version(&self) -> Version {
-        Version::from_normalized(&self.version, &self.version_normalized)
+    /// A version with nothing but its name and version, e.g. for tests.
+    pub fn new(name: &str, version: Version) -> Self {
+        Self {
+            name: name.into(),
+            version,
+            require: Links::default(),
+            require_dev: Links::default(),
+            conflict: Links::default(),
+            replace: Links::default(),
+            provide: Links::default(),
+            source: None,
+            dist: None,
+            time: None,
+            kind: None,
+            abandoned: None,
+            homepage: None,
+            support: None,
+            extra: None,
+        }
     }
 
     /// Reads one version entry. `fallback_name` names the package when the entry does not.
@@ -122,15 +136,12 @@ impl PackageVersion {
             .get("version_normalized")
             .and_then(Value::as_str)
             .filter(|normalized| *normalized != LEGACY_DEFAULT_BRANCH_ALIAS);
-        let version_normalized = match given_normalized {
-            Some(normalized) => normalized.to_owned(),
-            None => Version::parse(version)
-                .map_err(|error| InvalidVersionEntry {
-                    version: Some(version.to_owned()),
-                    reason: error.reason().to_owned(),
-                })?
-                .normalized()
-                .to_owned(),
+        let version = match given_normalized {
+            Some(normalized) => Version::from_normalized(version, normalized),
+            None => Version::parse(version).map_err(|error| InvalidVersionEntry {
+                version: Some(version.to_owned()),
+                reason: error.reason().to_owned(),
+            })?,
         };
         let text = |key: &str| fields.get(key).and_then(Value::as_str);
         let present = |key: &str| {
@@ -141,8 +152,7 @@ impl PackageVersion {
         };
         Ok(Self {
             name: text("name").unwrap_or(fallback_name).into(),
-            version: version.to_owned(),
-            version_normalized,
+            version,
             require: links(fields.get("require")),
             require_dev: links(fields.get("require-dev")),
             conflict: links(fields.get("conflict")),
@@ -346,10 +356,7 @@ mod tests {
             .unwrap_or_else(|error| panic!("{error:?}"));
         assert_eq!(&*version.name, "Acme/Widget");
         assert_eq!(
-            (
-                version.version.as_str(),
-                version.version_normalized.as_str()
-            ),
+            (version.version.pretty(), version.version.normalized()),
             ("v1.2.0", "1.2.0.0")
         );
         assert_eq!(
@@ -387,7 +394,7 @@ mod tests {
         let version = PackageVersion::from_metadata(&json!({"version": "v2.1"}), "a/b")
             .unwrap_or_else(|error| panic!("{error:?}"));
         assert_eq!(&*version.name, "a/b");
-        assert_eq!(version.version_normalized, "2.1.0.0");
+        assert_eq!(version.version.normalized(), "2.1.0.0");
         assert_eq!(version.abandoned, None);
         // Composer 1 repositories wrote this placeholder for default branches.
         let branch = PackageVersion::from_metadata(
@@ -395,7 +402,7 @@ mod tests {
             "a/b",
         )
         .unwrap_or_else(|error| panic!("{error:?}"));
-        assert_eq!(branch.version_normalized, "dev-master");
+        assert_eq!(branch.version.normalized(), "dev-master");
     }
 
     #[test]
@@ -405,9 +412,9 @@ mod tests {
             "a/b",
         )
         .unwrap_or_else(|error| panic!("{error:?}"));
-        let parsed = tagged.parsed_version();
+        let parsed = &tagged.version;
         assert_eq!((parsed.pretty(), parsed.normalized()), ("v2.1", "2.1.0.0"));
-        assert_eq!(parsed, Version::parse("2.1").expect("a version"));
+        assert_eq!(*parsed, Version::parse("2.1").expect("a version"));
         // As Composer's loader does, a repository's own normalised form is what counts, even
         // where normalising the pretty version would give something else.
         let renamed = PackageVersion::from_metadata(
@@ -415,10 +422,10 @@ mod tests {
             "a/b",
         )
         .unwrap_or_else(|error| panic!("{error:?}"));
-        let parsed = renamed.parsed_version();
+        let parsed = &renamed.version;
         assert_eq!(parsed.normalized(), "2.1.0.0-beta1");
         assert_eq!(parsed.stability(), crate::Stability::Beta);
-        assert!(parsed < Version::parse("2.1.0").expect("a version"));
+        assert!(*parsed < Version::parse("2.1.0").expect("a version"));
     }
 
     #[test]

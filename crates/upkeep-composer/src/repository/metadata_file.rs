@@ -216,15 +216,12 @@ impl Entry {
         };
         let given_normalized = Self::text(self.version_normalized.as_ref())
             .filter(|normalized| *normalized != LEGACY_DEFAULT_BRANCH_ALIAS);
-        let version_normalized = match given_normalized {
-            Some(normalized) => normalized.to_owned(),
-            None => Version::parse(version)
-                .map_err(|error| InvalidVersionEntry {
-                    version: Some(version.to_owned()),
-                    reason: error.reason().to_owned(),
-                })?
-                .normalized()
-                .to_owned(),
+        let version = match given_normalized {
+            Some(normalized) => Version::from_normalized(version, normalized),
+            None => Version::parse(version).map_err(|error| InvalidVersionEntry {
+                version: Some(version.to_owned()),
+                reason: error.reason().to_owned(),
+            })?,
         };
         let links = |field: &Present<Links>| field.clone().unwrap_or_default();
         let present =
@@ -232,8 +229,7 @@ impl Entry {
         Ok(PackageVersion {
             name: Self::shared_text(self.name.as_ref())
                 .map_or_else(|| fallback_name.into(), Arc::clone),
-            version: version.to_owned(),
-            version_normalized,
+            version,
             require: links(&self.require),
             require_dev: links(&self.require_dev),
             conflict: links(&self.conflict),
@@ -954,17 +950,14 @@ mod tests {
         }))
     }
 
-    /// Both readings, as comparable text (the versions serialised keep the order of maps).
+    /// Both readings, as comparable text (the versions' debug form keeps the order of maps and
+    /// the spelling of versions).
     fn both(body: &str, name: &str) -> (String, String) {
         let show = |read: Result<FileVersions, serde_json::Error>| match read {
             Err(_) => "invalid JSON".to_owned(),
             Ok(FileVersions::NotListed) => "not listed".to_owned(),
             Ok(FileVersions::NotAList) => "not a list".to_owned(),
-            Ok(FileVersions::Listed(found)) => format!(
-                "{} {:?}",
-                serde_json::to_string(&found.versions).unwrap_or_default(),
-                found.invalid
-            ),
+            Ok(FileVersions::Listed(found)) => format!("{:?} {:?}", found.versions, found.invalid),
         };
         (
             show(read(body.as_bytes(), name)),
@@ -1007,8 +1000,8 @@ mod tests {
             .iter()
             .map(|version| {
                 (
-                    version.version.as_str(),
-                    version.version_normalized.as_str(),
+                    version.version.pretty(),
+                    version.version.normalized(),
                     version.require.len(),
                     version
                         .source

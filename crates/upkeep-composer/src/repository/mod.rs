@@ -20,7 +20,7 @@
 //! let set = RepositorySet::from_project(Path::new("."), &manifest, &RepositoryOptions::default())?;
 //! let report = set.fetch(&["symfony/console".to_owned()])?;
 //! for version in &report.versions["symfony/console"] {
-//!     println!("{} {}", version.version, version.version_normalized);
+//!     println!("{} {}", version.version.pretty(), version.version.normalized());
 //! }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -639,7 +639,7 @@ mod tests {
         let versions = |name: &str| -> Vec<&str> {
             report.versions[name]
                 .iter()
-                .map(|version| version.version.as_str())
+                .map(|version| version.version.pretty())
                 .collect()
         };
         // The first repository with the package wins; a non-canonical one lets later ones add.

@@ -15,9 +15,9 @@
 //! that it is checked for UTF-8 once rather than string by string; then the structure: the key
 //! (format number, upkeep version, URL, package, digest), whether the file has the package, its
 //! versions and the entries left out. Numbers are LEB128 varints; a string is its length in the
-//! structure and its bytes next in the text. Each field of a version is either `SAME` (equal to
-//! the version before, as Composer's minified lists do it, which keeps copies smaller than the
-//! JSON) or `NEW` followed by the value.
+//! structure and its bytes next in the text. A version starts with its pretty and normalised
+//! forms; each other field is either `SAME` (equal to the version before, as Composer's minified
+//! lists do it, which keeps copies smaller than the JSON) or `NEW` followed by the value.
 
 use std::sync::Arc;
 
@@ -26,12 +26,13 @@ use serde_json::{Map, Number, Value};
 
 use super::Found;
 use super::metadata::{Dist, Links, PackageVersion, Source};
+use crate::Version;
 
 const MAGIC: &[u8] = b"upkeep parsed package metadata\n";
 
 /// Changes whenever the layout below (or [`PackageVersion`]) changes; the upkeep version is part
 /// of the key as well, so that released builds never read each other's copies.
-const FORMAT: u64 = 1;
+const FORMAT: u64 = 2;
 
 /// The field equals the previous version's.
 const SAME: u8 = 0;
@@ -191,7 +192,6 @@ impl Writer {
     }
 
     fn version(&mut self, version: &PackageVersion, previous: Option<&PackageVersion>) {
-        let text = |writer: &mut Self, text: &String| writer.str(text);
         let optional_text = |writer: &mut Self, text: &Option<String>| {
             writer.optional_str(text.as_ref());
         };
@@ -204,12 +204,10 @@ impl Writer {
         self.field(&version.name, previous.map(|p| &p.name), |writer, name| {
             writer.str(name);
         });
-        self.field(&version.version, previous.map(|p| &p.version), text);
-        self.field(
-            &version.version_normalized,
-            previous.map(|p| &p.version_normalized),
-            text,
-        );
+        // Always written: versions differ, and equal versions (`1.0`, `1.0.0`) may be spelled
+        // differently.
+        self.str(version.version.pretty());
+        self.str(version.version.normalized());
         for (links, previous) in [
             (&version.require, previous.map(|p| &p.require)),
             (&version.require_dev, previous.map(|p| &p.require_dev)),
@@ -412,9 +410,7 @@ impl<'a> Reader<'a> {
         let shared_text = |reader: &mut Self| reader.str().map(Arc::from);
         Ok(PackageVersion {
             name: self.field(previous.map(|p| &p.name), shared_text)?,
-            version: self.field(previous.map(|p| &p.version), Self::string)?,
-            version_normalized: self
-                .field(previous.map(|p| &p.version_normalized), Self::string)?,
+            version: Version::from_normalized(self.str()?, self.str()?),
             require: self.field(previous.map(|p| &p.require), Self::links)?,
             require_dev: self.field(previous.map(|p| &p.require_dev), Self::links)?,
             conflict: self.field(previous.map(|p| &p.conflict), Self::links)?,
@@ -514,12 +510,10 @@ mod tests {
     };
 
     fn version(number: &str) -> PackageVersion {
-        PackageVersion {
-            name: "acme/widget".into(),
-            version: number.to_owned(),
-            version_normalized: format!("{number}.0"),
-            ..PackageVersion::default()
-        }
+        PackageVersion::new(
+            "acme/widget",
+            Version::from_normalized(number, &format!("{number}.0")),
+        )
     }
 
     fn sample() -> Found {
@@ -552,8 +546,7 @@ mod tests {
         full.extra = Some(Arc::new(json!({"branch-alias": {"dev-main": "2.1.x-dev"}})));
         // The next version shares most fields, changes some and drops others.
         let mut next = full.clone();
-        next.version = "1.9.0".to_owned();
-        next.version_normalized = "1.9.0.0".to_owned();
+        next.version = Version::from_normalized("v1.9", "1.9.0.0");
         Arc::make_mut(&mut next.require).shift_remove("acme/core");
         next.dist = None;
         next.abandoned = None;
@@ -569,6 +562,20 @@ mod tests {
         let bytes = encode(&KEY, Some(&found));
         let decoded = decode(&bytes, &KEY).expect("a copy").expect("the package");
         assert_eq!(decoded.versions, found.versions);
+        // `Version` equality is Composer's (`1.9` equals `1.9.0`); the spelling is kept too.
+        let spelled = |found: &Found| -> Vec<(String, String)> {
+            found
+                .versions
+                .iter()
+                .map(|version| {
+                    (
+                        version.version.pretty().to_owned(),
+                        version.version.normalized().to_owned(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(spelled(&decoded), spelled(&found));
         assert_eq!(decoded.invalid, found.invalid);
 
         let absent = encode(&KEY, None);
@@ -682,8 +689,8 @@ mod tests {
                 super::super::http_cache::hex_sha256(&writer.finish())
             ),
             (
-                430,
-                "b7843b120ec12183a37fd23312f04a0b5fcb3110ee52e5a6bf3070dbda86c5c7".to_owned()
+                423,
+                "881bf950a6ea4d4b9c015007a87f83f728670e03d5a75083b093bcc16425533a".to_owned()
             )
         );
     }

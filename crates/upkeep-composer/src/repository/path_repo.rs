@@ -454,8 +454,8 @@ mod tests {
                 let version = version_of(found).expect("one version");
                 (
                     name.as_str(),
-                    version.version.as_str(),
-                    version.version_normalized.as_str(),
+                    version.version.pretty(),
+                    version.version.normalized(),
                 )
             })
             .collect();
@@ -496,7 +496,7 @@ mod tests {
         // The temporary directory is not inside a git repository.
         if git_head(&root.join("lib/one")).is_none() {
             assert_eq!(
-                version_of(&packages[0].1).map(|v| v.version.as_str()),
+                version_of(&packages[0].1).map(|v| v.version.pretty()),
                 Some("dev-main")
             );
         }
@@ -504,14 +504,14 @@ mod tests {
         let packages = load_path_repository(root, "lib/{one,two}", &Value::Null)
             .unwrap_or_else(|error| panic!("{error}"));
         assert_eq!(
-            version_of(&packages[0].1).map(|v| v.version.as_str()),
+            version_of(&packages[0].1).map(|v| v.version.pretty()),
             Some("dev-feature/login")
         );
         write(&root.join(".git/HEAD"), "89abcdef\n");
         let packages = load_path_repository(root, "lib/one", &Value::Null)
             .unwrap_or_else(|error| panic!("{error}"));
         assert_eq!(
-            version_of(&packages[0].1).map(|v| v.version.as_str()),
+            version_of(&packages[0].1).map(|v| v.version.pretty()),
             Some("dev-89abcdef")
         );
     }
