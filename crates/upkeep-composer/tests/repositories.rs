@@ -461,18 +461,6 @@ fn inline_packages_and_includes() {
         version_strings(&report.versions["acme/widget"]),
         ["1.0.0", "1.1.0"]
     );
-    let dist = report.versions["acme/widget"][0]
-        .dist
-        .as_ref()
-        .expect("dist");
-    assert_eq!(
-        (
-            dist.kind.as_str(),
-            dist.url.as_str(),
-            dist.shasum.as_deref()
-        ),
-        ("zip", "https://dl.test/w-1.0.0.zip", Some("abc"))
-    );
     assert_eq!(version_strings(&report.versions["acme/extra"]), ["3.0.0"]);
     assert!(report.versions["acme/none"].is_empty());
     // The root and its include only: inline repositories need no per-package requests.

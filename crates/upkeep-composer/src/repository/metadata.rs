@@ -33,6 +33,9 @@ pub type Links = Arc<IndexMap<String, String>>;
 /// descriptive values) is held behind `Arc`s and shared between versions read from one file, so
 /// that tens of thousands of versions cost little more than what differs between them.
 ///
+/// `dist` (the archive to download) is not kept: upkeep never installs a package itself, Composer
+/// does, and the archive URL and reference of every version would be most of the memory.
+///
 /// Build one in tests with [`PackageVersion::new`] and set what the test needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PackageVersion {
@@ -48,7 +51,6 @@ pub struct PackageVersion {
     pub replace: Links,
     pub provide: Links,
     pub source: Option<Arc<Source>>,
-    pub dist: Option<Arc<Dist>>,
     /// Release date as written, e.g. `2024-03-01T10:00:00+00:00`.
     pub time: Option<String>,
     /// The `type` key (`library`, `composer-plugin`, ...).
@@ -67,15 +69,6 @@ pub struct Source {
     pub kind: String,
     pub url: String,
     pub reference: Option<String>,
-}
-
-/// The archive of a version (`zip`, `tar`, `path`).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Dist {
-    pub kind: String,
-    pub url: String,
-    pub reference: Option<String>,
-    pub shasum: Option<String>,
 }
 
 /// Why one version entry could not be read.
@@ -97,7 +90,6 @@ impl PackageVersion {
             replace: Links::default(),
             provide: Links::default(),
             source: None,
-            dist: None,
             time: None,
             kind: None,
             abandoned: None,
@@ -159,7 +151,6 @@ impl PackageVersion {
             replace: links(fields.get("replace")),
             provide: links(fields.get("provide")),
             source: fields.get("source").and_then(source).map(Arc::new),
-            dist: fields.get("dist").and_then(dist).map(Arc::new),
             time: text("time").map(str::to_owned),
             kind: text("type").map(Arc::from),
             abandoned: present("abandoned").filter(|value| **value != Value::Bool(false)),
@@ -194,23 +185,6 @@ fn source(value: &Value) -> Option<Source> {
             .get("reference")
             .and_then(Value::as_str)
             .map(str::to_owned),
-    })
-}
-
-fn dist(value: &Value) -> Option<Dist> {
-    let fields = value.as_object()?;
-    let optional = |key: &str| {
-        fields
-            .get(key)
-            .and_then(Value::as_str)
-            .filter(|text| !text.is_empty())
-            .map(str::to_owned)
-    };
-    Some(Dist {
-        kind: fields.get("type")?.as_str()?.to_owned(),
-        url: fields.get("url")?.as_str()?.to_owned(),
-        reference: optional("reference"),
-        shasum: optional("shasum"),
     })
 }
 
@@ -378,8 +352,6 @@ mod tests {
                 reference: Some("abc".to_owned()),
             })
         );
-        let dist = version.dist.expect("the entry has a dist");
-        assert_eq!((dist.kind.as_str(), dist.shasum.as_deref()), ("zip", None));
         assert_eq!(version.time.as_deref(), Some("2024-03-01T10:00:00+00:00"));
         assert_eq!(version.kind.as_deref(), Some("library"));
         assert_eq!(version.abandoned.as_deref(), Some(&json!("acme/gadget")));

@@ -19,8 +19,8 @@ use serde_json::Value;
 
 use super::Found;
 use super::metadata::{
-    Dist, InvalidVersionEntry, LEGACY_DEFAULT_BRANCH_ALIAS, Links, MINIFIED_COMPOSER_2,
-    PackageVersion, Source, UNSET,
+    InvalidVersionEntry, LEGACY_DEFAULT_BRANCH_ALIAS, Links, MINIFIED_COMPOSER_2, PackageVersion,
+    Source, UNSET,
 };
 use crate::Version;
 
@@ -94,7 +94,6 @@ struct Entry {
     replace: Present<Links>,
     provide: Present<Links>,
     source: Present<Option<Arc<Source>>>,
-    dist: Present<Option<Arc<Dist>>>,
     abandoned: Present<Arc<Value>>,
     homepage: Present<Arc<Value>>,
     support: Present<Arc<Value>>,
@@ -116,7 +115,6 @@ impl Entry {
             && self.replace.is_none()
             && self.provide.is_none()
             && self.source.is_none()
-            && self.dist.is_none()
             && self.abandoned.is_none()
             && self.homepage.is_none()
             && self.support.is_none()
@@ -144,7 +142,6 @@ impl Entry {
             replace: literal(raw.replace, Arc::new),
             provide: literal(raw.provide, Arc::new),
             source: literal(raw.source, |source| source.map(Arc::new)),
-            dist: literal(raw.dist, |dist| dist.map(Arc::new)),
             abandoned: literal(raw.abandoned, Arc::new),
             homepage: literal(raw.homepage, Arc::new),
             support: literal(raw.support, Arc::new),
@@ -181,7 +178,6 @@ impl Entry {
         change(&mut self.replace, raw.replace, Arc::new);
         change(&mut self.provide, raw.provide, Arc::new);
         change(&mut self.source, raw.source, |source| source.map(Arc::new));
-        change(&mut self.dist, raw.dist, |dist| dist.map(Arc::new));
         change(&mut self.abandoned, raw.abandoned, Arc::new);
         change(&mut self.homepage, raw.homepage, Arc::new);
         change(&mut self.support, raw.support, Arc::new);
@@ -236,7 +232,6 @@ impl Entry {
             replace: links(&self.replace),
             provide: links(&self.provide),
             source: self.source.clone().flatten(),
-            dist: self.dist.clone().flatten(),
             time: Self::text(self.time.as_ref()).map(str::to_owned),
             kind: Self::shared_text(self.kind.as_ref()).cloned(),
             abandoned: present(&self.abandoned).filter(|value| **value != Value::Bool(false)),
@@ -294,13 +289,6 @@ impl Literal for Option<Source> {
     }
 }
 
-/// A string is not a dist.
-impl Literal for Option<Dist> {
-    fn unset_string() -> Self {
-        None
-    }
-}
-
 impl Literal for Value {
     fn unset_string() -> Self {
         Value::String(UNSET.to_owned())
@@ -330,7 +318,6 @@ struct RawFields {
     replace: Option<Field<IndexMap<String, String>>>,
     provide: Option<Field<IndexMap<String, String>>>,
     source: Option<Field<Option<Source>>>,
-    dist: Option<Field<Option<Dist>>>,
     abandoned: Option<Field<Value>>,
     homepage: Option<Field<Value>>,
     support: Option<Field<Value>>,
@@ -579,7 +566,6 @@ impl<'de> de::Deserialize<'de> for RawEntry {
                         "source" => {
                             fields.source = Some(map.next_value::<ReferenceField>()?.source());
                         }
-                        "dist" => fields.dist = Some(map.next_value::<ReferenceField>()?.dist()),
                         "abandoned" => fields.abandoned = Some(value_field(map.next_value()?)),
                         "homepage" => fields.homepage = Some(value_field(map.next_value()?)),
                         "support" => fields.support = Some(value_field(map.next_value()?)),
@@ -814,7 +800,7 @@ impl<'de> de::Deserialize<'de> for LinksField {
     }
 }
 
-/// `source` or `dist`: its string keys, when it is an object.
+/// `source`: its string keys, when it is an object.
 struct ReferenceField(Field<Option<ReferenceKeys>>);
 
 #[derive(Default)]
@@ -822,7 +808,6 @@ struct ReferenceKeys {
     kind: Option<String>,
     url: Option<String>,
     reference: Option<String>,
-    shasum: Option<String>,
 }
 
 impl ReferenceField {
@@ -832,18 +817,6 @@ impl ReferenceField {
                 kind: keys.kind?,
                 url: keys.url?,
                 reference: keys.reference,
-            })
-        })
-    }
-
-    fn dist(self) -> Field<Option<Dist>> {
-        let non_empty = |text: Option<String>| text.filter(|text| !text.is_empty());
-        self.map(|keys| {
-            Some(Dist {
-                kind: keys.kind?,
-                url: keys.url?,
-                reference: non_empty(keys.reference),
-                shasum: non_empty(keys.shasum),
             })
         })
     }
@@ -863,7 +836,7 @@ impl<'de> de::Deserialize<'de> for ReferenceField {
             type Value = ReferenceField;
 
             fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-                formatter.write_str("a source or dist")
+                formatter.write_str("a source")
             }
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ReferenceField, A::Error> {
@@ -873,7 +846,6 @@ impl<'de> de::Deserialize<'de> for ReferenceField {
                         "type" => &mut keys.kind,
                         "url" => &mut keys.url,
                         "reference" => &mut keys.reference,
-                        "shasum" => &mut keys.shasum,
                         _ => {
                             map.next_value::<IgnoredAny>()?;
                             continue;
@@ -1025,13 +997,6 @@ mod tests {
             Some(&json!("acme/gadget"))
         );
         assert_eq!(found.versions[2].extra, None);
-        assert_eq!(
-            found.versions[0]
-                .dist
-                .as_ref()
-                .and_then(|dist| dist.shasum.as_deref()),
-            None
-        );
         assert_same(&body);
     }
 

@@ -45,7 +45,7 @@ use serde_json::{Map, Value};
 pub use auth::{AuthConfig, AuthError, composer_home};
 pub use definition::PACKAGIST_URL;
 pub use http_cache::{FetchError, FetchStats};
-pub use metadata::{Dist, PackageVersion, Source};
+pub use metadata::{Links, PackageVersion, Source};
 
 use composer_repo::ComposerRepository;
 use definition::{PackageFilter, RepositoryKind, read_repositories};

@@ -25,14 +25,14 @@ use indexmap::IndexMap;
 use serde_json::{Map, Number, Value};
 
 use super::Found;
-use super::metadata::{Dist, Links, PackageVersion, Source};
+use super::metadata::{Links, PackageVersion, Source};
 use crate::Version;
 
 const MAGIC: &[u8] = b"upkeep parsed package metadata\n";
 
 /// Changes whenever the layout below (or [`PackageVersion`]) changes; the upkeep version is part
 /// of the key as well, so that released builds never read each other's copies.
-const FORMAT: u64 = 2;
+const FORMAT: u64 = 3;
 
 /// The field equals the previous version's.
 const SAME: u8 = 0;
@@ -228,14 +228,6 @@ impl Writer {
                 });
             },
         );
-        self.field(&version.dist, previous.map(|p| &p.dist), |writer, dist| {
-            writer.optional(dist.as_deref(), |writer, dist| {
-                writer.str(&dist.kind);
-                writer.str(&dist.url);
-                writer.optional_str(dist.reference.as_ref());
-                writer.optional_str(dist.shasum.as_ref());
-            });
-        });
         self.field(&version.time, previous.map(|p| &p.time), optional_text);
         self.field(
             &version.kind,
@@ -425,16 +417,6 @@ impl<'a> Reader<'a> {
                     }))
                 })
             })?,
-            dist: self.field(previous.map(|p| &p.dist), |reader| {
-                reader.optional(|reader| {
-                    Ok(Arc::new(Dist {
-                        kind: reader.string()?,
-                        url: reader.string()?,
-                        reference: reader.optional_string()?,
-                        shasum: reader.optional_string()?,
-                    }))
-                })
-            })?,
             time: self.field(previous.map(|p| &p.time), Self::optional_string)?,
             kind: self.field(previous.map(|p| &p.kind), |reader| {
                 reader.optional(shared_text)
@@ -530,12 +512,6 @@ mod tests {
             url: "https://github.com/acme/widget.git".to_owned(),
             reference: Some("abc".to_owned()),
         }));
-        full.dist = Some(Arc::new(Dist {
-            kind: "zip".to_owned(),
-            url: "https://api.github.com/zip/abc".to_owned(),
-            reference: Some("abc".to_owned()),
-            shasum: None,
-        }));
         full.time = Some("2024-03-01T10:00:00+00:00".to_owned());
         full.kind = Some("library".into());
         full.abandoned = Some(Arc::new(json!(true)));
@@ -548,7 +524,7 @@ mod tests {
         let mut next = full.clone();
         next.version = Version::from_normalized("v1.9", "1.9.0.0");
         Arc::make_mut(&mut next.require).shift_remove("acme/core");
-        next.dist = None;
+        next.source = None;
         next.abandoned = None;
         Found {
             versions: vec![full, next, version("1.0.0")],
@@ -689,8 +665,8 @@ mod tests {
                 super::super::http_cache::hex_sha256(&writer.finish())
             ),
             (
-                423,
-                "881bf950a6ea4d4b9c015007a87f83f728670e03d5a75083b093bcc16425533a".to_owned()
+                377,
+                "0ef2d681f952c644efec290c2f9ee074e37b8e56cc87ff5c7971b5374188b09d".to_owned()
             )
         );
     }

@@ -87,20 +87,6 @@ pub(crate) fn load_path_repository(
         };
         fields.insert("version".to_owned(), Value::String(version));
         fields.remove("version_normalized");
-        let reference = directory
-            .join(".git")
-            .is_dir()
-            .then(|| git_head(&directory))
-            .flatten()
-            .and_then(|head| head.commit);
-        fields.insert(
-            "dist".to_owned(),
-            serde_json::json!({
-                "type": "path",
-                "url": directory.display().to_string(),
-                "reference": reference,
-            }),
-        );
         let found = read_entries(std::iter::once(&manifest), &name.to_lowercase());
         if let Some(problem) = found.invalid.first() {
             return Err(invalid(problem.clone()));
@@ -469,18 +455,6 @@ mod tests {
         );
         let alpha = version_of(&packages[0].1).expect("alpha");
         assert_eq!(alpha.require["php"], ">=8.1");
-        let dist = alpha.dist.as_ref().expect("path dist");
-        assert_eq!(dist.kind, "path");
-        assert!(dist.url.ends_with("packages/alpha"), "{}", dist.url);
-        assert_eq!(dist.reference, None);
-        let gamma = version_of(&packages[2].1).expect("gamma");
-        assert_eq!(
-            gamma
-                .dist
-                .as_ref()
-                .and_then(|dist| dist.reference.as_deref()),
-            Some("0123456789abcdef0123456789abcdef01234567")
-        );
     }
 
     #[test]
