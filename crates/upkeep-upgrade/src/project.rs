@@ -6,7 +6,9 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use upkeep_composer::repository::{FetchStats, RepositoryError, RepositoryOptions, RepositorySet};
+use upkeep_composer::repository::{
+    FetchReport, FetchStats, RepositoryError, RepositoryOptions, RepositorySet,
+};
 use upkeep_composer::{ComposerJson, ComposerLock};
 use upkeep_gate::advisories::AdvisoryDatabase;
 
@@ -20,6 +22,10 @@ pub struct ProjectPlan {
     /// Packages whose metadata could not be had, skipped repositories, unreadable advisories.
     pub warnings: Vec<String>,
     pub stats: FetchStats,
+    /// The metadata the plan was made from: every known version of every locked package, tens
+    /// of thousands in a shop. A command that ends right after planning can leave it to the
+    /// operating system instead of freeing it piece by piece.
+    pub metadata: FetchReport,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,10 +89,10 @@ pub fn plan_project(
         .collect();
 
     let set = RepositorySet::from_project(project, &manifest, repositories)?;
-    let mut report = set.fetch(&names)?;
+    let mut metadata = set.fetch(&names)?;
     let mut warnings: Vec<String> = set.warnings().to_vec();
-    warnings.extend(std::mem::take(&mut report.warnings));
-    warnings.extend(report.problems.iter().map(ToString::to_string));
+    warnings.extend(std::mem::take(&mut metadata.warnings));
+    warnings.extend(metadata.problems.iter().map(ToString::to_string));
 
     let advisories = match &settings.advisories {
         Some(path) => {
@@ -110,15 +116,14 @@ pub fn plan_project(
     let plan = plan(&PlanInput {
         manifest: &manifest,
         lock: &lock,
-        available: &report.versions,
+        available: &metadata.versions,
         advisories: advisories.as_ref(),
         settings,
     });
-    // Tens of thousands of fetched releases take a while to free, and nothing waits for that.
-    std::thread::spawn(move || drop(report));
     Ok(ProjectPlan {
         plan,
         warnings,
         stats: set.stats(),
+        metadata,
     })
 }

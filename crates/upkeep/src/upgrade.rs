@@ -170,6 +170,9 @@ fn planned(metadata: &MetadataArgs) -> Result<(UpgradeSettings, UpgradePlan), Ou
     for warning in &planned.warnings {
         anstream::eprintln!("warning: {warning}");
     }
+    // The command ends soon after: freeing every version of every package one by one (and the
+    // allocator handing the pages back) costs more than the process exiting with them.
+    std::mem::forget(planned.metadata);
     Ok((settings, planned.plan))
 }
 
