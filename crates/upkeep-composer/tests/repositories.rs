@@ -354,7 +354,7 @@ fn protocol_2_metadata_is_expanded() {
         ["2.1.0", "2.0.1", "1.9.0", "dev-main"]
     );
     // 2.0.1 inherits `require`, `type` and `extra` and changes `source`, `time`.
-    assert_eq!(widget[1].require["acme/core"], "^2.0");
+    assert_eq!(widget[1].require.get("acme/core"), Some("^2.0"));
     assert_eq!(widget[1].kind.as_deref(), Some("library"));
     assert_eq!(
         widget[1]
@@ -368,7 +368,7 @@ fn protocol_2_metadata_is_expanded() {
     // 1.9.0 drops `require` and `extra` (`__unset`) and adds a conflict.
     assert!(widget[2].require.is_empty());
     assert_eq!(widget[2].extra, None);
-    assert_eq!(widget[2].conflict["acme/legacy"], "<1.0");
+    assert_eq!(widget[2].conflict.get("acme/legacy"), Some("<1.0"));
     assert_eq!(&*widget[2].name, "acme/widget");
     // Unminified files need no expansion; missing `version_normalized` is computed.
     let core = &report.versions["Acme/Core"];
@@ -1128,7 +1128,7 @@ fn file_repositories_with_inline_packages_and_metadata_files() {
     assert_eq!(version_strings(&report.versions["acme/local"]), ["1.0.0"]);
     let remote = &report.versions["acme/remote"];
     assert_eq!(version_strings(remote), ["2.0.0", "1.0.0"]);
-    assert_eq!(remote[1].require["php"], ">=8.2");
+    assert_eq!(remote[1].require.get("php"), Some(">=8.2"));
     assert!(report.versions["acme/absent"].is_empty());
     assert_eq!(report.warnings.len(), 1);
     assert!(

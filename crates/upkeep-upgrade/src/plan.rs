@@ -680,10 +680,12 @@ mod tests {
     }
 
     fn with_require(mut release: PackageVersion, requires: &[(&str, &str)]) -> PackageVersion {
-        for (name, constraint) in requires {
-            std::sync::Arc::make_mut(&mut release.require)
-                .insert((*name).to_string(), (*constraint).to_string());
-        }
+        release.require = release
+            .require
+            .iter()
+            .chain(requires.iter().copied())
+            .map(|(name, constraint)| (name.to_string(), constraint.to_string()))
+            .collect();
         release
     }
 

@@ -21,11 +21,62 @@ pub(crate) const MINIFIED_COMPOSER_2: &str = "composer/2.0";
 /// normalises the pretty version again instead of trusting it.
 pub(crate) const LEGACY_DEFAULT_BRANCH_ALIAS: &str = "9999999-dev";
 
-/// Links of a version (`require`, `conflict`, ...): package names to constraints as written.
+/// Links of a version (`require`, `conflict`, ...): package names and the constraints on them
+/// as written, in the order written.
 ///
-/// Shared: consecutive releases mostly have the same links (Composer's minified metadata writes
-/// them once for a run of versions), and a shop's metadata holds tens of thousands of versions.
-pub type Links = Arc<IndexMap<String, String>>;
+/// Shared and small, because a shop's metadata holds tens of thousands of versions: consecutive
+/// releases mostly have the same links (Composer's minified metadata writes them once for a run
+/// of versions), and the names and constraints repeat across a package's versions, so readers
+/// share the strings too. A few links each, looked up by scanning.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Links(Arc<[(Arc<str>, Arc<str>)]>);
+
+impl Links {
+    /// The constraint on `name` (as spelled in the metadata).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.iter()
+            .find(|(linked, _)| *linked == name)
+            .map(|(_, constraint)| constraint)
+    }
+
+    /// `(name, constraint)` in the order written.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> {
+        self.0
+            .iter()
+            .map(|(name, constraint)| (&**name, &**constraint))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Links whose names are distinct already (read back from a parsed copy of such links).
+    pub(crate) fn from_distinct(links: Vec<(Arc<str>, Arc<str>)>) -> Self {
+        Self(links.into())
+    }
+}
+
+/// As a JSON object is read: a name given twice keeps its first place and takes the last value.
+impl FromIterator<(String, String)> for Links {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(links: I) -> Self {
+        Self::from(links.into_iter().collect::<IndexMap<String, String>>())
+    }
+}
+
+impl From<IndexMap<String, String>> for Links {
+    fn from(links: IndexMap<String, String>) -> Self {
+        Self(
+            links
+                .into_iter()
+                .map(|(name, constraint)| (name.into(), constraint.into()))
+                .collect(),
+        )
+    }
+}
 
 /// One version of a package as a repository describes it.
 ///
@@ -167,13 +218,9 @@ fn links(value: Option<&Value>) -> Links {
     let Some(map) = value.and_then(Value::as_object) else {
         return Links::default();
     };
-    let mut links = IndexMap::with_capacity(map.len());
-    for (name, constraint) in map {
-        if let Some(constraint) = constraint.as_str() {
-            links.insert(name.clone(), constraint.to_owned());
-        }
-    }
-    Arc::new(links)
+    map.iter()
+        .filter_map(|(name, constraint)| Some((name.clone(), constraint.as_str()?.to_owned())))
+        .collect()
 }
 
 fn source(value: &Value) -> Option<Source> {
@@ -335,15 +382,15 @@ mod tests {
         );
         assert_eq!(
             version.require.iter().collect::<Vec<_>>(),
-            [
-                (&"php".to_owned(), &"^8.1".to_owned()),
-                (&"acme/core".to_owned(), &"self.version".to_owned())
-            ]
+            [("php", "^8.1"), ("acme/core", "self.version")]
         );
         assert!(version.require_dev.is_empty());
-        assert_eq!(version.conflict["acme/old"], "<1.0");
-        assert_eq!(version.replace["acme/widget-legacy"], "self.version");
-        assert_eq!(version.provide["psr/log-implementation"], "1.0");
+        assert_eq!(version.conflict.get("acme/old"), Some("<1.0"));
+        assert_eq!(
+            version.replace.get("acme/widget-legacy"),
+            Some("self.version")
+        );
+        assert_eq!(version.provide.get("psr/log-implementation"), Some("1.0"));
         assert_eq!(
             version.source.as_deref(),
             Some(&Source {

@@ -136,11 +136,11 @@ impl Entry {
             version_normalized: literal(raw.version_normalized, |text| text),
             time: literal(raw.time, |text| text),
             kind: literal(raw.kind, share_text),
-            require: literal(raw.require, Arc::new),
-            require_dev: literal(raw.require_dev, Arc::new),
-            conflict: literal(raw.conflict, Arc::new),
-            replace: literal(raw.replace, Arc::new),
-            provide: literal(raw.provide, Arc::new),
+            require: literal(raw.require, Links::from),
+            require_dev: literal(raw.require_dev, Links::from),
+            conflict: literal(raw.conflict, Links::from),
+            replace: literal(raw.replace, Links::from),
+            provide: literal(raw.provide, Links::from),
             source: literal(raw.source, |source| source.map(Arc::new)),
             abandoned: literal(raw.abandoned, Arc::new),
             homepage: literal(raw.homepage, Arc::new),
@@ -172,11 +172,11 @@ impl Entry {
         );
         change(&mut self.time, raw.time, |text| text);
         change(&mut self.kind, raw.kind, share_text);
-        change(&mut self.require, raw.require, Arc::new);
-        change(&mut self.require_dev, raw.require_dev, Arc::new);
-        change(&mut self.conflict, raw.conflict, Arc::new);
-        change(&mut self.replace, raw.replace, Arc::new);
-        change(&mut self.provide, raw.provide, Arc::new);
+        change(&mut self.require, raw.require, Links::from);
+        change(&mut self.require_dev, raw.require_dev, Links::from);
+        change(&mut self.conflict, raw.conflict, Links::from);
+        change(&mut self.replace, raw.replace, Links::from);
+        change(&mut self.provide, raw.provide, Links::from);
         change(&mut self.source, raw.source, |source| source.map(Arc::new));
         change(&mut self.abandoned, raw.abandoned, Arc::new);
         change(&mut self.homepage, raw.homepage, Arc::new);

@@ -13,15 +13,18 @@
 //!
 //! The form: a magic line; the text of all strings, one after the other (its length first), so
 //! that it is checked for UTF-8 once rather than string by string; then the structure: the key
-//! (format number, upkeep version, URL, package, digest), whether the file has the package, its
-//! versions and the entries left out. Numbers are LEB128 varints; a string is its length in the
-//! structure and its bytes next in the text. A version starts with its pretty and normalised
-//! forms; each other field is either `SAME` (equal to the version before, as Composer's minified
-//! lists do it, which keeps copies smaller than the JSON) or `NEW` followed by the value.
+//! (format number, upkeep version, URL, package, digest), whether the file has the package, the
+//! table of link strings, its versions and the entries left out. Numbers are LEB128 varints; a
+//! string is its length in the structure and its bytes next in the text. The table holds every
+//! distinct package name and constraint of the versions' links once; a link is the two strings'
+//! places in it, so that reading shares them between versions instead of allocating each again.
+//! A version starts with its pretty and normalised forms; each other field is either `SAME`
+//! (equal to the version before, as Composer's minified lists do it, which keeps copies smaller
+//! than the JSON) or `NEW` followed by the value.
 
 use std::sync::Arc;
 
-use indexmap::IndexMap;
+use indexmap::IndexSet;
 use serde_json::{Map, Number, Value};
 
 use super::Found;
@@ -32,7 +35,7 @@ const MAGIC: &[u8] = b"upkeep parsed package metadata\n";
 
 /// Changes whenever the layout below (or [`PackageVersion`]) changes; the upkeep version is part
 /// of the key as well, so that released builds never read each other's copies.
-const FORMAT: u64 = 3;
+const FORMAT: u64 = 4;
 
 /// The field equals the previous version's.
 const SAME: u8 = 0;
@@ -64,6 +67,7 @@ pub(crate) fn encode(key: &CopyKey<'_>, found: Option<&Found>) -> Vec<u8> {
         None => writer.byte(ABSENT),
         Some(found) => {
             writer.byte(PRESENT);
+            writer.link_table(&found.versions);
             writer.count(found.versions.len());
             let mut previous = None;
             for version in &found.versions {
@@ -87,6 +91,7 @@ pub(crate) fn decode(bytes: &[u8], key: &CopyKey<'_>) -> Result<Option<Found>, N
     let found = match reader.byte()? {
         ABSENT => None,
         PRESENT => {
+            reader.link_table()?;
             let count = reader.count()?;
             let mut versions: Vec<PackageVersion> = Vec::with_capacity(count);
             for _ in 0..count {
@@ -114,13 +119,15 @@ pub(crate) fn decode(bytes: &[u8], key: &CopyKey<'_>) -> Result<Option<Found>, N
 struct Writer {
     bytes: Vec<u8>,
     text: String,
+    /// The distinct names and constraints of the links, by their place in the table.
+    link_strings: IndexSet<String>,
 }
 
 impl Writer {
     fn finish(self) -> Vec<u8> {
         let mut copy = Writer {
             bytes: Vec::with_capacity(MAGIC.len() + 10 + self.text.len() + self.bytes.len()),
-            text: String::new(),
+            ..Writer::default()
         };
         copy.bytes.extend_from_slice(MAGIC);
         copy.count(self.text.len());
@@ -240,11 +247,37 @@ impl Writer {
         self.field(&version.extra, previous.map(|p| &p.extra), value);
     }
 
-    fn links(&mut self, links: &IndexMap<String, String>) {
+    /// The table of link strings: every name and constraint of every version's links, once.
+    fn link_table(&mut self, versions: &[PackageVersion]) {
+        let mut table = IndexSet::new();
+        for version in versions {
+            for links in [
+                &version.require,
+                &version.require_dev,
+                &version.conflict,
+                &version.replace,
+                &version.provide,
+            ] {
+                for (name, constraint) in links.iter() {
+                    table.insert(name);
+                    table.insert(constraint);
+                }
+            }
+        }
+        self.count(table.len());
+        for text in &table {
+            self.str(text);
+        }
+        self.link_strings = table.into_iter().map(str::to_owned).collect();
+    }
+
+    fn links(&mut self, links: &Links) {
         self.count(links.len());
-        for (name, constraint) in links {
-            self.str(name);
-            self.str(constraint);
+        for (name, constraint) in links.iter() {
+            for text in [name, constraint] {
+                let place = self.link_strings.get_index_of(text).unwrap_or(usize::MAX);
+                self.count(place);
+            }
         }
     }
 
@@ -299,6 +332,8 @@ struct Reader<'a> {
     bytes: &'a [u8],
     /// The text of the strings still to read.
     text: &'a str,
+    /// The table of link strings.
+    link_strings: Vec<Arc<str>>,
 }
 
 impl<'a> Reader<'a> {
@@ -306,6 +341,7 @@ impl<'a> Reader<'a> {
         let mut reader = Reader {
             bytes: copy.strip_prefix(MAGIC).ok_or(NotACopy)?,
             text: "",
+            link_strings: Vec::new(),
         };
         let length = reader.count()?;
         reader.text = std::str::from_utf8(reader.take(length)?).map_err(|_| NotACopy)?;
@@ -428,15 +464,31 @@ impl<'a> Reader<'a> {
         })
     }
 
+    fn link_table(&mut self) -> Result<(), NotACopy> {
+        let count = self.count()?;
+        self.link_strings = Vec::with_capacity(count);
+        for _ in 0..count {
+            let text = self.str()?;
+            self.link_strings.push(text.into());
+        }
+        Ok(())
+    }
+
     fn links(&mut self) -> Result<Links, NotACopy> {
         let count = self.count()?;
-        let mut links = IndexMap::with_capacity(count);
+        let mut links = Vec::with_capacity(count);
         for _ in 0..count {
-            let name = self.string()?;
-            let constraint = self.string()?;
-            links.insert(name, constraint);
+            let name = self.link_string()?;
+            let constraint = self.link_string()?;
+            links.push((name, constraint));
         }
-        Ok(Arc::new(links))
+        Ok(Links::from_distinct(links))
+    }
+
+    /// A string of the link table, by its place.
+    fn link_string(&mut self) -> Result<Arc<str>, NotACopy> {
+        let place = usize::try_from(self.varint()?).map_err(|_| NotACopy)?;
+        self.link_strings.get(place).cloned().ok_or(NotACopy)
     }
 
     fn value(&mut self, depth: usize) -> Result<Value, NotACopy> {
@@ -498,15 +550,18 @@ mod tests {
         )
     }
 
+    fn links(links: &[(&str, &str)]) -> Links {
+        links
+            .iter()
+            .map(|(name, constraint)| ((*name).to_owned(), (*constraint).to_owned()))
+            .collect()
+    }
+
     fn sample() -> Found {
         let mut full = version("2.0.0");
-        full.require = Arc::new(
-            [("php", ">=8.1"), ("acme/core", "^2.0 || ^3.0")]
-                .into_iter()
-                .map(|(name, constraint)| (name.to_owned(), constraint.to_owned()))
-                .collect(),
-        );
-        Arc::make_mut(&mut full.conflict).insert("acme/old".to_owned(), "<1.0".to_owned());
+        full.require = links(&[("php", ">=8.1"), ("acme/core", "^2.0 || ^3.0")]);
+        // A constraint that is also a name elsewhere is one entry of the table.
+        full.conflict = links(&[("acme/old", "<1.0"), ("php", ">=8.1")]);
         full.source = Some(Arc::new(Source {
             kind: "git".to_owned(),
             url: "https://github.com/acme/widget.git".to_owned(),
@@ -523,7 +578,7 @@ mod tests {
         // The next version shares most fields, changes some and drops others.
         let mut next = full.clone();
         next.version = Version::from_normalized("v1.9", "1.9.0.0");
-        Arc::make_mut(&mut next.require).shift_remove("acme/core");
+        next.require = links(&[("php", ">=8.1")]);
         next.source = None;
         next.abandoned = None;
         Found {
@@ -645,17 +700,28 @@ mod tests {
         let mut reader = Reader {
             bytes: &deep.bytes,
             text: "",
+            link_strings: Vec::new(),
         };
         assert!(reader.value(0).is_err());
         assert!(decode(b"not a copy", &KEY).is_err());
+        // A link naming a place past the end of the link table.
+        let mut writer = Writer::default();
+        writer.key(&KEY);
+        writer.byte(PRESENT);
+        writer.link_table(&[]);
+        writer.count(1);
+        writer.version(&sample().versions[0], None);
+        assert!(decode(&writer.finish(), &KEY).is_err());
     }
 
     /// Fails when the encoding of versions changes: bump [`FORMAT`] then, and update the digest.
     #[test]
     fn the_format_is_pinned() {
         let mut writer = Writer::default();
+        let versions = sample().versions;
+        writer.link_table(&versions);
         let mut previous = None;
-        for version in &sample().versions {
+        for version in &versions {
             writer.version(version, previous);
             previous = Some(version);
         }
@@ -665,8 +731,8 @@ mod tests {
                 super::super::http_cache::hex_sha256(&writer.finish())
             ),
             (
-                377,
-                "0ef2d681f952c644efec290c2f9ee074e37b8e56cc87ff5c7971b5374188b09d".to_owned()
+                378,
+                "17d261ec2316d7f90a01aed45226bff6adfcdfbd58c556a099dd252f9898c031".to_owned()
             )
         );
     }

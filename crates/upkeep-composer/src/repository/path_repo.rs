@@ -454,7 +454,7 @@ mod tests {
             ]
         );
         let alpha = version_of(&packages[0].1).expect("alpha");
-        assert_eq!(alpha.require["php"], ">=8.1");
+        assert_eq!(alpha.require.get("php"), Some(">=8.1"));
     }
 
     #[test]
