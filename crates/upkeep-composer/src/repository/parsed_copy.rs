@@ -222,7 +222,7 @@ impl Writer {
             (&version.replace, previous.map(|p| &p.replace)),
             (&version.provide, previous.map(|p| &p.provide)),
         ] {
-            self.field(links, previous, |writer, links| writer.links(links));
+            self.field(links, previous, Writer::links);
         }
         self.field(
             &version.source,
