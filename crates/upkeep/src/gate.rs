@@ -1,6 +1,5 @@
 //! `upkeep gate [PATH]`: runs the quality gate and writes its report.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -9,7 +8,7 @@ use upkeep_gate::fix::FixPlan;
 use upkeep_gate::report::{Format, RenderOptions, render};
 use upkeep_gate::{GateError, GateOptions, GateReport};
 
-use crate::{Outcome, print_error};
+use crate::{Outcome, output, print_error};
 
 // Command-line switches are booleans by nature.
 #[allow(clippy::struct_excessive_bools)]
@@ -158,10 +157,7 @@ pub fn run(args: &GateArgs) -> Outcome {
     if args.diff {
         let plan = FixPlan::new(&report.root, &report.findings);
         print_skipped_fixes(&plan);
-        if let Err(error) = std::io::stdout().lock().write_all(&plan.diff()) {
-            print_error(&format!("cannot write the diff: {error}"), None);
-            return Outcome::Failed;
-        }
+        output::stdout().write_bytes(&plan.diff());
         let reported = counted(report.findings.len(), "reported finding");
         if plan.is_empty() {
             anstream::eprintln!("note: 0 of {reported} can be fixed automatically");
@@ -210,17 +206,14 @@ pub fn run(args: &GateArgs) -> Outcome {
     let color = args.output.is_none()
         && anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never;
     let rendered = render(&report, args.format, &RenderOptions { color });
-    let written = match &args.output {
-        Some(path) => std::fs::write(path, rendered.as_bytes())
-            .map_err(|error| format!("cannot write {}: {error}", path.display())),
-        None => std::io::stdout()
-            .lock()
-            .write_all(rendered.as_bytes())
-            .map_err(|error| format!("cannot write the report: {error}")),
-    };
-    if let Err(message) = written {
-        print_error(&message, None);
-        return Outcome::Failed;
+    match &args.output {
+        Some(path) => {
+            if let Err(error) = std::fs::write(path, rendered.as_bytes()) {
+                print_error(&format!("cannot write {}: {error}", path.display()), None);
+                return Outcome::Failed;
+            }
+        }
+        None => output::stdout().write_bytes(rendered.as_bytes()),
     }
     // The text report shows notices itself; machine formats keep them out of their data.
     if args.format != Format::Text || args.output.is_some() {

@@ -3,6 +3,7 @@
 //! itself failed).
 
 mod gate;
+mod output;
 mod pipeline;
 mod rules;
 mod upgrade;

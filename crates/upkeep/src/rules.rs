@@ -3,7 +3,7 @@
 use clap::Args;
 use upkeep_gate::registry;
 
-use crate::{Outcome, print_error};
+use crate::{Outcome, output, print_error};
 
 #[derive(Debug, Args)]
 pub struct RulesArgs {
@@ -17,7 +17,8 @@ pub fn run(args: &RulesArgs) -> Outcome {
         return Outcome::Success;
     };
     if let Some(meta) = registry::meta(name) {
-        println!(
+        writeln!(
+            output::stdout(),
             "# {}\n\n{}\n\nGuideline: {}\n\n{}",
             meta.name,
             meta.summary,
@@ -37,13 +38,16 @@ pub fn run(args: &RulesArgs) -> Outcome {
 }
 
 fn print_catalogue() {
-    println!(
+    let mut out = output::stdout();
+    writeln!(
+        out,
         "{:<40} {:<20} {:<8} SPRYKER ID",
         "RULE", "CATEGORY", "SEVERITY"
     );
     for rule in registry::all() {
         let meta = rule.meta();
-        println!(
+        writeln!(
+            out,
             "{:<40} {:<20} {:<8} {}",
             meta.name,
             meta.category.name(),

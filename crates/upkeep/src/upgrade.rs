@@ -13,7 +13,7 @@ use upkeep_upgrade::project::plan_project;
 use upkeep_upgrade::scheduled::{ForgeTarget, ScheduledUpgrade, connect};
 use upkeep_upgrade::settings::UpgradeSettings;
 
-use crate::{Outcome, print_error};
+use crate::{Outcome, output, print_error};
 
 #[derive(Debug, Args)]
 pub struct UpgradeArgs {
@@ -183,13 +183,13 @@ fn run_plan(args: &PlanArgs) -> Outcome {
     };
     match args.format {
         PlanFormat::Json => match serde_json::to_string_pretty(&plan) {
-            Ok(json) => println!("{json}"),
+            Ok(json) => writeln!(output::stdout(), "{json}"),
             Err(error) => {
                 print_error(&error.to_string(), None);
                 return Outcome::Failed;
             }
         },
-        PlanFormat::Text => print!("{}", render_plan(&plan)),
+        PlanFormat::Text => output::stdout().write_bytes(render_plan(&plan).as_bytes()),
     }
     Outcome::Success
 }
@@ -276,7 +276,9 @@ fn run_apply(args: &ApplyArgs) -> Outcome {
     match apply(&options, &mut log) {
         Ok(outcome) => {
             let report = &outcome.report;
-            println!(
+            let mut out = output::stdout();
+            writeln!(
+                out,
                 "{} packages updated in {} commits on {}{}",
                 report.applied.len(),
                 outcome.commits.len(),
@@ -288,7 +290,8 @@ fn run_apply(args: &ApplyArgs) -> Outcome {
                     .unwrap_or_default()
             );
             for group in &report.failed_groups {
-                println!(
+                writeln!(
+                    out,
                     "not updated: {} ({})",
                     group.name,
                     group.packages.join(", ")

@@ -1,6 +1,7 @@
 //! End-to-end tests of the built `upkeep` binary: arguments, output and exit codes.
 
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
@@ -305,4 +306,44 @@ fn example_shop_report_lists_its_deliberate_problems() {
         ]
     );
     assert_eq!(json["summary"]["files"], 8);
+}
+
+/// `upkeep gate . --format json | head -c 100`: the reader goes away before the report is
+/// written. Rust ignores SIGPIPE, so the write fails with `BrokenPipe`; upkeep must then stop
+/// quietly, as `cat` or `rg` do, instead of panicking.
+#[test]
+fn closed_stdout_pipe_ends_quietly() {
+    // The report is larger than a pipe holds (64 KiB on Linux), so it cannot slip into the pipe
+    // before the read end is closed, whatever the timing.
+    let files: Vec<(String, &str)> = (0..500)
+        .map(|index| {
+            (
+                format!("src/Pyz/Zed/Product/Business/ProductFacade{index}.php"),
+                BROKEN_CLASS.1,
+            )
+        })
+        .collect();
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(path, content)| (path.as_str(), *content))
+        .collect();
+    let dir = project(&files);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_upkeep"))
+        .arg("gate")
+        .arg(dir.path())
+        .args(["--format", "json", "--exit-zero"])
+        .env("NO_COLOR", "1")
+        .env("UPKEEP_CACHE_DIR", dir.path().join(".cache"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // Not 0: the report was not all written (a gate must not pass under `set -o pipefail`).
+    assert_eq!(output.status.code(), Some(141), "stderr:\n{stderr}");
+    assert!(!stderr.contains("panicked"), "stderr:\n{stderr}");
+    assert!(!stderr.contains("Broken pipe"), "stderr:\n{stderr}");
 }

@@ -15,7 +15,7 @@ use upkeep_pipeline::record::{RunStatus, SubPipelineRecord};
 use super::context::ProjectContext;
 use super::session::RunSession;
 use super::{CommandError, EnvironmentArgs};
-use crate::Outcome;
+use crate::{Outcome, output};
 
 #[derive(Debug, Args)]
 pub struct BuildArgs {
@@ -54,7 +54,12 @@ pub fn run(args: &BuildArgs) -> Result<Outcome, CommandError> {
     let _ = fs_err::remove_dir_all(&built.checkout);
     if let Some(image) = &built.image {
         session.finish(RunStatus::Succeeded)?;
-        println!("{} {}", image.reference, image.built.manifest_digest);
+        writeln!(
+            output::stdout(),
+            "{} {}",
+            image.reference,
+            image.built.manifest_digest
+        );
         return Ok(Outcome::Success);
     }
     let status = session

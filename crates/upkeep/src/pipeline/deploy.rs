@@ -17,7 +17,7 @@ use super::build::relative_to_root;
 use super::context::ProjectContext;
 use super::session::RunSession;
 use super::{CommandError, EnvironmentArgs, parse_deploy_type};
-use crate::Outcome;
+use crate::{Outcome, output};
 
 #[derive(Debug, Args)]
 #[command(subcommand_negates_reqs = true, args_conflicts_with_subcommands = true)]
@@ -196,7 +196,7 @@ fn rollback(args: &EnvironmentArgs) -> Result<Outcome, CommandError> {
     let target = open_target(&context)?;
     let queue = open_queue(&context)?;
     // A rollback switches `current` too, so it waits for a running deployment like any other.
-    let _ticket = queue
+    let ticket = queue
         .enter_with("rollback", |event| eprintln!("upkeep: {event}"))
         .map_err(|error| CommandError::environment(error.to_string()))?;
     let (from, to) = target.rollback().map_err(|error| {
@@ -205,9 +205,14 @@ fn rollback(args: &EnvironmentArgs) -> Result<Outcome, CommandError> {
             "a rollback needs an earlier release that was active before the current one",
         )
     })?;
-    println!(
+    // Leave the queue before writing: a closed stdout ends the process without running drops.
+    drop(ticket);
+    writeln!(
+        output::stdout(),
         "rolled back {}: {} -> {}",
-        context.environment.name, from.id, to.id
+        context.environment.name,
+        from.id,
+        to.id
     );
     Ok(Outcome::Success)
 }

@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 use upkeep_pipeline::deploy_file::DeployFile;
 
 use super::CommandError;
-use crate::Outcome;
+use crate::{Outcome, output};
 
 #[derive(Debug, Args)]
 pub struct DeployFileArgs {
@@ -49,7 +49,7 @@ pub fn run(args: &DeployFileArgs) -> Result<Outcome, CommandError> {
                     "fix the deploy file; `upkeep deploy-file show` prints it once it is valid",
                 )
             })?;
-            print!("{}", deploy_file.to_yaml_string(*origins));
+            output::stdout().write_bytes(deploy_file.to_yaml_string(*origins).as_bytes());
             Ok(Outcome::Success)
         }
     }

@@ -1,7 +1,6 @@
 //! `upkeep pipeline logs`: prints a step's log of a recorded run, from a byte offset, so a
 //! reader that lost its connection resumes without gaps or duplicates.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -11,7 +10,7 @@ use upkeep_pipeline::record::RunRecord;
 use super::CommandError;
 use super::EnvironmentArgs;
 use super::context::ProjectContext;
-use crate::Outcome;
+use crate::{Outcome, output};
 
 #[derive(Debug, Args)]
 pub struct LogsArgs {
@@ -50,7 +49,7 @@ pub fn run(args: &LogsArgs) -> Result<Outcome, CommandError> {
         CommandError::input(error.to_string(), "list the runs in <state dir>/runs/")
     })?;
     // Buffered: a log has many short lines, and a pipe reader wants them in large writes.
-    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut stdout = output::stdout();
     let mut found = false;
     for stage in record
         .sub_pipelines
@@ -69,25 +68,19 @@ pub fn run(args: &LogsArgs) -> Result<Outcome, CommandError> {
             let (lines, next) = LogStore::read_from(&path, args.offset)
                 .map_err(|error| CommandError::environment(error.to_string()))?;
             for line in lines {
-                let written = if args.offsets {
-                    writeln!(stdout, "{line}")
+                if args.offsets {
+                    writeln!(stdout, "{line}");
                 } else {
-                    writeln!(stdout, "{}", line.text)
-                };
-                if written.is_err() {
-                    // A closed pipe (`| head`) is not an error of ours.
-                    return Ok(Outcome::Success);
+                    writeln!(stdout, "{}", line.text);
                 }
             }
             if args.offsets {
-                let _ = stdout.flush();
+                stdout.flush();
                 eprintln!("upkeep: {} {}: next offset {next}", stage.name, step.name);
             }
         }
     }
-    if stdout.flush().is_err() {
-        return Ok(Outcome::Success);
-    }
+    stdout.flush();
     if !found {
         return Err(CommandError::input(
             format!(

@@ -14,7 +14,7 @@ use super::context::ProjectContext;
 use super::deploy::{deployment_sub_pipeline, outcome_of};
 use super::session::RunSession;
 use super::{CommandError, EnvironmentArgs, parse_deploy_type};
-use crate::Outcome;
+use crate::{Outcome, output};
 
 /// The sub-pipelines of a main pipeline, which cannot be started on their own.
 const SUB_PIPELINES: [&str; 3] = ["Build", "Quality gate", "Deployment"];
@@ -94,7 +94,7 @@ pub fn run(args: &RunArgs) -> Result<Outcome, CommandError> {
             "upkeep: environment `{}` requires approval; to deploy this build run: upkeep deploy --env {} --image {}",
             context.environment.name, context.environment.name, image.reference
         );
-        println!("waiting for approval: {}", session.id());
+        writeln!(output::stdout(), "waiting for approval: {}", session.id());
         return Ok(Outcome::Success);
     }
     if context.environment.approval {

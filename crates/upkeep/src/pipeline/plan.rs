@@ -6,7 +6,7 @@ use upkeep_pipeline::project_file::DeployType;
 
 use super::context::load_project_file;
 use super::{CommandError, EnvironmentArgs, parse_deploy_type};
-use crate::Outcome;
+use crate::{Outcome, output};
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -46,12 +46,12 @@ pub fn run(args: &PlanArgs) -> Result<Outcome, CommandError> {
         },
     )?;
     match args.format {
-        PlanFormat::Text => print!("{}", plan.render_text()),
-        PlanFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&plan)
-                .map_err(|error| CommandError::environment(error.to_string()))?
-        ),
+        PlanFormat::Text => output::stdout().write_bytes(plan.render_text().as_bytes()),
+        PlanFormat::Json => {
+            let json = serde_json::to_string_pretty(&plan)
+                .map_err(|error| CommandError::environment(error.to_string()))?;
+            writeln!(output::stdout(), "{json}");
+        }
     }
     Ok(Outcome::Success)
 }
