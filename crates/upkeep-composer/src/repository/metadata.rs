@@ -169,24 +169,8 @@ impl PackageVersion {
         fields: &Map<String, Value>,
         fallback_name: &str,
     ) -> Result<Self, InvalidVersionEntry> {
-        let Some(version) = fields.get("version").and_then(Value::as_str) else {
-            return Err(InvalidVersionEntry {
-                version: None,
-                reason: "the entry has no `version` string".to_owned(),
-            });
-        };
-        let given_normalized = fields
-            .get("version_normalized")
-            .and_then(Value::as_str)
-            .filter(|normalized| *normalized != LEGACY_DEFAULT_BRANCH_ALIAS);
-        let version = match given_normalized {
-            Some(normalized) => Version::from_normalized(version, normalized),
-            None => Version::parse(version).map_err(|error| InvalidVersionEntry {
-                version: Some(version.to_owned()),
-                reason: error.reason().to_owned(),
-            })?,
-        };
         let text = |key: &str| fields.get(key).and_then(Value::as_str);
+        let version = entry_version(text("version"), text("version_normalized"))?;
         let present = |key: &str| {
             fields
                 .get(key)
@@ -209,6 +193,28 @@ impl PackageVersion {
             support: present("support"),
             extra: present("extra"),
         })
+    }
+}
+
+/// The version of an entry from its `version` and `version_normalized` strings: the normalised
+/// form as the repository gives it, which Composer's loader takes as it is, else the version
+/// normalised here.
+pub(crate) fn entry_version(
+    version: Option<&str>,
+    normalized: Option<&str>,
+) -> Result<Version, InvalidVersionEntry> {
+    let Some(version) = version else {
+        return Err(InvalidVersionEntry {
+            version: None,
+            reason: "the entry has no `version` string".to_owned(),
+        });
+    };
+    match normalized.filter(|normalized| *normalized != LEGACY_DEFAULT_BRANCH_ALIAS) {
+        Some(normalized) => Ok(Version::from_normalized(version, normalized)),
+        None => Version::parse(version).map_err(|error| InvalidVersionEntry {
+            version: Some(version.to_owned()),
+            reason: error.reason().to_owned(),
+        }),
     }
 }
 

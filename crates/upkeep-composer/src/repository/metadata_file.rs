@@ -19,10 +19,8 @@ use serde_json::Value;
 
 use super::Found;
 use super::metadata::{
-    InvalidVersionEntry, LEGACY_DEFAULT_BRANCH_ALIAS, Links, MINIFIED_COMPOSER_2, PackageVersion,
-    Source, UNSET,
+    InvalidVersionEntry, Links, MINIFIED_COMPOSER_2, PackageVersion, Source, UNSET, entry_version,
 };
-use crate::Version;
 
 /// What a metadata file says about the package.
 #[derive(Debug)]
@@ -204,21 +202,10 @@ impl Entry {
 
     /// The version, read as [`PackageVersion::from_fields`] reads a JSON entry.
     fn version(&self, fallback_name: &str) -> Result<PackageVersion, InvalidVersionEntry> {
-        let Some(version) = Self::text(self.version.as_ref()) else {
-            return Err(InvalidVersionEntry {
-                version: None,
-                reason: "the entry has no `version` string".to_owned(),
-            });
-        };
-        let given_normalized = Self::text(self.version_normalized.as_ref())
-            .filter(|normalized| *normalized != LEGACY_DEFAULT_BRANCH_ALIAS);
-        let version = match given_normalized {
-            Some(normalized) => Version::from_normalized(version, normalized),
-            None => Version::parse(version).map_err(|error| InvalidVersionEntry {
-                version: Some(version.to_owned()),
-                reason: error.reason().to_owned(),
-            })?,
-        };
+        let version = entry_version(
+            Self::text(self.version.as_ref()),
+            Self::text(self.version_normalized.as_ref()),
+        )?;
         let links = |field: &Present<Links>| field.clone().unwrap_or_default();
         let present =
             |field: &Present<Arc<Value>>| field.as_ref().filter(|value| !value.is_null()).cloned();
