@@ -172,7 +172,7 @@ struct Link<'a> {
 
 impl<'a> Context<'a> {
     fn new(input: &'a PlanInput<'a>) -> Self {
-        // Tens of thousands of version strings: parsed on every core.
+        // Tens of thousands of releases: worked out on every core.
         let packages: Vec<(&'a String, &'a Vec<PackageVersion>)> = input.available.iter().collect();
         let releases: HashMap<String, Vec<Release<'a>>> = packages
             .into_par_iter()
