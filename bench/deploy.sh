@@ -49,6 +49,8 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/record.sh
+source "$repo/bench/record.sh"
 out="$repo/bench/out/deploy"
 
 runs=20
@@ -553,11 +555,7 @@ printf '\n%s\n' "$summary"
 # 9. Record, when asked: the previous run between the markers is replaced.
 if [[ $record -eq 1 ]]; then
     doc="$repo/docs/benchmarks.md"
-    start_marker="<!-- deploy-run:start (bench/deploy.sh replaces this part) -->"
-    end_marker="<!-- deploy-run:end -->"
-    if [[ ! -f $doc ]] || ! grep -qF "$start_marker" "$doc" || ! grep -qF "$end_marker" "$doc"; then
-        fail "$doc has no deploy-run markers to put the figures between" "restore docs/benchmarks.md from git, or run without --record"
-    fi
+    check_markers deploy "$doc" "without --record"
     section="$out/deploy-section.md"
     {
         echo "$start_marker"
@@ -570,13 +568,6 @@ if [[ $record -eq 1 ]]; then
         echo
         echo "$end_marker"
     } >"$section"
-    python3 - "$doc" "$section" "$start_marker" "$end_marker" <<'EOF'
-import sys
-doc, section, start, end = sys.argv[1:5]
-text = open(doc).read()
-before, rest = text.split(start, 1)
-_, after = rest.split(end, 1)
-open(doc, "w").write(before + open(section).read().rstrip("\n") + after)
-EOF
+    replace_section "$doc" "$section"
     say "recorded in ${doc#"$repo"/}"
 fi

@@ -22,6 +22,8 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/record.sh
+source "$repo/bench/record.sh"
 bench="$repo/bench"
 out="$bench/out"
 shop="$out/shop"
@@ -258,13 +260,7 @@ printf '\n%s\n' "$summary"
 # written relative to the repository so the section reads the same anywhere.
 if [[ $record -eq 1 ]]; then
     doc="$repo/docs/benchmarks.md"
-    start_marker="<!-- gate-run:start (bench/gate.sh replaces this part) -->"
-    end_marker="<!-- gate-run:end -->"
-    if [[ ! -f $doc ]] || ! grep -qF "$start_marker" "$doc" || ! grep -qF "$end_marker" "$doc"; then
-        echo "error: $doc has no gate-run markers to put the figures between" >&2
-        echo "hint: restore docs/benchmarks.md from git, or run with --no-record" >&2
-        exit 2
-    fi
+    check_markers gate "$doc" "with --no-record"
     rel() { local text=${1//"$repo"\//}; printf '%s' "$text"; }
     section="$out/gate-section.md"
     {
@@ -289,13 +285,6 @@ if [[ $record -eq 1 ]]; then
         echo
         echo "$end_marker"
     } >"$section"
-    python3 - "$doc" "$section" "$start_marker" "$end_marker" <<'EOF'
-import sys
-doc, section, start, end = sys.argv[1:5]
-text = open(doc).read()
-before, rest = text.split(start, 1)
-_, after = rest.split(end, 1)
-open(doc, "w").write(before + open(section).read().rstrip("\n") + after)
-EOF
+    replace_section "$doc" "$section"
     say "recorded in ${doc#"$repo"/}"
 fi
