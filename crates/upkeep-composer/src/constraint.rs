@@ -10,9 +10,9 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::version::{
-    ComparisonOperator, FLAG_WORDS, Modifier, Normalized, Stability, Version, alias_source,
-    compare_with_branches, digit_run, is_end, is_pcre_space, modifier_matches, normalize, php_trim,
-    strip_prefix_ignore_case,
+    ComparisonOperator, Modifier, Normalized, Stability, Version, alias_source,
+    compare_with_branches, flag_word, is_end, is_pcre_space, leading_numbers, modifier_matches,
+    normalize, php_trim, strip_prefix_ignore_case,
 };
 
 /// A parsed version constraint: alternatives (`||`), each a list of bounds that must all hold.
@@ -66,17 +66,19 @@ impl Constraint {
             ));
         }
         let mut alternatives = Vec::new();
+        let mut flags = Vec::new();
         for alternative in split_alternatives(text) {
             let mut bounds = Vec::new();
             for single in split_conjunction(alternative) {
                 bounds.extend(parse_single(single).map_err(fail)?);
+                flags.extend(piece_flag(single));
             }
             alternatives.push(bounds);
         }
         Ok(Self {
             pretty: text.to_owned(),
             alternatives: merge_touching_ranges(alternatives),
-            stability_flag: pieces(text).into_iter().filter_map(piece_flag).min(),
+            stability_flag: flags.into_iter().min(),
         })
     }
 
@@ -294,14 +296,7 @@ pub(crate) fn pieces(text: &str) -> Vec<&str> {
 /// as Composer's root package loader reads it.
 pub(crate) fn piece_flag(piece: &str) -> Option<Stability> {
     let (_, flag) = piece.split_once('@')?;
-    FLAG_WORDS.iter().find_map(|word| {
-        let after = strip_prefix_ignore_case(flag, word)?;
-        if is_end(after) {
-            word.parse().ok()
-        } else {
-            None
-        }
-    })
+    flag_word(flag)?.parse().ok()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -368,12 +363,7 @@ fn split_stability_flag(text: &str) -> Option<(&str, &str)> {
         {
             return None;
         }
-        let rest = &text[index + 1..];
-        let flag = FLAG_WORDS.iter().find_map(|word| {
-            let after = strip_prefix_ignore_case(rest, word)?;
-            is_end(after).then(|| &rest[..word.len()])
-        });
-        if let Some(flag) = flag {
+        if let Some(flag) = flag_word(&text[index + 1..]) {
             return Some((&text[..index], flag));
         }
     }
@@ -468,23 +458,9 @@ impl RangeVersion<'_> {
 fn range_version_matches<'a>(text: &'a str) -> Vec<RangeVersion<'a>> {
     let offset = usize::from(text.starts_with(['v', 'V']));
     let body = &text[offset..];
-    let first = digit_run(body);
-    if first == 0 {
+    let Some((numbers, end)) = leading_numbers(body, 4) else {
         return Vec::new();
-    }
-    let mut numbers = [Some(&body[..first]), None, None, None];
-    let mut end = first;
-    for number in numbers.iter_mut().skip(1) {
-        let Some(after_dot) = body[end..].strip_prefix('.') else {
-            break;
-        };
-        let digits = digit_run(after_dot);
-        if digits == 0 {
-            break;
-        }
-        *number = Some(&after_dot[..digits]);
-        end += 1 + digits;
-    }
+    };
     let rest = &body[end..];
     let mut found: Vec<(Option<Modifier<'_>>, bool, usize)> = Vec::new();
     let mut push = |modifier: Option<Modifier<'a>>, branch_suffix: bool, length: usize| {
@@ -597,23 +573,7 @@ fn range_start(version_text: &str, version: &RangeVersion<'_>) -> Result<String,
 /// `1.2.*` means `>=1.2.0.0-dev <1.3.0.0-dev`.
 fn wildcard_range(text: &str) -> Option<Vec<Bound>> {
     let body = text.strip_prefix('v').unwrap_or(text);
-    let first = digit_run(body);
-    if first == 0 {
-        return None;
-    }
-    let mut numbers = [Some(&body[..first]), None, None, None];
-    let mut end = first;
-    for number in numbers.iter_mut().skip(1).take(2) {
-        let Some(after_dot) = body[end..].strip_prefix('.') else {
-            break;
-        };
-        let digits = digit_run(after_dot);
-        if digits == 0 {
-            break;
-        }
-        *number = Some(&after_dot[..digits]);
-        end += 1 + digits;
-    }
+    let (numbers, mut end) = leading_numbers(body, 3)?;
     let bytes = body.as_bytes();
     let mut wildcards = 0;
     while bytes.get(end) == Some(&b'.') && matches!(bytes.get(end + 1), Some(b'x' | b'X' | b'*')) {

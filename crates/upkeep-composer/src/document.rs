@@ -45,22 +45,24 @@ pub(crate) fn parse_json<T: DeserializeOwned>(
     document: &'static str,
     path: Option<&Path>,
 ) -> Result<T, DocumentError> {
-    serde_json::from_str(text).map_err(|error| {
-        // serde_json appends the position to its message; we report it in front instead.
-        let position = format!(" at line {} column {}", error.line(), error.column());
-        let message = error.to_string();
-        let message = message
-            .strip_suffix(&position)
-            .unwrap_or(&message)
-            .to_owned();
-        DocumentError::InvalidJson {
-            document,
-            path: path.map(Path::to_owned),
-            line: error.line(),
-            column: error.column(),
-            message,
-        }
+    serde_json::from_str(text).map_err(|error| DocumentError::InvalidJson {
+        document,
+        path: path.map(Path::to_owned),
+        line: error.line(),
+        column: error.column(),
+        message: message_without_position(&error),
     })
+}
+
+/// The message of `error` without the position `serde_json` appends to it: we report the
+/// position in front instead.
+pub(crate) fn message_without_position(error: &serde_json::Error) -> String {
+    let position = format!(" at line {} column {}", error.line(), error.column());
+    let mut message = error.to_string();
+    if message.ends_with(&position) {
+        message.truncate(message.len() - position.len());
+    }
+    message
 }
 
 /// Reads a map of package names to constraints. PHP encodes an empty map as `[]`, so Composer

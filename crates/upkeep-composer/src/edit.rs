@@ -22,6 +22,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+use crate::document::message_without_position;
 use crate::manifest::php_truthy;
 
 /// The link sections the editor changes.
@@ -162,18 +163,12 @@ impl ComposerJsonEditor {
 
     /// Parses the current text: the root object's layout and its value.
     fn document(&self) -> Result<(Object, serde_json::Value), EditError> {
-        let value: serde_json::Value = serde_json::from_str(&self.text).map_err(|error| {
-            let position = format!(" at line {} column {}", error.line(), error.column());
-            let message = error.to_string();
-            EditError::InvalidJson {
+        let value: serde_json::Value =
+            serde_json::from_str(&self.text).map_err(|error| EditError::InvalidJson {
                 line: error.line(),
                 column: error.column(),
-                message: message
-                    .strip_suffix(&position)
-                    .unwrap_or(&message)
-                    .to_owned(),
-            }
-        })?;
+                message: message_without_position(&error),
+            })?;
         let mut scanner = Scanner {
             text: &self.text,
             position: 0,

@@ -7,7 +7,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 
 use crate::document::{DocumentError, package_map, parse_json, read_file};
-use crate::manifest::stability_name;
+use crate::manifest::{platform_versions, stability_name, stable};
 use crate::version::{Stability, Version, VersionError};
 
 const DOCUMENT: &str = "composer.lock";
@@ -136,10 +136,6 @@ struct LockFields {
     content_hash: Option<String>,
 }
 
-fn stable() -> Stability {
-    Stability::Stable
-}
-
 /// `stability-flags`: Composer's numbers (`BasePackage::STABILITY_*`), `[]` when empty.
 fn stability_flags<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
@@ -253,16 +249,10 @@ impl ComposerLock {
             stability_flags: fields.stability_flags,
             prefer_stable: fields.prefer_stable,
             prefer_lowest: fields.prefer_lowest,
-            platform_overrides: fields
-                .platform_overrides
-                .and_then(|value| match value {
-                    serde_json::Value::Object(entries) => Some(entries),
-                    _ => None,
-                })
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(name, value)| (name, value.as_str().map(str::to_owned)))
-                .collect(),
+            platform_overrides: match fields.platform_overrides {
+                Some(serde_json::Value::Object(entries)) => platform_versions(entries),
+                _ => IndexMap::new(),
+            },
             content_hash: fields.content_hash,
         })
     }

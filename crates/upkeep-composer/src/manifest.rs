@@ -104,7 +104,7 @@ struct ManifestFields {
     config: ConfigFields,
 }
 
-fn stable() -> Stability {
+pub(crate) fn stable() -> Stability {
     Stability::Stable
 }
 
@@ -149,12 +149,7 @@ impl ComposerJson {
         // The typed pass comes first so that a wrong type is reported with its line and column.
         let fields: ManifestFields = parse_json(text, DOCUMENT, path)?;
         let raw = parse_json(text, DOCUMENT, path)?;
-        let platform: IndexMap<String, Option<String>> = fields
-            .config
-            .platform
-            .into_iter()
-            .map(|(name, value)| (name, value.as_str().map(str::to_owned)))
-            .collect();
+        let platform = platform_versions(fields.config.platform);
         let platform_php = platform.get("php").cloned().flatten();
         Ok(Self {
             name: fields.name,
@@ -275,6 +270,20 @@ fn repository_entries(value: Option<serde_json::Value>) -> Vec<RepositoryEntry> 
             .collect(),
         _ => Vec::new(),
     }
+}
+
+/// `config.platform` (or a lock's `platform-overrides`): name to version, `None` where the value
+/// is `false` (the package is hidden) or anything else that is not a string.
+pub(crate) fn platform_versions(
+    entries: impl IntoIterator<Item = (String, serde_json::Value)>,
+) -> IndexMap<String, Option<String>> {
+    entries
+        .into_iter()
+        .map(|(name, value)| match value {
+            serde_json::Value::String(version) => (name, Some(version)),
+            _ => (name, None),
+        })
+        .collect()
 }
 
 /// PHP's `(bool)` of a JSON value.

@@ -271,57 +271,40 @@ impl Version {
 
     /// Composer's `Comparator::greaterThan`.
     pub fn greater_than(&self, other: &Version) -> bool {
-        compare_normalized(
-            &self.normalized,
-            ComparisonOperator::Greater,
-            &other.normalized,
-        )
+        self.compare(ComparisonOperator::Greater, other)
     }
 
     /// Composer's `Comparator::greaterThanOrEqualTo`.
     pub fn greater_than_or_equal_to(&self, other: &Version) -> bool {
-        compare_normalized(
-            &self.normalized,
-            ComparisonOperator::GreaterOrEqual,
-            &other.normalized,
-        )
+        self.compare(ComparisonOperator::GreaterOrEqual, other)
     }
 
     /// Composer's `Comparator::lessThan`. A named branch is below every numbered version, and
     /// two different named branches are neither above nor below each other.
     pub fn less_than(&self, other: &Version) -> bool {
-        compare_normalized(
-            &self.normalized,
-            ComparisonOperator::Less,
-            &other.normalized,
-        )
+        self.compare(ComparisonOperator::Less, other)
     }
 
     /// Composer's `Comparator::lessThanOrEqualTo`.
     pub fn less_than_or_equal_to(&self, other: &Version) -> bool {
-        compare_normalized(
-            &self.normalized,
-            ComparisonOperator::LessOrEqual,
-            &other.normalized,
-        )
+        self.compare(ComparisonOperator::LessOrEqual, other)
     }
 
     /// Composer's `Comparator::equalTo`.
     pub fn equal_to(&self, other: &Version) -> bool {
-        compare_normalized(
-            &self.normalized,
-            ComparisonOperator::Equal,
-            &other.normalized,
-        )
+        self.compare(ComparisonOperator::Equal, other)
     }
 
     /// Composer's `Comparator::notEqualTo`.
     pub fn not_equal_to(&self, other: &Version) -> bool {
-        compare_normalized(
-            &self.normalized,
-            ComparisonOperator::NotEqual,
-            &other.normalized,
-        )
+        self.compare(ComparisonOperator::NotEqual, other)
+    }
+
+    /// `Comparator::compare($this, $operator, $other)`: like constraint matching, except that a
+    /// named branch is compared with `version_compare` against numbered versions instead of
+    /// never matching.
+    fn compare(&self, operator: ComparisonOperator, other: &Version) -> bool {
+        compare_with_branches(&self.normalized, operator, &other.normalized, true)
     }
 
     /// The string Composer sorts by: the old normalised form of the default branches.
@@ -458,17 +441,6 @@ impl Normalized {
         }
         compare_canonical(&self.canonical, &other.canonical)
     }
-}
-
-/// `Comparator::compare($left, $operator, $right)` on normalised strings: like constraint
-/// matching, except that a named branch is compared with `version_compare` against numbered
-/// versions instead of never matching.
-pub(crate) fn compare_normalized(
-    left: &Normalized,
-    operator: ComparisonOperator,
-    right: &Normalized,
-) -> bool {
-    compare_with_branches(left, operator, right, true)
 }
 
 /// Composer's `Constraint::versionCompare`: `dev-<name>` branches equal only themselves, and are
@@ -714,17 +686,20 @@ pub(crate) fn alias_source(text: &str) -> Option<&str> {
 }
 
 /// The stability words an `@` flag may name.
-pub(crate) const FLAG_WORDS: [&str; 5] = ["stable", "RC", "beta", "alpha", "dev"];
+const FLAG_WORDS: [&str; 5] = ["stable", "RC", "beta", "alpha", "dev"];
+
+/// `^(?:stable|RC|beta|alpha|dev)$` (any case) on what follows an `@`: the flag as written.
+pub(crate) fn flag_word(text: &str) -> Option<&str> {
+    FLAG_WORDS.iter().find_map(|word| {
+        let after = strip_prefix_ignore_case(text, word)?;
+        is_end(after).then(|| &text[..word.len()])
+    })
+}
 
 /// `@(?:stable|RC|beta|alpha|dev)$` (any case): the length of that match, to cut it off.
 fn stability_flag_suffix(text: &str) -> Option<usize> {
-    text.match_indices('@').find_map(|(index, _)| {
-        let rest = &text[index + 1..];
-        FLAG_WORDS.iter().find_map(|word| {
-            let after = strip_prefix_ignore_case(rest, word)?;
-            is_end(after).then_some(1 + word.len())
-        })
-    })
+    text.match_indices('@')
+        .find_map(|(index, _)| flag_word(&text[index + 1..]).map(|flag| 1 + flag.len()))
 }
 
 /// `^([^,\s+]++)\+[^\s]++$`: the version without its build metadata.
@@ -747,10 +722,7 @@ fn without_build_metadata(text: &str) -> Option<&str> {
 /// The classic (`1.2.3-beta1`) and the date (`2010-01-02`) shapes.
 fn normalize_numbered(version: &str) -> Option<String> {
     if let Some((numbers, modifier)) = scan_classic(version) {
-        let mut normalized = numbers.join(".");
-        for _ in numbers.len()..4 {
-            normalized.push_str(".0");
-        }
+        let normalized = numbers.map(|number| number.unwrap_or("0")).join(".");
         return Some(apply_modifier(normalized, &modifier));
     }
     let (date, modifier) = scan_date(version)?;
@@ -798,25 +770,12 @@ fn expand_stability(word: &str) -> String {
 
 /// `^v?(\d{1,5})(\.\d++)?(\.\d++)?(\.\d++)?<modifier>$` (any case): the numbers as written and
 /// the modifier.
-fn scan_classic(version: &str) -> Option<(Vec<&str>, Modifier<'_>)> {
+fn scan_classic(version: &str) -> Option<([Option<&str>; 4], Modifier<'_>)> {
     let text = strip_v(version);
-    let first = digit_run(text);
+    let (numbers, end) = leading_numbers(text, 4)?;
     // More than five digits cannot be read by `\d{1,5}` and nothing after it takes digits.
-    if first == 0 || first > 5 {
+    if numbers[0].is_some_and(|first| first.len() > 5) {
         return None;
-    }
-    let mut numbers = vec![&text[..first]];
-    let mut end = first;
-    while numbers.len() < 4 {
-        let Some(after_dot) = text[end..].strip_prefix('.') else {
-            break;
-        };
-        let digits = digit_run(after_dot);
-        if digits == 0 {
-            break;
-        }
-        numbers.push(&after_dot[..digits]);
-        end += 1 + digits;
     }
     let rest = &text[end..];
     let modifier = modifier_matches(rest, true)
@@ -1067,6 +1026,29 @@ fn stability_numbers_length(text: &str) -> usize {
 
 pub(crate) fn is_digits(text: &str) -> bool {
     !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit())
+}
+
+/// `(\d++)(?:\.(\d++))?…`: up to `count` (at most 4) numbers joined by dots at the start of
+/// `text`, and where they end; `None` if `text` does not start with a digit.
+pub(crate) fn leading_numbers(text: &str, count: usize) -> Option<([Option<&str>; 4], usize)> {
+    let first = digit_run(text);
+    if first == 0 {
+        return None;
+    }
+    let mut numbers = [Some(&text[..first]), None, None, None];
+    let mut end = first;
+    for number in numbers.iter_mut().take(count).skip(1) {
+        let Some(after_dot) = text[end..].strip_prefix('.') else {
+            break;
+        };
+        let digits = digit_run(after_dot);
+        if digits == 0 {
+            break;
+        }
+        *number = Some(&after_dot[..digits]);
+        end += 1 + digits;
+    }
+    Some((numbers, end))
 }
 
 /// The number of leading ASCII digits.

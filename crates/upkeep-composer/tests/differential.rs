@@ -167,9 +167,9 @@ fn ask_composer(autoload: &Path, cases: &[Case]) -> (Vec<Value>, bool) {
 /// The oracle's answer without the error text, which is Composer's wording, not ours.
 fn comparable(answer: &Value) -> Value {
     if answer["ok"] == true {
-        json!({"ok": true, "value": answer["value"]})
+        accepted(answer["value"].clone())
     } else {
-        json!({"ok": false})
+        rejected()
     }
 }
 
