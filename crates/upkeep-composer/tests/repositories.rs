@@ -6,12 +6,13 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use indexmap::IndexMap;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use upkeep_composer::repository::{
@@ -333,6 +334,66 @@ fn packagist_like(server: &RepositoryServer) {
             {"name": "acme/core", "version": "1.0.0"}
         ]}}),
     );
+}
+
+/// A Packagist-like server ([`packagist_like`]), a project and a cache directory, and the
+/// versions of `acme/widget` and `acme/core` as a first run read them into the cache.
+struct WarmCache {
+    server: RepositoryServer,
+    project: tempfile::TempDir,
+    cache: tempfile::TempDir,
+    repositories: Value,
+    wanted: Vec<String>,
+    expected: IndexMap<String, Vec<PackageVersion>>,
+}
+
+impl WarmCache {
+    fn new() -> Self {
+        let server = RepositoryServer::start(Duration::ZERO, RequiredAuth::None);
+        packagist_like(&server);
+        let repositories = composer_repository(&server.url);
+        let mut warm = Self {
+            server,
+            project: temporary_directory(),
+            cache: temporary_directory(),
+            repositories,
+            wanted: names(&["acme/widget", "acme/core"]),
+            expected: IndexMap::new(),
+        };
+        warm.expected = warm.versions(&warm.set(&warm.options()));
+        warm
+    }
+
+    /// [`options`] with this cache.
+    fn options(&self) -> RepositoryOptions {
+        options(Some(self.cache.path()))
+    }
+
+    /// [`options`] with this cache, offline.
+    fn offline_options(&self) -> RepositoryOptions {
+        RepositoryOptions {
+            offline: true,
+            ..self.options()
+        }
+    }
+
+    /// A new set (a new run) on this cache.
+    fn set(&self, options: &RepositoryOptions) -> RepositorySet {
+        repository_set(self.project.path(), &self.repositories, options)
+    }
+
+    fn versions(&self, set: &RepositorySet) -> IndexMap<String, Vec<PackageVersion>> {
+        set.versions_of(&self.wanted)
+            .unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    /// The cache entry of the server's `path`.
+    fn entry(&self, path: &str) -> PathBuf {
+        self.cache
+            .path()
+            .join("http")
+            .join(hex_sha256(format!("{}{path}", self.server.url).as_bytes()))
+    }
 }
 
 #[test]
@@ -823,44 +884,26 @@ fn offline_mode_uses_the_cache_and_reports_what_is_missing() {
 
 #[test]
 fn corrupt_cache_entries_are_fetched_again() {
-    let server = RepositoryServer::start(Duration::ZERO, RequiredAuth::None);
-    packagist_like(&server);
-    let project = temporary_directory();
-    let cache = temporary_directory();
-    let repositories = composer_repository(&server.url);
-    let wanted = names(&["acme/widget", "acme/core"]);
-    let expected = repository_set(project.path(), &repositories, &options(Some(cache.path())))
-        .versions_of(&wanted)
-        .unwrap_or_else(|error| panic!("{error}"));
-
-    let entry = |path: &str| {
-        cache
-            .path()
-            .join("http")
-            .join(hex_sha256(format!("{}{path}", server.url).as_bytes()))
-    };
+    let warm = WarmCache::new();
     // An entry whose header is garbage is not an entry: a plain request follows.
-    fs_err::write(entry("/p2/acme/widget.json"), b"garbage")
+    fs_err::write(warm.entry("/p2/acme/widget.json"), b"garbage")
         .unwrap_or_else(|error| panic!("{error}"));
     // An entry whose body is not JSON any more (same length, so the header still fits), and
     // whose parsed copy is gone, so that the body is read.
-    let core_entry = entry("/p2/acme/core.json");
+    let core_entry = warm.entry("/p2/acme/core.json");
     let mut data = fs_err::read(&core_entry).unwrap_or_else(|error| panic!("{error}"));
     let last = data.len() - 1;
     data[last] = b'!';
     fs_err::write(&core_entry, data).unwrap_or_else(|error| panic!("{error}"));
     fs_err::remove_file(core_entry.with_extension("parsed"))
         .unwrap_or_else(|error| panic!("{error}"));
-    server.clear_requests();
+    warm.server.clear_requests();
 
-    let set = repository_set(project.path(), &repositories, &options(Some(cache.path())));
-    assert_eq!(
-        set.versions_of(&wanted)
-            .unwrap_or_else(|error| panic!("{error}")),
-        expected
-    );
+    let set = warm.set(&warm.options());
+    assert_eq!(warm.versions(&set), warm.expected);
     let conditional: Vec<(String, bool)> = {
-        let mut requests: Vec<(String, bool)> = server
+        let mut requests: Vec<(String, bool)> = warm
+            .server
             .requests()
             .into_iter()
             .map(|request| (request.path, request.if_none_match.is_some()))
@@ -884,64 +927,29 @@ fn corrupt_cache_entries_are_fetched_again() {
 
 #[test]
 fn damaged_parsed_copies_are_ignored_and_rewritten() {
-    let server = RepositoryServer::start(Duration::ZERO, RequiredAuth::None);
-    packagist_like(&server);
-    let project = temporary_directory();
-    let cache = temporary_directory();
-    let repositories = composer_repository(&server.url);
-    let wanted = names(&["acme/widget", "acme/core"]);
-    let expected = repository_set(project.path(), &repositories, &options(Some(cache.path())))
-        .versions_of(&wanted)
-        .unwrap_or_else(|error| panic!("{error}"));
-    let copy = |path: &str| {
-        cache.path().join("http").join(format!(
-            "{}.parsed",
-            hex_sha256(format!("{}{path}", server.url).as_bytes())
-        ))
-    };
+    let warm = WarmCache::new();
+    let copy = |path: &str| warm.entry(path).with_extension("parsed");
     let widget_copy = copy("/p2/acme/widget.json");
     let mut data = fs_err::read(&widget_copy).unwrap_or_else(|error| panic!("{error}"));
     data.truncate(data.len() / 2);
     fs_err::write(&widget_copy, &data).unwrap_or_else(|error| panic!("{error}"));
     fs_err::write(copy("/p2/acme/core.json"), b"garbage").unwrap_or_else(|error| panic!("{error}"));
 
-    let offline_options = RepositoryOptions {
-        offline: true,
-        ..options(Some(cache.path()))
-    };
-    let damaged = repository_set(project.path(), &repositories, &offline_options);
-    assert_eq!(
-        damaged
-            .versions_of(&wanted)
-            .unwrap_or_else(|error| panic!("{error}")),
-        expected
-    );
+    let damaged = warm.set(&warm.offline_options());
+    assert_eq!(warm.versions(&damaged), warm.expected);
     assert_eq!(damaged.stats().parsed_copies_used, 0);
     // Parsing the bodies again wrote whole copies.
-    let repaired = repository_set(project.path(), &repositories, &offline_options);
-    assert_eq!(
-        repaired
-            .versions_of(&wanted)
-            .unwrap_or_else(|error| panic!("{error}")),
-        expected
-    );
+    let repaired = warm.set(&warm.offline_options());
+    assert_eq!(warm.versions(&repaired), warm.expected);
     assert_eq!(repaired.stats().parsed_copies_used, 2);
 }
 
 #[test]
 fn entries_without_a_digest_get_parsed_copies_too() {
-    let server = RepositoryServer::start(Duration::ZERO, RequiredAuth::None);
-    packagist_like(&server);
-    let project = temporary_directory();
-    let cache = temporary_directory();
-    let repositories = composer_repository(&server.url);
-    let wanted = names(&["acme/widget", "acme/core"]);
-    let expected = repository_set(project.path(), &repositories, &options(Some(cache.path())))
-        .versions_of(&wanted)
-        .unwrap_or_else(|error| panic!("{error}"));
+    let warm = WarmCache::new();
     // Entries as older versions wrote them: no digest in the header, and no parsed copies.
     for entry in
-        fs_err::read_dir(cache.path().join("http")).unwrap_or_else(|error| panic!("{error}"))
+        fs_err::read_dir(warm.cache.path().join("http")).unwrap_or_else(|error| panic!("{error}"))
     {
         let path = entry.unwrap_or_else(|error| panic!("{error}")).path();
         if path
@@ -968,17 +976,9 @@ fn entries_without_a_digest_get_parsed_copies_too() {
         rewritten.extend_from_slice(&data[newline..]);
         fs_err::write(&path, rewritten).unwrap_or_else(|error| panic!("{error}"));
     }
-    let offline_options = RepositoryOptions {
-        offline: true,
-        ..options(Some(cache.path()))
-    };
     for copies_used in [0, 2] {
-        let set = repository_set(project.path(), &repositories, &offline_options);
-        assert_eq!(
-            set.versions_of(&wanted)
-                .unwrap_or_else(|error| panic!("{error}")),
-            expected
-        );
+        let set = warm.set(&warm.offline_options());
+        assert_eq!(warm.versions(&set), warm.expected);
         assert_eq!(set.stats().parsed_copies_used, copies_used);
     }
 }

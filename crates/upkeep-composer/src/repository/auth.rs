@@ -154,6 +154,13 @@ impl AuthConfig {
                         .map(str::to_owned)
                         .ok_or_else(|| invalid(format!("`{kind}.{host}` must be a string")))
                 };
+                let field = |name: &str| {
+                    credential
+                        .get(name)
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                        .ok_or_else(|| invalid(format!("`{kind}.{host}.{name}` must be a string")))
+                };
                 match kind {
                     "github-oauth" => entry.github_oauth = Some(text()?),
                     "gitlab-oauth" => {
@@ -165,15 +172,6 @@ impl AuthConfig {
                     }
                     "gitlab-token" => {
                         let token = if credential.is_object() {
-                            let field = |name: &str| {
-                                credential
-                                    .get(name)
-                                    .and_then(Value::as_str)
-                                    .map(str::to_owned)
-                                    .ok_or_else(|| {
-                                        invalid(format!("`{kind}.{host}.{name}` must be a string"))
-                                    })
-                            };
                             GitlabToken::Deploy {
                                 username: field("username")?,
                                 token: field("token")?,
@@ -184,15 +182,6 @@ impl AuthConfig {
                         entry.gitlab_token = Some(token);
                     }
                     "http-basic" => {
-                        let field = |name: &str| {
-                            credential
-                                .get(name)
-                                .and_then(Value::as_str)
-                                .map(str::to_owned)
-                                .ok_or_else(|| {
-                                    invalid(format!("`{kind}.{host}.{name}` must be a string"))
-                                })
-                        };
                         entry.http_basic = Some((field("username")?, field("password")?));
                     }
                     _ => entry.bearer = Some(text()?),

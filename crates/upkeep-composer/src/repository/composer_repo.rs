@@ -105,9 +105,7 @@ impl ComposerRepository {
             return Ok(());
         }
         let url = self.packages_json_url();
-        let Some(data) = self.fetch_json(fetcher, &url, Freshness::Revalidate, None)? else {
-            return Err(self.fetch_error(&url, FetchError::Status { status: 404 }));
-        };
+        let data = self.fetch_existing_json(fetcher, &url, Freshness::Revalidate, None)?;
         let index = self.index_root(fetcher, data)?;
         // Another thread may have won the race; both read the same document.
         let _ = self.root.set(index);
@@ -192,10 +190,7 @@ impl ComposerRepository {
             .unwrap_or_default();
         for include in includes {
             let url = Self::escape(&format!("{}/{include}", self.base_url));
-            let Some(document) = self.fetch_json(fetcher, &url, Freshness::Revalidate, None)?
-            else {
-                return Err(self.fetch_error(&url, FetchError::Status { status: 404 }));
-            };
+            let document = self.fetch_existing_json(fetcher, &url, Freshness::Revalidate, None)?;
             self.collect_with_includes(fetcher, document, packages, depth + 1)?;
         }
         Ok(())
@@ -237,10 +232,8 @@ impl ComposerRepository {
                 self.base_url,
                 include.replace("%hash%", hash)
             ));
-            let Some(listing) = self.fetch_json(fetcher, &url, Freshness::Immutable, Some(hash))?
-            else {
-                return Err(self.fetch_error(&url, FetchError::Status { status: 404 }));
-            };
+            let listing =
+                self.fetch_existing_json(fetcher, &url, Freshness::Immutable, Some(hash))?;
             self.collect_provider_listing(fetcher, &listing, index, depth + 1)?;
         }
         Ok(())
@@ -439,11 +432,7 @@ impl ComposerRepository {
             (_, Some(template), Some(hash)) => {
                 let url =
                     Self::escape(&template.replace("%package%", name).replace("%hash%", hash));
-                let data = self.fetch_json(fetcher, &url, Freshness::Immutable, Some(hash))?;
-                if data.is_none() {
-                    return Err(self.fetch_error(&url, FetchError::Status { status: 404 }));
-                }
-                data
+                Some(self.fetch_existing_json(fetcher, &url, Freshness::Immutable, Some(hash))?)
             }
             _ => None,
         };
@@ -515,6 +504,18 @@ impl ComposerRepository {
                 }
             }
         }
+    }
+
+    /// [`Self::fetch_json`] for a document the repository must have: a missing one is an error.
+    fn fetch_existing_json(
+        &self,
+        fetcher: &Fetcher,
+        url: &str,
+        freshness: Freshness,
+        sha256: Option<&str>,
+    ) -> Result<Value, RepositoryError> {
+        self.fetch_json(fetcher, url, freshness, sha256)?
+            .ok_or_else(|| self.fetch_error(url, FetchError::Status { status: 404 }))
     }
 
     fn fetch_error(&self, url: &str, source: FetchError) -> RepositoryError {

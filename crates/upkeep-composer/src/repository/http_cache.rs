@@ -459,8 +459,9 @@ impl DiskCache {
 
     /// Where callers keep what they derived from the entry of `url` ([`Fetcher::store`]).
     fn stored_path(&self, url: &str) -> PathBuf {
-        self.dir
-            .join(format!("{}{STORED_SUFFIX}", hex_sha256(url.as_bytes())))
+        let mut path = self.path(url).into_os_string();
+        path.push(STORED_SUFFIX);
+        path.into()
     }
 
     /// Opens the entry of `url` and reads its header line; the body stays unread.

@@ -183,7 +183,7 @@ pub struct PackageProblem {
 }
 
 /// The versions one repository has of one package.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Found {
     pub(crate) versions: Vec<PackageVersion>,
     /// Entries left out, described.
@@ -289,10 +289,7 @@ impl ConfiguredRepository {
             RepositorySource::Composer(repository) => {
                 repository.lookup(fetcher, name, include_dev_branches)
             }
-            RepositorySource::Listed(packages) => Ok(packages.get(name).map(|found| Found {
-                versions: found.versions.clone(),
-                invalid: found.invalid.clone(),
-            })),
+            RepositorySource::Listed(packages) => Ok(packages.get(name).cloned()),
         }
     }
 }
@@ -353,7 +350,7 @@ impl RepositorySet {
                     let packages = path_repo::load_path_repository(project_dir, &url, &options)?;
                     (
                         format!("path repository {url}"),
-                        RepositorySource::Listed(packages.into_iter().collect()),
+                        RepositorySource::Listed(packages),
                     )
                 }
                 RepositoryKind::Package { packages } => (

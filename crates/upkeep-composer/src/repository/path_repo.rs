@@ -11,6 +11,7 @@
 
 use std::path::{Path, PathBuf};
 
+use indexmap::IndexMap;
 use serde_json::Value;
 
 use super::{Found, RepositoryError, read_entries};
@@ -20,7 +21,7 @@ pub(crate) fn load_path_repository(
     project_dir: &Path,
     url: &str,
     options: &Value,
-) -> Result<Vec<(String, Found)>, RepositoryError> {
+) -> Result<IndexMap<String, Found>, RepositoryError> {
     let pattern = expand_home(url);
     let absolute_pattern = if Path::new(&pattern).is_absolute() {
         pattern.clone()
@@ -43,7 +44,7 @@ pub(crate) fn load_path_repository(
         }
     }
     let versions_option = options.get("versions").and_then(Value::as_object);
-    let mut packages: Vec<(String, Found)> = Vec::new();
+    let mut packages: IndexMap<String, Found> = IndexMap::new();
     for directory in matches {
         let manifest_path = directory.join("composer.json");
         let text = match fs_err::read_to_string(&manifest_path) {
@@ -87,15 +88,12 @@ pub(crate) fn load_path_repository(
         };
         fields.insert("version".to_owned(), Value::String(version));
         fields.remove("version_normalized");
-        let found = read_entries(std::iter::once(&manifest), &name.to_lowercase());
+        let key = name.to_lowercase();
+        let found = read_entries(std::iter::once(&manifest), &key);
         if let Some(problem) = found.invalid.first() {
             return Err(invalid(problem.clone()));
         }
-        let key = name.to_lowercase();
-        match packages.iter_mut().find(|(existing, _)| *existing == key) {
-            Some((_, existing)) => existing.extend(found),
-            None => packages.push((key, found)),
-        }
+        packages.entry(key).or_default().extend(found);
     }
     Ok(packages)
 }
@@ -109,9 +107,11 @@ fn expand_home(url: &str) -> String {
     url.to_owned()
 }
 
-struct GitHead {
-    branch: Option<String>,
-    commit: Option<String>,
+/// What `HEAD` of a git repository points at.
+enum GitHead {
+    Branch(String),
+    /// A detached `HEAD`: the commit.
+    Detached(String),
 }
 
 /// Finds the git repository containing `directory` and reads its `HEAD`.
@@ -129,48 +129,16 @@ fn git_head(directory: &Path) -> Option<GitHead> {
     let head = fs_err::read_to_string(git_dir.join("HEAD")).ok()?;
     let head = head.trim();
     if let Some(reference) = head.strip_prefix("ref:") {
-        let reference = reference.trim();
-        let branch = reference.strip_prefix("refs/heads/")?.to_owned();
-        let commit = resolve_reference(&git_dir, reference);
-        return Some(GitHead {
-            branch: Some(branch),
-            commit,
-        });
+        let branch = reference.trim().strip_prefix("refs/heads/")?;
+        return Some(GitHead::Branch(branch.to_owned()));
     }
-    Some(GitHead {
-        branch: None,
-        commit: Some(head.to_owned()).filter(|commit| !commit.is_empty()),
-    })
-}
-
-/// A branch's commit from its loose ref or `packed-refs` (also of the main repository of a
-/// worktree, named by `commondir`).
-fn resolve_reference(git_dir: &Path, reference: &str) -> Option<String> {
-    let common_dir = fs_err::read_to_string(git_dir.join("commondir"))
-        .ok()
-        .map(|relative| git_dir.join(relative.trim()));
-    for dir in std::iter::once(git_dir.to_owned()).chain(common_dir) {
-        if let Ok(text) = fs_err::read_to_string(dir.join(reference)) {
-            return Some(text.trim().to_owned());
-        }
-        if let Ok(packed) = fs_err::read_to_string(dir.join("packed-refs")) {
-            let found = packed.lines().find_map(|line| {
-                let (commit, name) = line.split_once(' ')?;
-                (name == reference).then(|| commit.to_owned())
-            });
-            if found.is_some() {
-                return found;
-            }
-        }
-    }
-    None
+    (!head.is_empty()).then(|| GitHead::Detached(head.to_owned()))
 }
 
 fn guess_git_version(directory: &Path) -> Option<String> {
-    let head = git_head(directory)?;
-    match head.branch {
-        Some(branch) => Some(branch_version(&branch)),
-        None => head.commit.map(|commit| format!("dev-{commit}")),
+    match git_head(directory)? {
+        GitHead::Branch(branch) => Some(branch_version(&branch)),
+        GitHead::Detached(commit) => Some(format!("dev-{commit}")),
     }
 }
 
@@ -453,7 +421,7 @@ mod tests {
                 ("acme/gamma", "3.x-dev", "3.9999999.9999999.9999999-dev"),
             ]
         );
-        let alpha = version_of(&packages[0].1).expect("alpha");
+        let alpha = version_of(&packages[0]).expect("alpha");
         assert_eq!(alpha.require.get("php"), Some(">=8.1"));
     }
 
@@ -470,7 +438,7 @@ mod tests {
         // The temporary directory is not inside a git repository.
         if git_head(&root.join("lib/one")).is_none() {
             assert_eq!(
-                version_of(&packages[0].1).map(|v| v.version.pretty()),
+                version_of(&packages[0]).map(|v| v.version.pretty()),
                 Some("dev-main")
             );
         }
@@ -478,14 +446,14 @@ mod tests {
         let packages = load_path_repository(root, "lib/{one,two}", &Value::Null)
             .unwrap_or_else(|error| panic!("{error}"));
         assert_eq!(
-            version_of(&packages[0].1).map(|v| v.version.pretty()),
+            version_of(&packages[0]).map(|v| v.version.pretty()),
             Some("dev-feature/login")
         );
         write(&root.join(".git/HEAD"), "89abcdef\n");
         let packages = load_path_repository(root, "lib/one", &Value::Null)
             .unwrap_or_else(|error| panic!("{error}"));
         assert_eq!(
-            version_of(&packages[0].1).map(|v| v.version.pretty()),
+            version_of(&packages[0]).map(|v| v.version.pretty()),
             Some("dev-89abcdef")
         );
     }
