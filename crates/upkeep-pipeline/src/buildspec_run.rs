@@ -682,6 +682,21 @@ mod tests {
             self.dir.path().join("workspace")
         }
 
+        /// A run of `spec` in the fixture's workspace with an empty environment, no time limit
+        /// and no artifacts.
+        fn bare_run<'a>(&'a self, spec: &'a Buildspec) -> BuildspecRun<'a> {
+            BuildspecRun {
+                name: "test".to_string(),
+                buildspec: spec,
+                workspace: self.workspace(),
+                state_dir: self.dir.path().join("state"),
+                env: BTreeMap::new(),
+                secrets: &self.secrets,
+                timeout: None,
+                artifacts_dir: None,
+            }
+        }
+
         fn run_with(
             &self,
             spec: &Buildspec,
@@ -696,14 +711,10 @@ mod tests {
                     .map(|(name, value)| ((*name).to_string(), (*value).to_string())),
             );
             let run = BuildspecRun {
-                name: "test".to_string(),
-                buildspec: spec,
-                workspace: self.workspace(),
-                state_dir: self.dir.path().join("state"),
                 env: environment,
-                secrets: &self.secrets,
                 timeout: Some(Duration::from_mins(1)),
                 artifacts_dir: Some(self.dir.path().join("artifacts")),
+                ..self.bare_run(spec)
             };
             let mut lines = Vec::new();
             let outcome = run_buildspec(&run, &Masker::default(), &mut lines, &CancelToken::new())
@@ -752,6 +763,17 @@ mod tests {
                 (phase.name.as_str(), phase.status, commands)
             })
             .collect()
+    }
+
+    fn phase_statuses(outcome: &BuildspecOutcome) -> Vec<PhaseStatus> {
+        outcome.phases.iter().map(|phase| phase.status).collect()
+    }
+
+    /// Writes an executable shell script standing in for a program.
+    fn write_script(path: &Path, script: &str) {
+        use std::os::unix::fs::PermissionsExt as _;
+        fs_err::write(path, script).expect("script");
+        fs_err::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     }
 
     use CommandStatus::{Failed as CmdFailed, Skipped as CmdSkipped, Succeeded as CmdOk};
@@ -892,9 +914,8 @@ phases:
         assert_eq!(output(&lines), Vec::<&str>::new());
         assert!(stdout(&lines).contains(&"[upkeep] on-failure: CONTINUE does not apply to INSTALL: a failed INSTALL phase stops the build"));
         assert!(stdout(&lines).contains(&"[upkeep] Skipping phase BUILD: an earlier phase failed"));
-        let phases: Vec<_> = outcome.phases.iter().map(|phase| phase.status).collect();
         assert_eq!(
-            phases,
+            phase_statuses(&outcome),
             [
                 PhaseStatus::Failed,
                 PhaseStatus::Skipped,
@@ -909,9 +930,8 @@ phases:
         let (outcome, lines) = fixture.run("version: 0.2\nphases:\n  pre_build: {commands: [false]}\n  build: {commands: [echo build]}\n  post_build: {commands: [echo post]}\n");
         assert_eq!(outcome.status, StepStatus::Failed);
         assert_eq!(output(&lines), Vec::<&str>::new());
-        let phases: Vec<_> = outcome.phases.iter().map(|phase| phase.status).collect();
         assert_eq!(
-            phases,
+            phase_statuses(&outcome),
             [
                 PhaseStatus::Failed,
                 PhaseStatus::Skipped,
@@ -927,14 +947,18 @@ phases:
         let (outcome, lines) = fixture.run(continuing);
         assert_eq!(outcome.status, StepStatus::Failed);
         assert_eq!(output(&lines), ["post"]);
-        let phases: Vec<_> = outcome.phases.iter().map(|phase| phase.status).collect();
-        assert_eq!(phases, [PhaseStatus::Failed, PhaseStatus::Succeeded]);
+        assert_eq!(
+            phase_statuses(&outcome),
+            [PhaseStatus::Failed, PhaseStatus::Succeeded]
+        );
 
         let (outcome, lines) = fixture.run(&continuing.replace("CONTINUE", "ABORT"));
         assert_eq!(outcome.status, StepStatus::Failed);
         assert_eq!(output(&lines), Vec::<&str>::new());
-        let phases: Vec<_> = outcome.phases.iter().map(|phase| phase.status).collect();
-        assert_eq!(phases, [PhaseStatus::Failed, PhaseStatus::Skipped]);
+        assert_eq!(
+            phase_statuses(&outcome),
+            [PhaseStatus::Failed, PhaseStatus::Skipped]
+        );
     }
 
     #[test]
@@ -1074,18 +1098,8 @@ phases:
         let spec = parse(
             "version: 0.2\nenv:\n  secrets:\n    TOKEN: api-token\nphases:\n  build: {commands: [touch ran]}\n",
         );
-        let run = BuildspecRun {
-            name: "test".to_string(),
-            buildspec: &spec,
-            workspace: fixture.workspace(),
-            state_dir: fixture.dir.path().join("state"),
-            env: BTreeMap::new(),
-            secrets: &fixture.secrets,
-            timeout: None,
-            artifacts_dir: None,
-        };
         let error = run_buildspec(
-            &run,
+            &fixture.bare_run(&spec),
             &Masker::default(),
             &mut Vec::new(),
             &CancelToken::new(),
@@ -1153,14 +1167,9 @@ phases:
             "version: 0.2\nphases:\n  build:\n    commands: [sleep 30]\n  post_build:\n    commands: [echo never]\n",
         );
         let run = BuildspecRun {
-            name: "test".to_string(),
-            buildspec: &spec,
-            workspace: fixture.workspace(),
-            state_dir: fixture.dir.path().join("state"),
             env: BTreeMap::from([("PATH".to_string(), "/usr/bin:/bin".to_string())]),
-            secrets: &fixture.secrets,
             timeout: Some(Duration::from_millis(300)),
-            artifacts_dir: None,
+            ..fixture.bare_run(&spec)
         };
         let outcome = run_buildspec(
             &run,
@@ -1185,12 +1194,7 @@ phases:
         // A stand-in for `vendor/bin/install` that shows its arguments.
         let bin = fixture.workspace().join("vendor/bin");
         fs_err::create_dir_all(&bin).expect("bin");
-        fs_err::write(bin.join("install"), "#!/bin/sh\necho \"install $*\"\n").expect("install");
-        std::process::Command::new("chmod")
-            .arg("+x")
-            .arg(bin.join("install"))
-            .status()
-            .expect("chmod");
+        write_script(&bin.join("install"), "#!/bin/sh\necho \"install $*\"\n");
 
         let run = |stage, env: &[(&str, &str)]| {
             let (outcome, lines) = fixture.run_with(&Buildspec::default_for(stage), env);
@@ -1265,12 +1269,7 @@ phases:
         fs_err::write(fixture.workspace().join("composer.json"), "{}").expect("composer.json");
         let bin = fixture.dir.path().join("bin");
         fs_err::create_dir_all(&bin).expect("bin");
-        fs_err::write(bin.join("composer"), "#!/bin/sh\necho \"composer $*\"\n").expect("composer");
-        std::process::Command::new("chmod")
-            .arg("+x")
-            .arg(bin.join("composer"))
-            .status()
-            .expect("chmod");
+        write_script(&bin.join("composer"), "#!/bin/sh\necho \"composer $*\"\n");
         let path = format!("{}:/usr/bin:/bin", bin.display());
         let (outcome, lines) = fixture.run_with(
             &Buildspec::default_for(Stage::Build),

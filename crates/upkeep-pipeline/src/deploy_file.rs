@@ -27,15 +27,15 @@ use crate::yaml::{self, Node, NodeValue, Origin, YamlError, join_key_path};
 /// Where imports are looked up after the importing file's directory (docker-sdk's project layer).
 pub const TEMPLATES_DIRECTORY: &str = "config/deploy-templates";
 
-/// Top-level keys of a deploy file. `imports` is consumed while loading; keys starting with
-/// `x-` are YAML extension keys that hold anchors (`x-frontend-auth: &frontend-auth`).
-const TOP_LEVEL_KEYS: [&str; 13] = [
+/// Top-level keys of a merged deploy file, for messages. `imports` is consumed while loading;
+/// keys starting with `x-` are YAML extension keys that hold anchors
+/// (`x-frontend-auth: &frontend-auth`).
+const TOP_LEVEL_KEYS: [&str; 12] = [
     "version",
     "namespace",
     "tag",
     "environment",
     "pipeline",
-    "imports",
     "image",
     "composer",
     "assets",
@@ -307,13 +307,7 @@ fn invalid(origin: &Origin, key_path: &str, message: impl Into<String>) -> Deplo
 }
 
 fn invalid_value(origin: &Origin, key_path: &str, message: impl Into<String>) -> YamlError {
-    YamlError {
-        file: origin.file.clone(),
-        line: origin.line,
-        column: origin.column,
-        key_path: key_path.to_string(),
-        message: message.into(),
-    }
+    YamlError::at(origin.clone(), key_path, message)
 }
 
 /// Removes `imports` from a file's root and reads its entries. Accepted forms (docker-sdk):
@@ -604,12 +598,7 @@ fn validate(root: &Node) -> Result<(), YamlError> {
                     unknown,
                     format!(
                         "unknown key `{unknown}`, expected one of {} (or an `x-` key for anchors)",
-                        TOP_LEVEL_KEYS
-                            .iter()
-                            .filter(|known| **known != "imports")
-                            .copied()
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        TOP_LEVEL_KEYS.join(", ")
                     ),
                 ));
             }

@@ -37,6 +37,7 @@ use rustix::process::{Pid, Signal, kill_process_group, test_kill_process_group};
 
 use crate::log_store::{LineSink, LogLine, Stream};
 use crate::mask::{Masker, StreamMasker};
+use crate::project_file::format_duration;
 
 /// How long the group gets between SIGTERM and SIGKILL.
 const KILL_GRACE: Duration = Duration::from_secs(3);
@@ -489,20 +490,13 @@ fn write(sink: &mut dyn LineSink, step: &str, line: &LogLine) -> Result<(), Exec
     })
 }
 
-/// `90s`, `30m`, `2h`, `1h30m`: how limits are written in `upkeep.yml`.
+/// `90s`, `30m`, `2h`, `1h30m`: how limits are written in `upkeep.yml`; a limit under a second
+/// in milliseconds.
 fn humane(duration: Duration) -> String {
-    let seconds = duration.as_secs();
-    let (hours, minutes, seconds) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
-    let text = [(hours, "h"), (minutes, "m"), (seconds, "s")]
-        .into_iter()
-        .filter(|(value, _)| *value > 0)
-        .map(|(value, unit)| format!("{value}{unit}"))
-        .collect::<Vec<_>>()
-        .concat();
-    if text.is_empty() {
+    if duration.as_secs() == 0 {
         format!("{}ms", duration.as_millis())
     } else {
-        text
+        format_duration(duration)
     }
 }
 
@@ -547,28 +541,38 @@ mod tests {
         Pid::from_raw(pid).is_some_and(|pid| rustix::process::test_kill_process(pid).is_ok())
     }
 
-    fn read_pid(path: &std::path::Path) -> i32 {
-        // The grandchild may still be writing the file.
+    /// Asks `check` every 20 ms for up to two seconds until it has an answer.
+    fn poll<T>(mut check: impl FnMut() -> Option<T>) -> Option<T> {
         for _ in 0..100 {
-            if let Ok(text) = fs_err::read_to_string(path)
-                && let Ok(pid) = text.trim().parse()
-            {
-                return pid;
+            if let Some(answer) = check() {
+                return Some(answer);
             }
             thread::sleep(Duration::from_millis(20));
         }
-        panic!("no pid in {}", path.display());
+        None
+    }
+
+    fn read_pid(path: &std::path::Path) -> i32 {
+        // The grandchild may still be writing the file.
+        poll(|| fs_err::read_to_string(path).ok()?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no pid in {}", path.display()))
     }
 
     fn wait_until_dead(pid: i32) -> bool {
         // A killed grandchild is reaped by init shortly after; give it a moment.
-        for _ in 0..100 {
-            if !is_alive(pid) {
-                return true;
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-        false
+        poll(|| (!is_alive(pid)).then_some(())).is_some()
+    }
+
+    /// A step that starts `sleep 1000` in the background, writes its pid to the returned file,
+    /// then runs `rest`. The directory holding the file must live as long as the test.
+    fn background_sleep_step(rest: &str) -> (tempfile::TempDir, std::path::PathBuf, StepSpec) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pid_file = dir.path().join("pid");
+        let spec = shell_step(&format!(
+            "sleep 1000 & echo $! > '{}'; {rest}",
+            pid_file.display()
+        ));
+        (dir, pid_file, spec)
     }
 
     #[test]
@@ -713,12 +717,7 @@ mod tests {
 
     #[test]
     fn a_timeout_kills_the_whole_process_group() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let pid_file = dir.path().join("pid");
-        let mut spec = shell_step(&format!(
-            "sleep 1000 & echo $! > '{}'; echo started; wait",
-            pid_file.display()
-        ));
+        let (_dir, pid_file, mut spec) = background_sleep_step("echo started; wait");
         spec.timeout = Some(Duration::from_millis(300));
         let begin = Instant::now();
         let (outcome, lines) = run(&spec);
@@ -749,12 +748,7 @@ mod tests {
 
     #[test]
     fn cancellation_stops_the_step() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let pid_file = dir.path().join("pid");
-        let spec = shell_step(&format!(
-            "sleep 1000 & echo $! > '{}'; wait",
-            pid_file.display()
-        ));
+        let (_dir, pid_file, spec) = background_sleep_step("wait");
         let cancel = CancelToken::new();
         let canceller = cancel.clone();
         let waiter = thread::spawn(move || {
@@ -774,12 +768,7 @@ mod tests {
 
     #[test]
     fn a_background_process_holding_stdout_does_not_keep_the_step_open() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let pid_file = dir.path().join("pid");
-        let spec = shell_step(&format!(
-            "sleep 1000 & echo $! > '{}'; echo done",
-            pid_file.display()
-        ));
+        let (_dir, pid_file, spec) = background_sleep_step("echo done");
         let begin = Instant::now();
         let (outcome, lines) = run(&spec);
         assert_eq!(outcome.status, StepStatus::Succeeded);
@@ -802,12 +791,7 @@ mod tests {
 
     #[test]
     fn a_log_error_stops_the_step_and_its_group() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let pid_file = dir.path().join("pid");
-        let spec = shell_step(&format!(
-            "sleep 1000 & echo $! > '{}'; echo hello; wait",
-            pid_file.display()
-        ));
+        let (_dir, pid_file, spec) = background_sleep_step("echo hello; wait");
         let error = run_step(
             &spec,
             &Masker::default(),

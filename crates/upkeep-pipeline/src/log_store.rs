@@ -19,7 +19,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::io::{self, Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 
@@ -91,11 +91,18 @@ impl fmt::Display for LogLine {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             formatter,
-            "{} {} {}",
+            "{} {} ",
             self.timestamp.strftime("%Y-%m-%dT%H:%M:%S%.3fZ"),
             self.stream.code(),
-            self.text.replace('\n', " ")
-        )
+        )?;
+        // Written piece by piece: this runs for every line of every step.
+        for (index, piece) in self.text.split('\n').enumerate() {
+            if index > 0 {
+                formatter.write_char(' ')?;
+            }
+            formatter.write_str(piece)?;
+        }
+        Ok(())
     }
 }
 

@@ -23,6 +23,7 @@ use std::time::Duration;
 use indexmap::IndexMap;
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::buildspec::is_variable_name;
 use crate::yaml::{self, YamlError};
 
 /// Releases kept for rollback when `keep-releases` is not given.
@@ -617,14 +618,7 @@ struct SecretName(String);
 impl<'de> Deserialize<'de> for SecretName {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         checked_string(deserializer, |name| {
-            let first_ok = name
-                .chars()
-                .next()
-                .is_some_and(|first| first.is_ascii_alphabetic() || first == '_');
-            let rest_ok = name
-                .chars()
-                .all(|character| character.is_ascii_alphanumeric() || character == '_');
-            if first_ok && rest_ok {
+            if is_variable_name(&name) {
                 Ok(Self(name))
             } else {
                 Err(format!(

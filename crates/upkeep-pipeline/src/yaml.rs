@@ -23,6 +23,19 @@ pub struct YamlError {
     pub message: String,
 }
 
+impl YamlError {
+    /// An error about the value written at `origin`.
+    pub(crate) fn at(origin: Origin, key_path: &str, message: impl Into<String>) -> Self {
+        Self {
+            file: origin.file,
+            line: origin.line,
+            column: origin.column,
+            key_path: key_path.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
 impl fmt::Display for YamlError {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(formatter, "{}", self.file.display())?;
@@ -596,25 +609,16 @@ impl<'input> TreeBuilder<'input, '_> {
     }
 
     fn error(&self, span: Span, key_path: &str, message: impl Into<String>) -> YamlError {
-        let origin = self.origin(span);
-        YamlError {
-            file: origin.file,
-            line: origin.line,
-            column: origin.column,
-            key_path: key_path.to_string(),
-            message: message.into(),
-        }
+        YamlError::at(self.origin(span), key_path, message)
     }
 }
 
 fn merge_error(origin: Origin, key_path: &str) -> YamlError {
-    YamlError {
-        file: origin.file,
-        line: origin.line,
-        column: origin.column,
-        key_path: key_path.to_string(),
-        message: "a merge key `<<` takes a mapping or a sequence of mappings".to_string(),
-    }
+    YamlError::at(
+        origin,
+        key_path,
+        "a merge key `<<` takes a mapping or a sequence of mappings",
+    )
 }
 
 /// `parent.key`, or `key` at the root.
