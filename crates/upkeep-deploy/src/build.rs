@@ -12,8 +12,8 @@ use upkeep_pipeline::record::{RunStatus, StageRecord};
 
 use crate::checkout::Commit;
 use crate::image::{BuiltImage, ImageError, ImageInput, build_image};
-use crate::layout::{Digest, ImageStore, LayoutError};
-use crate::stage::{StageError, StageRunner};
+use crate::layout::{Digest, ImageStore, LayoutError, write_atomically};
+use crate::stage::{StageError, StageRunner, project_buildspec};
 
 /// Image labels upkeep sets (the `org.opencontainers` ones are the OCI annotation names).
 pub const LABEL_REVISION: &str = "org.opencontainers.image.revision";
@@ -88,18 +88,11 @@ pub fn latest_tag(environment: &str) -> String {
 pub fn build(runner: &StageRunner<'_>, input: &BuildInput<'_>) -> Result<BuildOutcome, BuildError> {
     let buildspec = match input.buildspec {
         None => Buildspec::default_for(Stage::Build),
-        Some(relative) => {
-            let path = input.checkout.join(relative);
-            if !path.is_file() {
-                return Err(BuildError::MissingBuildspec {
-                    path: relative.to_path_buf(),
-                });
+        Some(relative) => project_buildspec(input.checkout, relative)?.ok_or_else(|| {
+            BuildError::MissingBuildspec {
+                path: relative.to_path_buf(),
             }
-            let mut buildspec = Buildspec::load(&path).map_err(StageError::Buildspec)?;
-            // Named as in the repository, not by the checkout's temporary path.
-            buildspec.source = relative.to_path_buf();
-            buildspec
-        }
+        })?,
     };
     let image_environment = input.deploy_file.image_environment();
     let mut variables: BTreeMap<String, String> = image_environment
@@ -189,9 +182,7 @@ fn save_exports(
             fs_err::create_dir_all(parent)?;
         }
         let json = serde_json::to_vec_pretty(exported).map_err(std::io::Error::other)?;
-        let temporary = path.with_extension("json.tmp");
-        fs_err::write(&temporary, json)?;
-        fs_err::rename(&temporary, &path)
+        write_atomically(&path, &json)
     };
     write().map_err(|source| BuildError::Exports {
         path: path.clone(),

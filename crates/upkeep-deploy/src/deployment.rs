@@ -16,9 +16,9 @@ use upkeep_pipeline::buildspec::Buildspec;
 use upkeep_pipeline::project_file::{DeployType, Stage};
 use upkeep_pipeline::record::{RunStatus, StageRecord};
 
-use crate::layout::{ImageStore, LayoutError};
+use crate::layout::{ImageStore, LayoutError, ResolvedImage};
 use crate::queue::{DeploymentQueue, QueueError};
-use crate::stage::{StageError, StageRunner};
+use crate::stage::{StageError, StageResult, StageRunner, project_buildspec};
 use crate::target::{LocalTarget, Release, TargetError};
 
 /// What to deploy, and where.
@@ -28,7 +28,9 @@ pub struct DeploymentRequest<'a> {
     /// Names the deployment in the queue (e.g. the run id).
     pub label: &'a str,
     pub deploy_type: DeployType,
-    /// A tag or digest in `store`.
+    /// The image to deploy, as the caller resolved `image_reference` in `store`.
+    pub image: &'a ResolvedImage,
+    /// The tag or digest it was asked for by, as the release records it.
     pub image_reference: &'a str,
     pub store: &'a ImageStore,
     pub target: &'a LocalTarget,
@@ -73,7 +75,7 @@ pub fn deploy(
     runner: &StageRunner<'_>,
     request: &DeploymentRequest<'_>,
 ) -> Result<DeploymentOutcome, DeploymentError> {
-    let image = request.store.resolve(request.image_reference)?;
+    let image = request.image;
     let _ticket = request.queue.enter_with(request.label, |event| {
         runner.say(&event.to_string());
     })?;
@@ -87,7 +89,7 @@ pub fn deploy(
     let running = request.target.running()?;
     let new_release = request.target.prepare(
         request.store,
-        &image,
+        image,
         request.image_reference,
         request.deploy_type.as_str(),
     )?;
@@ -189,12 +191,6 @@ fn abandon(
     Ok(outcome)
 }
 
-/// The stage result when its buildspec ran.
-struct RanStage {
-    record: StageRecord,
-    exported: BTreeMap<String, String>,
-}
-
 /// Runs `stage` in `release`: its buildspec (the project's, read from that release, or the
 /// built-in one) in the release's directory with the release's image environment.
 fn run_in(
@@ -203,7 +199,7 @@ fn run_in(
     stage: Stage,
     release: &Release,
     exported: &BTreeMap<String, String>,
-) -> Result<RanStage, DeploymentError> {
+) -> Result<StageResult, DeploymentError> {
     let app = release.app_dir();
     let buildspec = stage_buildspec(runner, request, stage, &app)?;
     let mut variables = hook_environment(&release.environment, request);
@@ -213,11 +209,7 @@ fn run_in(
         buildspec.source.display(),
         release.id
     ));
-    let result = runner.run(stage.as_str(), &buildspec, &app, &variables)?;
-    Ok(RanStage {
-        record: result.record,
-        exported: result.exported,
-    })
+    Ok(runner.run(stage.as_str(), &buildspec, &app, &variables)?)
 }
 
 /// The project's buildspec of `stage` when the release has it, else the built-in default. A
@@ -232,18 +224,14 @@ fn stage_buildspec(
     let Some(relative) = request.buildspecs.get(&stage) else {
         return Ok(Buildspec::default_for(stage));
     };
-    let path = app.join(relative);
-    if !path.is_file() {
-        runner.say(&format!(
-            "{stage}: {} is not in this release; running the built-in buildspec",
-            relative.display()
-        ));
-        return Ok(Buildspec::default_for(stage));
+    if let Some(buildspec) = project_buildspec(app, relative)? {
+        return Ok(buildspec);
     }
-    let mut buildspec = Buildspec::load(&path).map_err(StageError::Buildspec)?;
-    // Named as in the repository, not by the release's path.
-    buildspec.source.clone_from(relative);
-    Ok(buildspec)
+    runner.say(&format!(
+        "{stage}: {} is not in this release; running the built-in buildspec",
+        relative.display()
+    ));
+    Ok(Buildspec::default_for(stage))
 }
 
 /// Every hook sees the image environment plus `SPRYKER_PROJECT_NAME` and

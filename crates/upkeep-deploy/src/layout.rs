@@ -647,13 +647,7 @@ impl ImageStore {
 
     /// Held around every read-modify-write of `index.json`; released when dropped.
     fn lock(&self) -> Result<fs_err::File, LayoutError> {
-        let file = fs_err::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(self.root.join(LOCK_FILE))?;
-        file.lock()?;
-        Ok(file)
+        Ok(lock_file(&self.root.join(LOCK_FILE))?)
     }
 }
 
@@ -717,6 +711,18 @@ pub(crate) fn unique_suffix() -> String {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     )
+}
+
+/// Opens (creating) the lock file at `path` and waits for its exclusive lock, which lasts until
+/// the returned file is dropped; it works between processes, not only threads.
+pub(crate) fn lock_file(path: &Path) -> io::Result<fs_err::File> {
+    let file = fs_err::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)?;
+    file.lock()?;
+    Ok(file)
 }
 
 /// Writes `bytes` to a temporary file beside `path` and renames it over `path`, so readers see

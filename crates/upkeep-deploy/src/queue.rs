@@ -26,7 +26,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::layout::{to_canonical_json, write_atomically};
+use crate::layout::{lock_file, to_canonical_json, write_atomically};
 
 /// How often a waiter looks whether it is its turn.
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
@@ -194,12 +194,7 @@ impl DeploymentQueue {
     /// Draws the next number and writes the ticket, both under the lock: once a number is
     /// drawn, every lower ticket is on disk or gone, so the lowest ticket is the holder.
     fn take_ticket(&self, label: &str, pid: u32) -> Result<QueueTicket, QueueError> {
-        let lock = fs_err::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(self.dir.join(LOCK_FILE))?;
-        lock.lock()?;
+        let _lock = lock_file(&self.dir.join(LOCK_FILE))?;
         let counter_path = self.dir.join(COUNTER_FILE);
         let last = match fs_err::read_to_string(&counter_path) {
             Ok(text) => text.trim().parse::<u64>().unwrap_or(0),

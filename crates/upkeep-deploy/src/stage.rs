@@ -10,7 +10,7 @@ use upkeep_pipeline::buildspec::{Buildspec, BuildspecError};
 use upkeep_pipeline::buildspec_run::{
     BuildspecRun, BuildspecRunError, CommandStatus, run_buildspec,
 };
-use upkeep_pipeline::executor::{CancelToken, StepStatus};
+use upkeep_pipeline::executor::CancelToken;
 use upkeep_pipeline::log_store::{LineSink, LogError, LogLine, LogStore};
 use upkeep_pipeline::mask::Masker;
 use upkeep_pipeline::record::{RunStatus, StageRecord, StepRecord};
@@ -109,14 +109,9 @@ impl StageRunner<'_> {
         let _ = fs_err::remove_dir_all(&state_dir);
         let outcome = outcome?;
         let log_bytes = sink.writer.finish()?;
+        let status = RunStatus::from(outcome.status);
         let mut step_record = StepRecord::finished(step, &outcome.step, relative_log, log_bytes);
-        step_record.status = outcome.status.into();
-        let status = match outcome.status {
-            StepStatus::Succeeded => RunStatus::Succeeded,
-            StepStatus::Failed => RunStatus::Failed,
-            StepStatus::TimedOut => RunStatus::TimedOut,
-            StepStatus::Cancelled => RunStatus::Cancelled,
-        };
+        step_record.status = status;
         // The failing command's exit status says more than the session's.
         let failed_command = outcome
             .phases
@@ -142,6 +137,22 @@ impl StageRunner<'_> {
             exported: outcome.exported,
         })
     }
+}
+
+/// The project's buildspec at `relative` (to the repository root) in `root`, a checkout or a
+/// release; `None` when that tree does not have it. It is named as in the repository, not by
+/// its path under `root`.
+pub(crate) fn project_buildspec(
+    root: &Path,
+    relative: &Path,
+) -> Result<Option<Buildspec>, StageError> {
+    let path = root.join(relative);
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let mut buildspec = Buildspec::load(&path)?;
+    buildspec.source = relative.to_path_buf();
+    Ok(Some(buildspec))
 }
 
 fn describe(status: RunStatus, exit_code: Option<i32>) -> String {

@@ -38,7 +38,9 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::image::{ImageError, image_environment, unpack};
-use crate::layout::{Digest, ImageStore, ResolvedImage, to_canonical_json, write_atomically};
+use crate::layout::{
+    Digest, ImageStore, ResolvedImage, lock_file, to_canonical_json, write_atomically,
+};
 use crate::queue::process_is_alive;
 
 const RELEASES_DIR: &str = "releases";
@@ -473,13 +475,7 @@ impl LocalTarget {
     /// Serialises `activate`, `rollback`, `mark_failed` and `prune` between processes (a manual
     /// rollback while a deployment runs); released when dropped.
     fn lock(&self) -> Result<fs_err::File, TargetError> {
-        let file = fs_err::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(self.root.join(LOCK_FILE))?;
-        file.lock()?;
-        Ok(file)
+        Ok(lock_file(&self.root.join(LOCK_FILE))?)
     }
 }
 

@@ -159,6 +159,7 @@ pub fn deployment_sub_pipeline(
             project_name: &context.project.project,
             label: &label,
             deploy_type,
+            image: &image,
             image_reference,
             store: &store,
             target: &target,
