@@ -309,6 +309,45 @@ impl Http {
         Self::finish(method.as_str(), url, response)
     }
 
+    /// [`Http::get`], read into `T` (`what` names it in the error).
+    pub(crate) fn get_as<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        what: &str,
+    ) -> Result<T, ForgeError> {
+        let value = self.get(path, query)?;
+        self.decode(value, what, "GET", path)
+    }
+
+    /// [`Http::send`], its answer read into `T` (`what` names it in the error).
+    pub(crate) fn send_as<T: serde::de::DeserializeOwned>(
+        &self,
+        method: &Method,
+        path: &str,
+        body: &Value,
+        what: &str,
+    ) -> Result<T, ForgeError> {
+        let value = self.send(method, path, body)?;
+        self.decode(value, what, method.as_str(), path)
+    }
+
+    /// Reads a response into `T`, or says which response (method and URL, without the query)
+    /// was not what the API documents.
+    fn decode<T: serde::de::DeserializeOwned>(
+        &self,
+        value: Value,
+        what: &str,
+        method: &'static str,
+        path: &str,
+    ) -> Result<T, ForgeError> {
+        serde_json::from_value(value).map_err(|error| ForgeError::InvalidResponse {
+            method,
+            url: format!("{}{path}", self.base),
+            detail: format!("{what}: {error}"),
+        })
+    }
+
     fn finish(
         method: &'static str,
         url: String,
@@ -356,14 +395,6 @@ impl Http {
 
 pub(crate) fn user_agent() -> String {
     format!("upkeep/{}", env!("CARGO_PKG_VERSION"))
-}
-
-/// Reads a response field into `T`, or says which response was not what the API documents.
-pub(crate) fn decode<T: serde::de::DeserializeOwned>(
-    value: Value,
-    what: &str,
-) -> Result<T, String> {
-    serde_json::from_value(value).map_err(|error| format!("{what}: {error}"))
 }
 
 /// Collects the human-readable parts of an API error body: GitHub's `message` and `errors`,

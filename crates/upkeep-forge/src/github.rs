@@ -2,10 +2,10 @@
 //! request reviewers (`/repos/{owner}/{repo}/pulls...`, API version `2022-11-28`).
 
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::forge::{
-    Forge, ForgeError, Http, Method, NewPullRequest, PullRequest, Token, decode, user_agent,
+    Forge, ForgeError, Http, Method, NewPullRequest, PullRequest, Token, user_agent,
 };
 
 /// The public GitHub's API; GitHub Enterprise Server answers at `https://<host>/api/v3`.
@@ -23,7 +23,7 @@ pub struct GitHub {
 impl std::fmt::Debug for GitHub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GitHub")
-            .field("api_base", &self.http_base())
+            .field("api_base", &self.http.base())
             .field("owner", &self.owner)
             .field("repo", &self.repo)
             .finish_non_exhaustive()
@@ -88,22 +88,8 @@ impl GitHub {
         format!("{}/{}", self.owner, self.repo)
     }
 
-    fn http_base(&self) -> &str {
-        self.http.base()
-    }
-
     fn pulls_path(&self) -> String {
         format!("/repos/{}/{}/pulls", self.owner, self.repo)
-    }
-
-    fn pull(value: Value, method: &'static str, url: String) -> Result<PullRequest, ForgeError> {
-        decode::<PullResponse>(value, "pull request")
-            .map(PullRequest::from)
-            .map_err(|detail| ForgeError::InvalidResponse {
-                method,
-                url,
-                detail,
-            })
     }
 }
 
@@ -112,18 +98,11 @@ impl Forge for GitHub {
         let path = self.pulls_path();
         // `head` filters by `owner:branch`; a bare branch name would be ignored by the API.
         let head_filter = format!("{}:{head}", self.owner);
-        let value = self.http.get(
+        let pulls: Vec<PullResponse> = self.http.get_as(
             &path,
             &[("state", "open"), ("head", &head_filter), ("base", base)],
+            "pull request list",
         )?;
-        let url = format!("{}{path}", self.http_base());
-        let pulls = decode::<Vec<PullResponse>>(value, "pull request list").map_err(|detail| {
-            ForgeError::InvalidResponse {
-                method: "GET",
-                url,
-                detail,
-            }
-        })?;
         // Filter again: the API drops a filter it cannot parse instead of refusing it.
         Ok(pulls
             .into_iter()
@@ -140,8 +119,10 @@ impl Forge for GitHub {
             "body": request.body,
             "draft": request.draft,
         });
-        let value = self.http.send(&Method::Post, &path, &body)?;
-        Self::pull(value, "POST", format!("{}{path}", self.http_base()))
+        let pull: PullResponse = self
+            .http
+            .send_as(&Method::Post, &path, &body, "pull request")?;
+        Ok(pull.into())
     }
 
     fn update_request(
@@ -151,12 +132,13 @@ impl Forge for GitHub {
         body: &str,
     ) -> Result<PullRequest, ForgeError> {
         let path = format!("{}/{number}", self.pulls_path());
-        let value = self.http.send(
+        let pull: PullResponse = self.http.send_as(
             &Method::Patch,
             &path,
             &json!({ "title": title, "body": body }),
+            "pull request",
         )?;
-        Self::pull(value, "PATCH", format!("{}{path}", self.http_base()))
+        Ok(pull.into())
     }
 
     fn request_reviewers(&self, number: u64, reviewers: &[String]) -> Result<(), ForgeError> {

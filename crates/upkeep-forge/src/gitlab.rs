@@ -3,11 +3,10 @@
 //! URL-encoded path (`group%2Fsub%2Fproject`), which saves a lookup of the numeric id.
 
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::forge::{
-    Forge, ForgeError, Http, Method, NewPullRequest, PullRequest, Token, decode, percent_encode,
-    user_agent,
+    Forge, ForgeError, Http, Method, NewPullRequest, PullRequest, Token, percent_encode, user_agent,
 };
 
 /// GitLab marks a merge request as draft by this title prefix; the create endpoint has no
@@ -87,23 +86,10 @@ impl GitLab {
         format!("/projects/{}/merge_requests", self.project_id)
     }
 
-    fn decode<T: serde::de::DeserializeOwned>(
-        &self,
-        value: Value,
-        what: &str,
-        method: &'static str,
-        path: &str,
-    ) -> Result<T, ForgeError> {
-        decode(value, what).map_err(|detail| ForgeError::InvalidResponse {
-            method,
-            url: format!("{}{path}", self.http.base()),
-            detail,
-        })
-    }
-
     fn user_id(&self, username: &str) -> Result<Option<u64>, ForgeError> {
-        let value = self.http.get("/users", &[("username", username)])?;
-        let users: Vec<UserResponse> = self.decode(value, "user list", "GET", "/users")?;
+        let users: Vec<UserResponse> =
+            self.http
+                .get_as("/users", &[("username", username)], "user list")?;
         // Usernames are case-insensitive on GitLab.
         Ok(users
             .into_iter()
@@ -124,15 +110,15 @@ fn draft_title(title: &str) -> String {
 impl Forge for GitLab {
     fn find_open_request(&self, head: &str, base: &str) -> Result<Option<PullRequest>, ForgeError> {
         let path = self.merge_requests_path();
-        let value = self.http.get(
+        let merges: Vec<MergeResponse> = self.http.get_as(
             &path,
             &[
                 ("state", "opened"),
                 ("source_branch", head),
                 ("target_branch", base),
             ],
+            "merge request list",
         )?;
-        let merges: Vec<MergeResponse> = self.decode(value, "merge request list", "GET", &path)?;
         Ok(merges
             .into_iter()
             .map(PullRequest::from)
@@ -154,8 +140,9 @@ impl Forge for GitLab {
             // The upgrade branch is ours alone; nobody needs it after the merge.
             "remove_source_branch": true,
         });
-        let value = self.http.send(&Method::Post, &path, &body)?;
-        let merge: MergeResponse = self.decode(value, "merge request", "POST", &path)?;
+        let merge: MergeResponse =
+            self.http
+                .send_as(&Method::Post, &path, &body, "merge request")?;
         Ok(merge.into())
     }
 
@@ -166,12 +153,12 @@ impl Forge for GitLab {
         body: &str,
     ) -> Result<PullRequest, ForgeError> {
         let path = format!("{}/{number}", self.merge_requests_path());
-        let value = self.http.send(
+        let merge: MergeResponse = self.http.send_as(
             &Method::Put,
             &path,
             &json!({ "title": title, "description": body }),
+            "merge request",
         )?;
-        let merge: MergeResponse = self.decode(value, "merge request", "PUT", &path)?;
         Ok(merge.into())
     }
 

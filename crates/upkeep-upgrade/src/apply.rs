@@ -101,11 +101,14 @@ pub fn apply(
     if !dirty.is_empty() {
         return Err(ApplyError::DirtyTree { paths: dirty });
     }
-    let base = match &options.settings.base_branch {
-        Some(base) => base.clone(),
-        None => git.current_branch()?,
+    let (base, on_base) = match &options.settings.base_branch {
+        Some(base) => (
+            base.clone(),
+            git.current_branch().ok().as_deref() == Some(base.as_str()),
+        ),
+        None => (git.current_branch()?, true),
     };
-    if git.current_branch().ok().as_deref() != Some(base.as_str()) {
+    if !on_base {
         git.checkout(&base)?;
     }
     let branch = upgrade_branch(&base);
@@ -122,7 +125,8 @@ pub fn apply(
     } else {
         None
     };
-    if git.branch_exists(&branch)? {
+    // Without `refresh`, `refuse_open_upgrade` has made sure the branch does not exist.
+    if options.refresh && git.branch_exists(&branch)? {
         git.delete_branch(&branch)?;
     }
     git.create_branch(&branch, &base)?;
@@ -176,10 +180,7 @@ fn apply_on_branch(
     existing_request: Option<PullRequest>,
     log: &mut dyn FnMut(&str),
 ) -> Result<ApplyOutcome, ApplyError> {
-    let composer = Composer {
-        program: options.composer,
-        project: options.project,
-    };
+    let composer = composer(options);
     let mut report = UpgradeReport {
         date: options.date.clone(),
         base_branch: base.to_string(),
@@ -356,6 +357,13 @@ fn publish(
     Ok(())
 }
 
+fn composer<'a>(options: &ApplyOptions<'a>) -> Composer<'a> {
+    Composer {
+        program: options.composer,
+        project: options.project,
+    }
+}
+
 enum GroupResult<'p> {
     /// (package, from, to) of every planned package whose locked version changed.
     Updated(Vec<(&'p PackagePlan, String, String)>),
@@ -508,11 +516,7 @@ fn return_to_base(
         git.delete_branch(branch)?;
     }
     if options.project.join("vendor").is_dir() {
-        let composer = Composer {
-            program: options.composer,
-            project: options.project,
-        };
-        let run = composer.install(log)?;
+        let run = composer(options).install(log)?;
         if !run.succeeded {
             log("warning: `composer install` could not restore vendor/ to the base branch's lock");
         }

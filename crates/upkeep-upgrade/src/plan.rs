@@ -394,7 +394,8 @@ impl<'a> Context<'a> {
         };
         plan.new_constraint = constraint
             .filter(|written| {
-                Constraint::parse(written).is_ok_and(|parsed| !parsed.matches(version))
+                self.constraint(written)
+                    .is_some_and(|parsed| !parsed.matches(version))
             })
             .map(|written| moved_constraint(written, version));
         plan.reason = match (&plan.new_constraint, &first_blocker) {
@@ -637,14 +638,10 @@ fn apply_thresholds(packages: &mut [PackagePlan], settings: &UpgradeSettings) ->
             };
             // Security updates are never deferred.
             if *count >= limit && !package.security {
-                package.reason = format!(
-                    "waits for the next run: at most {limit} {kind} updates per run (was: {})",
-                    package.reason
+                postpone(
+                    package,
+                    &format!("waits for the next run: at most {limit} {kind} updates per run"),
                 );
-                package.update = UpdateKind::None;
-                package.to = None;
-                package.new_constraint = None;
-                package.group = None;
                 continue;
             }
             *count += 1;
@@ -663,12 +660,17 @@ fn defer(packages: &mut [PackagePlan], names: &[String], why: &str) {
         .iter_mut()
         .filter(|package| names.contains(&package.name))
     {
-        package.reason = format!("{why} (was: {})", package.reason);
-        package.update = UpdateKind::None;
-        package.to = None;
-        package.new_constraint = None;
-        package.group = None;
+        postpone(package, why);
     }
+}
+
+/// Leaves `package`'s update for the next run, saying why before the reason it had.
+fn postpone(package: &mut PackagePlan, why: &str) {
+    package.reason = format!("{why} (was: {})", package.reason);
+    package.update = UpdateKind::None;
+    package.to = None;
+    package.new_constraint = None;
+    package.group = None;
 }
 
 #[cfg(test)]
