@@ -248,10 +248,7 @@ fn render_plan(plan: &UpgradePlan) -> String {
 }
 
 fn run_apply(args: &ApplyArgs) -> Outcome {
-    let (settings, plan) = match planned(&args.metadata) {
-        Ok(planned) => planned,
-        Err(outcome) => return outcome,
-    };
+    // The forge first: a missing token or an unknown forge should not wait for the metadata.
     let forge = if args.pr {
         match forge_client(args) {
             Ok(forge) => Some(forge),
@@ -259,6 +256,10 @@ fn run_apply(args: &ApplyArgs) -> Outcome {
         }
     } else {
         None
+    };
+    let (settings, plan) = match planned(&args.metadata) {
+        Ok(planned) => planned,
+        Err(outcome) => return outcome,
     };
     let options = ApplyOptions {
         project: &args.metadata.path,

@@ -52,6 +52,24 @@ impl Shop {
         std::fs::write(path, text).unwrap();
     }
 
+    /// Replaces text in a file of the repository, each pair in turn; every `from` must be there.
+    fn edit(&self, path: &str, replacements: &[(&str, &str)]) {
+        let mut text = std::fs::read_to_string(self.repo.join(path)).unwrap();
+        for (from, to) in replacements {
+            assert!(text.contains(from), "{path} has no {from:?}");
+            text = text.replace(from, to);
+        }
+        self.write(path, &text);
+    }
+
+    /// Writes an executable script (a stand-in hook).
+    fn write_script(&self, path: &str, text: &str) {
+        use std::os::unix::fs::PermissionsExt as _;
+        self.write(path, text);
+        std::fs::set_permissions(self.repo.join(path), std::fs::Permissions::from_mode(0o755))
+            .unwrap();
+    }
+
     fn commit(&self, message: &str) {
         self.git(&["add", "-A"]);
         self.git(&["commit", "-q", "--allow-empty", "-m", message]);
@@ -233,14 +251,12 @@ fn first_and_second_deployment_run_hooks_in_the_right_releases() {
 
     // The second deployment changes the pre-deploy hook: this run still runs the running
     // release's hook (in the running release, with version 1), and says so.
-    shop.write(
+    shop.edit(
         "deploy.fixture-shop-staging.yml",
-        &std::fs::read_to_string(shop.repo.join("deploy.fixture-shop-staging.yml"))
-            .unwrap()
-            .replace(
-                "bin/record-hook pre-deploy",
-                "bin/record-hook pre-deploy-v2",
-            ),
+        &[(
+            "bin/record-hook pre-deploy",
+            "bin/record-hook pre-deploy-v2",
+        )],
     );
     shop.release_version(2);
     let output = shop.run(&["pipeline", "run", "--env", "staging", "--quiet"]);
@@ -466,24 +482,19 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn overlapping_deployments_wait_for_each_other_in_order() {
     let shop = Shop::new();
-    shop.write(
+    shop.write_script(
         "bin/slow-hook",
         "#!/bin/sh\nj=\"$(pwd)/../../../journal.log\"\necho \"start $1\" >> \"$j\"\nsleep 1\necho \"end $1\" >> \"$j\"\n",
     );
-    std::process::Command::new("chmod")
-        .args(["+x"])
-        .arg(shop.repo.join("bin/slow-hook"))
-        .status()
-        .unwrap();
-    shop.write(
+    shop.edit(
         "deploy.fixture-shop-staging.yml",
-        &std::fs::read_to_string(shop.repo.join("deploy.fixture-shop-staging.yml"))
-            .unwrap()
-            .replace("bin/record-hook install-destructive", "bin/slow-hook x")
-            .replace(
+        &[
+            ("bin/record-hook install-destructive", "bin/slow-hook x"),
+            (
                 "SPRYKER_HOOK_BEFORE_DEPLOY: bin/record-hook pre-deploy",
                 "SPRYKER_HOOK_BEFORE_DEPLOY: \"true\"",
             ),
+        ],
     );
     shop.commit("slow install");
     assert_exit(&shop.run(&["build", "--env", "staging", "--quiet"]), 0);
@@ -696,20 +707,13 @@ fn logs_resume_from_a_byte_offset_without_gaps_or_duplicates() {
 #[test]
 fn ctrl_c_cancels_the_run_and_stops_the_hook_processes() {
     let shop = Shop::new();
-    shop.write(
+    shop.write_script(
         "bin/hang",
         "#!/bin/sh\nsleep 300 &\necho $! > \"$(pwd)/../../../sleeper.pid\"\nwait\n",
     );
-    std::process::Command::new("chmod")
-        .args(["+x"])
-        .arg(shop.repo.join("bin/hang"))
-        .status()
-        .unwrap();
-    shop.write(
+    shop.edit(
         "deploy.fixture-shop-staging.yml",
-        &std::fs::read_to_string(shop.repo.join("deploy.fixture-shop-staging.yml"))
-            .unwrap()
-            .replace("bin/record-hook install-destructive", "bin/hang"),
+        &[("bin/record-hook install-destructive", "bin/hang")],
     );
     shop.commit("hanging install");
     let child = shop
@@ -749,20 +753,16 @@ fn ctrl_c_cancels_the_run_and_stops_the_hook_processes() {
 #[test]
 fn a_step_over_its_time_limit_is_stopped() {
     let shop = Shop::new();
-    shop.write(
+    shop.edit(
         "upkeep.yml",
-        &std::fs::read_to_string(shop.repo.join("upkeep.yml"))
-            .unwrap()
-            .replace(
-                "    keep-releases: 3\n",
-                "    keep-releases: 3\n    timeout: 1s\n",
-            ),
+        &[(
+            "    keep-releases: 3\n",
+            "    keep-releases: 3\n    timeout: 1s\n",
+        )],
     );
-    shop.write(
+    shop.edit(
         "deploy.fixture-shop-staging.yml",
-        &std::fs::read_to_string(shop.repo.join("deploy.fixture-shop-staging.yml"))
-            .unwrap()
-            .replace("bin/record-hook install-destructive", "sleep 30"),
+        &[("bin/record-hook install-destructive", "sleep 30")],
     );
     shop.commit("slow install");
     let started = Instant::now();
@@ -821,12 +821,12 @@ fn deploying_an_unknown_image_names_the_available_ones() {
 #[test]
 fn a_project_buildspec_per_stage_hands_exported_variables_on() {
     let shop = Shop::new();
-    shop.write(
+    shop.edit(
         "upkeep.yml",
-        &std::fs::read_to_string(shop.repo.join("upkeep.yml")).unwrap().replace(
+        &[(
             "      build: ci/build.yml\n",
             "      build: ci/build.yml\n      install: ci/install.yml\n      post-deploy: ci/post.yml\n",
-        ),
+        )],
     );
     shop.write(
         "ci/install.yml",

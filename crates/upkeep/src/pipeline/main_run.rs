@@ -6,6 +6,7 @@ use std::path::Path;
 use clap::Args;
 use upkeep_gate::GateOptions;
 use upkeep_gate::report::{Format, RenderOptions, render};
+use upkeep_pipeline::log_store::LogWriter;
 use upkeep_pipeline::project_file::{DeployType, GatePolicy};
 use upkeep_pipeline::record::{RunStatus, StageRecord, StepRecord, SubPipelineRecord};
 
@@ -167,16 +168,15 @@ fn quality_gate(
     }
     eprintln!("upkeep: quality gate: checking the built tree (policy: {policy})");
     let started = jiff::Timestamp::now();
+    // Created before the gate runs, so that `pipeline logs` finds the step while it does.
     let log = session
         .logs
         .create_step_log("quality-gate", "gate")
         .map_err(|error| CommandError::environment(error.to_string()))?;
-    drop(log);
     let log_path = session.logs.step_log_path("quality-gate", "gate");
     let (status, text, summary) = check_built_tree(checkout, policy, &session.dir)?;
-    write_text_log(&log_path, &text)?;
+    let log_bytes = write_text_log(log, &text)?;
     let finished = jiff::Timestamp::now();
-    let log_bytes = fs_err::metadata(&log_path).map_or(0, |meta| meta.len());
     sub_pipeline.stages.push(StageRecord {
         name: "quality-gate".to_string(),
         status,
@@ -268,11 +268,10 @@ fn check_built_tree(
     Ok((status, render(&report, Format::Text, &plain), summary))
 }
 
-/// Writes the gate's text report as a step log, one timestamped line per report line.
-fn write_text_log(path: &Path, text: &str) -> Result<(), CommandError> {
-    use upkeep_pipeline::log_store::{LineSink, LogLine, LogWriter, Stream};
-    let mut writer =
-        LogWriter::open(path).map_err(|error| CommandError::environment(error.to_string()))?;
+/// Writes the gate's text report into its step log, one timestamped line per report line, and
+/// returns the log's size in bytes.
+fn write_text_log(mut writer: LogWriter, text: &str) -> Result<u64, CommandError> {
+    use upkeep_pipeline::log_store::{LineSink, LogLine, Stream};
     for line in text.lines() {
         writer
             .write_line(&LogLine::now(Stream::Stdout, line))
@@ -280,8 +279,7 @@ fn write_text_log(path: &Path, text: &str) -> Result<(), CommandError> {
     }
     writer
         .finish()
-        .map_err(|error| CommandError::environment(error.to_string()))?;
-    Ok(())
+        .map_err(|error| CommandError::environment(error.to_string()))
 }
 
 fn skip_rest(session: &mut RunSession, names: &[&str]) {

@@ -64,12 +64,11 @@ pub fn parse_deploy_type(text: &str) -> Result<DeployType, String> {
         .map_err(|error: upkeep_pipeline::project_file::UnknownName| error.to_string())
 }
 
-/// Why a command stopped, with the exit status it maps to.
+/// Why a command stopped: bad input or a run that could not go on, exit status 2 either way.
 #[derive(Debug)]
 pub struct CommandError {
     pub message: String,
     pub hint: Option<String>,
-    pub outcome: Outcome,
 }
 
 impl CommandError {
@@ -78,7 +77,6 @@ impl CommandError {
         Self {
             message: message.into(),
             hint: Some(hint.into()),
-            outcome: Outcome::Failed,
         }
     }
 
@@ -88,14 +86,13 @@ impl CommandError {
         Self {
             message: message.into(),
             hint: None,
-            outcome: Outcome::Failed,
         }
     }
 
     /// Prints the error and returns its exit status.
     pub fn report(&self) -> Outcome {
         print_error(&self.message, self.hint.as_deref());
-        self.outcome
+        Outcome::Failed
     }
 }
 
