@@ -518,3 +518,27 @@ fn plan_text_shows_a_row_per_package_and_the_groups_in_order() {
         "{text}"
     );
 }
+
+#[test]
+fn apply_with_pr_asks_for_the_token_before_reading_the_project() {
+    // An empty directory: planning would fail on the missing composer.json, but the missing
+    // token is found first, before any metadata is fetched.
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::cargo_bin("upkeep")
+        .unwrap()
+        .args(["upgrade", "apply", "--pr"])
+        .arg(dir.path())
+        .env_remove("UPKEEP_FORGE_TOKEN")
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("GITLAB_TOKEN")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_exit(&output, 2);
+    let stderr = stderr(&output);
+    assert!(
+        stderr.starts_with("error: --pr needs an API token\n"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("composer.json"), "{stderr}");
+}
