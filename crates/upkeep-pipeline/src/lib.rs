@@ -1,7 +1,7 @@
 //! The pipeline model and runtime: the project's `upkeep.yml`, AWS `CodeBuild` style
 //! `buildspec.yml` files, Spryker docker-sdk deploy files, the resolved plan of an environment,
-//! and the machinery that runs steps: the process executor, the log store with byte offsets,
-//! secret masking and the machine-readable run record.
+//! the run's state machine over that plan (`runtime`), and the machinery that runs steps: the
+//! process executor, the log store with byte offsets, secret masking and the typed run record.
 //!
 //! ```no_run
 //! let project = upkeep_pipeline::project_file::ProjectFile::load(std::path::Path::new("upkeep.yml"))?;
@@ -17,4 +17,5 @@ pub mod mask;
 pub mod plan;
 pub mod project_file;
 pub mod record;
+pub mod runtime;
 pub mod yaml;

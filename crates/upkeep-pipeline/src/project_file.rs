@@ -52,6 +52,9 @@ pub struct Environment {
     /// if that file exists, else `deploy.yml`.
     pub deploy_file: PathBuf,
     pub deploy_type: DeployType,
+    /// Whether destructive deployments (which reset data) may run without being confirmed on
+    /// the command line (`--confirm-destructive <env>`). Default false.
+    pub destructive_allowed: bool,
     pub gate: GatePolicy,
     /// Whether a run waits for an authorised person to approve the deployment.
     pub approval: bool,
@@ -471,6 +474,8 @@ struct RawEnvironment {
     #[serde(default)]
     deploy_type: DeployType,
     #[serde(default)]
+    destructive_allowed: bool,
+    #[serde(default)]
     gate: GatePolicy,
     #[serde(default)]
     approval: bool,
@@ -507,6 +512,7 @@ impl RawEnvironment {
             branch: self.branch,
             deploy_file,
             deploy_type: self.deploy_type,
+            destructive_allowed: self.destructive_allowed,
             gate: self.gate,
             approval: self.approval,
             target,
@@ -694,6 +700,7 @@ environments:
                 branch: Some("develop".to_string()),
                 deploy_file: PathBuf::from("/repo/deploy.my-shop-staging.yml"),
                 deploy_type: DeployType::Destructive,
+                destructive_allowed: false,
                 gate: GatePolicy::Warn,
                 approval: true,
                 target: Target::Local {
@@ -764,7 +771,7 @@ environments:
         assert_eq!(
             error(text),
             "/repo/upkeep.yml:5:5: at `environments.staging.deploy-typ`: unknown field \
-             `deploy-typ`, expected one of branch, deploy-file, deploy-type, gate, approval, \
+             `deploy-typ`, expected one of branch, deploy-file, deploy-type, destructive-allowed, gate, approval, \
              target, buildspec, keep-releases, secrets, timeout"
         );
     }
