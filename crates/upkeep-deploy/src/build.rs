@@ -1,6 +1,7 @@
 //! The Build stage: runs the project's build buildspec in a clean checkout of the commit, then
 //! writes the tree as a reproducible OCI image into the local image store, tagged
-//! `<environment>-<commit>` and `<environment>-latest`.
+//! `<environment>-<commit>`. The image is not deployable yet: it is promoted (tagged
+//! `<environment>-latest`, see [`crate::promotion`]) only once its gate and approval allow it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -8,7 +9,7 @@ use std::path::{Path, PathBuf};
 use upkeep_pipeline::buildspec::Buildspec;
 use upkeep_pipeline::deploy_file::DeployFile;
 use upkeep_pipeline::project_file::Stage;
-use upkeep_pipeline::record::{RunStatus, StageRecord};
+use upkeep_pipeline::record::{RunStatus, StageKind, StageRecord};
 
 use crate::checkout::Commit;
 use crate::image::{BuiltImage, ImageError, ImageInput, build_image};
@@ -79,11 +80,6 @@ pub fn image_tag(environment: &str, commit: &Commit) -> String {
     format!("{environment}-{}", commit.short())
 }
 
-/// The tag that always names the newest image built for `environment`.
-pub fn latest_tag(environment: &str) -> String {
-    format!("{environment}-latest")
-}
-
 /// Runs the build buildspec in the checkout and, when it succeeds, builds and tags the image.
 pub fn build(runner: &StageRunner<'_>, input: &BuildInput<'_>) -> Result<BuildOutcome, BuildError> {
     let buildspec = match input.buildspec {
@@ -119,7 +115,7 @@ pub fn build(runner: &StageRunner<'_>, input: &BuildInput<'_>) -> Result<BuildOu
         input.commit.short()
     ));
     let result = runner.run(
-        Stage::Build.as_str(),
+        StageKind::Build,
         &buildspec,
         input.checkout,
         &variables,
@@ -152,9 +148,6 @@ pub fn build(runner: &StageRunner<'_>, input: &BuildInput<'_>) -> Result<BuildOu
     let reference = image_tag(input.environment, input.commit);
     let descriptor = built.manifest_descriptor();
     input.store.tag(&reference, &descriptor)?;
-    input
-        .store
-        .tag(&latest_tag(input.environment), &descriptor)?;
     save_exports(input.store, &built.manifest_digest, &result.exported)?;
     runner.say(&format!(
         "build: image {} ({}) written to {}",

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use upkeep_pipeline::buildspec::Buildspec;
 use upkeep_pipeline::project_file::{DeployType, Stage};
-use upkeep_pipeline::record::{RunStatus, StageRecord};
+use upkeep_pipeline::record::{RunStatus, StageKind, StageRecord};
 
 use crate::layout::{ImageStore, LayoutError, ResolvedImage};
 use crate::queue::{DeploymentQueue, QueueError};
@@ -107,7 +107,7 @@ pub fn deploy(
                 runner,
                 "pre-deploy skipped: this is the first deployment, no release is running",
             ));
-            outcome.stages.push(skipped(Stage::PreDeploy));
+            outcome.stages.push(runner.skipped(StageKind::PreDeploy));
         }
         Some(running) => {
             note_changed_hook(runner, running, &new_release, &mut outcome.notes);
@@ -187,7 +187,7 @@ fn abandon(
     } else {
         RunStatus::Failed
     };
-    outcome.stages.push(skipped(Stage::PostDeploy));
+    outcome.stages.push(runner.skipped(StageKind::PostDeploy));
     Ok(outcome)
 }
 
@@ -209,7 +209,7 @@ fn run_in(
         buildspec.source.display(),
         release.id
     ));
-    Ok(runner.run(stage.as_str(), &buildspec, &app, &variables)?)
+    Ok(runner.run(stage.into(), &buildspec, &app, &variables)?)
 }
 
 /// The project's buildspec of `stage` when the release has it, else the built-in default. A
@@ -284,12 +284,4 @@ fn note_changed_hook(
 fn note(runner: &StageRunner<'_>, text: &str) -> String {
     runner.say(text);
     text.to_string()
-}
-
-fn skipped(stage: Stage) -> StageRecord {
-    StageRecord {
-        name: stage.as_str().to_string(),
-        status: RunStatus::Skipped,
-        steps: Vec::new(),
-    }
 }

@@ -1,8 +1,9 @@
 //! Runs one stage (a buildspec in one shell session) of a run: its output goes to the run's log
-//! store, masked, and optionally to the terminal; the result becomes a [`StageRecord`].
+//! store, masked, and to the [`StageObserver`]; the result becomes a [`StageRecord`]. Nothing
+//! here writes to the terminal: the observer decides what people see.
 
 use std::collections::BTreeMap;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -11,15 +12,31 @@ use upkeep_pipeline::buildspec_run::{
     BuildspecRun, BuildspecRunError, CommandStatus, run_buildspec,
 };
 use upkeep_pipeline::executor::CancelToken;
-use upkeep_pipeline::log_store::{LineSink, LogError, LogLine, LogStore};
+use upkeep_pipeline::log_store::{LineSink, LogError, LogLine, LogStore, LogWriter};
 use upkeep_pipeline::mask::Masker;
-use upkeep_pipeline::record::{RunStatus, StageRecord, StepRecord};
+use upkeep_pipeline::record::{RunStatus, StageKind, StageRecord, StepRecord};
 
 /// Host variables a stage keeps; nothing else of upkeep's own environment reaches a step, so a
 /// hook sees the same variables here as in a container of its image.
 const HOST_VARIABLES: [&str; 5] = ["PATH", "HOME", "LANG", "TMPDIR", "USER"];
 
-/// What every stage of a run shares: where logs go, what to mask, how to cancel.
+/// Where a stage's progress goes as it happens: the terminal, a server's live view, the run
+/// record. Every text is masked before it is handed over.
+pub trait StageObserver {
+    /// A line of upkeep's own about the run ("prepared release …", "waiting for deployment …").
+    fn message(&self, text: &str);
+
+    /// A stage's step started; its log is being written at `log` (relative to the run).
+    fn stage_started(&self, _stage: StageKind, _step: &StepRecord) {}
+
+    /// A line a step printed, as it was logged.
+    fn step_line(&self, _stage: StageKind, _line: &LogLine) {}
+
+    /// A stage ended (or was skipped).
+    fn stage_finished(&self, _record: &StageRecord) {}
+}
+
+/// What every stage of a run shares: where logs go, what to mask, how to cancel, who watches.
 pub struct StageRunner<'a> {
     pub logs: &'a LogStore,
     pub masker: &'a Masker,
@@ -28,8 +45,7 @@ pub struct StageRunner<'a> {
     pub timeout: Duration,
     /// upkeep's secret store for `env.secrets`: secret name -> value.
     pub secrets: &'a BTreeMap<String, String>,
-    /// Echo step output to standard error as it arrives.
-    pub echo: bool,
+    pub observer: &'a dyn StageObserver,
 }
 
 /// How a stage ended.
@@ -51,22 +67,28 @@ pub enum StageError {
 }
 
 impl StageRunner<'_> {
-    /// Prints a progress line of the run on standard error (data goes to standard output).
+    /// Hands a progress line of the run to the observer, masked.
     pub fn say(&self, text: &str) {
-        let masked = self.masker.mask_line(text);
-        let _ = writeln!(io::stderr(), "upkeep: {masked}");
+        self.observer.message(&self.masker.mask_line(text));
     }
 
-    /// Runs `buildspec` as the single step of `stage`, in `workspace`, with exactly `variables`
+    /// Records a stage that did not run, and tells the observer.
+    pub fn skipped(&self, stage: StageKind) -> StageRecord {
+        let record = StageRecord::skipped(stage);
+        self.observer.stage_finished(&record);
+        record
+    }
+
+    /// Runs `buildspec` as the single step of `stage`, in `work_dir`, with exactly `variables`
     /// plus a few host basics ([`HOST_VARIABLES`]) as its environment.
     pub fn run(
         &self,
-        stage: &str,
+        stage: StageKind,
         buildspec: &Buildspec,
-        workspace: &Path,
+        work_dir: &Path,
         variables: &BTreeMap<String, String>,
     ) -> Result<StageResult, StageError> {
-        let step = stage;
+        let step = stage.as_str();
         let mut env: BTreeMap<String, String> = HOST_VARIABLES
             .iter()
             .filter_map(|name| {
@@ -83,12 +105,17 @@ impl StageRunner<'_> {
                 .values()
                 .filter_map(|secret| self.secrets.get(secret)),
         );
-        let log_path = self.logs.step_log_path(stage, step);
-        let relative_log = LogStore::relative_step_log_path(stage, step);
-        let writer = self.logs.create_step_log(stage, step)?;
-        let mut sink = EchoSink {
+        let log_path = self.logs.step_log_path(step, step);
+        let relative_log = LogStore::relative_step_log_path(step, step);
+        let writer = self.logs.create_step_log(step, step)?;
+        self.observer.stage_started(
+            stage,
+            &StepRecord::running(step, jiff::Timestamp::now(), relative_log.clone()),
+        );
+        let mut sink = ObservedSink {
             writer,
-            echo: self.echo,
+            stage,
+            observer: self.observer,
         };
         let state_dir = log_path
             .parent()
@@ -97,7 +124,7 @@ impl StageRunner<'_> {
         let run = BuildspecRun {
             name: format!("{stage} ({})", buildspec.source.display()),
             buildspec,
-            workspace: workspace.to_path_buf(),
+            work_dir: work_dir.to_path_buf(),
             state_dir: state_dir.clone(),
             env,
             secrets: self.secrets,
@@ -128,12 +155,14 @@ impl StageRunner<'_> {
                 log_path.display()
             ));
         }
+        let record = StageRecord {
+            name: stage,
+            status,
+            steps: vec![step_record],
+        };
+        self.observer.stage_finished(&record);
         Ok(StageResult {
-            record: StageRecord {
-                name: stage.to_string(),
-                status,
-                steps: vec![step_record],
-            },
+            record,
             exported: outcome.exported,
         })
     }
@@ -164,18 +193,19 @@ fn describe(status: RunStatus, exit_code: Option<i32>) -> String {
     }
 }
 
-/// Writes each line to the step's log and, when asked, to standard error.
-struct EchoSink {
-    writer: upkeep_pipeline::log_store::LogWriter,
-    echo: bool,
+/// Writes each line to the step's log, then hands it to the observer. The log is flushed
+/// before the observer sees the line, so a reader that follows the log never lags behind what
+/// was shown.
+struct ObservedSink<'a> {
+    writer: LogWriter,
+    stage: StageKind,
+    observer: &'a dyn StageObserver,
 }
 
-impl LineSink for EchoSink {
+impl LineSink for ObservedSink<'_> {
     fn write_line(&mut self, line: &LogLine) -> io::Result<()> {
         self.writer.write_line(line)?;
-        if self.echo {
-            let _ = writeln!(io::stderr().lock(), "  | {}", line.text);
-        }
+        self.observer.step_line(self.stage, line);
         Ok(())
     }
 

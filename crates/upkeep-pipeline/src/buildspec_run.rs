@@ -45,8 +45,9 @@ pub struct BuildspecRun<'a> {
     /// The step's name, for messages.
     pub name: String,
     pub buildspec: &'a Buildspec,
-    /// The session's working directory, and where artifacts are collected from.
-    pub workspace: PathBuf,
+    /// The session's working directory (a checkout or a release), where artifacts are collected
+    /// from. Not a workspace: that word names the tenants of the server.
+    pub work_dir: PathBuf,
     /// A directory of upkeep's own for the driver script, the status file and exported values.
     pub state_dir: PathBuf,
     /// The stage environment; see the module docs for precedence.
@@ -188,7 +189,7 @@ pub fn run_buildspec(
             program: shell,
             args: vec![files.script.display().to_string()],
         },
-        cwd: run.workspace.clone(),
+        cwd: run.work_dir.clone(),
         env,
         timeout: run.timeout,
         stdin: None,
@@ -226,7 +227,7 @@ pub fn run_buildspec(
     if let (StepStatus::Succeeded, Some(spec_artifacts), Some(destination)) =
         (status, &spec.artifacts, &run.artifacts_dir)
     {
-        match collect_artifacts(spec_artifacts, &run.workspace, destination) {
+        match collect_artifacts(spec_artifacts, &run.work_dir, destination) {
             Ok(copied) => artifacts = copied,
             Err(error) => {
                 write_system(sink, &run.name, &format!("upkeep: {error}"))?;
@@ -688,7 +689,7 @@ mod tests {
             BuildspecRun {
                 name: "test".to_string(),
                 buildspec: spec,
-                workspace: self.workspace(),
+                work_dir: self.workspace(),
                 state_dir: self.dir.path().join("state"),
                 env: BTreeMap::new(),
                 secrets: &self.secrets,

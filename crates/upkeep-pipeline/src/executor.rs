@@ -425,11 +425,26 @@ impl<'a> Output<'a> {
     }
 
     fn line(&mut self, stream: Stream, text: String, at: Timestamp) -> Result<(), ExecError> {
-        let masker = if stream == Stream::Stderr {
-            &mut self.stderr
+        let (masker, other, other_stream) = if stream == Stream::Stderr {
+            (&mut self.stderr, &mut self.stdout, Stream::Stdout)
         } else {
-            &mut self.stdout
+            (&mut self.stdout, &mut self.stderr, Stream::Stderr)
         };
+        // A line the other stream holds back (a secret may go on in its next line) but that
+        // came earlier goes first, so the log keeps the order the lines were printed in.
+        if other.pending_tag().is_some_and(|held_since| *held_since <= at)
+            && let Some((timestamp, text)) = other.flush()
+        {
+            write(
+                self.sink,
+                self.step,
+                &LogLine {
+                    timestamp,
+                    stream: other_stream,
+                    text,
+                },
+            )?;
+        }
         for (timestamp, text) in masker.push(text, at) {
             write(
                 self.sink,
