@@ -70,6 +70,44 @@ pub fn resolve_commit(repository: &Path, revision: &str) -> Result<Commit, Check
     Ok(Commit { id, time })
 }
 
+/// Where a commit stands with respect to an environment's branch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BranchCheck {
+    /// The commit is the branch's tip or one of its ancestors.
+    OnBranch,
+    /// The branch exists and does not contain the commit.
+    NotOnBranch,
+    /// The repository has no such local branch.
+    NoSuchBranch,
+}
+
+/// Whether `commit` is on the local branch `branch` of `repository`.
+pub fn check_branch(
+    repository: &Path,
+    commit: &Commit,
+    branch: &str,
+) -> Result<BranchCheck, CheckoutError> {
+    let reference = format!("refs/heads/{branch}");
+    if git(repository, &["rev-parse", "--verify", "--quiet", &reference]).is_err() {
+        return Ok(BranchCheck::NoSuchBranch);
+    }
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(repository)
+        .args(["merge-base", "--is-ancestor", &commit.id, &reference])
+        .output()
+        .map_err(CheckoutError::GitMissing)?;
+    // 0: an ancestor; 1: not one; anything else: git could not tell.
+    match output.status.code() {
+        Some(0) => Ok(BranchCheck::OnBranch),
+        Some(1) => Ok(BranchCheck::NotOnBranch),
+        _ => Err(CheckoutError::Git {
+            command: format!("merge-base --is-ancestor {} {reference}", commit.id),
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        }),
+    }
+}
+
 /// Writes the tree of `commit` into `destination`, which must not exist yet.
 pub fn export_tree(
     repository: &Path,

@@ -218,6 +218,30 @@ impl LogStore {
         LogWriter::open(&self.step_log_path(stage, step))
     }
 
+    /// The start of the first line at or after byte `offset`: `offset` itself when a line starts
+    /// there, else the byte after the next line end (a reader given an offset inside a line goes
+    /// on from the next whole line). A log that does not exist yet keeps the offset.
+    pub fn line_start_at_or_after(path: &Path, offset: u64) -> Result<u64, LogError> {
+        if offset == 0 {
+            return Ok(0);
+        }
+        let mut file = match fs_err::File::open(path) {
+            Ok(file) => file,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(offset),
+            Err(error) => return Err(error.into()),
+        };
+        file.seek(SeekFrom::Start(offset - 1))?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)?;
+        if bytes.first().is_none_or(|&byte| byte == b'\n') {
+            return Ok(offset);
+        }
+        Ok(match bytes.iter().position(|&byte| byte == b'\n') {
+            Some(end) => offset + end as u64,
+            None => offset - 1 + bytes.len() as u64,
+        })
+    }
+
     /// The complete lines from byte `offset` on, and the offset after the last of them: pass it
     /// to the next call to continue without gaps or duplicates. A partly written last line is
     /// left for a later call. A log that does not exist yet reads as empty.
@@ -280,6 +304,28 @@ pub enum LogError {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_offset_inside_a_line_goes_on_at_the_next_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("step.log");
+        fs_err::write(&path, "abc\ndefg\nhi\n").expect("write");
+        let start = |offset| LogStore::line_start_at_or_after(&path, offset).expect("read");
+        assert_eq!(start(0), 0);
+        assert_eq!(start(4), 4);
+        for inside in 1..=3 {
+            assert_eq!(start(inside), 4, "offset {inside}");
+        }
+        assert_eq!(start(5), 9);
+        assert_eq!(start(9), 9);
+        assert_eq!(start(10), 12);
+        assert_eq!(start(12), 12);
+        assert_eq!(start(40), 40);
+        assert_eq!(
+            LogStore::line_start_at_or_after(&dir.path().join("none.log"), 7).expect("missing"),
+            7
+        );
+    }
     use super::*;
     use std::time::Duration;
 

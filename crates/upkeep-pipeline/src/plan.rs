@@ -150,8 +150,7 @@ pub enum PlanError {
         source: DeployFileError,
     },
     #[error(
-        "the {stage} buildspec of environment `{environment}` does not exist: {}\n\
-         hint: fix `environments.{environment}.buildspec.{stage}` in upkeep.yml, or remove it to use the built-in one",
+        "the {stage} buildspec of environment `{environment}` does not exist: {}",
         path.display()
     )]
     MissingBuildspec {
@@ -159,6 +158,20 @@ pub enum PlanError {
         stage: Stage,
         path: PathBuf,
     },
+}
+
+impl crate::hint::Hint for PlanError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::UnknownEnvironment(error) => error.hint(),
+            Self::DeployFile { .. } => None,
+            Self::MissingBuildspec {
+                environment, stage, ..
+            } => Some(format!(
+                "fix `environments.{environment}.buildspec.{stage}` in upkeep.yml, or remove it to use the built-in one"
+            )),
+        }
+    }
 }
 
 impl Plan {
@@ -740,8 +753,13 @@ step timeout: 1h
             .replace(&project.root().display().to_string(), "<root>");
         assert_eq!(
             message,
-            "the post-deploy buildspec of environment `staging` does not exist: <root>/ci/post.yml\n\
-             hint: fix `environments.staging.buildspec.post-deploy` in upkeep.yml, or remove it to use the built-in one"
+            "the post-deploy buildspec of environment `staging` does not exist: <root>/ci/post.yml"
+        );
+        assert_eq!(
+            crate::hint::Hint::hint(&error).as_deref(),
+            Some(
+                "fix `environments.staging.buildspec.post-deploy` in upkeep.yml, or remove it to use the built-in one"
+            )
         );
     }
 

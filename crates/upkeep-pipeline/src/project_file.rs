@@ -297,8 +297,7 @@ impl fmt::Display for UnknownEnvironment {
         if self.known.is_empty() {
             return write!(
                 formatter,
-                "unknown environment `{}`: {file} defines no environments\n\
-                 hint: add one under `environments:`",
+                "unknown environment `{}`: {file} defines no environments",
                 self.name
             );
         }
@@ -307,11 +306,20 @@ impl fmt::Display for UnknownEnvironment {
             "unknown environment `{}`; {file} defines: {}",
             self.name,
             self.known.join(", ")
-        )?;
-        if let Some(suggestion) = self.suggestion() {
-            write!(formatter, "\nhint: did you mean `{suggestion}`?")?;
-        }
-        Ok(())
+        )
+    }
+}
+
+impl crate::hint::Hint for UnknownEnvironment {
+    fn hint(&self) -> Option<String> {
+        Some(match self.suggestion() {
+            Some(suggestion) => format!("did you mean `--env {suggestion}`?"),
+            None if self.known.is_empty() => "add one under `environments:`".to_string(),
+            None => format!(
+                "the environments are declared under `environments:` in {}",
+                self.file.display()
+            ),
+        })
     }
 }
 
@@ -883,8 +891,11 @@ environments:
         let unknown = project.environment("stagin").expect_err("not defined");
         assert_eq!(
             unknown.to_string(),
-            "unknown environment `stagin`; /repo/upkeep.yml defines: staging, production\n\
-             hint: did you mean `staging`?"
+            "unknown environment `stagin`; /repo/upkeep.yml defines: staging, production"
+        );
+        assert_eq!(
+            crate::hint::Hint::hint(&unknown).as_deref(),
+            Some("did you mean `--env staging`?")
         );
         let prefix = project.environment("prod").expect_err("not defined");
         assert_eq!(prefix.suggestion(), Some("production"));
