@@ -114,12 +114,7 @@ pub fn build(runner: &StageRunner<'_>, input: &BuildInput<'_>) -> Result<BuildOu
         buildspec.source.display(),
         input.commit.short()
     ));
-    let result = runner.run(
-        StageKind::Build,
-        &buildspec,
-        input.checkout,
-        &variables,
-    )?;
+    let result = runner.run(StageKind::Build, &buildspec, input.checkout, &variables)?;
     if result.record.status != RunStatus::Succeeded {
         return Ok(BuildOutcome {
             record: result.record,

@@ -88,7 +88,12 @@ pub fn check_branch(
     branch: &str,
 ) -> Result<BranchCheck, CheckoutError> {
     let reference = format!("refs/heads/{branch}");
-    if git(repository, &["rev-parse", "--verify", "--quiet", &reference]).is_err() {
+    if git(
+        repository,
+        &["rev-parse", "--verify", "--quiet", &reference],
+    )
+    .is_err()
+    {
         return Ok(BranchCheck::NoSuchBranch);
     }
     let output = Command::new("git")

@@ -153,8 +153,7 @@ impl<'a> Promotions<'a> {
             })?
             .len();
         let descriptor = Descriptor::new(MEDIA_TYPE_MANIFEST, image.manifest_digest.clone(), size);
-        self.store
-            .tag(&latest_tag(self.environment), &descriptor)?;
+        self.store.tag(&latest_tag(self.environment), &descriptor)?;
         Ok(())
     }
 }

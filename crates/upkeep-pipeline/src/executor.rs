@@ -432,7 +432,9 @@ impl<'a> Output<'a> {
         };
         // A line the other stream holds back (a secret may go on in its next line) but that
         // came earlier goes first, so the log keeps the order the lines were printed in.
-        if other.pending_tag().is_some_and(|held_since| *held_since <= at)
+        if other
+            .pending_tag()
+            .is_some_and(|held_since| *held_since <= at)
             && let Some((timestamp, text)) = other.flush()
         {
             write(

@@ -557,12 +557,11 @@ impl RunRecord {
         fn version_one() -> u32 {
             1
         }
-        let versioned: Versioned = serde_json::from_str(&text).map_err(|source| {
-            RecordError::Decode {
+        let versioned: Versioned =
+            serde_json::from_str(&text).map_err(|source| RecordError::Decode {
                 path: path.clone(),
                 source,
-            }
-        })?;
+            })?;
         if versioned.version != RECORD_VERSION {
             return Err(RecordError::Version {
                 path,
@@ -782,9 +781,9 @@ mod tests {
         .expect("write");
         let error = RunRecord::load(dir.path()).expect_err("old");
         assert!(
-            error
-                .to_string()
-                .contains("a run record of format version 1, which this upkeep (format 2) cannot read"),
+            error.to_string().contains(
+                "a run record of format version 1, which this upkeep (format 2) cannot read"
+            ),
             "{error}"
         );
     }

@@ -38,12 +38,18 @@ use crate::record::{GateVerdict, RunKind, RunStatus, SubPipelineKind};
 #[serde(tag = "phase", rename_all = "kebab-case")]
 pub enum Phase {
     Build,
-    QualityGate { policy: GatePolicy },
-    Approval { required: bool },
+    QualityGate {
+        policy: GatePolicy,
+    },
+    Approval {
+        required: bool,
+    },
     /// The image becomes deployable for its environment: only after its gate allowed it and,
     /// where required, its approval was given.
     Promotion,
-    Deployment { deploy_type: DeployType },
+    Deployment {
+        deploy_type: DeployType,
+    },
 }
 
 /// What the runner does next.
@@ -52,12 +58,16 @@ pub enum Action {
     /// Check out the commit, run the build buildspec, write the image.
     Build,
     /// Check the built tree (with policy `off`: record that the gate was skipped).
-    CheckGate { policy: GatePolicy },
+    CheckGate {
+        policy: GatePolicy,
+    },
     /// Approval is required: take an approval given in advance, or keep the run waiting.
     AwaitApproval,
     /// Mark the image deployable for the environment.
     Promote,
-    Deploy { deploy_type: DeployType },
+    Deploy {
+        deploy_type: DeployType,
+    },
     /// The run waits for a decision; nothing to do in this process.
     Suspend,
     /// The run is over with this status; the sub-pipelines that did not run are `skipped`.
@@ -67,13 +77,17 @@ pub enum Action {
 /// How the runner's action went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
-    Built { status: RunStatus },
+    Built {
+        status: RunStatus,
+    },
     GateChecked(GateResult),
     ApprovalPending,
     Approved,
     Rejected,
     Promoted,
-    Deployed { status: RunStatus },
+    Deployed {
+        status: RunStatus,
+    },
     /// Ctrl-C, SIGTERM, a cancel from the server: whatever runs stops.
     Cancelled,
 }
@@ -462,10 +476,7 @@ mod tests {
 
     #[test]
     fn an_unrequired_approval_cannot_be_left_pending() {
-        let mut run = Runtime::new(vec![
-            Phase::Approval { required: false },
-            Phase::Promotion,
-        ]);
+        let mut run = Runtime::new(vec![Phase::Approval { required: false }, Phase::Promotion]);
         // A leading approval that is not required is still the current phase until an event.
         assert!(run.apply(Event::ApprovalPending).is_err());
         run.apply(Event::Approved).expect("approved");

@@ -42,22 +42,32 @@ pub enum RunError {
         #[source]
         source: CheckoutError,
     },
-    #[error("commit {commit} is not on branch `{branch}`, the branch of environment `{environment}`")]
+    #[error(
+        "commit {commit} is not on branch `{branch}`, the branch of environment `{environment}`"
+    )]
     NotOnBranch {
         environment: String,
         branch: String,
         commit: String,
     },
-    #[error("environment `{environment}` deploys branch `{branch}`, which this repository does not have")]
+    #[error(
+        "environment `{environment}` deploys branch `{branch}`, which this repository does not have"
+    )]
     NoSuchBranch { environment: String, branch: String },
-    #[error("a destructive deployment resets the data of `{environment}`, and upkeep.yml does not allow it there")]
+    #[error(
+        "a destructive deployment resets the data of `{environment}`, and upkeep.yml does not allow it there"
+    )]
     DestructiveNotConfirmed { environment: String },
-    #[error("environment `{environment}` has no promoted image: no build of it has passed its quality gate{approval}")]
+    #[error(
+        "environment `{environment}` has no promoted image: no build of it has passed its quality gate{approval}"
+    )]
     NothingPromoted {
         environment: String,
         approval: &'static str,
     },
-    #[error("image {reference} ({digest}) was never promoted for `{environment}`: its quality gate did not pass{approval}, or it was built but never checked")]
+    #[error(
+        "image {reference} ({digest}) was never promoted for `{environment}`: its quality gate did not pass{approval}, or it was built but never checked"
+    )]
     NotPromoted {
         environment: String,
         reference: String,
@@ -70,7 +80,9 @@ pub enum RunError {
         built_for: String,
         reference: String,
     },
-    #[error("`--from-env {given}` does not match image {reference}, which was built for `{built_for}`")]
+    #[error(
+        "`--from-env {given}` does not match image {reference}, which was built for `{built_for}`"
+    )]
     WrongSourceEnvironment {
         given: String,
         built_for: String,
@@ -138,7 +150,11 @@ pub enum RunError {
 }
 
 impl RunError {
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
         Self::Io {
             action,
             path: path.into(),

@@ -79,7 +79,11 @@ pub fn run_pipeline(
     }
     let commit = resolve_commit(context.root(), &request.revision)
         .map_err(|source| RunError::Commit { source })?;
-    overrides.extend(check_commit_branch(context, &commit, request.overrides.force)?);
+    overrides.extend(check_commit_branch(
+        context,
+        &commit,
+        request.overrides.force,
+    )?);
 
     let mut record = RunRecord::new(id, request.kind, context.name());
     record.requested_by.clone_from(&request.requested_by);
@@ -112,10 +116,9 @@ pub fn run_deployment(
     let deploy_type = request
         .deploy_type
         .unwrap_or(context.environment.deploy_type);
-    let mut overrides: Vec<String> =
-        check_destructive(context, deploy_type, &request.overrides)?
-            .into_iter()
-            .collect();
+    let mut overrides: Vec<String> = check_destructive(context, deploy_type, &request.overrides)?
+        .into_iter()
+        .collect();
     let store = context.open_store()?;
     let authorized = authorize_image(
         context,
@@ -384,9 +387,7 @@ fn promote(
     let resolved = store.resolve(&image.digest)?;
     let gate = match runtime.gate_verdict() {
         Some(GateVerdict::Passed) => "its quality gate passed".to_string(),
-        Some(GateVerdict::Warned) => {
-            "its quality gate failed under policy `warn`".to_string()
-        }
+        Some(GateVerdict::Warned) => "its quality gate failed under policy `warn`".to_string(),
         Some(GateVerdict::Skipped) => "the quality gate is off".to_string(),
         Some(GateVerdict::Blocked) | None => "no quality gate".to_string(),
     };
@@ -395,10 +396,7 @@ fn promote(
             decision: ApprovalDecision::Approved,
             by,
             ..
-        }) => format!(
-            "; approved by {}",
-            by.as_deref().unwrap_or("someone")
-        ),
+        }) => format!("; approved by {}", by.as_deref().unwrap_or("someone")),
         _ => String::new(),
     };
     Promotions::of(&store, context.name()).promote(

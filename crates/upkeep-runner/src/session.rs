@@ -30,7 +30,11 @@ pub fn new_run_id() -> RunId {
     let tail = std::process::id()
         .rotate_left(16)
         .wrapping_add(now.subsec_nanosecond().unsigned_abs())
-        .wrapping_add(COUNTER.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9e37_79b9));
+        .wrapping_add(
+            COUNTER
+                .fetch_add(1, Ordering::Relaxed)
+                .wrapping_mul(0x9e37_79b9),
+        );
     RunId::new(now, tail)
 }
 

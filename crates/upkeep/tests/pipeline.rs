@@ -124,16 +124,17 @@ impl Shop {
         releases
     }
 
-    /// The newest run directory of the environment.
+    /// The newest run directory of the environment: run ids sort by start time, and the
+    /// environment is a field of the record (never parsed out of the id).
     fn newest_run(&self, environment: &str) -> PathBuf {
         let mut runs: Vec<PathBuf> = std::fs::read_dir(self.repo.join(".upkeep/runs"))
             .unwrap()
             .map(|entry| entry.unwrap().path())
             .filter(|path| {
-                path.file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .contains(&format!("-{environment}-"))
+                std::fs::read_to_string(path.join("record.json"))
+                    .ok()
+                    .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+                    .is_some_and(|record| record["environment"] == environment)
             })
             .collect();
         runs.sort();

@@ -31,14 +31,15 @@ pub fn run(
     observer: &dyn RunObserver,
 ) -> Result<Built, RunError> {
     session.update(|record| {
-        record
-            .sub_pipelines
-            .push(SubPipelineRecord::new(SubPipelineKind::Build, RunStatus::Running));
+        record.sub_pipelines.push(SubPipelineRecord::new(
+            SubPipelineKind::Build,
+            RunStatus::Running,
+        ));
     })?;
     let checkout = session.dir().join("checkout");
-    export_tree(context.root(), commit, &checkout)
-        .map_err(|source| RunError::Commit { source })?;
-    let deploy_file_path = checkout.join(context.relative_to_root(&context.environment.deploy_file));
+    export_tree(context.root(), commit, &checkout).map_err(|source| RunError::Commit { source })?;
+    let deploy_file_path =
+        checkout.join(context.relative_to_root(&context.environment.deploy_file));
     let deploy_file =
         DeployFile::load(&deploy_file_path, &checkout).map_err(|source| RunError::DeployFile {
             commit: commit.short().to_string(),

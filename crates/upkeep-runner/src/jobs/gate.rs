@@ -123,9 +123,9 @@ pub fn record_verdict(
         GateVerdict::Warned => Some(
             "quality gate failed; the environment's policy is `warn`, so the deployment goes on",
         ),
-        GateVerdict::Blocked => Some(
-            "quality gate failed; the environment's policy is `block`, so nothing is deployed",
-        ),
+        GateVerdict::Blocked => {
+            Some("quality gate failed; the environment's policy is `block`, so nothing is deployed")
+        }
     };
     if let Some(note) = note {
         observer.message(note);

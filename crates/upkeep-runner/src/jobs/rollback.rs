@@ -34,7 +34,10 @@ pub fn run(
     let switched = target.rollback();
     drop(ticket);
     let (from, to) = switched?;
-    let who = session.record().requested_by.unwrap_or_else(|| "someone".to_string());
+    let who = session
+        .record()
+        .requested_by
+        .unwrap_or_else(|| "someone".to_string());
     let text = format!(
         "{who} rolled back `{}` from release {} to release {}",
         context.name(),

@@ -1,20 +1,23 @@
-//! The pipeline commands: `upkeep pipeline plan|run|logs`, `upkeep build`, `upkeep deploy`
-//! (and `deploy rollback`) and `upkeep deploy-file show`. They run the same engine the server
-//! will drive, locally, with the same logs, run records and exit codes.
+//! The pipeline commands: `upkeep pipeline plan|run|approve|reject|logs`, `upkeep build`,
+//! `upkeep deploy` (and `deploy rollback`) and `upkeep deploy-file show`. They parse arguments,
+//! hand the work to `upkeep_runner` (the same runner the server drives), show its progress
+//! through the terminal observer, and turn the outcome into output and an exit code.
 
 mod build;
-mod context;
 mod deploy;
 mod deploy_file;
 mod logs;
-mod main_run;
 mod plan;
-mod session;
+mod run;
+mod terminal;
 
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
+use upkeep_pipeline::executor::CancelToken;
 use upkeep_pipeline::project_file::DeployType;
+use upkeep_pipeline::record::RunStatus;
+use upkeep_runner::{EnvironmentContext, Hint, RunError};
 
 use crate::{Outcome, print_error};
 
@@ -37,8 +40,14 @@ pub enum PipelineCommand {
     ///
     /// Exit status: 0 when the run succeeded (or waits for approval), 1 when a stage failed,
     /// the gate blocked or the run was cancelled, 2 on bad input.
-    Run(main_run::RunArgs),
-    /// Print the log of a step of a recorded run, optionally from a byte offset.
+    Run(run::RunArgs),
+    /// Approve a run that waits for approval (the environment's newest, or `--run ID`): its
+    /// image is promoted and deployed.
+    Approve(run::DecisionArgs),
+    /// Reject a run that waits for approval: nothing is deployed.
+    Reject(run::DecisionArgs),
+    /// Print the logs of a recorded run (every step in order, or one stage), optionally from a
+    /// byte offset, or follow a running one.
     Logs(logs::LogsArgs),
 }
 
@@ -56,6 +65,16 @@ pub struct EnvironmentArgs {
     /// Keep runs, logs and images here instead of `<PATH>/.upkeep`.
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
+}
+
+impl EnvironmentArgs {
+    fn context(&self) -> Result<EnvironmentContext, CommandError> {
+        Ok(EnvironmentContext::load(
+            &self.path,
+            &self.environment,
+            self.state_dir.as_deref(),
+        )?)
+    }
 }
 
 /// `--type normal|destructive`, overriding the environment's `deploy-type`.
@@ -80,15 +99,6 @@ impl CommandError {
         }
     }
 
-    /// The machine could not do what was asked (a file could not be written, a program is
-    /// missing): also exit status 2, the run itself failed.
-    pub fn environment(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            hint: None,
-        }
-    }
-
     /// Prints the error and returns its exit status.
     pub fn report(&self) -> Outcome {
         print_error(&self.message, self.hint.as_deref());
@@ -96,10 +106,44 @@ impl CommandError {
     }
 }
 
+impl From<RunError> for CommandError {
+    fn from(error: RunError) -> Self {
+        Self {
+            message: error.to_string(),
+            hint: error.hint(),
+        }
+    }
+}
+
+/// A cancel token that Ctrl-C, SIGTERM and SIGHUP (what CI systems send to cancel a job) set.
+/// Steps run in process groups of their own, which the executor stops when it is set; the run
+/// is then recorded as cancelled.
+fn cancel_on_signals() -> CancelToken {
+    let token = CancelToken::new();
+    let handler = token.clone();
+    let _ = ctrlc::set_handler(move || handler.cancel());
+    token
+}
+
+/// Who starts or decides a run, for its record.
+fn current_user() -> Option<String> {
+    std::env::var("USER").ok().filter(|user| !user.is_empty())
+}
+
+/// The exit status of a run as it stands.
+fn outcome_of(status: RunStatus) -> Outcome {
+    match status {
+        RunStatus::Succeeded | RunStatus::WaitingForApproval => Outcome::Success,
+        _ => Outcome::ProblemsFound,
+    }
+}
+
 pub fn run(args: &PipelineArgs) -> Outcome {
     let result = match &args.command {
         PipelineCommand::Plan(args) => plan::run(args),
-        PipelineCommand::Run(args) => main_run::run(args),
+        PipelineCommand::Run(args) => run::run(args),
+        PipelineCommand::Approve(args) => run::decide(args, upkeep_runner::Decision::Approve),
+        PipelineCommand::Reject(args) => run::decide(args, upkeep_runner::Decision::Reject),
         PipelineCommand::Logs(args) => logs::run(args),
     };
     finish(result)

@@ -1,10 +1,8 @@
 //! `upkeep pipeline plan --env NAME`: the resolved plan, without running anything.
 
 use clap::{Args, ValueEnum};
-use upkeep_pipeline::plan::Plan;
 use upkeep_pipeline::project_file::DeployType;
 
-use super::context::load_project_file;
 use super::{CommandError, EnvironmentArgs, parse_deploy_type};
 use crate::{Outcome, output};
 
@@ -29,27 +27,14 @@ pub enum PlanFormat {
 }
 
 pub fn run(args: &PlanArgs) -> Result<Outcome, CommandError> {
-    let project = load_project_file(&args.environment.path)?;
-    let plan = Plan::resolve(&project, &args.environment.environment, args.deploy_type).map_err(
-        |error| {
-            let text = error.to_string();
-            // Some plan errors carry their own hint line.
-            let (message, hint) = text
-                .split_once("\nhint: ")
-                .map_or((text.as_str(), None), |(message, hint)| {
-                    (message, Some(hint))
-                });
-            CommandError::input(
-                message,
-                hint.unwrap_or("fix upkeep.yml or the deploy file and plan again"),
-            )
-        },
-    )?;
+    let plan = args.environment.context()?.plan(args.deploy_type)?;
     match args.format {
         PlanFormat::Text => output::stdout().write_bytes(plan.render_text().as_bytes()),
         PlanFormat::Json => {
-            let json = serde_json::to_string_pretty(&plan)
-                .map_err(|error| CommandError::environment(error.to_string()))?;
+            let json = serde_json::to_string_pretty(&plan).map_err(|error| CommandError {
+                message: format!("cannot encode the plan: {error}"),
+                hint: None,
+            })?;
             writeln!(output::stdout(), "{json}");
         }
     }
