@@ -845,3 +845,401 @@ fn a_project_buildspec_per_stage_hands_exported_variables_on() {
         ["post-deploy sees schema-1 and build-1"]
     );
 }
+
+// Guard rails, approvals across processes, run ids and following logs.
+
+/// The blocking-gate commit of `a_blocking_gate_stops_the_run_before_deployment`.
+fn commit_gate_error(shop: &Shop) {
+    shop.write(
+        "src/Pyz/Zed/Greeting/GreetingDependencyProvider.php",
+        "<?php\n\nnamespace Pyz\\Zed\\Greeting;\n\nuse Spryker\\Zed\\Kernel\\AbstractBundleDependencyProvider;\nuse Spryker\\Zed\\Kernel\\Container;\n\nclass GreetingDependencyProvider extends AbstractBundleDependencyProvider\n{\n    public function provideBusinessLayerDependencies(Container $container): Container\n    {\n        $container->set('GREETING_PLUGINS', function () {\n            return [new \\stdClass()];\n        });\n\n        return $container;\n    }\n}\n",
+    );
+    shop.commit("inline plugin list");
+}
+
+fn runs(shop: &Shop) -> usize {
+    std::fs::read_dir(shop.repo.join(".upkeep/runs")).map_or(0, Iterator::count)
+}
+
+#[test]
+fn a_build_the_gate_blocked_is_never_deployed() {
+    let shop = Shop::new();
+    commit_gate_error(&shop);
+    let output = shop.run(&[
+        "pipeline",
+        "run",
+        "--env",
+        "production",
+        "--approve",
+        "--quiet",
+    ]);
+    assert_exit(&output, 1);
+    assert_eq!(shop.record("production")["gate"]["verdict"], "blocked");
+    assert_eq!(shop.record("production")["image"]["promoted"], false);
+    // Nothing was promoted, so a plain deploy has nothing to deploy...
+    let output = shop.run(&["deploy", "--env", "production", "--quiet"]);
+    assert_exit(&output, 2);
+    assert!(
+        stderr(&output).contains("environment `production` has no promoted image"),
+        "{}",
+        stderr(&output)
+    );
+    // ...and naming the blocked image is refused too, with the reason.
+    let reference = shop.record("production")["image"]["reference"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let output = shop.run(&[
+        "deploy",
+        "--env",
+        "production",
+        "--image",
+        &reference,
+        "--quiet",
+    ]);
+    assert_exit(&output, 2);
+    assert!(
+        stderr(&output).contains("was never promoted for `production`")
+            && stderr(&output).contains("hint: run it through the pipeline"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(shop.current_release("production").is_none());
+    // Forcing it is possible, and recorded.
+    let output = shop.run(&[
+        "deploy",
+        "--env",
+        "production",
+        "--image",
+        &reference,
+        "--force",
+        "--quiet",
+    ]);
+    assert_exit(&output, 0);
+    let overrides = shop.record("production")["overrides"].to_string();
+    assert!(
+        overrides.contains("never promoted for `production` (--force)"),
+        "{overrides}"
+    );
+}
+
+#[test]
+fn an_image_of_another_environment_needs_from_env_and_is_recorded() {
+    let shop = Shop::new();
+    assert_exit(&shop.run(&["build", "--env", "staging", "--quiet"]), 0);
+    let output = shop.run(&[
+        "deploy",
+        "--env",
+        "production",
+        "--image",
+        "staging-latest",
+        "--quiet",
+    ]);
+    assert_exit(&output, 2);
+    assert!(
+        stderr(&output).contains("was built for environment `staging`, not `production`")
+            && stderr(&output).contains("--from-env staging"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(shop.current_release("production").is_none());
+    let output = shop.run(&[
+        "deploy",
+        "--env",
+        "production",
+        "--image",
+        "staging-latest",
+        "--from-env",
+        "staging",
+        "--quiet",
+    ]);
+    assert_exit(&output, 0);
+    let record = shop.record("production");
+    assert_eq!(record["from_environment"], "staging");
+    assert_eq!(record["image"]["environment"], "staging");
+    assert!(shop.current_release("production").is_some());
+}
+
+#[test]
+fn a_destructive_deployment_needs_the_environment_or_a_confirmation() {
+    let shop = Shop::new();
+    assert_exit(
+        &shop.run(&[
+            "pipeline",
+            "run",
+            "--env",
+            "production",
+            "--approve",
+            "--quiet",
+        ]),
+        0,
+    );
+    let before = runs(&shop);
+    let output = shop.run(&[
+        "deploy",
+        "--env",
+        "production",
+        "--type",
+        "destructive",
+        "--quiet",
+    ]);
+    assert_exit(&output, 2);
+    assert!(
+        stderr(&output).contains("a destructive deployment resets the data of `production`")
+            && stderr(&output).contains("hint: confirm with `--confirm-destructive production`"),
+        "{}",
+        stderr(&output)
+    );
+    // Refused before anything ran: no run, no hook.
+    assert_eq!(runs(&shop), before);
+    assert_eq!(shop.journal("production").len(), 1);
+    let output = shop.run(&[
+        "pipeline",
+        "run",
+        "--env",
+        "production",
+        "--type",
+        "destructive",
+        "--approve",
+        "--quiet",
+    ]);
+    assert_exit(&output, 2);
+    // Naming another environment does not confirm this one.
+    let output = shop.run(&[
+        "deploy",
+        "--env",
+        "production",
+        "--type",
+        "destructive",
+        "--confirm-destructive",
+        "staging",
+        "--quiet",
+    ]);
+    assert_exit(&output, 2);
+    let output = shop.run(&[
+        "deploy",
+        "--env",
+        "production",
+        "--type",
+        "destructive",
+        "--confirm-destructive",
+        "production",
+        "--quiet",
+    ]);
+    assert_exit(&output, 0);
+    assert!(shop.journal("production")[2].contains("args=-r destructive"));
+}
+
+#[test]
+fn runs_of_staging_and_eu_staging_stay_apart() {
+    let shop = Shop::new();
+    let project = std::fs::read_to_string(shop.repo.join("upkeep.yml")).unwrap();
+    let staging =
+        &project[project.find("  staging:").unwrap()..project.find("  production:").unwrap()];
+    let eu = staging
+        .replace("  staging:", "  eu-staging:")
+        .replace("../targets/staging", "../targets/eu-staging");
+    shop.write("upkeep.yml", &format!("{project}{eu}"));
+    shop.commit("eu-staging");
+    assert_exit(
+        &shop.run(&["pipeline", "run", "--env", "staging", "--quiet"]),
+        0,
+    );
+    let staging_release = shop.current_release("staging").unwrap();
+    assert_exit(
+        &shop.run(&["pipeline", "run", "--env", "eu-staging", "--quiet"]),
+        0,
+    );
+    let eu_release = shop.current_release("eu-staging").unwrap();
+    let log = |environment: &str| {
+        let output = shop.run(&[
+            "pipeline",
+            "logs",
+            "--env",
+            environment,
+            "--stage",
+            "install",
+        ]);
+        assert_exit(&output, 0);
+        stdout(&output)
+    };
+    assert!(
+        log("staging").contains(&staging_release),
+        "{}",
+        log("staging")
+    );
+    assert!(!log("staging").contains(&eu_release));
+    assert!(log("eu-staging").contains(&eu_release));
+    // Run ids name no environment: they are a time and a random tail.
+    let id = shop.record("staging")["run_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(!id.contains("staging"), "{id}");
+}
+
+#[test]
+fn a_waiting_run_is_approved_by_a_second_process_and_deploys_its_own_image() {
+    let shop = Shop::new();
+    let output = shop.run(&["pipeline", "run", "--env", "production", "--quiet"]);
+    assert_exit(&output, 0);
+    let id = stdout(&output)
+        .trim()
+        .strip_prefix("waiting for approval: ")
+        .unwrap()
+        .to_string();
+    let built = shop.record("production")["image"]["digest"].clone();
+    assert_eq!(shop.record("production")["image"]["promoted"], false);
+    // A newer commit in between does not change what the approval deploys.
+    shop.release_version(2);
+    let output = shop.run(&["pipeline", "approve", "--env", "production", "--quiet"]);
+    assert_exit(&output, 0);
+    assert_eq!(stdout(&output).trim(), format!("{id} succeeded"));
+    let record = shop.record("production");
+    assert_eq!(record["run_id"], id.as_str());
+    assert_eq!(record["status"], "succeeded");
+    assert_eq!(record["approval"]["decision"], "approved");
+    assert_eq!(record["approval"]["via"], "upkeep pipeline approve");
+    assert_eq!(record["image"]["digest"], built);
+    assert_eq!(record["image"]["promoted"], true);
+    let journal = shop.journal("production");
+    assert_eq!(journal.len(), 1);
+    assert!(journal[0].contains("version=1"), "{}", journal[0]);
+    // Deciding again is refused: the run does not wait any more.
+    let output = shop.run(&["pipeline", "approve", "--env", "production", "--run", &id]);
+    assert_exit(&output, 2);
+    assert!(stderr(&output).contains("does not wait for approval: it succeeded"));
+    // A rejected run deploys nothing and is not promoted.
+    let output = shop.run(&["pipeline", "run", "--env", "production", "--quiet"]);
+    assert_exit(&output, 0);
+    let output = shop.run(&["pipeline", "reject", "--env", "production"]);
+    assert_exit(&output, 0);
+    let record = shop.record("production");
+    assert_eq!(record["status"], "rejected");
+    assert_eq!(record["sub_pipelines"][2]["status"], "skipped");
+    assert_eq!(shop.journal("production").len(), 1);
+    let output = shop.run(&["pipeline", "approve", "--env", "production"]);
+    assert_exit(&output, 2);
+    assert!(stderr(&output).contains("has no run waiting for approval"));
+}
+
+#[test]
+fn an_unknown_commit_or_one_off_the_branch_writes_no_run() {
+    let shop = Shop::new();
+    let output = shop.run(&[
+        "pipeline", "run", "--env", "staging", "--commit", "nope", "--quiet",
+    ]);
+    assert_exit(&output, 2);
+    assert!(stderr(&output).contains("the revision `nope` does not exist"));
+    assert_eq!(runs(&shop), 0);
+    shop.git(&["checkout", "-q", "-b", "feature"]);
+    shop.release_version(2);
+    let output = shop.run(&["pipeline", "run", "--env", "staging", "--quiet"]);
+    assert_exit(&output, 2);
+    assert!(
+        stderr(&output).contains("is not on branch `main`, the branch of environment `staging`"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(runs(&shop), 0);
+    let output = shop.run(&["pipeline", "run", "--env", "staging", "--force", "--quiet"]);
+    assert_exit(&output, 0);
+    assert!(
+        shop.record("staging")["overrides"]
+            .to_string()
+            .contains("(--force)")
+    );
+}
+
+#[test]
+fn a_rollback_is_a_recorded_run_with_its_log() {
+    let shop = Shop::new();
+    assert_exit(
+        &shop.run(&["pipeline", "run", "--env", "staging", "--quiet"]),
+        0,
+    );
+    let first = shop.current_release("staging").unwrap();
+    shop.release_version(2);
+    assert_exit(
+        &shop.run(&["pipeline", "run", "--env", "staging", "--quiet"]),
+        0,
+    );
+    let second = shop.current_release("staging").unwrap();
+    assert_exit(&shop.run(&["deploy", "rollback", "--env", "staging"]), 0);
+    let record = shop.record("staging");
+    assert_eq!(record["kind"], "rollback");
+    assert_eq!(record["status"], "succeeded");
+    assert_eq!(record["rollback"]["from"], second.as_str());
+    assert_eq!(record["rollback"]["to"], first.as_str());
+    let output = shop.run(&["pipeline", "logs", "--env", "staging"]);
+    assert_exit(&output, 0);
+    assert!(
+        stdout(&output).contains(&format!(
+            "rolled back `staging` from release {second} to release {first}"
+        )),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn logs_follow_a_running_step_and_end_with_its_result() {
+    let shop = Shop::new();
+    shop.write_script(
+        "bin/ticker",
+        "#!/bin/sh\nfor i in 1 2 3 4 5 6; do echo \"tick $i\"; sleep 0.3; done\n",
+    );
+    shop.edit(
+        "deploy.fixture-shop-staging.yml",
+        &[("bin/record-hook install-destructive", "bin/ticker")],
+    );
+    shop.commit("slow install");
+    let run = shop
+        .upkeep(&["pipeline", "run", "--env", "staging", "--quiet"])
+        .spawn()
+        .unwrap();
+    // Wait until the install step is recorded as running, then follow.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(Instant::now() < deadline, "install never started");
+        let started = std::fs::read_dir(shop.repo.join(".upkeep/runs"))
+            .ok()
+            .and_then(|mut entries| entries.next())
+            .and_then(|entry| {
+                std::fs::read_to_string(entry.ok()?.path().join("logs/install/install.log")).ok()
+            })
+            .is_some_and(|log| log.contains("tick 1"));
+        if started {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let follow = shop.run(&[
+        "pipeline", "logs", "--env", "staging", "--stage", "install", "--follow",
+    ]);
+    let run = run.wait_with_output().unwrap();
+    assert_exit(&run, 0);
+    assert_exit(&follow, 0);
+    let ticks: Vec<String> = stdout(&follow)
+        .lines()
+        .filter(|line| line.starts_with("tick"))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        ticks,
+        (1..=6).map(|i| format!("tick {i}")).collect::<Vec<_>>()
+    );
+    assert!(
+        stderr(&follow)
+            .trim_end()
+            .ends_with("upkeep: install: succeeded"),
+        "{}",
+        stderr(&follow)
+    );
+    // An offset inside a line starts at the next line, with a note.
+    let output = shop.run(&[
+        "pipeline", "logs", "--env", "staging", "--stage", "install", "--offset", "3",
+    ]);
+    assert_exit(&output, 0);
+    assert!(stderr(&output).contains("offset 3 is inside a line of the install log"));
+}
