@@ -547,8 +547,6 @@ impl RunRecord {
 
     /// Reads a record; one of another version is refused with a message that says which.
     pub fn load(run_dir: &Path) -> Result<Self, RecordError> {
-        let path = Self::path(run_dir);
-        let text = fs_err::read_to_string(&path)?;
         #[derive(Deserialize)]
         struct Versioned {
             #[serde(default = "version_one")]
@@ -557,6 +555,8 @@ impl RunRecord {
         fn version_one() -> u32 {
             1
         }
+        let path = Self::path(run_dir);
+        let text = fs_err::read_to_string(&path)?;
         let versioned: Versioned =
             serde_json::from_str(&text).map_err(|source| RecordError::Decode {
                 path: path.clone(),

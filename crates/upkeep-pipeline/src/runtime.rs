@@ -234,16 +234,15 @@ impl Runtime {
         let action = self.next_action();
         let unexpected = || UnexpectedEvent { action, event };
         if event == Event::Cancelled {
-            return match self.state {
-                State::Finished(_) => Err(unexpected()),
-                _ => {
-                    self.finish(RunStatus::Cancelled);
-                    Ok(())
-                }
-            };
+            if let State::Finished(_) = self.state {
+                return Err(unexpected());
+            }
+            self.finish(RunStatus::Cancelled);
+            return Ok(());
         }
         match (action, event) {
-            (Action::Build, Event::Built { status }) => {
+            (Action::Build, Event::Built { status })
+            | (Action::Deploy { .. }, Event::Deployed { status }) => {
                 if status == RunStatus::Succeeded {
                     self.advance();
                 } else {
@@ -259,7 +258,9 @@ impl Runtime {
                     self.finish(RunStatus::Failed);
                 }
             }
-            (Action::AwaitApproval, Event::Approved) => self.advance(),
+            (Action::AwaitApproval, Event::Approved) | (Action::Promote, Event::Promoted) => {
+                self.advance();
+            }
             (Action::AwaitApproval, Event::ApprovalPending) if self.approval_required() => {
                 self.state = State::WaitingForApproval;
             }
@@ -269,14 +270,6 @@ impl Runtime {
             (Action::Suspend, Event::Approved) => {
                 self.state = State::Running;
                 self.advance();
-            }
-            (Action::Promote, Event::Promoted) => self.advance(),
-            (Action::Deploy { .. }, Event::Deployed { status }) => {
-                if status == RunStatus::Succeeded {
-                    self.advance();
-                } else {
-                    self.finish(status);
-                }
             }
             _ => return Err(unexpected()),
         }

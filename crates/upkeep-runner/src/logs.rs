@@ -72,20 +72,19 @@ pub fn read_logs(
                 continue;
             }
             let path = confined(run_dir, log)?;
-            let offset = match offsets.get(&key) {
-                Some(offset) => *offset,
-                None => {
-                    let start = LogStore::line_start_at_or_after(&path, query.offset)?;
-                    if start != query.offset {
-                        on_event(LogEvent::OffsetRounded {
-                            stage,
-                            step: &step.name,
-                            from: query.offset,
-                            to: start,
-                        });
-                    }
-                    start
+            let offset = if let Some(offset) = offsets.get(&key) {
+                *offset
+            } else {
+                let start = LogStore::line_start_at_or_after(&path, query.offset)?;
+                if start != query.offset {
+                    on_event(LogEvent::OffsetRounded {
+                        stage,
+                        step: &step.name,
+                        from: query.offset,
+                        to: start,
+                    });
                 }
+                start
             };
             let (lines, next) = LogStore::read_from(&path, offset)?;
             for line in &lines {

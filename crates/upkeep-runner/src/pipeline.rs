@@ -226,8 +226,8 @@ pub fn decide(
         record.runtime = Some(runtime.clone());
     })?;
     observer.message(&format!("run {run_id} {word} by {who}"));
-    let mut work = Work::default();
-    let result = drive(context, &mut session, runtime, &mut work, observer);
+    let mut carried = Work::default();
+    let result = drive(context, &mut session, runtime, &mut carried, observer);
     end(&session, result, observer)
 }
 
@@ -289,38 +289,7 @@ fn drive(
                 jobs::gate::record_verdict(session, verdict, &checked, observer)?;
                 continue;
             }
-            Action::AwaitApproval if work.approved_in_advance => {
-                session.update(|record| {
-                    record.approval = Some(ApprovalRecord {
-                        decision: ApprovalDecision::Approved,
-                        by: record.requested_by.clone(),
-                        at: Some(Timestamp::now()),
-                        via: Some("--approve".to_string()),
-                    });
-                    record
-                        .notes
-                        .push("approved on the command line (--approve)".to_string());
-                })?;
-                Event::Approved
-            }
-            Action::AwaitApproval => {
-                session.update(|record| {
-                    record.approval = Some(ApprovalRecord {
-                        decision: ApprovalDecision::Pending,
-                        by: None,
-                        at: None,
-                        via: None,
-                    });
-                    let image = record
-                        .image
-                        .as_ref()
-                        .map_or(String::new(), |image| format!(" image {}", image.reference));
-                    record
-                        .notes
-                        .push(format!("waiting for approval before deploying{image}"));
-                })?;
-                Event::ApprovalPending
-            }
+            Action::AwaitApproval => await_approval(session, work.approved_in_advance)?,
             Action::Promote => {
                 promote(context, session, &runtime, observer)?;
                 Event::Promoted
@@ -360,6 +329,39 @@ fn drive(
         };
         apply(session, &mut runtime, event)?;
     }
+}
+
+/// Takes an approval given in advance (`--approve`), or leaves the run waiting for one.
+fn await_approval(session: &RunSession, approved_in_advance: bool) -> Result<Event, RunError> {
+    session.update(|record| {
+        if approved_in_advance {
+            record.approval = Some(ApprovalRecord {
+                decision: ApprovalDecision::Approved,
+                by: record.requested_by.clone(),
+                at: Some(Timestamp::now()),
+                via: Some("--approve".to_string()),
+            });
+            record
+                .notes
+                .push("approved on the command line (--approve)".to_string());
+            Event::Approved
+        } else {
+            record.approval = Some(ApprovalRecord {
+                decision: ApprovalDecision::Pending,
+                by: None,
+                at: None,
+                via: None,
+            });
+            let image = record
+                .image
+                .as_ref()
+                .map_or(String::new(), |image| format!(" image {}", image.reference));
+            record
+                .notes
+                .push(format!("waiting for approval before deploying{image}"));
+            Event::ApprovalPending
+        }
+    })
 }
 
 /// Moves the runtime on and keeps its state in the record.

@@ -74,20 +74,19 @@ pub fn authorize_image(
     } else {
         ""
     };
-    let (reference, image) = match reference {
-        Some(reference) => (reference.to_string(), store.resolve(reference)?),
-        None => {
-            let latest = latest_tag(environment);
-            match store.resolve(&latest) {
-                Ok(image) => (latest, image),
-                Err(LayoutError::UnknownImage { .. }) => {
-                    return Err(RunError::NothingPromoted {
-                        environment: environment.to_string(),
-                        approval,
-                    });
-                }
-                Err(error) => return Err(error.into()),
+    let (reference, image) = if let Some(reference) = reference {
+        (reference.to_string(), store.resolve(reference)?)
+    } else {
+        let latest = latest_tag(environment);
+        match store.resolve(&latest) {
+            Ok(image) => (latest, image),
+            Err(LayoutError::UnknownImage { .. }) => {
+                return Err(RunError::NothingPromoted {
+                    environment: environment.to_string(),
+                    approval,
+                });
             }
+            Err(error) => return Err(error.into()),
         }
     };
     let mut authorized = Authorized {
