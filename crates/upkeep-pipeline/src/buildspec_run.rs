@@ -1267,10 +1267,16 @@ phases:
     #[test]
     fn the_default_build_buildspec_runs_composer_with_the_deploy_file_flags() {
         let fixture = Fixture::new();
-        fs_err::write(fixture.workspace().join("composer.json"), "{}").expect("composer.json");
+        let composer_json = fixture.workspace().join("composer.json");
+        fs_err::write(&composer_json, "{}").expect("composer.json");
         let bin = fixture.dir.path().join("bin");
         fs_err::create_dir_all(&bin).expect("bin");
-        write_script(&bin.join("composer"), "#!/bin/sh\necho \"composer $*\"\n");
+        // A stand-in composer that says how it was called and, like `composer config`, edits
+        // composer.json.
+        write_script(
+            &bin.join("composer"),
+            "#!/bin/sh\necho \"composer $*\"\n[ \"$1\" = config ] && echo edited > composer.json\nexit 0\n",
+        );
         let path = format!("{}:/usr/bin:/bin", bin.display());
         let (outcome, lines) = fixture.run_with(
             &Buildspec::default_for(Stage::Build),
@@ -1278,13 +1284,34 @@ phases:
                 ("PATH", &path),
                 ("UPKEEP_COMPOSER_MODE", "--no-dev"),
                 ("UPKEEP_COMPOSER_AUTOLOAD", "--classmap-authoritative"),
+                ("UPKEEP_COMMIT", "0123abcd"),
             ],
         );
         assert_eq!(outcome.status, StepStatus::Succeeded);
         assert_eq!(
             output(&lines),
-            ["composer install --no-dev --classmap-authoritative --no-interaction"]
+            [
+                "composer config autoloader-suffix 0123abcd --no-interaction",
+                "composer install --no-dev --classmap-authoritative --no-interaction"
+            ]
         );
+        // The committed composer.json is what the image gets, byte for byte.
+        assert_eq!(fs_err::read_to_string(&composer_json).expect("read"), "{}");
+        let (_, lines) =
+            fixture.run_with(&Buildspec::default_for(Stage::Build), &[("PATH", &path)]);
+        assert_eq!(
+            output(&lines),
+            [
+                "composer config autoloader-suffix upkeep --no-interaction",
+                "composer install --no-interaction"
+            ]
+        );
+        // A suffix the project chose is left alone.
+        fs_err::write(
+            &composer_json,
+            r#"{"config": {"autoloader-suffix": "shop"}}"#,
+        )
+        .expect("composer.json");
         let (_, lines) =
             fixture.run_with(&Buildspec::default_for(Stage::Build), &[("PATH", &path)]);
         assert_eq!(output(&lines), ["composer install --no-interaction"]);

@@ -62,6 +62,10 @@ pub enum StepCommand {
     Shell { shell: String, script: String },
 }
 
+/// How lines of upkeep's own session driver start (`[upkeep] Phase complete: BUILD …`); they
+/// keep their place after the lines of both streams printed before them.
+pub const MARKER_PREFIX: &str = "[upkeep] ";
+
 /// One step to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepSpec {
@@ -430,20 +434,20 @@ impl<'a> Output<'a> {
         } else {
             (&mut self.stdout, &mut self.stderr, Stream::Stderr)
         };
-        // A line the other stream holds back (a secret may go on in its next line) but that
-        // came earlier goes first, so the log keeps the order the lines were printed in.
-        if other
-            .pending_tag()
-            .is_some_and(|held_since| *held_since <= at)
-            && let Some((timestamp, text)) = other.flush()
+        // A marker of upkeep's own session driver ("Phase complete") is printed after the
+        // phase's commands ended, so a line the other stream still holds back (a secret may
+        // go on in its next line) belongs before it. Other lines of two pipes have no order
+        // worth unmasking a split secret for.
+        if text.starts_with(MARKER_PREFIX)
+            && let Some((held_at, held)) = other.flush()
         {
             write(
                 self.sink,
                 self.step,
                 &LogLine {
-                    timestamp,
+                    timestamp: held_at,
                     stream: other_stream,
-                    text,
+                    text: held,
                 },
             )?;
         }
@@ -707,6 +711,21 @@ mod tests {
         spec.stdin = Some("one\ntwo\n".to_string());
         let (_, lines) = run(&spec);
         assert_eq!(texts(&lines, Stream::Stdout), ["got:one", "two"]);
+    }
+
+    #[test]
+    fn a_driver_marker_comes_after_the_last_line_of_the_other_stream() {
+        let mut lines = Vec::new();
+        let masker = Masker::new(["sup3rsecret"]);
+        run_step(
+            &shell_step("echo sup3r >&2; sleep 0.2; echo '[upkeep] Phase complete: BUILD'"),
+            &masker,
+            &mut lines,
+            &CancelToken::new(),
+        )
+        .expect("run");
+        let texts: Vec<&str> = lines.iter().map(|line| line.text.as_str()).collect();
+        assert_eq!(texts, ["sup3r", "[upkeep] Phase complete: BUILD"]);
     }
 
     #[test]

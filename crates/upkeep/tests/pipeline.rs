@@ -1243,3 +1243,83 @@ fn logs_follow_a_running_step_and_end_with_its_result() {
     assert_exit(&output, 0);
     assert!(stderr(&output).contains("offset 3 is inside a line of the install log"));
 }
+
+/// Composer itself is part of this test: it must be installed (scripts/test.sh installs it);
+/// a missing one fails the test rather than skipping it.
+fn require_composer() {
+    let found = Command::new("composer")
+        .arg("--version")
+        .env("COMPOSER_ALLOW_SUPERUSER", "1")
+        .output()
+        .is_ok_and(|output| output.status.success());
+    assert!(
+        found,
+        "this test runs the real `composer`; install it (Debian: apt-get install composer)"
+    );
+}
+
+#[test]
+fn two_builds_of_a_commit_with_composer_give_one_digest() {
+    require_composer();
+    let shop = Shop::new();
+    shop.write(
+        "composer.json",
+        r#"{
+    "name": "fixture/shop",
+    "require": {"fixture/greeting": "*"},
+    "repositories": [
+        {"packagist.org": false},
+        {"type": "path", "url": "packages/greeting", "options": {"symlink": false}}
+    ],
+    "minimum-stability": "dev",
+    "autoload": {"psr-4": {"Pyz\\": "src/Pyz/"}}
+}
+"#,
+    );
+    shop.write(
+        "packages/greeting/composer.json",
+        r#"{"name": "fixture/greeting", "version": "1.0.0", "autoload": {"psr-4": {"Fixture\\Greeting\\": "src/"}}}
+"#,
+    );
+    shop.write(
+        "packages/greeting/src/Hello.php",
+        "<?php\n\nnamespace Fixture\\Greeting;\n\nclass Hello\n{\n}\n",
+    );
+    shop.commit("composer project");
+    // Production builds with the built-in buildspec, which runs `composer install`.
+    let first = shop.run(&["build", "--env", "production", "--quiet"]);
+    assert_exit(&first, 0);
+    let run = shop.newest_run("production");
+    let build_log = std::fs::read_to_string(run.join("logs/build/build.log")).unwrap();
+    assert!(
+        build_log.contains("autoload files"),
+        "composer did not run:\n{build_log}"
+    );
+    let second = shop.run(&["build", "--env", "production", "--quiet"]);
+    assert_exit(&second, 0);
+    let digest = stdout(&first);
+    assert!(digest.contains(" sha256:"), "{digest}");
+    assert_eq!(digest, stdout(&second));
+    // The image holds the committed composer.json, not the one the build configured.
+    let output = shop.run(&[
+        "deploy",
+        "--env",
+        "production",
+        "--image",
+        digest.split(' ').next().unwrap(),
+        "--force",
+        "--quiet",
+    ]);
+    assert_exit(&output, 0);
+    let release = shop.current_release("production").unwrap();
+    let app = shop
+        .targets
+        .join("production/releases")
+        .join(release)
+        .join("app");
+    assert_eq!(
+        std::fs::read_to_string(app.join("composer.json")).unwrap(),
+        std::fs::read_to_string(shop.repo.join("composer.json")).unwrap()
+    );
+    assert!(app.join("vendor/fixture/greeting/src/Hello.php").is_file());
+}
