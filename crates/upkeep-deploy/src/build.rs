@@ -75,6 +75,16 @@ pub enum BuildError {
     CommitTime { time: i64 },
 }
 
+impl upkeep_pipeline::hint::Hint for BuildError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::Image(error) => error.hint(),
+            Self::Layout(error) => error.hint(),
+            _ => Some("fix the build configuration and commit it".to_string()),
+        }
+    }
+}
+
 /// The tag of the image built for `environment` from `commit`.
 pub fn image_tag(environment: &str, commit: &Commit) -> String {
     format!("{environment}-{}", commit.short())

@@ -69,6 +69,17 @@ pub enum DeploymentError {
     Stage(#[from] StageError),
 }
 
+impl upkeep_pipeline::hint::Hint for DeploymentError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::Image(error) => error.hint(),
+            Self::Target(error) => error.hint(),
+            Self::Queue(error) => error.hint(),
+            Self::Stage(_) => None,
+        }
+    }
+}
+
 /// Runs the deployment. Errors are for what keeps it from running at all (an unknown image, an
 /// unwritable target); a failing stage is an outcome with status `Failed`.
 pub fn deploy(

@@ -94,7 +94,7 @@ pub enum ImageError {
     #[error(transparent)]
     Io(#[from] io::Error),
     #[error(
-        "cannot put {path} into the image: it is a {kind}; only files, directories and symlinks can be\nhint: remove it from the tree before the build",
+        "cannot put {path} into the image: it is a {kind}; only files, directories and symlinks can be",
         path = path.display()
     )]
     UnsupportedFileType { path: PathBuf, kind: &'static str },
@@ -111,10 +111,23 @@ pub enum ImageError {
     )]
     UnsupportedLayer { layer: Digest, media_type: String },
     #[error(
-        "cannot unpack into {path}: it exists already\nhint: unpack into a new directory",
+        "cannot unpack into {path}: it exists already",
         path = path.display()
     )]
     DestinationExists { path: PathBuf },
+}
+
+impl upkeep_pipeline::hint::Hint for ImageError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::Layout(error) => error.hint(),
+            Self::UnsupportedFileType { .. } => {
+                Some("remove it from the tree before the build".to_string())
+            }
+            Self::DestinationExists { .. } => Some("unpack into a new directory".to_string()),
+            _ => None,
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -908,9 +921,13 @@ mod tests {
         assert_eq!(
             error.to_string(),
             format!(
-                "cannot put {} into the image: it is a socket; only files, directories and symlinks can be\nhint: remove it from the tree before the build",
+                "cannot put {} into the image: it is a socket; only files, directories and symlinks can be",
                 socket_path.display()
             )
+        );
+        assert_eq!(
+            upkeep_pipeline::hint::Hint::hint(&error).as_deref(),
+            Some("remove it from the tree before the build")
         );
     }
 

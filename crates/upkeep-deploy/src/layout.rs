@@ -63,7 +63,7 @@ pub enum LayoutError {
         source: serde_json::Error,
     },
     #[error(
-        "{path} is not an OCI image layout: {reason}\nhint: point the image store at an empty or new directory",
+        "{path} is not an OCI image layout: {reason}",
         path = path.display()
     )]
     NotALayout { path: PathBuf, reason: String },
@@ -75,7 +75,7 @@ pub enum LayoutError {
     )]
     MissingBlob { store: PathBuf, digest: Digest },
     #[error(
-        "blob {expected} in {store} has content with digest {actual}: the store is damaged\nhint: delete the blob file and build or pull the image again",
+        "blob {expected} in {store} has content with digest {actual}: the store is damaged",
         store = store.display()
     )]
     DigestMismatch {
@@ -84,7 +84,7 @@ pub enum LayoutError {
         actual: Digest,
     },
     #[error(
-        "unknown image `{reference}` in {store}; available tags: {available}\nhint: build the image first, or pass one of these tags or a sha256:<digest>",
+        "unknown image `{reference}` in {store}; available tags: {available}",
         store = store.display(),
         available = if available.is_empty() { "none".to_string() } else { available.join(", ") }
     )]
@@ -93,20 +93,38 @@ pub enum LayoutError {
         reference: String,
         available: Vec<String>,
     },
-    #[error(
-        "`{reference}` is not a valid image tag: {reason}\nhint: use letters, digits and `.-_:+@/`, starting and ending with a letter or digit"
-    )]
+    #[error("`{reference}` is not a valid image tag: {reason}")]
     InvalidTag {
         reference: String,
         reason: &'static str,
     },
-    #[error(
-        "image index {digest} has no manifest for linux/{architecture}\nhint: pull the image for this platform"
-    )]
+    #[error("image index {digest} has no manifest for linux/{architecture}")]
     NoMatchingPlatform {
         digest: Digest,
         architecture: String,
     },
+}
+
+impl upkeep_pipeline::hint::Hint for LayoutError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::NotALayout { .. } => {
+                Some("point the image store at an empty or new directory".to_string())
+            }
+            Self::DigestMismatch { .. } => {
+                Some("delete the blob file and build or pull the image again".to_string())
+            }
+            Self::UnknownImage { .. } => Some(
+                "build the image first, or pass one of these tags or a sha256:<digest>".to_string(),
+            ),
+            Self::InvalidTag { .. } => Some(
+                "use letters, digits and `.-_:+@/`, starting and ending with a letter or digit"
+                    .to_string(),
+            ),
+            Self::NoMatchingPlatform { .. } => Some("pull the image for this platform".to_string()),
+            _ => None,
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1029,9 +1047,10 @@ mod tests {
             message.starts_with("unknown image `three` in "),
             "{message}"
         );
+        assert!(message.ends_with("available tags: one, two"), "{message}");
         assert!(
-            message.contains("available tags: one, two\nhint:"),
-            "{message}"
+            upkeep_pipeline::hint::Hint::hint(&error)
+                .is_some_and(|hint| hint.starts_with("build the image first"))
         );
 
         let unknown_digest = Digest::of(b"nothing").to_string();

@@ -76,6 +76,18 @@ pub enum PromotionError {
     },
 }
 
+impl upkeep_pipeline::hint::Hint for PromotionError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::Layout(error) => error.hint(),
+            Self::Read { .. } => Some(
+                "the file lists the images promoted for the environment; restore it, or promote again by running the pipeline".to_string(),
+            ),
+            Self::Write { .. } => None,
+        }
+    }
+}
+
 /// The promotions of one environment in an image store.
 pub struct Promotions<'a> {
     store: &'a ImageStore,

@@ -40,10 +40,21 @@ pub enum QueueError {
     #[error(transparent)]
     Io(#[from] io::Error),
     #[error(
-        "{path}: unreadable queue ticket: {reason}\nhint: if no deployment is running, remove the file",
+        "{path}: unreadable queue ticket: {reason}",
         path = path.display()
     )]
     BadTicket { path: PathBuf, reason: String },
+}
+
+impl upkeep_pipeline::hint::Hint for QueueError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::BadTicket { .. } => {
+                Some("if no deployment is running, remove the file".to_string())
+            }
+            Self::Io(_) => None,
+        }
+    }
 }
 
 /// What a ticket file records.

@@ -117,13 +117,11 @@ pub enum TargetError {
         source: serde_json::Error,
     },
     #[error(
-        "nothing is deployed in {root}: there is no `current` release\nhint: deploy first",
+        "nothing is deployed in {root}: there is no `current` release",
         root = root.display()
     )]
     NothingRunning { root: PathBuf },
-    #[error(
-        "cannot roll back release {current}: there is no earlier release to return to\nhint: deploy an earlier commit instead"
-    )]
+    #[error("cannot roll back release {current}: there is no earlier release to return to")]
     NoRollbackTarget { current: String },
     #[error("release {id} failed; a failed release is never activated")]
     ReleaseFailed { id: String },
@@ -135,11 +133,25 @@ pub enum TargetError {
     )]
     UnknownRelease { id: String, root: PathBuf },
     #[error(
-        "{path} points at {target}, which is not a release of this target\nhint: point it at a directory under releases/ or remove it",
+        "{path} points at {target}, which is not a release of this target",
         path = path.display(),
         target = target.display()
     )]
     BrokenCurrent { path: PathBuf, target: PathBuf },
+}
+
+impl upkeep_pipeline::hint::Hint for TargetError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::Image(error) => error.hint(),
+            Self::NothingRunning { .. } => Some("deploy first".to_string()),
+            Self::NoRollbackTarget { .. } => Some("deploy an earlier commit instead".to_string()),
+            Self::BrokenCurrent { .. } => {
+                Some("point it at a directory under releases/ or remove it".to_string())
+            }
+            _ => None,
+        }
+    }
 }
 
 /// A directory that holds `releases/` and `current`.
@@ -763,9 +775,13 @@ mod tests {
         assert_eq!(
             error.to_string(),
             format!(
-                "cannot roll back release {}: there is no earlier release to return to\nhint: deploy an earlier commit instead",
+                "cannot roll back release {}: there is no earlier release to return to",
                 one.id
             )
+        );
+        assert_eq!(
+            upkeep_pipeline::hint::Hint::hint(&error).as_deref(),
+            Some("deploy an earlier commit instead")
         );
         assert_eq!(fixture.running_content(), "one");
         assert_eq!(
