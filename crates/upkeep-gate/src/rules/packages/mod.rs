@@ -172,8 +172,18 @@ pub(crate) mod test_support {
     //! Runs rules on a small project written to a temporary directory.
 
     use crate::engine::{GateOptions, GateReport, run};
+    use crate::inputs::GateInputs;
 
     pub fn run_rules(rules: &[&str], files: &[(&str, &str)]) -> GateReport {
+        run_rules_with(rules, files, GateInputs::default())
+    }
+
+    /// Like [`run_rules`], with the inputs a caller gathered.
+    pub fn run_rules_with(
+        rules: &[&str],
+        files: &[(&str, &str)],
+        inputs: GateInputs,
+    ) -> GateReport {
         let project = tempfile::tempdir().unwrap();
         for (path, content) in files {
             let full = project.path().join(path);
@@ -184,6 +194,7 @@ pub(crate) mod test_support {
             root: project.path().to_path_buf(),
             rules: rules.iter().map(ToString::to_string).collect(),
             jobs: 1,
+            inputs,
             ..GateOptions::default()
         };
         run(&options).unwrap_or_else(|error| panic!("{error}"))
