@@ -148,9 +148,9 @@ impl<'a> LockedPackageLocations<'a> {
     /// The `"name": "<package>"` member of the package's lock entry, or the whole file when
     /// the entry cannot be found (the lock parsed, so this does not happen in practice).
     pub fn location(&self, package: &str) -> Location {
-        let names = self
-            .names
-            .get_or_init(|| json_position::locked_package_names(&self.file.text));
+        let names = self.names.get_or_init(|| {
+            json_position::JsonPositions::of(&self.file.text).locked_package_names()
+        });
         names.get(package).map_or_else(
             || Location::whole_file(&self.file.path),
             |member| self.file.location(member.whole()),

@@ -5,7 +5,7 @@ use serde_json::Value;
 use crate::finding::{Finding, Location};
 use crate::manifests::ManifestFile;
 use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink};
-use crate::rules::packages::json_position;
+use crate::rules::packages::json_position::JsonPositions;
 use crate::settings::NpmAuditLevel;
 
 pub struct NpmAdvisory;
@@ -157,6 +157,7 @@ impl Rule for NpmAdvisory {
             }
         };
         let level = project.settings.npm_audit_level;
+        let positions = std::cell::OnceCell::new();
         for (name, vulnerability) in vulnerabilities {
             let advisories = advisories_at_level(vulnerability, level);
             if advisories.is_empty() {
@@ -168,7 +169,8 @@ impl Rule for NpmAdvisory {
                 .and_then(|nodes| nodes.first())
                 .and_then(Value::as_str)
                 .map_or_else(|| format!("node_modules/{name}"), str::to_string);
-            let (location, version) = locate(lock_file, lock, &node);
+            let positions = positions.get_or_init(|| JsonPositions::of(&lock_file.text));
+            let (location, version) = locate(lock_file, positions, lock, &node);
             let version = version
                 .map(|version| format!(" {version}"))
                 .unwrap_or_default();
@@ -234,7 +236,12 @@ fn severity_level(severity: &str) -> Option<NpmAuditLevel> {
 
 /// Where a node (`node_modules/a/node_modules/b`) is in package-lock.json, and its version:
 /// the `packages` entry of lockfile v2 and v3, or the nested `dependencies` of v1.
-fn locate(file: &ManifestFile, lock: Option<&Value>, node: &str) -> (Location, Option<String>) {
+fn locate(
+    file: &ManifestFile,
+    positions: &JsonPositions<'_>,
+    lock: Option<&Value>,
+    node: &str,
+) -> (Location, Option<String>) {
     let v1_path: Vec<&str> = node
         .split("node_modules/")
         .map(|part| part.trim_end_matches('/'))
@@ -248,10 +255,10 @@ fn locate(file: &ManifestFile, lock: Option<&Value>, node: &str) -> (Location, O
         }
         value.get("version")?.as_str().map(str::to_string)
     };
-    if let Some(member) = json_position::find_member(&file.text, &["packages", node]) {
+    if let Some(member) = positions.member(&["packages", node]) {
         return (file.location(member.key), version_at(&["packages", node]));
     }
-    if let Some(member) = json_position::find_member(&file.text, &v1_path) {
+    if let Some(member) = positions.member(&v1_path) {
         return (file.location(member.key), version_at(&v1_path));
     }
     (Location::whole_file(&file.path), None)

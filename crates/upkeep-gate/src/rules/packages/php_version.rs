@@ -283,8 +283,9 @@ fn composer_statements(
         }
     };
     let file = project.manifests.composer_json.as_ref()?;
+    let positions = json_position::JsonPositions::of(&file.text);
     let location_of = |path: &[&str]| {
-        json_position::find_member(&file.text, path).map_or_else(
+        positions.member(path).map_or_else(
             || Location::whole_file(&file.path),
             |member| file.location(member.value),
         )
