@@ -29,6 +29,7 @@ pub mod rule;
 pub mod rules;
 pub mod settings;
 pub mod suppress;
+mod yaml;
 
 pub use engine::{FileCounts, GateError, GateOptions, GateReport, run};
 pub use finding::{Finding, Location, Severity};

@@ -322,19 +322,6 @@ pub(crate) fn location_of_value(root: &Path, position: &SourcePosition, value: &
     file.location(span)
 }
 
-/// The YAML parser's message without the position and source snippet it may add (findings
-/// and notices carry the position themselves).
-pub(crate) fn yaml_message(error: &serde_saphyr::Error) -> String {
-    use serde_saphyr::MessageFormatter;
-    let message = serde_saphyr::DefaultMessageFormatter.format_message(error.without_snippet());
-    message
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
