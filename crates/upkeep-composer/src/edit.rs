@@ -23,6 +23,9 @@ use std::cmp::Ordering;
 use std::fmt;
 
 use crate::document::message_without_position;
+use crate::json_layout::{
+    JsonMember as Member, JsonNode as Node, JsonObject as Object, read_layout,
+};
 use crate::manifest::php_truthy;
 
 /// The link sections the editor changes.
@@ -108,7 +111,7 @@ impl ComposerJsonEditor {
         let value_text = encode(constraint);
         match &member.value {
             Node::Object(object) => {
-                if let Some(existing) = object.find_package(package) {
+                if let Some(existing) = find_package(object, package) {
                     self.splice(existing.value_start, existing.value_end, &value_text);
                 } else {
                     self.insert_link(member, object, package, &value_text, sort);
@@ -116,12 +119,12 @@ impl ComposerJsonEditor {
                 Ok(())
             }
             // PHP writes an empty map as `[]`.
-            Node::Other { start, end } if is_empty_array(&self.text[*start..*end]) => {
+            Node::Array(array) if array.elements.is_empty() => {
                 let object = format!("{{{}}}", self.first_entry(member, package, &value_text));
-                self.splice(*start, *end, &object);
+                self.splice(array.open, array.close + 1, &object);
                 Ok(())
             }
-            Node::Other { .. } => Err(EditError::SectionNotAnObject { section }),
+            Node::Array(_) | Node::Scalar { .. } => Err(EditError::SectionNotAnObject { section }),
         }
     }
 
@@ -138,12 +141,12 @@ impl ComposerJsonEditor {
         };
         let object = match &member.value {
             Node::Object(object) => object,
-            Node::Other { start, end } if is_empty_array(&self.text[*start..*end]) => {
-                return Ok(false);
+            Node::Array(array) if array.elements.is_empty() => return Ok(false),
+            Node::Array(_) | Node::Scalar { .. } => {
+                return Err(EditError::SectionNotAnObject { section });
             }
-            Node::Other { .. } => return Err(EditError::SectionNotAnObject { section }),
         };
-        let Some(index) = object.find_package_index(package) else {
+        let Some(index) = find_package_index(object, package) else {
             return Ok(false);
         };
         let members = &object.members;
@@ -169,12 +172,7 @@ impl ComposerJsonEditor {
                 column: error.column(),
                 message: message_without_position(&error),
             })?;
-        let mut scanner = Scanner {
-            text: &self.text,
-            position: 0,
-        };
-        scanner.skip_whitespace();
-        match scanner.value() {
+        match read_layout(&self.text) {
             Some(Node::Object(root)) => Ok((root, value)),
             _ => Err(EditError::NotAnObject),
         }
@@ -367,12 +365,6 @@ fn encode(text: &str) -> String {
     serde_json::Value::from(text).to_string()
 }
 
-fn is_empty_array(text: &str) -> bool {
-    text.strip_prefix('[')
-        .and_then(|inside| inside.strip_suffix(']'))
-        .is_some_and(|inside| inside.trim_matches([' ', '\t', '\n', '\r']).is_empty())
-}
-
 /// Composer's `sort-packages` order (`JsonManipulator::sortPackages`): platform packages first,
 /// `php`, `hhvm`, `ext-*`, `lib-*`, then the others, then every other package; natural order
 /// within each group.
@@ -477,202 +469,23 @@ fn natural_compare(left: &str, right: &str) -> Ordering {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Where things are in the text
-// ---------------------------------------------------------------------------------------------
-
-#[derive(Debug)]
-enum Node {
-    Object(Object),
-    /// A string, number, literal or array: only its extent matters.
-    Other {
-        start: usize,
-        end: usize,
-    },
-}
-
-#[derive(Debug)]
-struct Object {
-    /// Byte offsets of `{` and `}`.
-    open: usize,
-    close: usize,
-    members: Vec<Member>,
-}
-
-#[derive(Debug)]
-struct Member {
-    /// The key with its quotes.
-    key_start: usize,
-    key_end: usize,
-    /// The key decoded (`a\/b` is `a/b`).
-    key: String,
-    value_start: usize,
-    value_end: usize,
-    value: Node,
-    /// The comma after the value, if another member follows.
-    comma: Option<usize>,
-}
-
-impl Object {
-    /// The member PHP would read for `key`: the last one written.
-    fn member(&self, key: &str) -> Option<&Member> {
-        self.members.iter().rev().find(|member| member.key == key)
-    }
-
-    fn find_package_index(&self, package: &str) -> Option<usize> {
-        self.members
-            .iter()
-            .rposition(|member| member.key == package)
-            .or_else(|| {
-                self.members
-                    .iter()
-                    .rposition(|member| member.key.eq_ignore_ascii_case(package))
-            })
-    }
-
-    fn find_package(&self, package: &str) -> Option<&Member> {
-        self.find_package_index(package)
-            .map(|index| &self.members[index])
-    }
-}
-
-/// Reads the layout of text that `serde_json` has already accepted as JSON.
-struct Scanner<'a> {
-    text: &'a str,
-    position: usize,
-}
-
-impl Scanner<'_> {
-    fn peek(&self) -> Option<u8> {
-        self.text.as_bytes().get(self.position).copied()
-    }
-
-    fn skip_whitespace(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-            self.position += 1;
-        }
-    }
-
-    fn value(&mut self) -> Option<Node> {
-        let start = self.position;
-        match self.peek()? {
-            b'{' => return self.object().map(Node::Object),
-            b'[' => self.array()?,
-            b'"' => {
-                self.string()?;
-            }
-            _ => {
-                while self.peek().is_some_and(|byte| {
-                    !matches!(byte, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
-                }) {
-                    self.position += 1;
-                }
-            }
-        }
-        Some(Node::Other {
-            start,
-            end: self.position,
+/// The link of `package` in a section: the last one written, else (as Composer) one whose name
+/// differs only in case.
+fn find_package_index(object: &Object, package: &str) -> Option<usize> {
+    object
+        .members
+        .iter()
+        .rposition(|member| member.key == package)
+        .or_else(|| {
+            object
+                .members
+                .iter()
+                .rposition(|member| member.key.eq_ignore_ascii_case(package))
         })
-    }
+}
 
-    /// Skips a string; returns its extent with the quotes.
-    fn string(&mut self) -> Option<(usize, usize)> {
-        let start = self.position;
-        self.position += 1;
-        loop {
-            match self.peek()? {
-                b'"' => {
-                    self.position += 1;
-                    return Some((start, self.position));
-                }
-                b'\\' => self.position += 2,
-                _ => self.position += 1,
-            }
-        }
-    }
-
-    fn array(&mut self) -> Option<()> {
-        self.position += 1;
-        self.skip_whitespace();
-        if self.peek()? == b']' {
-            self.position += 1;
-            return Some(());
-        }
-        loop {
-            self.skip_whitespace();
-            self.value()?;
-            self.skip_whitespace();
-            match self.peek()? {
-                b',' => self.position += 1,
-                b']' => {
-                    self.position += 1;
-                    return Some(());
-                }
-                _ => return None,
-            }
-        }
-    }
-
-    fn object(&mut self) -> Option<Object> {
-        let open = self.position;
-        self.position += 1;
-        let mut members = Vec::new();
-        self.skip_whitespace();
-        if self.peek()? == b'}' {
-            let close = self.position;
-            self.position += 1;
-            return Some(Object {
-                open,
-                close,
-                members,
-            });
-        }
-        loop {
-            self.skip_whitespace();
-            if self.peek()? != b'"' {
-                return None;
-            }
-            let (key_start, key_end) = self.string()?;
-            let key = serde_json::from_str(&self.text[key_start..key_end]).ok()?;
-            self.skip_whitespace();
-            if self.peek()? != b':' {
-                return None;
-            }
-            self.position += 1;
-            self.skip_whitespace();
-            let value_start = self.position;
-            let value = self.value()?;
-            let value_end = self.position;
-            self.skip_whitespace();
-            let mut member = Member {
-                key_start,
-                key_end,
-                key,
-                value_start,
-                value_end,
-                value,
-                comma: None,
-            };
-            match self.peek()? {
-                b',' => {
-                    member.comma = Some(self.position);
-                    self.position += 1;
-                    members.push(member);
-                }
-                b'}' => {
-                    members.push(member);
-                    let close = self.position;
-                    self.position += 1;
-                    return Some(Object {
-                        open,
-                        close,
-                        members,
-                    });
-                }
-                _ => return None,
-            }
-        }
-    }
+fn find_package<'a>(object: &'a Object, package: &str) -> Option<&'a Member> {
+    find_package_index(object, package).map(|index| &object.members[index])
 }
 
 #[cfg(test)]

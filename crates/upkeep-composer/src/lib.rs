@@ -17,6 +17,7 @@
 mod constraint;
 mod document;
 pub mod edit;
+pub mod json_layout;
 mod lock;
 mod manifest;
 pub mod repository;

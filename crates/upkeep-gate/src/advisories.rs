@@ -8,8 +8,6 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use upkeep_composer::{Constraint, Version};
 
-use crate::manifests::yaml_message;
-
 /// One advisory about one package.
 #[derive(Debug)]
 pub struct Advisory {
@@ -264,12 +262,12 @@ struct YamlBranch {
 
 fn read_yaml(file: &Path) -> Result<Advisory, String> {
     let text = fs_err::read_to_string(file).map_err(|error| error.to_string())?;
-    let advisory: YamlAdvisory = serde_saphyr::from_str(&text).map_err(|error| {
-        let position = error
-            .location()
-            .map(|at| format!("line {}, column {}: ", at.line(), at.column()))
-            .unwrap_or_default();
-        format!("invalid advisory: {position}{}", yaml_message(&error))
+    let advisory: YamlAdvisory = crate::yaml::parse(&text).map_err(|error| {
+        format!(
+            "invalid advisory: {}{}",
+            error.position_prefix(),
+            error.message()
+        )
     })?;
     let package = if let Some(reference) = &advisory.reference {
         reference

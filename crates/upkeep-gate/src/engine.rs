@@ -17,6 +17,7 @@ use crate::changed::{ChangedFiles, GitError};
 use crate::compare_core::{self, CompareCoreError, CoreComparison};
 use crate::config::{ConfigError, ProjectConfig};
 use crate::finding::{Finding, Location, Severity};
+use crate::inputs::{GateInputs, NpmAudit};
 use crate::manifests::ProjectManifests;
 use crate::registry::{self, UnknownRule};
 use crate::rule::{Notice, PhpFile, ProjectScope, Rule, RuleMeta, Sink};
@@ -46,6 +47,9 @@ pub struct GateOptions {
     /// An older vendor directory to compare the current core with (`--compare-core`): the
     /// report then lists what changed in the core classes the project builds on.
     pub compare_core: Option<PathBuf>,
+    /// What the caller gathered before the run: the host's PHP version, the npm audit, the
+    /// deploy files with their imports (see [`crate::inputs`]).
+    pub inputs: GateInputs,
 }
 
 /// Why a run could not produce a report.
@@ -219,14 +223,30 @@ fn settings(
                     .copied()
             })
             .unwrap_or(defaults.npm_audit_level),
-        php_version: std::env::var("PROJECT_PHP_VERSION")
-            .ok()
-            .filter(|version| !version.is_empty())
-            .or_else(|| gate.php_version.clone()),
-        npm_audit_report: gate.npm_audit_report.as_deref().map(relative_to_root),
         minimum_versions: gate.minimum_versions.as_deref().map(relative_to_root),
         discouraged_packages: gate.discouraged_packages.as_deref().map(relative_to_root),
     }
+}
+
+/// The caller's inputs completed from `upkeep.toml`: its `php-version`, and the saved npm
+/// audit report it names (read here, before any rule runs). The caller's win.
+fn resolved_inputs(options: &GateOptions, config: &ProjectConfig) -> GateInputs {
+    let gate = &config.upkeep.gate;
+    let mut inputs = options.inputs.clone();
+    if inputs.php_version.is_none() {
+        inputs.php_version.clone_from(&gate.php_version);
+    }
+    if inputs.npm_audit.is_none()
+        && let Some(report) = &gate.npm_audit_report
+    {
+        let path = if report.is_absolute() {
+            report.clone()
+        } else {
+            options.root.join(report)
+        };
+        inputs.npm_audit = Some(NpmAudit::read(&path));
+    }
+    inputs
 }
 
 /// Runs the gate on the project at `options.root`.
@@ -273,6 +293,7 @@ fn run_in_pool(
     let manifests =
         ProjectManifests::read(&options.root).map_err(|error| load_error(LoadError::Io(error)))?;
     let settings = settings(options, config, &project);
+    let inputs = resolved_inputs(options, config);
     let core_changes = compare_core::preview(&project, options.compare_core.as_deref())?;
     let mut sink = Sink::default();
     report_cache_problems(&project, &mut sink);
@@ -315,6 +336,7 @@ fn run_in_pool(
         index: &project.index,
         project: &project,
         settings: &settings,
+        inputs: &inputs,
     };
     check_project_rules(selection, &scope, &mut sink);
     if !has_core {

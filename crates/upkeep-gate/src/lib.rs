@@ -21,6 +21,7 @@ pub mod config;
 pub mod engine;
 pub mod finding;
 pub mod fix;
+pub mod inputs;
 pub mod manifests;
 pub mod registry;
 pub mod report;
@@ -28,7 +29,9 @@ pub mod rule;
 pub mod rules;
 pub mod settings;
 pub mod suppress;
+mod yaml;
 
 pub use engine::{FileCounts, GateError, GateOptions, GateReport, run};
 pub use finding::{Finding, Location, Severity};
+pub use inputs::GateInputs;
 pub use rule::{Category, Rule, RuleMeta};

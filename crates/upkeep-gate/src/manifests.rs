@@ -6,9 +6,10 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use upkeep_composer::{ComposerJson, ComposerLock, DocumentError};
-use upkeep_php::source::{LineIndex, TextSpan};
+use upkeep_php::source::{LineColumn, LineIndex, TextSpan};
 
 use crate::finding::{Finding, Location};
+use crate::inputs::SourcePosition;
 use crate::rule::{RuleMeta, Sink};
 use crate::rules::syntax::parse_error;
 
@@ -88,29 +89,13 @@ pub struct ManifestError {
     pub message: String,
 }
 
-/// The PHP image of a docker-sdk deploy file: `image.tag` or `image` as a string.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeployImage {
-    /// The image reference as written, e.g. `spryker/php:8.2-alpine3.18`.
-    pub reference: String,
-    /// Where the reference is written in the deploy file.
-    pub span: TextSpan,
-}
-
-/// What a deploy file says about its image, once parsed.
-#[derive(Debug)]
-pub struct DeployFile<'a> {
-    pub file: &'a ManifestFile,
-    /// `Ok(None)` when the file declares no image.
-    pub image: Result<Option<&'a DeployImage>, &'a ManifestError>,
-}
-
 #[derive(Debug, Default)]
 pub struct ProjectManifests {
     pub composer_json: Option<ManifestFile>,
     pub composer_lock: Option<ManifestFile>,
-    /// `deploy*.yml` files at the root, sorted by name.
-    pub deploy_files: Vec<ManifestFile>,
+    /// The names of the `deploy*.yml` files at the root, sorted. The gate does not read them:
+    /// the caller gives their facts, imports resolved ([`crate::inputs::GateInputs`]).
+    pub deploy_file_names: Vec<String>,
     pub package_json: Option<ManifestFile>,
     pub package_lock: Option<ManifestFile>,
     parsed: ParsedManifests,
@@ -123,34 +108,14 @@ struct ParsedManifests {
     composer_lock: OnceLock<Result<ComposerLock, ManifestError>>,
     package_json: OnceLock<Result<(), ManifestError>>,
     package_lock: OnceLock<Result<serde_json::Value, ManifestError>>,
-    deploy_images: OnceLock<Vec<Result<Option<DeployImage>, ManifestError>>>,
 }
 
 impl ProjectManifests {
     pub fn read(root: &Path) -> std::io::Result<Self> {
-        let mut deploy_names: Vec<String> = std::fs::read_dir(root)?
-            .filter_map(Result::ok)
-            .map(|entry| entry.file_name().to_string_lossy().into_owned())
-            .filter(|name| {
-                let extension = Path::new(name)
-                    .extension()
-                    .and_then(|extension| extension.to_str());
-                name.starts_with("deploy")
-                    && extension.is_some_and(|extension| {
-                        extension.eq_ignore_ascii_case("yml")
-                            || extension.eq_ignore_ascii_case("yaml")
-                    })
-            })
-            .collect();
-        deploy_names.sort();
-        let mut deploy_files = Vec::new();
-        for name in deploy_names {
-            deploy_files.extend(ManifestFile::read(root, &name)?);
-        }
         Ok(Self {
             composer_json: ManifestFile::read(root, "composer.json")?,
             composer_lock: ManifestFile::read(root, "composer.lock")?,
-            deploy_files,
+            deploy_file_names: crate::inputs::deploy_file_names(root)?,
             package_json: ManifestFile::read(root, "package.json")?,
             package_lock: ManifestFile::read(root, "package-lock.json")?,
             parsed: ParsedManifests::default(),
@@ -187,25 +152,7 @@ impl ProjectManifests {
         Some(parsed.as_ref())
     }
 
-    /// The image of every deploy file, in file-name order.
-    pub fn deploy_images(&self) -> Vec<DeployFile<'_>> {
-        let images = self.parsed.deploy_images.get_or_init(|| {
-            self.deploy_files
-                .iter()
-                .map(|file| file.text_or_error().and_then(|_| deploy_image(file)))
-                .collect()
-        });
-        self.deploy_files
-            .iter()
-            .zip(images)
-            .map(|(file, image)| DeployFile {
-                file,
-                image: image.as_ref().map(Option::as_ref),
-            })
-            .collect()
-    }
-
-    /// Every manifest that does not parse (Composer and npm JSON, deploy YAML), reported as a
+    /// Every manifest that does not parse (Composer and npm JSON), reported as a
     /// `parse-error` finding; the `parse-error` rule calls this once per run.
     pub fn report_parse_errors(&self, sink: &mut Sink) {
         let mut errors: Vec<ManifestError> = Vec::new();
@@ -225,11 +172,6 @@ impl ProjectManifests {
         }
         if let Some(Err(error)) = self.package_lock() {
             errors.push(error.clone());
-        }
-        for deploy in self.deploy_images() {
-            if let Err(error) = deploy.image {
-                errors.push(error.clone());
-            }
         }
         for error in &errors {
             self.push_parse_error(error, sink);
@@ -279,7 +221,6 @@ impl ProjectManifests {
         ]
         .into_iter()
         .flatten()
-        .chain(&self.deploy_files)
         .find(|file| file.path == path)
     }
 }
@@ -349,170 +290,36 @@ fn parse_plain_json(file: &ManifestFile) -> Result<serde_json::Value, ManifestEr
     })
 }
 
-/// The parts of a docker-sdk deploy file that the gate reads.
-#[derive(serde::Deserialize)]
-struct DeployFields {
-    image: Option<serde_saphyr::Spanned<ImageField>>,
-}
-
-/// `image: spryker/php:8.2` or `image: {tag: spryker/php:8.2, ...}`.
-enum ImageField {
-    Reference(String),
-    Table(Option<Box<serde_saphyr::Spanned<ImageField>>>),
-    /// Anything else (a number, a list): no image we can read.
-    Other,
-}
-
-impl<'de> serde::Deserialize<'de> for ImageField {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ImageVisitor;
-
-        impl<'de> serde::de::Visitor<'de> for ImageVisitor {
-            type Value = ImageField;
-
-            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
-                formatter.write_str("an image reference or a table with `tag`")
-            }
-
-            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<ImageField, E> {
-                Ok(ImageField::Reference(value.to_string()))
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ImageField, A::Error> {
-                let mut tag = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    if key == "tag" {
-                        // Read like `image` itself, so that a tag of the wrong type is
-                        // "no image" rather than a parse error of valid YAML.
-                        tag = Some(map.next_value::<Box<serde_saphyr::Spanned<ImageField>>>()?);
-                    } else {
-                        map.next_value::<serde::de::IgnoredAny>()?;
-                    }
-                }
-                Ok(ImageField::Table(tag))
-            }
-
-            fn visit_string<E: serde::de::Error>(self, value: String) -> Result<ImageField, E> {
-                Ok(ImageField::Reference(value))
-            }
-
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut sequence: A,
-            ) -> Result<ImageField, A::Error> {
-                while sequence.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-                Ok(ImageField::Other)
-            }
-
-            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<ImageField, E> {
-                Ok(ImageField::Other)
-            }
-
-            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<ImageField, E> {
-                Ok(ImageField::Other)
-            }
-
-            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<ImageField, E> {
-                Ok(ImageField::Other)
-            }
-
-            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<ImageField, E> {
-                Ok(ImageField::Other)
-            }
-
-            fn visit_unit<E: serde::de::Error>(self) -> Result<ImageField, E> {
-                Ok(ImageField::Other)
-            }
-        }
-
-        deserializer.deserialize_any(ImageVisitor)
-    }
-}
-
-fn deploy_image(file: &ManifestFile) -> Result<Option<DeployImage>, ManifestError> {
-    let text = file.text();
-    if text.trim().is_empty() {
-        return Ok(None);
-    }
-    let fields: Option<DeployFields> = serde_saphyr::from_str(text).map_err(|error| {
-        let offset = error.location().map_or(0, |location| {
-            location
-                .span()
-                .byte_offset()
-                .and_then(|offset| u32::try_from(offset).ok())
-                .unwrap_or_else(|| {
-                    file.offset_of(
-                        usize::try_from(location.line()).unwrap_or(usize::MAX),
-                        usize::try_from(location.column()).unwrap_or(usize::MAX),
-                        false,
-                    )
-                })
-        });
-        ManifestError {
-            file: file.path.clone(),
-            offset,
-            message: format!("invalid YAML: {}", yaml_message(&error)),
-        }
-    })?;
-    let Some(image) = fields.and_then(|fields| fields.image) else {
-        return Ok(None);
+/// The location of `value` written at `position` (1-based line, column in characters) of a
+/// project file: the value's span when it is written there (quotes left out), else the position
+/// alone (e.g. a value that parameters were substituted in). Used for facts the caller read,
+/// such as the image of a deploy file.
+pub(crate) fn location_of_value(root: &Path, position: &SourcePosition, value: &str) -> Location {
+    let Ok(Some(file)) = ManifestFile::read(root, &position.file) else {
+        let at = LineColumn {
+            line: u32::try_from(position.line).unwrap_or(u32::MAX),
+            column: u32::try_from(position.column).unwrap_or(u32::MAX),
+        };
+        return Location {
+            start: at,
+            end: at,
+            ..Location::whole_file(&position.file)
+        };
     };
-    let (reference, location) = match image.value {
-        ImageField::Reference(reference) => (reference, image.referenced),
-        ImageField::Table(Some(tag)) => match tag.value {
-            ImageField::Reference(reference) => (reference, tag.referenced),
-            ImageField::Table(_) | ImageField::Other => return Ok(None),
-        },
-        ImageField::Table(None) | ImageField::Other => return Ok(None),
-    };
-    Ok(Some(DeployImage {
-        span: scalar_span(file, &location, &reference),
-        reference,
-    }))
-}
-
-/// The span of a scalar whose start the YAML parser reported: the written reference (quotes
-/// left out) when it is found there, else the position alone.
-fn scalar_span(file: &ManifestFile, location: &serde_saphyr::Location, value: &str) -> TextSpan {
-    let start = location
-        .span()
-        .byte_offset()
-        .and_then(|offset| u32::try_from(offset).ok())
-        .unwrap_or_else(|| {
-            file.offset_of(
-                usize::try_from(location.line()).unwrap_or(usize::MAX),
-                usize::try_from(location.column()).unwrap_or(usize::MAX),
-                false,
-            )
-        });
+    let start = file.offset_of(position.line, position.column, false);
     let rest = file.text.get(start as usize..).unwrap_or_default();
     let quoted = rest
         .first()
         .is_some_and(|byte| matches!(byte, b'"' | b'\''));
     let value_start = start + u32::from(quoted);
     let written = file.text.get(value_start as usize..).unwrap_or_default();
-    if written.starts_with(value.as_bytes()) {
+    let span = if written.starts_with(value.as_bytes()) {
         let length = u32::try_from(value.len()).unwrap_or(0);
         TextSpan::new(value_start, value_start + length)
     } else {
         TextSpan::new(start, start)
-    }
-}
-
-/// The YAML parser's message without the position and source snippet it may add (findings
-/// and notices carry the position themselves).
-pub(crate) fn yaml_message(error: &serde_saphyr::Error) -> String {
-    use serde_saphyr::MessageFormatter;
-    let message = serde_saphyr::DefaultMessageFormatter.format_message(error.without_snippet());
-    message
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_string()
+    };
+    file.location(span)
 }
 
 #[cfg(test)]
@@ -527,76 +334,44 @@ mod tests {
         }
     }
 
-    fn with_deploy(text: &str) -> ProjectManifests {
-        ProjectManifests {
-            deploy_files: vec![manifest("deploy.yml", text)],
-            ..ProjectManifests::default()
-        }
-    }
-
-    fn written(file: &ManifestFile, span: TextSpan) -> &str {
-        std::str::from_utf8(&file.text[span.start as usize..span.end as usize]).unwrap()
-    }
-
     #[test]
-    fn reads_the_image_tag_with_its_position() {
-        let manifests = with_deploy(
-            "version: '0.1'\nnamespace: shop\nimage:\n    tag: spryker/php:8.2-alpine3.18\n    php:\n        ini:\n            memory_limit: 1G\n",
-        );
-        let deploy = &manifests.deploy_images()[0];
-        let image = deploy.image.unwrap().unwrap();
-        assert_eq!(image.reference, "spryker/php:8.2-alpine3.18");
+    fn written_values_are_located_by_line_and_column() {
+        let project = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(project.path().join("config/deploy-templates")).unwrap();
+        std::fs::write(
+            project.path().join("config/deploy-templates/base.yml"),
+            "image:\n    tag: \"spryker/php:8.3\"\n",
+        )
+        .unwrap();
+        let position = SourcePosition {
+            file: "config/deploy-templates/base.yml".to_string(),
+            line: 2,
+            column: 10,
+        };
+        let location = location_of_value(project.path(), &position, "spryker/php:8.3");
+        assert_eq!(location.file, "config/deploy-templates/base.yml");
+        assert_eq!((location.start.line, location.start.column), (2, 11));
+        assert_eq!((location.end.line, location.end.column), (2, 26));
         assert_eq!(
-            written(deploy.file, image.span),
-            "spryker/php:8.2-alpine3.18"
+            location.source_line.as_deref(),
+            Some("    tag: \"spryker/php:8.3\"")
         );
-        let at = deploy
-            .file
-            .lines
-            .line_column(&deploy.file.text, image.span.start);
-        assert_eq!((at.line, at.column), (4, 10));
-    }
-
-    #[test]
-    fn reads_an_image_string_and_quoted_tags() {
-        let manifests = with_deploy("image: \"spryker/php:8.3\"\n");
-        let deploy = &manifests.deploy_images()[0];
-        let image = deploy.image.unwrap().unwrap();
-        assert_eq!(image.reference, "spryker/php:8.3");
-        assert_eq!(written(deploy.file, image.span), "spryker/php:8.3");
-        let manifests = with_deploy("image:\n  tag: 'spryker/php:8.1'\n");
-        let deploy = &manifests.deploy_images()[0];
-        let image = deploy.image.unwrap().unwrap();
-        assert_eq!(written(deploy.file, image.span), "spryker/php:8.1");
-    }
-
-    #[test]
-    fn files_without_an_image_have_none() {
-        for text in [
-            "",
-            "version: '0.1'\n",
-            "image:\n  php: {}\n",
-            "image: [a]\n",
-            "image:\n  tag: [a, b]\n",
-        ] {
-            let manifests = with_deploy(text);
-            assert_eq!(manifests.deploy_images()[0].image, Ok(None), "{text:?}");
-        }
-    }
-
-    #[test]
-    fn malformed_yaml_is_an_error_with_a_position() {
-        let manifests = with_deploy("image:\n  tag: spryker/php:8.2\n   bad: indentation\n");
-        let deploy = &manifests.deploy_images()[0];
-        let error = deploy.image.unwrap_err();
-        assert_eq!(error.file, "deploy.yml");
-        assert!(error.message.starts_with("invalid YAML: "), "{error:?}");
-        assert!(!error.message.contains(" line "), "{error:?}");
-        let at = deploy
-            .file
-            .lines
-            .line_column(&deploy.file.text, error.offset);
-        assert_eq!((at.line, at.column), (3, 7), "{error:?}");
+        // A value that is not written there (a substituted parameter) marks the position.
+        let substituted = location_of_value(project.path(), &position, "spryker/php:8.4");
+        assert_eq!((substituted.start.line, substituted.start.column), (2, 10));
+        assert_eq!(substituted.start, substituted.end);
+        // A file that is gone is named, without a source line.
+        let gone = SourcePosition {
+            file: "gone.yml".to_string(),
+            line: 3,
+            column: 1,
+        };
+        let location = location_of_value(project.path(), &gone, "x");
+        assert_eq!(
+            (location.file.as_str(), location.start.line),
+            ("gone.yml", 3)
+        );
+        assert_eq!(location.source_line, None);
     }
 
     #[test]

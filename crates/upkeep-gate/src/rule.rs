@@ -10,6 +10,7 @@ use upkeep_php::source::{LineIndex, TextSpan};
 use upkeep_php::{CodebaseIndex, FileId, names::ClassScope};
 
 use crate::finding::{Finding, Location, Severity};
+use crate::inputs::GateInputs;
 use crate::manifests::ProjectManifests;
 use crate::settings::GateSettings;
 
@@ -217,6 +218,8 @@ pub struct ProjectScope<'a> {
     /// The loaded project, for the text of project files (`location`, `source`).
     pub project: &'a LoadedProject,
     pub settings: &'a GateSettings,
+    /// What the caller gathered before the run, completed from `upkeep.toml`.
+    pub inputs: &'a GateInputs,
 }
 
 impl ProjectScope<'_> {

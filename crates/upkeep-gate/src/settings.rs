@@ -19,12 +19,6 @@ pub struct GateSettings {
     /// Local advisory database (security-advisories YAML tree or OSV JSON).
     pub advisories: Option<PathBuf>,
     pub npm_audit_level: NpmAuditLevel,
-    /// The PHP version to check against instead of asking the `php` program
-    /// (`PROJECT_PHP_VERSION` or the config file).
-    pub php_version: Option<String>,
-    /// A saved `npm audit --json` report to read instead of running npm (for CIs that audit
-    /// in a Node stage, and for offline runs).
-    pub npm_audit_report: Option<PathBuf>,
     /// Replaces the minimum-version table shipped with the tool (`data/minimum-versions.toml`).
     pub minimum_versions: Option<PathBuf>,
     /// Replaces the discouraged-package list shipped with the tool
@@ -38,8 +32,6 @@ impl Default for GateSettings {
             prefixes: vec!["Pyz".to_string()],
             advisories: None,
             npm_audit_level: NpmAuditLevel::High,
-            php_version: None,
-            npm_audit_report: None,
             minimum_versions: None,
             discouraged_packages: None,
         }

@@ -1,6 +1,8 @@
 //! Runs the `npm-advisory` rule with the real `npm` against a registry that this test serves on
 //! a loopback port: npm posts the locked packages to the bulk advisory endpoint (gzip'd, as npm
 //! 11 does) and gets one high and one low advisory back; only the high one may be reported.
+//! The audit is opt-in: the child asks for it with `inputs::npm_audit` before the gate runs,
+//! as `upkeep gate --npm-audit` does, and without it npm is never started.
 //!
 //! npm is pointed at the registry with the `npm_config_registry` environment variable. The
 //! variable must be set for the gate's process (npm inherits it), and setting the environment
@@ -17,12 +19,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use upkeep_gate::{GateOptions, run};
+use upkeep_gate::{GateInputs, GateOptions, run};
 
 /// Set for the child process: the project to audit.
 const CHILD_PROJECT: &str = "UPKEEP_TEST_NPM_AUDIT_PROJECT";
 /// Set for the child process: the findings and notices it must see, as JSON.
 const CHILD_EXPECTED: &str = "UPKEEP_TEST_NPM_AUDIT_EXPECTED";
+/// Set for the child process to `1` when it must ask for the audit (the opt-in).
+const CHILD_AUDITS: &str = "UPKEEP_TEST_NPM_AUDIT_ASKED";
 
 const BULK_ENDPOINT: &str = "/-/npm/v1/security/advisories/bulk";
 const QUICK_ENDPOINT: &str = "/-/npm/v1/security/audits/quick";
@@ -272,7 +276,12 @@ fn write_project(root: &Path) {
 }
 
 /// Runs `audit_in_child` in a child process with npm pointed at `registry`.
-fn run_child(project: &Path, registry: &str, expected: &serde_json::Value) -> std::process::Output {
+fn run_child(
+    project: &Path,
+    registry: &str,
+    expected: &serde_json::Value,
+    audit: bool,
+) -> std::process::Output {
     let cache = tempfile::tempdir().unwrap();
     let mut child = Command::new(std::env::current_exe().unwrap());
     child
@@ -284,6 +293,7 @@ fn run_child(project: &Path, registry: &str, expected: &serde_json::Value) -> st
         ])
         .env(CHILD_PROJECT, project)
         .env(CHILD_EXPECTED, expected.to_string())
+        .env(CHILD_AUDITS, if audit { "1" } else { "0" })
         .env("npm_config_registry", registry)
         .env("npm_config_cache", cache.path())
         .env("npm_config_fetch_retries", "0")
@@ -319,7 +329,7 @@ fn npm_audit_reports_the_high_advisory_and_not_the_low_one() {
         ],
         "notice": null
     });
-    let output = run_child(project.path(), &registry.url(), &expected);
+    let output = run_child(project.path(), &registry.url(), &expected, true);
     assert_child_passed(&output);
 
     let requests = registry.requests();
@@ -351,8 +361,29 @@ fn an_unreachable_registry_is_a_notice_with_what_npm_said() {
         "findings": [],
         "notice": "`npm audit` failed: request to "
     });
-    let output = run_child(project.path(), &format!("http://{closed}/"), &expected);
+    let output = run_child(
+        project.path(),
+        &format!("http://{closed}/"),
+        &expected,
+        true,
+    );
     assert_child_passed(&output);
+}
+
+/// Without the opt-in the registry hears nothing, and the only word about npm is how to turn
+/// the audit on (before, every run called npm and so the registry).
+#[test]
+fn without_the_opt_in_npm_is_not_started() {
+    let registry = Registry::start();
+    let project = tempfile::tempdir().unwrap();
+    write_project(project.path());
+    let expected = serde_json::json!({
+        "findings": [],
+        "notice": "npm packages were not audited: the audit is opt-in"
+    });
+    let output = run_child(project.path(), &registry.url(), &expected, false);
+    assert_child_passed(&output);
+    assert_eq!(registry.requests().len(), 0, "{:?}", registry.requests());
 }
 
 /// The gate run itself; does nothing unless started by one of the tests above.
@@ -363,10 +394,17 @@ fn audit_in_child() {
     };
     let expected: serde_json::Value =
         serde_json::from_str(&std::env::var(CHILD_EXPECTED).unwrap()).unwrap();
+    let project = std::path::PathBuf::from(project);
+    let npm_audit = (std::env::var(CHILD_AUDITS).as_deref() == Ok("1"))
+        .then(|| upkeep_gate::inputs::npm_audit(&project));
     let report = run(&GateOptions {
-        root: project.into(),
+        root: project,
         rules: vec!["npm-advisory".to_string()],
         jobs: 1,
+        inputs: GateInputs {
+            npm_audit,
+            ..GateInputs::default()
+        },
         ..GateOptions::default()
     })
     .unwrap();

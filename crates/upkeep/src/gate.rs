@@ -1,12 +1,16 @@
 //! `upkeep gate [PATH]`: runs the quality gate and writes its report.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use upkeep_gate::baseline::Baseline;
 use upkeep_gate::fix::FixPlan;
+use upkeep_gate::inputs::{
+    DeployFileFacts, DeployFileProblem, DeployImage, GateInputs, NpmAudit, SourcePosition,
+};
 use upkeep_gate::report::{Format, RenderOptions, render};
 use upkeep_gate::{GateError, GateOptions, GateReport};
+use upkeep_pipeline::deploy_file::{DeployFile, DeployFileError};
 
 use crate::{Outcome, output, print_error};
 
@@ -93,6 +97,22 @@ pub struct GateArgs {
     /// current core is the project's own `vendor/`.
     #[arg(long, value_name = "OLD_VENDOR_DIR")]
     pub compare_core: Option<PathBuf>,
+
+    /// The PHP version the project runs on (e.g. `8.3.13`), compared by `php-version` with
+    /// `composer.json` (also `PROJECT_PHP_VERSION`, or `php-version` in `upkeep.toml`). The
+    /// gate never runs `php` itself.
+    #[arg(long, value_name = "VERSION")]
+    pub php_version: Option<String>,
+
+    /// Audit npm packages: run `npm audit` once before the rules (it asks the npm registry),
+    /// for the `npm-advisory` rule. Without this or `--npm-audit-report` that rule is off.
+    #[arg(long, conflicts_with = "npm_audit_report")]
+    pub npm_audit: bool,
+
+    /// Audit npm packages with a saved `npm audit --json` report (no network), for the
+    /// `npm-advisory` rule.
+    #[arg(long, value_name = "FILE")]
+    pub npm_audit_report: Option<PathBuf>,
 }
 
 /// `--no-cache`, else `--cache-dir`, else `UPKEEP_CACHE_DIR`, else `<PATH>/.upkeep/cache`.
@@ -135,8 +155,127 @@ fn hint_for(error: &GateError) -> &'static str {
     }
 }
 
-pub fn run(args: &GateArgs) -> Outcome {
-    let options = GateOptions {
+/// What the gate is given rather than finds out: the host PHP, the npm audit (only when asked
+/// for) and the deploy files read with their imports by the pipeline's reader. Gathered once,
+/// before the run, so that `--fix`'s second run sees the same inputs.
+fn gate_inputs(args: &GateArgs) -> Result<GateInputs, String> {
+    let php_version = args.php_version.clone().or_else(|| {
+        std::env::var("PROJECT_PHP_VERSION")
+            .ok()
+            .filter(|version| !version.is_empty())
+    });
+    let npm_audit = if let Some(path) = &args.npm_audit_report {
+        Some(Ok(NpmAudit::read(path).map_err(|error| error.to_string())?))
+    } else if args.npm_audit {
+        // A project without npm files has nothing to audit; the rule says so.
+        Some(upkeep_gate::inputs::npm_audit(&args.path))
+    } else {
+        None
+    };
+    // A root that cannot be listed is the gate's to report (with its own message).
+    let deploy_files = upkeep_gate::inputs::deploy_file_names(&args.path)
+        .ok()
+        .map(|names| deploy_file_facts(&args.path, &names));
+    Ok(GateInputs {
+        php_version,
+        npm_audit,
+        deploy_files,
+    })
+}
+
+/// Reads each deploy file with its imports (`DeployFile::load`, the reader the pipeline uses)
+/// and keeps what the gate checks: the image and where it is defined.
+pub(crate) fn deploy_file_facts(root: &Path, names: &[String]) -> Vec<DeployFileFacts> {
+    names
+        .iter()
+        .map(|name| DeployFileFacts {
+            file: name.clone(),
+            image: match DeployFile::load(&root.join(name), root) {
+                Ok(deploy) => Ok(deploy_image(&deploy, root)),
+                Err(error) => Err(deploy_problem(&error, root, name)),
+            },
+        })
+        .collect()
+}
+
+/// `image` as a string, else `image.tag`, with the file and line that defined it.
+fn deploy_image(deploy: &DeployFile, root: &Path) -> Option<DeployImage> {
+    let image = deploy
+        .sourced_value(&["image"])
+        .or_else(|| deploy.sourced_value(&["image", "tag"]))?;
+    Some(DeployImage {
+        reference: image.value,
+        defined_at: project_position(
+            root,
+            &image.origin.file,
+            image.origin.line,
+            image.origin.column,
+        ),
+    })
+}
+
+fn deploy_problem(error: &DeployFileError, root: &Path, name: &str) -> DeployFileProblem {
+    let at = |file: &Path, line: usize, column: usize| {
+        (line > 0).then(|| project_position(root, file, line, column))
+    };
+    match error {
+        DeployFileError::Invalid(invalid) => DeployFileProblem {
+            at: at(&invalid.file, invalid.line, invalid.column),
+            message: if invalid.key_path.is_empty() {
+                invalid.message.clone()
+            } else {
+                format!("at `{}`: {}", invalid.key_path, invalid.message)
+            },
+        },
+        DeployFileError::MissingImport {
+            requested_at,
+            template,
+            searched,
+        } => DeployFileProblem {
+            at: at(&requested_at.file, requested_at.line, requested_at.column),
+            message: format!(
+                "imported file `{template}` not found; looked for {}",
+                searched
+                    .iter()
+                    .map(|path| relative_to(root, path))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        },
+        DeployFileError::Read(_) | DeployFileError::ImportCycle { .. } => DeployFileProblem {
+            at: None,
+            message: format!("cannot read {name}: {error}"),
+        },
+    }
+}
+
+fn project_position(root: &Path, file: &Path, line: usize, column: usize) -> SourcePosition {
+    SourcePosition {
+        file: relative_to(root, file),
+        line,
+        column,
+    }
+}
+
+/// `file` relative to the project root, with `/` separators (as findings name files).
+fn relative_to(root: &Path, file: &Path) -> String {
+    file.strip_prefix(root)
+        .unwrap_or(file)
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
+/// The options of the run, or `None` after saying why there are none.
+fn gate_options(args: &GateArgs) -> Option<GateOptions> {
+    let inputs = gate_inputs(args)
+        .map_err(|message| {
+            print_error(
+                &message,
+                Some("give the file `npm audit --json` wrote (npm 7 or later), or use `--npm-audit` to run npm"),
+            );
+        })
+        .ok()?;
+    Some(GateOptions {
         root: args.path.clone(),
         rules: args.rules.clone(),
         exclude_rules: args.exclude_rules.clone(),
@@ -147,6 +286,13 @@ pub fn run(args: &GateArgs) -> Outcome {
         baseline: args.baseline.clone(),
         changed_since: args.changed_since.clone(),
         compare_core: args.compare_core.clone(),
+        inputs,
+    })
+}
+
+pub fn run(args: &GateArgs) -> Outcome {
+    let Some(options) = gate_options(args) else {
+        return Outcome::Failed;
     };
     let Some(mut report) = checked(&options) else {
         return Outcome::Failed;

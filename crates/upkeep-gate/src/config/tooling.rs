@@ -165,20 +165,8 @@ pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned>(
     text: &str,
     path: &Path,
 ) -> Result<T, ConfigError> {
-    let mut key_path = String::new();
-    serde_saphyr::with_deserializer_from_str(text, |deserializer| {
-        serde_path_to_error::deserialize(deserializer).map_err(|error| {
-            key_path = error.path().to_string();
-            error.into_inner()
-        })
-    })
-    .map_err(|error| {
-        let at = if key_path.is_empty() || key_path == "." {
-            String::new()
-        } else {
-            format!(" (at key `{key_path}`)")
-        };
-        ConfigError::new(path, format!("{error}{at}"))
+    crate::yaml::parse(text).map_err(|error| {
+        ConfigError::new(path, format!("{}{}", error.error, error.key_path_suffix()))
     })
 }
 

@@ -6,8 +6,8 @@
 //! exclude-rules = ["npm-advisory"]
 //! advisories = "../security-advisories"            # local advisory database
 //! npm-audit-level = "high"                         # low | moderate | high | critical
-//! php-version = "8.2"                              # instead of asking the `php` program
-//! npm-audit-report = "npm-audit.json"              # a saved `npm audit --json` instead of running npm
+//! php-version = "8.3.13"                           # the host PHP (the caller's input wins)
+//! npm-audit-report = "npm-audit.json"              # a saved `npm audit --json`: turns npm-advisory on
 //! minimum-versions = "upkeep/minimum-versions.toml" # replaces the shipped minimum-version table
 //! discouraged-packages = "upkeep/discouraged.toml"  # replaces the shipped discouraged-package list
 //!

@@ -339,6 +339,7 @@ mod tests {
             index: &project.index,
             project: &project,
             settings: &settings,
+            inputs: &crate::inputs::GateInputs::default(),
         };
         let class = project
             .index

@@ -148,9 +148,9 @@ impl<'a> LockedPackageLocations<'a> {
     /// The `"name": "<package>"` member of the package's lock entry, or the whole file when
     /// the entry cannot be found (the lock parsed, so this does not happen in practice).
     pub fn location(&self, package: &str) -> Location {
-        let names = self
-            .names
-            .get_or_init(|| json_position::locked_package_names(&self.file.text));
+        let names = self.names.get_or_init(|| {
+            json_position::JsonPositions::of(&self.file.text).locked_package_names()
+        });
         names.get(package).map_or_else(
             || Location::whole_file(&self.file.path),
             |member| self.file.location(member.whole()),
@@ -172,8 +172,18 @@ pub(crate) mod test_support {
     //! Runs rules on a small project written to a temporary directory.
 
     use crate::engine::{GateOptions, GateReport, run};
+    use crate::inputs::GateInputs;
 
     pub fn run_rules(rules: &[&str], files: &[(&str, &str)]) -> GateReport {
+        run_rules_with(rules, files, GateInputs::default())
+    }
+
+    /// Like [`run_rules`], with the inputs a caller gathered.
+    pub fn run_rules_with(
+        rules: &[&str],
+        files: &[(&str, &str)],
+        inputs: GateInputs,
+    ) -> GateReport {
         let project = tempfile::tempdir().unwrap();
         for (path, content) in files {
             let full = project.path().join(path);
@@ -184,6 +194,7 @@ pub(crate) mod test_support {
             root: project.path().to_path_buf(),
             rules: rules.iter().map(ToString::to_string).collect(),
             jobs: 1,
+            inputs,
             ..GateOptions::default()
         };
         run(&options).unwrap_or_else(|error| panic!("{error}"))

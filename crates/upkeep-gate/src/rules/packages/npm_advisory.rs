@@ -1,21 +1,17 @@
 //! `npm-advisory`: npm packages with known vulnerabilities, as `npm audit` reports them.
 
-use std::io::Read;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
 use serde_json::Value;
 
 use crate::finding::{Finding, Location};
 use crate::manifests::ManifestFile;
 use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink};
-use crate::rules::packages::json_position;
+use crate::rules::packages::json_position::JsonPositions;
 use crate::settings::NpmAuditLevel;
 
 pub struct NpmAdvisory;
 
-/// How long `npm audit` may take before the gate gives up on it.
-const NPM_TIMEOUT: Duration = Duration::from_mins(3);
+/// The notice of a run without an audit: how to turn the rule on.
+pub(crate) const OPT_IN_NOTICE: &str = "npm packages were not audited: the audit is opt-in, as it asks the npm registry (run `upkeep gate --npm-audit`, or give a saved `npm audit --json` with `--npm-audit-report FILE` or `npm-audit-report` in upkeep.toml)";
 
 pub static META: RuleMeta = RuleMeta {
     name: "npm-advisory",
@@ -29,12 +25,18 @@ configured severity (default `high`, so `high` and `critical`). The finding poin
 package's entry in `package-lock.json` and names the version, the severity, the advisory title,
 its link and the vulnerable range.
 
-The gate runs `npm audit --json --package-lock-only` in the project root, so npm's own
-configuration (`.npmrc`, `npm_config_*` variables, the registry) applies. A package is reported
-for the advisories against it; a package that is only affected through a vulnerable dependency is
-not reported again (its dependency is). Without `package-lock.json`, or without `npm` on the
-`PATH`, the rule leaves a notice; when npm fails (no network, bad answer) the notice carries
-what npm said.
+The audit is **opt-in**, because `npm audit` asks the npm registry over the network: by
+default the rule checks nothing and leaves a note saying how to turn it on (when the project
+has a `package.json` or `package-lock.json`). Turn it on with one of:
+- `upkeep gate --npm-audit`: runs `npm audit --json --package-lock-only` in the project root
+  once, before the rules (npm's own configuration applies: `.npmrc`, `npm_config_*` variables,
+  the registry);
+- `upkeep gate --npm-audit-report FILE`, or `npm-audit-report` in `upkeep.toml`: reads a saved
+  `npm audit --json` report, e.g. from the CI's Node stage (offline runs).
+
+A package is reported for the advisories against it; a package that is only affected through a
+vulnerable dependency is not reported again (its dependency is). Without `package-lock.json` the
+rule leaves a notice; when npm fails (no network, bad answer) the notice carries what npm said.
 
 ## Why it matters
 The frontend of a shop ships these packages to every customer's browser or runs them in the
@@ -68,8 +70,10 @@ Run `npm audit fix` (or update the named package, or the package that depends on
 ```toml
 [gate]
 npm-audit-level = \"high\"             # low | moderate | high | critical
-npm-audit-report = \"npm-audit.json\"  # read a saved `npm audit --json` instead of running npm
+npm-audit-report = \"npm-audit.json\"  # a saved `npm audit --json`: turns the rule on
 ```
+On the command line: `--npm-audit` (run npm) or `--npm-audit-report FILE`. Without either the
+rule does not run npm and reports nothing.
 
 ## Spryker id
 `NPM_CHECKER`
@@ -116,6 +120,13 @@ impl Rule for NpmAdvisory {
     }
 
     fn check_project(&self, project: &ProjectScope<'_>, sink: &mut Sink) {
+        let Some(audit) = &project.inputs.npm_audit else {
+            if project.manifests.package_lock.is_some() || project.manifests.package_json.is_some()
+            {
+                sink.notice(&META, OPT_IN_NOTICE);
+            }
+            return;
+        };
         let Some(lock_file) = project.manifests.package_lock.as_ref() else {
             let hint = if project.manifests.package_json.is_some() {
                 " (run `npm install` and commit package-lock.json)"
@@ -138,13 +149,15 @@ impl Rule for NpmAdvisory {
             }
             None => None,
         };
-        let Some(report) = audit_report(project, sink) else {
-            return;
-        };
-        let Some(vulnerabilities) = vulnerabilities(&report, sink) else {
-            return;
+        let vulnerabilities = match audit {
+            Ok(audit) => audit.vulnerabilities(),
+            Err(error) => {
+                sink.notice(&META, format!("{error}; npm packages were not audited"));
+                return;
+            }
         };
         let level = project.settings.npm_audit_level;
+        let positions = std::cell::OnceCell::new();
         for (name, vulnerability) in vulnerabilities {
             let advisories = advisories_at_level(vulnerability, level);
             if advisories.is_empty() {
@@ -156,7 +169,8 @@ impl Rule for NpmAdvisory {
                 .and_then(|nodes| nodes.first())
                 .and_then(Value::as_str)
                 .map_or_else(|| format!("node_modules/{name}"), str::to_string);
-            let (location, version) = locate(lock_file, lock, &node);
+            let positions = positions.get_or_init(|| JsonPositions::of(&lock_file.text));
+            let (location, version) = locate(lock_file, positions, lock, &node);
             let version = version
                 .map(|version| format!(" {version}"))
                 .unwrap_or_default();
@@ -172,110 +186,6 @@ impl Rule for NpmAdvisory {
             }
         }
     }
-}
-
-/// The audit report: a saved one from the settings, or what `npm audit` prints.
-fn audit_report(project: &ProjectScope<'_>, sink: &mut Sink) -> Option<Value> {
-    if let Some(path) = &project.settings.npm_audit_report {
-        let text = match fs_err::read(path) {
-            Ok(text) => text,
-            Err(error) => {
-                sink.notice(
-                    &META,
-                    format!("cannot read the saved npm audit report: {error}; npm packages were not audited"),
-                );
-                return None;
-            }
-        };
-        return match serde_json::from_slice(&text) {
-            Ok(report) => Some(report),
-            Err(error) => {
-                sink.notice(
-                    &META,
-                    format!(
-                        "the saved npm audit report {} is not JSON ({error}); npm packages were not audited",
-                        path.display()
-                    ),
-                );
-                None
-            }
-        };
-    }
-    let output = match run_npm_audit(project.root) {
-        Ok(output) => output,
-        Err(NpmFailure::NotInstalled) => {
-            sink.notice(
-                &META,
-                "`npm` is not on the PATH: npm packages were not audited (install Node.js and npm, or set `npm-audit-report`)",
-            );
-            return None;
-        }
-        Err(NpmFailure::Other(message)) => {
-            sink.notice(&META, format!("{message}; npm packages were not audited"));
-            return None;
-        }
-    };
-    // npm exits with 1 when it finds vulnerabilities, so the exit code says little: the JSON
-    // on stdout is the answer, and an `error` object in it is a failure.
-    match serde_json::from_slice::<Value>(&output.stdout) {
-        Ok(report) => {
-            if let Some(error) = report.get("error") {
-                // npm fills different fields for different failures, some of them empty.
-                let summary = [
-                    error.get("summary"),
-                    error.get("detail"),
-                    report.get("message"),
-                    error.get("code"),
-                ]
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .map(str::trim)
-                .find(|text| !text.is_empty())
-                .unwrap_or("unknown error");
-                sink.notice(
-                    &META,
-                    format!(
-                        "`npm audit` failed: {summary}{}; npm packages were not audited",
-                        stderr_tail(&output.stderr)
-                    ),
-                );
-                return None;
-            }
-            Some(report)
-        }
-        Err(error) => {
-            sink.notice(
-                &META,
-                format!(
-                    "`npm audit` did not print a JSON report ({error}, exit status {}){}; npm packages were not audited",
-                    output.status,
-                    stderr_tail(&output.stderr)
-                ),
-            );
-            None
-        }
-    }
-}
-
-/// The `vulnerabilities` map of an npm 7+ report.
-fn vulnerabilities<'a>(
-    report: &'a Value,
-    sink: &mut Sink,
-) -> Option<&'a serde_json::Map<String, Value>> {
-    if let Some(vulnerabilities) = report.get("vulnerabilities").and_then(Value::as_object) {
-        return Some(vulnerabilities);
-    }
-    let why = if report.get("advisories").is_some() {
-        "it is in the npm 6 format; use npm 7 or later"
-    } else {
-        "it has no `vulnerabilities`"
-    };
-    sink.notice(
-        &META,
-        format!("cannot read the npm audit report: {why}; npm packages were not audited"),
-    );
-    None
 }
 
 /// An advisory against a package, from the `via` list of its vulnerability.
@@ -326,7 +236,12 @@ fn severity_level(severity: &str) -> Option<NpmAuditLevel> {
 
 /// Where a node (`node_modules/a/node_modules/b`) is in package-lock.json, and its version:
 /// the `packages` entry of lockfile v2 and v3, or the nested `dependencies` of v1.
-fn locate(file: &ManifestFile, lock: Option<&Value>, node: &str) -> (Location, Option<String>) {
+fn locate(
+    file: &ManifestFile,
+    positions: &JsonPositions<'_>,
+    lock: Option<&Value>,
+    node: &str,
+) -> (Location, Option<String>) {
     let v1_path: Vec<&str> = node
         .split("node_modules/")
         .map(|part| part.trim_end_matches('/'))
@@ -340,99 +255,13 @@ fn locate(file: &ManifestFile, lock: Option<&Value>, node: &str) -> (Location, O
         }
         value.get("version")?.as_str().map(str::to_string)
     };
-    if let Some(member) = json_position::find_member(&file.text, &["packages", node]) {
+    if let Some(member) = positions.member(&["packages", node]) {
         return (file.location(member.key), version_at(&["packages", node]));
     }
-    if let Some(member) = json_position::find_member(&file.text, &v1_path) {
+    if let Some(member) = positions.member(&v1_path) {
         return (file.location(member.key), version_at(&v1_path));
     }
     (Location::whole_file(&file.path), None)
-}
-
-enum NpmFailure {
-    NotInstalled,
-    Other(String),
-}
-
-/// Runs `npm audit --json --package-lock-only` in `root`, with a time limit.
-fn run_npm_audit(root: &std::path::Path) -> Result<std::process::Output, NpmFailure> {
-    let program = if cfg!(windows) { "npm.cmd" } else { "npm" };
-    let mut child = Command::new(program)
-        .args(["audit", "--json", "--package-lock-only"])
-        .current_dir(root)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|error| {
-            if error.kind() == std::io::ErrorKind::NotFound {
-                NpmFailure::NotInstalled
-            } else {
-                NpmFailure::Other(format!("cannot run `npm audit`: {error}"))
-            }
-        })?;
-    // Both pipes are drained while npm runs, so that a large report cannot block it.
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_end(&mut bytes);
-            }
-            bytes
-        })
-    };
-    let stdout = drain(
-        child
-            .stdout
-            .take()
-            .map(|pipe| Box::new(pipe) as Box<dyn Read + Send>),
-    );
-    let stderr = drain(
-        child
-            .stderr
-            .take()
-            .map(|pipe| Box::new(pipe) as Box<dyn Read + Send>),
-    );
-    let started = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if started.elapsed() > NPM_TIMEOUT => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(NpmFailure::Other(format!(
-                    "`npm audit` did not finish within {} seconds and was stopped",
-                    NPM_TIMEOUT.as_secs()
-                )));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(error) => {
-                return Err(NpmFailure::Other(format!(
-                    "waiting for `npm audit` failed: {error}"
-                )));
-            }
-        }
-    };
-    Ok(std::process::Output {
-        status,
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
-    })
-}
-
-/// The end of npm's stderr for a notice, without npm's config warnings.
-fn stderr_tail(stderr: &[u8]) -> String {
-    let text = String::from_utf8_lossy(stderr);
-    let lines: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty() && !line.starts_with("npm warn"))
-        .collect();
-    if lines.is_empty() {
-        return String::new();
-    }
-    let tail = &lines[lines.len().saturating_sub(5)..];
-    format!(" (npm said: {})", tail.join(" / "))
 }
 
 #[cfg(test)]
@@ -520,8 +349,28 @@ mod tests {
     }
 
     #[test]
+    fn without_an_audit_the_rule_only_says_how_to_turn_it_on() {
+        let report = run_rules(
+            &["npm-advisory"],
+            &[("package.json", "{}"), ("package-lock.json", LOCK_V3)],
+        );
+        assert_eq!(report.findings, []);
+        assert_eq!(notices(&report, "npm-advisory"), [OPT_IN_NOTICE]);
+        // A project without npm files hears nothing about npm.
+        let php_only = run_rules(&["npm-advisory"], &[("composer.json", "{}")]);
+        assert_eq!(notices(&php_only, "npm-advisory"), Vec::<String>::new());
+    }
+
+    #[test]
     fn missing_lock_and_unreadable_reports_are_notices() {
-        let report = run_rules(&["npm-advisory"], &[("package.json", "{}")]);
+        let report = run_rules(
+            &["npm-advisory"],
+            &[
+                ("package.json", "{}"),
+                ("upkeep.toml", "[gate]\nnpm-audit-report = \"audit.json\"\n"),
+                ("audit.json", &report_with("{}")),
+            ],
+        );
         assert_eq!(
             notices(&report, "npm-advisory"),
             [
@@ -538,14 +387,5 @@ mod tests {
         );
         assert!(npm6.findings.is_empty());
         assert!(notices(&npm6, "npm-advisory")[0].contains("npm 6 format"));
-    }
-
-    #[test]
-    fn stderr_tails_leave_out_config_warnings() {
-        assert_eq!(
-            stderr_tail(b"npm warn Unknown user config \"nodedir\".\nnpm error code ENOTFOUND\nnpm error network down\n"),
-            " (npm said: npm error code ENOTFOUND / npm error network down)"
-        );
-        assert_eq!(stderr_tail(b"npm warn x\n"), "");
     }
 }

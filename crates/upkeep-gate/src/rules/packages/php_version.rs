@@ -1,12 +1,13 @@
 //! `php-version`: PHP versions that are not allowed or disagree across the project.
 
-use std::process::Command;
 use std::sync::LazyLock;
 
 use regex::Regex;
 use upkeep_composer::{Constraint, Version};
 
-use crate::finding::{Finding, Location};
+use crate::finding::{Finding, Location, Severity};
+use crate::inputs::DeployFileFacts;
+use crate::manifests::location_of_value;
 use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink};
 use crate::rules::packages::json_position;
 
@@ -19,23 +20,31 @@ pub static META: RuleMeta = RuleMeta {
     name: "php-version",
     spryker_ids: &["PHP_VERSION_CHECKER"],
     category: Category::Packages,
-    summary: "PHP versions that are not allowed (PHP 8 only) or disagree across composer.json, deploy files and the running PHP.",
+    summary: "PHP versions that are not allowed (PHP 8 only), or deploy images and the host PHP older than the PHP Composer resolves for.",
     documentation: "\
 ## What it finds
-Where the project states a PHP version, every statement must allow PHP 8 only and all must agree:
+Where the project states a PHP version, every statement must allow PHP 8 only, and nothing may
+run an older PHP than the one Composer resolves dependencies for:
 - `composer.json` `require.php`, a constraint: it must not allow PHP 7 (or older), must allow some
   PHP 8, and must allow every version below;
-- `composer.json` `config.platform.php`, the version Composer resolves dependencies for;
-- the image of each `deploy*.yml` file (`image.tag: spryker/php:8.2` or
-  `image: spryker/php:8.2-alpine3.18`): the PHP version in the tag;
-- the running PHP: `PROJECT_PHP_VERSION` or the `php-version` setting when given, else what
-  `php -r 'echo PHP_VERSION;'` prints when `php` is on the `PATH`. Without either, a notice says
-  that it was not checked.
+- `composer.json` `config.platform.php`, the version Composer resolves dependencies for (the
+  reference);
+- the image of each `deploy*.yml` file at the project root (`image.tag: spryker/php:8.3` or
+  `image: spryker/php:8.3-alpine3.20`), read **with its `imports`** (files next to it or in
+  `config/deploy-templates/`; the first definition wins), so an image set in a template counts;
+- the host PHP, when it is given: `upkeep gate --php-version 8.3.13`, `PROJECT_PHP_VERSION`, or
+  `php-version` in `upkeep.toml`. The gate never runs `php` itself: a verdict does not depend on
+  the machine that computes it.
 
-Versions agree when their major and minor match. The reference is `config.platform.php` when it
-is set, else the running PHP, else the first deploy file; a version that differs from it is
-reported where it is written. A constraint with an open upper end (`>=8.2`) is fine: it allows
-PHP 9 only in theory. A deploy file that cannot be parsed is reported as a `parse-error`.
+As Spryker's `PHP_VERSION_CHECKER` does, versions are compared by their major: a different major
+(anything but PHP 8) is an error. A deploy image or host PHP with a **newer** minor than
+`config.platform.php` is fine (Spryker's shops resolve for the lowest supported PHP and run newer
+images, e.g. `spryker/php:8.4` with platform 8.3.13); an **older** minor is a warning, as
+packages resolved for the newer PHP may need what the older lacks. Without
+`config.platform.php`, the host PHP is the reference. Each distinct version is reported once,
+at its first statement, naming every deploy file that uses it. A constraint with an open upper
+end (`>=8.2`) is fine. A deploy file that cannot be read (syntax, a missing import) is reported
+as a `parse-error`.
 
 ## Why it matters
 Composer resolves packages for one PHP version, the images run another and CI a third: code that
@@ -46,22 +55,9 @@ passes CI breaks in production, and Spryker's updates, which require PHP 8, cann
 {
     \"require\": {
         \"php\": \">=7.4\"
-    }
-}
-```
-```yaml
-image:
-    tag: spryker/php:8.1
-```
-
-## Instead
-```json
-{
-    \"require\": {
-        \"php\": \">=8.2\"
     },
     \"config\": {
-        \"platform\": {\"php\": \"8.2.12\"}
+        \"platform\": {\"php\": \"8.3.13\"}
     }
 }
 ```
@@ -70,16 +66,33 @@ image:
     tag: spryker/php:8.2
 ```
 
+## Instead
+```json
+{
+    \"require\": {
+        \"php\": \">=8.3\"
+    },
+    \"config\": {
+        \"platform\": {\"php\": \"8.3.13\"}
+    }
+}
+```
+```yaml
+image:
+    tag: spryker/php:8.4
+```
+
 ## Fix
-Choose one PHP 8 version, then state it everywhere: `require.php` (e.g. `>=8.2`),
-`config.platform.php`, the image tag of every deploy file, and the PHP of CI.
+Choose the lowest PHP 8 version the shop supports and state it in `require.php` (e.g. `>=8.3`)
+and `config.platform.php`; use images and a CI PHP of that version or newer.
 
 ## Configuration
 ```toml
 [gate]
-php-version = \"8.2\"   # the PHP to check against instead of running `php`
+php-version = \"8.3.13\"   # the host PHP to compare too (also --php-version, PROJECT_PHP_VERSION)
 ```
-The environment variable `PROJECT_PHP_VERSION` wins over the setting.
+The command line wins over the environment variable, which wins over the setting. Without any
+of them the host PHP is not compared (no `php` program is run).
 
 ## Spryker id
 `PHP_VERSION_CHECKER`
@@ -94,22 +107,25 @@ The environment variable `PROJECT_PHP_VERSION` wins over the setting.
         files: &[
             (
                 "composer.json",
-                "{\n    \"require\": {\n        \"php\": \">=8.2\"\n    },\n    \"config\": {\n        \"platform\": {\"php\": \"8.2.12\"}\n    }\n}\n",
+                "{\n    \"require\": {\n        \"php\": \">=8.3\"\n    },\n    \"config\": {\n        \"platform\": {\"php\": \"8.3.13\"}\n    }\n}\n",
             ),
-            ("deploy.yml", "image:\n    tag: spryker/php:8.2\n"),
-            ("upkeep.toml", "[gate]\nphp-version = \"8.2.12\"\n"),
+            ("deploy.yml", "image:\n    tag: spryker/php:8.4\n"),
+            ("upkeep.toml", "[gate]\nphp-version = \"8.4.1\"\n"),
         ],
     },
     guideline: "https://docs.spryker.com/docs/dg/dev/guidelines/keeping-a-project-upgradable/upgradability-guidelines/php-version.html",
     needs_core: false,
 };
 
-/// A PHP version stated somewhere, with where (the running PHP is stated nowhere).
+/// A PHP version stated somewhere, with where (the host PHP is stated nowhere).
 struct Stated {
     /// True for `config.platform.php`, the version Composer resolves for.
     is_platform: bool,
-    /// How a message names it, e.g. "composer.json config.platform.php" or "deploy.yml".
+    /// How a message names it, e.g. "composer.json config.platform.php" or "deploy.yml and
+    /// deploy.dev.yml".
     source: String,
+    /// True when the source names several files (for the verb).
+    plural: bool,
     version: Version,
     /// True when only major and minor are known (image tags): the version stands for its line.
     minor_only: bool,
@@ -126,6 +142,17 @@ impl Stated {
             (Some(major), Some(minor)) if self.minor_only => format!("{major}.{minor}"),
             _ => self.version.pretty().to_string(),
         }
+    }
+
+    fn minor_line(&self) -> String {
+        match self.major_minor() {
+            (Some(major), Some(minor)) => format!("{major}.{minor}"),
+            _ => self.version.pretty().to_string(),
+        }
+    }
+
+    fn uses(&self) -> &'static str {
+        if self.plural { "use" } else { "uses" }
     }
 
     /// True when the constraint allows this version (for a minor line: some version of it).
@@ -152,7 +179,7 @@ impl Rule for PhpVersion {
         let mut stated = Vec::new();
         let require = composer_statements(project, &mut stated, sink);
         deploy_statements(project, &mut stated, sink);
-        let running = running_php(project, sink);
+        let host = host_php(project, sink);
         if require.is_none() && stated.is_empty() {
             sink.notice(
                 &META,
@@ -160,22 +187,25 @@ impl Rule for PhpVersion {
             );
             return;
         }
-        // Where a problem of the running PHP is reported: it is written nowhere, so at the first
+        // Where a problem of the host PHP is reported: it is written nowhere, so at the first
         // statement it is compared with.
         let anchor = require
             .as_ref()
             .map(|(_, location)| location.clone())
             .or_else(|| stated.iter().find_map(|stated| stated.location.clone()));
 
-        for version in stated.iter().chain(&running) {
+        // A different major than PHP 8 is an error whatever the rest says.
+        for version in stated.iter().chain(&host) {
             if version.version.major() != Some(ALLOWED_MAJOR) {
                 let location = version.location.clone().or_else(|| anchor.clone());
                 push(
                     sink,
                     location,
+                    Severity::Error,
                     format!(
-                        "{} uses PHP {}, which is not allowed: Spryker supports PHP {ALLOWED_MAJOR} only",
+                        "{} {} PHP {}, which is not allowed: Spryker supports PHP {ALLOWED_MAJOR} only",
                         version.source,
+                        version.uses(),
                         version.shown()
                     ),
                 );
@@ -183,28 +213,30 @@ impl Rule for PhpVersion {
         }
 
         if let Some((constraint, location)) = &require {
-            check_constraint(constraint, location, &stated, running.as_ref(), sink);
+            check_constraint(constraint, location, &stated, host.as_ref(), sink);
         }
 
-        // Versions agree with the reference: platform.php, else the running PHP, else the first
-        // deploy file.
+        // Nothing may run an older minor than the reference: platform.php, else the host PHP.
         let allowed = |version: &&Stated| version.version.major() == Some(ALLOWED_MAJOR);
         let platform = stated
             .iter()
             .filter(allowed)
             .find(|version| version.is_platform);
-        let reference = platform
-            .or(running.as_ref().filter(allowed))
-            .or_else(|| stated.iter().find(allowed));
-        let Some(reference) = reference else {
+        let Some(reference) = platform.or(host.as_ref().filter(allowed)) else {
             return;
         };
-        for version in stated.iter().chain(&running).filter(allowed) {
-            if std::ptr::eq(version, reference) || version.major_minor() == reference.major_minor()
+        for version in stated.iter().chain(&host).filter(allowed) {
+            let outside_require = require
+                .as_ref()
+                .is_some_and(|(constraint, _)| !version.satisfies(constraint));
+            // A version require.php does not allow is already an error: one finding is enough.
+            if std::ptr::eq(version, reference)
+                || version.major_minor() >= reference.major_minor()
+                || outside_require
             {
                 continue;
             }
-            // The running PHP is written nowhere: its disagreement is reported at the reference.
+            // The host PHP is written nowhere: its disagreement is reported at the reference.
             let location = version
                 .location
                 .clone()
@@ -212,21 +244,28 @@ impl Rule for PhpVersion {
             push(
                 sink,
                 location,
+                Severity::Warning,
                 format!(
-                    "{} uses PHP {}, but {} uses PHP {}; state the same PHP version everywhere",
+                    "{} {} PHP {}, older than PHP {} of {}: packages resolved for PHP {} may need what PHP {} lacks; run PHP {} or newer",
                     version.source,
+                    version.uses(),
                     version.shown(),
+                    reference.shown(),
                     reference.source,
-                    reference.shown()
+                    reference.minor_line(),
+                    version.minor_line(),
+                    reference.minor_line(),
                 ),
             );
         }
     }
 }
 
-fn push(sink: &mut Sink, location: Option<Location>, message: String) {
+fn push(sink: &mut Sink, location: Option<Location>, severity: Severity, message: String) {
     let location = location.unwrap_or_else(|| Location::whole_file("composer.json"));
-    sink.push(Finding::new(&META, location, message));
+    let mut finding = Finding::new(&META, location, message);
+    finding.severity = severity;
+    sink.push(finding);
 }
 
 /// Reads `require.php` (returned, as it is a constraint) and `config.platform.php` (added to
@@ -244,8 +283,9 @@ fn composer_statements(
         }
     };
     let file = project.manifests.composer_json.as_ref()?;
+    let positions = json_position::JsonPositions::of(&file.text);
     let location_of = |path: &[&str]| {
-        json_position::find_member(&file.text, path).map_or_else(
+        positions.member(path).map_or_else(
             || Location::whole_file(&file.path),
             |member| file.location(member.value),
         )
@@ -256,6 +296,7 @@ fn composer_statements(
             Ok(version) => stated.push(Stated {
                 is_platform: true,
                 source: "composer.json config.platform.php".to_string(),
+                plural: false,
                 version,
                 minor_only: false,
                 location: Some(location),
@@ -284,31 +325,91 @@ fn composer_statements(
     }
 }
 
-/// Adds the PHP version of each deploy file's image to `stated`.
+/// Adds the PHP versions of the deploy files' images to `stated`: one statement per distinct
+/// version, at its first definition, naming every deploy file that uses it.
 fn deploy_statements(project: &ProjectScope<'_>, stated: &mut Vec<Stated>, sink: &mut Sink) {
-    for deploy in project.manifests.deploy_images() {
-        let path = &deploy.file.path;
-        match deploy.image {
-            Err(error) => project.manifests.report_unreadable(&META, error, sink),
-            Ok(None) => sink.notice(&META, format!("{path} declares no image (`image.tag` or `image` as a string): it was not checked")),
+    let Some(deploy_files) = &project.inputs.deploy_files else {
+        if !project.manifests.deploy_file_names.is_empty() {
+            sink.notice(
+                &META,
+                format!(
+                    "the deploy files ({}) were not given to the gate, so their images were not checked (`upkeep gate` reads them with their imports)",
+                    project.manifests.deploy_file_names.join(", ")
+                ),
+            );
+        }
+        return;
+    };
+    let mut versions: Vec<ImageVersion<'_>> = Vec::new();
+    for DeployFileFacts { file, image } in deploy_files {
+        match image {
+            Err(problem) => sink.notice(
+                &META,
+                format!(
+                    "{file} cannot be read ({}); its image was not checked",
+                    problem.message
+                ),
+            ),
+            Ok(None) => sink.notice(
+                &META,
+                format!("{file} declares no image (`image.tag` or `image` as a string): it was not checked"),
+            ),
             Ok(Some(image)) => match php_version_of_image(&image.reference) {
-                Some(version) => stated.push(Stated {
-                    is_platform: false,
-                    source: path.clone(),
-                    version,
-                    minor_only: true,
-                    location: Some(deploy.file.location(image.span)),
-                }),
+                Some(version) => {
+                    let line = (version.major(), version.minor());
+                    if let Some(entry) = versions.iter_mut().find(|entry| entry.line == line) {
+                        entry.files.push(file);
+                    } else {
+                        let location =
+                            location_of_value(project.root, &image.defined_at, &image.reference);
+                        versions.push(ImageVersion {
+                            line,
+                            version,
+                            files: vec![file],
+                            location,
+                        });
+                    }
+                }
                 None => sink.notice(
                     &META,
                     format!(
-                        "{path}: the image `{}` names no PHP version in its tag (e.g. spryker/php:8.2): it was not checked",
+                        "{file}: the image `{}` names no PHP version in its tag (e.g. spryker/php:8.3): it was not checked",
                         image.reference
                     ),
                 ),
             },
         }
     }
+    for ImageVersion {
+        version,
+        files,
+        location,
+        ..
+    } in versions
+    {
+        let source = match files.as_slice() {
+            [one] => (*one).to_string(),
+            [first @ .., last] => format!("{} and {last}", first.join(", ")),
+            [] => continue,
+        };
+        stated.push(Stated {
+            is_platform: false,
+            source,
+            plural: files.len() > 1,
+            version,
+            minor_only: true,
+            location: Some(location),
+        });
+    }
+}
+
+/// One PHP minor line used by deploy images: the deploy files that use it, and where the first
+/// of them defines its image.
+struct ImageVersion<'a> {
+    line: (Option<u64>, Option<u64>),
+    version: Version,
+    files: Vec<&'a str>,
+    location: Location,
 }
 
 /// The PHP version in an image tag: `spryker/php:8.2-alpine3.18` gives 8.2.
@@ -331,51 +432,19 @@ static LEADING_VERSION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\s*v?(\d+(?:\.\d+){0,2})").unwrap_or_else(|error| panic!("{error}"))
 });
 
-/// The running PHP: the setting (`PROJECT_PHP_VERSION`, `php-version`), else `php` on the PATH.
-fn running_php(project: &ProjectScope<'_>, sink: &mut Sink) -> Option<Stated> {
-    let (source, written) = if let Some(version) = &project.settings.php_version {
-        (
-            "the project PHP (PROJECT_PHP_VERSION or the php-version setting)",
-            version.clone(),
-        )
-    } else {
-        match Command::new("php")
-            .args(["-r", "echo PHP_VERSION;"])
-            .current_dir(project.root)
-            .output()
-        {
-            Ok(output) if output.status.success() => (
-                "the running PHP",
-                String::from_utf8_lossy(&output.stdout).trim().to_string(),
-            ),
-            Ok(output) => {
-                sink.notice(
-                    &META,
-                    format!(
-                        "`php -r 'echo PHP_VERSION;'` failed ({}): the running PHP was not checked",
-                        String::from_utf8_lossy(&output.stderr).trim()
-                    ),
-                );
-                return None;
-            }
-            Err(_) => {
-                sink.notice(
-                    &META,
-                    "`php` is not on the PATH and PROJECT_PHP_VERSION is not set: the running PHP was not checked",
-                );
-                return None;
-            }
-        }
-    };
+/// The host PHP, when the caller or the configuration gives it; never asked of a program.
+fn host_php(project: &ProjectScope<'_>, sink: &mut Sink) -> Option<Stated> {
+    let written = project.inputs.php_version.as_deref()?;
+    let source = "the host PHP";
     // PHP_VERSION may carry a distribution suffix (`8.2.7-1ubuntu2`); the numbers are enough.
     let Some(version) = LEADING_VERSION
-        .captures(&written)
+        .captures(written)
         .and_then(|captures| captures.get(1))
         .and_then(|numbers| Version::parse(numbers.as_str()).ok())
     else {
         sink.notice(
             &META,
-            format!("{source} \"{written}\" is not a PHP version: it was not checked"),
+            format!("{source} \"{written}\" (--php-version, PROJECT_PHP_VERSION or php-version) is not a PHP version: it was not checked"),
         );
         return None;
     };
@@ -383,6 +452,7 @@ fn running_php(project: &ProjectScope<'_>, sink: &mut Sink) -> Option<Stated> {
     Some(Stated {
         is_platform: false,
         source: source.to_string(),
+        plural: false,
         version,
         minor_only,
         location: None,
@@ -395,7 +465,7 @@ fn check_constraint(
     constraint: &Constraint,
     location: &Location,
     stated: &[Stated],
-    running: Option<&Stated>,
+    host: Option<&Stated>,
     sink: &mut Sink,
 ) {
     let written = constraint.pretty();
@@ -436,18 +506,19 @@ fn check_constraint(
         ));
         return;
     }
-    for version in stated.iter().chain(running) {
+    for version in stated.iter().chain(host) {
         if version.version.major() != Some(ALLOWED_MAJOR) || version.satisfies(constraint) {
             continue;
         }
-        // The running PHP is written nowhere: the constraint is where to look.
+        // The host PHP is written nowhere: the constraint is where to look.
         let at = version.location.clone().unwrap_or_else(|| location.clone());
         sink.push(Finding::new(
             &META,
             at,
             format!(
-                "{} uses PHP {}, which composer.json require.php \"{written}\" does not allow",
+                "{} {} PHP {}, which composer.json require.php \"{written}\" does not allow",
                 version.source,
+                version.uses(),
                 version.shown()
             ),
         ));
@@ -457,7 +528,8 @@ fn check_constraint(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::packages::test_support::{findings, notices, run_rules};
+    use crate::inputs::{DeployFileProblem, DeployImage, GateInputs, SourcePosition};
+    use crate::rules::packages::test_support::{findings, notices, run_rules, run_rules_with};
 
     #[test]
     fn versions_in_image_tags() {
@@ -477,74 +549,243 @@ mod tests {
         assert_eq!(version("spryker/php"), None);
     }
 
-    const PINNED: (&str, &str) = ("upkeep.toml", "[gate]\nphp-version = \"8.2.10\"\n");
+    /// The facts of a deploy file whose image is defined at `defined_in:line:column`.
+    fn deploy(
+        file: &str,
+        reference: &str,
+        defined_in: &str,
+        line: usize,
+        column: usize,
+    ) -> DeployFileFacts {
+        DeployFileFacts {
+            file: file.to_string(),
+            image: Ok(Some(DeployImage {
+                reference: reference.to_string(),
+                defined_at: SourcePosition {
+                    file: defined_in.to_string(),
+                    line,
+                    column,
+                },
+            })),
+        }
+    }
+
+    fn with_deploy_files(facts: Vec<DeployFileFacts>) -> GateInputs {
+        GateInputs {
+            deploy_files: Some(facts),
+            ..GateInputs::default()
+        }
+    }
+
+    const PLATFORM_8_3: (&str, &str) = (
+        "composer.json",
+        "{\n  \"require\": {\"php\": \">=8.3\"},\n  \"config\": {\"platform\": {\"php\": \"8.3.13\"}}\n}\n",
+    );
+
+    /// `rule file:line severity`, for checks of where and how loud.
+    fn placed(report: &crate::GateReport) -> Vec<String> {
+        report
+            .findings
+            .iter()
+            .map(|finding| {
+                format!(
+                    "{} {}:{}:{} {}",
+                    finding.rule.name,
+                    finding.location.file,
+                    finding.location.start.line,
+                    finding.location.start.column,
+                    finding.severity
+                )
+            })
+            .collect()
+    }
 
     #[test]
-    fn everything_agreeing_on_php_8_is_clean() {
-        let report = run_rules(
+    fn a_newer_image_minor_than_the_platform_passes_as_in_sprykers_checker() {
+        let report = run_rules_with(
             &["php-version"],
             &[
-                PINNED,
-                (
-                    "composer.json",
-                    "{\"require\": {\"php\": \"~8.2.0\"}, \"config\": {\"platform\": {\"php\": \"8.2.12\"}}}",
-                ),
-                ("deploy.yml", "image:\n  tag: spryker/php:8.2-alpine3.18\n"),
-                ("deploy.dev.yml", "image: spryker/php:8.2\n"),
+                PLATFORM_8_3,
+                ("deploy.yml", "image:\n  tag: spryker/php:8.4\n"),
+                ("deploy.ci.yml", "image: spryker/php:8.3-alpine3.20\n"),
             ],
+            GateInputs {
+                php_version: Some("8.4.1".to_string()),
+                ..with_deploy_files(vec![
+                    deploy(
+                        "deploy.ci.yml",
+                        "spryker/php:8.3-alpine3.20",
+                        "deploy.ci.yml",
+                        1,
+                        8,
+                    ),
+                    deploy("deploy.yml", "spryker/php:8.4", "deploy.yml", 2, 8),
+                ])
+            },
         );
         assert_eq!(findings(&report), Vec::<String>::new());
         assert_eq!(notices(&report, "php-version"), Vec::<String>::new());
     }
 
     #[test]
-    fn reports_each_problem_where_it_is_written() {
-        let report = run_rules(
+    fn an_older_image_minor_warns_once_per_distinct_version() {
+        // deploy.yml and deploy.eu.yml import one template; deploy.ci.yml has its own 8.2.
+        let template = "config/deploy-templates/base.deploy.yml";
+        let report = run_rules_with(
             &["php-version"],
             &[
-                PINNED,
+                (
+                    "composer.json",
+                    "{\n  \"require\": {\"php\": \">=8.2\"},\n  \"config\": {\"platform\": {\"php\": \"8.3.13\"}}\n}\n",
+                ),
+                (template, "image:\n    tag: spryker/php:8.2\n"),
+                ("deploy.ci.yml", "image: spryker/php:8.2-debian\n"),
+                ("deploy.dev.yml", "image: spryker/php:8.4\n"),
+            ],
+            with_deploy_files(vec![
+                deploy(
+                    "deploy.ci.yml",
+                    "spryker/php:8.2-debian",
+                    "deploy.ci.yml",
+                    1,
+                    8,
+                ),
+                deploy("deploy.dev.yml", "spryker/php:8.4", "deploy.dev.yml", 1, 8),
+                deploy("deploy.eu.yml", "spryker/php:8.2", template, 2, 10),
+                deploy("deploy.yml", "spryker/php:8.2", template, 2, 10),
+            ]),
+        );
+        assert_eq!(
+            findings(&report),
+            [
+                "php-version deploy.ci.yml:1: deploy.ci.yml, deploy.eu.yml and deploy.yml use PHP 8.2, older than PHP 8.3.13 of composer.json config.platform.php: packages resolved for PHP 8.3 may need what PHP 8.2 lacks; run PHP 8.3 or newer"
+            ]
+        );
+        assert_eq!(placed(&report), ["php-version deploy.ci.yml:1:8 warning"]);
+        assert!(!report.has_errors());
+    }
+
+    #[test]
+    fn an_image_defined_in_an_imported_template_is_reported_there() {
+        let template = "config/deploy-templates/base.deploy.yml";
+        let report = run_rules_with(
+            &["php-version"],
+            &[
+                PLATFORM_8_3,
+                (template, "image:\n    tag: \"spryker/php:7.4\"\n"),
+                ("deploy.yml", "imports:\n    base.deploy.yml:\n"),
+            ],
+            with_deploy_files(vec![deploy(
+                "deploy.yml",
+                "spryker/php:7.4",
+                template,
+                2,
+                10,
+            )]),
+        );
+        assert_eq!(
+            findings(&report),
+            [
+                "php-version config/deploy-templates/base.deploy.yml:2: deploy.yml uses PHP 7.4, which is not allowed: Spryker supports PHP 8 only",
+            ]
+        );
+        let location = &report.findings[0].location;
+        assert_eq!((location.start.column, location.end.column), (11, 26));
+    }
+
+    #[test]
+    fn reports_each_problem_where_it_is_written() {
+        let report = run_rules_with(
+            &["php-version"],
+            &[
                 (
                     "composer.json",
                     "{\n  \"require\": {\n    \"php\": \">=7.4\"\n  },\n  \"config\": {\"platform\": {\"php\": \"8.2.12\"}}\n}\n",
                 ),
-                ("deploy.yml", "image:\n  tag: spryker/php:8.3\n"),
+                ("deploy.yml", "image:\n  tag: spryker/php:8.1\n"),
                 ("deploy.ci.yml", "image: spryker/php:7.4\n"),
             ],
+            with_deploy_files(vec![
+                deploy("deploy.ci.yml", "spryker/php:7.4", "deploy.ci.yml", 1, 8),
+                deploy("deploy.yml", "spryker/php:8.1", "deploy.yml", 2, 8),
+            ]),
         );
         assert_eq!(
             findings(&report),
             [
                 "php-version composer.json:3: composer.json require.php \">=7.4\" allows PHP 7.4, which is not allowed: require PHP 8 only (e.g. \">=8.2\")",
                 "php-version deploy.ci.yml:1: deploy.ci.yml uses PHP 7.4, which is not allowed: Spryker supports PHP 8 only",
-                "php-version deploy.yml:2: deploy.yml uses PHP 8.3, but composer.json config.platform.php uses PHP 8.2.12; state the same PHP version everywhere",
+                "php-version deploy.yml:2: deploy.yml uses PHP 8.1, older than PHP 8.2.12 of composer.json config.platform.php: packages resolved for PHP 8.2 may need what PHP 8.1 lacks; run PHP 8.2 or newer",
             ]
         );
-        let tag = report
-            .findings
-            .iter()
-            .find(|finding| finding.location.file == "deploy.yml")
-            .unwrap();
-        assert_eq!(tag.location.start.column, 8);
+        assert_eq!(
+            placed(&report),
+            [
+                "php-version composer.json:3:12 error",
+                "php-version deploy.ci.yml:1:8 error",
+                "php-version deploy.yml:2:8 warning",
+            ]
+        );
     }
 
     #[test]
-    fn the_running_php_is_compared_and_reported_at_the_reference() {
-        let report = run_rules(
+    fn the_host_php_is_compared_when_given_and_reported_at_the_reference() {
+        let files = [PLATFORM_8_3];
+        let host = |version: &str| GateInputs {
+            php_version: Some(version.to_string()),
+            ..GateInputs::default()
+        };
+        let older = run_rules_with(&["php-version"], &files, host("8.2.7-1ubuntu2"));
+        assert_eq!(
+            findings(&older),
+            [
+                "php-version composer.json:2: the host PHP uses PHP 8.2.7, which composer.json require.php \">=8.3\" does not allow",
+            ]
+        );
+        let lenient = [(
+            "composer.json",
+            "{\n  \"require\": {\"php\": \">=8.2\"},\n  \"config\": {\"platform\": {\"php\": \"8.3.13\"}}\n}\n",
+        )];
+        let older = run_rules_with(&["php-version"], &lenient, host("8.2.7-1ubuntu2"));
+        assert_eq!(
+            findings(&older),
+            [
+                "php-version composer.json:3: the host PHP uses PHP 8.2.7, older than PHP 8.3.13 of composer.json config.platform.php: packages resolved for PHP 8.3 may need what PHP 8.2 lacks; run PHP 8.3 or newer",
+            ]
+        );
+        assert_eq!(older.findings[0].severity, Severity::Warning);
+        let newer = run_rules_with(&["php-version"], &files, host("8.4.2"));
+        assert_eq!(findings(&newer), Vec::<String>::new());
+        // Without a host PHP nothing is asked of the machine and nothing is said about it.
+        let none = run_rules(&["php-version"], &files);
+        assert_eq!(findings(&none), Vec::<String>::new());
+        assert_eq!(notices(&none, "php-version"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn the_host_php_from_upkeep_toml_is_the_reference_without_a_platform() {
+        let report = run_rules_with(
             &["php-version"],
             &[
                 ("upkeep.toml", "[gate]\nphp-version = \"8.3.1\"\n"),
                 (
                     "composer.json",
-                    "{\n  \"require\": {\"php\": \"~8.2.0\"}\n}\n",
+                    "{\n  \"require\": {\"php\": \">=8.2\"}\n}\n",
                 ),
                 ("deploy.yml", "image:\n  tag: spryker/php:8.2\n"),
             ],
+            with_deploy_files(vec![deploy(
+                "deploy.yml",
+                "spryker/php:8.2",
+                "deploy.yml",
+                2,
+                8,
+            )]),
         );
         assert_eq!(
             findings(&report),
             [
-                "php-version composer.json:2: the project PHP (PROJECT_PHP_VERSION or the php-version setting) uses PHP 8.3.1, which composer.json require.php \"~8.2.0\" does not allow",
-                "php-version deploy.yml:2: deploy.yml uses PHP 8.2, but the project PHP (PROJECT_PHP_VERSION or the php-version setting) uses PHP 8.3.1; state the same PHP version everywhere",
+                "php-version deploy.yml:2: deploy.yml uses PHP 8.2, older than PHP 8.3.1 of the host PHP: packages resolved for PHP 8.3 may need what PHP 8.2 lacks; run PHP 8.3 or newer",
             ]
         );
     }
@@ -553,10 +794,7 @@ mod tests {
     fn a_constraint_without_php_8_is_reported() {
         let report = run_rules(
             &["php-version"],
-            &[
-                PINNED,
-                ("composer.json", "{\"require\": {\"php\": \"^9.0\"}}"),
-            ],
+            &[("composer.json", "{\"require\": {\"php\": \"^9.0\"}}")],
         );
         assert_eq!(
             findings(&report),
@@ -567,40 +805,51 @@ mod tests {
     }
 
     #[test]
-    fn malformed_deploy_yaml_is_a_parse_error_and_other_files_are_still_checked() {
-        let report = run_rules(
+    fn deploy_files_not_given_or_unreadable_are_notices_and_parse_errors() {
+        let files = [
+            ("composer.json", "{\"require\": {\"php\": \">=8.2\"}}"),
+            ("deploy.yml", "image:\n  tag: [spryker/php:8.2\n"),
+            ("deploy.ci.yml", "image: spryker/php:7.4\n"),
+        ];
+        let not_given = run_rules(&["php-version"], &files);
+        assert_eq!(findings(&not_given), Vec::<String>::new());
+        assert_eq!(
+            notices(&not_given, "php-version"),
+            [
+                "the deploy files (deploy.ci.yml, deploy.yml) were not given to the gate, so their images were not checked (`upkeep gate` reads them with their imports)"
+            ]
+        );
+        let broken = DeployFileFacts {
+            file: "deploy.yml".to_string(),
+            image: Err(DeployFileProblem {
+                at: Some(SourcePosition {
+                    file: "deploy.yml".to_string(),
+                    line: 2,
+                    column: 8,
+                }),
+                message: "invalid YAML: unclosed flow sequence".to_string(),
+            }),
+        };
+        let report = run_rules_with(
             &["php-version", "parse-error"],
-            &[
-                PINNED,
-                ("composer.json", "{\"require\": {\"php\": \">=8.2\"}}"),
-                ("deploy.yml", "image:\n  tag: [spryker/php:8.2\n"),
-                ("deploy.ci.yml", "image: spryker/php:7.4\n"),
-            ],
+            &files,
+            with_deploy_files(vec![
+                deploy("deploy.ci.yml", "spryker/php:7.4", "deploy.ci.yml", 1, 8),
+                broken,
+            ]),
         );
-        let found = findings(&report);
-        assert_eq!(found.len(), 2, "{found:?}");
-        assert!(
-            found[0].starts_with("php-version deploy.ci.yml:1: "),
-            "{found:?}"
+        assert_eq!(
+            findings(&report),
+            [
+                "php-version deploy.ci.yml:1: deploy.ci.yml uses PHP 7.4, which is not allowed: Spryker supports PHP 8 only",
+                "parse-error deploy.yml:2: invalid YAML: unclosed flow sequence",
+            ]
         );
-        assert!(found[1].starts_with("parse-error deploy.yml:"), "{found:?}");
-        assert!(found[1].contains("invalid YAML"), "{found:?}");
-    }
-
-    #[test]
-    fn without_a_php_version_the_running_php_is_a_notice_or_checked() {
-        let report = run_rules(
-            &["php-version"],
-            &[("composer.json", "{\"require\": {\"php\": \">=8.2\"}}")],
+        assert_eq!(
+            notices(&report, "php-version"),
+            [
+                "deploy.yml cannot be read (invalid YAML: unclosed flow sequence); its image was not checked"
+            ]
         );
-        let php_available = Command::new("php").arg("-v").output().is_ok();
-        if !php_available {
-            assert_eq!(
-                notices(&report, "php-version"),
-                [
-                    "`php` is not on the PATH and PROJECT_PHP_VERSION is not set: the running PHP was not checked"
-                ]
-            );
-        }
     }
 }

@@ -1,5 +1,7 @@
 //! `spryker-dev-package`: a Spryker package required at a development branch.
 
+use std::cell::OnceCell;
+
 use upkeep_composer::Version;
 
 use crate::finding::{Finding, Location};
@@ -88,6 +90,7 @@ impl Rule for SprykerDevPackage {
         let Some(file) = project.manifests.composer_json.as_ref() else {
             return;
         };
+        let positions = OnceCell::new();
         for (package, constraint) in &manifest.require {
             if !is_spryker_package(package) {
                 continue;
@@ -95,7 +98,9 @@ impl Rule for SprykerDevPackage {
             let Some(branch) = branch_pins(constraint).into_iter().next() else {
                 continue;
             };
-            let location = json_position::find_member(&file.text, &["require", package])
+            let location = positions
+                .get_or_init(|| json_position::JsonPositions::of(&file.text))
+                .member(&["require", package])
                 .map_or_else(
                     || Location::whole_file(&file.path),
                     |member| file.location(member.whole()),

@@ -1,6 +1,8 @@
 //! `parse-error`: a project file that cannot be read as PHP, XML, JSON or YAML.
 //! The engine reports these while reading the project; the rule holds their metadata.
 
+use crate::finding::{Finding, Location};
+use crate::manifests::location_of_value;
 use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink};
 
 pub struct ParseError;
@@ -65,8 +67,19 @@ impl Rule for ParseError {
     }
 
     // PHP and XML parse problems come from reading the index (see the engine); the manifests
-    // (Composer and npm JSON, deploy YAML) are parsed on first use and reported here.
+    // (Composer and npm JSON) are parsed on first use and reported here, and so are the deploy
+    // files the caller could not read (their reader, with imports, is the caller's).
     fn check_project(&self, project: &ProjectScope<'_>, sink: &mut Sink) {
         project.manifests.report_parse_errors(sink);
+        for deploy in project.inputs.deploy_files.iter().flatten() {
+            let Err(problem) = &deploy.image else {
+                continue;
+            };
+            let location = problem.at.as_ref().map_or_else(
+                || Location::whole_file(&deploy.file),
+                |at| location_of_value(project.root, at, ""),
+            );
+            sink.push(Finding::new(&META, location, problem.message.clone()));
+        }
     }
 }
