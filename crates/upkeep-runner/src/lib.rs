@@ -26,6 +26,7 @@
 
 pub mod context;
 pub mod error;
+pub mod gate_inputs;
 pub mod index;
 pub mod jobs;
 pub mod logs;

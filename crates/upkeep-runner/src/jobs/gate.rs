@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
+use upkeep_gate::inputs::GateInputs;
 use upkeep_gate::report::{Format, RenderOptions, render};
 use upkeep_gate::{GateOptions, Severity};
 use upkeep_pipeline::log_store::{LineSink, LogLine, LogStore, Stream};
@@ -161,8 +162,14 @@ fn check(
     policy: GatePolicy,
     run_dir: &Path,
 ) -> Result<(GateResult, String, GateSummary), RunError> {
+    // The gate's inputs come from the built tree alone (no host PHP, no npm audit over the
+    // network), so that the verdict does not depend on the machine that ran it.
     let options = GateOptions {
         root: tree.to_path_buf(),
+        inputs: GateInputs {
+            deploy_files: crate::gate_inputs::deploy_files(tree),
+            ..GateInputs::default()
+        },
         ..GateOptions::default()
     };
     let mut summary = summary(policy, GateVerdict::Blocked);
