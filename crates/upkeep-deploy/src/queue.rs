@@ -3,9 +3,14 @@
 //!
 //! Each deployment takes a numbered ticket (a file in `tickets/`); numbers come from a counter
 //! file updated under a lock, so they follow the order of arrival. The lowest ticket holds the
-//! environment; the others poll until theirs is the lowest. Dropping the ticket removes its
-//! file and lets the next one in. A ticket whose process is gone (a crashed or killed
-//! deployment) is removed by the next waiter, so a crash never blocks the queue.
+//! environment; the others poll until theirs is the lowest.
+//!
+//! A ticket is *held* by an exclusive `flock` on its file, which the kernel releases when the
+//! last process holding it ends, whatever ended it. The deployment's own processes (its hooks)
+//! inherit the lock, so a hook that outlives upkeep (killed with SIGKILL) or its step keeps the
+//! environment closed until it ends: the next deployment never runs beside an orphaned hook.
+//! A ticket nobody holds any more is removed by the next waiter. No process id is trusted: a
+//! reused id, another host or another container sharing the target cannot fool the lock.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), upkeep_deploy::queue::QueueError> {
@@ -82,15 +87,29 @@ impl fmt::Display for QueueEvent {
         match self {
             Self::Waiting { holder } => write!(
                 f,
-                "waiting for deployment {} (ticket {}) to finish",
-                holder.label, holder.number
+                "waiting for deployment {} (ticket {}, taken {} ago by process {}) to finish",
+                holder.label,
+                holder.number,
+                age(holder.entered),
+                holder.pid
             ),
             Self::StaleTicketRemoved { ticket } => write!(
                 f,
-                "removed the ticket of deployment {} (ticket {}): its process {} is gone",
-                ticket.label, ticket.number, ticket.pid
+                "removed the ticket of deployment {} (ticket {}): nothing holds it any more",
+                ticket.label, ticket.number
             ),
         }
+    }
+}
+
+/// How long ago `then` was, in the largest whole unit: `42s`, `5m`, `3h`, `2d`.
+fn age(then: Timestamp) -> String {
+    let seconds = then.duration_until(Timestamp::now()).as_secs().max(0);
+    match seconds {
+        0..60 => format!("{seconds}s"),
+        60..3600 => format!("{}m", seconds / 60),
+        3600..86_400 => format!("{}h", seconds / 3600),
+        _ => format!("{}d", seconds / 86_400),
     }
 }
 
@@ -100,11 +119,14 @@ pub struct DeploymentQueue {
     dir: PathBuf,
 }
 
-/// The right to deploy; dropping it lets the next deployment in.
+/// The right to deploy; dropping it lets the next deployment in (once the processes the
+/// deployment started have ended too).
 #[derive(Debug)]
 pub struct QueueTicket {
     info: TicketInfo,
     path: PathBuf,
+    /// Holds the ticket's lock; inherited by the processes the deployment starts.
+    lock: Option<fs_err::File>,
 }
 
 impl QueueTicket {
@@ -119,9 +141,23 @@ impl QueueTicket {
 
 impl Drop for QueueTicket {
     fn drop(&mut self) {
-        // Nothing to do about a failure here; a ticket left behind of a process that ends is
-        // removed as stale by the next waiter.
-        let _ = fs_err::remove_file(&self.path);
+        drop(self.lock.take());
+        // A process of the deployment that is still running holds the lock: the ticket stays
+        // until it ends, and the next waiter removes it then. Nothing to do about a failure
+        // here either: a ticket nobody holds is removed by the next waiter.
+        if let Ok(false) = is_held(&self.path) {
+            let _ = fs_err::remove_file(&self.path);
+        }
+    }
+}
+
+/// Whether some process holds the lock of the ticket at `path`.
+fn is_held(path: &Path) -> io::Result<bool> {
+    let file = fs_err::File::open(path)?;
+    match file.file().try_lock_shared() {
+        Ok(()) => Ok(false),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(true),
+        Err(std::fs::TryLockError::Error(error)) => Err(error),
     }
 }
 
@@ -152,12 +188,19 @@ impl DeploymentQueue {
                 if other.number >= ticket.info.number {
                     continue;
                 }
-                if !process_is_alive(other.pid) {
-                    // Only the waiter whose removal succeeds reports it.
-                    if fs_err::remove_file(self.ticket_path(other.number)).is_ok() {
-                        on_event(&QueueEvent::StaleTicketRemoved { ticket: other });
+                let path = self.ticket_path(other.number);
+                match is_held(&path) {
+                    Ok(true) => {}
+                    // Its deployment ended between listing and looking.
+                    Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
+                    Err(error) => return Err(error.into()),
+                    Ok(false) => {
+                        // Only the waiter whose removal succeeds reports it.
+                        if fs_err::remove_file(&path).is_ok() {
+                            on_event(&QueueEvent::StaleTicketRemoved { ticket: other });
+                        }
+                        continue;
                     }
-                    continue;
                 }
                 holder.get_or_insert(other);
             }
@@ -223,8 +266,12 @@ impl DeploymentQueue {
             entered: Timestamp::now(),
         };
         let path = self.ticket_path(number);
-        write_atomically(&path, &to_canonical_json(&info))?;
-        Ok(QueueTicket { info, path })
+        let lock = write_locked(&path, &to_canonical_json(&info))?;
+        Ok(QueueTicket {
+            info,
+            path,
+            lock: Some(lock),
+        })
     }
 
     fn ticket_path(&self, number: u64) -> PathBuf {
@@ -233,6 +280,28 @@ impl DeploymentQueue {
             .join(TICKETS_DIR)
             .join(format!("{number:020}.json"))
     }
+}
+
+/// Writes a ticket beside `path`, locks it and renames it into place: it is never visible
+/// unlocked, so no waiter takes a ticket being written for a stale one. The lock's descriptor
+/// is left open across `exec`, so every process the deployment starts holds it too.
+fn write_locked(path: &Path, bytes: &[u8]) -> io::Result<fs_err::File> {
+    use std::io::Write as _;
+    let file_name = path.file_name().unwrap_or_default().to_string_lossy();
+    let temporary = path.with_file_name(format!(".{file_name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut file = fs_err::File::create(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        file.file().lock()?;
+        rustix::io::fcntl_setfd(file.file(), rustix::io::FdFlags::empty())?;
+        fs_err::rename(&temporary, path)?;
+        Ok(file)
+    })();
+    if result.is_err() {
+        let _ = fs_err::remove_file(&temporary);
+    }
+    result
 }
 
 /// Whether a process with this id exists (signal 0 probes without sending anything). A
@@ -318,7 +387,12 @@ mod tests {
         for pair in record.windows(2) {
             assert!(pair[0].2 <= pair[1].1, "deployments overlapped: {record:?}");
         }
-        let mut events = events.lock().unwrap().clone();
+        let mut events: Vec<String> = events
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|event| without_age(event))
+            .collect();
         events.sort();
         assert_eq!(
             events,
@@ -331,14 +405,32 @@ mod tests {
         assert!(queue.tickets().unwrap().is_empty());
     }
 
+    /// `waiting for deployment x (ticket 1, taken 0s ago by process 7) to finish` without
+    /// the parts that change from run to run.
+    fn without_age(event: &str) -> String {
+        match (event.find(", taken "), event.find(") to finish")) {
+            (Some(start), Some(end)) => format!("{}{}", &event[..start], &event[end..]),
+            _ => event.to_string(),
+        }
+    }
+
+    impl QueueTicket {
+        /// What a killed process leaves: the ticket file, with nothing holding its lock.
+        fn crash(mut self) {
+            drop(self.lock.take());
+            std::mem::forget(self);
+        }
+    }
+
     #[test]
-    fn a_ticket_of_a_dead_process_is_removed() {
+    fn a_ticket_nobody_holds_is_removed() {
         let dir = tempfile::tempdir().unwrap();
         let queue = DeploymentQueue::open(dir.path()).unwrap();
-        let pid = dead_pid();
-        let stale = queue.take_ticket("crashed run", pid).unwrap();
-        // A crashed process never drops its ticket.
-        std::mem::forget(stale);
+        // The process id does not matter, even one that is alive (reused ids).
+        let stale = queue
+            .take_ticket("crashed run", std::process::id())
+            .unwrap();
+        stale.crash();
 
         let mut events = Vec::new();
         let started = Instant::now();
@@ -349,9 +441,9 @@ mod tests {
         assert_eq!(ticket.number(), 2);
         assert_eq!(
             events,
-            vec![format!(
-                "removed the ticket of deployment crashed run (ticket 1): its process {pid} is gone"
-            )]
+            vec![
+                "removed the ticket of deployment crashed run (ticket 1): nothing holds it any more"
+            ]
         );
         assert_eq!(
             queue
@@ -404,6 +496,37 @@ mod tests {
                 .starts_with(&format!("{}: unreadable queue ticket: ", path.display())),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_process_the_deployment_started_keeps_the_queue_closed_until_it_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let queue = DeploymentQueue::open(dir.path()).unwrap();
+        let ticket = queue.enter("first").unwrap();
+        // A hook that outlives its deployment (here: its ticket) inherits the lock.
+        let mut orphan = std::process::Command::new("sleep")
+            .arg("1")
+            .spawn()
+            .unwrap();
+        drop(ticket);
+        let mut events = Vec::new();
+        let second = queue
+            .enter_with("second", |event| {
+                events.push(without_age(&event.to_string()))
+            })
+            .unwrap();
+        assert!(
+            orphan.try_wait().unwrap().is_some(),
+            "the second deployment entered while the first one's process still ran"
+        );
+        assert_eq!(
+            events,
+            [
+                "waiting for deployment first (ticket 1) to finish",
+                "removed the ticket of deployment first (ticket 1): nothing holds it any more"
+            ]
+        );
+        assert_eq!(second.number(), 2);
     }
 
     #[test]

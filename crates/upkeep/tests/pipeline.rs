@@ -1323,3 +1323,84 @@ fn two_builds_of_a_commit_with_composer_give_one_digest() {
     );
     assert!(app.join("vendor/fixture/greeting/src/Hello.php").is_file());
 }
+
+/// Starts `pipeline run` of a commit whose install hook runs `hook`, and waits until the hook
+/// wrote `marker` into the journal.
+fn start_run_inside_install(shop: &Shop, hook: &str, marker: &str) -> std::process::Child {
+    shop.write_script("bin/slow-install", hook);
+    shop.edit(
+        "deploy.fixture-shop-staging.yml",
+        &[("bin/record-hook install-destructive", "bin/slow-install")],
+    );
+    shop.commit("slow install");
+    let child = shop
+        .upkeep(&["pipeline", "run", "--env", "staging", "--quiet"])
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_mins(1);
+    while !shop.journal("staging").iter().any(|line| line == marker) {
+        assert!(Instant::now() < deadline, "the install hook never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
+#[test]
+fn sigterm_and_sighup_cancel_a_run_like_ctrl_c() {
+    for signal in ["TERM", "HUP"] {
+        let shop = Shop::new();
+        let child = start_run_inside_install(
+            &shop,
+            "#!/bin/sh\nsleep 300 &\necho $! > \"$(pwd)/../../../sleeper.pid\"\necho started >> \"$(pwd)/../../../journal.log\"\nwait\n",
+            "started",
+        );
+        let sleeper = std::fs::read_to_string(shop.targets.join("staging/sleeper.pid"))
+            .unwrap()
+            .trim()
+            .to_string();
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let output = child.wait_with_output().unwrap();
+        assert_exit(&output, 1);
+        assert_eq!(shop.record("staging")["status"], "cancelled", "SIG{signal}");
+        assert!(shop.current_release("staging").is_none());
+        assert!(
+            !is_running(&sleeper),
+            "SIG{signal}: the hook's background process {sleeper} survived"
+        );
+    }
+}
+
+#[test]
+fn a_hook_orphaned_by_sigkill_keeps_the_next_deployment_waiting() {
+    let shop = Shop::new();
+    let child = start_run_inside_install(
+        &shop,
+        "#!/bin/sh\nj=\"$(pwd)/../../../journal.log\"\necho 'install start' >> \"$j\"\nsleep 2\necho 'install end' >> \"$j\"\n",
+        "install start",
+    );
+    let mut child = child;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The hook goes on without upkeep; the next deployment must not run beside it.
+    let output = shop.run(&["deploy", "--env", "staging", "--quiet"]);
+    assert_exit(&output, 0);
+    assert!(
+        stderr(&output).contains("waiting for deployment"),
+        "{}",
+        stderr(&output)
+    );
+    let journal = shop.journal("staging");
+    let orphan_end = journal
+        .iter()
+        .position(|line| line == "install end")
+        .unwrap();
+    let next_start = journal
+        .iter()
+        .rposition(|line| line == "install start")
+        .unwrap();
+    assert!(orphan_end < next_start, "{journal:?}");
+}
