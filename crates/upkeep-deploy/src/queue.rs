@@ -512,7 +512,7 @@ mod tests {
         let mut events = Vec::new();
         let second = queue
             .enter_with("second", |event| {
-                events.push(without_age(&event.to_string()))
+                events.push(without_age(&event.to_string()));
             })
             .unwrap();
         assert!(
