@@ -352,6 +352,18 @@ pub struct ImageRecord {
     pub promoted: bool,
 }
 
+/// Who drives a run: a process on a machine since a boot. Process ids are reused, so the
+/// process's start time (in clock ticks since boot) tells it apart from a later one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessRecord {
+    pub pid: u32,
+    pub host: String,
+    /// `/proc/sys/kernel/random/boot_id`.
+    pub boot_id: String,
+    /// Field 22 of `/proc/<pid>/stat`.
+    pub start_ticks: u64,
+}
+
 /// A rollback's switch: the release that was active and the one active now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RollbackRecord {
@@ -390,6 +402,10 @@ pub struct RunRecord {
     pub rollback: Option<RollbackRecord>,
     /// Where the run stands in its plan; a waiting run goes on from here in a later process.
     pub runtime: Option<Runtime>,
+    /// The process driving the run, so that a reader can tell a run whose process was killed
+    /// (it stays `running` on disk) from one that goes on.
+    #[serde(default)]
+    pub process: Option<ProcessRecord>,
     /// Things a reader should know, such as "pre-deploy skipped: first deployment".
     pub notes: Vec<String>,
 }
@@ -503,6 +519,7 @@ impl RunRecord {
             overrides: Vec::new(),
             rollback: None,
             runtime: None,
+            process: None,
             notes: Vec::new(),
         }
     }

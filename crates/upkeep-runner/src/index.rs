@@ -28,7 +28,7 @@ impl RunIndex {
     /// The record of run `id`.
     pub fn get(&self, id: &RunId) -> Result<RunRecord, RunError> {
         let dir = self.run_dir(id);
-        match RunRecord::load(&dir) {
+        match load_current(&dir) {
             Err(RecordError::Io(error)) if error.kind() == std::io::ErrorKind::NotFound => {
                 Err(RunError::UnknownRun {
                     id: id.clone(),
@@ -54,7 +54,7 @@ impl RunIndex {
         ids.sort_unstable_by(|left, right| right.cmp(left));
         Ok(ids
             .iter()
-            .filter_map(|id| RunRecord::load(&self.run_dir(id)).ok())
+            .filter_map(|id| load_current(&self.run_dir(id)).ok())
             .filter(|record| record.environment == environment)
             .collect())
     }
@@ -94,4 +94,15 @@ impl RunIndex {
         }
         Ok(record)
     }
+}
+
+/// Reads a run's record as it stands: a run whose process has ended without finishing it reads
+/// (and from now on is recorded) as `interrupted`.
+pub fn load_current(run_dir: &std::path::Path) -> Result<RunRecord, RecordError> {
+    let mut record = RunRecord::load(run_dir)?;
+    if crate::process::mark_if_interrupted(&mut record) {
+        // Readers agree even if this one cannot write: each of them reaches the same verdict.
+        let _ = record.save(run_dir);
+    }
+    Ok(record)
 }

@@ -32,6 +32,7 @@ pub mod jobs;
 pub mod logs;
 pub mod observer;
 pub mod pipeline;
+pub mod process;
 pub mod session;
 
 pub use context::EnvironmentContext;

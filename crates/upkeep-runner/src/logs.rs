@@ -58,7 +58,7 @@ pub fn read_logs(
     let mut offsets: HashMap<(StageKind, String), u64> = HashMap::new();
     let mut finished: HashSet<(StageKind, String)> = HashSet::new();
     loop {
-        let record = RunRecord::load(run_dir)?;
+        let record = crate::index::load_current(run_dir)?;
         let mut found = false;
         let mut running_step = false;
         for (stage, step) in record.steps() {

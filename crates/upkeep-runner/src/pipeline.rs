@@ -182,7 +182,7 @@ pub fn decide(
     let dir = index.run_dir(&found.run_id);
     // Two people deciding at once: the second one is told, never runs the deployment twice.
     let _lock = lock_decision(&dir, &found.run_id)?;
-    let record = RunRecord::load(&dir)?;
+    let record = crate::index::load_current(&dir)?;
     if record.status != RunStatus::WaitingForApproval {
         return Err(RunError::NotWaiting {
             id: record.run_id,

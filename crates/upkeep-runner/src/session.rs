@@ -61,13 +61,15 @@ impl RunSession {
         fs_err::create_dir(&dir).map_err(|error| RunError::io("create", &dir, error))?;
         record.status = RunStatus::Running;
         record.started_at = Some(Timestamp::now());
+        record.process = Some(crate::process::current());
         let session = Self::open(dir, record, cancel);
         session.save()?;
         Ok(session)
     }
 
     /// A session over an existing run (one that waits for approval), to go on with it.
-    pub fn resume(run_dir: PathBuf, record: RunRecord, cancel: CancelToken) -> Self {
+    pub fn resume(run_dir: PathBuf, mut record: RunRecord, cancel: CancelToken) -> Self {
+        record.process = Some(crate::process::current());
         Self::open(run_dir, record, cancel)
     }
 

@@ -1385,6 +1385,20 @@ fn a_hook_orphaned_by_sigkill_keeps_the_next_deployment_waiting() {
     let mut child = child;
     child.kill().unwrap();
     child.wait().unwrap();
+    // The killed run does not stay `running` for its readers.
+    assert_eq!(shop.record("staging")["status"], "running");
+    let output = shop.run(&["pipeline", "logs", "--env", "staging"]);
+    assert_exit(&output, 0);
+    let record = shop.record("staging");
+    assert_eq!(record["status"], "interrupted");
+    assert!(record["finished_at"].is_string());
+    assert!(
+        record["notes"]
+            .to_string()
+            .contains("ended without finishing it"),
+        "{}",
+        record["notes"]
+    );
     // The hook goes on without upkeep; the next deployment must not run beside it.
     let output = shop.run(&["deploy", "--env", "staging", "--quiet"]);
     assert_exit(&output, 0);
