@@ -75,7 +75,7 @@ pub enum BuildError {
     CommitTime { time: i64 },
 }
 
-impl upkeep_pipeline::hint::Hint for BuildError {
+impl upkeep_hint::Hint for BuildError {
     fn hint(&self) -> Option<String> {
         match self {
             Self::Image(error) => error.hint(),

@@ -69,7 +69,7 @@ pub enum DeploymentError {
     Stage(#[from] StageError),
 }
 
-impl upkeep_pipeline::hint::Hint for DeploymentError {
+impl upkeep_hint::Hint for DeploymentError {
     fn hint(&self) -> Option<String> {
         match self {
             Self::Image(error) => error.hint(),

@@ -117,7 +117,7 @@ pub enum ImageError {
     DestinationExists { path: PathBuf },
 }
 
-impl upkeep_pipeline::hint::Hint for ImageError {
+impl upkeep_hint::Hint for ImageError {
     fn hint(&self) -> Option<String> {
         match self {
             Self::Layout(error) => error.hint(),
@@ -926,7 +926,7 @@ mod tests {
             )
         );
         assert_eq!(
-            upkeep_pipeline::hint::Hint::hint(&error).as_deref(),
+            upkeep_hint::Hint::hint(&error).as_deref(),
             Some("remove it from the tree before the build")
         );
     }

@@ -105,7 +105,7 @@ pub enum LayoutError {
     },
 }
 
-impl upkeep_pipeline::hint::Hint for LayoutError {
+impl upkeep_hint::Hint for LayoutError {
     fn hint(&self) -> Option<String> {
         match self {
             Self::NotALayout { .. } => {
@@ -1049,7 +1049,7 @@ mod tests {
         );
         assert!(message.ends_with("available tags: one, two"), "{message}");
         assert!(
-            upkeep_pipeline::hint::Hint::hint(&error)
+            upkeep_hint::Hint::hint(&error)
                 .is_some_and(|hint| hint.starts_with("build the image first"))
         );
 

@@ -76,7 +76,7 @@ pub enum PromotionError {
     },
 }
 
-impl upkeep_pipeline::hint::Hint for PromotionError {
+impl upkeep_hint::Hint for PromotionError {
     fn hint(&self) -> Option<String> {
         match self {
             Self::Layout(error) => error.hint(),

@@ -51,7 +51,7 @@ pub enum QueueError {
     BadTicket { path: PathBuf, reason: String },
 }
 
-impl upkeep_pipeline::hint::Hint for QueueError {
+impl upkeep_hint::Hint for QueueError {
     fn hint(&self) -> Option<String> {
         match self {
             Self::BadTicket { .. } => {

@@ -140,7 +140,7 @@ pub enum TargetError {
     BrokenCurrent { path: PathBuf, target: PathBuf },
 }
 
-impl upkeep_pipeline::hint::Hint for TargetError {
+impl upkeep_hint::Hint for TargetError {
     fn hint(&self) -> Option<String> {
         match self {
             Self::Image(error) => error.hint(),
@@ -780,7 +780,7 @@ mod tests {
             )
         );
         assert_eq!(
-            upkeep_pipeline::hint::Hint::hint(&error).as_deref(),
+            upkeep_hint::Hint::hint(&error).as_deref(),
             Some("deploy an earlier commit instead")
         );
         assert_eq!(fixture.running_content(), "one");

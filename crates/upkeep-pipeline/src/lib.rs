@@ -12,7 +12,6 @@ pub mod buildspec;
 pub mod buildspec_run;
 pub mod deploy_file;
 pub mod executor;
-pub mod hint;
 pub mod log_store;
 pub mod mask;
 pub mod plan;

@@ -160,7 +160,7 @@ pub enum PlanError {
     },
 }
 
-impl crate::hint::Hint for PlanError {
+impl upkeep_hint::Hint for PlanError {
     fn hint(&self) -> Option<String> {
         match self {
             Self::UnknownEnvironment(error) => error.hint(),
@@ -756,7 +756,7 @@ step timeout: 1h
             "the post-deploy buildspec of environment `staging` does not exist: <root>/ci/post.yml"
         );
         assert_eq!(
-            crate::hint::Hint::hint(&error).as_deref(),
+            upkeep_hint::Hint::hint(&error).as_deref(),
             Some(
                 "fix `environments.staging.buildspec.post-deploy` in upkeep.yml, or remove it to use the built-in one"
             )

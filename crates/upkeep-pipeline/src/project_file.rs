@@ -310,7 +310,7 @@ impl fmt::Display for UnknownEnvironment {
     }
 }
 
-impl crate::hint::Hint for UnknownEnvironment {
+impl upkeep_hint::Hint for UnknownEnvironment {
     fn hint(&self) -> Option<String> {
         Some(match self.suggestion() {
             Some(suggestion) => format!("did you mean `--env {suggestion}`?"),
@@ -894,7 +894,7 @@ environments:
             "unknown environment `stagin`; /repo/upkeep.yml defines: staging, production"
         );
         assert_eq!(
-            crate::hint::Hint::hint(&unknown).as_deref(),
+            upkeep_hint::Hint::hint(&unknown).as_deref(),
             Some("did you mean `--env staging`?")
         );
         let prefix = project.environment("prod").expect_err("not defined");

@@ -17,7 +17,7 @@ use upkeep_pipeline::project_file::{ProjectFileError, UnknownEnvironment};
 use upkeep_pipeline::record::{InvalidRunId, RecordError, RunId, RunStatus};
 use upkeep_pipeline::runtime::UnexpectedEvent;
 
-pub use upkeep_pipeline::hint::Hint;
+pub use upkeep_hint::Hint;
 
 /// Whether an error is the user's to fix (bad input) or the machine's (a file that cannot be
 /// written): both end a command with status 2, but a server answers them differently.
