@@ -503,7 +503,10 @@ fn unpack_layer(layer: &Digest, reader: impl Read, dest: &Path) -> Result<(), Im
             continue;
         }
 
-        let mode = entry.header().mode()? & 0o7777;
+        // Permission bits and the sticky bit only: a release runs as the deploying user, and a
+        // setuid or setgid file from an image must not hand its hooks (or anyone on the host)
+        // another user's rights.
+        let mode = entry.header().mode()? & 0o1777;
         if let Some(parent) = target.parent() {
             fs_err::create_dir_all(parent)?;
         }
@@ -1005,6 +1008,49 @@ mod tests {
                 history: Vec::new(),
             },
         }
+    }
+
+    #[test]
+    fn unpack_drops_setuid_and_setgid_bits() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let store = ImageStore::open_or_create(dir.path().join("store")).unwrap();
+        let mut image = image_with_layers(&store, &[vec![("tmp/", tar::EntryType::Directory, "")]]);
+        let mut builder = tar::Builder::new(Vec::new());
+        for (name, mode, kind) in [
+            ("tmp/", 0o1777, tar::EntryType::Directory),
+            ("bin/", 0o2755, tar::EntryType::Directory),
+            ("bin/su", 0o4755, tar::EntryType::Regular),
+            ("bin/wall", 0o2755, tar::EntryType::Regular),
+        ] {
+            let mut header = tar::Header::new_gnu();
+            header.set_entry_type(kind);
+            header.set_path(name).unwrap();
+            header.set_mode(mode);
+            header.set_size(0);
+            header.set_cksum();
+            builder.append(&header, io::empty()).unwrap();
+        }
+        let bytes = builder.into_inner().unwrap();
+        let digest = store.put_blob(&bytes).unwrap();
+        image.manifest.layers = vec![Descriptor::new(
+            "application/vnd.oci.image.layer.v1.tar",
+            digest,
+            bytes.len() as u64,
+        )];
+        let dest = dir.path().join("app");
+        unpack(&store, &image, &dest).unwrap();
+        let mode = |path: &str| {
+            fs_err::metadata(dest.join(path))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o7777
+        };
+        assert_eq!(mode("bin/su"), 0o755);
+        assert_eq!(mode("bin/wall"), 0o755);
+        assert_eq!(mode("bin"), 0o755);
+        assert_eq!(mode("tmp"), 0o1777);
     }
 
     #[test]
