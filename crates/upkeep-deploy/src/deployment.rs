@@ -67,6 +67,12 @@ pub enum DeploymentError {
     Queue(#[from] QueueError),
     #[error(transparent)]
     Stage(#[from] StageError),
+    /// What failed after the switch: the new release serves, post-deploy did not run.
+    #[error("release {release} is live, post-deploy did not run: {source}")]
+    AfterSwitch {
+        release: String,
+        source: Box<DeploymentError>,
+    },
 }
 
 impl upkeep_hint::Hint for DeploymentError {
@@ -76,6 +82,10 @@ impl upkeep_hint::Hint for DeploymentError {
             Self::Target(error) => error.hint(),
             Self::Queue(error) => error.hint(),
             Self::Stage(_) => None,
+            Self::AfterSwitch { .. } => Some(
+                "run post-deploy by hand in the release, or roll back with `upkeep deploy rollback`"
+                    .to_string(),
+            ),
         }
     }
 }
@@ -97,6 +107,17 @@ pub fn deploy(
         release: None,
         activated: false,
     };
+    // Everything that can fail without a hook is checked before the first hook runs.
+    request.target.check()?;
+    for abandoned in request.target.fail_abandoned()? {
+        outcome.notes.push(note(
+            runner,
+            &format!(
+                "release {} was left unfinished by a deployment that did not end; marked failed",
+                abandoned.id
+            ),
+        ));
+    }
     let running = request.target.running()?;
     let new_release = request.target.prepare(
         request.store,
@@ -144,7 +165,13 @@ pub fn deploy(
     outcome.activated = true;
     runner.say(&format!("release {} is now active", active.id));
 
-    let stage = run_in(runner, request, Stage::PostDeploy, &active, &exported)?;
+    let stage =
+        run_in(runner, request, Stage::PostDeploy, &active, &exported).map_err(|source| {
+            DeploymentError::AfterSwitch {
+                release: active.id.clone(),
+                source: Box::new(source),
+            }
+        })?;
     let failed = stage.record.status != RunStatus::Succeeded;
     outcome.stages.push(stage.record);
     if failed {
@@ -159,7 +186,25 @@ pub fn deploy(
         return Ok(outcome);
     }
 
-    for pruned in request.target.prune(request.keep_releases)? {
+    let pruned = request
+        .target
+        .prune(request.keep_releases)
+        .map_err(|source| DeploymentError::AfterSwitch {
+            release: active.id.clone(),
+            source: Box::new(source.into()),
+        });
+    // Pruning is housekeeping: the deployment succeeded whether or not it could clean up.
+    let pruned = match pruned {
+        Ok(pruned) => pruned,
+        Err(error) => {
+            outcome.notes.push(note(
+                runner,
+                &format!("old releases were not removed: {error}"),
+            ));
+            Vec::new()
+        }
+    };
+    for pruned in pruned {
         outcome
             .notes
             .push(note(runner, &format!("removed old release {}", pruned.id)));

@@ -99,7 +99,7 @@ impl Release {
 /// The activation order, oldest first; the last entry is the current release. A rollback
 /// returns to the entry before the current one and drops the current one, so repeated
 /// rollbacks walk further back.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct History {
     activations: Vec<String>,
 }
@@ -271,27 +271,65 @@ impl LocalTarget {
         }
     }
 
+    /// Reads what a deployment will change (the running release, the history), so that a
+    /// damaged target is found before the first hook runs rather than after the install.
+    pub fn check(&self) -> Result<(), TargetError> {
+        self.running()?;
+        self.read_history()?;
+        Ok(())
+    }
+
     /// Makes `release` the current one and records the activation for rollback. The previous
-    /// current release becomes `Superseded`.
+    /// current release becomes `Superseded`. The bookkeeping (statuses, history) is written
+    /// first and the switch of `current` comes last: killed at any moment, the target either
+    /// still serves the previous release or serves the new one with everything recorded, and a
+    /// rollback works either way. A switch that fails puts the bookkeeping back.
     pub fn activate(&self, release: &Release) -> Result<Release, TargetError> {
         let _lock = self.lock()?;
         let mut release = self.load(&release.id)?;
         if release.status == ReleaseStatus::Failed {
             return Err(TargetError::ReleaseFailed { id: release.id });
         }
-        let previous = self.running()?;
-        self.point_current_at(&release.id)?;
-        if let Some(mut previous) = previous.filter(|previous| previous.id != release.id) {
-            previous.status = ReleaseStatus::Superseded;
-            write_release_file(&previous.dir, &previous)?;
-        }
-        release.status = ReleaseStatus::Active;
-        write_release_file(&release.dir, &release)?;
-        let mut history = self.read_history()?;
+        let previous = self.running()?.filter(|previous| previous.id != release.id);
+        let history_before = self.read_history()?;
+        let mut history = history_before.clone();
         history.activations.retain(|id| *id != release.id);
         history.activations.push(release.id.clone());
+        let release_before = release.clone();
+        release.status = ReleaseStatus::Active;
+        write_release_file(&release.dir, &release)?;
+        if let Some(previous) = &previous {
+            let mut superseded = previous.clone();
+            superseded.status = ReleaseStatus::Superseded;
+            write_release_file(&superseded.dir, &superseded)?;
+        }
         self.write_history(&history)?;
+        if let Err(error) = self.point_current_at(&release.id) {
+            // Best effort: the next deployment finds the statuses as they were.
+            let _ = write_release_file(&release_before.dir, &release_before);
+            if let Some(previous) = &previous {
+                let _ = write_release_file(&previous.dir, previous);
+            }
+            let _ = self.write_history(&history_before);
+            return Err(error);
+        }
         Ok(release)
+    }
+
+    /// Releases a killed deployment left `Prepared` (unpacked, never activated): marked
+    /// `Failed`, so that they are never activated and are pruned first. Called while holding
+    /// the environment's deployment queue, when no other deployment can be preparing one.
+    pub fn fail_abandoned(&self) -> Result<Vec<Release>, TargetError> {
+        let _lock = self.lock()?;
+        let mut failed = Vec::new();
+        for mut release in self.releases()? {
+            if release.status == ReleaseStatus::Prepared {
+                release.status = ReleaseStatus::Failed;
+                write_release_file(&release.dir, &release)?;
+                failed.push(release);
+            }
+        }
+        Ok(failed)
     }
 
     /// Marks a release whose deployment failed. It stays for inspection but is never activated
@@ -314,25 +352,41 @@ impl LocalTarget {
     }
 
     /// Switches back to the release that was active before the current one. Returns
-    /// `(from, to)`.
+    /// `(from, to)`. The history says which one that is; when it does not know the running
+    /// release (it was damaged, or lost its last write), the statuses of the releases do: the
+    /// newest `Superseded` release before it. Bookkeeping first, switch last, as in
+    /// [`activate`](Self::activate).
     pub fn rollback(&self) -> Result<(Release, Release), TargetError> {
         let _lock = self.lock()?;
         let mut from = self.running()?.ok_or_else(|| TargetError::NothingRunning {
             root: self.root.clone(),
         })?;
-        let mut history = self.read_history()?;
-        let (position, mut to) = self.rollback_target(&from.id, &history)?.ok_or_else(|| {
-            TargetError::NoRollbackTarget {
-                current: from.id.clone(),
+        let history = self.read_history().unwrap_or_default();
+        let (mut history, mut to) = match self.rollback_target(&from.id, &history)? {
+            Some((position, to)) => {
+                let mut history = history;
+                history.activations.truncate(position + 1);
+                (history, to)
             }
-        })?;
-        self.point_current_at(&to.id)?;
+            None => {
+                let to = self.superseded_before(&from)?.ok_or_else(|| {
+                    TargetError::NoRollbackTarget {
+                        current: from.id.clone(),
+                    }
+                })?;
+                let history = History {
+                    activations: vec![to.id.clone()],
+                };
+                (history, to)
+            }
+        };
+        history.activations.dedup();
         from.status = ReleaseStatus::RolledBack;
         write_release_file(&from.dir, &from)?;
         to.status = ReleaseStatus::Active;
         write_release_file(&to.dir, &to)?;
-        history.activations.truncate(position + 1);
         self.write_history(&history)?;
+        self.point_current_at(&to.id)?;
         Ok((from, to))
     }
 
@@ -356,6 +410,18 @@ impl LocalTarget {
             }
         }
         Ok(None)
+    }
+
+    /// The newest release created before `current` that was active once and was superseded.
+    fn superseded_before(&self, current: &Release) -> Result<Option<Release>, TargetError> {
+        Ok(self
+            .releases()?
+            .into_iter()
+            .filter(|release| {
+                release.status == ReleaseStatus::Superseded && release.created <= current.created
+            })
+            .filter(|release| release.id != current.id)
+            .next_back())
     }
 
     /// All releases, oldest first.
@@ -385,10 +451,15 @@ impl LocalTarget {
         let _lock = self.lock()?;
         self.remove_leftovers()?;
         let releases = self.releases()?;
-        let mut history = self.read_history()?;
+        // A damaged history must not stop the housekeeping: statuses tell the rest.
+        let mut history = self.read_history().unwrap_or_default();
         let mut protected = HashSet::new();
         if let Some(current) = self.running()? {
-            if let Some((_, target)) = self.rollback_target(&current.id, &history)? {
+            let target = match self.rollback_target(&current.id, &history)? {
+                Some((_, target)) => Some(target),
+                None => self.superseded_before(&current)?,
+            };
+            if let Some(target) = target {
                 protected.insert(target.id);
             }
             protected.insert(current.id);
@@ -415,8 +486,19 @@ impl LocalTarget {
         Ok(removed)
     }
 
-    /// Working directories of prepares whose process is gone, and interrupted removals.
+    /// Working directories of prepares whose process is gone, interrupted removals, and the
+    /// temporary files of writes a killed process left in the root (only the holder of the
+    /// target's lock writes there, and the caller holds it).
     fn remove_leftovers(&self) -> Result<(), TargetError> {
+        for entry in fs_err::read_dir(&self.root)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let temporary = name.starts_with(&format!(".{HISTORY_FILE}.tmp-"))
+                || name.starts_with(&format!("{CURRENT_LINK}.tmp-"));
+            if temporary {
+                let _ = fs_err::remove_file(entry.path());
+            }
+        }
         for entry in fs_err::read_dir(self.releases_dir())? {
             let entry = entry?;
             let name = entry.file_name().to_string_lossy().into_owned();
@@ -479,8 +561,14 @@ impl LocalTarget {
         }
     }
 
+    /// Writes the history, keeping only releases that exist: ids of releases pruned or
+    /// removed by hand do not linger.
     fn write_history(&self, history: &History) -> Result<(), TargetError> {
-        write_atomically(&self.root.join(HISTORY_FILE), &to_canonical_json(history))?;
+        let mut history = history.clone();
+        history
+            .activations
+            .retain(|id| self.releases_dir().join(id).join(RELEASE_FILE).is_file());
+        write_atomically(&self.root.join(HISTORY_FILE), &to_canonical_json(&history))?;
         Ok(())
     }
 
@@ -934,6 +1022,88 @@ mod tests {
         assert!(alive.exists());
         assert!(!interrupted.exists());
         assert_eq!(fixture.ids().len(), 1);
+    }
+
+    #[test]
+    fn rollback_works_from_the_statuses_when_the_history_is_damaged() {
+        let fixture = Fixture::new();
+        let one = fixture.deploy("one");
+        let two = fixture.deploy("two");
+        let three = fixture.deploy("three");
+        let history = fixture.target.root().join("history.json");
+        fs_err::write(&history, "{not json").unwrap();
+        // Damaged history is found before a deployment runs a hook.
+        assert!(fixture.target.check().is_err());
+        let (from, to) = fixture.target.rollback().unwrap();
+        assert_eq!((from.id, to.id), (three.id.clone(), two.id.clone()));
+        assert_eq!(fixture.running_content(), "two");
+        // The history is whole again, and later rollbacks walk further back.
+        fixture.target.check().unwrap();
+        let (_, to) = fixture.target.rollback().unwrap();
+        assert_eq!(to.id, one.id);
+        // A history that lost the running release (its last write) works the same way.
+        let four = fixture.deploy("four");
+        fs_err::write(&history, r#"{"activations":[]}"#).unwrap();
+        let (from, to) = fixture.target.rollback().unwrap();
+        assert_eq!(from.id, four.id);
+        assert_eq!(to.id, one.id);
+    }
+
+    #[test]
+    fn activation_records_before_it_switches_and_leftovers_are_cleared() {
+        let fixture = Fixture::new();
+        let one = fixture.deploy("one");
+        let two = fixture.deploy("two");
+        assert_eq!(
+            statuses(&fixture.target),
+            [
+                ("one".to_string(), ReleaseStatus::Superseded),
+                ("two".to_string(), ReleaseStatus::Active)
+            ]
+        );
+        let history: serde_json::Value = serde_json::from_slice(
+            &fs_err::read(fixture.target.root().join("history.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(history["activations"], serde_json::json!([one.id, two.id]));
+        // What a process killed while writing leaves in the root.
+        let root = fixture.target.root();
+        fs_err::write(root.join(".history.json.tmp-4242-0"), "{").unwrap();
+        fs_err::os::unix::fs::symlink("releases/x", root.join("current.tmp-4242")).unwrap();
+        fixture.target.prune(5).unwrap();
+        let mut names: Vec<String> = fs_err::read_dir(root)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, [".lock", "current", "history.json", "releases"]);
+    }
+
+    #[test]
+    fn a_release_a_killed_deployment_left_prepared_is_failed_and_pruned_first() {
+        let fixture = Fixture::new();
+        let one = fixture.deploy("one");
+        let abandoned = fixture.prepare("killed");
+        let two = fixture.deploy("two");
+        let failed = fixture.target.fail_abandoned().unwrap();
+        assert_eq!(
+            failed.iter().map(|release| &release.id).collect::<Vec<_>>(),
+            [&abandoned.id]
+        );
+        let removed = fixture.target.prune(2).unwrap();
+        assert_eq!(removed[0].id, abandoned.id);
+        assert_eq!(fixture.ids(), [one.id, two.id]);
+    }
+
+    #[test]
+    fn the_history_forgets_releases_that_are_gone() {
+        let fixture = Fixture::new();
+        let one = fixture.deploy("one");
+        fixture.deploy("two");
+        remove_tree(&one.dir).unwrap();
+        fixture.deploy("three");
+        let history = fs_err::read_to_string(fixture.target.root().join("history.json")).unwrap();
+        assert!(!history.contains(&one.id), "{history}");
     }
 
     #[test]

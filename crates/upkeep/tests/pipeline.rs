@@ -1418,3 +1418,41 @@ fn a_hook_orphaned_by_sigkill_keeps_the_next_deployment_waiting() {
         .unwrap();
     assert!(orphan_end < next_start, "{journal:?}");
 }
+
+#[test]
+fn a_damaged_history_stops_the_deployment_before_any_hook_and_rollback_still_works() {
+    let shop = Shop::new();
+    assert_exit(
+        &shop.run(&["pipeline", "run", "--env", "staging", "--quiet"]),
+        0,
+    );
+    let first = shop.current_release("staging").unwrap();
+    shop.release_version(2);
+    assert_exit(
+        &shop.run(&["pipeline", "run", "--env", "staging", "--quiet"]),
+        0,
+    );
+    let second = shop.current_release("staging").unwrap();
+    std::fs::write(shop.targets.join("staging/history.json"), "{damaged").unwrap();
+    let journal = shop.journal("staging").len();
+    shop.release_version(3);
+    let output = shop.run(&["pipeline", "run", "--env", "staging", "--quiet"]);
+    assert_exit(&output, 2);
+    assert!(
+        stderr(&output).contains("history.json"),
+        "{}",
+        stderr(&output)
+    );
+    // Nothing ran, nothing switched, and the run says why it ended.
+    assert_eq!(shop.journal("staging").len(), journal);
+    assert_eq!(shop.current_release("staging").unwrap(), second);
+    let record = shop.record("staging");
+    assert_eq!(record["status"], "failed");
+    assert!(record["finished_at"].is_string());
+    assert_eq!(record["sub_pipelines"][2]["status"], "failed");
+    assert!(record["notes"].to_string().contains("the run failed"));
+    // The releases' statuses still say where to roll back to.
+    let output = shop.run(&["deploy", "rollback", "--env", "staging"]);
+    assert_exit(&output, 0);
+    assert_eq!(shop.current_release("staging").unwrap(), first);
+}
