@@ -107,17 +107,7 @@ pub fn deploy(
         release: None,
         activated: false,
     };
-    // Everything that can fail without a hook is checked before the first hook runs.
-    request.target.check()?;
-    for abandoned in request.target.fail_abandoned()? {
-        outcome.notes.push(note(
-            runner,
-            &format!(
-                "release {} was left unfinished by a deployment that did not end; marked failed",
-                abandoned.id
-            ),
-        ));
-    }
+    check_target(runner, request.target, &mut outcome.notes)?;
     let running = request.target.running()?;
     let new_release = request.target.prepare(
         request.store,
@@ -186,31 +176,45 @@ pub fn deploy(
         return Ok(outcome);
     }
 
-    let pruned = request
-        .target
-        .prune(request.keep_releases)
-        .map_err(|source| DeploymentError::AfterSwitch {
-            release: active.id.clone(),
-            source: Box::new(source.into()),
-        });
-    // Pruning is housekeeping: the deployment succeeded whether or not it could clean up.
-    let pruned = match pruned {
-        Ok(pruned) => pruned,
-        Err(error) => {
-            outcome.notes.push(note(
-                runner,
-                &format!("old releases were not removed: {error}"),
-            ));
-            Vec::new()
-        }
-    };
-    for pruned in pruned {
-        outcome
-            .notes
-            .push(note(runner, &format!("removed old release {}", pruned.id)));
-    }
+    prune(runner, request, &mut outcome.notes);
     outcome.status = RunStatus::Succeeded;
     Ok(outcome)
+}
+
+/// Checks, before the first hook, everything that can fail without one (the running release,
+/// the history), and fails the releases a killed deployment left prepared.
+fn check_target(
+    runner: &StageRunner<'_>,
+    target: &LocalTarget,
+    notes: &mut Vec<String>,
+) -> Result<(), DeploymentError> {
+    target.check()?;
+    for abandoned in target.fail_abandoned()? {
+        notes.push(note(
+            runner,
+            &format!(
+                "release {} was left unfinished by a deployment that did not end; marked failed",
+                abandoned.id
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Removes releases beyond `keep-releases`. Housekeeping: the deployment succeeded whether or
+/// not it could clean up, so a failure is a note.
+fn prune(runner: &StageRunner<'_>, request: &DeploymentRequest<'_>, notes: &mut Vec<String>) {
+    match request.target.prune(request.keep_releases) {
+        Ok(pruned) => {
+            for pruned in pruned {
+                notes.push(note(runner, &format!("removed old release {}", pruned.id)));
+            }
+        }
+        Err(error) => notes.push(note(
+            runner,
+            &format!("old releases were not removed: {error}"),
+        )),
+    }
 }
 
 /// Ends a deployment whose pre-deploy or install failed: the running release stays active and

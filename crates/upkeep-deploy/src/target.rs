@@ -362,13 +362,12 @@ impl LocalTarget {
             root: self.root.clone(),
         })?;
         let history = self.read_history().unwrap_or_default();
-        let (mut history, mut to) = match self.rollback_target(&from.id, &history)? {
-            Some((position, to)) => {
+        let (mut history, mut to) =
+            if let Some((position, to)) = self.rollback_target(&from.id, &history)? {
                 let mut history = history;
                 history.activations.truncate(position + 1);
                 (history, to)
-            }
-            None => {
+            } else {
                 let to = self.superseded_before(&from)?.ok_or_else(|| {
                     TargetError::NoRollbackTarget {
                         current: from.id.clone(),
@@ -378,8 +377,7 @@ impl LocalTarget {
                     activations: vec![to.id.clone()],
                 };
                 (history, to)
-            }
-        };
+            };
         history.activations.dedup();
         from.status = ReleaseStatus::RolledBack;
         write_release_file(&from.dir, &from)?;
@@ -414,14 +412,11 @@ impl LocalTarget {
 
     /// The newest release created before `current` that was active once and was superseded.
     fn superseded_before(&self, current: &Release) -> Result<Option<Release>, TargetError> {
-        Ok(self
-            .releases()?
-            .into_iter()
-            .filter(|release| {
-                release.status == ReleaseStatus::Superseded && release.created <= current.created
-            })
-            .filter(|release| release.id != current.id)
-            .next_back())
+        Ok(self.releases()?.into_iter().rfind(|release| {
+            release.status == ReleaseStatus::Superseded
+                && release.created <= current.created
+                && release.id != current.id
+        }))
     }
 
     /// All releases, oldest first.
