@@ -153,7 +153,16 @@ pub fn build(runner: &StageRunner<'_>, input: &BuildInput<'_>) -> Result<BuildOu
     let reference = image_tag(input.environment, input.commit);
     let descriptor = built.manifest_descriptor();
     input.store.tag(&reference, &descriptor)?;
-    save_exports(input.store, &built.manifest_digest, &result.exported)?;
+    // Exports holding a secret would be written in clear beside the image, which CI caches
+    // publish: they go on to this run's deployment in memory only.
+    let mut kept = result.exported.clone();
+    for name in &result.secret_exports {
+        kept.remove(name);
+        runner.say(&format!(
+            "build: the exported variable {name} holds a secret; it is handed to this run's deployment but not kept with the image, so a later `upkeep deploy` of the image does not have it"
+        ));
+    }
+    save_exports(input.store, &built.manifest_digest, &kept)?;
     runner.say(&format!(
         "build: image {} ({}) written to {}",
         reference,

@@ -54,6 +54,9 @@ pub struct StageResult {
     pub record: StageRecord,
     /// `env.exported-variables` of the buildspec, for later stages.
     pub exported: BTreeMap<String, String>,
+    /// The exported variables whose value holds a secret: handed on in memory, never written
+    /// to disk.
+    pub secret_exports: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -161,9 +164,16 @@ impl StageRunner<'_> {
             steps: vec![step_record],
         };
         self.observer.stage_finished(&record);
+        let secret_exports = outcome
+            .exported
+            .iter()
+            .filter(|(_, value)| masker.mask_text(value) != **value)
+            .map(|(name, _)| name.clone())
+            .collect();
         Ok(StageResult {
             record,
             exported: outcome.exported,
+            secret_exports,
         })
     }
 }

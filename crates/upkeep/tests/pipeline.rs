@@ -1456,3 +1456,48 @@ fn a_damaged_history_stops_the_deployment_before_any_hook_and_rollback_still_wor
     assert_exit(&output, 0);
     assert_eq!(shop.current_release("staging").unwrap(), first);
 }
+
+#[test]
+fn an_exported_variable_holding_a_secret_is_never_written_beside_the_image() {
+    let shop = Shop::new();
+    shop.edit(
+        "ci/build.yml",
+        &[
+            (
+                "    - FIXTURE_BUILD_ID\n",
+                "    - FIXTURE_BUILD_ID\n    - FIXTURE_DSN\n",
+            ),
+            (
+                "      - export FIXTURE_BUILD_ID=\"build-$(cat VERSION)\"\n",
+                "      - export FIXTURE_BUILD_ID=\"build-$(cat VERSION)\"\n      - export FIXTURE_DSN=\"mysql://shop:${FIXTURE_DB_PASSWORD}@db/shop\"\n",
+            ),
+        ],
+    );
+    shop.commit("export a dsn");
+    let output = shop.run(&["pipeline", "run", "--env", "staging", "--quiet"]);
+    assert_exit(&output, 0);
+    assert!(
+        stderr(&output).contains("the exported variable FIXTURE_DSN holds a secret"),
+        "{}",
+        stderr(&output)
+    );
+    // The image config holds the deploy file's environment as committed; the exports and the
+    // run are upkeep's own files.
+    for dir in [".upkeep/images/upkeep-exports", ".upkeep/runs"] {
+        for entry in walk(&shop.repo.join(dir)) {
+            let text = String::from_utf8_lossy(&std::fs::read(&entry).unwrap()).into_owned();
+            assert!(
+                !text.contains(SECRET),
+                "{} leaks the secret",
+                entry.display()
+            );
+        }
+    }
+    let exports: Vec<PathBuf> = walk(&shop.repo.join(".upkeep/images/upkeep-exports"));
+    assert_eq!(exports.len(), 1);
+    let kept = std::fs::read_to_string(&exports[0]).unwrap();
+    assert!(
+        kept.contains("FIXTURE_BUILD_ID") && !kept.contains("FIXTURE_DSN"),
+        "{kept}"
+    );
+}
