@@ -274,9 +274,41 @@ impl LocalTarget {
     /// Reads what a deployment will change (the running release, the history), so that a
     /// damaged target is found before the first hook runs rather than after the install.
     pub fn check(&self) -> Result<(), TargetError> {
-        self.running()?;
+        let _lock = self.lock()?;
         self.read_history()?;
+        self.reconcile()?;
         Ok(())
+    }
+
+    /// Repairs what an activation killed between its bookkeeping and its switch leaves: the
+    /// new release recorded `Active` while `current` still points at the previous one. What
+    /// `current` serves is the truth: it is `Active` again, the release that never served is
+    /// `Failed`, and the history ends at `current`. The caller holds the lock.
+    fn reconcile(&self) -> Result<(), TargetError> {
+        let Some(mut running) = self.running()? else {
+            return Ok(());
+        };
+        let unswitched: Vec<Release> = self
+            .releases()?
+            .into_iter()
+            .filter(|release| release.status == ReleaseStatus::Active && release.id != running.id)
+            .collect();
+        if running.status == ReleaseStatus::Active && unswitched.is_empty() {
+            return Ok(());
+        }
+        for mut release in unswitched {
+            release.status = ReleaseStatus::Failed;
+            write_release_file(&release.dir, &release)?;
+        }
+        running.status = ReleaseStatus::Active;
+        write_release_file(&running.dir, &running)?;
+        let mut history = self.read_history().unwrap_or_default();
+        if let Some(position) = history.activations.iter().rposition(|id| *id == running.id) {
+            history.activations.truncate(position + 1);
+        } else {
+            history.activations.push(running.id.clone());
+        }
+        self.write_history(&history)
     }
 
     /// Makes `release` the current one and records the activation for rollback. The previous
@@ -358,6 +390,7 @@ impl LocalTarget {
     /// [`activate`](Self::activate).
     pub fn rollback(&self) -> Result<(Release, Release), TargetError> {
         let _lock = self.lock()?;
+        self.reconcile()?;
         let mut from = self.running()?.ok_or_else(|| TargetError::NothingRunning {
             root: self.root.clone(),
         })?;
@@ -1072,6 +1105,37 @@ mod tests {
             .collect();
         names.sort();
         assert_eq!(names, [".lock", "current", "history.json", "releases"]);
+    }
+
+    #[test]
+    fn an_activation_killed_before_its_switch_is_repaired() {
+        let fixture = Fixture::new();
+        let one = fixture.deploy("one");
+        let two = fixture.prepare("two");
+        // The bookkeeping of activating `two`, without the switch.
+        let mut recorded = two.clone();
+        recorded.status = ReleaseStatus::Active;
+        write_release_file(&recorded.dir, &recorded).unwrap();
+        let mut superseded = fixture.target.running().unwrap().unwrap();
+        superseded.status = ReleaseStatus::Superseded;
+        write_release_file(&superseded.dir, &superseded).unwrap();
+        fixture
+            .target
+            .write_history(&History {
+                activations: vec![one.id.clone(), two.id.clone()],
+            })
+            .unwrap();
+        fixture.target.check().unwrap();
+        assert_eq!(fixture.running_content(), "one");
+        assert_eq!(
+            statuses(&fixture.target),
+            [
+                ("one".to_string(), ReleaseStatus::Active),
+                ("two".to_string(), ReleaseStatus::Failed)
+            ]
+        );
+        let history = fs_err::read_to_string(fixture.target.root().join("history.json")).unwrap();
+        assert!(!history.contains(&two.id), "{history}");
     }
 
     #[test]

@@ -1501,3 +1501,169 @@ fn an_exported_variable_holding_a_secret_is_never_written_beside_the_image() {
         "{kept}"
     );
 }
+
+/// What the target says about itself: `current`, the status of each release, the history.
+/// Returns a description of the first disagreement.
+fn target_disagreement(shop: &Shop, environment: &str) -> Option<String> {
+    let root = shop.targets.join(environment);
+    let current = shop.current_release(environment);
+    let mut active = Vec::new();
+    for id in shop.releases(environment) {
+        let text = std::fs::read_to_string(root.join("releases").join(&id).join("release.json"))
+            .unwrap_or_default();
+        let release: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        if release["status"] == "active" {
+            active.push(id);
+        }
+    }
+    if active != current.iter().cloned().collect::<Vec<_>>() {
+        return Some(format!("current {current:?}, active releases {active:?}"));
+    }
+    if let Some(current) = &current {
+        if !root.join("releases").join(current).join("app").is_dir() {
+            return Some(format!("current {current} is not a whole release"));
+        }
+        let history: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(root.join("history.json")).ok()?).ok()?;
+        let last = history["activations"]
+            .as_array()?
+            .last()?
+            .as_str()?
+            .to_string();
+        if &last != current {
+            return Some(format!("history ends at {last}, current is {current}"));
+        }
+    }
+    None
+}
+
+/// Kills `pipeline run` with SIGKILL, SIGTERM and SIGHUP inside install, right after the switch
+/// (inside post-deploy) and at fixed delays from its start, and checks each time that: the
+/// killed run does not stay `running`, the served release is whole, `current`, the statuses
+/// and the history agree (after the next deployment's repair), no hook of the killed run
+/// overlaps the next deployment, the next deployment succeeds, and a rollback works.
+#[test]
+fn kill_matrix() {
+    let shop = Shop::new();
+    shop.write_script(
+        "bin/marked-hook",
+        "#!/bin/sh\nj=\"$(pwd)/../../../journal.log\"\necho \"$1 start $$\" >> \"$j\"\nsleep 0.4\necho \"$1 end $$\" >> \"$j\"\n",
+    );
+    shop.edit(
+        "deploy.fixture-shop-staging.yml",
+        &[(
+            "bin/record-hook install-destructive",
+            "bin/marked-hook install\n    SPRYKER_HOOK_AFTER_DEPLOY: bin/marked-hook post",
+        )],
+    );
+    shop.commit("marked hooks");
+    assert_exit(
+        &shop.run(&["pipeline", "run", "--env", "staging", "--quiet"]),
+        0,
+    );
+    let mut kills = 0;
+    let mut checks = 0;
+    let mut points: Vec<(&str, String)> = Vec::new();
+    for signal in ["KILL", "TERM", "HUP"] {
+        for marker in ["install start", "post start"] {
+            points.push((signal, marker.to_string()));
+        }
+    }
+    for delay_ms in [0, 150, 300, 450, 600, 750, 900, 1100, 1300, 1600] {
+        points.push(("KILL", format!("after {delay_ms}ms")));
+    }
+    for (round, (signal, point)) in points.iter().enumerate() {
+        shop.release_version(u32::try_from(round).unwrap() + 10);
+        let journal_before = shop.journal("staging").len();
+        let child = shop
+            .upkeep(&["pipeline", "run", "--env", "staging", "--quiet"])
+            .spawn()
+            .unwrap();
+        if let Some(delay) = point.strip_prefix("after ") {
+            let ms: u64 = delay.trim_end_matches("ms").parse().unwrap();
+            std::thread::sleep(Duration::from_millis(ms));
+        } else {
+            let deadline = Instant::now() + Duration::from_mins(1);
+            while !shop.journal("staging")[journal_before..]
+                .iter()
+                .any(|line| line.starts_with(point.as_str()))
+            {
+                assert!(
+                    Instant::now() < deadline,
+                    "{signal} at {point}: never reached"
+                );
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        child.wait_with_output().unwrap();
+        kills += 1;
+        let context = format!("{signal} at {point}");
+        // The served release is whole at once, whatever was killed.
+        if let Some(current) = shop.current_release("staging") {
+            let app = shop
+                .targets
+                .join("staging/releases")
+                .join(&current)
+                .join("app");
+            assert!(
+                app.join("VERSION").is_file(),
+                "{context}: {current} not whole"
+            );
+        }
+        // Readers never see the killed run as running (a run killed before its first step
+        // has no log to show, and says so).
+        let logs = shop.run(&["pipeline", "logs", "--env", "staging"]);
+        assert!(
+            logs.status.code() == Some(0) || stderr(&logs).contains("has no log"),
+            "{context}: {}",
+            stderr(&logs)
+        );
+        let status = shop.record("staging")["status"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            ["interrupted", "cancelled", "failed", "succeeded"].contains(&status.as_str()),
+            "{context}: the killed run reads as {status}"
+        );
+        checks += 1;
+        // The next deployment repairs, waits for any orphaned hook and succeeds.
+        let journal_mark = shop.journal("staging").len();
+        let output = shop.run(&["deploy", "--env", "staging", "--quiet"]);
+        assert_exit(&output, 0);
+        let journal = shop.journal("staging");
+        // Hooks write `<stage> start <pid>` and `<stage> end <pid>`; a stopped hook never
+        // writes its end, an orphaned one writes it late. None may end after the next
+        // deployment's first hook started.
+        let next_start = journal_mark
+            + journal[journal_mark..]
+                .iter()
+                .position(|line| line.contains(" start "))
+                .unwrap();
+        let killed_pids: Vec<&str> = journal[journal_before..next_start]
+            .iter()
+            .filter_map(|line| line.split_once(" start ").map(|(_, pid)| pid))
+            .collect();
+        let late = journal[next_start..].iter().find(|line| {
+            line.split_once(" end ")
+                .is_some_and(|(_, pid)| killed_pids.contains(&pid))
+        });
+        assert!(
+            late.is_none(),
+            "{context}: a hook of the killed run overlapped the next deployment: {:?}",
+            &journal[journal_before..]
+        );
+        assert_eq!(target_disagreement(&shop, "staging"), None, "{context}");
+        checks += 2;
+    }
+    // After all of it, rollback works and agrees.
+    let output = shop.run(&["deploy", "rollback", "--env", "staging"]);
+    assert_exit(&output, 0);
+    assert_eq!(target_disagreement(&shop, "staging"), None);
+    eprintln!("kill matrix: {kills} kills, {checks} state checks, 0 failures");
+}
