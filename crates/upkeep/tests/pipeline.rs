@@ -1537,6 +1537,32 @@ fn target_disagreement(shop: &Shop, environment: &str) -> Option<String> {
     None
 }
 
+/// Hooks write `<stage> start <pid>` and `<stage> end <pid>`; a stopped hook never writes its
+/// end, an orphaned one writes it late. None of the killed run's hooks (started after
+/// `journal_before`) may end after the next deployment's first hook (after `journal_mark`)
+/// started.
+fn assert_no_late_hook(shop: &Shop, journal_before: usize, journal_mark: usize, context: &str) {
+    let journal = shop.journal("staging");
+    let next_start = journal_mark
+        + journal[journal_mark..]
+            .iter()
+            .position(|line| line.contains(" start "))
+            .unwrap();
+    let killed_pids: Vec<&str> = journal[journal_before..next_start]
+        .iter()
+        .filter_map(|line| line.split_once(" start ").map(|(_, pid)| pid))
+        .collect();
+    let late = journal[next_start..].iter().find(|line| {
+        line.split_once(" end ")
+            .is_some_and(|(_, pid)| killed_pids.contains(&pid))
+    });
+    assert!(
+        late.is_none(),
+        "{context}: a hook of the killed run overlapped the next deployment: {:?}",
+        &journal[journal_before..]
+    );
+}
+
 /// Kills `pipeline run` with SIGKILL, SIGTERM and SIGHUP inside install, right after the switch
 /// (inside post-deploy) and at fixed delays from its start, and checks each time that: the
 /// killed run does not stay `running`, the served release is whole, `current`, the statuses
@@ -1636,28 +1662,7 @@ fn kill_matrix() {
         let journal_mark = shop.journal("staging").len();
         let output = shop.run(&["deploy", "--env", "staging", "--quiet"]);
         assert_exit(&output, 0);
-        let journal = shop.journal("staging");
-        // Hooks write `<stage> start <pid>` and `<stage> end <pid>`; a stopped hook never
-        // writes its end, an orphaned one writes it late. None may end after the next
-        // deployment's first hook started.
-        let next_start = journal_mark
-            + journal[journal_mark..]
-                .iter()
-                .position(|line| line.contains(" start "))
-                .unwrap();
-        let killed_pids: Vec<&str> = journal[journal_before..next_start]
-            .iter()
-            .filter_map(|line| line.split_once(" start ").map(|(_, pid)| pid))
-            .collect();
-        let late = journal[next_start..].iter().find(|line| {
-            line.split_once(" end ")
-                .is_some_and(|(_, pid)| killed_pids.contains(&pid))
-        });
-        assert!(
-            late.is_none(),
-            "{context}: a hook of the killed run overlapped the next deployment: {:?}",
-            &journal[journal_before..]
-        );
+        assert_no_late_hook(&shop, journal_before, journal_mark, &context);
         assert_eq!(target_disagreement(&shop, "staging"), None, "{context}");
         checks += 2;
     }
