@@ -1672,3 +1672,156 @@ fn kill_matrix() {
     assert_eq!(target_disagreement(&shop, "staging"), None);
     eprintln!("kill matrix: {kills} kills, {checks} state checks, 0 failures");
 }
+
+/// A small tmpfs mounted for a test, unmounted when dropped.
+struct SmallDisk {
+    path: PathBuf,
+}
+
+impl SmallDisk {
+    /// Mounts a tmpfs of `size` at `path`; `None` (after saying so loudly) where the kernel
+    /// forbids mounts here.
+    fn mount(path: &Path, size: &str) -> Option<Self> {
+        std::fs::create_dir_all(path).unwrap();
+        let output = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(path)
+            .output()
+            .unwrap();
+        if !output.status.success() {
+            eprintln!(
+                "SKIPPED: the disk-full test needs a tmpfs mount, which this kernel refused: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            return None;
+        }
+        Some(Self {
+            path: path.to_path_buf(),
+        })
+    }
+
+    fn available(&self) -> u64 {
+        let output = Command::new("df")
+            .args(["--output=avail", "-B1"])
+            .arg(&self.path)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .nth(1)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    /// Fills the disk until `free` bytes are left (to the page).
+    fn leave_free(&self, free: u64) {
+        let filler = self.path.join("filler");
+        let _ = std::fs::remove_file(&filler);
+        let fill = self.available().saturating_sub(free);
+        std::fs::write(&filler, vec![0u8; usize::try_from(fill).unwrap()]).unwrap();
+    }
+
+    fn empty(&self) {
+        let _ = std::fs::remove_file(self.path.join("filler"));
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.path).status();
+    }
+}
+
+/// Leftovers of interrupted writes in a target: working directories and temporary files.
+fn target_leftovers(shop: &Shop, environment: &str) -> Vec<String> {
+    let root = shop.targets.join(environment);
+    let mut names = Vec::new();
+    for dir in [root.clone(), root.join("releases")] {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            if name.contains(".tmp-")
+                || name.starts_with(".prepare-")
+                || name.starts_with(".removing-")
+            {
+                names.push(name);
+            }
+        }
+    }
+    names
+}
+
+#[test]
+fn a_full_disk_at_any_point_loses_nothing_and_the_next_deployment_succeeds() {
+    let shop = Shop::new();
+    let Some(disk) = SmallDisk::mount(&shop.targets.join("staging"), "1m") else {
+        return;
+    };
+    assert_exit(
+        &shop.run(&["pipeline", "run", "--env", "staging", "--quiet"]),
+        0,
+    );
+    let mut levels = 0;
+    let mut refused = 0;
+    for free_kib in (0..=136).step_by(8) {
+        levels += 1;
+        let context = format!("{free_kib} KiB free");
+        let served = shop.current_release("staging").unwrap();
+        shop.release_version(100 + free_kib);
+        disk.leave_free(u64::from(free_kib) * 1024);
+        let output = shop.run(&["pipeline", "run", "--env", "staging", "--quiet"]);
+        let code = output.status.code();
+        assert!(
+            matches!(code, Some(0..=2)),
+            "{context}: exit {code:?}\n{}",
+            stderr(&output)
+        );
+        if code != Some(0) {
+            refused += 1;
+            // The release that served goes on serving, whole.
+            assert_eq!(
+                shop.current_release("staging").unwrap(),
+                served,
+                "{context}"
+            );
+            assert!(
+                !stderr(&output).contains("panicked"),
+                "{context}: {}",
+                stderr(&output)
+            );
+        }
+        let current = shop.current_release("staging").unwrap();
+        assert!(
+            shop.targets
+                .join("staging/releases")
+                .join(&current)
+                .join("app/VERSION")
+                .is_file(),
+            "{context}: {current} is not whole"
+        );
+        let status = shop.record("staging")["status"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_ne!(status, "running", "{context}");
+        // With space again, the next deployment repairs, cleans up and succeeds.
+        disk.empty();
+        let output = shop.run(&["deploy", "--env", "staging", "--quiet"]);
+        assert_exit(&output, 0);
+        assert_eq!(target_disagreement(&shop, "staging"), None, "{context}");
+        assert_eq!(
+            target_leftovers(&shop, "staging"),
+            Vec::<String>::new(),
+            "{context}"
+        );
+    }
+    // Most levels must really run out of space, or the test shows nothing.
+    assert!(
+        refused >= levels / 2,
+        "only {refused} of {levels} levels ran out of space"
+    );
+    eprintln!(
+        "disk full: {levels} fill levels, {refused} deployments stopped by the full disk, 0 failures"
+    );
+}
