@@ -75,7 +75,7 @@ impl upkeep_hint::Hint for DeploymentError {
             Self::Image(error) => error.hint(),
             Self::Target(error) => error.hint(),
             Self::Queue(error) => error.hint(),
-            Self::Stage(_) => None,
+            Self::Stage(error) => error.hint(),
         }
     }
 }
