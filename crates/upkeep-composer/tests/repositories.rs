@@ -640,8 +640,15 @@ fn basic_authentication_from_auth_json() {
         "{message}"
     );
     assert!(
-        message.contains(&format!("no credentials for `{}`", server.host())),
+        message.ends_with(&format!("HTTP 401: no credentials for `{}`", server.host())),
         "{message}"
+    );
+    assert_eq!(
+        upkeep_hint::Hint::hint(&error),
+        Some(format!(
+            "add `http-basic` or `bearer` for `{}` to auth.json, or set COMPOSER_AUTH",
+            server.host()
+        ))
     );
 
     fs_err::write(
@@ -717,7 +724,17 @@ fn bearer_authentication_from_composer_auth_and_refused_credentials() {
         },
     );
     let error = wrong.fetch(&names(&["acme/core"])).expect_err("refused");
-    assert!(error.to_string().contains("were refused"), "{error}");
+    assert!(
+        error.to_string().ends_with(&format!(
+            "the credentials for `{}` were refused",
+            server.host()
+        )),
+        "{error}"
+    );
+    assert_eq!(
+        upkeep_hint::Hint::hint(&error).as_deref(),
+        Some("check them in auth.json or COMPOSER_AUTH")
+    );
 }
 
 #[test]

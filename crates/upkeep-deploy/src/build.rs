@@ -80,6 +80,9 @@ impl upkeep_hint::Hint for BuildError {
         match self {
             Self::Image(error) => error.hint(),
             Self::Layout(error) => error.hint(),
+            Self::Stage(error) => error
+                .hint()
+                .or_else(|| Some("fix the build configuration and commit it".to_string())),
             _ => Some("fix the build configuration and commit it".to_string()),
         }
     }

@@ -81,7 +81,7 @@ impl upkeep_hint::Hint for DeploymentError {
             Self::Image(error) => error.hint(),
             Self::Target(error) => error.hint(),
             Self::Queue(error) => error.hint(),
-            Self::Stage(_) => None,
+            Self::Stage(error) => error.hint(),
             Self::AfterSwitch { .. } => Some(
                 "run post-deploy by hand in the release, or roll back with `upkeep deploy rollback`"
                     .to_string(),

@@ -69,6 +69,15 @@ pub enum StageError {
     Log(#[from] LogError),
 }
 
+impl upkeep_hint::Hint for StageError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::Run(error) => error.hint(),
+            Self::Buildspec(_) | Self::Log(_) => None,
+        }
+    }
+}
+
 impl StageRunner<'_> {
     /// Hands a progress line of the run to the observer, masked.
     pub fn say(&self, text: &str) {
@@ -221,5 +230,54 @@ impl LineSink for ObservedSink<'_> {
 
     fn flush(&mut self) -> io::Result<()> {
         self.writer.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use upkeep_hint::Hint;
+
+    use super::*;
+    use crate::build::BuildError;
+    use crate::deployment::DeploymentError;
+
+    const SECRET_HINT: &str = "provide it in the environment of upkeep and list it under the environment's `secrets` in upkeep.yml";
+
+    fn missing_secret() -> StageError {
+        StageError::Run(BuildspecRunError::MissingSecret {
+            buildspec: PathBuf::from("buildspec.yml"),
+            variable: "TOKEN".to_string(),
+            secret: "api-token".to_string(),
+        })
+    }
+
+    #[test]
+    fn stage_build_and_deployment_errors_pass_on_the_hint_of_the_buildspec_run() {
+        let stage = missing_secret();
+        assert_eq!(
+            stage.to_string(),
+            "buildspec.yml: env.secrets.TOKEN names the secret `api-token`, which upkeep's secret store does not have"
+        );
+        assert_eq!(stage.hint().as_deref(), Some(SECRET_HINT));
+        assert_eq!(
+            DeploymentError::Stage(missing_secret()).hint().as_deref(),
+            Some(SECRET_HINT)
+        );
+        assert_eq!(
+            BuildError::Stage(missing_secret()).hint().as_deref(),
+            Some(SECRET_HINT)
+        );
+    }
+
+    #[test]
+    fn a_stage_error_without_a_hint_of_its_own_keeps_the_builds_general_one() {
+        let stage = StageError::Run(BuildspecRunError::State(io::Error::other("full")));
+        assert_eq!(stage.hint(), None);
+        assert_eq!(DeploymentError::Stage(stage).hint(), None);
+        let stage = StageError::Run(BuildspecRunError::State(io::Error::other("full")));
+        assert_eq!(
+            BuildError::Stage(stage).hint().as_deref(),
+            Some("fix the build configuration and commit it")
+        );
     }
 }

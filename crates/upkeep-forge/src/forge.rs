@@ -158,7 +158,7 @@ pub enum ForgeError {
         #[source]
         source: Box<ureq::Error>,
     },
-    #[error("{method} {url} answered HTTP {status}: {message}{hint}", hint = status_hint(*status))]
+    #[error("{method} {url} answered HTTP {status}: {message}")]
     Api {
         method: &'static str,
         url: String,
@@ -176,14 +176,9 @@ pub enum ForgeError {
     InvalidRepositoryPath(String),
     #[error("the API base URL `{0}` is not an http(s) URL")]
     InvalidApiBase(String),
-    #[error(
-        "no GitLab user named {}; nobody was asked to review\nhint: reviewers are GitLab usernames, without `@`",
-        .0.join(", ")
-    )]
+    #[error("no GitLab user named {}; nobody was asked to review", .0.join(", "))]
     UnknownUsers(Vec<String>),
-    #[error(
-        "cannot tell whether {host} runs GitHub or GitLab\nhint: configure the forge kind (github or gitlab) for this repository"
-    )]
+    #[error("cannot tell whether {host} runs GitHub or GitLab")]
     UnknownForge { host: String },
 }
 
@@ -197,18 +192,26 @@ impl ForgeError {
     }
 }
 
-fn status_hint(status: u16) -> &'static str {
-    match status {
-        401 => {
-            "\nhint: the token was refused (wrong or expired); set UPKEEP_FORGE_TOKEN, GITHUB_TOKEN or GITLAB_TOKEN"
-        }
-        403 => {
-            "\nhint: the token lacks a permission (GitHub: pull requests read and write; GitLab: the `api` scope and at least the Developer role)"
-        }
-        404 => {
-            "\nhint: check the repository path and API base URL; a repository the token cannot see also answers 404"
-        }
-        _ => "",
+impl upkeep_hint::Hint for ForgeError {
+    /// What to check, for the statuses people run into and the errors of configuration.
+    fn hint(&self) -> Option<String> {
+        let hint = match self {
+            Self::Api { status: 401, .. } => {
+                "the token was refused (wrong or expired); set UPKEEP_FORGE_TOKEN, GITHUB_TOKEN or GITLAB_TOKEN"
+            }
+            Self::Api { status: 403, .. } => {
+                "the token lacks a permission (GitHub: pull requests read and write; GitLab: the `api` scope and at least the Developer role)"
+            }
+            Self::Api { status: 404, .. } => {
+                "check the repository path and API base URL; a repository the token cannot see also answers 404"
+            }
+            Self::UnknownUsers(_) => "reviewers are GitLab usernames, without `@`",
+            Self::UnknownForge { .. } => {
+                "configure the forge kind (github or gitlab) for this repository"
+            }
+            _ => return None,
+        };
+        Some(hint.to_string())
     }
 }
 
@@ -565,5 +568,43 @@ mod tests {
             matches!(&error, Some(ForgeError::UnknownForge { host }) if host == "code.example.com"),
             "{error:?}"
         );
+        let error = error.unwrap();
+        assert_eq!(
+            error.to_string(),
+            "cannot tell whether code.example.com runs GitHub or GitLab"
+        );
+        assert_eq!(
+            upkeep_hint::Hint::hint(&error).as_deref(),
+            Some("configure the forge kind (github or gitlab) for this repository")
+        );
+    }
+
+    #[test]
+    fn refusals_say_what_to_check_in_the_hint_not_the_message() {
+        let refused = |status| ForgeError::Api {
+            method: "GET",
+            url: "https://api.example.com/repos/acme/shop/pulls".to_string(),
+            status,
+            message: "Bad credentials".to_string(),
+        };
+        for (status, start) in [
+            (401, "the token was refused"),
+            (403, "the token lacks a permission"),
+            (404, "check the repository path"),
+        ] {
+            let error = refused(status);
+            assert_eq!(
+                error.to_string(),
+                format!(
+                    "GET https://api.example.com/repos/acme/shop/pulls answered HTTP {status}: Bad credentials"
+                )
+            );
+            let hint = upkeep_hint::Hint::hint(&error);
+            assert!(
+                hint.as_deref().is_some_and(|hint| hint.starts_with(start)),
+                "{status}: {hint:?}"
+            );
+        }
+        assert_eq!(upkeep_hint::Hint::hint(&refused(500)), None);
     }
 }

@@ -52,7 +52,7 @@ pub struct Git {
 
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
-    #[error("could not run `git`: {source}\nhint: install git and make sure it is on PATH")]
+    #[error("could not run `git`: {source}")]
     Spawn {
         #[source]
         source: std::io::Error,
@@ -67,7 +67,7 @@ pub enum GitError {
         status: String,
         stderr: String,
     },
-    #[error("HEAD is detached in {}\nhint: check out the base branch first", dir.display())]
+    #[error("HEAD is detached in {}", dir.display())]
     DetachedHead { dir: PathBuf },
     #[error("nothing to commit: {} unchanged", paths.join(", "))]
     NothingToCommit { paths: Vec<String> },
@@ -84,6 +84,16 @@ pub enum GitError {
     UnknownRevision { rev: String },
     #[error("`{0}` is not a usable branch, remote or revision name")]
     InvalidName(String),
+}
+
+impl upkeep_hint::Hint for GitError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::Spawn { .. } => Some("install git and make sure it is on PATH".to_string()),
+            Self::DetachedHead { .. } => Some("check out the base branch first".to_string()),
+            _ => None,
+        }
+    }
 }
 
 impl Git {
@@ -669,10 +679,29 @@ mod tests {
         }
 
         sh(&f.work, &["checkout", "--quiet", "--detach", "HEAD"]);
-        assert!(matches!(
-            git.current_branch(),
-            Err(GitError::DetachedHead { .. })
-        ));
+        let error = git.current_branch().unwrap_err();
+        assert!(matches!(error, GitError::DetachedHead { .. }), "{error:?}");
+        assert!(!error.to_string().contains("hint"), "{error}");
+        assert_eq!(
+            upkeep_hint::Hint::hint(&error).as_deref(),
+            Some("check out the base branch first")
+        );
+    }
+
+    #[test]
+    fn a_missing_git_program_says_what_to_install_in_the_hint() {
+        let error = GitError::Spawn {
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        };
+        assert!(
+            error.to_string().starts_with("could not run `git`: "),
+            "{error}"
+        );
+        assert!(!error.to_string().contains("hint"), "{error}");
+        assert_eq!(
+            upkeep_hint::Hint::hint(&error).as_deref(),
+            Some("install git and make sure it is on PATH")
+        );
     }
 
     #[test]

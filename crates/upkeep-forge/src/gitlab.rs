@@ -327,9 +327,13 @@ mod tests {
             matches!(&error, ForgeError::UnknownUsers(names) if names == &["ghost"]),
             "{error:?}"
         );
-        assert!(
-            error.to_string().starts_with("no GitLab user named ghost"),
-            "{error}"
+        assert_eq!(
+            error.to_string(),
+            "no GitLab user named ghost; nobody was asked to review"
+        );
+        assert_eq!(
+            upkeep_hint::Hint::hint(&error).as_deref(),
+            Some("reviewers are GitLab usernames, without `@`")
         );
         assert!(fake.merge_requests()[0].reviewer_ids.is_empty());
         assert!(fake.requests().iter().all(|r| r.method != "PUT"));

@@ -74,12 +74,21 @@ pub struct RemoteRepository {
 /// Why a remote URL names no forge repository.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RemoteUrlError {
-    #[error(
-        "the remote `{0}` is a local path, not a forge repository\nhint: configure the forge kind and repository explicitly"
-    )]
+    #[error("the remote `{0}` is a local path, not a forge repository")]
     LocalPath(String),
     #[error("the remote URL `{url}` is not understood: {reason}")]
     Malformed { url: String, reason: &'static str },
+}
+
+impl upkeep_hint::Hint for RemoteUrlError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::LocalPath(_) => {
+                Some("configure the forge kind and repository explicitly".to_string())
+            }
+            Self::Malformed { .. } => None,
+        }
+    }
 }
 
 impl RemoteRepository {
@@ -406,12 +415,15 @@ mod tests {
             "C:\\repos\\shop",
             "origin.git",
         ] {
-            assert!(
-                matches!(
-                    RemoteRepository::parse(local),
-                    Err(RemoteUrlError::LocalPath(_))
-                ),
-                "{local}"
+            let error = RemoteRepository::parse(local).unwrap_err();
+            assert!(matches!(error, RemoteUrlError::LocalPath(_)), "{local}");
+            assert_eq!(
+                error.to_string(),
+                format!("the remote `{local}` is a local path, not a forge repository")
+            );
+            assert_eq!(
+                upkeep_hint::Hint::hint(&error).as_deref(),
+                Some("configure the forge kind and repository explicitly")
             );
         }
         for (url, reason) in [

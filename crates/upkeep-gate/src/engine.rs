@@ -71,6 +71,31 @@ pub enum GateError {
     CompareCore(#[from] CompareCoreError),
 }
 
+impl upkeep_hint::Hint for GateError {
+    fn hint(&self) -> Option<String> {
+        let hint = match self {
+            Self::Config(_) => {
+                "fix the configuration file; the README lists the keys `tooling.yml` and `upkeep.toml` accept"
+            }
+            Self::UnknownRule(_) => "`upkeep rules` lists every rule name and Spryker id",
+            Self::Load { .. } => {
+                "pass the project root, the directory that holds `composer.json` and `src/`"
+            }
+            Self::Threads { .. } => "try a smaller `--jobs`",
+            Self::Baseline(_) => {
+                "write a baseline with `upkeep gate --generate-baseline FILE`, or fix the file at the position shown"
+            }
+            Self::Git(_) => {
+                "`--changed-since` needs the project in a git repository and a revision git knows (in a shallow CI clone, fetch it first)"
+            }
+            Self::CompareCore(_) => {
+                "pass the old `vendor/` directory (with `spryker*/<package>/src` inside) and run in a project whose `vendor/` holds the new core"
+            }
+        };
+        Some(hint.to_string())
+    }
+}
+
 /// How many files a run read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FileCounts {
@@ -565,4 +590,24 @@ fn apply_configuration(
             finding
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use upkeep_hint::Hint as _;
+
+    use super::*;
+
+    #[test]
+    fn errors_say_what_to_do_in_their_hint() {
+        let error = GateError::Threads {
+            jobs: 4096,
+            message: "resource temporarily unavailable".to_string(),
+        };
+        assert_eq!(
+            error.to_string(),
+            "cannot start 4096 worker threads: resource temporarily unavailable"
+        );
+        assert_eq!(error.hint().as_deref(), Some("try a smaller `--jobs`"));
+    }
 }

@@ -110,7 +110,7 @@ pub enum CommandStatus {
 #[derive(Debug, thiserror::Error)]
 pub enum BuildspecRunError {
     #[error(
-        "{}: env.secrets.{variable} names the secret `{secret}`, which upkeep's secret store does not have\nhint: provide it in the environment of upkeep and list it under the environment's `secrets` in upkeep.yml",
+        "{}: env.secrets.{variable} names the secret `{secret}`, which upkeep's secret store does not have",
         buildspec.display()
     )]
     MissingSecret {
@@ -122,6 +122,18 @@ pub enum BuildspecRunError {
     State(#[from] io::Error),
     #[error(transparent)]
     Exec(#[from] ExecError),
+}
+
+impl upkeep_hint::Hint for BuildspecRunError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::MissingSecret { .. } => Some(
+                "provide it in the environment of upkeep and list it under the environment's `secrets` in upkeep.yml"
+                    .to_string(),
+            ),
+            Self::State(_) | Self::Exec(_) => None,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -1106,11 +1118,15 @@ phases:
             &CancelToken::new(),
         )
         .expect_err("missing");
-        assert!(
-            error
-                .to_string()
-                .starts_with("buildspec.yml: env.secrets.TOKEN names the secret `api-token`"),
-            "{error}"
+        assert_eq!(
+            error.to_string(),
+            "buildspec.yml: env.secrets.TOKEN names the secret `api-token`, which upkeep's secret store does not have"
+        );
+        assert_eq!(
+            upkeep_hint::Hint::hint(&error).as_deref(),
+            Some(
+                "provide it in the environment of upkeep and list it under the environment's `secrets` in upkeep.yml"
+            )
         );
         assert!(!fixture.workspace().join("ran").exists());
     }

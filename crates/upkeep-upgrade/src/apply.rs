@@ -71,9 +71,9 @@ pub enum ApplyError {
     Lock { path: PathBuf, message: String },
 }
 
-impl ApplyError {
-    /// What to do about it, for the command line.
-    pub fn hint(&self) -> Option<String> {
+impl upkeep_hint::Hint for ApplyError {
+    /// What to do about it; the errors of git, the forge and Composer pass on their own.
+    fn hint(&self) -> Option<String> {
         match self {
             Self::DirtyTree { .. } => {
                 Some("commit or stash your changes, then run the upgrade again".into())
@@ -82,11 +82,10 @@ impl ApplyError {
                 "merge or close it first, or run with --refresh to rebuild it on the current base"
                     .into(),
             ),
-            Self::Composer(_) => Some(
-                "install Composer (Debian: `apt-get install composer`) or pass --composer PATH"
-                    .into(),
-            ),
-            _ => None,
+            Self::Git(error) => error.hint(),
+            Self::Forge(error) => error.hint(),
+            Self::Composer(error) => error.hint(),
+            Self::Gate(_) | Self::Lock { .. } => None,
         }
     }
 }
@@ -543,6 +542,54 @@ mod tests {
             "c h: o".to_string(),
         ];
         assert_eq!(new_findings(&before, &after), ["a f: m", "c h: o"]);
+    }
+
+    #[test]
+    fn hints_are_apart_from_the_message_and_passed_on_from_git_the_forge_and_composer() {
+        use upkeep_hint::Hint;
+
+        let dirty = ApplyError::DirtyTree {
+            paths: vec!["notes.txt".to_string()],
+        };
+        assert_eq!(
+            dirty.to_string(),
+            "the working tree has uncommitted changes: notes.txt"
+        );
+        assert_eq!(
+            dirty.hint().as_deref(),
+            Some("commit or stash your changes, then run the upgrade again")
+        );
+        let detached = ApplyError::Git(GitError::DetachedHead {
+            dir: PathBuf::from("/srv/shop"),
+        });
+        assert_eq!(detached.to_string(), "HEAD is detached in /srv/shop");
+        assert_eq!(
+            detached.hint().as_deref(),
+            Some("check out the base branch first")
+        );
+        let refused = ApplyError::Forge(ForgeError::Api {
+            method: "POST",
+            url: "https://api.github.com/repos/acme/shop/pulls".to_string(),
+            status: 403,
+            message: "Resource not accessible by integration".to_string(),
+        });
+        assert!(
+            refused
+                .hint()
+                .is_some_and(|hint| hint.starts_with("the token lacks a permission")),
+            "{refused:?}"
+        );
+        let composer = ApplyError::Composer(ComposerError::Missing {
+            program: "composer".to_string(),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        });
+        assert!(
+            composer
+                .hint()
+                .is_some_and(|hint| hint.starts_with("install Composer")),
+            "{composer:?}"
+        );
+        assert_eq!(ApplyError::Gate("no php".to_string()).hint(), None);
     }
 
     #[test]

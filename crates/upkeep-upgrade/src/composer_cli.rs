@@ -20,6 +20,17 @@ pub enum ComposerError {
     },
 }
 
+impl upkeep_hint::Hint for ComposerError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::Missing { .. } => Some(
+                "install Composer (Debian: `apt-get install composer`) or pass --composer PATH"
+                    .to_string(),
+            ),
+        }
+    }
+}
+
 /// How a Composer run ended.
 #[derive(Debug, Clone)]
 pub struct ComposerRun {

@@ -11,6 +11,7 @@ use upkeep_composer::repository::{
 };
 use upkeep_composer::{ComposerJson, ComposerLock};
 use upkeep_gate::advisories::AdvisoryDatabase;
+use upkeep_hint::Hint;
 
 use crate::plan::{PlanInput, UpgradePlan, plan};
 use crate::settings::UpgradeSettings;
@@ -19,8 +20,9 @@ use crate::settings::UpgradeSettings;
 #[derive(Debug)]
 pub struct ProjectPlan {
     pub plan: UpgradePlan,
-    /// Packages whose metadata could not be had, skipped repositories, unreadable advisories.
-    pub warnings: Vec<String>,
+    /// Packages whose metadata could not be had (with what to do about it), skipped
+    /// repositories, unreadable advisories.
+    pub warnings: Vec<Warning>,
     pub stats: FetchStats,
     /// The metadata the plan was made from: every known version of every locked package, tens
     /// of thousands in a shop. A command that ends right after planning can leave it to the
@@ -43,17 +45,47 @@ pub enum ProjectError {
     Advisories { path: PathBuf, message: String },
 }
 
-impl ProjectError {
-    pub fn hint(&self) -> Option<&'static str> {
-        match self {
+impl Hint for ProjectError {
+    fn hint(&self) -> Option<String> {
+        let hint = match self {
             Self::Missing {
                 file: "composer.lock",
                 ..
-            } => Some(
-                "the upgrader updates locked versions: run `composer update` once and commit composer.lock",
-            ),
-            Self::Missing { .. } => Some("run the command in the project root, or pass its path"),
-            _ => None,
+            } => {
+                "the upgrader updates locked versions: run `composer update` once and commit composer.lock"
+            }
+            Self::Missing { .. } => "run the command in the project root, or pass its path",
+            Self::Repository(error) => return error.hint(),
+            Self::Document(_) | Self::Advisories { .. } => return None,
+        };
+        Some(hint.to_string())
+    }
+}
+
+/// Something the planner wants the reader to know, said apart from what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl Hint for Warning {
+    fn hint(&self) -> Option<String> {
+        self.hint.clone()
+    }
+}
+
+impl From<String> for Warning {
+    fn from(message: String) -> Self {
+        Warning {
+            message,
+            hint: None,
         }
     }
 }
@@ -90,9 +122,16 @@ pub fn plan_project(
 
     let set = RepositorySet::from_project(project, &manifest, repositories)?;
     let mut metadata = set.fetch(&names)?;
-    let mut warnings: Vec<String> = set.warnings().to_vec();
-    warnings.extend(std::mem::take(&mut metadata.warnings));
-    warnings.extend(metadata.problems.iter().map(ToString::to_string));
+    let mut warnings: Vec<Warning> = set.warnings().iter().cloned().map(Warning::from).collect();
+    warnings.extend(
+        std::mem::take(&mut metadata.warnings)
+            .into_iter()
+            .map(Warning::from),
+    );
+    warnings.extend(metadata.problems.iter().map(|problem| Warning {
+        message: problem.to_string(),
+        hint: problem.hint(),
+    }));
 
     let advisories = match &settings.advisories {
         Some(path) => {
@@ -107,7 +146,7 @@ pub fn plan_project(
                 database
                     .problems
                     .iter()
-                    .map(|problem| format!("advisory skipped: {problem}")),
+                    .map(|problem| Warning::from(format!("advisory skipped: {problem}"))),
             );
             Some(database)
         }
@@ -126,4 +165,49 @@ pub fn plan_project(
         stats: set.stats(),
         metadata,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_lock_file_says_what_to_do_in_the_hint() {
+        let project = tempfile::tempdir().unwrap();
+        let settings = UpgradeSettings::default();
+        let options = RepositoryOptions::default();
+        let error = plan_project(project.path(), &settings, &options).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!("no composer.json in {}", project.path().display())
+        );
+        assert_eq!(
+            error.hint().as_deref(),
+            Some("run the command in the project root, or pass its path")
+        );
+
+        fs_err::write(project.path().join("composer.json"), "{}").unwrap();
+        let error = plan_project(project.path(), &settings, &options).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!("no composer.lock in {}", project.path().display())
+        );
+        assert_eq!(
+            error.hint().as_deref(),
+            Some(
+                "the upgrader updates locked versions: run `composer update` once and commit composer.lock"
+            )
+        );
+    }
+
+    #[test]
+    fn warnings_keep_their_hint_apart_from_the_message() {
+        let warning = Warning {
+            message: "acme/core: no credentials".to_string(),
+            hint: Some("add them to auth.json".to_string()),
+        };
+        assert_eq!(warning.to_string(), "acme/core: no credentials");
+        assert_eq!(warning.hint().as_deref(), Some("add them to auth.json"));
+        assert_eq!(Warning::from("plain".to_string()).hint(), None);
+    }
 }

@@ -51,6 +51,19 @@ pub enum ScheduledError {
     Forge(#[from] upkeep_forge::ForgeError),
 }
 
+impl upkeep_hint::Hint for ScheduledError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::Settings(error) => error.hint(),
+            Self::Project(error) => error.hint(),
+            Self::Apply(error) => error.hint(),
+            Self::Git(error) => error.hint(),
+            Self::Remote(error) => error.hint(),
+            Self::Forge(error) => error.hint(),
+        }
+    }
+}
+
 /// Whether the job is due: its schedule has a time after `last_run` and not after `now`.
 pub fn is_due(schedule: &crate::schedule::Schedule, last_run: Timestamp, now: Timestamp) -> bool {
     schedule
@@ -69,6 +82,9 @@ pub fn run_scheduled_upgrade(
     let planned = plan_project(&job.project, &settings, &job.repositories)?;
     for warning in &planned.warnings {
         log(&format!("warning: {warning}"));
+        if let Some(hint) = upkeep_hint::Hint::hint(warning) {
+            log(&format!("hint: {hint}"));
+        }
     }
     let forge = connect(job)?;
     let options = ApplyOptions {

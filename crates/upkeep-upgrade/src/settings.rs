@@ -66,6 +66,12 @@ pub struct SettingsError {
     pub message: String,
 }
 
+impl upkeep_hint::Hint for SettingsError {
+    fn hint(&self) -> Option<String> {
+        Some("fix the [upgrade] table of upkeep.toml".to_string())
+    }
+}
+
 #[derive(Deserialize)]
 struct SettingsFile {
     #[serde(default)]
@@ -166,6 +172,10 @@ mod tests {
             .unwrap_err();
         assert!(error.to_string().starts_with("upkeep.toml: "), "{error}");
         assert!(error.to_string().contains("max-minors"), "{error}");
+        assert_eq!(
+            upkeep_hint::Hint::hint(&error).as_deref(),
+            Some("fix the [upgrade] table of upkeep.toml")
+        );
     }
 
     #[test]

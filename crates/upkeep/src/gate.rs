@@ -7,7 +7,8 @@ use upkeep_gate::baseline::Baseline;
 use upkeep_gate::fix::FixPlan;
 use upkeep_gate::inputs::{GateInputs, NpmAudit};
 use upkeep_gate::report::{Format, RenderOptions, render};
-use upkeep_gate::{GateError, GateOptions, GateReport};
+use upkeep_gate::{GateOptions, GateReport};
+use upkeep_hint::Hint as _;
 
 use crate::{Outcome, output, print_error};
 
@@ -128,28 +129,6 @@ fn cache_dir(args: &GateArgs) -> Option<PathBuf> {
             .or_else(from_env)
             .unwrap_or_else(|| args.path.join(".upkeep/cache")),
     )
-}
-
-fn hint_for(error: &GateError) -> &'static str {
-    match error {
-        GateError::Config(_) => {
-            "fix the configuration file; the README lists the keys `tooling.yml` and `upkeep.toml` accept"
-        }
-        GateError::UnknownRule(_) => "`upkeep rules` lists every rule name and Spryker id",
-        GateError::Load { .. } => {
-            "pass the project root, the directory that holds `composer.json` and `src/`"
-        }
-        GateError::Threads { .. } => "try a smaller `--jobs`",
-        GateError::Baseline(_) => {
-            "write a baseline with `upkeep gate --generate-baseline FILE`, or fix the file at the position shown"
-        }
-        GateError::Git(_) => {
-            "`--changed-since` needs the project in a git repository and a revision git knows (in a shallow CI clone, fetch it first)"
-        }
-        GateError::CompareCore(_) => {
-            "pass the old `vendor/` directory (with `spryker*/<package>/src` inside) and run in a project whose `vendor/` holds the new core"
-        }
-    }
 }
 
 /// What the gate is given rather than finds out: the host PHP, the npm audit (only when asked
@@ -301,7 +280,7 @@ fn exit_status(report: &GateReport, args: &GateArgs) -> Outcome {
 /// Runs the gate, printing why when it cannot.
 fn checked(options: &GateOptions) -> Option<GateReport> {
     upkeep_gate::run(options)
-        .map_err(|error| print_error(&error.to_string(), Some(hint_for(&error))))
+        .map_err(|error| print_error(&error.to_string(), error.hint().as_deref()))
         .ok()
 }
 

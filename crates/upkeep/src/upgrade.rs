@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand, ValueEnum};
 use upkeep_composer::repository::{RepositoryOptions, default_cache_dir};
 use upkeep_forge::{ForgeKind, Token};
+use upkeep_hint::Hint as _;
 use upkeep_upgrade::apply::{ApplyOptions, apply};
 use upkeep_upgrade::plan::{UpdateKind, UpgradePlan};
 use upkeep_upgrade::project::plan_project;
@@ -142,10 +143,7 @@ fn settings_and_options(
     metadata: &MetadataArgs,
 ) -> Result<(UpgradeSettings, RepositoryOptions), Outcome> {
     let mut settings = UpgradeSettings::read(&metadata.path).map_err(|error| {
-        print_error(
-            &error.to_string(),
-            Some("fix the [upgrade] table of upkeep.toml"),
-        );
+        print_error(&error.to_string(), error.hint().as_deref());
         Outcome::Failed
     })?;
     if metadata.advisories.is_some() {
@@ -164,11 +162,14 @@ fn settings_and_options(
 fn planned(metadata: &MetadataArgs) -> Result<(UpgradeSettings, UpgradePlan), Outcome> {
     let (settings, options) = settings_and_options(metadata)?;
     let planned = plan_project(&metadata.path, &settings, &options).map_err(|error| {
-        print_error(&error.to_string(), error.hint());
+        print_error(&error.to_string(), error.hint().as_deref());
         Outcome::Failed
     })?;
     for warning in &planned.warnings {
         anstream::eprintln!("warning: {warning}");
+        if let Some(hint) = warning.hint() {
+            anstream::eprintln!("hint: {hint}");
+        }
     }
     // The command ends soon after: freeing every version of every package one by one (and the
     // allocator handing the pages back) costs more than the process exiting with them.
@@ -341,9 +342,10 @@ fn forge_client(args: &ApplyArgs) -> Result<Box<dyn upkeep_forge::Forge>, Outcom
         repositories: RepositoryOptions::default(),
     };
     connect(&job).map_err(|error| {
-        print_error(
-            &error.to_string(),
-            Some("pass --forge github|gitlab, --repository and --api-url when the remote does not name the forge"),
+        // The error's own hint (`configure the forge kind ...`), then how to do that here.
+        print_error(&error.to_string(), error.hint().as_deref());
+        anstream::eprintln!(
+            "hint: pass --forge github|gitlab, --repository and --api-url when the remote does not name the forge"
         );
         Outcome::Failed
     })

@@ -542,3 +542,61 @@ fn apply_with_pr_asks_for_the_token_before_reading_the_project() {
     );
     assert!(!stderr.contains("composer.json"), "{stderr}");
 }
+
+#[test]
+fn a_project_without_a_lock_file_is_an_error_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("composer.json"), "{}\n").unwrap();
+    let output = Command::cargo_bin("upkeep")
+        .unwrap()
+        .args(["upgrade", "plan"])
+        .arg(dir.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_exit(&output, 2);
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "error: no composer.lock in {}\nhint: the upgrader updates locked versions: run `composer update` once and commit composer.lock\n",
+            dir.path().display()
+        )
+    );
+}
+
+#[test]
+fn a_remote_that_names_no_forge_is_an_error_with_the_hints_of_the_library_and_the_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let origin = dir.path().join("origin.git");
+    for arguments in [
+        vec!["init", "-q", "-b", "main"],
+        vec!["remote", "add", "origin", origin.to_str().unwrap()],
+    ] {
+        let status = Command::new("git")
+            .current_dir(dir.path())
+            .args(&arguments)
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {arguments:?}");
+    }
+    let output = Command::cargo_bin("upkeep")
+        .unwrap()
+        .args(["upgrade", "apply", "--pr"])
+        .arg(dir.path())
+        .env("UPKEEP_FORGE_TOKEN", "t0ken")
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("GITLAB_TOKEN")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_exit(&output, 2);
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "error: the remote `{}` is a local path, not a forge repository\n\
+             hint: configure the forge kind and repository explicitly\n\
+             hint: pass --forge github|gitlab, --repository and --api-url when the remote does not name the forge\n",
+            origin.display()
+        )
+    );
+}

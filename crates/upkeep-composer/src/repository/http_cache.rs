@@ -39,9 +39,9 @@ pub enum FetchError {
     #[error(
         "HTTP {status}: {}",
         if *credentials_sent {
-            format!("the credentials for `{host}` were refused (hint: check them in auth.json or COMPOSER_AUTH)")
+            format!("the credentials for `{host}` were refused")
         } else {
-            format!("no credentials for `{host}` (hint: add `http-basic` or `bearer` for `{host}` to auth.json, or set COMPOSER_AUTH)")
+            format!("no credentials for `{host}`")
         }
     )]
     Unauthorized {
@@ -57,6 +57,21 @@ pub enum FetchError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl upkeep_hint::Hint for FetchError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::Unauthorized {
+                credentials_sent: true,
+                ..
+            } => Some("check them in auth.json or COMPOSER_AUTH".to_string()),
+            Self::Unauthorized { host, .. } => Some(format!(
+                "add `http-basic` or `bearer` for `{host}` to auth.json, or set COMPOSER_AUTH"
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// Whether a cached document must be confirmed with the server.

@@ -161,6 +161,16 @@ pub enum RepositoryError {
     },
 }
 
+impl upkeep_hint::Hint for RepositoryError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::Fetch { source, .. } => source.hint(),
+            Self::Package { source, .. } => source.hint(),
+            _ => None,
+        }
+    }
+}
+
 /// The versions of the requested packages, and what went wrong for some of them.
 #[derive(Debug, Default)]
 pub struct FetchReport {
@@ -180,6 +190,12 @@ pub struct FetchReport {
 pub struct PackageProblem {
     pub package: String,
     pub error: RepositoryError,
+}
+
+impl upkeep_hint::Hint for PackageProblem {
+    fn hint(&self) -> Option<String> {
+        self.error.hint()
+    }
 }
 
 /// The versions one repository has of one package.
