@@ -5,12 +5,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Tools the tests use for real: npm (npm-advisory runs `npm audit` against a loopback registry),
-# git, and composer with PHP (the upgrader runs Composer, and its version semantics are checked
+# git, PostgreSQL, and composer with PHP (the upgrader runs Composer, and its version semantics are checked
 # against Composer's own composer/semver). Installed from Debian packages when missing.
 missing=()
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v git >/dev/null 2>&1 || missing+=(git)
 command -v composer >/dev/null 2>&1 || missing+=(composer)
+# PostgreSQL 15 for the store's contract tests (the tests start their own server with initdb
+# and pg_ctl on a loopback port; they fail, never skip, without it).
+ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}" >&2
     sudo_cmd=""

@@ -116,6 +116,28 @@ pub enum RunKind {
 }
 
 impl RunKind {
+    pub const ALL: [RunKind; 4] = [
+        Self::Pipeline,
+        Self::Build,
+        Self::Deployment,
+        Self::Rollback,
+    ];
+
+    /// The name in the record's JSON (and in a database column).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pipeline => "pipeline",
+            Self::Build => "build",
+            Self::Deployment => "deployment",
+            Self::Rollback => "rollback",
+        }
+    }
+
+    /// The kind of that name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == name)
+    }
+
     /// The pipeline name shown to people, e.g. `*** staging Pipeline ***`.
     pub fn pipeline_name(self, environment: &str) -> String {
         match self {
@@ -149,6 +171,40 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
+    pub const ALL: [RunStatus; 10] = [
+        Self::Queued,
+        Self::Running,
+        Self::WaitingForApproval,
+        Self::Succeeded,
+        Self::Failed,
+        Self::TimedOut,
+        Self::Cancelled,
+        Self::Skipped,
+        Self::Rejected,
+        Self::Interrupted,
+    ];
+
+    /// The name in the record's JSON (and in a database column).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::WaitingForApproval => "waiting_for_approval",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::TimedOut => "timed_out",
+            Self::Cancelled => "cancelled",
+            Self::Skipped => "skipped",
+            Self::Rejected => "rejected",
+            Self::Interrupted => "interrupted",
+        }
+    }
+
+    /// The status of that name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == name)
+    }
+
     /// Whether nothing more happens to a run in this state (waiting runs can still go on).
     pub fn is_final(self) -> bool {
         !matches!(
@@ -740,6 +796,18 @@ mod tests {
             serde_json::to_value(SubPipelineKind::QualityGate).expect("json"),
             "Quality gate"
         );
+    }
+
+    #[test]
+    fn status_and_kind_names_are_their_json_names() {
+        for status in RunStatus::ALL {
+            assert_eq!(serde_json::to_value(status).expect("json"), status.as_str());
+            assert_eq!(RunStatus::from_name(status.as_str()), Some(status));
+        }
+        for kind in RunKind::ALL {
+            assert_eq!(serde_json::to_value(kind).expect("json"), kind.as_str());
+            assert_eq!(RunKind::from_name(kind.as_str()), Some(kind));
+        }
     }
 
     #[test]

@@ -1,0 +1,135 @@
+//! Personal API tokens for the API and `upkeep remote`: stored hashed, shown once by the
+//! server, revocable, with the time of their last use.
+
+use std::future::Future;
+
+use jiff::Timestamp;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::accounts::AccountId;
+use crate::time::{from_millis, from_optional_millis, to_millis};
+use crate::{Store, StoreError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ApiTokenId(pub i64);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    pub id: ApiTokenId,
+    pub account: AccountId,
+    pub name: String,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+pub trait ApiTokenStore {
+    fn create_api_token(
+        &self,
+        account: AccountId,
+        name: &str,
+        token_hash: &str,
+    ) -> impl Future<Output = Result<ApiToken, StoreError>> + Send;
+    /// The account of a token that is not revoked, recording its use at `now`.
+    fn use_api_token(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Option<AccountId>, StoreError>> + Send;
+    fn revoke_api_token(
+        &self,
+        account: AccountId,
+        id: ApiTokenId,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn api_tokens(
+        &self,
+        account: AccountId,
+    ) -> impl Future<Output = Result<Vec<ApiToken>, StoreError>> + Send;
+}
+
+const COLUMNS: &str = "id, account_id, name, created_at, last_used_at, revoked_at";
+
+fn token_from(row: &AnyRow) -> Result<ApiToken, StoreError> {
+    Ok(ApiToken {
+        id: ApiTokenId(row.try_get("id")?),
+        account: AccountId(row.try_get("account_id")?),
+        name: row.try_get("name")?,
+        created_at: from_millis(row.try_get("created_at")?)?,
+        last_used_at: from_optional_millis(row.try_get("last_used_at")?)?,
+        revoked_at: from_optional_millis(row.try_get("revoked_at")?)?,
+    })
+}
+
+impl ApiTokenStore for Store {
+    async fn create_api_token(
+        &self,
+        account: AccountId,
+        name: &str,
+        token_hash: &str,
+    ) -> Result<ApiToken, StoreError> {
+        let row = sqlx::query(&format!(
+            "INSERT INTO api_tokens (account_id, name, token_hash, created_at) \
+             VALUES ($1, $2, $3, $4) RETURNING {COLUMNS}"
+        ))
+        .bind(account.0)
+        .bind(name)
+        .bind(token_hash)
+        .bind(to_millis(Timestamp::now()))
+        .fetch_one(self.pool())
+        .await
+        .map_err(StoreError::duplicate("API token", "(hidden)"))?;
+        token_from(&row)
+    }
+
+    async fn use_api_token(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<AccountId>, StoreError> {
+        let row = sqlx::query(
+            "UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL \
+             RETURNING account_id",
+        )
+        .bind(to_millis(now))
+        .bind(token_hash)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|row| Ok(AccountId(row.try_get("account_id")?)))
+            .transpose()
+    }
+
+    async fn revoke_api_token(
+        &self,
+        account: AccountId,
+        id: ApiTokenId,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND account_id = $3 AND revoked_at IS NULL",
+        )
+        .bind(to_millis(now))
+        .bind(id.0)
+        .bind(account.0)
+        .execute(self.pool())
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                what: "API token",
+                id: id.0.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    async fn api_tokens(&self, account: AccountId) -> Result<Vec<ApiToken>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM api_tokens WHERE account_id = $1 ORDER BY id"
+        ))
+        .bind(account.0)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(token_from).collect()
+    }
+}
