@@ -1,5 +1,6 @@
 //! The platform's persistence: one trait per aggregate ([`AccountStore`], [`WorkspaceStore`],
-//! [`InvitationStore`], [`ApiTokenStore`], [`RunStore`], [`AuditStore`]), implemented once by
+//! [`InvitationStore`], [`ApiTokenStore`], [`SessionStore`], [`RunStore`], [`AuditStore`]),
+//! implemented once by
 //! [`Store`] over the embedded SQLite database (the default) or PostgreSQL, with a schema per
 //! backend and forward-only migrations that run at start. Logs are never stored here: runs keep
 //! the path of their run directory, whose log files have byte offsets.
@@ -27,6 +28,7 @@ mod error;
 pub mod invitations;
 mod migrate;
 mod runs;
+mod sessions;
 mod time;
 mod workspaces;
 
@@ -43,6 +45,7 @@ pub use error::StoreError;
 pub use invitations::{Invitation, InvitationId, InvitationState, InvitationStore, NewInvitation};
 pub use migrate::MIGRATIONS;
 pub use runs::{NewRun, RunStore, StoredRun, Trigger};
+pub use sessions::{Session, SessionStore};
 pub use workspaces::{Member, Role, Workspace, WorkspaceId, WorkspaceStore};
 
 /// Which database a store talks to.

@@ -10,8 +10,8 @@ use jiff::{Timestamp, ToSpan};
 use upkeep_pipeline::record::{RunId, RunKind, RunStatus};
 use upkeep_store::{
     AccountId, AccountStore, ApiTokenStore, AuditStore, InvitationState, InvitationStore,
-    NewAccount, NewInvitation, NewRun, Role, RunStore, Store, StoreError, Trigger, WorkspaceId,
-    WorkspaceStore,
+    NewAccount, NewInvitation, NewRun, Role, RunStore, SessionStore, Store, StoreError, Trigger,
+    WorkspaceId, WorkspaceStore,
 };
 
 fn account(email: &str, admin: bool) -> NewAccount<'_> {
@@ -29,14 +29,15 @@ async fn contract(store: &Store) {
     let workspace = workspaces(store, admin, colleague).await;
     invitations(store, workspace, admin).await;
     api_tokens(store, colleague).await;
+    sessions(store, colleague).await;
     runs(store, workspace, admin).await;
     audit(store, workspace, admin).await;
 }
 
 async fn migrations(store: &Store) {
     assert_eq!(store.schema_version().await.unwrap(), 0);
-    assert_eq!(store.migrate().await.unwrap(), [1, 2]);
-    assert_eq!(store.schema_version().await.unwrap(), 2);
+    assert_eq!(store.migrate().await.unwrap(), [1, 2, 3]);
+    assert_eq!(store.schema_version().await.unwrap(), 3);
     assert!(store.migrate().await.unwrap().is_empty());
 }
 
@@ -280,6 +281,27 @@ async fn api_tokens(store: &Store, owner: AccountId) {
     assert!(store.revoke_api_token(owner, token.id, now).await.is_err());
 }
 
+async fn sessions(store: &Store, owner: AccountId) {
+    let now = Timestamp::now();
+    store
+        .create_session(owner, "session-hash", "csrf-1", now + 12.hours())
+        .await
+        .unwrap();
+    let session = store.session("session-hash", now).await.unwrap().unwrap();
+    assert_eq!(session.account, owner);
+    assert_eq!(session.csrf_token, "csrf-1");
+    // Expired sessions do not count.
+    assert!(
+        store
+            .session("session-hash", now + 13.hours())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    store.delete_session("session-hash").await.unwrap();
+    assert!(store.session("session-hash", now).await.unwrap().is_none());
+}
+
 async fn runs(store: &Store, workspace: WorkspaceId, admin: AccountId) {
     let start: Timestamp = "2026-12-01T08:00:00Z".parse().unwrap();
     let mut ids = Vec::new();
@@ -416,7 +438,7 @@ async fn from_the_previous_schema(store: &Store) {
     .execute(store.pool())
     .await
     .unwrap();
-    assert_eq!(store.migrate().await.unwrap(), [2]);
+    assert_eq!(store.migrate().await.unwrap(), [2, 3]);
     let kept = store
         .account_by_email("old@example.test")
         .await
@@ -438,7 +460,7 @@ async fn from_the_previous_schema(store: &Store) {
             error,
             StoreError::SchemaTooNew {
                 found: 99,
-                known: 2
+                known: 3
             }
         ),
         "{error}"
