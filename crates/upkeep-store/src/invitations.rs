@@ -93,6 +93,14 @@ pub trait InvitationStore {
         account: AccountId,
         now: Timestamp,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Creates the account of someone who accepts an invitation and uses the invitation up
+    /// for it, in one transaction: if the invitation is not pending, no account is left.
+    fn accept_invitation_as_new_account(
+        &self,
+        id: InvitationId,
+        account: &crate::accounts::NewAccount<'_>,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<AccountId, StoreError>> + Send;
     fn revoke_invitation(
         &self,
         id: InvitationId,
@@ -213,6 +221,57 @@ impl InvitationStore for Store {
             .await?;
         transaction.commit().await?;
         Ok(())
+    }
+
+    async fn accept_invitation_as_new_account(
+        &self,
+        id: InvitationId,
+        account: &crate::accounts::NewAccount<'_>,
+        now: Timestamp,
+    ) -> Result<AccountId, StoreError> {
+        let email = account.email.trim().to_lowercase();
+        let mut transaction = self.pool().begin().await?;
+        let row = sqlx::query(
+            "INSERT INTO accounts (email, display_name, password_hash, is_admin, created_at)              VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(&email)
+        .bind(account.display_name)
+        .bind(account.password_hash)
+        .bind(i64::from(account.is_admin))
+        .bind(to_millis(now))
+        .fetch_one(&mut *transaction)
+        .await
+        .map_err(StoreError::duplicate("account", &email))?;
+        let account_id = AccountId(row.try_get("id")?);
+        let used = sqlx::query(
+            "UPDATE invitations SET accepted_at = $1, accepted_by = $2 \
+             WHERE id = $3 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $4",
+        )
+        .bind(to_millis(now))
+        .bind(account_id.0)
+        .bind(id.0)
+        .bind(to_millis(now))
+        .execute(&mut *transaction)
+        .await?;
+        if used.rows_affected() == 0 {
+            transaction.rollback().await?;
+            let invitation = self.invitation(id).await?;
+            return Err(StoreError::InvitationUnusable(invitation.state(now)));
+        }
+        let row = sqlx::query("SELECT workspace_id, role FROM invitations WHERE id = $1")
+            .bind(id.0)
+            .fetch_one(&mut *transaction)
+            .await?;
+        let workspace: i64 = row.try_get("workspace_id")?;
+        let role: String = row.try_get("role")?;
+        sqlx::query(UPSERT_MEMBERSHIP)
+            .bind(workspace)
+            .bind(account_id.0)
+            .bind(role)
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
+        Ok(account_id)
     }
 
     async fn revoke_invitation(&self, id: InvitationId, now: Timestamp) -> Result<(), StoreError> {

@@ -97,7 +97,9 @@ impl Store {
         let options = match backend {
             Backend::Sqlite => options.max_connections(4),
             Backend::Postgres => options.max_connections(16),
-        };
+        }
+        // A database that cannot be reached is said at start, not after the default 30 s.
+        .acquire_timeout(std::time::Duration::from_secs(10));
         let pool = options
             .connect(&connect_url)
             .await

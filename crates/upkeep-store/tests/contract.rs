@@ -178,6 +178,13 @@ async fn invitations(store: &Store, workspace: WorkspaceId, admin: AccountId) {
         StoreError::InvitationUnusable(InvitationState::Expired)
     ));
 
+    // A newcomer's account comes with the invitation, or not at all.
+    let fresh = store
+        .create_invitation(&invite("fresh@example.test", "hash-5", week))
+        .await
+        .unwrap();
+    newcomer_accepts(store, workspace, fresh.id, now).await;
+
     let revoked = store
         .create_invitation(&invite("gone@example.test", "hash-3", week))
         .await
@@ -210,6 +217,39 @@ async fn invitations(store: &Store, workspace: WorkspaceId, admin: AccountId) {
         .await
         .unwrap_err();
     assert!(!duplicate.to_string().contains("hash-4"), "{duplicate}");
+}
+
+/// A newcomer's account comes with the invitation, or not at all.
+async fn newcomer_accepts(
+    store: &Store,
+    workspace: WorkspaceId,
+    invitation: upkeep_store::InvitationId,
+    now: Timestamp,
+) {
+    let newcomer = store
+        .accept_invitation_as_new_account(invitation, &account("fresh@example.test", false), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.role_of(workspace, newcomer).await.unwrap(),
+        Some(Role::RegularUser)
+    );
+    let error = store
+        .accept_invitation_as_new_account(invitation, &account("second@example.test", false), now)
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        error,
+        StoreError::InvitationUnusable(InvitationState::Accepted)
+    ));
+    assert!(
+        store
+            .account_by_email("second@example.test")
+            .await
+            .unwrap()
+            .is_none(),
+        "a refused acceptance left an account behind"
+    );
 }
 
 /// Two acceptances of one invitation at once: exactly one wins, and the invitation is used up.

@@ -6,6 +6,7 @@ mod gate;
 mod output;
 mod pipeline;
 mod rules;
+mod serve;
 mod upgrade;
 
 use std::process::ExitCode;
@@ -49,6 +50,9 @@ enum Command {
     DeployFile(pipeline::DeployFileArgs),
     /// Plan and apply minor and patch updates of Composer packages, and open the pull request.
     Upgrade(upgrade::UpgradeArgs),
+    /// Run the platform's server: the REST API, sign-in, workspaces, people and invitations,
+    /// on the embedded SQLite database (or PostgreSQL with --database-url).
+    Serve(serve::ServeArgs),
 }
 
 /// The exit codes every command uses.
@@ -83,6 +87,7 @@ fn main() -> ExitCode {
         Command::Deploy(args) => pipeline::run_deploy(&args),
         Command::DeployFile(args) => pipeline::run_deploy_file(&args),
         Command::Upgrade(args) => upgrade::run(&args),
+        Command::Serve(args) => serve::run(&args),
     };
     outcome.into()
 }

@@ -1,0 +1,239 @@
+//! The platform's server: the REST API under `/api/v1` (sign-in, sessions and API tokens,
+//! workspaces, members and roles, invitations, the audit log), health endpoints, and the
+//! one-time setup link of a server without accounts. The store is the embedded SQLite database
+//! under the data directory unless a PostgreSQL URL is given. Nothing here prints: the binary
+//! shows the setup link and logs.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), upkeep_server::ServerError> {
+//! use upkeep_server::{App, Settings};
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(upkeep_server::ServerError::Bind)?;
+//! let app = App::new(Settings::new("/var/lib/upkeep"), listener).await?;
+//! if let Some(link) = app.setup_link() {
+//!     println!("set the server up at {link}");
+//! }
+//! app.serve(std::future::pending()).await?;
+//! # Ok(()) }
+//! ```
+
+pub mod api;
+mod auth;
+mod secrets;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use jiff::Timestamp;
+use upkeep_store::{RunStore, Store, StoreError};
+
+pub use auth::SignInLimiter;
+
+/// How the server is run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where the embedded database, runs and logs live.
+    pub data_dir: PathBuf,
+    /// `postgres://…` to use PostgreSQL instead of the embedded SQLite database.
+    pub database_url: Option<String>,
+    /// The address people reach the server at, for links (default: the listening address).
+    pub public_url: Option<String>,
+}
+
+impl Settings {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            database_url: None,
+            public_url: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot create the data directory {}: {source}", path.display())]
+    DataDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen: {0}")]
+    Bind(#[source] std::io::Error),
+    #[error("cannot make a random token: {0}")]
+    Random(String),
+    #[error("the server stopped: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+impl upkeep_hint::Hint for ServerError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::Store(error) => error.hint(),
+            Self::Bind(_) => Some(
+                "choose another address with `--listen`, e.g. `--listen 127.0.0.1:8081`"
+                    .to_string(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// What every request handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    public_url: String,
+    /// The hash of the setup link's token while the server has no account.
+    setup_token: Mutex<Option<String>>,
+    sign_in: SignInLimiter,
+}
+
+impl AppState {
+    fn public_url(&self) -> &str {
+        &self.inner.public_url
+    }
+
+    fn secure_cookies(&self) -> bool {
+        self.inner.public_url.starts_with("https://")
+    }
+
+    /// Uses the setup token up if `token` is it.
+    fn take_setup_token(&self, token: &str) -> bool {
+        let mut setup = self
+            .inner
+            .setup_token
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let valid = setup
+            .as_deref()
+            .is_some_and(|hash| secrets::constant_time_eq(hash, &secrets::token_hash(token)));
+        if valid {
+            *setup = None;
+        }
+        valid
+    }
+
+    /// Gives the setup token back after a request that used it failed its checks.
+    fn restore_setup_token(&self, token: &str) {
+        *self
+            .inner
+            .setup_token
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(secrets::token_hash(token));
+    }
+}
+
+/// A prepared server: its store opened and migrated, runs a stop cut off marked interrupted,
+/// and, without accounts, a setup link.
+pub struct App {
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    setup_link: Option<String>,
+    interrupted_runs: u64,
+}
+
+impl App {
+    pub async fn new(
+        settings: Settings,
+        listener: tokio::net::TcpListener,
+    ) -> Result<Self, ServerError> {
+        fs_err::create_dir_all(&settings.data_dir).map_err(|source| ServerError::DataDir {
+            path: settings.data_dir.clone(),
+            source,
+        })?;
+        let store = match &settings.database_url {
+            Some(url) => Store::connect(url).await?,
+            None => Store::open_sqlite(&settings.data_dir.join("upkeep.db")).await?,
+        };
+        store.migrate().await?;
+        let interrupted_runs = store.interrupt_unfinished(Timestamp::now()).await?;
+        let address: SocketAddr = listener.local_addr().map_err(ServerError::Bind)?;
+        let public_url = settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{address}"))
+            .trim_end_matches('/')
+            .to_string();
+        let (setup_token, setup_link) =
+            if upkeep_store::AccountStore::count_accounts(&store).await? == 0 {
+                let token = secrets::new_token("")
+                    .map_err(|error| ServerError::Random(error.to_string()))?;
+                (
+                    Some(secrets::token_hash(&token)),
+                    Some(format!("{public_url}/setup?token={token}")),
+                )
+            } else {
+                (None, None)
+            };
+        Ok(Self {
+            state: AppState {
+                inner: Arc::new(Inner {
+                    store,
+                    public_url,
+                    setup_token: Mutex::new(setup_token),
+                    sign_in: SignInLimiter::default(),
+                }),
+            },
+            listener,
+            setup_link,
+            interrupted_runs,
+        })
+    }
+
+    /// The one-time link that creates the first account, when the server has none.
+    pub fn setup_link(&self) -> Option<&str> {
+        self.setup_link.as_deref()
+    }
+
+    /// How many runs a previous stop cut off (now `interrupted`).
+    pub fn interrupted_runs(&self) -> u64 {
+        self.interrupted_runs
+    }
+
+    pub fn local_addr(&self) -> Result<SocketAddr, ServerError> {
+        self.listener.local_addr().map_err(ServerError::Bind)
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
+        let store = self.state.inner.store.clone();
+        let router = Router::new()
+            .route("/healthz", get(|| async { "ok" }))
+            .route("/readyz", get(ready))
+            .nest("/api/v1", api::router())
+            .fallback(|| async { api::error::ApiError::not_found("route") })
+            .with_state(self.state);
+        let served = axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(ServerError::Serve);
+        store.close().await;
+        served
+    }
+}
+
+/// Ready when the database answers.
+async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    match upkeep_store::AccountStore::count_accounts(&state.inner.store).await {
+        Ok(_) => (StatusCode::OK, "ready"),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the database does not answer",
+        ),
+    }
+}
