@@ -1,9 +1,12 @@
 //! `upkeep deploy-file show FILE`: prints a Spryker deploy file with its imports merged.
 
-use std::path::PathBuf;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use upkeep_pipeline::deploy_file::DeployFile;
+use upkeep_pipeline::mask::Masker;
+use upkeep_pipeline::project_file::ProjectFile;
 
 use super::CommandError;
 use crate::{Outcome, output};
@@ -49,8 +52,42 @@ pub fn run(args: &DeployFileArgs) -> Result<Outcome, CommandError> {
                     "fix the deploy file; `upkeep deploy-file show` prints it once it is valid",
                 )
             })?;
-            output::stdout().write_bytes(deploy_file.to_yaml_string(*origins).as_bytes());
+            let masker = secrets_masker(&root, &deploy_file)?;
+            output::stdout().write_bytes(
+                deploy_file
+                    .masked(&masker)
+                    .to_yaml_string(*origins)
+                    .as_bytes(),
+            );
             Ok(Outcome::Success)
         }
     }
+}
+
+/// Masks the values of every variable that `<root>/upkeep.yml` marks secret in any
+/// environment, as runs mask them: the value the upkeep process was given and the value the
+/// deploy file's `image.environment` defines. Without an `upkeep.yml` nothing is secret.
+fn secrets_masker(root: &Path, deploy_file: &DeployFile) -> Result<Masker, CommandError> {
+    let project_path = root.join(upkeep_runner::context::PROJECT_FILE_NAME);
+    if !project_path.is_file() {
+        return Ok(Masker::default());
+    }
+    let project = ProjectFile::load(&project_path).map_err(|error| {
+        CommandError::input(
+            format!("{error}"),
+            "fix upkeep.yml: it says which deploy file values are secret, so they are masked",
+        )
+    })?;
+    let names: BTreeSet<&String> = project
+        .environments
+        .values()
+        .flat_map(|environment| &environment.secrets)
+        .collect();
+    let image_environment = deploy_file.image_environment();
+    let values = names.into_iter().flat_map(|name| {
+        let from_process = std::env::var(name).ok();
+        let from_file = image_environment.get(name).cloned();
+        from_process.into_iter().chain(from_file)
+    });
+    Ok(Masker::new(values))
 }
