@@ -1356,6 +1356,31 @@ mod tests {
         );
     }
 
+    /// Issue 11, item 11: `deploy-file show` printed the values of secret variables.
+    #[test]
+    fn a_masked_deploy_file_hides_secret_values_wherever_they_appear() {
+        let project = tempfile::tempdir().unwrap();
+        write(
+            &project.path().join("deploy.yml"),
+            "version: \"0.1\"\nimage:\n  environment:\n    DB_PASSWORD: hunter22\n    PIN: 98765\n    DSN: mysql://u:hunter22@db\n    OTHER: visible\n",
+        );
+        let loaded = DeployFile::load(&project.path().join("deploy.yml"), project.path()).unwrap();
+        let shown = loaded
+            .masked(&Masker::new(["hunter22", "98765"]))
+            .to_yaml_string(true);
+        assert!(
+            !shown.contains("hunter22") && !shown.contains("98765"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("DB_PASSWORD: '***'") || shown.contains("DB_PASSWORD: \"***\""),
+            "{shown}"
+        );
+        assert!(shown.contains("DSN: mysql://u:***@db"), "{shown}");
+        assert!(shown.contains("OTHER: visible"), "{shown}");
+        assert_eq!(loaded.masked(&Masker::default()), loaded);
+    }
+
     /// Reproducer `deploy-file-show/import-dag-exponential`: nine files, each importing the next
     /// eight times, were expanded to 8^8 loads (minutes, gigabytes). Each is now merged once.
     #[test]
