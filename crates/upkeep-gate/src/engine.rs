@@ -285,14 +285,16 @@ pub fn run(options: &GateOptions) -> Result<GateReport, GateError> {
         .as_deref()
         .map(Baseline::read)
         .transpose()?;
+    let (jobs, jobs_notice) = worker_threads(options.jobs);
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.jobs)
+        .num_threads(jobs)
         .build()
         .map_err(|error| GateError::Threads {
-            jobs: options.jobs,
+            jobs,
             message: error.to_string(),
         })?;
     let mut report = pool.install(|| run_in_pool(options, &config, &selection, started))?;
+    report.notices.extend(jobs_notice);
     // The whole project was checked; only what is reported narrows. The baseline comes first,
     // so entries in unchanged files still match their findings.
     if let Some(baseline) = &baseline {
@@ -302,6 +304,28 @@ pub fn run(options: &GateOptions) -> Result<GateReport, GateError> {
         ChangedFiles::since(&options.root, revision)?.narrow_report(&mut report);
     }
     Ok(report)
+}
+
+/// More worker threads than this are never started: past a few per core they only add memory
+/// (one parsing arena each) and contention; `--jobs 10000` did not finish in two minutes.
+pub const MAX_JOBS: usize = 256;
+
+/// The threads to start for `--jobs` (0: one per core), capped at four per core and at
+/// [`MAX_JOBS`], with a notice when the request was lowered.
+fn worker_threads(requested: usize) -> (usize, Option<Notice>) {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let limit = cores.saturating_mul(4).clamp(1, MAX_JOBS);
+    if requested <= limit {
+        return (requested, None);
+    }
+    let notice = Notice {
+        rule: "jobs",
+        message: format!(
+            "--jobs {requested} lowered to {limit} worker threads (four per core, at most {MAX_JOBS}); \
+             more only add memory and contention"
+        ),
+    };
+    (limit, Some(notice))
 }
 
 fn run_in_pool(

@@ -76,7 +76,11 @@ fn assembled(pieces: &'static [&'static str]) -> impl Strategy<Value = Vec<u8>> 
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    // 48 cases in CI; `PROPTEST_CASES=N` runs more (docs/fuzzing.md).
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|cases| cases.parse().ok()).unwrap_or(48),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn the_gate_never_panics(

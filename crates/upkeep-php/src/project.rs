@@ -14,7 +14,7 @@ use crate::cache::{CacheConfig, CacheSession, CacheUse, DirListings};
 use crate::extract::{FileFacts, extract_facts};
 use crate::index::{CodebaseIndex, FileOrigin};
 use crate::model::FileId;
-use crate::parse::{parse_php, syntax_problems};
+use crate::parse::{parse_php, parse_php_checked, syntax_problems};
 use crate::references::collect_references;
 use crate::source::LineIndex;
 use crate::spryker::ProjectNamespaces;
@@ -353,9 +353,10 @@ fn read_php(
     namespaces: &ProjectNamespaces,
 ) -> FileRead {
     arena.reset();
-    let program = parse_php(arena, &text);
-    let problems = syntax_problems(program)
+    let (program, refused) = parse_php_checked(arena, &text);
+    let problems = refused
         .into_iter()
+        .chain(syntax_problems(program))
         .map(|problem| ParseProblem {
             file,
             message: problem.message,

@@ -35,7 +35,76 @@ pub struct XmlProblem {
     pub offset: u32,
 }
 
+/// Elements nested deeper than this are refused before parsing: roxmltree recurses once per
+/// level and overflowed a 2 MiB stack at a few thousand. Spryker's files nest three or four deep.
+pub const MAX_ELEMENT_DEPTH: usize = 256;
+
+/// The offset of the element that opens level `MAX_ELEMENT_DEPTH + 1`, if any. Comments,
+/// CDATA, processing instructions, declarations and quoted attribute values are skipped, so
+/// their `<` and `>` count for nothing.
+fn too_deep(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let after = |from: usize, needle: &[u8]| {
+        bytes
+            .get(from..)
+            .and_then(|rest| {
+                rest.windows(needle.len())
+                    .position(|window| window == needle)
+            })
+            .map_or(bytes.len(), |position| from + position + needle.len())
+    };
+    let mut depth = 0usize;
+    let mut at = 0;
+    while let Some(offset) = bytes
+        .get(at..)
+        .and_then(|rest| rest.iter().position(|b| *b == b'<'))
+    {
+        let open = at + offset;
+        let rest = &bytes[open..];
+        if rest.starts_with(b"<!--") {
+            at = after(open + 4, b"-->");
+        } else if rest.starts_with(b"<![CDATA[") {
+            at = after(open + 9, b"]]>");
+        } else if rest.starts_with(b"<?") {
+            at = after(open + 2, b"?>");
+        } else if rest.starts_with(b"<!") {
+            at = after(open + 2, b">");
+        } else {
+            // A start or end tag: find its `>` outside quoted attribute values.
+            let mut quote = None;
+            let mut end = open + 1;
+            while end < bytes.len() {
+                match (quote, bytes[end]) {
+                    (None, b'"' | b'\'') => quote = Some(bytes[end]),
+                    (Some(open_quote), byte) if byte == open_quote => quote = None,
+                    (None, b'>') => break,
+                    _ => {}
+                }
+                end += 1;
+            }
+            if rest.starts_with(b"</") {
+                depth = depth.saturating_sub(1);
+            } else if bytes.get(end.wrapping_sub(1)) != Some(&b'/') {
+                depth += 1;
+                if depth > MAX_ELEMENT_DEPTH {
+                    return Some(open);
+                }
+            }
+            at = end + 1;
+        }
+    }
+    None
+}
+
 fn parse_document(text: &str) -> Result<roxmltree::Document<'_>, XmlProblem> {
+    if let Some(offset) = too_deep(text) {
+        return Err(XmlProblem {
+            message: format!(
+                "elements nested more than {MAX_ELEMENT_DEPTH} levels deep; the file is not parsed"
+            ),
+            offset: u32::try_from(offset).unwrap_or(u32::MAX),
+        });
+    }
     roxmltree::Document::parse(text).map_err(|error| {
         let position = error.pos();
         // roxmltree reports 1-based row/column; turn it back into a byte offset.
@@ -145,6 +214,71 @@ mod tests {
         let tables = parse_schema(text, FileId(0)).unwrap();
         assert_eq!(tables[0].name, "pyz_brand");
         assert_eq!(tables[0].columns[0].name, "id_brand");
+    }
+
+    /// Runs `parse` on a thread with rayon's 2 MiB stack.
+    fn on_small_stack<T: Send + 'static>(parse: impl FnOnce() -> T + Send + 'static) -> T {
+        std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(parse)
+            .unwrap()
+            .join()
+            .expect("the parse did not overflow the stack")
+    }
+
+    /// Reproducer `transfer-xml/nesting-stack-overflow`: `<transfer>` nested 5,000 deep
+    /// overflowed the stack (SIGABRT, no report).
+    #[test]
+    fn deeply_nested_transfers_are_refused() {
+        let n = 5000;
+        let text = format!(
+            "<?xml version=\"1.0\"?>\n<transfers xmlns=\"spryker:transfer-01\">\n{}{}</transfers>\n",
+            "<transfer name=\"Product\">\n".repeat(n),
+            "</transfer>\n".repeat(n)
+        );
+        let problem =
+            on_small_stack(move || parse_transfers(&text, FileId(0))).expect_err("too deep");
+        assert_eq!(
+            problem.message,
+            "elements nested more than 256 levels deep; the file is not parsed"
+        );
+        // The 256th `<transfer>` (the 257th element) is where it went too deep.
+        let header = "<?xml version=\"1.0\"?>\n<transfers xmlns=\"spryker:transfer-01\">\n".len();
+        assert_eq!(
+            problem.offset as usize,
+            header + 255 * "<transfer name=\"Product\">\n".len()
+        );
+    }
+
+    /// Reproducer `schema-xml/nesting-stack-overflow`: `<table>` opened 5,000 times, unclosed.
+    #[test]
+    fn unclosed_tables_opened_thousands_of_times_are_refused() {
+        let text = format!(
+            "<?xml version=\"1.0\"?>\n<database xmlns=\"spryker:schema-01\" name=\"zed\">\n{}</database>\n",
+            "    <table name=\"pyz_product_badge\">\n".repeat(5000)
+        );
+        let problem = on_small_stack(move || parse_schema(&text, FileId(0))).expect_err("too deep");
+        assert!(
+            problem.message.starts_with("elements nested more than 256"),
+            "{problem:?}"
+        );
+    }
+
+    #[test]
+    fn comments_self_closing_elements_and_attributes_do_not_count_as_depth() {
+        let flat = format!(
+            "<transfers>{}<!-- {} --><![CDATA[{}]]><transfer name=\"a>b\" note='x>y'>{}</transfer></transfers>",
+            "<property name=\"p\"/>".repeat(1000),
+            "<a>".repeat(1000),
+            "<a>".repeat(1000),
+            "<property name=\"q\" />".repeat(1000)
+        );
+        assert_eq!(too_deep(&flat), None);
+        let transfers = parse_transfers(&flat, FileId(0)).unwrap();
+        assert_eq!(transfers[0].properties.len(), 1000);
+        let nested = format!("{}{}", "<a>".repeat(256), "</a>".repeat(256));
+        assert_eq!(too_deep(&nested), None);
+        assert_eq!(too_deep(&format!("<a>{nested}</a>")), Some(256 * 3));
     }
 
     #[test]

@@ -16,16 +16,23 @@
 //!         SPRYKER_HOOK_INSTALL: vendor/bin/install -r production-eu --no-ansi -vvv
 //! ```
 
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use indexmap::IndexMap;
 use serde::Serialize;
 
+use crate::mask::Masker;
 use crate::yaml::{self, Node, NodeValue, Origin, YamlError, join_key_path};
 
 /// Where imports are looked up after the importing file's directory (docker-sdk's project layer).
 pub const TEMPLATES_DIRECTORY: &str = "config/deploy-templates";
+
+/// How many imports one deploy file may read. A file imported again with the same parameters
+/// is merged once (a second merge adds nothing, the first definition wins), so only imports
+/// that differ count; this bounds an import graph whose parameters differ at every level.
+pub const MAX_IMPORTS: usize = 1_000;
 
 /// Top-level keys of a merged deploy file, for messages. `imports` is consumed while loading;
 /// keys starting with `x-` are YAML extension keys that hold anchors
@@ -107,11 +114,18 @@ fn display_paths(paths: &[PathBuf], separator: &str) -> String {
 impl DeployFile {
     /// Reads `path`, merges its imports and validates the result. Imports are looked up next to
     /// the importing file, then in `<project_root>/config/deploy-templates/`.
+    ///
+    /// Imports must stay inside the project: a relative name, resolved (symbolic links
+    /// included) below `project_root`. An absolute name, a `..` leaving the project or a link
+    /// pointing out of it is an error at the import entry, and such a file is never read.
     pub fn load(path: &Path, project_root: &Path) -> Result<DeployFile, DeployFileError> {
         let mut loader = ImportLoader {
             project_root,
+            canonical_root: fs_err::canonicalize(project_root)?,
             stack: Vec::new(),
             imports: Vec::new(),
+            texts: HashMap::new(),
+            merged: HashSet::new(),
         };
         let root = loader.load(path, &IndexMap::new())?;
         validate(&root)?;
@@ -195,6 +209,32 @@ impl DeployFile {
         self.get(&["composer", "autoload"]).and_then(Node::as_str)
     }
 
+    /// This deploy file with every value that holds a secret `masker` knows replaced by its
+    /// masked text (`***` for the secret), for printing it. A number or boolean that is a
+    /// secret becomes the string `***`.
+    #[must_use]
+    pub fn masked(&self, masker: &Masker) -> DeployFile {
+        fn mask(node: &mut Node, masker: &Masker) {
+            match &mut node.value {
+                NodeValue::Seq(items) => items.iter_mut().for_each(|item| mask(item, masker)),
+                NodeValue::Map(map) => map.values_mut().for_each(|value| mask(value, masker)),
+                _ => {
+                    if let Some(text) = node.scalar_text() {
+                        let hidden = masker.mask_text(&text);
+                        if hidden != text {
+                            node.value = NodeValue::String(hidden);
+                        }
+                    }
+                }
+            }
+        }
+        let mut copy = self.clone();
+        if !masker.is_empty() {
+            mask(&mut copy.root, masker);
+        }
+        copy
+    }
+
     /// The merged document as YAML (for `upkeep deploy-file show`). With `show_origins`, a
     /// header lists the merged files and every line says where its value was defined.
     pub fn to_yaml_string(&self, show_origins: bool) -> String {
@@ -229,15 +269,25 @@ impl DeployFile {
 /// file that imported it.
 struct ImportLoader<'a> {
     project_root: &'a Path,
+    /// `project_root` with links resolved: imports must resolve below it.
+    canonical_root: PathBuf,
     /// The files being read, outermost first: (canonical path, path as found).
     stack: Vec<(PathBuf, PathBuf)>,
     imports: Vec<Import>,
+    /// Each file is read once, by canonical path.
+    texts: HashMap<PathBuf, std::rc::Rc<str>>,
+    /// Imports already merged: (canonical path, effective parameters). Merging one again
+    /// changes nothing, since the first definition wins; skipping it keeps an import DAG from
+    /// being expanded exponentially.
+    merged: HashSet<(PathBuf, Vec<(String, String)>)>,
 }
 
 /// One entry of an `imports` section.
 struct ImportRequest {
     template: String,
     requested_at: Origin,
+    /// `imports.<name>` or `imports[<index>]`, for errors about the entry.
+    key_path: String,
     parameters: IndexMap<String, String>,
 }
 
@@ -247,8 +297,14 @@ impl ImportLoader<'_> {
         path: &Path,
         parameters: &IndexMap<String, String>,
     ) -> Result<Node, DeployFileError> {
-        let text = fs_err::read_to_string(path)?;
         let identity = fs_err::canonicalize(path)?;
+        let text = if let Some(text) = self.texts.get(&identity) {
+            text.clone()
+        } else {
+            let text: std::rc::Rc<str> = fs_err::read_to_string(path)?.into();
+            self.texts.insert(identity.clone(), text.clone());
+            text
+        };
         if let Some(start) = self.stack.iter().position(|(seen, _)| *seen == identity) {
             let mut chain: Vec<PathBuf> = self.stack[start..]
                 .iter()
@@ -262,12 +318,34 @@ impl ImportLoader<'_> {
             substitute_parameters(&mut root, parameters, "")?;
         }
         let requests = take_imports(&mut root)?;
-        self.stack.push((identity, path.to_path_buf()));
+        self.stack.push((identity.clone(), path.to_path_buf()));
         for request in requests {
-            let file = self.find(path, &request)?;
+            let file = self.find(path, &identity, &request)?;
             // Parameters pass on to nested imports; an import's own ones win (docker-sdk).
             let mut effective = parameters.clone();
             effective.extend(request.parameters);
+            let key = (
+                fs_err::canonicalize(&file)?,
+                effective
+                    .iter()
+                    .map(|(name, value)| (name.clone(), value.clone()))
+                    .collect(),
+            );
+            let on_stack = self.stack.iter().any(|(seen, _)| *seen == key.0);
+            if !on_stack && self.merged.contains(&key) {
+                continue;
+            }
+            if self.merged.len() >= MAX_IMPORTS {
+                return Err(invalid(
+                    &request.requested_at,
+                    &request.key_path,
+                    format!(
+                        "more than {MAX_IMPORTS} different imports (files with their parameters); \
+                         the import graph is too large"
+                    ),
+                ));
+            }
+            self.merged.insert(key);
             self.imports.push(Import {
                 file: file.clone(),
                 requested_at: request.requested_at,
@@ -280,26 +358,88 @@ impl ImportLoader<'_> {
         Ok(root)
     }
 
-    fn find(&self, importing: &Path, request: &ImportRequest) -> Result<PathBuf, DeployFileError> {
-        let directory = importing.parent().unwrap_or(Path::new(""));
-        let mut searched = vec![directory.join(&request.template)];
-        let in_templates = self
-            .project_root
-            .join(TEMPLATES_DIRECTORY)
-            .join(&request.template);
-        if !searched.contains(&in_templates) {
-            searched.push(in_templates);
+    /// The file an import names: next to the importing file, else in the templates directory,
+    /// and in either case inside the project. `importing_identity` is the importing file's
+    /// canonical path. Nothing outside the project is opened, so no error can quote it.
+    fn find(
+        &self,
+        importing: &Path,
+        importing_identity: &Path,
+        request: &ImportRequest,
+    ) -> Result<PathBuf, DeployFileError> {
+        let outside = |reason: &str| {
+            invalid(
+                &request.requested_at,
+                &request.key_path,
+                format!(
+                    "import `{}` {reason}: imports are read from the importing file's directory \
+                     or {TEMPLATES_DIRECTORY}/ inside the project ({}); copy the file into the project",
+                    request.template,
+                    self.project_root.display()
+                ),
+            )
+        };
+        let template = Path::new(&request.template);
+        if template.has_root()
+            || template
+                .components()
+                .any(|component| matches!(component, Component::Prefix(_) | Component::RootDir))
+        {
+            return Err(outside("is an absolute path"));
         }
-        searched
-            .iter()
-            .find(|candidate| candidate.is_file())
-            .cloned()
-            .ok_or_else(|| DeployFileError::MissingImport {
-                requested_at: request.requested_at.clone(),
-                template: request.template.clone(),
-                searched,
-            })
+        let directory = importing.parent().unwrap_or(Path::new(""));
+        let canonical_directory = importing_identity.parent().unwrap_or(Path::new("/"));
+        let mut searched = vec![(
+            directory.join(template),
+            lexically_joined(canonical_directory, template),
+        )];
+        let in_templates = self.project_root.join(TEMPLATES_DIRECTORY).join(template);
+        if searched[0].0 != in_templates {
+            searched.push((
+                in_templates,
+                lexically_joined(&self.canonical_root.join(TEMPLATES_DIRECTORY), template),
+            ));
+        }
+        for (shown, resolved) in &searched {
+            // `..` is checked before the file system is asked anything about the path.
+            if !resolved.starts_with(&self.canonical_root) {
+                let climbs = template
+                    .components()
+                    .any(|component| component == Component::ParentDir);
+                return Err(outside(if climbs {
+                    "leaves the project with `..`"
+                } else {
+                    "is outside the project"
+                }));
+            }
+            if shown.is_file() {
+                if !fs_err::canonicalize(shown)?.starts_with(&self.canonical_root) {
+                    return Err(outside("is a symbolic link pointing out of the project"));
+                }
+                return Ok(shown.clone());
+            }
+        }
+        Err(DeployFileError::MissingImport {
+            requested_at: request.requested_at.clone(),
+            template: request.template.clone(),
+            searched: searched.into_iter().map(|(shown, _)| shown).collect(),
+        })
     }
+}
+
+/// `base` joined with a relative `path`, `.` and `..` applied without asking the file system.
+fn lexically_joined(base: &Path, path: &Path) -> PathBuf {
+    let mut joined = base.to_path_buf();
+    for component in path.components() {
+        match component {
+            Component::ParentDir => {
+                joined.pop();
+            }
+            Component::Normal(part) => joined.push(part),
+            Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
+        }
+    }
+    joined
 }
 
 fn invalid(origin: &Origin, key_path: &str, message: impl Into<String>) -> DeployFileError {
@@ -407,6 +547,7 @@ fn import_request(
     Ok(ImportRequest {
         template,
         requested_at,
+        key_path: key_path.to_string(),
         parameters,
     })
 }
@@ -1102,5 +1243,209 @@ mod tests {
             ),
             scalar => format!("{scalar:?}"),
         }
+    }
+
+    fn write(path: &Path, text: &str) {
+        fs_err::create_dir_all(path.parent().unwrap()).unwrap();
+        fs_err::write(path, text).unwrap();
+    }
+
+    /// Reproducer `deploy-file-show/import-path-traversal`: an absolute import read any file of
+    /// the host and quoted its first line (`/etc/shadow:1:1: at root:*:…`).
+    #[test]
+    fn an_absolute_import_is_refused_without_reading_it() {
+        let scratch = tempfile::tempdir().unwrap();
+        let project = scratch.path().join("project");
+        let secret = scratch.path().join("outside/shadow");
+        write(&secret, "root:*:20228:0:99999:7:: leaked-line\n");
+        let deploy = project.join("deploy.shadow.yml");
+        write(
+            &deploy,
+            &format!("version: \"0.1\"\nimports:\n  {}:\n", secret.display()),
+        );
+        let error = DeployFile::load(&deploy, &project)
+            .expect_err("absolute import")
+            .to_string();
+        assert!(
+            error.starts_with(&format!(
+                "{}:3:3: at `imports.{}`: import `{}` is an absolute path: imports are read from \
+                 the importing file's directory or config/deploy-templates/ inside the project",
+                deploy.display(),
+                secret.display(),
+                secret.display()
+            )),
+            "{error}"
+        );
+        assert!(
+            !error.contains("leaked-line") && !error.contains("root:*"),
+            "{error}"
+        );
+    }
+
+    /// Reproducer `deploy-file-show/import-path-traversal` (`deploy.relative.yml`): `../` left
+    /// the project and a YAML file found there was merged into the image environment.
+    #[test]
+    fn an_import_leaving_the_project_is_refused() {
+        let scratch = tempfile::tempdir().unwrap();
+        let project = scratch.path().join("project");
+        write(
+            &scratch.path().join("outside/secret.yml"),
+            "image:\n  environment:\n    STOLEN_KEY: s3cr3t\n",
+        );
+        let deploy = project.join("deploy.relative.yml");
+        write(
+            &deploy,
+            "version: \"0.1\"\nimports:\n  ../../../../../../../../outside/secret.yml:\n",
+        );
+        let error = DeployFile::load(&deploy, &project)
+            .expect_err("leaves the project")
+            .to_string();
+        assert!(
+            error.contains(
+                ":3:3: at `imports.../../../../../../../../outside/secret.yml`: import \
+                 `../../../../../../../../outside/secret.yml` leaves the project with `..`"
+            ),
+            "{error}"
+        );
+        assert!(!error.contains("s3cr3t"), "{error}");
+        // One level up, still outside.
+        write(
+            &deploy,
+            "version: \"0.1\"\nimports:\n  ../outside/secret.yml:\n",
+        );
+        let error = DeployFile::load(&deploy, &project)
+            .expect_err("outside")
+            .to_string();
+        assert!(error.contains("leaves the project with `..`"), "{error}");
+        // `..` that stays inside the project is fine (templates importing a sibling folder).
+        write(
+            &project.join("config/shared.yml"),
+            "image:\n  environment:\n    SHARED: one\n",
+        );
+        write(
+            &project.join("config/deploy-templates/base.yml"),
+            "imports:\n  ../shared.yml:\n",
+        );
+        write(&deploy, "version: \"0.1\"\nimports:\n  base.yml:\n");
+        let loaded = DeployFile::load(&deploy, &project).expect("inside the project");
+        assert_eq!(
+            loaded.image_variable("SHARED").map(|value| value.value),
+            Some("one".to_string())
+        );
+    }
+
+    /// A link inside the project that points out of it is refused too.
+    #[cfg(unix)]
+    #[test]
+    fn an_import_through_a_link_out_of_the_project_is_refused() {
+        let scratch = tempfile::tempdir().unwrap();
+        let project = scratch.path().join("project");
+        let secret = scratch.path().join("outside/secret.yml");
+        write(&secret, "image:\n  environment:\n    STOLEN_KEY: s3cr3t\n");
+        write(
+            &project.join("deploy.yml"),
+            "version: \"0.1\"\nimports:\n  link.yml:\n",
+        );
+        std::os::unix::fs::symlink(&secret, project.join("link.yml")).unwrap();
+        let error = DeployFile::load(&project.join("deploy.yml"), &project)
+            .expect_err("link out")
+            .to_string();
+        assert!(
+            error.contains("at `imports.link.yml`: import `link.yml` is a symbolic link pointing out of the project"),
+            "{error}"
+        );
+    }
+
+    /// Issue 11, item 11: `deploy-file show` printed the values of secret variables.
+    #[test]
+    fn a_masked_deploy_file_hides_secret_values_wherever_they_appear() {
+        let project = tempfile::tempdir().unwrap();
+        write(
+            &project.path().join("deploy.yml"),
+            "version: \"0.1\"\nimage:\n  environment:\n    DB_PASSWORD: hunter22\n    PIN: 98765\n    DSN: mysql://u:hunter22@db\n    OTHER: visible\n",
+        );
+        let loaded = DeployFile::load(&project.path().join("deploy.yml"), project.path()).unwrap();
+        let shown = loaded
+            .masked(&Masker::new(["hunter22", "98765"]))
+            .to_yaml_string(true);
+        assert!(
+            !shown.contains("hunter22") && !shown.contains("98765"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("DB_PASSWORD: '***'") || shown.contains("DB_PASSWORD: \"***\""),
+            "{shown}"
+        );
+        assert!(shown.contains("DSN: mysql://u:***@db"), "{shown}");
+        assert!(shown.contains("OTHER: visible"), "{shown}");
+        assert_eq!(loaded.masked(&Masker::default()), loaded);
+    }
+
+    /// Reproducer `deploy-file-show/import-dag-exponential`: nine files, each importing the next
+    /// eight times, were expanded to 8^8 loads (minutes, gigabytes). Each is now merged once.
+    #[test]
+    fn an_import_dag_is_read_once_per_file() {
+        let project = tempfile::tempdir().unwrap();
+        for level in 0..8 {
+            let next = level + 1;
+            let entries = format!("  - template: deploy.t{next}.yml\n").repeat(8);
+            write(
+                &project.path().join(format!("deploy.t{level}.yml")),
+                &format!("version: \"0.1\"\nimports:\n{entries}"),
+            );
+        }
+        write(
+            &project.path().join("deploy.t8.yml"),
+            "version: \"0.1\"\nimage:\n  environment:\n    X: \"1\"\n",
+        );
+        let started = std::time::Instant::now();
+        let loaded =
+            DeployFile::load(&project.path().join("deploy.t0.yml"), project.path()).expect("valid");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(loaded.imports().len(), 8);
+        assert_eq!(
+            loaded.image_variable("X").map(|value| value.value),
+            Some("1".to_string())
+        );
+    }
+
+    /// Parameters that differ at every level make every import different; their number is
+    /// capped with an error at the import that goes over.
+    #[test]
+    fn an_import_graph_with_different_parameters_everywhere_is_capped() {
+        let project = tempfile::tempdir().unwrap();
+        for level in 0..8 {
+            let next = level + 1;
+            let mut entries = String::new();
+            for value in 0..8 {
+                let _ = write!(
+                    entries,
+                    "  - template: deploy.t{next}.yml\n    parameters:\n      p{level}: \"{value}\"\n"
+                );
+            }
+            write(
+                &project.path().join(format!("deploy.t{level}.yml")),
+                &format!("version: \"0.1\"\nimports:\n{entries}"),
+            );
+        }
+        write(&project.path().join("deploy.t8.yml"), "version: \"0.1\"\n");
+        let started = std::time::Instant::now();
+        let error = DeployFile::load(&project.path().join("deploy.t0.yml"), project.path())
+            .expect_err("too many imports")
+            .to_string();
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(
+            error.contains("more than 1000 different imports (files with their parameters)"),
+            "{error}"
+        );
+        assert!(error.contains("deploy.t"), "{error}");
     }
 }

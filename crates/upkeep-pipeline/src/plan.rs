@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::deploy_file::{DeployFile, DeployFileError, SourcedValue};
+use crate::mask::Masker;
 use crate::project_file::{
     DeployType, Environment, GatePolicy, ProjectFile, Stage, Target, UnknownEnvironment,
     format_duration,
@@ -269,6 +270,30 @@ impl Plan {
                 },
             ],
         })
+    }
+
+    /// The plan with every secret value `masker` knows replaced by `***` in hook commands and
+    /// variable values, for showing it (text or JSON) as runs show their logs. Runs follow the
+    /// unmasked plan.
+    #[must_use]
+    pub fn masked(&self, masker: &Masker) -> Plan {
+        let mut plan = self.clone();
+        for sub_pipeline in &mut plan.sub_pipelines {
+            let stages: &mut [StagePlan] = match sub_pipeline {
+                SubPipeline::Build { stage } => std::slice::from_mut(stage),
+                SubPipeline::Deployment { stages, .. } => stages,
+                SubPipeline::QualityGate { .. } | SubPipeline::Approval { .. } => continue,
+            };
+            for stage in stages {
+                if let Some(command) = stage.hook.as_mut().and_then(|hook| hook.command.as_mut()) {
+                    *command = masker.mask_text(command);
+                }
+                for variable in &mut stage.variables {
+                    variable.value = masker.mask_text(&variable.value);
+                }
+            }
+        }
+        plan
     }
 
     /// The plan as readable text with a stable layout. Paths inside the project are shown
@@ -721,6 +746,32 @@ step timeout: 1h
             json["sub_pipelines"][0]["stage"]["buildspec"],
             serde_json::json!({"default": "build"})
         );
+    }
+
+    /// Issue 11, item 11: `pipeline plan` printed secret values found in hook commands.
+    #[test]
+    fn a_masked_plan_hides_secret_values_in_commands_and_variables() {
+        let plan = plan("staging", None);
+        let masker = Masker::new(["pre-deploy-eu", "cache:warmup"]);
+        let hidden = plan.masked(&masker);
+        let text = hidden.render_text();
+        assert!(
+            text.contains("command:   vendor/bin/install -r *** -vvv"),
+            "{text}"
+        );
+        assert!(text.contains("command:   vendor/bin/console ***"), "{text}");
+        assert!(
+            !text.contains("pre-deploy-eu") && !text.contains("cache:warmup"),
+            "{text}"
+        );
+        let json = serde_json::to_string(&hidden).unwrap();
+        assert!(
+            !json.contains("pre-deploy-eu") && !json.contains("cache:warmup"),
+            "{json}"
+        );
+        // Nothing else changes, and the plan runs follow keeps the commands.
+        assert_eq!(plan.masked(&Masker::default()), plan);
+        assert!(plan.render_text().contains("pre-deploy-eu"));
     }
 
     #[test]

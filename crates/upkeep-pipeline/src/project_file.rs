@@ -104,10 +104,52 @@ pub enum Target {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct StageBuildspecs {
+    #[serde(default, deserialize_with = "repository_path")]
     pub build: Option<PathBuf>,
+    #[serde(default, deserialize_with = "repository_path")]
     pub pre_deploy: Option<PathBuf>,
+    #[serde(default, deserialize_with = "repository_path")]
     pub install: Option<PathBuf>,
+    #[serde(default, deserialize_with = "repository_path")]
     pub post_deploy: Option<PathBuf>,
+}
+
+/// A buildspec is a file of the repository: the same path must name the same file in a
+/// checkout and in a release, so an absolute path (a file of whichever host runs the stage)
+/// or a `..` climbing out of the repository is refused at its line and key.
+fn repository_path<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<PathBuf>, D::Error> {
+    checked_string(deserializer, |text| {
+        let path = PathBuf::from(&text);
+        if path.has_root() || text.starts_with('/') || text.starts_with('\\') {
+            return Err(format!(
+                "`{text}` is an absolute path; a buildspec is named relative to the repository root, \
+                 for example ci/install.buildspec.yml"
+            ));
+        }
+        let mut depth = 0usize;
+        for component in path.components() {
+            match component {
+                std::path::Component::ParentDir => {
+                    depth = depth.checked_sub(1).ok_or_else(|| {
+                        format!(
+                            "`{text}` leaves the repository with `..`; a buildspec must be a file of the \
+                             repository, named relative to its root"
+                        )
+                    })?;
+                }
+                std::path::Component::Normal(_) => depth += 1,
+                std::path::Component::CurDir => {}
+                std::path::Component::RootDir | std::path::Component::Prefix(_) => {
+                    return Err(format!(
+                        "`{text}` is an absolute path; name the buildspec relative to the repository root"
+                    ));
+                }
+            }
+        }
+        Ok(Some(path))
+    })
 }
 
 impl StageBuildspecs {
@@ -853,6 +895,35 @@ environments:
             error(text),
             "/repo/upkeep.yml:5:7: at `environments.staging.target`: unknown variant `ssh`, \
              expected one of local"
+        );
+    }
+
+    /// Issue 11, item 9: an absolute buildspec ran a host file in post-deploy.
+    #[test]
+    fn buildspec_paths_must_stay_in_the_repository() {
+        let with = |path: &str| {
+            format!(
+                "project: my-shop\nenvironments:\n  staging:\n    target: {{local: {{path: t}}}}\n    buildspec:\n      install: ci/ok.yml\n      post-deploy: {path}\n"
+            )
+        };
+        assert_eq!(
+            error(&with("/etc/evil.yml")),
+            "/repo/upkeep.yml:7:20: at `environments.staging.buildspec.post-deploy`: `/etc/evil.yml` \
+             is an absolute path; a buildspec is named relative to the repository root, for example \
+             ci/install.buildspec.yml"
+        );
+        assert_eq!(
+            error(&with("ci/../../outside.yml")),
+            "/repo/upkeep.yml:7:20: at `environments.staging.buildspec.post-deploy`: \
+             `ci/../../outside.yml` leaves the repository with `..`; a buildspec must be a file of \
+             the repository, named relative to its root"
+        );
+        let project =
+            parse(&with("ci/../deploy/post.yml")).expect("`..` inside the repository is fine");
+        let staging = project.environment("staging").unwrap();
+        assert_eq!(
+            staging.buildspec.post_deploy.as_deref(),
+            Some(Path::new("/repo/ci/../deploy/post.yml"))
         );
     }
 

@@ -215,14 +215,29 @@ impl Node {
         }
     }
 
-    /// How many nodes this tree holds (itself included).
-    fn size(&self) -> usize {
-        1 + match &self.value {
-            NodeValue::Seq(items) => items.iter().map(Node::size).sum(),
-            NodeValue::Map(map) => map.values().map(Node::size).sum(),
-            _ => 0,
+    /// How many nodes this tree holds (itself included) and how many bytes of strings (keys
+    /// and values): what a copy of it costs.
+    fn size(&self) -> (usize, usize) {
+        match &self.value {
+            NodeValue::String(text) => (1, text.len()),
+            NodeValue::Seq(items) => items.iter().map(Node::size).fold((1, 0), add_sizes),
+            NodeValue::Map(map) => map
+                .iter()
+                .map(|(key, value)| {
+                    let (nodes, bytes) = value.size();
+                    (nodes, bytes + key.len())
+                })
+                .fold((1, 0), add_sizes),
+            _ => (1, 0),
         }
     }
+}
+
+fn add_sizes(total: (usize, usize), size: (usize, usize)) -> (usize, usize) {
+    (
+        total.0.saturating_add(size.0),
+        total.1.saturating_add(size.1),
+    )
 }
 
 /// Writes a float so that it reads back as the same float (`1.0`, not `1`).
@@ -402,6 +417,9 @@ fn can_be_plain(text: &str) -> bool {
 const MAX_DEPTH: usize = 200;
 /// Aliases copy their anchor; this caps what a file of "billion laughs" aliases can expand to.
 const MAX_NODES: usize = 1_000_000;
+/// Aliases copy their anchor's strings too: one long string aliased many times is a bomb the
+/// node count does not see, so the bytes of strings (keys and values) are capped as well.
+const MAX_STRING_BYTES: usize = 64 * 1024 * 1024;
 
 /// Parses one YAML document into a [`Node`] tree that remembers where every value came from.
 /// An empty document is a null node at 1:1. Merge keys (`<<: *anchor`) are applied: keys
@@ -412,6 +430,7 @@ pub fn parse_tree(text: &str, path: &Path) -> Result<Node, YamlError> {
         file: path,
         anchors: HashMap::new(),
         nodes: 0,
+        bytes: 0,
     }
     .document()
 }
@@ -419,9 +438,11 @@ pub fn parse_tree(text: &str, path: &Path) -> Result<Node, YamlError> {
 struct TreeBuilder<'input, 'path> {
     parser: Parser<'input, StrInput<'input>>,
     file: &'path Path,
-    /// Anchored nodes with their size, which an alias adds to the node count.
-    anchors: HashMap<usize, (Node, usize)>,
+    /// Anchored nodes with their size (nodes, string bytes), which an alias adds to the counts.
+    anchors: HashMap<usize, (Node, (usize, usize))>,
     nodes: usize,
+    /// Bytes of strings read or copied by aliases so far.
+    bytes: usize,
 }
 
 impl<'input> TreeBuilder<'input, '_> {
@@ -488,23 +509,24 @@ impl<'input> TreeBuilder<'input, '_> {
         let origin = self.origin(span);
         let (value, anchor) = match event {
             Event::Scalar(text, style, anchor, tag) => {
+                self.count((0, text.len()), span, key_path)?;
                 (resolve_scalar(&text, style, tag.as_deref()), anchor)
             }
             Event::SequenceStart(anchor, _) => (self.sequence(key_path, depth)?, anchor),
             Event::MappingStart(anchor, _) => (self.mapping(key_path, depth)?, anchor),
             Event::Alias(anchor) => {
-                let Some((node, size)) = self.anchors.get(&anchor) else {
+                let Some(&(_, size)) = self.anchors.get(&anchor) else {
                     return Err(self.error(span, key_path, "alias to an unknown anchor"));
                 };
-                let (node, size) = (node.clone(), *size);
+                // Counted before the copy is made: the budget must hold before memory is spent.
                 self.count(size, span, key_path)?;
-                return Ok(node);
+                return Ok(self.anchors[&anchor].0.clone());
             }
             other => {
                 return Err(self.error(span, key_path, format!("unexpected YAML event {other:?}")));
             }
         };
-        self.count(1, span, key_path)?;
+        self.count((1, 0), span, key_path)?;
         let node = Node {
             value,
             origin,
@@ -544,6 +566,7 @@ impl<'input> TreeBuilder<'input, '_> {
                     ));
                 }
             };
+            self.count((0, key.len()), key_span, key_path)?;
             let value_path = join_key_path(key_path, &key);
             let (event, span) = self.next_event(&value_path)?;
             let mut value = self.node(event, span, &value_path, depth + 1)?;
@@ -584,8 +607,25 @@ impl<'input> TreeBuilder<'input, '_> {
         Ok(NodeValue::Map(map))
     }
 
-    fn count(&mut self, nodes: usize, span: Span, key_path: &str) -> Result<(), YamlError> {
-        self.nodes += nodes;
+    fn count(
+        &mut self,
+        (nodes, bytes): (usize, usize),
+        span: Span,
+        key_path: &str,
+    ) -> Result<(), YamlError> {
+        self.nodes = self.nodes.saturating_add(nodes);
+        self.bytes = self.bytes.saturating_add(bytes);
+        if self.bytes > MAX_STRING_BYTES {
+            return Err(self.error(
+                span,
+                key_path,
+                format!(
+                    "the document expands to more than {} MiB of text (aliases included); \
+                     an alias copies its anchor's strings",
+                    MAX_STRING_BYTES / (1024 * 1024)
+                ),
+            ));
+        }
         if self.nodes > MAX_NODES {
             return Err(self.error(
                 span,
@@ -981,6 +1021,34 @@ mod tests {
                 .message,
             "the document expands to more than 1000000 values (aliases included)"
         );
+    }
+
+    /// Reproducer `deploy-file-show/alias-string-bomb`: one 64 KiB string anchored once and
+    /// aliased 20,000 times took 1.3 GB before the node cap (which counts no bytes) applied.
+    #[test]
+    fn an_alias_string_bomb_is_refused_by_its_bytes() {
+        let big = "x".repeat(65_536);
+        let aliases = vec!["*s"; 20_000].join(",");
+        let text = format!(
+            "version: \"0.1\"\nimage:\n  environment:\n    A: &s \"{big}\"\n    B: [{aliases}]\n"
+        );
+        let started = std::time::Instant::now();
+        let error = parse_tree(&text, Path::new("deploy.bomb.yml")).expect_err("too big");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        assert_eq!(error.file, Path::new("deploy.bomb.yml"));
+        assert_eq!(error.line, 5);
+        assert_eq!(
+            error.key_path.split('[').next(),
+            Some("image.environment.B")
+        );
+        assert_eq!(
+            error.message,
+            "the document expands to more than 64 MiB of text (aliases included); an alias \
+             copies its anchor's strings"
+        );
+        // The same string aliased a few times is fine.
+        let few = format!("a: &s \"{big}\"\nb: [*s, *s, *s]\n");
+        assert!(parse_tree(&few, Path::new("ok.yml")).is_ok());
     }
 
     #[test]

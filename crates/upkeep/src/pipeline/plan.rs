@@ -1,6 +1,7 @@
 //! `upkeep pipeline plan --env NAME`: the resolved plan, without running anything.
 
 use clap::{Args, ValueEnum};
+use upkeep_pipeline::deploy_file::DeployFile;
 use upkeep_pipeline::project_file::DeployType;
 
 use super::{CommandError, EnvironmentArgs, parse_deploy_type};
@@ -27,7 +28,18 @@ pub enum PlanFormat {
 }
 
 pub fn run(args: &PlanArgs) -> Result<Outcome, CommandError> {
-    let plan = args.environment.context()?.plan(args.deploy_type)?;
+    let context = args.environment.context()?;
+    let plan = context.plan(args.deploy_type)?;
+    // Secret values in hook commands are masked as runs mask their logs: the values the
+    // process was given and those the deploy file defines for a secret's name.
+    let deploy_file =
+        DeployFile::load(&context.environment.deploy_file, context.root()).map_err(|error| {
+            CommandError {
+                message: format!("deploy file of environment `{}`: {error}", context.name()),
+                hint: None,
+            }
+        })?;
+    let plan = plan.masked(&context.masker(&deploy_file.image_environment()));
     match args.format {
         PlanFormat::Text => output::stdout().write_bytes(plan.render_text().as_bytes()),
         PlanFormat::Json => {

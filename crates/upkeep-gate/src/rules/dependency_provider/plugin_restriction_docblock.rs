@@ -251,7 +251,9 @@ fn doc_lines(raw: &str, start: u32) -> Vec<DocLine<'_>> {
         let this_offset = line_offset;
         line_offset += line.len() + 1;
         let mut from = line.len() - line.trim_start().len();
-        let mut to = line.trim_end().len();
+        // A line of only white space (a `\r` of CRLF included) trims to `from == line.len()`
+        // from the left and to 0 from the right: keep the range empty rather than reversed.
+        let mut to = line.trim_end().len().max(from);
         if line[from..to].ends_with("*/") {
             to -= 2;
         }
@@ -418,6 +420,39 @@ mod tests {
             lines[1].span.end,
             100 + star + u32::try_from("* Restrictions:".len()).unwrap()
         );
+        let one_line = doc_lines("/** Restrictions: - before {@link A} */", 0);
+        assert_eq!(one_line[0].content, "Restrictions: - before {@link A}");
+        assert_eq!(one_line[0].span.start, 4);
+    }
+
+    /// Reproducer `php/docblock-whitespace-line-panic`: a doc-block line of only spaces, or an
+    /// empty line ending in `\r`, panicked with `begin > end`.
+    #[test]
+    fn white_space_only_and_crlf_lines_are_empty_lines() {
+        for raw in [
+            "/**\n     * Restrictions:\n            \n     * - before {@link A}\n     */",
+            "/**\r\n     * Restrictions:\r\n\r\n     * - before {@link A}\r\n     */",
+            "/**\n \t \n*/",
+            "   ",
+            "\r",
+        ] {
+            let lines = doc_lines(raw, 7);
+            for line in &lines {
+                assert!(line.span.start <= line.span.end, "{raw:?}");
+            }
+            if raw.contains("Restrictions") {
+                let contents: Vec<&str> = lines.iter().map(|line| line.content).collect();
+                assert_eq!(
+                    contents,
+                    ["", "Restrictions:", "", "- before {@link A}", ""],
+                    "{raw:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn one_line_doc_blocks_keep_their_span() {
         let one_line = doc_lines("/** Restrictions: - before {@link A} */", 0);
         assert_eq!(one_line[0].content, "Restrictions: - before {@link A}");
         assert_eq!(one_line[0].span.start, 4);
