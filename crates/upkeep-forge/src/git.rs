@@ -375,6 +375,50 @@ impl Git {
         Ok(false)
     }
 
+    /// Clones `url` into `dir` (which must not exist) and opens it. The URL is not
+    /// interpreted: `https://`, `ssh://`, `git@host:path` and `file://` all work as git knows.
+    pub fn clone_from(url: &str, dir: &Path) -> Result<Git, GitError> {
+        let parent = dir.parent().unwrap_or(Path::new("."));
+        let cloner = Git {
+            dir: parent.to_path_buf(),
+            toplevel: parent.to_path_buf(),
+            fallback_identity: Identity::default(),
+            env: Vec::new(),
+        };
+        let mut args: Vec<OsString> = ["clone", "--quiet", "--no-checkout", "--", url]
+            .into_iter()
+            .map(OsString::from)
+            .collect();
+        args.push(dir.as_os_str().to_os_string());
+        cloner.run(&args)?;
+        Git::open(dir)
+    }
+
+    /// Makes every branch of `remote` a local branch of the same name, as the remote has it,
+    /// and its default branch's tip [`Git::REMOTE_HEAD`] (a clone that only builds, whose HEAD
+    /// stays detached).
+    pub fn mirror_branches(&self, remote: &str) -> Result<(), GitError> {
+        self.run(&[
+            "fetch",
+            "--quiet",
+            "--prune",
+            "--update-head-ok",
+            remote,
+            "+refs/heads/*:refs/heads/*",
+            &format!("+HEAD:{}", Self::REMOTE_HEAD),
+        ])
+        .map(drop)
+    }
+
+    /// Where [`Git::mirror_branches`] keeps the tip of the remote's default branch.
+    pub const REMOTE_HEAD: &str = "refs/upkeep/remote-head";
+
+    /// Checks `rev` out with a detached HEAD, discarding local changes.
+    pub fn checkout_detached(&self, rev: &str) -> Result<(), GitError> {
+        self.run(&["checkout", "--quiet", "--force", "--detach", rev, "--"])
+            .map(drop)
+    }
+
     /// Runs git and returns its output whatever the exit status.
     fn output<S: AsRef<OsStr>>(&self, args: &[S]) -> Result<Output, GitError> {
         let mut command = Command::new("git");

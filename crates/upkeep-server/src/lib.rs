@@ -1,5 +1,6 @@
 //! The platform's server: the REST API under `/api/v1` (sign-in, sessions and API tokens,
-//! workspaces, members and roles, invitations, the audit log), health endpoints, and the
+//! workspaces, members and roles, invitations, the audit log, repositories, runs through the
+//! embedded executor with approvals and live logs), health endpoints, and the
 //! one-time setup link of a server without accounts. The store is the embedded SQLite database
 //! under the data directory unless a PostgreSQL URL is given. Nothing here prints: the binary
 //! shows the setup link and logs.
@@ -18,6 +19,7 @@
 
 pub mod api;
 mod auth;
+mod executor;
 mod secrets;
 
 use std::future::Future;
@@ -94,6 +96,7 @@ pub struct AppState {
 
 struct Inner {
     store: Store,
+    executor: executor::Executor,
     public_url: String,
     /// The hash of the setup link's token while the server has no account.
     setup_token: Mutex<Option<String>>,
@@ -180,6 +183,7 @@ impl App {
         Ok(Self {
             state: AppState {
                 inner: Arc::new(Inner {
+                    executor: executor::Executor::new(store.clone(), settings.data_dir.clone()),
                     store,
                     public_url,
                     setup_token: Mutex::new(setup_token),

@@ -34,6 +34,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_sessions.sql"),
         postgres: include_str!("../migrations/postgres/0003_sessions.sql"),
     },
+    Migration {
+        version: 4,
+        name: "repositories",
+        sqlite: include_str!("../migrations/sqlite/0004_repositories.sql"),
+        postgres: include_str!("../migrations/postgres/0004_repositories.sql"),
+    },
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\

@@ -10,8 +10,8 @@ use jiff::{Timestamp, ToSpan};
 use upkeep_pipeline::record::{RunId, RunKind, RunStatus};
 use upkeep_store::{
     AccountId, AccountStore, ApiTokenStore, AuditStore, InvitationState, InvitationStore,
-    NewAccount, NewInvitation, NewRun, Role, RunStore, SessionStore, Store, StoreError, Trigger,
-    WorkspaceId, WorkspaceStore,
+    NewAccount, NewInvitation, NewRun, RepositoryStore, Role, RunStore, SessionStore, Store,
+    StoreError, Trigger, WorkspaceId, WorkspaceStore,
 };
 
 fn account(email: &str, admin: bool) -> NewAccount<'_> {
@@ -30,14 +30,15 @@ async fn contract(store: &Store) {
     invitations(store, workspace, admin).await;
     api_tokens(store, colleague).await;
     sessions(store, colleague).await;
+    repositories(store, workspace, admin).await;
     runs(store, workspace, admin).await;
     audit(store, workspace, admin).await;
 }
 
 async fn migrations(store: &Store) {
     assert_eq!(store.schema_version().await.unwrap(), 0);
-    assert_eq!(store.migrate().await.unwrap(), [1, 2, 3]);
-    assert_eq!(store.schema_version().await.unwrap(), 3);
+    assert_eq!(store.migrate().await.unwrap(), [1, 2, 3, 4]);
+    assert_eq!(store.schema_version().await.unwrap(), 4);
     assert!(store.migrate().await.unwrap().is_empty());
 }
 
@@ -342,6 +343,22 @@ async fn sessions(store: &Store, owner: AccountId) {
     assert!(store.session("session-hash", now).await.unwrap().is_none());
 }
 
+async fn repositories(store: &Store, workspace: WorkspaceId, admin: AccountId) {
+    assert!(store.repository(workspace).await.unwrap().is_none());
+    store
+        .connect_repository(workspace, "https://git.example.test/shop.git", admin)
+        .await
+        .unwrap();
+    // Switching the repository replaces the connection.
+    store
+        .connect_repository(workspace, "file:///srv/git/shop.git", admin)
+        .await
+        .unwrap();
+    let repository = store.repository(workspace).await.unwrap().unwrap();
+    assert_eq!(repository.url, "file:///srv/git/shop.git");
+    assert_eq!(repository.connected_by, Some(admin));
+}
+
 async fn runs(store: &Store, workspace: WorkspaceId, admin: AccountId) {
     let start: Timestamp = "2026-12-01T08:00:00Z".parse().unwrap();
     let mut ids = Vec::new();
@@ -478,7 +495,7 @@ async fn from_the_previous_schema(store: &Store) {
     .execute(store.pool())
     .await
     .unwrap();
-    assert_eq!(store.migrate().await.unwrap(), [2, 3]);
+    assert_eq!(store.migrate().await.unwrap(), [2, 3, 4]);
     let kept = store
         .account_by_email("old@example.test")
         .await
@@ -500,7 +517,7 @@ async fn from_the_previous_schema(store: &Store) {
             error,
             StoreError::SchemaTooNew {
                 found: 99,
-                known: 3
+                known: 4
             }
         ),
         "{error}"

@@ -2,6 +2,7 @@
 
 pub mod error;
 mod people;
+mod runs;
 mod session;
 mod setup;
 mod tokens;
@@ -38,6 +39,31 @@ pub fn router() -> Router<AppState> {
         )
         .route("/workspaces/{workspace}/audit", get(people::audit))
         .route("/invitations/accept", post(people::accept_invitation))
+        .route(
+            "/workspaces/{workspace}/repository",
+            put(runs::connect_repository),
+        )
+        .route(
+            "/workspaces/{workspace}/environments/{environment}/runs",
+            get(runs::list_runs).post(runs::start_run),
+        )
+        .route("/workspaces/{workspace}/runs/{run}", get(runs::get_run))
+        .route(
+            "/workspaces/{workspace}/runs/{run}/approve",
+            post(runs::approve),
+        )
+        .route(
+            "/workspaces/{workspace}/runs/{run}/reject",
+            post(runs::reject),
+        )
+        .route(
+            "/workspaces/{workspace}/runs/{run}/logs/{stage}",
+            get(runs::log_range),
+        )
+        .route(
+            "/workspaces/{workspace}/runs/{run}/logs/{stage}/events",
+            get(runs::log_events),
+        )
 }
 
 /// A JSON body whose rejection (malformed JSON, a missing or mistyped field) is answered in

@@ -1,0 +1,462 @@
+//! Repositories and runs: connect a workspace to a repository, start an environment's main
+//! pipeline, list and read runs, approve or reject a waiting deployment (super users), and read
+//! a step's log by byte offset or follow it live (server-sent events that resume from
+//! `Last-Event-ID`).
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::stream::{self, Stream};
+use serde::Deserialize;
+use serde_json::json;
+use upkeep_pipeline::log_store::LogStore;
+use upkeep_pipeline::record::{RunId, RunKind, RunRecord, RunStatus, StageKind};
+use upkeep_runner::Decision;
+use upkeep_store::{
+    AuditStore, NewRun, RepositoryStore, Role, RunStore, StoredRun, Trigger, WorkspaceId,
+};
+
+use super::error::{ApiError, ApiResult};
+use super::{Body, check_field};
+use crate::AppState;
+use crate::auth::{Caller, require_role};
+use crate::executor::Job;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Connection {
+    url: String,
+}
+
+/// Git URLs the server clones: https, ssh (both forms) and local `file://` repositories.
+fn check_git_url(url: &str) -> ApiResult<()> {
+    let known = ["https://", "http://", "ssh://", "file://", "git@"]
+        .iter()
+        .any(|scheme| url.starts_with(scheme));
+    let safe = !url.starts_with('-') && !url.chars().any(char::is_whitespace);
+    check_field("url", url, 2048, known && safe)
+}
+
+pub async fn connect_repository(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(workspace): Path<i64>,
+    Body(request): Body<Connection>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let workspace = WorkspaceId(workspace);
+    require_role(&state, &caller, workspace, Role::SuperUser).await?;
+    check_git_url(&request.url)?;
+    let store = &state.inner.store;
+    let repository = store
+        .connect_repository(workspace, request.url.trim(), caller.account.id)
+        .await?;
+    // A switched repository starts from a fresh clone.
+    let clone = state.inner.executor.dirs(workspace).clone;
+    if clone.exists() {
+        let _ = fs_err::remove_dir_all(&clone);
+    }
+    store
+        .record_audit(
+            Some(workspace),
+            Some(caller.account.id),
+            "repository.connected",
+            &format!("connected {}", repository.url),
+        )
+        .await?;
+    Ok(Json(json!({ "url": repository.url })))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct StartRun {
+    /// A branch, tag or commit (default: the environment's branch).
+    #[serde(default)]
+    revision: Option<String>,
+    /// Only the main pipeline can be started; named here, a sub-pipeline is refused.
+    #[serde(default)]
+    pipeline: Option<String>,
+}
+
+pub async fn start_run(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((workspace, environment)): Path<(i64, String)>,
+    Body(request): Body<StartRun>,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    let workspace = WorkspaceId(workspace);
+    // Regular users may run pipelines.
+    require_role(&state, &caller, workspace, Role::RegularUser).await?;
+    check_field(
+        "environment",
+        &environment,
+        64,
+        environment
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')),
+    )?;
+    let main = RunKind::Pipeline.pipeline_name(&environment);
+    if let Some(name) = &request.pipeline
+        && name != &main
+    {
+        let sub = ["Build", "Quality gate", "Deployment"]
+            .iter()
+            .any(|sub| sub.eq_ignore_ascii_case(name));
+        return Err(ApiError::bad_request(
+            "sub_pipeline",
+            if sub {
+                format!(
+                    "`{name}` is a sub-pipeline of `{main}` and cannot be started on its own; start `{main}`"
+                )
+            } else {
+                format!(
+                    "environment `{environment}` has no pipeline `{name}`; its pipeline is `{main}`"
+                )
+            },
+        ));
+    }
+    if let Some(revision) = &request.revision {
+        check_field(
+            "revision",
+            revision,
+            255,
+            !revision.starts_with('-') && !revision.chars().any(char::is_whitespace),
+        )?;
+    }
+    let store = &state.inner.store;
+    let repository = store.repository(workspace).await?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "no_repository",
+            "the workspace has no repository yet; a super user connects one first",
+        )
+    })?;
+    let run_id = upkeep_runner::new_run_id();
+    let dirs = state.inner.executor.dirs(workspace);
+    let stored = store
+        .queue_run(&NewRun {
+            workspace,
+            run_id: &run_id,
+            environment: &environment,
+            kind: RunKind::Pipeline,
+            trigger: Trigger::Manual,
+            requested_by: Some(caller.account.id),
+            commit: None,
+            run_dir: &dirs.run_dir(&run_id),
+        })
+        .await?;
+    state.inner.executor.start(Job {
+        workspace,
+        run_id: run_id.clone(),
+        environment,
+        revision: request.revision,
+        requested_by: caller.account.email.clone(),
+        repository_url: repository.url,
+    });
+    Ok((StatusCode::ACCEPTED, Json(run_json(&stored, None))))
+}
+
+fn run_json(run: &StoredRun, record: Option<&RunRecord>) -> serde_json::Value {
+    json!({
+        "run_id": run.run_id.as_str(),
+        "environment": run.environment,
+        "pipeline": RunKind::Pipeline.pipeline_name(&run.environment),
+        "status": run.status.as_str(),
+        "trigger": run.trigger.as_str(),
+        "queued_at": run.queued_at.to_string(),
+        "started_at": run.started_at.map(|at| at.to_string()),
+        "finished_at": run.finished_at.map(|at| at.to_string()),
+        "record": record,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct Page {
+    #[serde(default)]
+    before: Option<i64>,
+    #[serde(default)]
+    limit: Option<u32>,
+}
+
+pub async fn list_runs(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((workspace, environment)): Path<(i64, String)>,
+    Query(page): Query<Page>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let workspace = WorkspaceId(workspace);
+    require_role(&state, &caller, workspace, Role::RegularUser).await?;
+    let limit = page.limit.unwrap_or(20).clamp(1, 100);
+    let runs = state
+        .inner
+        .store
+        .runs_of_environment(workspace, &environment, page.before, limit)
+        .await?;
+    let next = (runs.len() == limit as usize)
+        .then(|| runs.last().map(|run| run.row_id))
+        .flatten();
+    Ok(Json(json!({
+        "runs": runs.iter().map(|run| run_json(run, None)).collect::<Vec<_>>(),
+        "next_before": next,
+    })))
+}
+
+/// A run of the workspace, and its record when it has one yet.
+async fn find_run(
+    state: &AppState,
+    workspace: WorkspaceId,
+    run_id: &str,
+) -> ApiResult<(StoredRun, Option<RunRecord>)> {
+    let run_id: RunId = run_id.parse().map_err(|_| ApiError::not_found("run"))?;
+    let stored = state
+        .inner
+        .store
+        .run(&run_id)
+        .await?
+        .filter(|run| run.workspace == workspace)
+        .ok_or_else(|| ApiError::not_found("run"))?;
+    let record = RunRecord::load(&state.inner.executor.dirs(workspace).run_dir(&run_id)).ok();
+    Ok((stored, record))
+}
+
+pub async fn get_run(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((workspace, run_id)): Path<(i64, String)>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let workspace = WorkspaceId(workspace);
+    require_role(&state, &caller, workspace, Role::RegularUser).await?;
+    let (stored, record) = find_run(&state, workspace, &run_id).await?;
+    Ok(Json(run_json(&stored, record.as_ref())))
+}
+
+pub async fn approve(
+    state: State<AppState>,
+    caller: Caller,
+    path: Path<(i64, String)>,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    decide(state, caller, path, Decision::Approve).await
+}
+
+pub async fn reject(
+    state: State<AppState>,
+    caller: Caller,
+    path: Path<(i64, String)>,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    decide(state, caller, path, Decision::Reject).await
+}
+
+async fn decide(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((workspace, run_id)): Path<(i64, String)>,
+    decision: Decision,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    let workspace = WorkspaceId(workspace);
+    require_role(&state, &caller, workspace, Role::SuperUser).await?;
+    let (stored, _) = find_run(&state, workspace, &run_id).await?;
+    if stored.status != RunStatus::WaitingForApproval {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_waiting",
+            format!(
+                "the run does not wait for approval: it {}",
+                stored.status.describe()
+            ),
+        ));
+    }
+    let word = match decision {
+        Decision::Approve => "approved",
+        Decision::Reject => "rejected",
+    };
+    state
+        .inner
+        .store
+        .record_audit(
+            Some(workspace),
+            Some(caller.account.id),
+            &format!("run.{word}"),
+            &format!("{} {word} run {}", caller.account.email, stored.run_id),
+        )
+        .await?;
+    state.inner.executor.decide(
+        workspace,
+        stored.environment.clone(),
+        stored.run_id.clone(),
+        decision,
+        caller.account.email.clone(),
+    );
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "run_id": stored.run_id.as_str(), "decision": word })),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct LogRange {
+    #[serde(default)]
+    offset: u64,
+}
+
+/// The log of a stage's step of a run, relative to the run directory, once the record names it.
+fn step_log(
+    state: &AppState,
+    workspace: WorkspaceId,
+    run: &RunId,
+    wanted: StageKind,
+) -> Option<(std::path::PathBuf, RunStatus)> {
+    let run_dir = state.inner.executor.dirs(workspace).run_dir(run);
+    let record = RunRecord::load(&run_dir).ok()?;
+    record
+        .steps()
+        .find(|(kind, _)| *kind == wanted)
+        .and_then(|(_, step)| {
+            let log = step.log.as_ref()?;
+            log.components()
+                .all(|part| matches!(part, std::path::Component::Normal(_)))
+                .then(|| (run_dir.join(log), step.status))
+        })
+}
+
+fn parse_stage(stage: &str) -> ApiResult<StageKind> {
+    stage
+        .parse()
+        .map_err(|message: String| ApiError::bad_request("invalid_field", message))
+}
+
+pub async fn log_range(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((workspace, run_id, stage_name)): Path<(i64, String, String)>,
+    Query(range): Query<LogRange>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let workspace = WorkspaceId(workspace);
+    require_role(&state, &caller, workspace, Role::RegularUser).await?;
+    let kind = parse_stage(&stage_name)?;
+    let (stored, _) = find_run(&state, workspace, &run_id).await?;
+    let Some((path, status)) = step_log(&state, workspace, &stored.run_id, kind) else {
+        return Err(ApiError::not_found("log of this stage (yet)"));
+    };
+    let start = LogStore::line_start_at_or_after(&path, range.offset)
+        .map_err(|error| ApiError::internal(&error))?;
+    let (lines, next) =
+        LogStore::read_from(&path, start).map_err(|error| ApiError::internal(&error))?;
+    Ok(Json(json!({
+        "stage": kind.as_str(),
+        "status": status.as_str(),
+        "offset": start,
+        "next_offset": next,
+        "lines": lines.iter().map(|line| json!({
+            "time": line.timestamp.to_string(),
+            "stream": line.stream.code().to_string(),
+            "text": line.text,
+        })).collect::<Vec<_>>(),
+    })))
+}
+
+/// Follows a step's log: every line from the offset (`Last-Event-ID`, or `?offset=`) on, then
+/// new lines as the step writes them, each event's id the offset after it, so a reconnecting
+/// client loses and repeats nothing; an `end` event carries the step's result.
+pub async fn log_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((workspace, run_id, stage_name)): Path<(i64, String, String)>,
+    Query(range): Query<LogRange>,
+    headers: HeaderMap,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let workspace = WorkspaceId(workspace);
+    require_role(&state, &caller, workspace, Role::RegularUser).await?;
+    let kind = parse_stage(&stage_name)?;
+    let (stored, _) = find_run(&state, workspace, &run_id).await?;
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok())
+        .unwrap_or(range.offset);
+    let follower = Follower {
+        state,
+        workspace,
+        run: stored.run_id,
+        stage: kind,
+        offset: resume,
+        ended: false,
+        pending: Vec::new(),
+    };
+    let events = stream::unfold(follower, |mut follower| async move {
+        let event = follower.next().await?;
+        Some((Ok(event), follower))
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}
+
+struct Follower {
+    state: AppState,
+    workspace: WorkspaceId,
+    run: RunId,
+    stage: StageKind,
+    offset: u64,
+    ended: bool,
+    pending: Vec<Event>,
+}
+
+impl Follower {
+    /// The next event, waiting for the step to write; `None` after the end event.
+    async fn next(&mut self) -> Option<Event> {
+        loop {
+            if let Some(event) = self.pending.pop() {
+                return Some(event);
+            }
+            if self.ended {
+                return None;
+            }
+            let found = step_log(&self.state, self.workspace, &self.run, self.stage);
+            if let Some((path, status)) = found {
+                let start =
+                    LogStore::line_start_at_or_after(&path, self.offset).unwrap_or(self.offset);
+                if let Ok((lines, next)) = LogStore::read_from(&path, start) {
+                    let mut offset = start;
+                    let mut events = Vec::new();
+                    for line in lines {
+                        offset += line.to_string().len() as u64 + 1;
+                        events.push(Event::default().id(offset.to_string()).data(line.text));
+                    }
+                    self.offset = next;
+                    if status != RunStatus::Running && events.is_empty() {
+                        self.ended = true;
+                        events.push(Event::default().event("end").data(status.as_str()));
+                    }
+                    events.reverse();
+                    self.pending = events;
+                    if !self.pending.is_empty() {
+                        continue;
+                    }
+                }
+            } else if self.run_is_over().await {
+                self.ended = true;
+                self.pending = vec![Event::default().event("end").data("skipped")];
+                continue;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Whether the run ended without this stage writing a log.
+    async fn run_is_over(&self) -> bool {
+        self.state
+            .inner
+            .store
+            .run(&self.run)
+            .await
+            .ok()
+            .flatten()
+            .is_some_and(|run| {
+                !matches!(
+                    run.status,
+                    RunStatus::Queued | RunStatus::Running | RunStatus::WaitingForApproval
+                )
+            })
+    }
+}

@@ -1,0 +1,258 @@
+//! The embedded executor: runs queued pipeline runs on this machine through `upkeep-runner`,
+//! the same runner the CLI uses (never a second encoding of the pipeline order). Each workspace
+//! has a clone of its repository under the data directory; a run fetches the branches, checks
+//! the commit out, and hands the environment to the runner. Runs of one workspace take turns
+//! on its clone; deployments of one environment wait for each other in the runner's queue.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use jiff::Timestamp;
+use tokio::runtime::Handle;
+use upkeep_forge::git::Git;
+use upkeep_pipeline::executor::CancelToken;
+use upkeep_pipeline::record::{RunId, RunKind, RunRecord, RunStatus};
+use upkeep_runner::{
+    Decision, EnvironmentContext, Overrides, PipelineRequest, RunError, RunObserver,
+};
+use upkeep_store::{RunStore, Store, WorkspaceId};
+
+/// A run to start.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub workspace: WorkspaceId,
+    pub run_id: RunId,
+    pub environment: String,
+    /// A branch, tag or commit; `None`: the environment's branch.
+    pub revision: Option<String>,
+    pub requested_by: String,
+    pub repository_url: String,
+}
+
+/// Where a workspace's things live under the data directory.
+#[derive(Debug, Clone)]
+pub struct WorkspaceDirs {
+    pub clone: PathBuf,
+    /// Runs, logs and images (the runner's state directory).
+    pub state: PathBuf,
+}
+
+impl WorkspaceDirs {
+    pub fn of(data_dir: &Path, workspace: WorkspaceId) -> Self {
+        let root = data_dir.join("workspaces").join(workspace.0.to_string());
+        Self {
+            clone: root.join("repository"),
+            state: root.join("state"),
+        }
+    }
+
+    pub fn run_dir(&self, run: &RunId) -> PathBuf {
+        self.state.join("runs").join(run.as_str())
+    }
+}
+
+#[derive(Clone)]
+pub struct Executor {
+    store: Store,
+    data_dir: PathBuf,
+    /// One lock per workspace clone: a checkout must not change under a starting run.
+    clones: Arc<Mutex<HashMap<i64, Arc<Mutex<()>>>>>,
+}
+
+impl Executor {
+    pub fn new(store: Store, data_dir: PathBuf) -> Self {
+        Self {
+            store,
+            data_dir,
+            clones: Arc::default(),
+        }
+    }
+
+    pub fn dirs(&self, workspace: WorkspaceId) -> WorkspaceDirs {
+        WorkspaceDirs::of(&self.data_dir, workspace)
+    }
+
+    fn clone_lock(&self, workspace: WorkspaceId) -> Arc<Mutex<()>> {
+        self.clones
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(workspace.0)
+            .or_default()
+            .clone()
+    }
+
+    /// Starts a queued run in the background; its status goes to the store as it changes.
+    pub fn start(&self, job: Job) {
+        let executor = self.clone();
+        let handle = Handle::current();
+        tokio::task::spawn_blocking(move || {
+            let observer = StoreObserver {
+                store: executor.store.clone(),
+                handle: handle.clone(),
+            };
+            if let Err(error) = executor.run(&job, &observer) {
+                // The runner ends its record `failed` with the reason; a run that failed before
+                // the runner began (no clone, no such environment) gets a record saying why.
+                let run_dir = executor.dirs(job.workspace).run_dir(&job.run_id);
+                if RunRecord::load(&run_dir).is_err() {
+                    let mut record =
+                        RunRecord::new(job.run_id.clone(), RunKind::Pipeline, &job.environment);
+                    record.status = RunStatus::Failed;
+                    record.finished_at = Some(Timestamp::now());
+                    record.requested_by = Some(job.requested_by.clone());
+                    record
+                        .notes
+                        .push(format!("the run could not start: {error}"));
+                    let _ = record.save(&run_dir);
+                }
+                let _ = handle.block_on(executor.store.set_run_status(
+                    &job.run_id,
+                    RunStatus::Failed,
+                    Timestamp::now(),
+                ));
+            }
+        });
+    }
+
+    fn run(&self, job: &Job, observer: &StoreObserver) -> Result<RunRecord, ExecutorError> {
+        let dirs = self.dirs(job.workspace);
+        let lock = self.clone_lock(job.workspace);
+        let guard = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let git = prepare_clone(&job.repository_url, &dirs.clone)?;
+        // The environment's branch is in upkeep.yml of the default branch.
+        git.checkout_detached(Git::REMOTE_HEAD)?;
+        let context = EnvironmentContext::load(&dirs.clone, &job.environment, Some(&dirs.state))?;
+        let revision = job
+            .revision
+            .clone()
+            .or_else(|| context.environment.branch.clone())
+            .unwrap_or_else(|| Git::REMOTE_HEAD.to_string());
+        git.checkout_detached(&revision)?;
+        // upkeep.yml of the commit that runs.
+        let context = EnvironmentContext::load(&dirs.clone, &job.environment, Some(&dirs.state))?;
+        drop(guard);
+        let request = PipelineRequest {
+            kind: RunKind::Pipeline,
+            revision,
+            deploy_type: None,
+            approve: false,
+            overrides: Overrides::default(),
+            requested_by: Some(job.requested_by.clone()),
+        };
+        Ok(upkeep_runner::run_pipeline(
+            &context,
+            &request,
+            job.run_id.clone(),
+            CancelToken::new(),
+            observer,
+        )?)
+    }
+
+    /// Approves or rejects a waiting run in the background; the deployment of an approved run
+    /// goes on with the image it built.
+    pub fn decide(
+        &self,
+        workspace: WorkspaceId,
+        environment: String,
+        run_id: RunId,
+        decision: Decision,
+        by: String,
+    ) {
+        let executor = self.clone();
+        let handle = Handle::current();
+        tokio::task::spawn_blocking(move || {
+            let observer = StoreObserver {
+                store: executor.store.clone(),
+                handle: handle.clone(),
+            };
+            let _ = handle.block_on(executor.store.set_run_status(
+                &run_id,
+                RunStatus::Running,
+                Timestamp::now(),
+            ));
+            let dirs = executor.dirs(workspace);
+            let decided = EnvironmentContext::load(&dirs.clone, &environment, Some(&dirs.state))
+                .is_ok_and(|context| {
+                    upkeep_runner::decide(
+                        &context,
+                        Some(&run_id),
+                        decision,
+                        Some(by),
+                        CancelToken::new(),
+                        &observer,
+                    )
+                    .is_ok()
+                });
+            if !decided {
+                let _ = handle.block_on(executor.store.set_run_status(
+                    &run_id,
+                    RunStatus::Failed,
+                    Timestamp::now(),
+                ));
+            }
+        });
+    }
+}
+
+/// Clones the repository on first use, then brings every branch up to date.
+fn prepare_clone(url: &str, dir: &Path) -> Result<Git, ExecutorError> {
+    let git = if dir.join(".git").is_dir() {
+        Git::open(dir)?
+    } else {
+        if let Some(parent) = dir.parent() {
+            fs_err::create_dir_all(parent).map_err(ExecutorError::Io)?;
+        }
+        Git::clone_from(url, dir)?
+    };
+    git.mirror_branches("origin")?;
+    Ok(git)
+}
+
+impl From<RunError> for ExecutorError {
+    fn from(error: RunError) -> Self {
+        Self::Run(Box::new(error))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExecutorError {
+    #[error(transparent)]
+    Git(#[from] upkeep_forge::git::GitError),
+    #[error(transparent)]
+    Run(Box<RunError>),
+    #[error(transparent)]
+    Io(std::io::Error),
+}
+
+/// Keeps the store's view of a run in step with the runner.
+struct StoreObserver {
+    store: Store,
+    handle: Handle,
+}
+
+impl StoreObserver {
+    fn status(&self, record: &RunRecord) {
+        let _ = self.handle.block_on(self.store.set_run_status(
+            &record.run_id,
+            record.status,
+            Timestamp::now(),
+        ));
+    }
+}
+
+impl RunObserver for StoreObserver {
+    fn message(&self, _text: &str) {}
+
+    fn run_started(&self, record: &RunRecord) {
+        self.status(record);
+    }
+
+    fn waiting_for_approval(&self, record: &RunRecord) {
+        self.status(record);
+    }
+
+    fn run_finished(&self, record: &RunRecord) {
+        self.status(record);
+    }
+}

@@ -1,0 +1,165 @@
+//! What the server's end-to-end tests share: a server on a free loopback port and API callers.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+use upkeep_server::{App, Settings};
+
+/// A server on a free loopback port, stopped (gracefully) when dropped.
+pub struct Server {
+    pub url: String,
+    pub setup_link: Option<String>,
+    runtime: tokio::runtime::Runtime,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    served: Option<tokio::task::JoinHandle<Result<(), upkeep_server::ServerError>>>,
+}
+
+impl Server {
+    pub fn start(data_dir: &Path) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let app = runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            App::new(Settings::new(data_dir), listener).await.unwrap()
+        });
+        let url = format!("http://{}", app.local_addr().unwrap());
+        let setup_link = app.setup_link().map(str::to_string);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let served = runtime.spawn(app.serve(async {
+            let _ = stopped.await;
+        }));
+        Self {
+            url,
+            setup_link,
+            runtime,
+            stop: Some(stop),
+            served: Some(served),
+        }
+    }
+
+    pub fn client(&self) -> Client {
+        Client {
+            agent: ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .build()
+                .into(),
+            base: self.url.clone(),
+            cookie: None,
+            csrf: None,
+            bearer: None,
+        }
+    }
+
+    /// The token of the setup link.
+    pub fn setup_token(&self) -> String {
+        let link = self.setup_link.as_deref().expect("a setup link");
+        assert!(
+            link.starts_with(&format!("{}/setup?token=", self.url)),
+            "{link}"
+        );
+        link.rsplit_once("token=").unwrap().1.to_string()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(served) = self.served.take() {
+            let result = self.runtime.block_on(served).unwrap();
+            assert!(result.is_ok(), "{result:?}");
+        }
+    }
+}
+
+/// A caller of the API: a browser (cookie and CSRF token) or a script (API token).
+pub struct Client {
+    agent: ureq::Agent,
+    base: String,
+    pub cookie: Option<String>,
+    pub csrf: Option<String>,
+    pub bearer: Option<String>,
+}
+
+impl Client {
+    pub fn call(&mut self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        self.raw(method, path, body.map(Value::to_string).as_deref(), true)
+    }
+
+    pub fn raw(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        csrf: bool,
+    ) -> (u16, Value) {
+        let url = format!("{}{path}", self.base);
+        let mut request = ureq::http::Request::builder().method(method).uri(&url);
+        if let Some(cookie) = &self.cookie {
+            request = request.header("cookie", cookie);
+        }
+        if let (Some(token), true) = (&self.csrf, csrf) {
+            request = request.header("x-csrf-token", token);
+        }
+        if let Some(bearer) = &self.bearer {
+            request = request.header("authorization", format!("Bearer {bearer}"));
+        }
+        let response = match body {
+            Some(body) => self.agent.run(
+                request
+                    .header("content-type", "application/json")
+                    .body(body.to_string())
+                    .unwrap(),
+            ),
+            None => self.agent.run(request.body(()).unwrap()),
+        };
+        let mut response = response.unwrap();
+        if let Some(set_cookie) = response.headers().get("set-cookie") {
+            let pair = set_cookie
+                .to_str()
+                .unwrap()
+                .split(';')
+                .next()
+                .unwrap()
+                .to_string();
+            self.cookie = Some(pair);
+        }
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        let value: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        if let Some(csrf) = value["csrf_token"].as_str() {
+            self.csrf = Some(csrf.to_string());
+        }
+        (status, value)
+    }
+}
+
+pub fn code(value: &Value) -> &str {
+    value["error"]["code"].as_str().unwrap_or("(no error code)")
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Sets a fresh server up: the admin's client (signed in) and the first workspace's id.
+pub fn set_up(server: &Server) -> (Client, i64) {
+    let mut admin = server.client();
+    let (status, body) = admin.call(
+        "POST",
+        "/api/v1/setup",
+        Some(&json!({
+            "token": server.setup_token(),
+            "email": "ops@agency.test",
+            "display_name": "Ops",
+            "password": PASSWORD,
+            "workspace": "b2c-shop",
+        })),
+    );
+    assert_eq!(status, 201, "{body}");
+    (admin, body["workspace"]["id"].as_i64().unwrap())
+}

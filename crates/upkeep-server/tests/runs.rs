@@ -1,0 +1,264 @@
+//! Runs through the server, end to end over loopback HTTP: a workspace connected to a real git
+//! repository (a bare repository made from the fixture shop), a regular user starts production's
+//! main pipeline, it builds and checks the commit and waits for approval in the store, the
+//! regular user's approval is refused, a super user's goes through, the deployment runs with
+//! the image the run built, and the step logs are read by offset and followed as server-sent
+//! events that resume from `Last-Event-ID`.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{Client, PASSWORD, Server, code, set_up};
+use serde_json::{Value, json};
+
+fn git(dir: &Path, arguments: &[&str]) {
+    let status = Command::new("git")
+        .current_dir(dir)
+        .args(["-c", "user.email=test@example.test", "-c", "user.name=Test"])
+        .args(arguments)
+        .status()
+        .unwrap();
+    assert!(status.success(), "git {arguments:?}");
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A bare repository holding the fixture shop on `main`, as a `file://` URL.
+fn shop_remote(dir: &Path) -> String {
+    let work = dir.join("work");
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/pipeline-shop"),
+        &work,
+    );
+    git(&work, &["init", "-q", "-b", "main"]);
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-q", "-m", "shop"]);
+    let bare = dir.join("shop.git");
+    git(dir, &["clone", "-q", "--bare", "work", "shop.git"]);
+    format!("file://{}", bare.display())
+}
+
+/// Polls the run until `done` says so.
+fn wait_for(client: &mut Client, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_mins(2);
+    loop {
+        let (status, run) = client.call("GET", path, None);
+        assert_eq!(status, 200, "{run}");
+        if done(&run) {
+            return run;
+        }
+        let over = !matches!(
+            run["status"].as_str(),
+            Some("queued" | "running" | "waiting_for_approval")
+        );
+        assert!(!over, "the run ended elsewhere: {run}");
+        assert!(Instant::now() < deadline, "the run never got there: {run}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Reads the server-sent events of a log until the `end` event: (id, data) of each line, and
+/// the end's data.
+fn follow(
+    server: &Server,
+    client: &Client,
+    path: &str,
+    last_event_id: Option<&str>,
+) -> (Vec<(String, String)>, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut request = agent.get(format!("{}{path}", server.url));
+    if let Some(cookie) = &client.cookie {
+        request = request.header("cookie", cookie);
+    }
+    if let Some(id) = last_event_id {
+        request = request.header("last-event-id", id);
+    }
+    let mut response = request.call().unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let reader = BufReader::new(response.body_mut().as_reader());
+    let mut lines = Vec::new();
+    let (mut id, mut event, mut data) = (String::new(), String::new(), String::new());
+    for line in reader.lines() {
+        let line = line.unwrap();
+        if line.is_empty() {
+            if event == "end" {
+                return (lines, data);
+            }
+            if !data.is_empty() {
+                lines.push((id.clone(), data.clone()));
+            }
+            (event, data) = (String::new(), String::new());
+            continue;
+        }
+        if let Some(value) = line
+            .strip_prefix("id: ")
+            .or_else(|| line.strip_prefix("id:"))
+        {
+            id = value.to_string();
+        } else if let Some(value) = line
+            .strip_prefix("event: ")
+            .or_else(|| line.strip_prefix("event:"))
+        {
+            event = value.to_string();
+        } else if let Some(value) = line
+            .strip_prefix("data: ")
+            .or_else(|| line.strip_prefix("data:"))
+        {
+            data = value.to_string();
+        }
+    }
+    panic!("the event stream ended without an end event");
+}
+
+/// Logs: by offset, and as events that resume where a client left off.
+fn logs_by_offset_and_as_events(server: &Server, developer: &mut Client, run_path: &str) {
+    let (status, log) = developer.call("GET", &format!("{run_path}/logs/install"), None);
+    assert_eq!(status, 200, "{log}");
+    let texts: Vec<&str> = log["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| line["text"].as_str().unwrap())
+        .collect();
+    assert!(
+        texts.iter().any(|text| text.contains("-r production")),
+        "{texts:?}"
+    );
+    let events_path = format!("{run_path}/logs/install/events");
+    let (events, end) = follow(server, developer, &events_path, None);
+    assert_eq!(end, "succeeded");
+    assert_eq!(
+        events
+            .iter()
+            .map(|(_, text)| text.as_str())
+            .collect::<Vec<_>>(),
+        texts
+    );
+    let (resumed, _) = follow(server, developer, &events_path, Some(&events[1].0));
+    assert_eq!(resumed, events[2..].to_vec());
+    let (status, page) = developer.call(
+        "GET",
+        &format!("{run_path}/logs/install?offset={}", events[1].0),
+        None,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(page["lines"].as_array().unwrap().len(), events.len() - 2);
+}
+
+#[test]
+fn a_run_waits_for_a_super_users_approval_and_deploys_its_own_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let remote = shop_remote(dir.path());
+    let data_dir: PathBuf = dir.path().join("data");
+    let server = Server::start(&data_dir);
+    let (mut admin, workspace) = set_up(&server);
+
+    // Without a repository there is nothing to run.
+    let runs = format!("/api/v1/workspaces/{workspace}/environments/production/runs");
+    let (status, body) = admin.call("POST", &runs, Some(&json!({})));
+    assert_eq!((status, code(&body)), (409, "no_repository"), "{body}");
+    let (status, body) = admin.call(
+        "PUT",
+        &format!("/api/v1/workspaces/{workspace}/repository"),
+        Some(&json!({ "url": "--upload-pack=evil" })),
+    );
+    assert_eq!((status, code(&body)), (400, "invalid_field"), "{body}");
+    let (status, body) = admin.call(
+        "PUT",
+        &format!("/api/v1/workspaces/{workspace}/repository"),
+        Some(&json!({ "url": remote })),
+    );
+    assert_eq!(status, 200, "{body}");
+
+    // A regular user may run pipelines, but only the main one.
+    let (_, invitation) = admin.call(
+        "POST",
+        &format!("/api/v1/workspaces/{workspace}/invitations"),
+        Some(&json!({ "email": "dev@agency.test", "role": "regular_user" })),
+    );
+    let mut developer = server.client();
+    let (status, _) = developer.call(
+        "POST",
+        "/api/v1/invitations/accept",
+        Some(&json!({ "token": invitation["token"], "display_name": "Dev", "password": PASSWORD })),
+    );
+    assert_eq!(status, 200);
+    let (status, body) = developer.call("POST", &runs, Some(&json!({ "pipeline": "Build" })));
+    assert_eq!((status, code(&body)), (400, "sub_pipeline"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("start `*** production Pipeline ***`"),
+        "{body}"
+    );
+    let (status, started) = developer.call("POST", &runs, Some(&json!({})));
+    assert_eq!(status, 202, "{started}");
+    let run_id = started["run_id"].as_str().unwrap().to_string();
+    assert_eq!(started["pipeline"], "*** production Pipeline ***");
+    let run_path = format!("/api/v1/workspaces/{workspace}/runs/{run_id}");
+
+    // Built and checked, the run waits for approval in the store.
+    let waiting = wait_for(&mut developer, &run_path, |run| {
+        run["status"] == "waiting_for_approval"
+    });
+    assert_eq!(waiting["record"]["gate"]["verdict"], "passed", "{waiting}");
+    assert_eq!(waiting["record"]["image"]["promoted"], false);
+    let (status, body) = developer.call("POST", &format!("{run_path}/approve"), None);
+    assert_eq!((status, code(&body)), (403, "forbidden"), "{body}");
+    let (status, body) = admin.call("POST", &format!("{run_path}/approve"), None);
+    assert_eq!(status, 202, "{body}");
+    let done = wait_for(&mut admin, &run_path, |run| {
+        !matches!(
+            run["status"].as_str(),
+            Some("waiting_for_approval" | "running" | "queued")
+        )
+    });
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let record = &done["record"];
+    assert_eq!(record["approval"]["decision"], "approved");
+    assert_eq!(record["approval"]["by"], "ops@agency.test");
+    assert_eq!(record["image"]["promoted"], true);
+    assert_eq!(
+        record["image"]["digest"],
+        waiting["record"]["image"]["digest"]
+    );
+    let current = data_dir.join("workspaces/1/targets/production/current");
+    assert!(
+        current.join("app/VERSION").is_file(),
+        "nothing deployed at {}",
+        current.display()
+    );
+    let (status, body) = admin.call("POST", &format!("{run_path}/approve"), None);
+    assert_eq!((status, code(&body)), (409, "not_waiting"), "{body}");
+
+    logs_by_offset_and_as_events(&server, &mut developer, &run_path);
+
+    // The run is listed; other workspaces' members see nothing of it.
+    let (_, listed) = developer.call("GET", &runs, None);
+    assert_eq!(listed["runs"][0]["run_id"], run_id.as_str());
+    let (status, body) = developer.call(
+        "GET",
+        &format!("/api/v1/workspaces/{workspace}/runs/nope"),
+        None,
+    );
+    assert_eq!((status, code(&body)), (404, "not_found"), "{body}");
+}
