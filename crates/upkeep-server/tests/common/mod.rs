@@ -44,8 +44,11 @@ impl Server {
 
     pub fn client(&self) -> Client {
         Client {
+            // A fresh connection per request: a server may close a connection after refusing a
+            // request whose body it did not read, and a pooled one would then fail.
             agent: ureq::Agent::config_builder()
                 .http_status_as_error(false)
+                .max_idle_connections(0)
                 .build()
                 .into(),
             base: self.url.clone(),
