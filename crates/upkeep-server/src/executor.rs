@@ -16,7 +16,7 @@ use upkeep_pipeline::record::{RunId, RunKind, RunRecord, RunStatus};
 use upkeep_runner::{
     Decision, EnvironmentContext, Overrides, PipelineRequest, RunError, RunObserver,
 };
-use upkeep_store::{RunStore, Store, WorkspaceId};
+use upkeep_store::{NewRun, RunStore, Store, Trigger, WorkspaceId};
 
 /// A run to start.
 #[derive(Debug, Clone)]
@@ -27,6 +27,15 @@ pub struct Job {
     /// A branch, tag or commit; `None`: the environment's branch.
     pub revision: Option<String>,
     pub requested_by: String,
+    pub repository_url: String,
+}
+
+/// A push to a branch of a workspace's repository.
+#[derive(Debug, Clone)]
+pub struct PushJob {
+    pub workspace: WorkspaceId,
+    pub branch: String,
+    pub commit: String,
     pub repository_url: String,
 }
 
@@ -147,6 +156,60 @@ impl Executor {
             CancelToken::new(),
             observer,
         )?)
+    }
+
+    /// Queues the main pipeline of every environment whose `branch:` received the push (as
+    /// `upkeep.yml` of the pushed commit says), and starts them.
+    pub fn push(&self, push: PushJob) {
+        let executor = self.clone();
+        let handle = Handle::current();
+        tokio::task::spawn_blocking(move || {
+            let Ok(environments) = executor.environments_of_branch(&push) else {
+                return;
+            };
+            for environment in environments {
+                let run_id = upkeep_runner::new_run_id();
+                let run_dir = executor.dirs(push.workspace).run_dir(&run_id);
+                let queued = handle.block_on(executor.store.queue_run(&NewRun {
+                    workspace: push.workspace,
+                    run_id: &run_id,
+                    environment: &environment,
+                    kind: RunKind::Pipeline,
+                    trigger: Trigger::Push,
+                    requested_by: None,
+                    commit: Some(&push.commit),
+                    run_dir: &run_dir,
+                }));
+                if queued.is_ok() {
+                    let _guard = handle.enter();
+                    executor.start(Job {
+                        workspace: push.workspace,
+                        run_id,
+                        environment,
+                        revision: Some(push.commit.clone()),
+                        requested_by: format!("push to {}", push.branch),
+                        repository_url: push.repository_url.clone(),
+                    });
+                }
+            }
+        });
+    }
+
+    /// The environments whose `branch:` is the pushed branch, in `upkeep.yml` of the pushed
+    /// commit.
+    fn environments_of_branch(&self, push: &PushJob) -> Result<Vec<String>, ExecutorError> {
+        let dirs = self.dirs(push.workspace);
+        let lock = self.clone_lock(push.workspace);
+        let _guard = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let git = prepare_clone(&push.repository_url, &dirs.clone)?;
+        git.checkout_detached(&push.commit)?;
+        let project = upkeep_runner::context::load_project_file(&dirs.clone)?;
+        Ok(project
+            .environments
+            .values()
+            .filter(|environment| environment.branch.as_deref() == Some(push.branch.as_str()))
+            .map(|environment| environment.name.clone())
+            .collect())
     }
 
     /// Approves or rejects a waiting run in the background; the deployment of an approved run

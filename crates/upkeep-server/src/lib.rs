@@ -20,6 +20,7 @@
 pub mod api;
 mod auth;
 mod executor;
+mod sealing;
 mod secrets;
 
 use std::future::Future;
@@ -73,6 +74,8 @@ pub enum ServerError {
     Random(String),
     #[error("the server stopped: {0}")]
     Serve(#[source] std::io::Error),
+    #[error(transparent)]
+    Secrets(#[from] sealing::SealError),
 }
 
 impl upkeep_hint::Hint for ServerError {
@@ -96,6 +99,7 @@ pub struct AppState {
 
 struct Inner {
     store: Store,
+    sealer: sealing::Sealer,
     executor: executor::Executor,
     public_url: String,
     /// The hash of the setup link's token while the server has no account.
@@ -156,6 +160,7 @@ impl App {
             path: settings.data_dir.clone(),
             source,
         })?;
+        let sealer = sealing::Sealer::load_or_create(&settings.data_dir)?;
         let store = match &settings.database_url {
             Some(url) => Store::connect(url).await?,
             None => Store::open_sqlite(&settings.data_dir.join("upkeep.db")).await?,
@@ -183,6 +188,7 @@ impl App {
         Ok(Self {
             state: AppState {
                 inner: Arc::new(Inner {
+                    sealer,
                     executor: executor::Executor::new(store.clone(), settings.data_dir.clone()),
                     store,
                     public_url,

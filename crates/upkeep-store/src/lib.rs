@@ -24,6 +24,7 @@
 mod accounts;
 mod api_tokens;
 mod audit;
+mod deliveries;
 mod error;
 pub mod invitations;
 mod migrate;
@@ -42,6 +43,7 @@ use sqlx::any::AnyPoolOptions;
 pub use accounts::{Account, AccountId, AccountStore, NewAccount};
 pub use api_tokens::{ApiToken, ApiTokenId, ApiTokenStore};
 pub use audit::{AuditEntry, AuditStore};
+pub use deliveries::{Delivery, DeliveryStore};
 pub use error::StoreError;
 pub use invitations::{Invitation, InvitationId, InvitationState, InvitationStore, NewInvitation};
 pub use migrate::MIGRATIONS;

@@ -40,6 +40,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_repositories.sql"),
         postgres: include_str!("../migrations/postgres/0004_repositories.sql"),
     },
+    Migration {
+        version: 5,
+        name: "webhooks",
+        sqlite: include_str!("../migrations/sqlite/0005_webhooks.sql"),
+        postgres: include_str!("../migrations/postgres/0005_webhooks.sql"),
+    },
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\

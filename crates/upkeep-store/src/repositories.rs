@@ -31,6 +31,17 @@ pub trait RepositoryStore {
         &self,
         workspace: WorkspaceId,
     ) -> impl Future<Output = Result<Option<Repository>, StoreError>> + Send;
+    /// Keeps the repository's webhook secret, sealed by the caller with the server's key.
+    fn set_webhook_secret(
+        &self,
+        workspace: WorkspaceId,
+        sealed: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The sealed webhook secret, when the repository has one.
+    fn webhook_secret(
+        &self,
+        workspace: WorkspaceId,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
 }
 
 impl RepositoryStore for Store {
@@ -58,6 +69,39 @@ impl RepositoryStore for Store {
             connected_by: Some(by),
             connected_at: Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now),
         })
+    }
+
+    async fn set_webhook_secret(
+        &self,
+        workspace: WorkspaceId,
+        sealed: &str,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE repositories SET webhook_secret_sealed = $1 WHERE workspace_id = $2",
+        )
+        .bind(sealed)
+        .bind(workspace.0)
+        .execute(self.pool())
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                what: "repository of workspace",
+                id: workspace.0.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    async fn webhook_secret(&self, workspace: WorkspaceId) -> Result<Option<String>, StoreError> {
+        let row =
+            sqlx::query("SELECT webhook_secret_sealed FROM repositories WHERE workspace_id = $1")
+                .bind(workspace.0)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(row
+            .map(|row| row.try_get::<Option<String>, _>("webhook_secret_sealed"))
+            .transpose()?
+            .flatten())
     }
 
     async fn repository(&self, workspace: WorkspaceId) -> Result<Option<Repository>, StoreError> {

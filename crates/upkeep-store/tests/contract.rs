@@ -9,9 +9,9 @@ use std::process::Command;
 use jiff::{Timestamp, ToSpan};
 use upkeep_pipeline::record::{RunId, RunKind, RunStatus};
 use upkeep_store::{
-    AccountId, AccountStore, ApiTokenStore, AuditStore, InvitationState, InvitationStore,
-    NewAccount, NewInvitation, NewRun, RepositoryStore, Role, RunStore, SessionStore, Store,
-    StoreError, Trigger, WorkspaceId, WorkspaceStore,
+    AccountId, AccountStore, ApiTokenStore, AuditStore, DeliveryStore, InvitationState,
+    InvitationStore, NewAccount, NewInvitation, NewRun, RepositoryStore, Role, RunStore,
+    SessionStore, Store, StoreError, Trigger, WorkspaceId, WorkspaceStore,
 };
 
 fn account(email: &str, admin: bool) -> NewAccount<'_> {
@@ -37,8 +37,8 @@ async fn contract(store: &Store) {
 
 async fn migrations(store: &Store) {
     assert_eq!(store.schema_version().await.unwrap(), 0);
-    assert_eq!(store.migrate().await.unwrap(), [1, 2, 3, 4]);
-    assert_eq!(store.schema_version().await.unwrap(), 4);
+    assert_eq!(store.migrate().await.unwrap(), [1, 2, 3, 4, 5]);
+    assert_eq!(store.schema_version().await.unwrap(), 5);
     assert!(store.migrate().await.unwrap().is_empty());
 }
 
@@ -357,6 +357,42 @@ async fn repositories(store: &Store, workspace: WorkspaceId, admin: AccountId) {
     let repository = store.repository(workspace).await.unwrap().unwrap();
     assert_eq!(repository.url, "file:///srv/git/shop.git");
     assert_eq!(repository.connected_by, Some(admin));
+    assert_eq!(store.webhook_secret(workspace).await.unwrap(), None);
+    store
+        .set_webhook_secret(workspace, "sealed-bytes")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.webhook_secret(workspace).await.unwrap().as_deref(),
+        Some("sealed-bytes")
+    );
+    // Deliveries: a replay is one whose id was accepted before.
+    store
+        .record_delivery(
+            workspace,
+            "github",
+            "d-1",
+            "push",
+            "forged",
+            "bad signature",
+        )
+        .await
+        .unwrap();
+    assert!(!store.delivery_accepted("github", "d-1").await.unwrap());
+    store
+        .record_delivery(workspace, "github", "d-1", "push", "accepted", "main")
+        .await
+        .unwrap();
+    assert!(store.delivery_accepted("github", "d-1").await.unwrap());
+    assert!(!store.delivery_accepted("gitlab", "d-1").await.unwrap());
+    let verdicts: Vec<String> = store
+        .deliveries(workspace, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|delivery| delivery.verdict)
+        .collect();
+    assert_eq!(verdicts, ["accepted", "forged"]);
 }
 
 async fn runs(store: &Store, workspace: WorkspaceId, admin: AccountId) {
@@ -495,7 +531,7 @@ async fn from_the_previous_schema(store: &Store) {
     .execute(store.pool())
     .await
     .unwrap();
-    assert_eq!(store.migrate().await.unwrap(), [2, 3, 4]);
+    assert_eq!(store.migrate().await.unwrap(), [2, 3, 4, 5]);
     let kept = store
         .account_by_email("old@example.test")
         .await
@@ -517,7 +553,7 @@ async fn from_the_previous_schema(store: &Store) {
             error,
             StoreError::SchemaTooNew {
                 found: 99,
-                known: 4
+                known: 5
             }
         ),
         "{error}"

@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`: JSON in and out, errors as `{"error": {"code", "message"}}`.
 
 pub mod error;
+mod hooks;
 mod people;
 mod runs;
 mod session;
@@ -39,6 +40,9 @@ pub fn router() -> Router<AppState> {
         )
         .route("/workspaces/{workspace}/audit", get(people::audit))
         .route("/invitations/accept", post(people::accept_invitation))
+        .route("/hooks/github/{workspace}", post(hooks::github))
+        .route("/hooks/gitlab/{workspace}", post(hooks::gitlab))
+        .route("/workspaces/{workspace}/deliveries", get(runs::deliveries))
         .route(
             "/workspaces/{workspace}/repository",
             put(runs::connect_repository),

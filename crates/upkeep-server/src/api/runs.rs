@@ -17,7 +17,8 @@ use upkeep_pipeline::log_store::LogStore;
 use upkeep_pipeline::record::{RunId, RunKind, RunRecord, RunStatus, StageKind};
 use upkeep_runner::Decision;
 use upkeep_store::{
-    AuditStore, NewRun, RepositoryStore, Role, RunStore, StoredRun, Trigger, WorkspaceId,
+    AuditStore, DeliveryStore, NewRun, RepositoryStore, Role, RunStore, StoredRun, Trigger,
+    WorkspaceId,
 };
 
 use super::error::{ApiError, ApiResult};
@@ -54,6 +55,14 @@ pub async fn connect_repository(
     let repository = store
         .connect_repository(workspace, request.url.trim(), caller.account.id)
         .await?;
+    // A new webhook secret with every connection: shown once, here, to set up the webhook.
+    let secret = crate::secrets::new_token("").map_err(|error| ApiError::internal(&error))?;
+    let sealed = state
+        .inner
+        .sealer
+        .seal(&secret)
+        .map_err(|error| ApiError::internal(&error))?;
+    store.set_webhook_secret(workspace, &sealed).await?;
     // A switched repository starts from a fresh clone.
     let clone = state.inner.executor.dirs(workspace).clone;
     if clone.exists() {
@@ -67,7 +76,36 @@ pub async fn connect_repository(
             &format!("connected {}", repository.url),
         )
         .await?;
-    Ok(Json(json!({ "url": repository.url })))
+    let base = state.public_url();
+    Ok(Json(json!({
+        "url": repository.url,
+        "webhook": {
+            "secret": secret,
+            "github": format!("{base}/api/v1/hooks/github/{}", workspace.0),
+            "gitlab": format!("{base}/api/v1/hooks/gitlab/{}", workspace.0),
+        },
+    })))
+}
+
+/// The webhook deliveries of a workspace and their verdicts (super users).
+pub async fn deliveries(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(workspace): Path<i64>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let workspace = WorkspaceId(workspace);
+    require_role(&state, &caller, workspace, Role::SuperUser).await?;
+    let deliveries = state.inner.store.deliveries(workspace, 100).await?;
+    Ok(Json(json!({
+        "deliveries": deliveries.iter().map(|delivery| json!({
+            "provider": delivery.provider,
+            "delivery_id": delivery.delivery_id,
+            "event": delivery.event,
+            "verdict": delivery.verdict,
+            "detail": delivery.detail,
+            "received_at": delivery.received_at.to_string(),
+        })).collect::<Vec<_>>()
+    })))
 }
 
 #[derive(Deserialize, Default)]

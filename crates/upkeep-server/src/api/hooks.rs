@@ -1,0 +1,283 @@
+//! Push webhooks. GitHub signs the raw body with the repository's webhook secret
+//! (`X-Hub-Signature-256: sha256=<hex HMAC-SHA256>`, compared in constant time); GitLab sends
+//! the secret itself (`X-Gitlab-Token`). Every delivery is recorded with its verdict; unsigned,
+//! forged, replayed (an id accepted before) and malformed deliveries are refused and change
+//! nothing. An accepted push to a branch queues the main pipeline of every environment whose
+//! `branch:` it is.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use serde_json::json;
+use sha2::Sha256;
+use upkeep_store::{DeliveryStore, RepositoryStore, WorkspaceId};
+
+use super::error::{ApiError, ApiResult};
+use crate::AppState;
+use crate::executor::PushJob;
+use crate::secrets::constant_time_eq;
+
+/// The part of a push event both providers send alike.
+#[derive(Deserialize)]
+struct Push {
+    #[serde(rename = "ref")]
+    reference: String,
+    after: String,
+}
+
+const ZERO_COMMIT: &str = "0000000000000000000000000000000000000000";
+
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|value| value.to_str().ok())
+}
+
+/// A refused delivery: recorded, then answered.
+async fn refuse(
+    state: &AppState,
+    workspace: WorkspaceId,
+    provider: &str,
+    delivery: &str,
+    event: &str,
+    (status, verdict, message): (StatusCode, &'static str, &str),
+) -> ApiError {
+    let _ = state
+        .inner
+        .store
+        .record_delivery(workspace, provider, delivery, event, verdict, message)
+        .await;
+    ApiError::new(status, verdict, message)
+}
+
+pub async fn github(
+    State(state): State<AppState>,
+    Path(workspace): Path<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    let workspace = WorkspaceId(workspace);
+    let delivery = header(&headers, "x-github-delivery")
+        .unwrap_or("")
+        .to_string();
+    let event = header(&headers, "x-github-event").unwrap_or("").to_string();
+    let secret = webhook_secret(&state, workspace).await?;
+    let Some(signature) = header(&headers, "x-hub-signature-256") else {
+        return Err(refuse(
+            &state,
+            workspace,
+            "github",
+            &delivery,
+            &event,
+            (
+                StatusCode::UNAUTHORIZED,
+                "unsigned",
+                "the delivery has no X-Hub-Signature-256",
+            ),
+        )
+        .await);
+    };
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
+        .map_err(|error| ApiError::internal(&error))?;
+    mac.update(&body);
+    let expected = format!("sha256={}", hex(&mac.finalize().into_bytes()));
+    if !constant_time_eq(signature, &expected) {
+        return Err(refuse(
+            &state,
+            workspace,
+            "github",
+            &delivery,
+            &event,
+            (
+                StatusCode::UNAUTHORIZED,
+                "forged",
+                "the signature does not match the webhook secret",
+            ),
+        )
+        .await);
+    }
+    accept(
+        &state,
+        workspace,
+        "github",
+        &delivery,
+        &event,
+        event == "push",
+        &body,
+    )
+    .await
+}
+
+pub async fn gitlab(
+    State(state): State<AppState>,
+    Path(workspace): Path<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    let workspace = WorkspaceId(workspace);
+    let delivery = header(&headers, "x-gitlab-event-uuid")
+        .unwrap_or("")
+        .to_string();
+    let event = header(&headers, "x-gitlab-event").unwrap_or("").to_string();
+    let secret = webhook_secret(&state, workspace).await?;
+    let Some(token) = header(&headers, "x-gitlab-token") else {
+        return Err(refuse(
+            &state,
+            workspace,
+            "gitlab",
+            &delivery,
+            &event,
+            (
+                StatusCode::UNAUTHORIZED,
+                "unsigned",
+                "the delivery has no X-Gitlab-Token",
+            ),
+        )
+        .await);
+    };
+    if !constant_time_eq(token, &secret) {
+        return Err(refuse(
+            &state,
+            workspace,
+            "gitlab",
+            &delivery,
+            &event,
+            (
+                StatusCode::UNAUTHORIZED,
+                "forged",
+                "the token does not match the webhook secret",
+            ),
+        )
+        .await);
+    }
+    accept(
+        &state,
+        workspace,
+        "gitlab",
+        &delivery,
+        &event,
+        event == "Push Hook",
+        &body,
+    )
+    .await
+}
+
+/// The workspace's webhook secret; a workspace without one has no webhook to deliver to.
+async fn webhook_secret(state: &AppState, workspace: WorkspaceId) -> ApiResult<String> {
+    let sealed = state
+        .inner
+        .store
+        .webhook_secret(workspace)
+        .await?
+        .ok_or_else(|| ApiError::not_found("webhook"))?;
+    state
+        .inner
+        .sealer
+        .open(&sealed)
+        .map_err(|error| ApiError::internal(&error))
+}
+
+/// A delivery whose origin is proven: refused as a replay, ignored when it is no push to a
+/// branch, else recorded as accepted and handed to the executor.
+async fn accept(
+    state: &AppState,
+    workspace: WorkspaceId,
+    provider: &str,
+    delivery: &str,
+    event: &str,
+    is_push: bool,
+    body: &[u8],
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    let store = &state.inner.store;
+    let refused = |status, verdict, message: String| async move {
+        refuse(
+            state,
+            workspace,
+            provider,
+            delivery,
+            event,
+            (status, verdict, &message),
+        )
+        .await
+    };
+    if delivery.is_empty() || delivery.len() > 200 {
+        return Err(refused(
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            "the delivery has no id".to_string(),
+        )
+        .await);
+    }
+    if store.delivery_accepted(provider, delivery).await? {
+        return Err(refused(
+            StatusCode::CONFLICT,
+            "replayed",
+            "this delivery was accepted before".to_string(),
+        )
+        .await);
+    }
+    let ignored = |detail: String| async move {
+        store
+            .record_delivery(workspace, provider, delivery, event, "ignored", &detail)
+            .await?;
+        Ok::<_, ApiError>((StatusCode::ACCEPTED, Json(json!({ "verdict": "ignored" }))))
+    };
+    if !is_push {
+        return ignored("not a push".to_string()).await;
+    }
+    let push: Push = match serde_json::from_slice(body) {
+        Ok(push) => push,
+        Err(error) => {
+            let message = format!("the push payload is not valid: {error}");
+            return Err(refused(StatusCode::BAD_REQUEST, "malformed", message).await);
+        }
+    };
+    let commit_ok = push.after.len() == 40 && push.after.chars().all(|c| c.is_ascii_hexdigit());
+    let Some(branch) = push
+        .reference
+        .strip_prefix("refs/heads/")
+        .filter(|_| commit_ok)
+    else {
+        return ignored(format!(
+            "`{}` at `{}` is not a push to a branch",
+            push.reference, push.after
+        ))
+        .await;
+    };
+    if push.after == ZERO_COMMIT {
+        return ignored("the branch was deleted".to_string()).await;
+    }
+    let repository = store
+        .repository(workspace)
+        .await?
+        .ok_or_else(|| ApiError::not_found("repository"))?;
+    store
+        .record_delivery(
+            workspace,
+            provider,
+            delivery,
+            event,
+            "accepted",
+            &format!("push to {branch} at {}", push.after),
+        )
+        .await?;
+    state.inner.executor.push(PushJob {
+        workspace,
+        branch: branch.to_string(),
+        commit: push.after.clone(),
+        repository_url: repository.url,
+    });
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "verdict": "accepted", "branch": branch, "commit": push.after })),
+    ))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::new(), |mut text, byte| {
+        let _ = write!(text, "{byte:02x}");
+        text
+    })
+}
