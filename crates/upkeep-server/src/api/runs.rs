@@ -256,7 +256,10 @@ async fn find_run(
         .await?
         .filter(|run| run.workspace == workspace)
         .ok_or_else(|| ApiError::not_found("run"))?;
-    let record = RunRecord::load(&state.inner.executor.dirs(workspace).run_dir(&run_id)).ok();
+    // Read as it stands: a record whose process a stop killed reads as interrupted.
+    let record =
+        upkeep_runner::index::load_current(&state.inner.executor.dirs(workspace).run_dir(&run_id))
+            .ok();
     Ok((stored, record))
 }
 
