@@ -600,3 +600,78 @@ fn a_remote_that_names_no_forge_is_an_error_with_the_hints_of_the_library_and_th
         )
     );
 }
+
+#[test]
+fn plan_refuses_over_long_versions_in_the_lock_and_the_repository_at_once() {
+    assert!(
+        composer_available(),
+        "composer is not installed (scripts/test.sh installs it)"
+    );
+    let shop = Shop::new();
+    // The reproducers: one 64 KB version in the repository's metadata, one in the lock (each
+    // took 14 s in a release build, quadratic in the length).
+    let repository_dir = shop.dir.path().join("repo");
+    std::fs::create_dir_all(&repository_dir).unwrap();
+    let mut repository: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture().join("packages.json")).unwrap()).unwrap();
+    let long_release = format!("1.0.{}", "x".repeat(64_000));
+    repository["packages"]["acme/lib"][&long_release] =
+        serde_json::json!({"name": "acme/lib", "version": long_release, "type": "metapackage"});
+    std::fs::write(
+        repository_dir.join("packages.json"),
+        serde_json::to_vec(&repository).unwrap(),
+    )
+    .unwrap();
+    let manifest_path = shop.project.join("composer.json");
+    let manifest = std::fs::read_to_string(&manifest_path).unwrap().replace(
+        &format!("file://{}", fixture().display()),
+        &format!("file://{}", repository_dir.display()),
+    );
+    std::fs::write(&manifest_path, manifest).unwrap();
+    let lock_path = shop.project.join("composer.lock");
+    let mut lock: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&lock_path).unwrap()).unwrap();
+    let long_locked = format!("3.70.0{}", "x".repeat(64_000));
+    for package in lock["packages"].as_array_mut().unwrap() {
+        if package["name"] == "spryker/kernel" {
+            package["version"] = serde_json::Value::from(long_locked.clone());
+        }
+    }
+    std::fs::write(&lock_path, serde_json::to_vec_pretty(&lock).unwrap()).unwrap();
+
+    let started = std::time::Instant::now();
+    let output = shop.run(&["upgrade", "plan", "--format", "json"]);
+    let elapsed = started.elapsed();
+    assert_exit(&output, 0);
+    let stderr = stderr(&output);
+    assert!(
+        stderr.contains(&format!(
+            "warning: ./composer.lock: `spryker/kernel` is left alone: invalid version \"{}… (64006 bytes)\": longer than 256 bytes; Composer's versions are far shorter\n",
+            &long_locked[..40]
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "version `{}… (64004 bytes)`: the version is longer than 256 bytes",
+            &long_release[..40]
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.len() < 4096, "{} bytes of warnings", stderr.len());
+    // The rest of the plan is as usual.
+    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let acme_lib = plan["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|package| package["name"] == "acme/lib")
+        .unwrap();
+    assert_eq!(acme_lib["to"], "1.1.0");
+    // Refused at once, not scanned: far below the 14 s the two inputs took before.
+    assert!(
+        elapsed < std::time::Duration::from_secs(10),
+        "took {elapsed:?}"
+    );
+    eprintln!("plan with two 64 KB versions: {elapsed:?}");
+}
