@@ -10,9 +10,9 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::version::{
-    ComparisonOperator, Modifier, Normalized, Stability, Version, alias_source,
-    compare_with_branches, flag_word, is_end, is_pcre_space, leading_numbers, modifier_matches,
-    normalize, php_trim, strip_prefix_ignore_case,
+    ComparisonOperator, MAX_VERSION_BYTES, Modifier, Normalized, Stability, TOO_LONG, Version,
+    alias_source, compare_with_branches, flag_word, is_end, is_pcre_space, leading_numbers,
+    modifier_matches, normalize, php_trim, shown, strip_prefix_ignore_case,
 };
 
 /// A parsed version constraint: alternatives (`||`), each a list of bounds that must all hold.
@@ -31,9 +31,14 @@ enum Bound {
     Compare(ComparisonOperator, Normalized),
 }
 
+/// Constraints longer than this are refused before they are split; real ones, even with many
+/// `||` alternatives, are a few dozen bytes. Each single constraint in it is further limited to
+/// [`MAX_VERSION_BYTES`].
+pub const MAX_CONSTRAINT_BYTES: usize = 4096;
+
 /// A constraint string that Composer would reject.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid version constraint \"{constraint}\": {reason}")]
+#[error("invalid version constraint \"{}\": {reason}", shown(constraint))]
 pub struct ConstraintError {
     constraint: String,
     reason: String,
@@ -64,6 +69,11 @@ impl Constraint {
             return Err(fail(
                 "the constraint is empty; use \"*\" to allow any version".to_owned(),
             ));
+        }
+        if text.len() > MAX_CONSTRAINT_BYTES {
+            return Err(fail(format!(
+                "longer than {MAX_CONSTRAINT_BYTES} bytes; Composer's constraints are far shorter"
+            )));
         }
         let mut alternatives = Vec::new();
         let mut flags = Vec::new();
@@ -284,9 +294,14 @@ fn count_while(bytes: &[u8], predicate: impl Fn(u8) -> bool) -> usize {
     bytes.iter().take_while(|&&byte| predicate(byte)).count()
 }
 
-/// The single constraints of a constraint string, split as Composer splits them.
+/// The single constraints of a constraint string, split as Composer splits them; none for a
+/// string longer than [`MAX_CONSTRAINT_BYTES`], which [`Constraint::parse`] refuses.
 pub(crate) fn pieces(text: &str) -> Vec<&str> {
-    split_alternatives(php_trim(text))
+    let text = php_trim(text);
+    if text.len() > MAX_CONSTRAINT_BYTES {
+        return Vec::new();
+    }
+    split_alternatives(text)
         .into_iter()
         .flat_map(split_conjunction)
         .collect()
@@ -306,6 +321,9 @@ pub(crate) fn piece_flag(piece: &str) -> Option<Stability> {
 fn parse_single(written: &str) -> Result<Vec<Bound>, String> {
     if written.is_empty() {
         return Err("`||`, `|` and `,` need a constraint on both sides".to_owned());
+    }
+    if written.len() > MAX_VERSION_BYTES {
+        return Err(format!("\"{}\" is {TOO_LONG}", shown(written)));
     }
     let mut text = written;
     // An alias only renames a version for the solver; matching uses the real version.
@@ -1066,6 +1084,49 @@ mod tests {
                 error.reason()
             );
         }
+    }
+
+    #[test]
+    fn over_long_constraints_are_refused_at_once() {
+        let timed = |input: &str| {
+            let started = std::time::Instant::now();
+            let result = Constraint::parse(input);
+            assert!(
+                started.elapsed() < std::time::Duration::from_millis(200),
+                "{} bytes took {:?}",
+                input.len(),
+                started.elapsed()
+            );
+            result
+        };
+        // The reproducer's shapes (32 KB took 3.8 s and 3.2 s): one over-long single constraint.
+        for input in [
+            format!("^1.0{}1", "x".repeat(32_000)),
+            format!("^1.0{}1", ",".repeat(32_000)),
+            format!(">={}", "1.".repeat(100_000)),
+        ] {
+            let error = timed(&input).expect_err("too long");
+            assert_eq!(
+                error.reason(),
+                "longer than 4096 bytes; Composer's constraints are far shorter"
+            );
+            assert!(error.to_string().len() < 200, "{error}");
+        }
+        // Under the whole limit, a single constraint over 256 bytes is named, shortened.
+        let piece = format!("^1.0{}", "x".repeat(1000));
+        let error = timed(&format!("^2.0 || {piece}")).expect_err("too long");
+        assert_eq!(
+            error.reason(),
+            format!(
+                "\"{}… (1004 bytes)\" is longer than 256 bytes; Composer's versions are far shorter",
+                &piece[..40]
+            )
+        );
+        // Many short alternatives are fine.
+        let many = vec!["^1.0"; 500].join(" || ");
+        assert!(many.len() < MAX_CONSTRAINT_BYTES);
+        assert!(timed(&many).is_ok());
+        assert_eq!(pieces(&"^1.0 ".repeat(2000)), Vec::<&str>::new());
     }
 
     #[test]

@@ -23,9 +23,9 @@ mod manifest;
 pub mod repository;
 mod version;
 
-pub use constraint::{Constraint, ConstraintError};
+pub use constraint::{Constraint, ConstraintError, MAX_CONSTRAINT_BYTES};
 pub use document::DocumentError;
 pub use edit::is_platform_package;
 pub use lock::{ComposerLock, LockedAlias, LockedDist, LockedPackage, LockedSource};
 pub use manifest::{ComposerJson, RepositoryEntry};
-pub use version::{Stability, UnknownStability, Version, VersionError};
+pub use version::{MAX_VERSION_BYTES, Stability, UnknownStability, Version, VersionError};

@@ -8,7 +8,7 @@ use serde::{Deserialize, Deserializer};
 
 use crate::constraint::{piece_flag, pieces};
 use crate::document::{DocumentError, package_map, parse_json, read_file};
-use crate::version::{Stability, is_end, is_pcre_space};
+use crate::version::{MAX_VERSION_BYTES, Stability, is_end, is_pcre_space};
 
 const DOCUMENT: &str = "composer.json";
 
@@ -219,6 +219,10 @@ impl ComposerJson {
                     Some(position) => position > 0 && is_end(&version[position..]),
                 };
                 if !plain {
+                    continue;
+                }
+                if version.len() > MAX_VERSION_BYTES {
+                    // Not a version; parsing the constraint says so.
                     continue;
                 }
                 let stability = Stability::of_version(version);

@@ -135,9 +135,28 @@ impl FromStr for Stability {
 #[error("unknown stability \"{0}\": expected dev, alpha, beta, RC or stable")]
 pub struct UnknownStability(pub String);
 
+/// Versions longer than this are refused before they are parsed. Composer's own versions are a
+/// few dozen bytes at most; the limit keeps a hostile lock file or repository from making the
+/// PCRE-shaped scanners below (which try every position) spend minutes on one string.
+pub const MAX_VERSION_BYTES: usize = 256;
+
+/// Why a version longer than [`MAX_VERSION_BYTES`] is refused.
+pub(crate) const TOO_LONG: &str = "longer than 256 bytes; Composer's versions are far shorter";
+
+/// `text` for a message: as it is when short, else its start and its length, so that a
+/// megabyte of input does not become a megabyte of error.
+pub(crate) fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    const SHOWN_CHARS: usize = 40;
+    if text.chars().count() <= 2 * SHOWN_CHARS {
+        return text.into();
+    }
+    let start: String = text.chars().take(SHOWN_CHARS).collect();
+    format!("{start}… ({} bytes)", text.len()).into()
+}
+
 /// A version string that Composer would reject.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid version \"{input}\": {reason}")]
+#[error("invalid version \"{}\": {reason}", shown(input))]
 pub struct VersionError {
     input: String,
     reason: String,
@@ -621,6 +640,9 @@ pub(crate) fn normalize(input: &str) -> Result<String, &'static str> {
     let mut version = php_trim(input);
     if version.is_empty() {
         return Err("the version is empty");
+    }
+    if version.len() > MAX_VERSION_BYTES {
+        return Err(TOO_LONG);
     }
     if let Some(real) = alias_source(version) {
         version = real;
@@ -1170,6 +1192,48 @@ mod tests {
             let error = Version::parse(input).expect_err(input);
             assert_eq!(error.input(), input);
         }
+    }
+
+    #[test]
+    fn over_long_versions_are_refused_at_once_and_shown_shortened() {
+        // The reproducer's shapes, 64 KB and 1 MB: quadratic scanning took 14 s and about an
+        // hour for them.
+        for length in [64_000, 1 << 20] {
+            for input in [
+                format!("6.3{}", "x".repeat(length)),
+                format!("1.0.{}", "x".repeat(length)),
+                format!("1.0-{}", "beta1.".repeat(length / 6)),
+                format!("dev-{}", "a".repeat(length)),
+            ] {
+                let started = std::time::Instant::now();
+                let error = Version::parse(&input).expect_err("too long");
+                assert!(started.elapsed() < std::time::Duration::from_millis(200));
+                assert_eq!(error.input(), input);
+                assert_eq!(
+                    error.reason(),
+                    "longer than 256 bytes; Composer's versions are far shorter"
+                );
+                let message = error.to_string();
+                assert!(message.len() < 200, "{message}");
+                assert!(
+                    message.starts_with(&format!("invalid version \"{}…", &input[..40])),
+                    "{message}"
+                );
+                assert!(
+                    message.contains(&format!("({} bytes)", input.len())),
+                    "{message}"
+                );
+            }
+        }
+        // The limit itself: 256 bytes are parsed, 257 are not.
+        let longest = format!("dev-{}", "a".repeat(MAX_VERSION_BYTES - 4));
+        assert_eq!(
+            Version::parse(&longest).map(|version| version.is_dev_branch()),
+            Ok(true)
+        );
+        assert!(Version::parse(&format!("{longest}a")).is_err());
+        // Surrounding white space does not count.
+        assert!(Version::parse(&format!("  {longest}\n")).is_ok());
     }
 
     #[test]

@@ -36,6 +36,8 @@ struct RecordedRequest {
 
 struct ServerState {
     files: Mutex<HashMap<String, (u16, Vec<u8>)>>,
+    /// Headers sent with a file besides `ETag` and `Content-Length`.
+    headers: Mutex<HashMap<String, Vec<(String, String)>>>,
     requests: Mutex<Vec<RecordedRequest>>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
@@ -62,6 +64,7 @@ impl RepositoryServer {
         let address = listener.local_addr().expect("a local address");
         let state = Arc::new(ServerState {
             files: Mutex::new(HashMap::new()),
+            headers: Mutex::new(HashMap::new()),
             requests: Mutex::new(Vec::new()),
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
@@ -108,6 +111,24 @@ impl RepositoryServer {
             .lock()
             .expect("lock")
             .insert(path.to_owned(), (status, body.into()));
+    }
+
+    /// Serves `body` at `path` with `status` and `headers` (`Content-Encoding`, `Location`).
+    fn put_with_headers(
+        &self,
+        path: &str,
+        status: u16,
+        headers: &[(&str, &str)],
+        body: impl Into<Vec<u8>>,
+    ) {
+        self.put_status(path, status, body);
+        self.state.headers.lock().expect("lock").insert(
+            path.to_owned(),
+            headers
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+                .collect(),
+        );
     }
 
     fn requests(&self) -> Vec<RecordedRequest> {
@@ -178,6 +199,15 @@ fn serve_connection(state: &ServerState, stream: TcpStream) {
         };
         let (status, etag, body) = answer(state, &request);
         let mut head = format!("HTTP/1.1 {status} {}\r\n", reason(status));
+        let extra = state
+            .headers
+            .lock()
+            .expect("lock")
+            .get(&request.path)
+            .cloned();
+        for (name, value) in extra.unwrap_or_default() {
+            let _ = write!(head, "{name}: {value}\r\n");
+        }
         if let Some(etag) = etag {
             let _ = write!(head, "ETag: {etag}\r\n");
         }
@@ -1267,5 +1297,207 @@ fn measure_600_packages_on_loopback() {
             offline: true,
             ..options(Some(cache.path()))
         },
+    );
+}
+
+/// `parts` as one gzip stream of concatenated members, each part compressed `times` times
+/// over: a small body that decodes to `times` copies, as a gzip bomb is made.
+fn gzip_members(parts: &[(&[u8], usize)]) -> Vec<u8> {
+    use flate2::Compression;
+    use flate2::write::GzEncoder;
+    let mut body = Vec::new();
+    for (part, times) in parts {
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
+        encoder.write_all(part).expect("compress");
+        let member = encoder.finish().expect("compress");
+        for _ in 0..*times {
+            body.extend_from_slice(&member);
+        }
+    }
+    body
+}
+
+/// Sum of the sizes of the files under `dir`.
+fn bytes_under(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .map(|entry| {
+            let path = entry.path();
+            if path.is_dir() {
+                bytes_under(&path)
+            } else {
+                entry.metadata().map_or(0, |metadata| metadata.len())
+            }
+        })
+        .sum()
+}
+
+#[test]
+fn a_gzip_bomb_is_refused_by_its_decoded_size_and_not_cached() {
+    assert_eq!(
+        RepositoryOptions::default().max_body_bytes,
+        64 * 1024 * 1024
+    );
+    let server = RepositoryServer::start(Duration::ZERO, RequiredAuth::None);
+    packagist_like(&server);
+    // 1 MB on the wire, 1 GiB decoded: the reproducer's response.
+    let mebibyte = vec![b'a'; 1024 * 1024];
+    let bomb = gzip_members(&[
+        (b"{\"packages\": {}, \"x\": \"", 1),
+        (&mebibyte, 1024),
+        (b"\"}", 1),
+    ]);
+    assert!(bomb.len() < 2 * 1024 * 1024, "{}", bomb.len());
+    server.put_with_headers(
+        "/p2/acme/bomb.json",
+        200,
+        &[("Content-Encoding", "gzip")],
+        bomb,
+    );
+    let cache = temporary_directory();
+    let set = repository_set(
+        temporary_directory().path(),
+        &composer_repository(&server.url),
+        &options(Some(cache.path())),
+    );
+    let started = Instant::now();
+    let report = set
+        .fetch(&names(&["acme/bomb", "acme/widget"]))
+        .unwrap_or_else(|error| panic!("{error}"));
+    let elapsed = started.elapsed();
+    assert_eq!(report.versions["acme/widget"].len(), 3);
+    let problems: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        problems,
+        [format!(
+            "acme/bomb: repository {0}: cannot fetch {0}/p2/acme/bomb.json: the response is larger than 64 MiB",
+            server.url
+        )]
+    );
+    let hint = upkeep_hint::Hint::hint(&report.problems[0]);
+    assert!(
+        hint.as_deref()
+            .is_some_and(|hint| hint.starts_with("Composer metadata files are a few MB")),
+        "{hint:?}"
+    );
+    // Reading stops at the limit: nothing near a gigabyte is decoded or written.
+    let cached = bytes_under(cache.path());
+    assert!(cached < 1024 * 1024, "{cached} bytes cached");
+    eprintln!("gzip bomb refused after {elapsed:?}; {cached} bytes in the cache");
+}
+
+#[test]
+fn a_plain_body_over_the_limit_is_refused_and_not_cached() {
+    let server = RepositoryServer::start(Duration::ZERO, RequiredAuth::None);
+    packagist_like(&server);
+    let mut huge = b"{\"packages\": {}, \"x\": \"".to_vec();
+    huge.extend(std::iter::repeat_n(b'a', 2 * 1024 * 1024));
+    huge.extend_from_slice(b"\"}");
+    server.put("/p2/acme/huge.json", huge);
+    let cache = temporary_directory();
+    let limited = RepositoryOptions {
+        max_body_bytes: 1024 * 1024,
+        ..options(Some(cache.path()))
+    };
+    let project = temporary_directory();
+    let set = repository_set(project.path(), &composer_repository(&server.url), &limited);
+    let report = set
+        .fetch(&names(&["acme/huge", "acme/widget"]))
+        .unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(report.versions["acme/widget"].len(), 3);
+    let problems: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        problems,
+        [format!(
+            "acme/huge: repository {0}: cannot fetch {0}/p2/acme/huge.json: the response is larger than 1 MiB",
+            server.url
+        )]
+    );
+    let cached = bytes_under(cache.path());
+    assert!(cached < 1024 * 1024, "{cached} bytes cached");
+    // Offline, the next run has nothing cached for it.
+    let offline = repository_set(
+        project.path(),
+        &composer_repository(&server.url),
+        &RepositoryOptions {
+            offline: true,
+            ..limited
+        },
+    );
+    let report = offline
+        .fetch(&names(&["acme/huge"]))
+        .unwrap_or_else(|error| panic!("{error}"));
+    assert!(
+        matches!(
+            &report.problems[0].error,
+            RepositoryError::Fetch {
+                source: FetchError::NotCached,
+                ..
+            }
+        ),
+        "{:?}",
+        report.problems
+    );
+}
+
+#[test]
+fn redirects_are_followed_only_to_http_urls() {
+    let server = RepositoryServer::start(Duration::ZERO, RequiredAuth::None);
+    packagist_like(&server);
+    // A repository on disk that a `file://` redirect would reach.
+    let local = temporary_directory();
+    std::fs::write(
+        local.path().join("packages.json"),
+        json!({"packages": {"acme/local": {"1.0.0": {"name": "acme/local", "version": "1.0.0"}}}})
+            .to_string(),
+    )
+    .expect("write");
+    let to_file = format!("file://{}/packages.json", local.path().display());
+    server.put_with_headers("/to-file/packages.json", 302, &[("Location", &to_file)], "");
+    server.put_with_headers(
+        "/relative/packages.json",
+        301,
+        &[("Location", "../packages.json")],
+        "",
+    );
+    let project = temporary_directory();
+
+    let set = repository_set(
+        project.path(),
+        &composer_repository(&format!("{}/to-file", server.url)),
+        &options(None),
+    );
+    let error = set
+        .fetch(&names(&["acme/local"]))
+        .expect_err("a file:// redirect is refused");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "repository {0}/to-file: cannot fetch {0}/to-file/packages.json: redirected to `{to_file}`, which is not an http(s) URL",
+            server.url
+        )
+    );
+    assert!(
+        upkeep_hint::Hint::hint(&error).is_some_and(|hint| hint.contains("only to http(s) URLs")),
+        "{error:?}"
+    );
+
+    // A relative redirect on the same server is followed.
+    let set = repository_set(
+        project.path(),
+        &composer_repository(&format!("{}/relative", server.url)),
+        &options(None),
+    );
+    let report = set
+        .fetch(&names(&["acme/widget"]))
+        .unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(report.versions["acme/widget"].len(), 3);
+    assert!(
+        server
+            .paths()
+            .contains(&"/relative/packages.json".to_owned())
     );
 }

@@ -223,7 +223,17 @@ pub(crate) struct Http {
     headers: Vec<(&'static str, String)>,
     auth_header: &'static str,
     auth_value: Token,
+    /// What every message this client produces has masked: the token, and the header value
+    /// built from it. An API may echo what it was sent in an error body.
+    secrets: Vec<String>,
 }
+
+/// What a token is replaced with in messages.
+pub const MASK: &str = "***";
+
+/// Secrets shorter than this are not masked: masking a one-letter test token would mangle
+/// every message, and no real token is that short.
+const MIN_MASKED_CHARS: usize = 4;
 
 pub(crate) enum Method {
     Post,
@@ -247,10 +257,20 @@ impl Http {
         headers: Vec<(&'static str, String)>,
         auth_header: &'static str,
         auth_value: Token,
+        token: &str,
     ) -> Result<Self, ForgeError> {
+        let mut secrets: Vec<String> = [auth_value.expose(), token]
+            .into_iter()
+            .map(str::trim)
+            .filter(|secret| secret.chars().count() >= MIN_MASKED_CHARS)
+            .map(str::to_string)
+            .collect();
+        // The longer one first, so that `Bearer <token>` is masked whole.
+        secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
+        secrets.dedup();
         let base = base.trim_end_matches('/');
         if !(base.starts_with("https://") || base.starts_with("http://")) {
-            return Err(ForgeError::InvalidApiBase(base.to_string()));
+            return Err(ForgeError::InvalidApiBase(mask_all(base, &secrets)));
         }
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -265,7 +285,13 @@ impl Http {
             headers,
             auth_header,
             auth_value,
+            secrets,
         })
+    }
+
+    /// `text` with every known secret replaced by [`MASK`].
+    fn mask(&self, text: &str) -> String {
+        mask_all(text, &self.secrets)
     }
 
     pub(crate) fn base(&self) -> &str {
@@ -288,7 +314,7 @@ impl Http {
             request = request.header(*name, value);
         }
         let response = request.call();
-        Self::finish("GET", url, response)
+        self.finish("GET", &url, response)
     }
 
     pub(crate) fn send(
@@ -309,7 +335,7 @@ impl Http {
             request = request.header(*name, value);
         }
         let response = request.send(body.to_string().as_bytes());
-        Self::finish(method.as_str(), url, response)
+        self.finish(method.as_str(), &url, response)
     }
 
     /// [`Http::get`], read into `T` (`what` names it in the error).
@@ -346,16 +372,18 @@ impl Http {
     ) -> Result<T, ForgeError> {
         serde_json::from_value(value).map_err(|error| ForgeError::InvalidResponse {
             method,
-            url: format!("{}{path}", self.base),
-            detail: format!("{what}: {error}"),
+            url: self.mask(&format!("{}{path}", self.base)),
+            detail: self.mask(&format!("{what}: {error}")),
         })
     }
 
     fn finish(
+        &self,
         method: &'static str,
-        url: String,
+        url: &str,
         response: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
     ) -> Result<Value, ForgeError> {
+        let url = self.mask(url);
         let mut response = match response {
             Ok(response) => response,
             Err(source) => {
@@ -382,7 +410,7 @@ impl Http {
                 method,
                 url,
                 status,
-                message: api_message(&text),
+                message: api_message(&text, &self.secrets),
             });
         }
         if text.trim().is_empty() {
@@ -401,10 +429,11 @@ pub(crate) fn user_agent() -> String {
 }
 
 /// Collects the human-readable parts of an API error body: GitHub's `message` and `errors`,
-/// GitLab's `message` (a string, a list or a field map) and `error`.
-pub(crate) fn api_message(body: &str) -> String {
+/// GitLab's `message` (a string, a list or a field map) and `error`, with `secrets` masked
+/// (before anything is shortened, so that no part of one is left).
+pub(crate) fn api_message(body: &str, secrets: &[String]) -> String {
     let Ok(value) = serde_json::from_str::<Value>(body) else {
-        let text = body.trim();
+        let text = mask_all(body.trim(), secrets);
         return if text.is_empty() {
             "(no response body)".to_string()
         } else {
@@ -442,10 +471,24 @@ pub(crate) fn api_message(body: &str) -> String {
         }
     }
     if parts.is_empty() {
-        value.to_string().chars().take(300).collect()
+        mask_all(&value.to_string(), secrets)
+            .chars()
+            .take(300)
+            .collect()
     } else {
-        parts.join("; ")
+        mask_all(&parts.join("; "), secrets)
     }
+}
+
+/// `text` with every occurrence of each secret (longest first) replaced by [`MASK`].
+fn mask_all(text: &str, secrets: &[String]) -> String {
+    let mut masked = text.to_string();
+    for secret in secrets {
+        if masked.contains(secret.as_str()) {
+            masked = masked.replace(secret.as_str(), MASK);
+        }
+    }
+    masked
 }
 
 fn flatten(value: &Value) -> String {
@@ -519,35 +562,38 @@ mod tests {
     fn api_messages_read_both_apis_error_shapes() {
         assert_eq!(
             api_message(
-                r#"{"message":"Validation Failed","errors":[{"resource":"PullRequest","code":"custom","message":"A pull request already exists for acme:topic."}],"documentation_url":"x"}"#
+                r#"{"message":"Validation Failed","errors":[{"resource":"PullRequest","code":"custom","message":"A pull request already exists for acme:topic."}],"documentation_url":"x"}"#,
+                &[]
             ),
             "Validation Failed; A pull request already exists for acme:topic."
         );
         assert_eq!(
             api_message(
-                r#"{"message":"Validation Failed","errors":[{"resource":"PullRequest","field":"head","code":"invalid"}]}"#
+                r#"{"message":"Validation Failed","errors":[{"resource":"PullRequest","field":"head","code":"invalid"}]}"#,
+                &[]
             ),
             "Validation Failed; PullRequest head: invalid"
         );
         assert_eq!(
             api_message(
-                r#"{"message":["Another open merge request already exists for this source branch: !3"]}"#
+                r#"{"message":["Another open merge request already exists for this source branch: !3"]}"#,
+                &[]
             ),
             "Another open merge request already exists for this source branch: !3"
         );
         assert_eq!(
-            api_message(r#"{"message":{"title":["is too long"]}}"#),
+            api_message(r#"{"message":{"title":["is too long"]}}"#, &[]),
             "title is too long"
         );
         assert_eq!(
-            api_message(r#"{"error":"title is missing"}"#),
+            api_message(r#"{"error":"title is missing"}"#, &[]),
             "title is missing"
         );
         assert_eq!(
-            api_message("<html>Bad Gateway</html>"),
+            api_message("<html>Bad Gateway</html>", &[]),
             "<html>Bad Gateway</html>"
         );
-        assert_eq!(api_message(""), "(no response body)");
+        assert_eq!(api_message("", &[]), "(no response body)");
     }
 
     #[test]

@@ -65,7 +65,8 @@ impl GitHub {
             .split_once('/')
             .filter(|(owner, repo)| !owner.is_empty() && !repo.is_empty() && !repo.contains('/'))
             .ok_or_else(|| ForgeError::InvalidRepositoryPath(repository.to_string()))?;
-        let authorization = Token::new(format!("Bearer {}", token.into_secret()));
+        let secret = token.into_secret();
+        let authorization = Token::new(format!("Bearer {secret}"));
         let http = Http::new(
             api_base,
             vec![
@@ -75,6 +76,7 @@ impl GitHub {
             ],
             "Authorization",
             authorization,
+            &secret,
         )?;
         Ok(GitHub {
             http,
@@ -308,6 +310,47 @@ mod tests {
             )),
             "{text}"
         );
+    }
+
+    #[test]
+    fn an_error_body_echoing_the_token_is_masked() {
+        let fake = FakeGitHub::start();
+        let github = client(&fake);
+        let token = fake.token();
+        // The token in the message and in the list of errors; in a field no message is taken
+        // from (the body is shown whole); and where the 300-character cut of such a body
+        // falls inside it.
+        fake.fail_next(
+            "post",
+            422,
+            json!({"message": format!("bad header: Bearer {token}"),
+                   "errors": [{"message": format!("token {token} lacks scope")}]}),
+        );
+        let error = github
+            .create_request(&new_request("topic", false))
+            .unwrap_err();
+        let text = format!("{error}");
+        assert!(!text.contains(&token), "{text}");
+        assert_eq!(
+            text,
+            format!(
+                "POST {}/repos/acme/shop/pulls answered HTTP 422: bad header: ***; token *** lacks scope",
+                fake.base_url()
+            )
+        );
+        fake.fail_next("get", 500, json!({"detail": token}));
+        let text = github
+            .find_open_request("topic", "main")
+            .unwrap_err()
+            .to_string();
+        assert!(text.ends_with(r#"HTTP 500: {"detail":"***"}"#), "{text}");
+        let padding = "x".repeat(300 - 10);
+        fake.fail_next("get", 502, json!(format!("{padding}{token}")));
+        let text = github
+            .find_open_request("topic", "main")
+            .unwrap_err()
+            .to_string();
+        assert!(!text.contains(&token[..8]), "{text}");
     }
 
     #[test]

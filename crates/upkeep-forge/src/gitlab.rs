@@ -68,7 +68,8 @@ impl GitLab {
             api_base,
             vec![("User-Agent", user_agent())],
             "PRIVATE-TOKEN",
-            token,
+            token.clone(),
+            &token.into_secret(),
         )?;
         Ok(GitLab {
             http,
@@ -352,6 +353,29 @@ mod tests {
                 .contains("Another open merge request already exists for this source branch: !1"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn an_error_body_echoing_the_token_is_masked() {
+        let fake = FakeGitLab::start();
+        let gitlab = client(&fake);
+        let token = fake.token();
+        fake.fail_next(
+            "post",
+            400,
+            json!({"message": {"private_token": [format!("{token} is not allowed here")]},
+                   "error": format!("PRIVATE-TOKEN: {token}")}),
+        );
+        let error = gitlab.create_request(&new_request(false)).unwrap_err();
+        let text = format!("{error}");
+        assert!(!text.contains(&token), "{text}");
+        assert!(
+            text.ends_with("HTTP 400: private_token *** is not allowed here; PRIVATE-TOKEN: ***"),
+            "{text}"
+        );
+        fake.fail_next("put", 502, json!(format!("<html>{token}</html>")));
+        let text = gitlab.update_request(1, "t", "d").unwrap_err().to_string();
+        assert!(text.ends_with(r#"HTTP 502: "<html>***</html>""#), "{text}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use upkeep_composer::ComposerLock;
 use upkeep_forge::{Forge, ForgeError, Git, GitError, NewPullRequest, PullRequest};
@@ -15,9 +16,22 @@ use crate::plan::{PackagePlan, UpdateKind, UpgradePlan};
 use crate::pull_request::{AppliedUpdate, FailedGroup, MajorUpgrade, UpgradeReport};
 use crate::settings::UpgradeSettings;
 
+/// What every upgrade branch's name starts with.
+const UPGRADE_BRANCH_PREFIX: &str = "upkeep/upgrade-for-";
+
 /// The branch an upgrade of `base` lives on.
 pub fn upgrade_branch(base: &str) -> String {
-    format!("upkeep/upgrade-for-{base}")
+    format!("{UPGRADE_BRANCH_PREFIX}{base}")
+}
+
+/// The base branch of an upgrade branch (`main` for `upkeep/upgrade-for-main`, also when runs
+/// on a leftover branch nested the prefix), or `None` for a branch that is not one.
+pub fn base_of_upgrade_branch(branch: &str) -> Option<&str> {
+    let mut base = branch.strip_prefix(UPGRADE_BRANCH_PREFIX)?;
+    while let Some(inner) = base.strip_prefix(UPGRADE_BRANCH_PREFIX) {
+        base = inner;
+    }
+    Some(base)
 }
 
 pub struct ApplyOptions<'a> {
@@ -38,6 +52,23 @@ pub struct ApplyOptions<'a> {
     pub gate: bool,
     /// `YYYY-MM-DD`, for the title.
     pub date: String,
+    /// Set (by the caller's signal handler, say) to stop the run: Composer is stopped, nothing
+    /// more is committed, pushed or opened, and the checkout returns to the base branch.
+    pub cancel: Option<&'a AtomicBool>,
+}
+
+impl ApplyOptions<'_> {
+    fn cancelled(&self) -> bool {
+        self.cancel.is_some_and(|flag| flag.load(Ordering::SeqCst))
+    }
+
+    fn check_cancelled(&self) -> Result<(), ApplyError> {
+        if self.cancelled() {
+            Err(ApplyError::Cancelled)
+        } else {
+            Ok(())
+        }
+    }
 }
 
 /// What an apply did.
@@ -69,6 +100,13 @@ pub enum ApplyError {
     Gate(String),
     #[error("{}: {message}", path.display())]
     Lock { path: PathBuf, message: String },
+    #[error(
+        "`{branch}` is checked out: an earlier `upkeep upgrade apply` ended before it could \
+         return to `{base}` (killed?); an upgrade does not start from an upgrade branch"
+    )]
+    OnUpgradeBranch { branch: String, base: String },
+    #[error("the upgrade was cancelled (interrupted or terminated); nothing more was applied")]
+    Cancelled,
 }
 
 impl upkeep_hint::Hint for ApplyError {
@@ -85,6 +123,14 @@ impl upkeep_hint::Hint for ApplyError {
             Self::Git(error) => error.hint(),
             Self::Forge(error) => error.hint(),
             Self::Composer(error) => error.hint(),
+            Self::OnUpgradeBranch { branch, base } => Some(format!(
+                "drop what it left with `git checkout --force {base} && git branch -D {branch}`, \
+                 then run the upgrade again (with --refresh if its branch was pushed)"
+            )),
+            Self::Cancelled => Some(
+                "the checkout is back on the base branch; run the upgrade again to start over"
+                    .into(),
+            ),
             Self::Gate(_) | Self::Lock { .. } => None,
         }
     }
@@ -96,6 +142,17 @@ pub fn apply(
     log: &mut dyn FnMut(&str),
 ) -> Result<ApplyOutcome, ApplyError> {
     let git = Git::open(options.project)?;
+    // Before the tree is looked at: what a killed run left is uncommitted on its branch, and
+    // "commit your changes" would be the wrong advice.
+    if let Ok(current) = git.current_branch()
+        && let Some(base) = base_of_upgrade_branch(&current)
+    {
+        return Err(ApplyError::OnUpgradeBranch {
+            base: base.to_string(),
+            branch: current,
+        });
+    }
+    options.check_cancelled()?;
     let dirty = git.dirty_paths()?;
     if !dirty.is_empty() {
         return Err(ApplyError::DirtyTree { paths: dirty });
@@ -124,6 +181,7 @@ pub fn apply(
     } else {
         None
     };
+    options.check_cancelled()?;
     // Without `refresh`, `refuse_open_upgrade` has made sure the branch does not exist.
     if options.refresh && git.branch_exists(&branch)? {
         git.delete_branch(&branch)?;
@@ -186,6 +244,7 @@ fn apply_on_branch(
         ..UpgradeReport::default()
     };
     let commits = update_groups(options, git, &composer, &mut report, log)?;
+    options.check_cancelled()?;
     report.majors = options
         .plan
         .packages
@@ -228,6 +287,7 @@ fn apply_on_branch(
         log("nothing was updated; no branch is pushed");
         return Ok(outcome);
     }
+    options.check_cancelled()?;
     publish(options, git, existing_request, &mut outcome, log)?;
     Ok(outcome)
 }
@@ -243,6 +303,7 @@ fn update_groups(
 ) -> Result<Vec<String>, ApplyError> {
     let mut commits = Vec::new();
     for group in &options.plan.groups {
+        options.check_cancelled()?;
         let members: Vec<&PackagePlan> = group
             .packages
             .iter()
@@ -360,6 +421,7 @@ fn composer<'a>(options: &ApplyOptions<'a>) -> Composer<'a> {
     Composer {
         program: options.composer,
         project: options.project,
+        cancel: options.cancel,
     }
 }
 
@@ -394,6 +456,9 @@ fn update_group<'p>(
             .collect();
         if !moves.is_empty() {
             let run = composer.require(&moves, dev, log)?;
+            if run.cancelled {
+                return Err(ApplyError::Cancelled);
+            }
             if !run.succeeded {
                 git.reset_hard("HEAD")?;
                 return Ok(GroupResult::Failed(run.problem()));
@@ -405,9 +470,12 @@ fn update_group<'p>(
         .filter_map(|package| package.to.clone().map(|to| (package.name.clone(), to)))
         .collect();
     let mut run = composer.update(&targets, false, log)?;
-    if !run.succeeded {
+    if !run.succeeded && !run.cancelled {
         log("retrying with --with-all-dependencies");
         run = composer.update(&targets, true, log)?;
+    }
+    if run.cancelled {
+        return Err(ApplyError::Cancelled);
     }
     if !run.succeeded {
         git.reset_hard("HEAD")?;
@@ -514,7 +582,12 @@ fn return_to_base(
     if delete_branch {
         git.delete_branch(branch)?;
     }
-    if options.project.join("vendor").is_dir() {
+    if options.cancelled() {
+        // A cancelled run has seconds before the next signal; `composer install` takes longer.
+        if options.project.join("vendor").is_dir() {
+            log("warning: cancelled, so vendor/ was not restored; run `composer install`");
+        }
+    } else if options.project.join("vendor").is_dir() {
         let run = composer(options).install(log)?;
         if !run.succeeded {
             log("warning: `composer install` could not restore vendor/ to the base branch's lock");
@@ -527,6 +600,23 @@ fn return_to_base(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn upgrade_branches_name_their_base() {
+        assert_eq!(
+            base_of_upgrade_branch("upkeep/upgrade-for-main"),
+            Some("main")
+        );
+        assert_eq!(
+            base_of_upgrade_branch("upkeep/upgrade-for-upkeep/upgrade-for-release/1.x"),
+            Some("release/1.x")
+        );
+        assert_eq!(base_of_upgrade_branch("main"), None);
+        assert_eq!(
+            base_of_upgrade_branch("feature/upkeep/upgrade-for-main"),
+            None
+        );
+    }
 
     #[test]
     fn new_findings_are_counted_as_a_multiset() {

@@ -2,10 +2,18 @@
 //! its problem text when it fails.
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread;
+use std::time::{Duration, Instant};
+
+/// How often a running Composer looks at the cancel flag.
+const CANCEL_POLL: Duration = Duration::from_millis(50);
+/// How long Composer has to end after SIGTERM before it is killed.
+const TERMINATE_GRACE: Duration = Duration::from_secs(3);
 
 /// Flags every Composer run of the upgrader uses: no project scripts or plugins run (they are
 /// the project's deployment tooling, not part of resolving versions), and nothing asks.
@@ -36,6 +44,8 @@ impl upkeep_hint::Hint for ComposerError {
 pub struct ComposerRun {
     pub command: String,
     pub succeeded: bool,
+    /// The run was stopped because the cancel flag was set.
+    pub cancelled: bool,
     /// Everything Composer printed, in order.
     pub output: Vec<String>,
 }
@@ -80,6 +90,8 @@ impl ComposerRun {
 pub struct Composer<'a> {
     pub program: &'a str,
     pub project: &'a Path,
+    /// When set while Composer runs, Composer and what it started are stopped.
+    pub cancel: Option<&'a AtomicBool>,
 }
 
 impl Composer<'_> {
@@ -148,6 +160,9 @@ impl Composer<'_> {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            // A group of its own, so that a cancel stops Composer's children too; a terminal's
+            // Ctrl-C reaches upkeep alone, which then stops the group.
+            .process_group(0)
             .spawn()
             .map_err(|source| ComposerError::Missing {
                 program: self.program.to_string(),
@@ -165,20 +180,52 @@ impl Composer<'_> {
         }
         drop(sender);
         let mut output = Vec::new();
-        for line in lines {
-            log(&line);
-            output.push(line);
+        let mut cancelled = false;
+        loop {
+            match lines.recv_timeout(CANCEL_POLL) {
+                Ok(line) => {
+                    log(&line);
+                    output.push(line);
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    if !cancelled && self.cancel.is_some_and(|flag| flag.load(Ordering::SeqCst)) {
+                        cancelled = true;
+                        log("cancelled: stopping Composer");
+                        stop_group(&mut child);
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
         }
         for reader in readers {
             let _ = reader.join();
         }
-        let succeeded = child.wait().is_ok_and(|status| status.success());
+        let succeeded = child.wait().is_ok_and(|status| status.success()) && !cancelled;
         Ok(ComposerRun {
             command,
             succeeded,
+            cancelled,
             output,
         })
     }
+}
+
+/// SIGTERM to the child's process group, SIGKILL after a grace period if it is still there.
+fn stop_group(child: &mut Child) {
+    let Some(group) = rustix::process::Pid::from_raw(child.id().cast_signed()) else {
+        return;
+    };
+    let _ = rustix::process::kill_process_group(group, rustix::process::Signal::TERM);
+    let deadline = Instant::now() + TERMINATE_GRACE;
+    while Instant::now() < deadline {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            // The group may outlive its leader; what is left gets no more grace.
+            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+            return;
+        }
+        thread::sleep(CANCEL_POLL);
+    }
+    let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
 }
 
 fn forward(stream: impl std::io::Read, sender: &mpsc::Sender<String>) {
@@ -199,6 +246,7 @@ mod tests {
         let run = ComposerRun {
             command: "composer update".into(),
             succeeded: false,
+            cancelled: false,
             output: vec![
                 "Loading composer repositories with package information".into(),
                 "Your requirements could not be resolved to an installable set of packages.".into(),

@@ -133,6 +133,21 @@ pub fn plan_project(
         hint: problem.hint(),
     }));
 
+    // The planner leaves such a package alone; say so rather than drop it silently.
+    warnings.extend(
+        lock.packages
+            .iter()
+            .chain(&lock.packages_dev)
+            .filter_map(|package| {
+                let error = package.parse_version().err()?;
+                Some(Warning::from(format!(
+                    "{}: `{}` is left alone: {error}",
+                    lock_path.display(),
+                    package.name
+                )))
+            }),
+    );
+
     let advisories = match &settings.advisories {
         Some(path) => {
             let wanted: HashSet<String> = names.iter().cloned().collect();

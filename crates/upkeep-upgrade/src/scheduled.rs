@@ -98,6 +98,7 @@ pub fn run_scheduled_upgrade(
         remote: &job.remote,
         gate: true,
         date: now.strftime("%Y-%m-%d").to_string(),
+        cancel: None,
     };
     Ok(apply(&options, log)?)
 }

@@ -2,6 +2,8 @@
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
@@ -248,7 +250,17 @@ fn render_plan(plan: &UpgradePlan) -> String {
     text
 }
 
+/// A flag that Ctrl-C, SIGTERM and SIGHUP (what CI systems send to cancel a job) set; the
+/// upgrade then stops Composer and returns to the base branch instead of dying on its branch.
+fn cancel_on_signals() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let handler = Arc::clone(&flag);
+    let _ = ctrlc::set_handler(move || handler.store(true, Ordering::SeqCst));
+    flag
+}
+
 fn run_apply(args: &ApplyArgs) -> Outcome {
+    let cancel = cancel_on_signals();
     // The forge first: a missing token or an unknown forge should not wait for the metadata.
     let forge = if args.pr {
         match forge_client(args) {
@@ -273,6 +285,7 @@ fn run_apply(args: &ApplyArgs) -> Outcome {
         remote: &args.remote,
         gate: !args.no_gate,
         date: jiff::Timestamp::now().strftime("%Y-%m-%d").to_string(),
+        cancel: Some(&cancel),
     };
     let mut log = |line: &str| anstream::eprintln!("{line}");
     match apply(&options, &mut log) {

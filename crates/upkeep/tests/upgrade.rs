@@ -600,3 +600,276 @@ fn a_remote_that_names_no_forge_is_an_error_with_the_hints_of_the_library_and_th
         )
     );
 }
+
+/// A `composer` that changes the lock file as an update would, says it started (its pid in
+/// `<dir>/started`), and then holds the run.
+fn slow_composer(dir: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt as _;
+    let script = dir.join("slow-composer");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nprintf '\\n' >> composer.lock\necho $$ > '{0}/started.tmp'\nmv '{0}/started.tmp' '{0}/started'\nexec sleep 60\n",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+/// Waits up to `limit` for `until` to give a value.
+fn wait_for<T>(limit: std::time::Duration, mut until: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(value) = until() {
+            return Some(value);
+        }
+        if std::time::Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Starts `upkeep upgrade apply` with the slow composer, waits until Composer runs, sends
+/// `signal` to upkeep (not to Composer) and returns how upkeep ended, its stderr and the pid
+/// of the Composer it started.
+fn apply_and_signal(
+    shop: &Shop,
+    composer: &Path,
+    signal: &str,
+) -> (std::process::ExitStatus, String, u32) {
+    let started = composer.parent().unwrap().join("started");
+    let _ = std::fs::remove_file(&started);
+    let log = shop.dir.path().join(format!("stderr-{signal}"));
+    let mut child = shop
+        .upkeep(&[
+            "upgrade",
+            "apply",
+            "--no-gate",
+            "--composer",
+            composer.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let composer_pid = wait_for(std::time::Duration::from_mins(1), || {
+        std::fs::read_to_string(&started)
+            .ok()?
+            .trim()
+            .parse::<u32>()
+            .ok()
+    });
+    let Some(composer_pid) = composer_pid else {
+        let _ = child.kill();
+        panic!(
+            "Composer never started: {}",
+            std::fs::read_to_string(&log).unwrap()
+        );
+    };
+    let sent = Command::new("kill")
+        .args(["-s", signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -s {signal}");
+    let status = wait_for(std::time::Duration::from_secs(20), || {
+        child.try_wait().unwrap()
+    });
+    let Some(status) = status else {
+        let _ = child.kill();
+        panic!("upkeep did not end within 20 s of SIG{signal}");
+    };
+    (status, std::fs::read_to_string(&log).unwrap(), composer_pid)
+}
+
+fn process_exists(pid: u32) -> bool {
+    // A zombie has been stopped; only its parent's wait is missing.
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or_default()
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
+#[test]
+fn a_terminated_or_hung_up_apply_stops_composer_and_returns_to_the_base_branch() {
+    assert!(
+        composer_available(),
+        "composer is not installed (scripts/test.sh installs it)"
+    );
+    let shop = Shop::new();
+    let tools = tempfile::tempdir().unwrap();
+    let composer = slow_composer(tools.path());
+    let head = shop.git(&["rev-parse", "HEAD"]);
+    // One shop for all three: each run must leave nothing that blocks the next.
+    for signal in ["TERM", "HUP", "INT"] {
+        let started = std::time::Instant::now();
+        let (status, stderr, composer_pid) = apply_and_signal(&shop, &composer, signal);
+        assert_eq!(status.code(), Some(2), "SIG{signal}: {stderr}");
+        assert!(
+            stderr.contains(
+                "error: the upgrade was cancelled (interrupted or terminated); nothing more was applied\nhint: the checkout is back on the base branch"
+            ),
+            "SIG{signal}: {stderr}"
+        );
+        assert!(stderr.contains("back on main"), "SIG{signal}: {stderr}");
+        assert!(
+            !process_exists(composer_pid),
+            "SIG{signal}: Composer {composer_pid} still runs"
+        );
+        assert_eq!(
+            shop.git(&["rev-parse", "--abbrev-ref", "HEAD"]).trim(),
+            "main"
+        );
+        assert_eq!(shop.git(&["rev-parse", "HEAD"]), head);
+        assert_eq!(shop.git(&["status", "--porcelain"]), "", "SIG{signal}");
+        assert_eq!(
+            shop.git(&["branch", "--list", "upkeep/*"]),
+            "",
+            "SIG{signal}"
+        );
+        eprintln!(
+            "SIG{signal}: back on main {:?} after the start",
+            started.elapsed()
+        );
+    }
+}
+
+#[test]
+fn after_a_killed_apply_the_next_run_refuses_the_leftover_branch_with_a_hint() {
+    assert!(
+        composer_available(),
+        "composer is not installed (scripts/test.sh installs it)"
+    );
+    let shop = Shop::new();
+    let tools = tempfile::tempdir().unwrap();
+    let composer = slow_composer(tools.path());
+    let (status, _, composer_pid) = apply_and_signal(&shop, &composer, "KILL");
+    assert_eq!(status.code(), None, "SIGKILL ends upkeep at once");
+    // Composer runs in a group of its own, which SIGKILL leaves behind.
+    let _ = Command::new("kill")
+        .args(["-s", "KILL", "--", &format!("-{composer_pid}")])
+        .status();
+    assert_eq!(
+        shop.git(&["rev-parse", "--abbrev-ref", "HEAD"]).trim(),
+        "upkeep/upgrade-for-main"
+    );
+    assert_eq!(shop.git(&["status", "--porcelain"]), " M composer.lock\n");
+
+    let started = tools.path().join("started");
+    let _ = std::fs::remove_file(&started);
+    let arguments = [
+        "upgrade",
+        "apply",
+        "--no-gate",
+        "--composer",
+        composer.to_str().unwrap(),
+    ];
+    let output = shop.run(&arguments);
+    assert_exit(&output, 2);
+    assert_eq!(
+        stderr(&output),
+        "error: `upkeep/upgrade-for-main` is checked out: an earlier `upkeep upgrade apply` ended before it could return to `main` (killed?); an upgrade does not start from an upgrade branch\n\
+         hint: drop what it left with `git checkout --force main && git branch -D upkeep/upgrade-for-main`, then run the upgrade again (with --refresh if its branch was pushed)\n"
+    );
+    assert!(!started.exists(), "Composer ran on the leftover branch");
+    assert_eq!(
+        shop.git(&["branch", "--list", "upkeep/*"]),
+        "* upkeep/upgrade-for-main\n"
+    );
+
+    // Following the hint gives a run that starts from main again.
+    shop.git(&["checkout", "--force", "main"]);
+    shop.git(&["branch", "-D", "upkeep/upgrade-for-main"]);
+    let (status, stderr, _) = apply_and_signal(&shop, &composer, "TERM");
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("on branch upkeep/upgrade-for-main (from main)"),
+        "{stderr}"
+    );
+    assert_eq!(
+        shop.git(&["rev-parse", "--abbrev-ref", "HEAD"]).trim(),
+        "main"
+    );
+    assert_eq!(shop.git(&["branch", "--list", "upkeep/*"]), "");
+}
+
+#[test]
+fn plan_refuses_over_long_versions_in_the_lock_and_the_repository_at_once() {
+    assert!(
+        composer_available(),
+        "composer is not installed (scripts/test.sh installs it)"
+    );
+    let shop = Shop::new();
+    // The reproducers: one 64 KB version in the repository's metadata, one in the lock (each
+    // took 14 s in a release build, quadratic in the length).
+    let repository_dir = shop.dir.path().join("repo");
+    std::fs::create_dir_all(&repository_dir).unwrap();
+    let mut repository: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture().join("packages.json")).unwrap()).unwrap();
+    let long_release = format!("1.0.{}", "x".repeat(64_000));
+    repository["packages"]["acme/lib"][&long_release] =
+        serde_json::json!({"name": "acme/lib", "version": long_release, "type": "metapackage"});
+    std::fs::write(
+        repository_dir.join("packages.json"),
+        serde_json::to_vec(&repository).unwrap(),
+    )
+    .unwrap();
+    let manifest_path = shop.project.join("composer.json");
+    let manifest = std::fs::read_to_string(&manifest_path).unwrap().replace(
+        &format!("file://{}", fixture().display()),
+        &format!("file://{}", repository_dir.display()),
+    );
+    std::fs::write(&manifest_path, manifest).unwrap();
+    let lock_path = shop.project.join("composer.lock");
+    let mut lock: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&lock_path).unwrap()).unwrap();
+    let long_locked = format!("3.70.0{}", "x".repeat(64_000));
+    for package in lock["packages"].as_array_mut().unwrap() {
+        if package["name"] == "spryker/kernel" {
+            package["version"] = serde_json::Value::from(long_locked.clone());
+        }
+    }
+    std::fs::write(&lock_path, serde_json::to_vec_pretty(&lock).unwrap()).unwrap();
+
+    let started = std::time::Instant::now();
+    let output = shop.run(&["upgrade", "plan", "--format", "json"]);
+    let elapsed = started.elapsed();
+    assert_exit(&output, 0);
+    let stderr = stderr(&output);
+    assert!(
+        stderr.contains(&format!(
+            "warning: ./composer.lock: `spryker/kernel` is left alone: invalid version \"{}… (64006 bytes)\": longer than 256 bytes; Composer's versions are far shorter\n",
+            &long_locked[..40]
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "version `{}… (64004 bytes)`: the version is longer than 256 bytes",
+            &long_release[..40]
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.len() < 4096, "{} bytes of warnings", stderr.len());
+    // The rest of the plan is as usual.
+    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let acme_lib = plan["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|package| package["name"] == "acme/lib")
+        .unwrap();
+    assert_eq!(acme_lib["to"], "1.1.0");
+    // Refused at once, not scanned: far below the 14 s the two inputs took before.
+    assert!(
+        elapsed < std::time::Duration::from_secs(10),
+        "took {elapsed:?}"
+    );
+    eprintln!("plan with two 64 KB versions: {elapsed:?}");
+}

@@ -23,8 +23,8 @@ use sha2::{Digest, Sha256};
 
 use super::auth::AuthConfig;
 
-/// Bodies larger than this are refused; Packagist's largest metadata files are a few MB.
-const MAX_BODY_BYTES: u64 = 512 * 1024 * 1024;
+/// Redirects followed for one request at most.
+const MAX_REDIRECTS: u32 = 10;
 
 /// Transport failures (refused connection, reset, timeout) are tried this many times in all.
 const ATTEMPTS: u32 = 3;
@@ -36,6 +36,13 @@ pub enum FetchError {
     Transport { message: String },
     #[error("HTTP {status}")]
     Status { status: u16 },
+    /// The body, decoded (a small gzip body can decode to gigabytes), is larger than allowed.
+    #[error("the response is larger than {} MiB", limit / (1024 * 1024))]
+    TooLarge { limit: u64 },
+    #[error("redirected to `{location}`, which is not an http(s) URL")]
+    NotHttpRedirect { location: String },
+    #[error("more than {MAX_REDIRECTS} redirects")]
+    TooManyRedirects,
     #[error(
         "HTTP {status}: {}",
         if *credentials_sent {
@@ -69,6 +76,17 @@ impl upkeep_hint::Hint for FetchError {
             Self::Unauthorized { host, .. } => Some(format!(
                 "add `http-basic` or `bearer` for `{host}` to auth.json, or set COMPOSER_AUTH"
             )),
+            Self::TooLarge { .. } => Some(
+                "Composer metadata files are a few MB; check the repository's URL, or raise \
+                 the limit (`RepositoryOptions::max_body_bytes`) for a repository that really \
+                 serves larger ones"
+                    .to_string(),
+            ),
+            Self::NotHttpRedirect { .. } => Some(
+                "a repository served over HTTP may redirect only to http(s) URLs; name a local \
+                 repository as `file://` in composer.json instead"
+                    .to_string(),
+            ),
             _ => None,
         }
     }
@@ -177,6 +195,8 @@ pub(crate) struct FetchPolicy {
     pub(crate) max_age: Duration,
     pub(crate) timeout: Duration,
     pub(crate) max_connections: usize,
+    /// Largest body accepted, decoded.
+    pub(crate) max_body_bytes: u64,
 }
 
 /// Fetches documents for all repositories of a project; shared by the worker threads.
@@ -186,6 +206,7 @@ pub(crate) struct Fetcher {
     auth: AuthConfig,
     offline: bool,
     max_age: Duration,
+    max_body_bytes: u64,
     counters: Counters,
 }
 
@@ -202,6 +223,9 @@ impl Fetcher {
             .timeout_send_request(timeout)
             .timeout_recv_response(timeout)
             .timeout_recv_body(timeout)
+            // Redirects are followed here, not by ureq, which would hand on any `Location`
+            // (`file:///etc/passwd` included) without asking which schemes are allowed.
+            .max_redirects(0)
             .max_idle_connections(policy.max_connections.max(1) * 4)
             .max_idle_connections_per_host(policy.max_connections.max(1))
             .user_agent(concat!(
@@ -217,6 +241,7 @@ impl Fetcher {
             auth,
             offline: policy.offline,
             max_age: policy.max_age,
+            max_body_bytes: policy.max_body_bytes,
             counters: Counters::default(),
         }
     }
@@ -303,34 +328,28 @@ impl Fetcher {
     }
 
     fn request(&self, url: &str, cached: Option<CacheEntry>) -> Result<Fetched, FetchError> {
-        let auth = self.auth.header_for(url);
-        let mut attempt = 1;
-        let mut response = loop {
-            let mut request = self.agent.get(url);
-            if let Some(header) = &auth {
-                request = request.header(header.name, header.value.as_str());
+        let mut target = url.to_owned();
+        let mut redirects = 0;
+        let (mut response, credentials_sent) = loop {
+            let (response, credentials_sent) = self.send(&target, cached.as_ref())?;
+            if !response.status().is_redirection() || response.status().as_u16() == 304 {
+                break (response, credentials_sent);
             }
-            if let Some(entry) = &cached {
-                if let Some(etag) = &entry.header.etag {
-                    request = request.header("If-None-Match", etag.as_str());
-                }
-                if let Some(last_modified) = &entry.header.last_modified {
-                    request = request.header("If-Modified-Since", last_modified.as_str());
-                }
+            let Some(location) = response
+                .headers()
+                .get("location")
+                .and_then(|value| value.to_str().ok())
+            else {
+                break (response, credentials_sent);
+            };
+            redirects += 1;
+            if redirects > MAX_REDIRECTS {
+                return Err(FetchError::TooManyRedirects);
             }
-            bump(&self.counters.requests, 1);
-            match request.call() {
-                Ok(response) => break response,
-                Err(error) if attempt < ATTEMPTS && is_transient(&error) => {
-                    std::thread::sleep(Duration::from_millis(50 * u64::from(attempt)));
-                    attempt += 1;
-                }
-                Err(error) => {
-                    return Err(FetchError::Transport {
-                        message: error.to_string(),
-                    });
-                }
-            }
+            target =
+                resolve_location(&target, location).ok_or_else(|| FetchError::NotHttpRedirect {
+                    location: location.to_owned(),
+                })?;
         };
         let status = response.status().as_u16();
         match status {
@@ -347,14 +366,7 @@ impl Fetcher {
             200..=299 | 404 | 410 => {
                 let found = (200..=299).contains(&status);
                 let body = if found {
-                    response
-                        .body_mut()
-                        .with_config()
-                        .limit(MAX_BODY_BYTES)
-                        .read_to_vec()
-                        .map_err(|error| FetchError::Transport {
-                            message: error.to_string(),
-                        })?
+                    self.read_body(&mut response)?
                 } else {
                     Vec::new()
                 };
@@ -390,14 +402,149 @@ impl Fetcher {
             }
             401 | 403 => Err(FetchError::Unauthorized {
                 status,
-                host: super::auth::url_host(url)
+                host: super::auth::url_host(&target)
                     .map(|(_, host_and_port)| host_and_port)
                     .unwrap_or_default(),
-                credentials_sent: auth.is_some(),
+                credentials_sent,
             }),
             _ => Err(FetchError::Status { status }),
         }
     }
+}
+
+impl Fetcher {
+    /// One GET of `url` with its credentials and the validators of `cached`, retried on
+    /// transport failures; redirects come back as responses. Also returns whether credentials
+    /// were sent.
+    fn send(
+        &self,
+        url: &str,
+        cached: Option<&CacheEntry>,
+    ) -> Result<(ureq::http::Response<ureq::Body>, bool), FetchError> {
+        // Credentials go by the host of each URL, so a redirect to another host gets its own
+        // (or none).
+        let auth = self.auth.header_for(url);
+        let mut attempt = 1;
+        loop {
+            let mut request = self.agent.get(url);
+            if let Some(header) = &auth {
+                request = request.header(header.name, header.value.as_str());
+            }
+            if let Some(entry) = cached {
+                if let Some(etag) = &entry.header.etag {
+                    request = request.header("If-None-Match", etag.as_str());
+                }
+                if let Some(last_modified) = &entry.header.last_modified {
+                    request = request.header("If-Modified-Since", last_modified.as_str());
+                }
+            }
+            bump(&self.counters.requests, 1);
+            match request.call() {
+                Ok(response) => return Ok((response, auth.is_some())),
+                Err(error) if attempt < ATTEMPTS && is_transient(&error) => {
+                    std::thread::sleep(Duration::from_millis(50 * u64::from(attempt)));
+                    attempt += 1;
+                }
+                Err(error) => {
+                    return Err(FetchError::Transport {
+                        message: error.to_string(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// The decoded body, refused as soon as it grows past the limit: ureq's own limit counts
+    /// the bytes on the wire, before decompression.
+    fn read_body(
+        &self,
+        response: &mut ureq::http::Response<ureq::Body>,
+    ) -> Result<Vec<u8>, FetchError> {
+        let limit = self.max_body_bytes;
+        let too_large = || FetchError::TooLarge { limit };
+        let declared = response
+            .headers()
+            .get("content-length")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.trim().parse::<u64>().ok());
+        let is_encoded = response.headers().contains_key("content-encoding");
+        if !is_encoded && declared.is_some_and(|length| length > limit) {
+            return Err(too_large());
+        }
+        let transport = |error: std::io::Error| FetchError::Transport {
+            message: error.to_string(),
+        };
+        let reader = response.body_mut().with_config().reader();
+        let mut body = Vec::with_capacity(
+            usize::try_from(declared.unwrap_or(0).min(limit)).unwrap_or_default(),
+        );
+        reader
+            .take(limit.saturating_add(1))
+            .read_to_end(&mut body)
+            .map_err(transport)?;
+        if body.len() as u64 > limit {
+            return Err(too_large());
+        }
+        Ok(body)
+    }
+}
+
+/// Where a redirect from `from` to `location` leads, if it is an http(s) URL.
+fn resolve_location(from: &str, location: &str) -> Option<String> {
+    let location = location.trim();
+    let has_scheme = location.split_once(':').is_some_and(|(scheme, _)| {
+        scheme.starts_with(|character: char| character.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|character| character.is_ascii_alphanumeric() || "+-.".contains(character))
+    });
+    if has_scheme {
+        let lower = location.to_ascii_lowercase();
+        return (lower.starts_with("http://") || lower.starts_with("https://"))
+            .then(|| location.to_owned());
+    }
+    let (scheme, rest) = from.split_once("://")?;
+    if let Some(network_path) = location.strip_prefix("//") {
+        return Some(format!("{scheme}://{network_path}"));
+    }
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let origin = format!("{scheme}://{}", &rest[..authority_end]);
+    let joined = if location.starts_with('/') {
+        location.to_owned()
+    } else {
+        // Relative to the directory of the current path (without its query).
+        let path = &rest[authority_end..];
+        let path = path.split(['?', '#']).next().unwrap_or_default();
+        let directory = &path[..path.rfind('/').map_or(0, |slash| slash + 1)];
+        let directory = if directory.is_empty() { "/" } else { directory };
+        format!("{directory}{location}")
+    };
+    Some(format!("{origin}{}", without_dot_segments(&joined)))
+}
+
+/// An absolute path with its `.` and `..` segments applied (RFC 3986, 5.2.4); the query stays.
+fn without_dot_segments(path: &str) -> String {
+    let (path, query) = match path.find(['?', '#']) {
+        Some(index) => path.split_at(index),
+        None => (path, ""),
+    };
+    let mut segments: Vec<&str> = Vec::new();
+    let parts: Vec<&str> = path.split('/').skip(1).collect();
+    for (index, segment) in parts.iter().enumerate() {
+        let last = index + 1 == parts.len();
+        match *segment {
+            "." | ".." => {
+                if *segment == ".." {
+                    segments.pop();
+                }
+                if last {
+                    segments.push("");
+                }
+            }
+            other => segments.push(other),
+        }
+    }
+    format!("/{}{query}", segments.join("/"))
 }
 
 fn is_transient(error: &ureq::Error) -> bool {
@@ -709,6 +856,40 @@ mod tests {
                 .iter()
                 .all(|name| name.len() == 64 && !name.starts_with('.'))
         );
+    }
+
+    #[test]
+    fn redirects_resolve_against_the_request_and_only_to_http() {
+        let from = "http://127.0.0.1:8080/repo/p2/acme/widget.json?x=1";
+        let resolve = |location| resolve_location(from, location);
+        assert_eq!(
+            resolve("https://mirror.test/a.json").as_deref(),
+            Some("https://mirror.test/a.json")
+        );
+        assert_eq!(
+            resolve("//mirror.test/a.json").as_deref(),
+            Some("http://mirror.test/a.json")
+        );
+        assert_eq!(
+            resolve("/other/a.json?v=2").as_deref(),
+            Some("http://127.0.0.1:8080/other/a.json?v=2")
+        );
+        assert_eq!(
+            resolve("gadget.json").as_deref(),
+            Some("http://127.0.0.1:8080/repo/p2/acme/gadget.json")
+        );
+        assert_eq!(
+            resolve("../../../../packages.json").as_deref(),
+            Some("http://127.0.0.1:8080/packages.json")
+        );
+        for refused in [
+            "file:///etc/passwd",
+            "FILE:/etc/passwd",
+            "ftp://x/a.json",
+            "data:,{}",
+        ] {
+            assert_eq!(resolve(refused), None, "{refused}");
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
 use crate::Version;
+use crate::version::{MAX_VERSION_BYTES, TOO_LONG, shown};
 
 /// The value Composer 2's minifier writes for a key that the previous version had and this one
 /// does not.
@@ -209,6 +210,15 @@ pub(crate) fn entry_version(
             reason: "the entry has no `version` string".to_owned(),
         });
     };
+    // Checked here because the repository's own normalised form is taken without parsing.
+    if version.len() > MAX_VERSION_BYTES
+        || normalized.is_some_and(|normalized| normalized.len() > MAX_VERSION_BYTES)
+    {
+        return Err(InvalidVersionEntry {
+            version: Some(shown(version).into_owned()),
+            reason: format!("the version is {TOO_LONG}"),
+        });
+    }
     match normalized.filter(|normalized| *normalized != LEGACY_DEFAULT_BRANCH_ALIAS) {
         Some(normalized) => Ok(Version::from_normalized(version, normalized)),
         None => Version::parse(version).map_err(|error| InvalidVersionEntry {

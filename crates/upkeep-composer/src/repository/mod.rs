@@ -74,7 +74,14 @@ pub struct RepositoryOptions {
     /// Limit for each phase of a request: connecting (TLS included), sending it, waiting for
     /// the response, reading the body. Resolving host names is left to the system resolver.
     pub timeout: Duration,
+    /// Largest response body accepted, counted after decompression (a 1 MB gzip body can
+    /// decode to gigabytes). A larger one is an error naming its URL and is not cached.
+    pub max_body_bytes: u64,
 }
+
+/// The default of [`RepositoryOptions::max_body_bytes`]: Packagist's largest metadata files
+/// are a few MB.
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 64 * 1024 * 1024;
 
 impl Default for RepositoryOptions {
     fn default() -> Self {
@@ -86,6 +93,7 @@ impl Default for RepositoryOptions {
             concurrency: 16,
             include_dev_branches: false,
             timeout: Duration::from_mins(1),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         }
     }
 }
@@ -386,6 +394,7 @@ impl RepositorySet {
             max_age: options.max_age,
             timeout: options.timeout,
             max_connections: options.concurrency,
+            max_body_bytes: options.max_body_bytes,
         };
         Ok(Self {
             repositories,
