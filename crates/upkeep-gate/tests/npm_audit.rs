@@ -262,6 +262,14 @@ fn answer(request: &Request) -> (&'static str, String) {
     }
 }
 
+/// These tests run the real npm: a missing one fails them, it never skips them.
+fn require_npm() {
+    assert!(
+        npm_installed(),
+        "these tests run the real `npm`; install it (Debian: apt-get install npm; scripts/test.sh does)"
+    );
+}
+
 fn npm_installed() -> bool {
     let program = if cfg!(windows) { "npm.cmd" } else { "npm" };
     Command::new(program)
@@ -316,10 +324,7 @@ fn assert_child_passed(output: &std::process::Output) {
 
 #[test]
 fn npm_audit_reports_the_high_advisory_and_not_the_low_one() {
-    if !npm_installed() {
-        eprintln!("skipped: npm is not installed");
-        return;
-    }
+    require_npm();
     let registry = Registry::start();
     let project = tempfile::tempdir().unwrap();
     write_project(project.path());
@@ -346,10 +351,7 @@ fn npm_audit_reports_the_high_advisory_and_not_the_low_one() {
 
 #[test]
 fn an_unreachable_registry_is_a_notice_with_what_npm_said() {
-    if !npm_installed() {
-        eprintln!("skipped: npm is not installed");
-        return;
-    }
+    require_npm();
     // A port that was free a moment ago: nothing answers there.
     let closed = {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -16,11 +16,16 @@ fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/upgrade")
 }
 
-fn composer_available() -> bool {
-    Command::new("composer")
+/// These tests run the real Composer: a missing one fails them, it never skips them.
+fn require_composer() {
+    let found = Command::new("composer")
         .arg("--version")
         .output()
-        .is_ok_and(|output| output.status.success())
+        .is_ok_and(|output| output.status.success());
+    assert!(
+        found,
+        "the upgrader's tests run the real `composer`; install it (Debian: apt-get install composer; scripts/test.sh does)"
+    );
 }
 
 struct Shop {
@@ -166,10 +171,7 @@ impl Shop {
 
 #[test]
 fn plan_lists_patch_minor_major_update_reason_group_and_security() {
-    if !composer_available() {
-        eprintln!("skipped: composer is not installed (scripts/test.sh installs it)");
-        return;
-    }
+    require_composer();
     let shop = Shop::new();
     let output = shop.run(&["upgrade", "plan", "--format", "json"]);
     assert_exit(&output, 0);
@@ -243,10 +245,7 @@ fn plan_lists_patch_minor_major_update_reason_group_and_security() {
 
 #[test]
 fn apply_commits_per_group_pushes_and_opens_a_github_pull_request() {
-    if !composer_available() {
-        eprintln!("skipped: composer is not installed (scripts/test.sh installs it)");
-        return;
-    }
+    require_composer();
     let shop = Shop::new();
     let github = FakeGitHub::start();
     let api = github.base_url();
@@ -344,10 +343,7 @@ fn apply_commits_per_group_pushes_and_opens_a_github_pull_request() {
 
 #[test]
 fn apply_opens_a_gitlab_merge_request() {
-    if !composer_available() {
-        eprintln!("skipped: composer is not installed (scripts/test.sh installs it)");
-        return;
-    }
+    require_composer();
     let shop = Shop::new();
     let gitlab = FakeGitLab::start();
     gitlab.add_user("reviewer", 42);
@@ -387,10 +383,7 @@ fn apply_opens_a_gitlab_merge_request() {
 
 #[test]
 fn apply_refuses_a_dirty_tree_and_changes_nothing() {
-    if !composer_available() {
-        eprintln!("skipped: composer is not installed (scripts/test.sh installs it)");
-        return;
-    }
+    require_composer();
     let shop = Shop::new();
     std::fs::write(shop.project.join("notes.txt"), "work in progress\n").unwrap();
     let output = shop.run(&["upgrade", "apply"]);
@@ -404,10 +397,7 @@ fn apply_refuses_a_dirty_tree_and_changes_nothing() {
 
 #[test]
 fn a_failed_run_ends_on_a_clean_base_branch() {
-    if !composer_available() {
-        eprintln!("skipped: composer is not installed (scripts/test.sh installs it)");
-        return;
-    }
+    require_composer();
     let shop = Shop::new();
     let output = shop.run(&["upgrade", "apply", "--composer", "/nonexistent/composer"]);
     assert_exit(&output, 2);
@@ -442,10 +432,7 @@ fn the_scheduled_job_opens_then_refreshes_one_pull_request() {
     use upkeep_upgrade::schedule::Schedule;
     use upkeep_upgrade::scheduled::{ForgeTarget, ScheduledUpgrade, is_due, run_scheduled_upgrade};
 
-    if !composer_available() {
-        eprintln!("skipped: composer is not installed (scripts/test.sh installs it)");
-        return;
-    }
+    require_composer();
     let shop = Shop::new();
     let github = FakeGitHub::start();
     let schedule =
@@ -499,10 +486,7 @@ fn the_scheduled_job_opens_then_refreshes_one_pull_request() {
 
 #[test]
 fn plan_text_shows_a_row_per_package_and_the_groups_in_order() {
-    if !composer_available() {
-        eprintln!("skipped: composer is not installed (scripts/test.sh installs it)");
-        return;
-    }
+    require_composer();
     let shop = Shop::new();
     let output = shop.run(&["upgrade", "plan"]);
     assert_exit(&output, 0);
@@ -698,10 +682,7 @@ fn process_exists(pid: u32) -> bool {
 
 #[test]
 fn a_terminated_or_hung_up_apply_stops_composer_and_returns_to_the_base_branch() {
-    assert!(
-        composer_available(),
-        "composer is not installed (scripts/test.sh installs it)"
-    );
+    require_composer();
     let shop = Shop::new();
     let tools = tempfile::tempdir().unwrap();
     let composer = slow_composer(tools.path());
@@ -742,10 +723,7 @@ fn a_terminated_or_hung_up_apply_stops_composer_and_returns_to_the_base_branch()
 
 #[test]
 fn after_a_killed_apply_the_next_run_refuses_the_leftover_branch_with_a_hint() {
-    assert!(
-        composer_available(),
-        "composer is not installed (scripts/test.sh installs it)"
-    );
+    require_composer();
     let shop = Shop::new();
     let tools = tempfile::tempdir().unwrap();
     let composer = slow_composer(tools.path());
@@ -801,10 +779,7 @@ fn after_a_killed_apply_the_next_run_refuses_the_leftover_branch_with_a_hint() {
 
 #[test]
 fn plan_refuses_over_long_versions_in_the_lock_and_the_repository_at_once() {
-    assert!(
-        composer_available(),
-        "composer is not installed (scripts/test.sh installs it)"
-    );
+    require_composer();
     let shop = Shop::new();
     // The reproducers: one 64 KB version in the repository's metadata, one in the lock (each
     // took 14 s in a release build, quadratic in the length).
