@@ -1563,8 +1563,59 @@ fn assert_no_late_hook(shop: &Shop, journal_before: usize, journal_mark: usize, 
     );
 }
 
+/// 48 MiB that do not compress, so that unpacking a release takes long enough to be caught.
+fn write_big_file(path: &Path) {
+    let big: Vec<u8> = (0..48u32 << 20)
+        .map(|n| (n.wrapping_mul(2_654_435_761) >> 13).to_le_bytes()[0])
+        .collect();
+    std::fs::write(path, big).unwrap();
+}
+
+/// Waits for the point of a kill-matrix round: a delay, the unpack of the new release (its
+/// `releases/.prepare-*` working directory exists), or a hook's marker in the journal. Returns
+/// whether the point was the unpack.
+fn wait_for_kill_point(shop: &Shop, signal: &str, point: &str, journal_before: usize) -> bool {
+    if let Some(delay) = point.strip_prefix("after ") {
+        let ms: u64 = delay.trim_end_matches("ms").parse().unwrap();
+        std::thread::sleep(Duration::from_millis(ms));
+    } else if point == "unpack" {
+        // The working directory of a release being unpacked: `releases/.prepare-*`.
+        let releases = shop.targets.join("staging/releases");
+        let deadline = Instant::now() + Duration::from_mins(2);
+        loop {
+            let unpacking = std::fs::read_dir(&releases).is_ok_and(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .any(|entry| entry.file_name().to_string_lossy().starts_with(".prepare-"))
+            });
+            if unpacking {
+                return true;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{signal} at unpack: never reached"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    } else {
+        let deadline = Instant::now() + Duration::from_mins(1);
+        while !shop.journal("staging")[journal_before..]
+            .iter()
+            .any(|line| line.starts_with(point))
+        {
+            assert!(
+                Instant::now() < deadline,
+                "{signal} at {point}: never reached"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    false
+}
+
 /// Kills `pipeline run` with SIGKILL, SIGTERM and SIGHUP inside install, right after the switch
-/// (inside post-deploy) and at fixed delays from its start, and checks each time that: the
+/// (inside post-deploy), during the unpack of the new release, and (SIGKILL) at fixed delays
+/// from its start, and checks each time that: the
 /// killed run does not stay `running`, the served release is whole, `current`, the statuses
 /// and the history agree (after the next deployment's repair), no hook of the killed run
 /// overlaps the next deployment, the next deployment succeeds, and a rollback works.
@@ -1598,28 +1649,24 @@ fn kill_matrix() {
     for delay_ms in [0, 150, 300, 450, 600, 750, 900, 1100, 1300, 1600] {
         points.push(("KILL", format!("after {delay_ms}ms")));
     }
+    // Last, while the image is unpacked into a new release: the releases get a big file, so
+    // the unpack takes long enough to be caught.
+    for signal in ["KILL", "TERM", "HUP"] {
+        points.push((signal, "unpack".to_string()));
+    }
+    let mut unpack_hits = 0;
     for (round, (signal, point)) in points.iter().enumerate() {
+        if point == "unpack" && !shop.repo.join("public/big.bin").exists() {
+            write_big_file(&shop.repo.join("public/big.bin"));
+        }
         shop.release_version(u32::try_from(round).unwrap() + 10);
         let journal_before = shop.journal("staging").len();
         let child = shop
             .upkeep(&["pipeline", "run", "--env", "staging", "--quiet"])
             .spawn()
             .unwrap();
-        if let Some(delay) = point.strip_prefix("after ") {
-            let ms: u64 = delay.trim_end_matches("ms").parse().unwrap();
-            std::thread::sleep(Duration::from_millis(ms));
-        } else {
-            let deadline = Instant::now() + Duration::from_mins(1);
-            while !shop.journal("staging")[journal_before..]
-                .iter()
-                .any(|line| line.starts_with(point.as_str()))
-            {
-                assert!(
-                    Instant::now() < deadline,
-                    "{signal} at {point}: never reached"
-                );
-                std::thread::sleep(Duration::from_millis(10));
-            }
+        if wait_for_kill_point(&shop, signal, point, journal_before) {
+            unpack_hits += 1;
         }
         let status = Command::new("kill")
             .args([&format!("-{signal}"), &child.id().to_string()])
@@ -1670,7 +1717,10 @@ fn kill_matrix() {
     let output = shop.run(&["deploy", "rollback", "--env", "staging"]);
     assert_exit(&output, 0);
     assert_eq!(target_disagreement(&shop, "staging"), None);
-    eprintln!("kill matrix: {kills} kills, {checks} state checks, 0 failures");
+    assert_eq!(unpack_hits, 3, "the unpack was not caught every time");
+    eprintln!(
+        "kill matrix: {kills} kills ({unpack_hits} during unpack), {checks} state checks, 0 failures"
+    );
 }
 
 /// A small tmpfs mounted for a test, unmounted when dropped.
