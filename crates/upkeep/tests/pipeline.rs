@@ -1875,3 +1875,38 @@ fn a_full_disk_at_any_point_loses_nothing_and_the_next_deployment_succeeds() {
         "disk full: {levels} fill levels, {refused} deployments stopped by the full disk, 0 failures"
     );
 }
+
+#[test]
+fn plans_and_deploy_files_never_print_a_secret_value() {
+    let shop = Shop::new();
+    shop.edit(
+        "deploy.fixture-shop-staging.yml",
+        &[(
+            "bin/record-hook install-destructive",
+            "bin/record-hook install-destructive --password s3cr3t-staging-pw",
+        )],
+    );
+    for format in ["text", "json"] {
+        let output = shop.run(&["pipeline", "plan", "--env", "staging", "--format", format]);
+        assert_exit(&output, 0);
+        let plan = stdout(&output);
+        assert!(
+            !plan.contains(SECRET),
+            "{format} plan shows the secret:\n{plan}"
+        );
+        assert!(plan.contains("--password ***"), "{plan}");
+    }
+    let output = shop.run(&[
+        "deploy-file",
+        "show",
+        "deploy.fixture-shop-staging.yml",
+        "--origins",
+    ]);
+    assert_exit(&output, 0);
+    let shown = stdout(&output);
+    assert!(
+        !shown.contains(SECRET),
+        "deploy-file show shows the secret:\n{shown}"
+    );
+    assert!(shown.contains("FIXTURE_DB_PASSWORD"), "{shown}");
+}
