@@ -20,6 +20,7 @@
 pub mod api;
 mod auth;
 mod executor;
+mod pages;
 mod sealing;
 mod secrets;
 
@@ -223,6 +224,10 @@ impl App {
     ) -> Result<(), ServerError> {
         let store = self.state.inner.store.clone();
         let router = Router::new()
+            .route("/", get(pages::home))
+            .route("/setup", get(pages::setup))
+            .route("/invitations/accept", get(pages::accept_invitation))
+            .route("/workspaces/{workspace}/runs/{run}", get(pages::run))
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(ready))
             .nest("/api/v1", api::router())

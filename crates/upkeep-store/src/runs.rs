@@ -92,6 +92,12 @@ pub trait RunStore {
         before: Option<i64>,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<StoredRun>, StoreError>> + Send;
+    /// The newest runs of a workspace, all environments.
+    fn runs_of_workspace(
+        &self,
+        workspace: WorkspaceId,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<StoredRun>, StoreError>> + Send;
     /// At start: runs a stopped server left `running` or `queued` become `interrupted`, never
     /// `running` forever. Returns how many.
     fn interrupt_unfinished(
@@ -209,6 +215,21 @@ impl RunStore for Store {
         .bind(workspace.0)
         .bind(environment)
         .bind(before.unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(run_from).collect()
+    }
+
+    async fn runs_of_workspace(
+        &self,
+        workspace: WorkspaceId,
+        limit: u32,
+    ) -> Result<Vec<StoredRun>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM runs WHERE workspace_id = $1 ORDER BY id DESC LIMIT $2"
+        ))
+        .bind(workspace.0)
         .bind(i64::from(limit))
         .fetch_all(self.pool())
         .await?;

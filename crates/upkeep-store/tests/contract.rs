@@ -462,6 +462,12 @@ async fn runs(store: &Store, workspace: WorkspaceId, admin: AccountId) {
         [&ids[1], &ids[0]]
     );
 
+    let all = store.runs_of_workspace(workspace, 3).await.unwrap();
+    assert_eq!(
+        all.iter().map(|run| &run.run_id).collect::<Vec<_>>(),
+        [&ids[4], &ids[3], &ids[2]]
+    );
+
     // A server stopped mid-run: at the next start the running and queued runs are
     // interrupted; the waiting one still waits, the finished one stays finished.
     assert_eq!(store.interrupt_unfinished(at).await.unwrap(), 3);
