@@ -127,7 +127,9 @@ impl Executor {
     fn run(&self, job: &Job, observer: &StoreObserver) -> Result<RunRecord, ExecutorError> {
         let dirs = self.dirs(job.workspace);
         let lock = self.clone_lock(job.workspace);
-        let guard = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        // Held for the whole run: the runner reads upkeep.yml and the deploy file of the
+        // checkout, which another run must not change under it.
+        let _guard = lock.lock().unwrap_or_else(PoisonError::into_inner);
         let git = prepare_clone(&job.repository_url, &dirs.clone)?;
         // The environment's branch is in upkeep.yml of the default branch.
         git.checkout_detached(Git::REMOTE_HEAD)?;
@@ -140,7 +142,6 @@ impl Executor {
         git.checkout_detached(&revision)?;
         // upkeep.yml of the commit that runs.
         let context = EnvironmentContext::load(&dirs.clone, &job.environment, Some(&dirs.state))?;
-        drop(guard);
         let request = PipelineRequest {
             kind: RunKind::Pipeline,
             revision,
@@ -234,19 +235,8 @@ impl Executor {
                 RunStatus::Running,
                 Timestamp::now(),
             ));
-            let dirs = executor.dirs(workspace);
-            let decided = EnvironmentContext::load(&dirs.clone, &environment, Some(&dirs.state))
-                .is_ok_and(|context| {
-                    upkeep_runner::decide(
-                        &context,
-                        Some(&run_id),
-                        decision,
-                        Some(by),
-                        CancelToken::new(),
-                        &observer,
-                    )
-                    .is_ok()
-                });
+            let decided =
+                executor.decide_now(workspace, &environment, &run_id, decision, by, &observer);
             if !decided {
                 let _ = handle.block_on(executor.store.set_run_status(
                     &run_id,
@@ -255,6 +245,45 @@ impl Executor {
                 ));
             }
         });
+    }
+}
+
+impl Executor {
+    /// Decides on a waiting run with the clone at the run's commit, so that the deployment
+    /// goes on with that commit's `upkeep.yml`.
+    fn decide_now(
+        &self,
+        workspace: WorkspaceId,
+        environment: &str,
+        run_id: &RunId,
+        decision: Decision,
+        by: String,
+        observer: &StoreObserver,
+    ) -> bool {
+        let dirs = self.dirs(workspace);
+        let lock = self.clone_lock(workspace);
+        let _guard = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let commit = RunRecord::load(&dirs.run_dir(run_id))
+            .ok()
+            .and_then(|record| record.commit);
+        let checked_out = match (Git::open(&dirs.clone), commit) {
+            (Ok(git), Some(commit)) => git.checkout_detached(&commit).is_ok(),
+            _ => false,
+        };
+        checked_out
+            && EnvironmentContext::load(&dirs.clone, environment, Some(&dirs.state)).is_ok_and(
+                |context| {
+                    upkeep_runner::decide(
+                        &context,
+                        Some(run_id),
+                        decision,
+                        Some(by),
+                        CancelToken::new(),
+                        observer,
+                    )
+                    .is_ok()
+                },
+            )
     }
 }
 
