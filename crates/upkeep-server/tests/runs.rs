@@ -8,50 +8,11 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::{Client, PASSWORD, Server, code, set_up};
+use common::{Client, PASSWORD, Server, code, set_up, shop_remote};
 use serde_json::{Value, json};
-
-fn git(dir: &Path, arguments: &[&str]) {
-    let status = Command::new("git")
-        .current_dir(dir)
-        .args(["-c", "user.email=test@example.test", "-c", "user.name=Test"])
-        .args(arguments)
-        .status()
-        .unwrap();
-    assert!(status.success(), "git {arguments:?}");
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
-/// A bare repository holding the fixture shop on `main`, as a `file://` URL.
-fn shop_remote(dir: &Path) -> String {
-    let work = dir.join("work");
-    copy_tree(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/pipeline-shop"),
-        &work,
-    );
-    git(&work, &["init", "-q", "-b", "main"]);
-    git(&work, &["add", "-A"]);
-    git(&work, &["commit", "-q", "-m", "shop"]);
-    let bare = dir.join("shop.git");
-    git(dir, &["clone", "-q", "--bare", "work", "shop.git"]);
-    format!("file://{}", bare.display())
-}
 
 /// Polls the run until `done` says so.
 fn wait_for(client: &mut Client, path: &str, done: impl Fn(&Value) -> bool) -> Value {
@@ -166,7 +127,7 @@ fn logs_by_offset_and_as_events(server: &Server, developer: &mut Client, run_pat
 #[test]
 fn a_run_waits_for_a_super_users_approval_and_deploys_its_own_image() {
     let dir = tempfile::tempdir().unwrap();
-    let remote = shop_remote(dir.path());
+    let (remote, _) = shop_remote(dir.path());
     let data_dir: PathBuf = dir.path().join("data");
     let server = Server::start(&data_dir);
     let (mut admin, workspace) = set_up(&server);

@@ -7,52 +7,12 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Client, Server, code, set_up};
+use common::{Client, Server, code, set_up, shop_remote};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
-
-fn git_output(dir: &Path, arguments: &[&str]) -> String {
-    let output = Command::new("git")
-        .current_dir(dir)
-        .args(["-c", "user.email=test@example.test", "-c", "user.name=Test"])
-        .args(arguments)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "git {arguments:?}");
-    String::from_utf8_lossy(&output.stdout).trim().to_string()
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
-/// A bare repository of the fixture shop: its URL and the commit on `main`.
-fn shop_remote(dir: &Path) -> (String, String) {
-    let work = dir.join("work");
-    copy_tree(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/pipeline-shop"),
-        &work,
-    );
-    git_output(&work, &["init", "-q", "-b", "main"]);
-    git_output(&work, &["add", "-A"]);
-    git_output(&work, &["commit", "-q", "-m", "shop"]);
-    let commit = git_output(&work, &["rev-parse", "HEAD"]);
-    git_output(dir, &["clone", "-q", "--bare", "work", "shop.git"]);
-    (format!("file://{}", dir.join("shop.git").display()), commit)
-}
 
 fn sign(secret: &str, body: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();

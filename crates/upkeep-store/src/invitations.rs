@@ -147,6 +147,43 @@ impl Store {
     }
 }
 
+/// Uses the invitation up for `account` and gives it the invited role, inside `transaction`;
+/// `false` when the invitation is not pending at `now` (nothing changed).
+async fn use_up(
+    transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: InvitationId,
+    account: AccountId,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    // The condition and the change in one statement: of two acceptances, one wins.
+    let used = sqlx::query(
+        "UPDATE invitations SET accepted_at = $1, accepted_by = $2 \
+         WHERE id = $3 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $4",
+    )
+    .bind(to_millis(now))
+    .bind(account.0)
+    .bind(id.0)
+    .bind(to_millis(now))
+    .execute(&mut **transaction)
+    .await?;
+    if used.rows_affected() == 0 {
+        return Ok(false);
+    }
+    let row = sqlx::query("SELECT workspace_id, role FROM invitations WHERE id = $1")
+        .bind(id.0)
+        .fetch_one(&mut **transaction)
+        .await?;
+    let workspace: i64 = row.try_get("workspace_id")?;
+    let role: String = row.try_get("role")?;
+    sqlx::query(UPSERT_MEMBERSHIP)
+        .bind(workspace)
+        .bind(account.0)
+        .bind(role)
+        .execute(&mut **transaction)
+        .await?;
+    Ok(true)
+}
+
 impl InvitationStore for Store {
     async fn create_invitation(
         &self,
@@ -191,34 +228,11 @@ impl InvitationStore for Store {
         now: Timestamp,
     ) -> Result<(), StoreError> {
         let mut transaction = self.pool().begin().await?;
-        // The condition and the change in one statement: of two acceptances, one wins.
-        let used = sqlx::query(
-            "UPDATE invitations SET accepted_at = $1, accepted_by = $2 \
-             WHERE id = $3 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $4",
-        )
-        .bind(to_millis(now))
-        .bind(account.0)
-        .bind(id.0)
-        .bind(to_millis(now))
-        .execute(&mut *transaction)
-        .await?;
-        if used.rows_affected() == 0 {
+        if !use_up(&mut transaction, id, account, now).await? {
             transaction.rollback().await?;
             let invitation = self.invitation(id).await?;
             return Err(StoreError::InvitationUnusable(invitation.state(now)));
         }
-        let row = sqlx::query("SELECT workspace_id, role FROM invitations WHERE id = $1")
-            .bind(id.0)
-            .fetch_one(&mut *transaction)
-            .await?;
-        let workspace: i64 = row.try_get("workspace_id")?;
-        let role: String = row.try_get("role")?;
-        sqlx::query(UPSERT_MEMBERSHIP)
-            .bind(workspace)
-            .bind(account.0)
-            .bind(role)
-            .execute(&mut *transaction)
-            .await?;
         transaction.commit().await?;
         Ok(())
     }
@@ -232,7 +246,8 @@ impl InvitationStore for Store {
         let email = account.email.trim().to_lowercase();
         let mut transaction = self.pool().begin().await?;
         let row = sqlx::query(
-            "INSERT INTO accounts (email, display_name, password_hash, is_admin, created_at)              VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO accounts (email, display_name, password_hash, is_admin, created_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(&email)
         .bind(account.display_name)
@@ -243,33 +258,12 @@ impl InvitationStore for Store {
         .await
         .map_err(StoreError::duplicate("account", &email))?;
         let account_id = AccountId(row.try_get("id")?);
-        let used = sqlx::query(
-            "UPDATE invitations SET accepted_at = $1, accepted_by = $2 \
-             WHERE id = $3 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $4",
-        )
-        .bind(to_millis(now))
-        .bind(account_id.0)
-        .bind(id.0)
-        .bind(to_millis(now))
-        .execute(&mut *transaction)
-        .await?;
-        if used.rows_affected() == 0 {
+        if !use_up(&mut transaction, id, account_id, now).await? {
+            // The account goes with the rollback: a refused acceptance leaves none behind.
             transaction.rollback().await?;
             let invitation = self.invitation(id).await?;
             return Err(StoreError::InvitationUnusable(invitation.state(now)));
         }
-        let row = sqlx::query("SELECT workspace_id, role FROM invitations WHERE id = $1")
-            .bind(id.0)
-            .fetch_one(&mut *transaction)
-            .await?;
-        let workspace: i64 = row.try_get("workspace_id")?;
-        let role: String = row.try_get("role")?;
-        sqlx::query(UPSERT_MEMBERSHIP)
-            .bind(workspace)
-            .bind(account_id.0)
-            .bind(role)
-            .execute(&mut *transaction)
-            .await?;
         transaction.commit().await?;
         Ok(account_id)
     }

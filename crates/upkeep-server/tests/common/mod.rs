@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use std::path::Path;
+use std::process::Command;
 
 use serde_json::{Value, json};
 use upkeep_server::{App, Settings};
@@ -165,4 +166,45 @@ pub fn set_up(server: &Server) -> (Client, i64) {
     );
     assert_eq!(status, 201, "{body}");
     (admin, body["workspace"]["id"].as_i64().unwrap())
+}
+
+/// Runs git in `dir` and returns what it printed.
+pub fn git(dir: &Path, arguments: &[&str]) -> String {
+    let output = Command::new("git")
+        .current_dir(dir)
+        .args(["-c", "user.email=test@example.test", "-c", "user.name=Test"])
+        .args(arguments)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "git {arguments:?}");
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A bare repository of the fixture shop (`tests/fixtures/pipeline-shop`) on `main`: its
+/// `file://` URL and the commit.
+pub fn shop_remote(dir: &Path) -> (String, String) {
+    let work = dir.join("work");
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/pipeline-shop"),
+        &work,
+    );
+    git(&work, &["init", "-q", "-b", "main"]);
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-q", "-m", "shop"]);
+    let commit = git(&work, &["rev-parse", "HEAD"]);
+    git(dir, &["clone", "-q", "--bare", "work", "shop.git"]);
+    (format!("file://{}", dir.join("shop.git").display()), commit)
 }
