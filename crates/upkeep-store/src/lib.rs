@@ -1,9 +1,9 @@
 //! The platform's persistence: one trait per aggregate ([`AccountStore`], [`WorkspaceStore`],
-//! [`InvitationStore`], [`ApiTokenStore`], [`SessionStore`], [`RunStore`], [`AuditStore`]),
-//! implemented once by
-//! [`Store`] over the embedded SQLite database (the default) or PostgreSQL, with a schema per
-//! backend and forward-only migrations that run at start. Logs are never stored here: runs keep
-//! the path of their run directory, whose log files have byte offsets.
+//! [`InvitationStore`], [`ApiTokenStore`], [`SessionStore`], [`RepositoryStore`],
+//! [`DeliveryStore`], [`RunStore`], [`AuditStore`]), implemented once by [`Store`] over the
+//! embedded SQLite database (the default) or PostgreSQL, with one schema written for both
+//! (`migrations/`) and forward-only migrations that run at start. Logs are never stored here:
+//! runs keep the path of their run directory, whose log files have byte offsets.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), upkeep_store::StoreError> {

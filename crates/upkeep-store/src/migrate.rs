@@ -6,46 +6,42 @@ use sqlx::Row;
 
 use crate::{Backend, Store, StoreError};
 
-/// A schema change: its version, its name, and its script for each backend.
+/// A schema change: its version, its name, and its script. One script serves both backends;
+/// the only thing they spell differently, a generated integer key, is written `{{identity}}`.
 pub struct Migration {
     pub version: u32,
     pub name: &'static str,
-    sqlite: &'static str,
-    postgres: &'static str,
+    script: &'static str,
+}
+
+impl Migration {
+    /// The script as `backend` runs it.
+    fn script_for(&self, backend: Backend) -> String {
+        let identity = match backend {
+            Backend::Sqlite => "INTEGER PRIMARY KEY AUTOINCREMENT",
+            Backend::Postgres => "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+        };
+        self.script.replace("{{identity}}", identity)
+    }
+}
+
+macro_rules! migration {
+    ($version:literal, $name:literal, $file:literal) => {
+        Migration {
+            version: $version,
+            name: $name,
+            script: include_str!(concat!("../migrations/", $file)),
+        }
+    };
 }
 
 /// Every migration, in order.
 pub const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "initial",
-        sqlite: include_str!("../migrations/sqlite/0001_initial.sql"),
-        postgres: include_str!("../migrations/postgres/0001_initial.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "account_disabled",
-        sqlite: include_str!("../migrations/sqlite/0002_account_disabled.sql"),
-        postgres: include_str!("../migrations/postgres/0002_account_disabled.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "sessions",
-        sqlite: include_str!("../migrations/sqlite/0003_sessions.sql"),
-        postgres: include_str!("../migrations/postgres/0003_sessions.sql"),
-    },
-    Migration {
-        version: 4,
-        name: "repositories",
-        sqlite: include_str!("../migrations/sqlite/0004_repositories.sql"),
-        postgres: include_str!("../migrations/postgres/0004_repositories.sql"),
-    },
-    Migration {
-        version: 5,
-        name: "webhooks",
-        sqlite: include_str!("../migrations/sqlite/0005_webhooks.sql"),
-        postgres: include_str!("../migrations/postgres/0005_webhooks.sql"),
-    },
+    migration!(1, "initial", "0001_initial.sql"),
+    migration!(2, "account_disabled", "0002_account_disabled.sql"),
+    migration!(3, "sessions", "0003_sessions.sql"),
+    migration!(4, "repositories", "0004_repositories.sql"),
+    migration!(5, "webhooks", "0005_webhooks.sql"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
@@ -77,17 +73,14 @@ pub(crate) async fn run(store: &Store, up_to: u32) -> Result<Vec<u32>, StoreErro
         .iter()
         .filter(|migration| migration.version > current && migration.version <= up_to)
     {
-        let script = match store.backend() {
-            Backend::Sqlite => migration.sqlite,
-            Backend::Postgres => migration.postgres,
-        };
+        let script = migration.script_for(store.backend());
         let failed = |source| StoreError::Migration {
             version: migration.version,
             name: migration.name,
             source,
         };
         let mut transaction = store.pool().begin().await?;
-        sqlx::raw_sql(script)
+        sqlx::raw_sql(&script)
             .execute(&mut *transaction)
             .await
             .map_err(failed)?;

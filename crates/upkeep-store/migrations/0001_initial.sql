@@ -1,7 +1,7 @@
 -- The first schema: people, workspaces, invitations, API tokens, runs and the audit log.
 -- Times are milliseconds since the Unix epoch (UTC).
 CREATE TABLE accounts (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {{identity}},
     email TEXT NOT NULL UNIQUE,
     display_name TEXT NOT NULL,
     password_hash TEXT NOT NULL,
@@ -10,7 +10,7 @@ CREATE TABLE accounts (
 );
 
 CREATE TABLE workspaces (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {{identity}},
     name TEXT NOT NULL UNIQUE,
     created_at BIGINT NOT NULL
 );
@@ -23,7 +23,7 @@ CREATE TABLE memberships (
 );
 
 CREATE TABLE invitations (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {{identity}},
     workspace_id BIGINT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
     email TEXT NOT NULL,
     role TEXT NOT NULL CHECK (role IN ('super_user', 'regular_user')),
@@ -37,7 +37,7 @@ CREATE TABLE invitations (
 );
 
 CREATE TABLE api_tokens (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {{identity}},
     account_id BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     name TEXT NOT NULL,
     token_hash TEXT NOT NULL UNIQUE,
@@ -47,7 +47,7 @@ CREATE TABLE api_tokens (
 );
 
 CREATE TABLE runs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {{identity}},
     workspace_id BIGINT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
     run_key TEXT NOT NULL UNIQUE,
     environment TEXT NOT NULL,
@@ -65,7 +65,7 @@ CREATE INDEX runs_by_environment ON runs (workspace_id, environment, id);
 CREATE INDEX runs_by_status ON runs (status);
 
 CREATE TABLE audit_log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {{identity}},
     workspace_id BIGINT REFERENCES workspaces (id) ON DELETE CASCADE,
     actor BIGINT REFERENCES accounts (id),
     action TEXT NOT NULL,

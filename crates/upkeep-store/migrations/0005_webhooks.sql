@@ -3,7 +3,7 @@
 ALTER TABLE repositories ADD COLUMN webhook_secret_sealed TEXT;
 
 CREATE TABLE deliveries (
-    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id {{identity}},
     workspace_id BIGINT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
     provider TEXT NOT NULL,
     delivery_id TEXT NOT NULL,

@@ -1,7 +1,7 @@
 -- Browser sessions: the cookie holds a random token, the database its hash. Each session has
 -- its own CSRF token for forms and cookie-authenticated API calls.
 CREATE TABLE sessions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {{identity}},
     account_id BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     token_hash TEXT NOT NULL UNIQUE,
     csrf_token TEXT NOT NULL,
