@@ -67,6 +67,8 @@ pub struct Executor {
     data_dir: PathBuf,
     /// One lock per workspace clone: a checkout must not change under a starting run.
     clones: Arc<Mutex<HashMap<i64, Arc<Mutex<()>>>>>,
+    /// The cancel token of every run this process drives now, by run id.
+    running: Arc<Mutex<HashMap<RunId, CancelToken>>>,
 }
 
 impl Executor {
@@ -75,7 +77,34 @@ impl Executor {
             store,
             data_dir,
             clones: Arc::default(),
+            running: Arc::default(),
         }
+    }
+
+    /// A cancel token for a run this process is about to drive, registered so that
+    /// [`Executor::cancel`] finds it; dropped with the returned guard.
+    fn register(&self, run: &RunId) -> Registered {
+        let token = CancelToken::new();
+        self.running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(run.clone(), token.clone());
+        Registered {
+            running: Arc::clone(&self.running),
+            run: run.clone(),
+            token,
+        }
+    }
+
+    /// Asks a run this process drives to stop: its step's process group is stopped and the run
+    /// ends `cancelled`. `false` when this process drives no such run.
+    pub fn cancel(&self, run: &RunId) -> bool {
+        self.running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(run)
+            .map(CancelToken::cancel)
+            .is_some()
     }
 
     pub fn dirs(&self, workspace: WorkspaceId) -> WorkspaceDirs {
@@ -142,6 +171,7 @@ impl Executor {
         git.checkout_detached(&revision)?;
         // upkeep.yml of the commit that runs.
         let context = EnvironmentContext::load(&dirs.clone, &job.environment, Some(&dirs.state))?;
+        let registered = self.register(&job.run_id);
         let request = PipelineRequest {
             kind: RunKind::Pipeline,
             revision,
@@ -154,7 +184,7 @@ impl Executor {
             &context,
             &request,
             job.run_id.clone(),
-            CancelToken::new(),
+            registered.token.clone(),
             observer,
         )?)
     }
@@ -263,6 +293,7 @@ impl Executor {
         let dirs = self.dirs(workspace);
         let lock = self.clone_lock(workspace);
         let _guard = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let registered = self.register(run_id);
         let commit = RunRecord::load(&dirs.run_dir(run_id))
             .ok()
             .and_then(|record| record.commit);
@@ -278,12 +309,28 @@ impl Executor {
                         Some(run_id),
                         decision,
                         Some(by),
-                        CancelToken::new(),
+                        registered.token.clone(),
                         observer,
                     )
                     .is_ok()
                 },
             )
+    }
+}
+
+/// A run's place in [`Executor::running`], taken out when the run is over.
+struct Registered {
+    running: Arc<Mutex<HashMap<RunId, CancelToken>>>,
+    run: RunId,
+    token: CancelToken,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.run);
     }
 }
 

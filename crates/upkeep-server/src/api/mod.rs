@@ -61,6 +61,14 @@ pub fn router() -> Router<AppState> {
             post(runs::reject),
         )
         .route(
+            "/workspaces/{workspace}/runs/{run}/cancel",
+            post(runs::cancel),
+        )
+        .route(
+            "/workspaces/{workspace}/runs/{run}/rerun",
+            post(runs::rerun),
+        )
+        .route(
             "/workspaces/{workspace}/runs/{run}/logs/{stage}",
             get(runs::log_range),
         )

@@ -336,6 +336,95 @@ async fn decide(
     ))
 }
 
+/// Stops a queued or running run (members: whoever may start a run may stop one).
+pub async fn cancel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((workspace, run_id)): Path<(i64, String)>,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    let workspace = WorkspaceId(workspace);
+    require_role(&state, &caller, workspace, Role::RegularUser).await?;
+    let (stored, _) = find_run(&state, workspace, &run_id).await?;
+    if stored.status == RunStatus::WaitingForApproval {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "waiting",
+            "the run waits for approval: a super user rejects it instead",
+        ));
+    }
+    if !state.inner.executor.cancel(&stored.run_id) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_running",
+            format!("the run does not run: it {}", stored.status.describe()),
+        ));
+    }
+    state
+        .inner
+        .store
+        .record_audit(
+            Some(workspace),
+            Some(caller.account.id),
+            "run.cancelled",
+            &format!("{} cancelled run {}", caller.account.email, stored.run_id),
+        )
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "run_id": stored.run_id.as_str(), "cancelling": true })),
+    ))
+}
+
+/// Runs a finished run again: the same environment and the same commit, as a new run.
+pub async fn rerun(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((workspace, run_id)): Path<(i64, String)>,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    let workspace = WorkspaceId(workspace);
+    require_role(&state, &caller, workspace, Role::RegularUser).await?;
+    let (stored, record) = find_run(&state, workspace, &run_id).await?;
+    if !stored.status.is_final() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_finished",
+            format!("the run is not over: it {}", stored.status.describe()),
+        ));
+    }
+    let store = &state.inner.store;
+    let repository = store.repository(workspace).await?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "no_repository",
+            "the workspace has no repository any more",
+        )
+    })?;
+    let commit = record.and_then(|record| record.commit).or(stored.commit);
+    let new_id = upkeep_runner::new_run_id();
+    let dirs = state.inner.executor.dirs(workspace);
+    let queued = store
+        .queue_run(&NewRun {
+            workspace,
+            run_id: &new_id,
+            environment: &stored.environment,
+            kind: RunKind::Pipeline,
+            trigger: Trigger::Manual,
+            requested_by: Some(caller.account.id),
+            commit: commit.as_deref(),
+            run_dir: &dirs.run_dir(&new_id),
+        })
+        .await?;
+    state.inner.executor.start(Job {
+        workspace,
+        run_id: new_id,
+        environment: stored.environment.clone(),
+        revision: commit,
+        requested_by: caller.account.email.clone(),
+        repository_url: repository.url,
+    });
+    Ok((StatusCode::ACCEPTED, Json(run_json(&queued, None))))
+}
+
 #[derive(Deserialize)]
 pub struct LogRange {
     #[serde(default)]
