@@ -96,6 +96,14 @@ impl Executor {
         }
     }
 
+    /// How many runs this process drives now.
+    pub fn running_count(&self) -> usize {
+        self.running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
     /// Asks a run this process drives to stop: its step's process group is stopped and the run
     /// ends `cancelled`. `false` when this process drives no such run.
     pub fn cancel(&self, run: &RunId) -> bool {

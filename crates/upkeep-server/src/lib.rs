@@ -20,6 +20,7 @@
 pub mod api;
 mod auth;
 mod executor;
+mod metrics;
 mod pages;
 mod sealing;
 mod secrets;
@@ -100,6 +101,7 @@ pub struct AppState {
 
 struct Inner {
     store: Store,
+    started: std::time::Instant,
     sealer: sealing::Sealer,
     executor: executor::Executor,
     public_url: String,
@@ -189,6 +191,7 @@ impl App {
         Ok(Self {
             state: AppState {
                 inner: Arc::new(Inner {
+                    started: std::time::Instant::now(),
                     sealer,
                     executor: executor::Executor::new(store.clone(), settings.data_dir.clone()),
                     store,
@@ -230,6 +233,7 @@ impl App {
             .route("/workspaces/{workspace}/runs/{run}", get(pages::run))
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(ready))
+            .route("/metrics", get(metrics::metrics))
             .nest("/api/v1", api::router())
             .fallback(|| async { api::error::ApiError::not_found("route") })
             .with_state(self.state);

@@ -203,6 +203,21 @@ fn signed_pushes_run_pipelines_and_anything_else_changes_nothing() {
             "unsigned"
         ]
     );
+    // Metrics count the same.
+    let (status, metrics) = admin.call("GET", "/metrics", None);
+    assert_eq!(status, 200);
+    let metrics = metrics.as_str().unwrap();
+    for line in [
+        "upkeep_webhook_deliveries_total{verdict=\"forged\"} 2",
+        "upkeep_webhook_deliveries_total{verdict=\"accepted\"} 1",
+        "upkeep_runs{status=\"succeeded\"} 1",
+        "upkeep_runs{status=\"waiting_for_approval\"} 1",
+    ] {
+        assert!(
+            metrics.lines().any(|found| found == line),
+            "{line} missing in:\n{metrics}"
+        );
+    }
     drop(server);
 
     assert_sealed_at_rest(&data_dir, &secret);

@@ -42,6 +42,10 @@ pub trait DeliveryStore {
         provider: &str,
         delivery_id: &str,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// How many deliveries had each verdict, all workspaces (for metrics).
+    fn count_deliveries_by_verdict(
+        &self,
+    ) -> impl Future<Output = Result<Vec<(String, i64)>, StoreError>> + Send;
     /// The newest deliveries of a workspace first.
     fn deliveries(
         &self,
@@ -90,6 +94,17 @@ impl DeliveryStore for Store {
         .fetch_one(self.pool())
         .await?;
         Ok(row.try_get::<i64, _>("n")? > 0)
+    }
+
+    async fn count_deliveries_by_verdict(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT verdict, COUNT(*) AS n FROM deliveries GROUP BY verdict ORDER BY verdict",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("verdict")?, row.try_get("n")?)))
+            .collect()
     }
 
     async fn deliveries(

@@ -98,6 +98,10 @@ pub trait RunStore {
         workspace: WorkspaceId,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<StoredRun>, StoreError>> + Send;
+    /// How many runs are in each status, all workspaces (for metrics).
+    fn count_runs_by_status(
+        &self,
+    ) -> impl Future<Output = Result<Vec<(RunStatus, i64)>, StoreError>> + Send;
     /// At start: runs a stopped server left `running` or `queued` become `interrupted`, never
     /// `running` forever. Returns how many.
     fn interrupt_unfinished(
@@ -234,6 +238,22 @@ impl RunStore for Store {
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(run_from).collect()
+    }
+
+    async fn count_runs_by_status(&self) -> Result<Vec<(RunStatus, i64)>, StoreError> {
+        let rows =
+            sqlx::query("SELECT status, COUNT(*) AS n FROM runs GROUP BY status ORDER BY status")
+                .fetch_all(self.pool())
+                .await?;
+        rows.iter()
+            .map(|row| {
+                let status: String = row.try_get("status")?;
+                Ok((
+                    RunStatus::from_name(&status).ok_or_else(|| corrupt("run status", &status))?,
+                    row.try_get("n")?,
+                ))
+            })
+            .collect()
     }
 
     async fn interrupt_unfinished(&self, now: Timestamp) -> Result<u64, StoreError> {

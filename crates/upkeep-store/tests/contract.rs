@@ -393,6 +393,10 @@ async fn repositories(store: &Store, workspace: WorkspaceId, admin: AccountId) {
         .map(|delivery| delivery.verdict)
         .collect();
     assert_eq!(verdicts, ["accepted", "forged"]);
+    assert_eq!(
+        store.count_deliveries_by_verdict().await.unwrap(),
+        [("accepted".to_string(), 1), ("forged".to_string(), 1)]
+    );
 }
 
 async fn runs(store: &Store, workspace: WorkspaceId, admin: AccountId) {
@@ -483,6 +487,16 @@ async fn runs(store: &Store, workspace: WorkspaceId, admin: AccountId) {
             RunStatus::WaitingForApproval,
             RunStatus::Interrupted,
             RunStatus::Interrupted
+        ]
+    );
+    let mut counts = store.count_runs_by_status().await.unwrap();
+    counts.sort_by_key(|(status, _)| status.as_str());
+    assert_eq!(
+        counts,
+        [
+            (RunStatus::Interrupted, 3),
+            (RunStatus::Succeeded, 1),
+            (RunStatus::WaitingForApproval, 1)
         ]
     );
     let error = store
