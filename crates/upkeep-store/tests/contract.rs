@@ -489,6 +489,16 @@ async fn runs(store: &Store, workspace: WorkspaceId, admin: AccountId) {
             RunStatus::Interrupted
         ]
     );
+    counted_by_status(store).await;
+    let error = store
+        .set_run_status(&RunId::new(start, 99), RunStatus::Running, at)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::NotFound { .. }));
+}
+
+/// Runs counted by status (for metrics), after the interruption above.
+async fn counted_by_status(store: &Store) {
     let mut counts = store.count_runs_by_status().await.unwrap();
     counts.sort_by_key(|(status, _)| status.as_str());
     assert_eq!(
@@ -499,11 +509,6 @@ async fn runs(store: &Store, workspace: WorkspaceId, admin: AccountId) {
             (RunStatus::WaitingForApproval, 1)
         ]
     );
-    let error = store
-        .set_run_status(&RunId::new(start, 99), RunStatus::Running, at)
-        .await
-        .unwrap_err();
-    assert!(matches!(error, StoreError::NotFound { .. }));
 }
 
 async fn audit(store: &Store, workspace: WorkspaceId, admin: AccountId) {
