@@ -38,11 +38,12 @@ enum Command {
     /// Plan or run an environment's main pipeline (Build → Quality gate → Approval →
     /// Deployment), or read the logs of a run. Environments are declared in upkeep.yml.
     Pipeline(pipeline::PipelineArgs),
-    /// Build the environment's image from a clean checkout of a commit (the Build sub-pipeline
-    /// alone), into the local OCI image store.
+    /// Build the environment's image from a clean checkout of a commit and check it with the
+    /// quality gate; the image is promoted (deployable with `upkeep deploy`) when the gate
+    /// allows it and the environment needs no approval.
     Build(pipeline::BuildArgs),
-    /// Deploy an image to the environment's target (pre-deploy, install, switch, post-deploy),
-    /// or roll back to the previous release.
+    /// Deploy an image promoted for the environment to its target (pre-deploy, install, switch,
+    /// post-deploy), or roll back to the previous release.
     ///
     /// Exit status: 0 deployed, 1 a stage failed or the run was cancelled, 2 bad input.
     Deploy(pipeline::DeployArgs),
@@ -50,8 +51,9 @@ enum Command {
     DeployFile(pipeline::DeployFileArgs),
     /// Plan and apply minor and patch updates of Composer packages, and open the pull request.
     Upgrade(upgrade::UpgradeArgs),
-    /// Run the platform's server: the REST API, sign-in, workspaces, people and invitations,
-    /// on the embedded SQLite database (or PostgreSQL with --database-url).
+    /// Run the platform's server: people and workspaces, a connected repository whose pushes
+    /// run pipelines, approvals, live logs, over a REST API and first pages; on the embedded
+    /// SQLite database (or PostgreSQL with --database-url).
     Serve(serve::ServeArgs),
 }
 
