@@ -394,6 +394,19 @@ impl Git {
         Git::open(dir)
     }
 
+    /// Creates a repository in `dir` (created when missing) on branch `main`, and opens it.
+    pub fn init(dir: &Path) -> Result<Git, GitError> {
+        std::fs::create_dir_all(dir).map_err(|source| GitError::Spawn { source })?;
+        let creator = Git {
+            dir: dir.to_path_buf(),
+            toplevel: dir.to_path_buf(),
+            fallback_identity: Identity::default(),
+            env: Vec::new(),
+        };
+        creator.run(&["init", "--quiet", "--initial-branch=main"])?;
+        Git::open(dir)
+    }
+
     /// Makes every branch of `remote` a local branch of the same name, as the remote has it,
     /// and its default branch's tip [`Git::REMOTE_HEAD`] (a clone that only builds, whose HEAD
     /// stays detached).

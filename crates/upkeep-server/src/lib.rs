@@ -19,6 +19,7 @@
 
 pub mod api;
 mod auth;
+mod demo;
 mod executor;
 mod metrics;
 mod pages;
@@ -48,6 +49,8 @@ pub struct Settings {
     pub database_url: Option<String>,
     /// The address people reach the server at, for links (default: the listening address).
     pub public_url: Option<String>,
+    /// `--demo`: the example shop to make the demo repository from.
+    pub demo_example: Option<PathBuf>,
 }
 
 impl Settings {
@@ -56,6 +59,7 @@ impl Settings {
             data_dir: data_dir.into(),
             database_url: None,
             public_url: None,
+            demo_example: None,
         }
     }
 }
@@ -78,12 +82,17 @@ pub enum ServerError {
     Serve(#[source] std::io::Error),
     #[error(transparent)]
     Secrets(#[from] sealing::SealError),
+    #[error(transparent)]
+    Demo(#[from] demo::DemoError),
 }
 
 impl upkeep_hint::Hint for ServerError {
     fn hint(&self) -> Option<String> {
         match self {
             Self::Store(error) => error.hint(),
+            Self::Demo(demo::DemoError::NoExample { .. }) => Some(
+                "run `upkeep serve --demo` from the root of the Upkeep repository, which holds examples/spryker-shop".to_string(),
+            ),
             Self::Bind(_) => Some(
                 "choose another address with `--listen`, e.g. `--listen 127.0.0.1:8081`"
                     .to_string(),
@@ -101,6 +110,8 @@ pub struct AppState {
 
 struct Inner {
     store: Store,
+    /// The demo repository (its URL and commit) the first workspace is connected to at setup.
+    demo: Option<(String, String)>,
     started: std::time::Instant,
     sealer: sealing::Sealer,
     executor: executor::Executor,
@@ -164,6 +175,11 @@ impl App {
             source,
         })?;
         let sealer = sealing::Sealer::load_or_create(&settings.data_dir)?;
+        let demo = settings
+            .demo_example
+            .as_deref()
+            .map(|example| demo::prepare(example, &settings.data_dir))
+            .transpose()?;
         let store = match &settings.database_url {
             Some(url) => Store::connect(url).await?,
             None => Store::open_sqlite(&settings.data_dir.join("upkeep.db")).await?,
@@ -191,6 +207,7 @@ impl App {
         Ok(Self {
             state: AppState {
                 inner: Arc::new(Inner {
+                    demo,
                     started: std::time::Instant::now(),
                     sealer,
                     executor: executor::Executor::new(store.clone(), settings.data_dir.clone()),

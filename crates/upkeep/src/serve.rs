@@ -33,6 +33,12 @@ pub struct ServeArgs {
     /// The address people reach the server at, for links (default: http://<listen address>).
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
+
+    /// Also make a demo repository from the example shop (`examples/spryker-shop`, run from the
+    /// repository root): the first workspace is connected to it at setup and its staging and
+    /// production pipelines start at once.
+    #[arg(long)]
+    pub demo: bool,
 }
 
 pub fn run(args: &ServeArgs) -> Outcome {
@@ -63,6 +69,9 @@ async fn serve(args: &ServeArgs) -> Result<(), ServerError> {
         data_dir: args.data_dir.clone(),
         database_url: args.database_url.clone(),
         public_url: args.public_url.clone(),
+        demo_example: args
+            .demo
+            .then(|| PathBuf::from("examples").join("spryker-shop")),
     };
     let app = App::new(settings, listener).await?;
     let address = app.local_addr()?;

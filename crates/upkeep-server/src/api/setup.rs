@@ -67,6 +67,9 @@ pub async fn create_first_account(
                 &format!("{} set the server up", account.email),
             )
             .await?;
+        if let Some((url, commit)) = &state.inner.demo {
+            start_demo(&state, workspace.id, account.id, url, commit).await?;
+        }
         let (cookie, csrf) = start_session(&state, account.id).await?;
         let body = json!({
             "account": { "id": account.id.0, "email": account.email, "is_admin": true },
@@ -88,4 +91,32 @@ pub async fn create_first_account(
         state.restore_setup_token(&request.token);
     }
     result
+}
+
+/// `--demo`: connects the first workspace to the demo repository and starts its pipelines, as
+/// a push to `main` would.
+async fn start_demo(
+    state: &AppState,
+    workspace: upkeep_store::WorkspaceId,
+    account: upkeep_store::AccountId,
+    url: &str,
+    commit: &str,
+) -> ApiResult<()> {
+    use upkeep_store::RepositoryStore;
+    let store = &state.inner.store;
+    store.connect_repository(workspace, url, account).await?;
+    let secret = crate::secrets::new_token("").map_err(|error| ApiError::internal(&error))?;
+    let sealed = state
+        .inner
+        .sealer
+        .seal(&secret)
+        .map_err(|error| ApiError::internal(&error))?;
+    store.set_webhook_secret(workspace, &sealed).await?;
+    state.inner.executor.push(crate::executor::PushJob {
+        workspace,
+        branch: "main".to_string(),
+        commit: commit.to_string(),
+        repository_url: url.to_string(),
+    });
+    Ok(())
 }

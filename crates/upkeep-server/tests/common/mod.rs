@@ -19,6 +19,10 @@ pub struct Server {
 
 impl Server {
     pub fn start(data_dir: &Path) -> Self {
+        Self::start_with(Settings::new(data_dir))
+    }
+
+    pub fn start_with(settings: Settings) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -26,7 +30,7 @@ impl Server {
             .unwrap();
         let app = runtime.block_on(async {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            App::new(Settings::new(data_dir), listener).await.unwrap()
+            App::new(settings, listener).await.unwrap()
         });
         let url = format!("http://{}", app.local_addr().unwrap());
         let setup_link = app.setup_link().map(str::to_string);
