@@ -590,6 +590,28 @@ impl RunRecord {
         self.sub_pipelines.iter_mut().find(|sub| sub.name == kind)
     }
 
+    /// Gives every sub-pipeline, stage and step still `running` the status `ended` (the run
+    /// ended without them finishing: an error, a process that is gone).
+    pub fn end_unfinished(&mut self, ended: RunStatus) {
+        for sub in &mut self.sub_pipelines {
+            for stage in &mut sub.stages {
+                for step in stage
+                    .steps
+                    .iter_mut()
+                    .filter(|step| step.status == RunStatus::Running)
+                {
+                    step.status = ended;
+                }
+                if stage.status == RunStatus::Running {
+                    stage.status = ended;
+                }
+            }
+            if sub.status == RunStatus::Running {
+                sub.status = ended;
+            }
+        }
+    }
+
     /// Every step of the run, with its stage, in running order.
     pub fn steps(&self) -> impl Iterator<Item = (StageKind, &StepRecord)> {
         self.sub_pipelines

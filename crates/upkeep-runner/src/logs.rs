@@ -124,7 +124,7 @@ pub fn read_logs(
 
 /// A log path of a record, inside the run directory: a record names logs relative to its run,
 /// and one that names another place (edited, or written by something else) is refused.
-fn confined(run_dir: &Path, log: &Path) -> Result<PathBuf, RunError> {
+pub fn confined(run_dir: &Path, log: &Path) -> Result<PathBuf, RunError> {
     let inside = log
         .components()
         .all(|component| matches!(component, Component::Normal(_)));

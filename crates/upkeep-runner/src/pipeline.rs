@@ -444,21 +444,7 @@ fn end(
         Err(error) => {
             let reason = format!("the run failed: {error}");
             let saved = session.update(|record| {
-                for sub in &mut record.sub_pipelines {
-                    for stage in &mut sub.stages {
-                        for step in &mut stage.steps {
-                            if step.status == RunStatus::Running {
-                                step.status = RunStatus::Failed;
-                            }
-                        }
-                        if stage.status == RunStatus::Running {
-                            stage.status = RunStatus::Failed;
-                        }
-                    }
-                    if sub.status == RunStatus::Running {
-                        sub.status = RunStatus::Failed;
-                    }
-                }
+                record.end_unfinished(RunStatus::Failed);
                 record.notes.push(reason);
             });
             if saved.is_ok()

@@ -39,21 +39,7 @@ pub fn mark_if_interrupted(record: &mut RunRecord) -> bool {
     let pid = record.process.as_ref().map_or(0, |process| process.pid);
     record.status = RunStatus::Interrupted;
     record.finished_at = Some(Timestamp::now());
-    for sub in &mut record.sub_pipelines {
-        if sub.status == RunStatus::Running {
-            sub.status = RunStatus::Interrupted;
-        }
-        for stage in &mut sub.stages {
-            if stage.status == RunStatus::Running {
-                stage.status = RunStatus::Interrupted;
-            }
-            for step in &mut stage.steps {
-                if step.status == RunStatus::Running {
-                    step.status = RunStatus::Interrupted;
-                }
-            }
-        }
-    }
+    record.end_unfinished(RunStatus::Interrupted);
     record.notes.push(format!(
         "interrupted: the process that ran it (pid {pid}) ended without finishing it"
     ));

@@ -286,11 +286,8 @@ pub async fn run(
                 let text = step
                     .log
                     .as_ref()
-                    .filter(|log| {
-                        log.components()
-                            .all(|part| matches!(part, std::path::Component::Normal(_)))
-                    })
-                    .and_then(|log| LogStore::read_from(&run_dir.join(log), 0).ok())
+                    .and_then(|log| upkeep_runner::logs::confined(&run_dir, log).ok())
+                    .and_then(|path| LogStore::read_from(&path, 0).ok())
                     .map(|(lines, _)| {
                         lines
                             .iter()

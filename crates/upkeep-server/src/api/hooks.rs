@@ -18,7 +18,7 @@ use upkeep_store::{DeliveryStore, RepositoryStore, WorkspaceId};
 use super::error::{ApiError, ApiResult};
 use crate::AppState;
 use crate::executor::PushJob;
-use crate::secrets::constant_time_eq;
+use crate::secrets::{constant_time_eq, hex};
 
 /// The part of a push event both providers send alike.
 #[derive(Deserialize)]
@@ -272,12 +272,4 @@ async fn accept(
         StatusCode::ACCEPTED,
         Json(json!({ "verdict": "accepted", "branch": branch, "commit": push.after })),
     ))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::new(), |mut text, byte| {
-        let _ = write!(text, "{byte:02x}");
-        text
-    })
 }

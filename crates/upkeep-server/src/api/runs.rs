@@ -52,17 +52,8 @@ pub async fn connect_repository(
     require_role(&state, &caller, workspace, Role::SuperUser).await?;
     check_git_url(&request.url)?;
     let store = &state.inner.store;
-    let repository = store
-        .connect_repository(workspace, request.url.trim(), caller.account.id)
-        .await?;
-    // A new webhook secret with every connection: shown once, here, to set up the webhook.
-    let secret = crate::secrets::new_token("").map_err(|error| ApiError::internal(&error))?;
-    let sealed = state
-        .inner
-        .sealer
-        .seal(&secret)
-        .map_err(|error| ApiError::internal(&error))?;
-    store.set_webhook_secret(workspace, &sealed).await?;
+    let (repository, secret) =
+        connect_with_webhook(&state, workspace, request.url.trim(), caller.account.id).await?;
     // A switched repository starts from a fresh clone.
     let clone = state.inner.executor.dirs(workspace).clone;
     if clone.exists() {
@@ -106,6 +97,26 @@ pub async fn deliveries(
             "received_at": delivery.received_at.to_string(),
         })).collect::<Vec<_>>()
     })))
+}
+
+/// Connects the workspace to `url` with a new webhook secret, sealed at rest; returns the
+/// repository and the secret, to be shown once.
+pub async fn connect_with_webhook(
+    state: &AppState,
+    workspace: WorkspaceId,
+    url: &str,
+    by: upkeep_store::AccountId,
+) -> ApiResult<(upkeep_store::Repository, String)> {
+    let store = &state.inner.store;
+    let repository = store.connect_repository(workspace, url, by).await?;
+    let secret = crate::secrets::new_token("").map_err(|error| ApiError::internal(&error))?;
+    let sealed = state
+        .inner
+        .sealer
+        .seal(&secret)
+        .map_err(|error| ApiError::internal(&error))?;
+    store.set_webhook_secret(workspace, &sealed).await?;
+    Ok((repository, secret))
 }
 
 #[derive(Deserialize, Default)]
@@ -445,9 +456,9 @@ fn step_log(
         .find(|(kind, _)| *kind == wanted)
         .and_then(|(_, step)| {
             let log = step.log.as_ref()?;
-            log.components()
-                .all(|part| matches!(part, std::path::Component::Normal(_)))
-                .then(|| (run_dir.join(log), step.status))
+            upkeep_runner::logs::confined(&run_dir, log)
+                .ok()
+                .map(|path| (path, step.status))
         })
 }
 

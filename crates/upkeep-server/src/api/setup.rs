@@ -102,16 +102,7 @@ async fn start_demo(
     url: &str,
     commit: &str,
 ) -> ApiResult<()> {
-    use upkeep_store::RepositoryStore;
-    let store = &state.inner.store;
-    store.connect_repository(workspace, url, account).await?;
-    let secret = crate::secrets::new_token("").map_err(|error| ApiError::internal(&error))?;
-    let sealed = state
-        .inner
-        .sealer
-        .seal(&secret)
-        .map_err(|error| ApiError::internal(&error))?;
-    store.set_webhook_secret(workspace, &sealed).await?;
+    super::runs::connect_with_webhook(state, workspace, url, account).await?;
     state.inner.executor.push(crate::executor::PushJob {
         workspace,
         branch: "main".to_string(),
