@@ -14,7 +14,7 @@ use futures_util::stream::{self, Stream};
 use serde::Deserialize;
 use serde_json::json;
 use upkeep_pipeline::log_store::LogStore;
-use upkeep_pipeline::record::{RunId, RunKind, RunRecord, RunStatus, StageKind};
+use upkeep_pipeline::record::{RunId, RunKind, RunRecord, RunStatus, StageKind, SubPipelineKind};
 use upkeep_runner::Decision;
 use upkeep_store::{
     AuditStore, DeliveryStore, NewRun, RepositoryStore, Role, RunStore, StoredRun, Trigger,
@@ -151,9 +151,13 @@ pub async fn start_run(
     if let Some(name) = &request.pipeline
         && name != &main
     {
-        let sub = ["Build", "Quality gate", "Deployment"]
-            .iter()
-            .any(|sub| sub.eq_ignore_ascii_case(name));
+        let sub = [
+            SubPipelineKind::Build,
+            SubPipelineKind::QualityGate,
+            SubPipelineKind::Deployment,
+        ]
+        .iter()
+        .any(|sub| sub.as_str().eq_ignore_ascii_case(name));
         return Err(ApiError::bad_request(
             "sub_pipeline",
             if sub {
