@@ -12,11 +12,16 @@ use jiff::Timestamp;
 use tokio::runtime::Handle;
 use upkeep_forge::git::Git;
 use upkeep_pipeline::executor::CancelToken;
+use upkeep_pipeline::provided::{ProvidedVariables, VariableNameError};
 use upkeep_pipeline::record::{RunId, RunKind, RunRecord, RunStatus};
 use upkeep_runner::{
     Decision, EnvironmentContext, Overrides, PipelineRequest, RunError, RunObserver,
 };
-use upkeep_store::{NewRun, RunStore, Store, Trigger, WorkspaceId};
+use upkeep_store::{
+    NewRun, RunStore, Scope, Store, StoreError, StoredValue, Trigger, VariableStore, WorkspaceId,
+};
+
+use crate::sealing::{SealError, Sealer};
 
 /// A run to start.
 #[derive(Debug, Clone)]
@@ -64,6 +69,8 @@ impl WorkspaceDirs {
 #[derive(Clone)]
 pub struct Executor {
     store: Store,
+    /// Opens the workspace's secrets for the runs that receive them.
+    sealer: Sealer,
     data_dir: PathBuf,
     /// One lock per workspace clone: a checkout must not change under a starting run.
     clones: Arc<Mutex<HashMap<i64, Arc<Mutex<()>>>>>,
@@ -72,9 +79,10 @@ pub struct Executor {
 }
 
 impl Executor {
-    pub fn new(store: Store, data_dir: PathBuf) -> Self {
+    pub fn new(store: Store, sealer: Sealer, data_dir: PathBuf) -> Self {
         Self {
             store,
+            sealer,
             data_dir,
             clones: Arc::default(),
             running: Arc::default(),
@@ -178,7 +186,9 @@ impl Executor {
             .unwrap_or_else(|| Git::REMOTE_HEAD.to_string());
         git.checkout_detached(&revision)?;
         // upkeep.yml of the commit that runs.
-        let context = EnvironmentContext::load(&dirs.clone, &job.environment, Some(&dirs.state))?;
+        let mut context =
+            EnvironmentContext::load(&dirs.clone, &job.environment, Some(&dirs.state))?;
+        context.provided = self.provided_variables(job.workspace, &job.environment)?;
         let registered = self.register(&job.run_id);
         let request = PipelineRequest {
             kind: RunKind::Pipeline,
@@ -309,20 +319,60 @@ impl Executor {
             (Ok(git), Some(commit)) => git.checkout_detached(&commit).is_ok(),
             _ => false,
         };
+        let Ok(mut context) = EnvironmentContext::load(&dirs.clone, environment, Some(&dirs.state))
+        else {
+            return false;
+        };
+        let Ok(provided) = self.provided_variables(workspace, environment) else {
+            return false;
+        };
+        context.provided = provided;
         checked_out
-            && EnvironmentContext::load(&dirs.clone, environment, Some(&dirs.state)).is_ok_and(
-                |context| {
-                    upkeep_runner::decide(
-                        &context,
-                        Some(run_id),
-                        decision,
-                        Some(by),
-                        registered.token.clone(),
-                        observer,
-                    )
-                    .is_ok()
-                },
+            && upkeep_runner::decide(
+                &context,
+                Some(run_id),
+                decision,
+                Some(by),
+                registered.token.clone(),
+                observer,
             )
+            .is_ok()
+    }
+
+    /// The variables and secrets of the workspace, with those of the environment over them.
+    /// Called on a blocking thread of the server's runtime.
+    fn provided_variables(
+        &self,
+        workspace: WorkspaceId,
+        environment: &str,
+    ) -> Result<ProvidedVariables, ExecutorError> {
+        let variables = Handle::current().block_on(self.store.variables(workspace))?;
+        let environment_scope = Scope::Environment(environment.to_string());
+        let layers = variables
+            .iter()
+            .filter(|variable| variable.scope == Scope::Workspace)
+            .chain(
+                variables
+                    .iter()
+                    .filter(|variable| variable.scope == environment_scope),
+            );
+        let mut provided = ProvidedVariables::default();
+        for variable in layers {
+            let (value, secret) = match &variable.value {
+                StoredValue::Plain(value) => (value.clone(), false),
+                StoredValue::Sealed(sealed) => (
+                    self.sealer
+                        .open(sealed)
+                        .map_err(|source| ExecutorError::Secret {
+                            name: variable.name.clone(),
+                            source,
+                        })?,
+                    true,
+                ),
+            };
+            provided.set(&variable.name, &value, secret)?;
+        }
+        Ok(provided)
     }
 }
 
@@ -370,6 +420,16 @@ pub enum ExecutorError {
     Run(Box<RunError>),
     #[error(transparent)]
     Io(std::io::Error),
+    #[error("cannot read the workspace's variables: {0}")]
+    Store(#[from] StoreError),
+    #[error("the secret `{name}` cannot be given to the run: {source}")]
+    Secret {
+        name: String,
+        #[source]
+        source: SealError,
+    },
+    #[error(transparent)]
+    Variable(#[from] VariableNameError),
 }
 
 /// Keeps the store's view of a run in step with the runner.

@@ -204,13 +204,15 @@ impl App {
             } else {
                 (None, None)
             };
+        let executor =
+            executor::Executor::new(store.clone(), sealer.clone(), settings.data_dir.clone());
         Ok(Self {
             state: AppState {
                 inner: Arc::new(Inner {
                     demo,
                     started: std::time::Instant::now(),
                     sealer,
-                    executor: executor::Executor::new(store.clone(), settings.data_dir.clone()),
+                    executor,
                     store,
                     public_url,
                     setup_token: Mutex::new(setup_token),

@@ -116,14 +116,43 @@ fn routes(a: i64, member: i64, run: &str) -> Vec<Route> {
         route("DELETE", format!("{w}/invitations/999999"), None, Super),
         route("GET", format!("{w}/audit"), None, Super),
         route("GET", format!("{w}/deliveries"), None, Super),
+        route("POST", format!("{w}/runs/{run}/approve"), None, Super),
+        route("POST", format!("{w}/runs/{run}/reject"), None, Super),
+    ]
+    .into_iter()
+    .chain(variable_routes(&w))
+    .collect()
+}
+
+fn variable_routes(w: &str) -> Vec<Route> {
+    use Access::{Member, Super};
+    vec![
+        route("GET", format!("{w}/variables"), None, Member),
+        route(
+            "PUT",
+            format!("{w}/variables/APP_NAME"),
+            Some(json!({ "value": "shop" })),
+            Super,
+        ),
+        route("DELETE", format!("{w}/variables/APP_NAME"), None, Super),
+        route(
+            "PUT",
+            format!("{w}/environments/staging/variables/DB_PASSWORD"),
+            Some(json!({ "value": "long enough", "secret": true })),
+            Super,
+        ),
+        route(
+            "DELETE",
+            format!("{w}/environments/staging/variables/DB_PASSWORD"),
+            None,
+            Super,
+        ),
         route(
             "PUT",
             format!("{w}/repository"),
             Some(json!({ "url": "file:///nonexistent/shop.git" })),
             Super,
         ),
-        route("POST", format!("{w}/runs/{run}/approve"), None, Super),
-        route("POST", format!("{w}/runs/{run}/reject"), None, Super),
     ]
 }
 

@@ -1,6 +1,6 @@
 //! The platform's persistence: one trait per aggregate ([`AccountStore`], [`WorkspaceStore`],
 //! [`InvitationStore`], [`ApiTokenStore`], [`SessionStore`], [`RepositoryStore`],
-//! [`DeliveryStore`], [`RunStore`], [`AuditStore`]), implemented once by [`Store`] over the
+//! [`DeliveryStore`], [`RunStore`], [`AuditStore`], [`VariableStore`]), implemented once by [`Store`] over the
 //! embedded SQLite database (the default) or PostgreSQL, with one schema written for both
 //! (`migrations/`) and forward-only migrations that run at start. Logs are never stored here:
 //! runs keep the path of their run directory, whose log files have byte offsets.
@@ -32,6 +32,7 @@ mod repositories;
 mod runs;
 mod sessions;
 mod time;
+mod variables;
 mod workspaces;
 
 use std::path::Path;
@@ -50,6 +51,7 @@ pub use migrate::MIGRATIONS;
 pub use repositories::{Repository, RepositoryStore};
 pub use runs::{NewRun, RunStore, StoredRun, Trigger};
 pub use sessions::{Session, SessionStore};
+pub use variables::{Scope, StoredValue, Variable, VariableStore};
 pub use workspaces::{Member, Role, Workspace, WorkspaceId, WorkspaceStore};
 
 /// Which database a store talks to.

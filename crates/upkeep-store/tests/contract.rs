@@ -10,8 +10,9 @@ use jiff::{Timestamp, ToSpan};
 use upkeep_pipeline::record::{RunId, RunKind, RunStatus};
 use upkeep_store::{
     AccountId, AccountStore, ApiTokenStore, AuditStore, DeliveryStore, InvitationState,
-    InvitationStore, NewAccount, NewInvitation, NewRun, RepositoryStore, Role, RunStore,
-    SessionStore, Store, StoreError, Trigger, WorkspaceId, WorkspaceStore,
+    InvitationStore, NewAccount, NewInvitation, NewRun, RepositoryStore, Role, RunStore, Scope,
+    SessionStore, Store, StoreError, StoredValue, Trigger, VariableStore, WorkspaceId,
+    WorkspaceStore,
 };
 
 fn account(email: &str, admin: bool) -> NewAccount<'_> {
@@ -33,12 +34,82 @@ async fn contract(store: &Store) {
     repositories(store, workspace, admin).await;
     runs(store, workspace, admin).await;
     audit(store, workspace, admin).await;
+    variables(store, workspace, admin).await;
+}
+
+async fn variables(store: &Store, workspace: WorkspaceId, admin: AccountId) {
+    assert!(store.variables(workspace).await.unwrap().is_empty());
+    let staging = Scope::Environment("staging".to_string());
+    let plain = StoredValue::Plain("db.internal".to_string());
+    let sealed = StoredValue::Sealed("sealed:abc".to_string());
+    store
+        .set_variable(workspace, &staging, "DB_HOST", &plain, admin)
+        .await
+        .unwrap();
+    store
+        .set_variable(workspace, &Scope::Workspace, "DB_HOST", &plain, admin)
+        .await
+        .unwrap();
+    // Setting again replaces the value and whether it is secret.
+    let replaced = store
+        .set_variable(workspace, &staging, "DB_HOST", &sealed, admin)
+        .await
+        .unwrap();
+    assert!(replaced.is_secret());
+    let listed = store.variables(workspace).await.unwrap();
+    let summary: Vec<(Scope, &str, bool)> = listed
+        .iter()
+        .map(|variable| {
+            (
+                variable.scope.clone(),
+                variable.name.as_str(),
+                variable.is_secret(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (Scope::Workspace, "DB_HOST", false),
+            (staging.clone(), "DB_HOST", true)
+        ]
+    );
+    assert_eq!(listed[1].value, sealed);
+    assert_eq!(listed[1].updated_by, Some(admin));
+    assert!(
+        store
+            .delete_variable(workspace, &staging, "DB_HOST")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_variable(workspace, &staging, "DB_HOST")
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.variables(workspace).await.unwrap().len(), 1);
+}
+
+/// Every migration's version, in order: each new one is a sequel of the last.
+fn all_versions() -> Vec<u32> {
+    let versions: Vec<u32> = upkeep_store::MIGRATIONS
+        .iter()
+        .map(|migration| migration.version)
+        .collect();
+    let count = u32::try_from(versions.len()).unwrap();
+    assert_eq!(versions, (1..=count).collect::<Vec<_>>());
+    versions
+}
+
+fn latest_version() -> u32 {
+    *all_versions().last().unwrap()
 }
 
 async fn migrations(store: &Store) {
     assert_eq!(store.schema_version().await.unwrap(), 0);
-    assert_eq!(store.migrate().await.unwrap(), [1, 2, 3, 4, 5]);
-    assert_eq!(store.schema_version().await.unwrap(), 5);
+    assert_eq!(store.migrate().await.unwrap(), all_versions());
+    assert_eq!(store.schema_version().await.unwrap(), latest_version());
     assert!(store.migrate().await.unwrap().is_empty());
 }
 
@@ -556,7 +627,7 @@ async fn from_the_previous_schema(store: &Store) {
     .execute(store.pool())
     .await
     .unwrap();
-    assert_eq!(store.migrate().await.unwrap(), [2, 3, 4, 5]);
+    assert_eq!(store.migrate().await.unwrap(), all_versions()[1..]);
     let kept = store
         .account_by_email("old@example.test")
         .await
@@ -578,8 +649,8 @@ async fn from_the_previous_schema(store: &Store) {
             error,
             StoreError::SchemaTooNew {
                 found: 99,
-                known: 5
-            }
+                known
+            } if known == latest_version()
         ),
         "{error}"
     );

@@ -7,6 +7,7 @@ mod runs;
 mod session;
 mod setup;
 mod tokens;
+mod variables;
 
 use axum::Router;
 use axum::extract::FromRequest;
@@ -46,6 +47,15 @@ pub fn router() -> Router<AppState> {
         .route(
             "/workspaces/{workspace}/repository",
             put(runs::connect_repository),
+        )
+        .route("/workspaces/{workspace}/variables", get(variables::list))
+        .route(
+            "/workspaces/{workspace}/variables/{name}",
+            put(variables::set_for_workspace).delete(variables::delete_for_workspace),
+        )
+        .route(
+            "/workspaces/{workspace}/environments/{environment}/variables/{name}",
+            put(variables::set_for_environment).delete(variables::delete_for_environment),
         )
         .route(
             "/workspaces/{workspace}/environments/{environment}/runs",
