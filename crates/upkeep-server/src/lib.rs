@@ -21,6 +21,7 @@ pub mod api;
 mod auth;
 mod demo;
 mod executor;
+mod mail;
 mod metrics;
 mod pages;
 mod sealing;
@@ -39,6 +40,7 @@ use jiff::Timestamp;
 use upkeep_store::{RunStore, Store, StoreError};
 
 pub use auth::SignInLimiter;
+pub use mail::{MailError, MailSettings};
 
 /// How the server is run.
 #[derive(Debug, Clone)]
@@ -51,6 +53,9 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// `--demo`: the example shop to make the demo repository from.
     pub demo_example: Option<PathBuf>,
+    /// The mail server for invitations; without one, an invitation's link is shown to the
+    /// inviter to pass on.
+    pub mail: Option<MailSettings>,
 }
 
 impl Settings {
@@ -60,6 +65,7 @@ impl Settings {
             database_url: None,
             public_url: None,
             demo_example: None,
+            mail: None,
         }
     }
 }
@@ -84,6 +90,8 @@ pub enum ServerError {
     Secrets(#[from] sealing::SealError),
     #[error(transparent)]
     Demo(#[from] demo::DemoError),
+    #[error(transparent)]
+    Mail(#[from] MailError),
 }
 
 impl upkeep_hint::Hint for ServerError {
@@ -114,6 +122,7 @@ struct Inner {
     demo: Option<(String, String)>,
     started: std::time::Instant,
     sealer: sealing::Sealer,
+    mailer: Option<mail::Mailer>,
     executor: executor::Executor,
     public_url: String,
     /// The hash of the setup link's token while the server has no account.
@@ -175,6 +184,7 @@ impl App {
             source,
         })?;
         let sealer = sealing::Sealer::load_or_create(&settings.data_dir)?;
+        let mailer = settings.mail.as_ref().map(mail::Mailer::new).transpose()?;
         let demo = settings
             .demo_example
             .as_deref()
@@ -212,6 +222,7 @@ impl App {
                     demo,
                     started: std::time::Instant::now(),
                     sealer,
+                    mailer,
                     executor,
                     store,
                     public_url,

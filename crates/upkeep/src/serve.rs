@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use upkeep_hint::Hint;
-use upkeep_server::{App, ServerError, Settings};
+use upkeep_server::{App, MailSettings, ServerError, Settings};
 
 use crate::{Outcome, print_error};
 
@@ -39,6 +39,22 @@ pub struct ServeArgs {
     /// production pipelines start at once.
     #[arg(long)]
     pub demo: bool,
+
+    /// Send invitations by mail through this SMTP server: `smtp://[user@]host[:port]` (add
+    /// `?tls=required` for STARTTLS) or `smtps://[user@]host[:port]`. The password comes from
+    /// `UPKEEP_SMTP_PASSWORD`, never from the URL. Without it, an invitation's link is shown to
+    /// the inviter to pass on.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "UPKEEP_SMTP_URL",
+        requires = "mail_from"
+    )]
+    pub smtp_url: Option<String>,
+
+    /// The sender of the server's mail, e.g. `Upkeep <upkeep@agency.test>`.
+    #[arg(long, value_name = "ADDRESS", env = "UPKEEP_MAIL_FROM")]
+    pub mail_from: Option<String>,
 }
 
 pub fn run(args: &ServeArgs) -> Outcome {
@@ -72,6 +88,11 @@ async fn serve(args: &ServeArgs) -> Result<(), ServerError> {
         demo_example: args
             .demo
             .then(|| PathBuf::from("examples").join("spryker-shop")),
+        mail: args.smtp_url.as_ref().map(|url| MailSettings {
+            url: url.clone(),
+            from: args.mail_from.clone().unwrap_or_default(),
+            password: std::env::var("UPKEEP_SMTP_PASSWORD").ok(),
+        }),
     };
     let app = App::new(settings, listener).await?;
     let address = app.local_addr()?;
