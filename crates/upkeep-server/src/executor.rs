@@ -146,6 +146,13 @@ impl Executor {
                 handle: handle.clone(),
             };
             if let Err(error) = executor.run(&job, &observer) {
+                tracing::warn!(
+                    target: "upkeep::runs",
+                    run = %job.run_id,
+                    environment = %job.environment,
+                    %error,
+                    "run could not start"
+                );
                 // The runner ends its record `failed` with the reason; a run that failed before
                 // the runner began (no clone, no such environment) gets a record saying why.
                 let run_dir = executor.dirs(job.workspace).run_dir(&job.run_id);
@@ -440,6 +447,13 @@ struct StoreObserver {
 
 impl StoreObserver {
     fn status(&self, record: &RunRecord) {
+        tracing::info!(
+            target: "upkeep::runs",
+            run = %record.run_id,
+            environment = %record.environment,
+            status = record.status.as_str(),
+            "run status"
+        );
         let _ = self.handle.block_on(self.store.set_run_status(
             &record.run_id,
             record.status,

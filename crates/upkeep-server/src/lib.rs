@@ -24,6 +24,7 @@ mod executor;
 mod mail;
 mod metrics;
 mod pages;
+mod requests;
 mod sealing;
 mod secrets;
 
@@ -128,6 +129,7 @@ struct Inner {
     /// The hash of the setup link's token while the server has no account.
     setup_token: Mutex<Option<String>>,
     sign_in: SignInLimiter,
+    requests: requests::RequestStats,
 }
 
 impl AppState {
@@ -228,6 +230,7 @@ impl App {
                     public_url,
                     setup_token: Mutex::new(setup_token),
                     sign_in: SignInLimiter::default(),
+                    requests: requests::RequestStats::default(),
                 }),
             },
             listener,
@@ -266,6 +269,10 @@ impl App {
             .route("/metrics", get(metrics::metrics))
             .nest("/api/v1", api::router())
             .fallback(|| async { api::error::ApiError::not_found("route") })
+            .layer(axum::middleware::from_fn_with_state(
+                self.state.clone(),
+                requests::observe,
+            ))
             .with_state(self.state);
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)

@@ -203,7 +203,14 @@ fn signed_pushes_run_pipelines_and_anything_else_changes_nothing() {
             "unsigned"
         ]
     );
-    // Metrics count the same.
+    metrics_count_the_same(&mut admin, &secret);
+    drop(server);
+
+    assert_sealed_at_rest(&data_dir, &secret);
+}
+
+/// Metrics count the deliveries and runs the store has, and each request by its route pattern.
+fn metrics_count_the_same(admin: &mut Client, secret: &str) {
     let (status, metrics) = admin.call("GET", "/metrics", None);
     assert_eq!(status, 200);
     let metrics = metrics.as_str().unwrap();
@@ -218,9 +225,16 @@ fn signed_pushes_run_pipelines_and_anything_else_changes_nothing() {
             "{line} missing in:\n{metrics}"
         );
     }
-    drop(server);
-
-    assert_sealed_at_rest(&data_dir, &secret);
+    // Request latencies by route pattern: the forged deliveries are two 4xx answers of the
+    // GitHub route, and no workspace id or secret appears as a label.
+    let forged_route = "upkeep_http_request_duration_seconds_count{method=\"POST\",route=\"/api/v1/hooks/github/{workspace}\",status=\"4xx\"}";
+    let count = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(forged_route))
+        .unwrap_or_else(|| panic!("{forged_route} missing in:\n{metrics}"));
+    assert!(count.trim().parse::<u64>().unwrap() >= 2, "{count}");
+    assert!(!metrics.contains("/hooks/github/1\""), "{metrics}");
+    assert!(!metrics.contains(secret));
 }
 
 /// The secret is sealed at rest: the database does not hold it.

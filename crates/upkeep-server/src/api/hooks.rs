@@ -48,6 +48,14 @@ async fn refuse(
         .store
         .record_delivery(workspace, provider, delivery, event, verdict, message)
         .await;
+    tracing::warn!(
+        target: "upkeep::webhooks",
+        workspace = workspace.0,
+        provider,
+        verdict,
+        reason = message,
+        "webhook delivery refused"
+    );
     ApiError::new(status, verdict, message)
 }
 
@@ -262,6 +270,14 @@ async fn accept(
             &format!("push to {branch} at {}", push.after),
         )
         .await?;
+    tracing::info!(
+        target: "upkeep::webhooks",
+        workspace = workspace.0,
+        provider,
+        branch,
+        commit = %push.after,
+        "push accepted"
+    );
     state.inner.executor.push(PushJob {
         workspace,
         branch: branch.to_string(),
