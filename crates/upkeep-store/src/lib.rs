@@ -31,6 +31,8 @@ mod migrate;
 mod repositories;
 mod runs;
 mod sessions;
+#[cfg(feature = "test-postgres")]
+pub mod testing;
 mod time;
 mod variables;
 mod workspaces;
