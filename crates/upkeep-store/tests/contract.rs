@@ -14,6 +14,7 @@ use upkeep_store::{
     SessionStore, Store, StoreError, StoredValue, Trigger, VariableStore, WorkspaceId,
     WorkspaceStore,
 };
+use upkeep_store::{AgentStore, JobKind, JobState, JobStore};
 
 fn account(email: &str, admin: bool) -> NewAccount<'_> {
     NewAccount {
@@ -35,6 +36,7 @@ async fn contract(store: &Store) {
     runs(store, workspace, admin).await;
     audit(store, workspace, admin).await;
     variables(store, workspace, admin).await;
+    agents_and_jobs(store, workspace, admin).await;
 }
 
 async fn variables(store: &Store, workspace: WorkspaceId, admin: AccountId) {
@@ -89,6 +91,235 @@ async fn variables(store: &Store, workspace: WorkspaceId, admin: AccountId) {
             .unwrap()
     );
     assert_eq!(store.variables(workspace).await.unwrap().len(), 1);
+}
+
+async fn queued_run(store: &Store, workspace: WorkspaceId, n: u32) -> RunId {
+    let id = RunId::new("2026-12-02T08:00:00Z".parse().unwrap(), n);
+    store
+        .queue_run(&NewRun {
+            workspace,
+            run_id: &id,
+            environment: "staging",
+            kind: RunKind::Pipeline,
+            trigger: Trigger::Push,
+            requested_by: None,
+            commit: None,
+            run_dir: &PathBuf::from(format!("/srv/upkeep/runs/{id}")),
+        })
+        .await
+        .unwrap();
+    id
+}
+
+async fn agents_and_jobs(store: &Store, workspace: WorkspaceId, admin: AccountId) {
+    let labels = |names: &[&str]| names.iter().map(ToString::to_string).collect::<Vec<_>>();
+    let php = store
+        .create_agent(
+            "builder-php",
+            "hash-php",
+            &labels(&["php8.3", "linux", "linux"]),
+            admin,
+        )
+        .await
+        .unwrap();
+    assert_eq!(php.labels, ["linux", "php8.3"]);
+    let plain = store
+        .create_agent("builder-plain", "hash-plain", &labels(&["linux"]), admin)
+        .await
+        .unwrap();
+    let duplicate = store
+        .create_agent("builder-php", "hash-other", &[], admin)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(duplicate, StoreError::Duplicate { what: "agent", .. }),
+        "{duplicate}"
+    );
+    let now = Timestamp::now();
+    let seen = store
+        .agent_by_token("hash-php", now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((seen.id, seen.last_seen_at.is_some()), (php.id, true));
+    assert_eq!(store.agent_by_token("hash-none", now).await.unwrap(), None);
+
+    let first = queued_run(store, workspace, 1).await;
+    leased_by_labels(store, workspace, &first, (&php, &plain), now).await;
+    expired_leases_go_back(store, &first, (&php, &plain), now).await;
+    racing_agents_never_share_a_job(store, &first, (&php, &plain), now).await;
+    assert!(store.revoke_agent(plain.id, now).await.unwrap());
+    assert!(!store.revoke_agent(plain.id, now).await.unwrap());
+    assert_eq!(store.agent_by_token("hash-plain", now).await.unwrap(), None);
+    assert_eq!(store.agents().await.unwrap().len(), 2);
+}
+
+async fn leased_by_labels(
+    store: &Store,
+    workspace: WorkspaceId,
+    first: &RunId,
+    (php, plain): (&upkeep_store::Agent, &upkeep_store::Agent),
+    now: Timestamp,
+) {
+    let labels = |names: &[&str]| names.iter().map(ToString::to_string).collect::<Vec<_>>();
+    // The oldest job an agent may take: the labelled one waits for an agent with the label.
+    let second = queued_run(store, workspace, 2).await;
+    let anywhere = store
+        .queue_job(first, JobKind::Pipeline, "push to main", &[])
+        .await
+        .unwrap();
+    let labelled = store
+        .queue_job(
+            &second,
+            JobKind::Approve,
+            "ops@example.test",
+            &labels(&["php8.3"]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (labelled.state, labelled.labels.clone()),
+        (JobState::Queued, labels(&["php8.3"]))
+    );
+    assert_eq!(store.count_queued_jobs().await.unwrap(), 2);
+    let until = now + 30.seconds();
+    let taken = store
+        .lease_next_job(plain.id, now, until)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (taken.id, taken.state, taken.agent, taken.attempts),
+        (anywhere.id, JobState::Leased, Some(plain.id), 1)
+    );
+    assert_eq!(
+        store.lease_next_job(plain.id, now, until).await.unwrap(),
+        None
+    );
+    let taken = store
+        .lease_next_job(php.id, now, until)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (taken.id, taken.kind, taken.run_id),
+        (labelled.id, JobKind::Approve, second)
+    );
+
+    // Only the holder extends and finishes; once.
+    assert!(
+        !store
+            .extend_lease(anywhere.id, php.id, until + 1.minutes())
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .extend_lease(anywhere.id, plain.id, until + 1.minutes())
+            .await
+            .unwrap()
+    );
+    assert!(store.finish_job(anywhere.id, plain.id, now).await.unwrap());
+    assert!(!store.finish_job(anywhere.id, plain.id, now).await.unwrap());
+    assert_eq!(
+        store.job(anywhere.id).await.unwrap().unwrap().state,
+        JobState::Done
+    );
+}
+
+async fn expired_leases_go_back(
+    store: &Store,
+    first: &RunId,
+    (php, plain): (&upkeep_store::Agent, &upkeep_store::Agent),
+    now: Timestamp,
+) {
+    // An expired lease puts the job back: another agent takes it, the first one lost it.
+    let expiring = store
+        .queue_job(first, JobKind::Pipeline, "push to main", &[])
+        .await
+        .unwrap();
+    let short = store
+        .lease_next_job(php.id, now, now + 1.seconds())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(short.id, expiring.id);
+    let later = now + 2.seconds();
+    let retaken = store
+        .lease_next_job(plain.id, later, later + 30.seconds())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (retaken.id, retaken.agent, retaken.attempts),
+        (expiring.id, Some(plain.id), 2)
+    );
+    assert!(
+        !store
+            .extend_lease(expiring.id, php.id, later + 1.minutes())
+            .await
+            .unwrap()
+    );
+    assert!(!store.finish_job(expiring.id, php.id, later).await.unwrap());
+    assert!(
+        store
+            .finish_job(expiring.id, plain.id, later)
+            .await
+            .unwrap()
+    );
+}
+
+async fn racing_agents_never_share_a_job(
+    store: &Store,
+    first: &RunId,
+    (php, plain): (&upkeep_store::Agent, &upkeep_store::Agent),
+    now: Timestamp,
+) {
+    let until = now + 30.seconds();
+    // Agents racing for jobs never share one.
+    let mut queued = Vec::new();
+    for _ in 0..4 {
+        queued.push(
+            store
+                .queue_job(first, JobKind::Pipeline, "push", &[])
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let race = |agent| {
+        let store = store.clone();
+        async move { store.lease_next_job(agent, now, until).await }
+    };
+    let results = futures_join(vec![
+        race(php.id),
+        race(plain.id),
+        race(php.id),
+        race(plain.id),
+        race(php.id),
+        race(plain.id),
+    ])
+    .await;
+    let mut won: Vec<_> = results
+        .into_iter()
+        .filter_map(|result| result.unwrap())
+        .map(|job| job.id)
+        .collect();
+    won.sort();
+    assert_eq!(won, queued);
+}
+
+/// Runs the futures at once on the test's runtime.
+async fn futures_join<F: std::future::Future + Send + 'static>(futures: Vec<F>) -> Vec<F::Output>
+where
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut outputs = Vec::new();
+    for handle in handles {
+        outputs.push(handle.await.unwrap());
+    }
+    outputs
 }
 
 /// Every migration's version, in order: each new one is a sequel of the last.
