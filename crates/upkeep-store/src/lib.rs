@@ -47,7 +47,9 @@ pub use deliveries::{Delivery, DeliveryStore};
 pub use error::StoreError;
 pub use invitations::{Invitation, InvitationId, InvitationState, InvitationStore, NewInvitation};
 pub use migrate::MIGRATIONS;
-pub use repositories::{Repository, RepositoryStore};
+pub use repositories::{
+    HeadSource, NewRepository, Provider, Repository, RepositoryStore, WebhookStatus,
+};
 pub use runs::{NewRun, RunStore, StoredRun, Trigger};
 pub use sessions::{Session, SessionStore};
 pub use workspaces::{Member, Role, Workspace, WorkspaceId, WorkspaceStore};

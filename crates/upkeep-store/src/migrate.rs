@@ -42,6 +42,11 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(3, "sessions", "0003_sessions.sql"),
     migration!(4, "repositories", "0004_repositories.sql"),
     migration!(5, "webhooks", "0005_webhooks.sql"),
+    migration!(
+        6,
+        "repository_connections",
+        "0006_repository_connections.sql"
+    ),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
