@@ -19,12 +19,14 @@
 
 pub mod api;
 mod auth;
+mod connection;
 mod demo;
 mod executor;
 mod metrics;
 mod pages;
 mod sealing;
 mod secrets;
+mod webhook_setup;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -110,6 +112,7 @@ pub struct AppState {
 
 struct Inner {
     store: Store,
+    data_dir: PathBuf,
     /// The demo repository (its URL and commit) the first workspace is connected to at setup.
     demo: Option<(String, String)>,
     started: std::time::Instant,
@@ -175,6 +178,10 @@ impl App {
             source,
         })?;
         let sealer = sealing::Sealer::load_or_create(&settings.data_dir)?;
+        // A process killed while git ran may have left credentials prepared for it.
+        upkeep_forge::git_auth::GitAuth::remove_leftovers(&connection::scratch_dir(
+            &settings.data_dir,
+        ));
         let demo = settings
             .demo_example
             .as_deref()
@@ -212,6 +219,7 @@ impl App {
                     sealer,
                     executor: executor::Executor::new(store.clone(), settings.data_dir.clone()),
                     store,
+                    data_dir: settings.data_dir.clone(),
                     public_url,
                     setup_token: Mutex::new(setup_token),
                     sign_in: SignInLimiter::default(),

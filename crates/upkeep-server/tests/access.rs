@@ -93,6 +93,7 @@ fn routes(a: i64, member: i64, run: &str) -> Vec<Route> {
             Member,
         ),
         route("GET", format!("{w}/runs/{run}"), None, Member),
+        route("GET", format!("{w}/repository"), None, Member),
         route("GET", format!("{w}/runs/{run}/logs/install"), None, Member),
         route(
             "GET",
@@ -122,6 +123,7 @@ fn routes(a: i64, member: i64, run: &str) -> Vec<Route> {
             Some(json!({ "url": "file:///nonexistent/shop.git" })),
             Super,
         ),
+        route("POST", format!("{w}/repository/reclone"), None, Super),
         route("POST", format!("{w}/runs/{run}/approve"), None, Super),
         route("POST", format!("{w}/runs/{run}/reject"), None, Super),
     ]
