@@ -24,6 +24,7 @@ mod demo;
 mod executor;
 mod metrics;
 mod pages;
+mod polling;
 mod sealing;
 mod secrets;
 mod webhook_setup;
@@ -122,6 +123,7 @@ struct Inner {
     /// The hash of the setup link's token while the server has no account.
     setup_token: Mutex<Option<String>>,
     sign_in: SignInLimiter,
+    polls: polling::Polls,
 }
 
 impl AppState {
@@ -223,6 +225,7 @@ impl App {
                     public_url,
                     setup_token: Mutex::new(setup_token),
                     sign_in: SignInLimiter::default(),
+                    polls: polling::Polls::default(),
                 }),
             },
             listener,
@@ -251,6 +254,7 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
         let store = self.state.inner.store.clone();
+        let poller = polling::spawn(self.state.clone());
         let router = Router::new()
             .route("/", get(pages::home))
             .route("/setup", get(pages::setup))
@@ -266,6 +270,7 @@ impl App {
             .with_graceful_shutdown(shutdown)
             .await
             .map_err(ServerError::Serve);
+        poller.abort();
         store.close().await;
         served
     }

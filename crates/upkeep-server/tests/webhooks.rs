@@ -308,3 +308,77 @@ fn webhooks_are_registered_through_the_providers_api_or_shown_to_copy() {
     // The GitLab hook went with the connection it belonged to, removed with its token.
     assert!(gitlab.hooks().is_empty());
 }
+
+/// Polling: with no webhook set up, a push to the bare remote is found by `git ls-remote` and
+/// run; the heads of connection time are not news; the same push delivered late by a webhook
+/// is accepted but not run twice, and from then on the webhook counts as working.
+#[test]
+fn a_push_without_any_webhook_is_found_by_polling_and_run_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (remote, _) = shop_remote(dir.path());
+    let server = Server::start(&dir.path().join("data"));
+    let (mut admin, workspace) = set_up(&server);
+    let connected = connect(
+        &mut admin,
+        workspace,
+        &json!({ "url": remote, "poll_interval_seconds": 1 }),
+    );
+    assert_eq!(connected["polling"]["active"], true);
+    let secret = connected["webhook"]["secret"].as_str().unwrap().to_string();
+    let repository = format!("/api/v1/workspaces/{workspace}/repository");
+    let deadline = std::time::Instant::now() + Duration::from_mins(1);
+    loop {
+        let (_, shown) = admin.call("GET", &repository, None);
+        if shown["polling"]["last_polled_at"].is_string() {
+            assert_eq!(shown["polling"]["last_error"], Value::Null, "{shown}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no poll: {shown}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(runs(&mut admin, workspace, "staging").is_empty());
+
+    // Someone pushes to main.
+    let work = dir.path().join("work");
+    std::fs::write(work.join("CHANGELOG"), "a change\n").unwrap();
+    common::git(&work, &["add", "CHANGELOG"]);
+    common::git(&work, &["commit", "-q", "-m", "change"]);
+    let pushed = common::git(&work, &["rev-parse", "HEAD"]);
+    common::git(&work, &["push", "-q", "../shop.git", "main"]);
+    let staging = wait_for_status(&mut admin, workspace, "staging", "succeeded");
+    assert_eq!(
+        (staging["commit"].as_str(), staging["trigger"].as_str()),
+        (Some(pushed.as_str()), Some("push"))
+    );
+
+    // The webhook of the same push arrives after all.
+    let push = json!({ "ref": "refs/heads/main", "after": pushed }).to_string();
+    let signature = sign(&secret, &push);
+    let (status, body) = deliver(
+        &server,
+        &format!("/api/v1/hooks/github/{workspace}"),
+        &[
+            ("x-github-event", "push"),
+            ("x-github-delivery", "late-1"),
+            ("x-hub-signature-256", signature.as_str()),
+        ],
+        &push,
+    );
+    assert_eq!((status, body["verdict"].as_str()), (202, Some("accepted")));
+    assert_eq!(runs(&mut admin, workspace, "staging").len(), 1);
+    let (_, deliveries) = admin.call(
+        "GET",
+        &format!("/api/v1/workspaces/{workspace}/deliveries"),
+        None,
+    );
+    assert!(
+        deliveries["deliveries"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .ends_with("run already: polling saw it first"),
+        "{deliveries}"
+    );
+    let (_, shown) = admin.call("GET", &repository, None);
+    assert_eq!(shown["webhook"]["status"], "receiving", "{shown}");
+    assert_eq!(shown["polling"]["active"], false);
+}

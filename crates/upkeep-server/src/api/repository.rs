@@ -434,6 +434,7 @@ pub async fn connected(
 /// The connection as anyone may see it: no secret, only whether there is one.
 fn repository_json(state: &AppState, repository: &Repository) -> serde_json::Value {
     let base = state.public_url();
+    let last_poll = state.inner.polls.status(repository.workspace);
     json!({
         "provider": repository.provider.as_str(),
         "url": repository.url,
@@ -453,6 +454,8 @@ fn repository_json(state: &AppState, repository: &Repository) -> serde_json::Val
         "polling": {
             "active": !repository.webhook_status.works(),
             "interval_seconds": repository.poll_interval_seconds,
+            "last_polled_at": last_poll.as_ref().map(|poll| poll.at.to_string()),
+            "last_error": last_poll.and_then(|poll| poll.error),
         },
     })
 }

@@ -140,6 +140,7 @@ fn run_json(run: &StoredRun, record: Option<&RunRecord>) -> serde_json::Value {
         "pipeline": RunKind::Pipeline.pipeline_name(&run.environment),
         "status": run.status.as_str(),
         "trigger": run.trigger.as_str(),
+        "commit": run.commit,
         "queued_at": run.queued_at.to_string(),
         "started_at": run.started_at.map(|at| at.to_string()),
         "finished_at": run.finished_at.map(|at| at.to_string()),
