@@ -21,6 +21,7 @@ use upkeep_store::{
     NewRun, RunStore, Scope, Store, StoreError, StoredValue, Trigger, VariableStore, WorkspaceId,
 };
 
+use crate::connection::RepositoryAccess;
 use crate::sealing::{SealError, Sealer};
 
 /// A run to start.
@@ -32,7 +33,7 @@ pub struct Job {
     /// A branch, tag or commit; `None`: the environment's branch.
     pub revision: Option<String>,
     pub requested_by: String,
-    pub repository_url: String,
+    pub access: RepositoryAccess,
 }
 
 /// A push to a branch of a workspace's repository.
@@ -41,7 +42,7 @@ pub struct PushJob {
     pub workspace: WorkspaceId,
     pub branch: String,
     pub commit: String,
-    pub repository_url: String,
+    pub access: RepositoryAccess,
 }
 
 /// Where a workspace's things live under the data directory.
@@ -182,7 +183,7 @@ impl Executor {
         // Held for the whole run: the runner reads upkeep.yml and the deploy file of the
         // checkout, which another run must not change under it.
         let _guard = lock.lock().unwrap_or_else(PoisonError::into_inner);
-        let git = prepare_clone(&job.repository_url, &dirs.clone)?;
+        let git = prepare_clone(&job.access, &dirs.clone, &self.data_dir)?;
         // The environment's branch is in upkeep.yml of the default branch.
         git.checkout_detached(Git::REMOTE_HEAD)?;
         let context = EnvironmentContext::load(&dirs.clone, &job.environment, Some(&dirs.state))?;
@@ -244,7 +245,7 @@ impl Executor {
                         environment,
                         revision: Some(push.commit.clone()),
                         requested_by: format!("push to {}", push.branch),
-                        repository_url: push.repository_url.clone(),
+                        access: push.access.clone(),
                     });
                 }
             }
@@ -257,7 +258,7 @@ impl Executor {
         let dirs = self.dirs(push.workspace);
         let lock = self.clone_lock(push.workspace);
         let _guard = lock.lock().unwrap_or_else(PoisonError::into_inner);
-        let git = prepare_clone(&push.repository_url, &dirs.clone)?;
+        let git = prepare_clone(&push.access, &dirs.clone, &self.data_dir)?;
         git.checkout_detached(&push.commit)?;
         let project = upkeep_runner::context::load_project_file(&dirs.clone)?;
         Ok(project
@@ -399,18 +400,60 @@ impl Drop for Registered {
     }
 }
 
-/// Clones the repository on first use, then brings every branch up to date.
-fn prepare_clone(url: &str, dir: &Path) -> Result<Git, ExecutorError> {
-    let git = if dir.join(".git").is_dir() {
-        Git::open(dir)?
+/// Clones the repository on first use (again when the workspace was switched to another
+/// URL), then brings every branch up to date, with the connection's credentials.
+fn prepare_clone(
+    access: &RepositoryAccess,
+    dir: &Path,
+    data_dir: &Path,
+) -> Result<Git, ExecutorError> {
+    let auth = access.git_auth(data_dir)?;
+    let existing = Git::open(dir)
+        .ok()
+        .filter(|_| dir.join(".git").is_dir())
+        .filter(|git| git.remote_url("origin").is_ok_and(|url| url == access.url));
+    let git = if let Some(git) = existing {
+        git.with_git_env(auth.env())
     } else {
+        if dir.exists() {
+            fs_err::remove_dir_all(dir).map_err(ExecutorError::Io)?;
+        }
         if let Some(parent) = dir.parent() {
             fs_err::create_dir_all(parent).map_err(ExecutorError::Io)?;
         }
-        Git::clone_from(url, dir)?
+        Git::clone_from_with(&access.url, dir, auth.env())?
     };
     git.mirror_branches("origin")?;
-    Ok(git)
+    // Later commands of the run work on the clone alone; the credentials go now.
+    drop(auth);
+    Git::open(dir).map_err(ExecutorError::from)
+}
+
+impl Executor {
+    /// Drops the workspace's clone, so that the next run clones from scratch; `Ok(false)` when
+    /// there was none. A clone that a run uses now is kept ([`DropCloneError::InUse`]).
+    pub fn drop_clone(&self, workspace: WorkspaceId) -> Result<bool, DropCloneError> {
+        let lock = self.clone_lock(workspace);
+        let _guard = match lock.try_lock() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return Err(DropCloneError::InUse),
+        };
+        let clone = self.dirs(workspace).clone;
+        if !clone.exists() {
+            return Ok(false);
+        }
+        fs_err::remove_dir_all(&clone).map_err(DropCloneError::Io)?;
+        Ok(true)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DropCloneError {
+    #[error("a run uses the clone now; drop it once the run is over")]
+    InUse,
+    #[error("cannot remove the clone: {0}")]
+    Io(std::io::Error),
 }
 
 impl From<RunError> for ExecutorError {
@@ -437,6 +480,8 @@ pub enum ExecutorError {
     },
     #[error(transparent)]
     Variable(#[from] VariableNameError),
+    #[error(transparent)]
+    Credentials(#[from] upkeep_forge::git_auth::GitAuthError),
 }
 
 /// Keeps the store's view of a run in step with the runner.

@@ -19,14 +19,17 @@
 
 pub mod api;
 mod auth;
+mod connection;
 mod demo;
 mod executor;
 mod mail;
 mod metrics;
 mod pages;
+mod polling;
 mod requests;
 mod sealing;
 mod secrets;
+mod webhook_setup;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -119,6 +122,7 @@ pub struct AppState {
 
 struct Inner {
     store: Store,
+    data_dir: PathBuf,
     /// The demo repository (its URL and commit) the first workspace is connected to at setup.
     demo: Option<(String, String)>,
     started: std::time::Instant,
@@ -130,6 +134,7 @@ struct Inner {
     setup_token: Mutex<Option<String>>,
     sign_in: SignInLimiter,
     requests: requests::RequestStats,
+    polls: polling::Polls,
 }
 
 impl AppState {
@@ -187,6 +192,10 @@ impl App {
         })?;
         let sealer = sealing::Sealer::load_or_create(&settings.data_dir)?;
         let mailer = settings.mail.as_ref().map(mail::Mailer::new).transpose()?;
+        // A process killed while git ran may have left credentials prepared for it.
+        upkeep_forge::git_auth::GitAuth::remove_leftovers(&connection::scratch_dir(
+            &settings.data_dir,
+        ));
         let demo = settings
             .demo_example
             .as_deref()
@@ -227,10 +236,12 @@ impl App {
                     mailer,
                     executor,
                     store,
+                    data_dir: settings.data_dir.clone(),
                     public_url,
                     setup_token: Mutex::new(setup_token),
                     sign_in: SignInLimiter::default(),
                     requests: requests::RequestStats::default(),
+                    polls: polling::Polls::default(),
                 }),
             },
             listener,
@@ -259,6 +270,7 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
         let store = self.state.inner.store.clone();
+        let poller = polling::spawn(self.state.clone());
         let router = Router::new()
             .route("/", get(pages::home))
             .route("/setup", get(pages::setup))
@@ -278,6 +290,7 @@ impl App {
             .with_graceful_shutdown(shutdown)
             .await
             .map_err(ServerError::Serve);
+        poller.abort();
         store.close().await;
         served
     }

@@ -93,6 +93,7 @@ fn routes(a: i64, member: i64, run: &str) -> Vec<Route> {
             Member,
         ),
         route("GET", format!("{w}/runs/{run}"), None, Member),
+        route("GET", format!("{w}/repository"), None, Member),
         route("GET", format!("{w}/runs/{run}/logs/install"), None, Member),
         route(
             "GET",
@@ -120,11 +121,11 @@ fn routes(a: i64, member: i64, run: &str) -> Vec<Route> {
         route("POST", format!("{w}/runs/{run}/reject"), None, Super),
     ]
     .into_iter()
-    .chain(variable_routes(&w))
+    .chain(settings_routes(&w))
     .collect()
 }
 
-fn variable_routes(w: &str) -> Vec<Route> {
+fn settings_routes(w: &str) -> Vec<Route> {
     use Access::{Member, Super};
     vec![
         route("GET", format!("{w}/variables"), None, Member),
@@ -153,6 +154,7 @@ fn variable_routes(w: &str) -> Vec<Route> {
             Some(json!({ "url": "file:///nonexistent/shop.git" })),
             Super,
         ),
+        route("POST", format!("{w}/repository/reclone"), None, Super),
     ]
 }
 

@@ -52,7 +52,9 @@ pub use error::StoreError;
 pub use invitations::{Invitation, InvitationId, InvitationState, InvitationStore, NewInvitation};
 pub use jobs::{Agent, AgentId, AgentStore, Job, JobId, JobKind, JobState, JobStore};
 pub use migrate::MIGRATIONS;
-pub use repositories::{Repository, RepositoryStore};
+pub use repositories::{
+    HeadSource, NewRepository, Provider, Repository, RepositoryStore, WebhookStatus,
+};
 pub use runs::{NewRun, RunStore, StoredRun, Trigger};
 pub use sessions::{Session, SessionStore};
 pub use variables::{Scope, StoredValue, Variable, VariableStore};

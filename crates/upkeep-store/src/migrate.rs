@@ -43,7 +43,12 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(4, "repositories", "0004_repositories.sql"),
     migration!(5, "webhooks", "0005_webhooks.sql"),
     migration!(6, "variables", "0006_variables.sql"),
-    migration!(7, "agents_and_jobs", "0007_agents_and_jobs.sql"),
+    migration!(
+        7,
+        "repository_connections",
+        "0007_repository_connections.sql"
+    ),
+    migration!(8, "agents_and_jobs", "0008_agents_and_jobs.sql"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\

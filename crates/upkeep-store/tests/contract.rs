@@ -9,10 +9,10 @@ use jiff::{Timestamp, ToSpan};
 use upkeep_pipeline::record::{RunId, RunKind, RunStatus};
 use upkeep_store::testing::Postgres;
 use upkeep_store::{
-    AccountId, AccountStore, ApiTokenStore, AuditStore, DeliveryStore, InvitationState,
-    InvitationStore, NewAccount, NewInvitation, NewRun, RepositoryStore, Role, RunStore, Scope,
-    SessionStore, Store, StoreError, StoredValue, Trigger, VariableStore, WorkspaceId,
-    WorkspaceStore,
+    AccountId, AccountStore, ApiTokenStore, AuditStore, DeliveryStore, HeadSource, InvitationState,
+    InvitationStore, NewAccount, NewInvitation, NewRepository, NewRun, Provider, RepositoryStore,
+    Role, RunStore, Scope, SessionStore, Store, StoreError, StoredValue, Trigger, VariableStore,
+    WebhookStatus, WorkspaceId, WorkspaceStore,
 };
 use upkeep_store::{AgentStore, JobKind, JobState, JobStore};
 
@@ -647,28 +647,91 @@ async fn sessions(store: &Store, owner: AccountId) {
 
 async fn repositories(store: &Store, workspace: WorkspaceId, admin: AccountId) {
     assert!(store.repository(workspace).await.unwrap().is_none());
-    store
-        .connect_repository(workspace, "https://git.example.test/shop.git", admin)
+    let heads = [
+        ("main".to_string(), "a".repeat(40)),
+        ("release".to_string(), "b".repeat(40)),
+    ];
+    let first = NewRepository {
+        url: "https://github.com/acme/shop.git",
+        provider: Provider::GitHub,
+        api_base: None,
+        forge_path: None,
+        username: None,
+        token_sealed: Some("sealed-token"),
+        password_sealed: None,
+        ssh_key_sealed: None,
+        webhook_secret_sealed: "sealed-secret-1",
+        poll_interval_seconds: 60,
+        heads: &heads,
+    };
+    let connected = store
+        .connect_repository(workspace, &first, admin)
         .await
         .unwrap();
-    // Switching the repository replaces the connection.
+    assert_eq!(connected.provider, Provider::GitHub);
+    assert_eq!(connected.token_sealed.as_deref(), Some("sealed-token"));
+    assert_eq!(connected.webhook_status, WebhookStatus::Manual);
     store
-        .connect_repository(workspace, "file:///srv/git/shop.git", admin)
-        .await
-        .unwrap();
-    let repository = store.repository(workspace).await.unwrap().unwrap();
-    assert_eq!(repository.url, "file:///srv/git/shop.git");
-    assert_eq!(repository.connected_by, Some(admin));
-    assert_eq!(store.webhook_secret(workspace).await.unwrap(), None);
-    store
-        .set_webhook_secret(workspace, "sealed-bytes")
+        .set_webhook_status(workspace, WebhookStatus::Registered, "hook 7", Some(7))
         .await
         .unwrap();
     assert_eq!(
-        store.webhook_secret(workspace).await.unwrap().as_deref(),
-        Some("sealed-bytes")
+        store
+            .repository(workspace)
+            .await
+            .unwrap()
+            .unwrap()
+            .webhook_hook_id,
+        Some(7)
     );
-    // Deliveries: a replay is one whose id was accepted before.
+    heads_advance_once(store, workspace).await;
+    // Switching the repository replaces the connection, its credentials, webhook and heads.
+    let switched = NewRepository {
+        url: "https://git.example.test/shop.git",
+        provider: Provider::Git,
+        username: Some("deploy"),
+        token_sealed: None,
+        password_sealed: Some("sealed-password"),
+        webhook_secret_sealed: "sealed-secret-2",
+        poll_interval_seconds: 5,
+        heads: &[],
+        ..first
+    };
+    store
+        .connect_repository(workspace, &switched, admin)
+        .await
+        .unwrap();
+    let repository = store.repository(workspace).await.unwrap().unwrap();
+    assert_eq!(repository.url, "https://git.example.test/shop.git");
+    assert_eq!(repository.provider, Provider::Git);
+    assert_eq!(repository.username.as_deref(), Some("deploy"));
+    assert_eq!(repository.token_sealed, None);
+    assert_eq!(
+        repository.password_sealed.as_deref(),
+        Some("sealed-password")
+    );
+    assert_eq!(
+        (repository.webhook_status, repository.webhook_hook_id),
+        (WebhookStatus::Manual, None)
+    );
+    assert_eq!(repository.poll_interval_seconds, 5);
+    assert_eq!(repository.connected_by, Some(admin));
+    assert_eq!(store.head(workspace, "main").await.unwrap(), None);
+    assert_eq!(store.repositories().await.unwrap(), [repository]);
+    assert_eq!(
+        store.webhook_secret(workspace).await.unwrap().as_deref(),
+        Some("sealed-secret-2")
+    );
+    let error = store
+        .set_webhook_status(WorkspaceId(9999), WebhookStatus::Receiving, "", None)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::NotFound { .. }), "{error}");
+    deliveries(store, workspace).await;
+}
+
+/// Deliveries: a replay is one whose id was accepted before.
+async fn deliveries(store: &Store, workspace: WorkspaceId) {
     store
         .record_delivery(
             workspace,
@@ -799,6 +862,51 @@ async fn runs(store: &Store, workspace: WorkspaceId, admin: AccountId) {
     assert!(matches!(error, StoreError::NotFound { .. }));
 }
 
+/// A branch head is news once: for the first caller that sees it, whoever that is.
+async fn heads_advance_once(store: &Store, workspace: WorkspaceId) {
+    let main = "a".repeat(40);
+    let moved = "c".repeat(40);
+    assert_eq!(
+        store.head(workspace, "main").await.unwrap(),
+        Some((main.clone(), HeadSource::Connect))
+    );
+    assert!(
+        !store
+            .advance_head(workspace, "main", &main, HeadSource::Poll)
+            .await
+            .unwrap()
+    );
+    let (one, two) = tokio::join!(
+        store.advance_head(workspace, "main", &moved, HeadSource::Poll),
+        store.advance_head(workspace, "main", &moved, HeadSource::Webhook)
+    );
+    assert!(one.unwrap() != two.unwrap(), "both or neither saw the news");
+    assert_eq!(
+        store
+            .head(workspace, "main")
+            .await
+            .unwrap()
+            .map(|(commit, _)| commit),
+        Some(moved.clone())
+    );
+    assert!(
+        store
+            .advance_head(workspace, "topic", &moved, HeadSource::Webhook)
+            .await
+            .unwrap()
+    );
+    // `release` was deleted on the remote.
+    store
+        .keep_heads(workspace, &["main".to_string(), "topic".to_string()])
+        .await
+        .unwrap();
+    assert_eq!(store.head(workspace, "release").await.unwrap(), None);
+    assert_eq!(
+        store.head(workspace, "topic").await.unwrap(),
+        Some((moved, HeadSource::Webhook))
+    );
+}
+
 /// Runs counted by status (for metrics), after the interruption above.
 async fn counted_by_status(store: &Store) {
     let mut counts = store.count_runs_by_status().await.unwrap();
@@ -842,7 +950,7 @@ async fn audit(store: &Store, workspace: WorkspaceId, admin: AccountId) {
     assert_eq!(rest[0].actor, Some(admin));
 }
 
-/// A database that an upkeep of schema 1 wrote is migrated with its data kept; a database newer
+/// A database that an upkeep of schema 1 (then 5) wrote is migrated with its data kept; a database newer
 /// than this upkeep is refused.
 async fn from_the_previous_schema(store: &Store) {
     assert_eq!(store.migrate_to(1).await.unwrap(), [1]);
@@ -858,7 +966,32 @@ async fn from_the_previous_schema(store: &Store) {
     .execute(store.pool())
     .await
     .unwrap();
-    assert_eq!(store.migrate().await.unwrap(), all_versions()[1..]);
+    assert_eq!(store.migrate_to(5).await.unwrap(), [2, 3, 4, 5]);
+    // A repository connected by URL alone, before providers.
+    sqlx::query("INSERT INTO workspaces (name, created_at) VALUES ($1, $2)")
+        .bind("old-shop")
+        .bind(1_700_000_000_000_i64)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO repositories (workspace_id, url, connected_at, webhook_secret_sealed) \
+         SELECT id, $1, $2, $3 FROM workspaces WHERE name = $4",
+    )
+    .bind("file:///srv/git/shop.git")
+    .bind(1_700_000_000_000_i64)
+    .bind("sealed")
+    .bind("old-shop")
+    .execute(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(store.migrate().await.unwrap(), all_versions()[5..]);
+    let old = store.repositories().await.unwrap().remove(0);
+    assert_eq!(
+        (old.provider, old.webhook_status, old.poll_interval_seconds),
+        (Provider::Git, WebhookStatus::Manual, 60)
+    );
+    assert_eq!(old.url, "file:///srv/git/shop.git");
     let kept = store
         .account_by_email("old@example.test")
         .await

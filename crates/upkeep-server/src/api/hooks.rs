@@ -13,7 +13,7 @@ use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use serde_json::json;
 use sha2::Sha256;
-use upkeep_store::{DeliveryStore, RepositoryStore, WorkspaceId};
+use upkeep_store::{DeliveryStore, HeadSource, RepositoryStore, WebhookStatus, WorkspaceId};
 
 use super::error::{ApiError, ApiResult};
 use crate::AppState;
@@ -256,10 +256,41 @@ async fn accept(
     if push.after == ZERO_COMMIT {
         return ignored("the branch was deleted".to_string()).await;
     }
-    let repository = store
-        .repository(workspace)
-        .await?
-        .ok_or_else(|| ApiError::not_found("repository"))?;
+    run_push(
+        state,
+        workspace,
+        (provider, delivery, event),
+        branch,
+        &push.after,
+    )
+    .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "verdict": "accepted", "branch": branch, "commit": push.after })),
+    ))
+}
+
+/// Records an accepted push and queues its runs, unless polling saw it first (then it has run
+/// already). The first signed delivery also marks the webhook as working, which stops polling.
+async fn run_push(
+    state: &AppState,
+    workspace: WorkspaceId,
+    (provider, delivery, event): (&str, &str, &str),
+    branch: &str,
+    commit: &str,
+) -> ApiResult<()> {
+    let store = &state.inner.store;
+    let (repository, access) = super::repository::connected(state, workspace).await?;
+    // A push that polling saw first has run already; any other is run (also the commit the
+    // branch was at when the repository was connected, which nothing ran).
+    let news = store
+        .advance_head(workspace, branch, commit, HeadSource::Webhook)
+        .await?;
+    let run = news
+        || store
+            .head(workspace, branch)
+            .await?
+            .is_none_or(|(_, source)| source != HeadSource::Poll);
     store
         .record_delivery(
             workspace,
@@ -267,7 +298,11 @@ async fn accept(
             delivery,
             event,
             "accepted",
-            &format!("push to {branch} at {}", push.after),
+            &if run {
+                format!("push to {branch} at {commit}")
+            } else {
+                format!("push to {branch} at {commit}, run already: polling saw it first")
+            },
         )
         .await?;
     tracing::info!(
@@ -275,17 +310,28 @@ async fn accept(
         workspace = workspace.0,
         provider,
         branch,
-        commit = %push.after,
+        commit,
+        run,
         "push accepted"
     );
-    state.inner.executor.push(PushJob {
-        workspace,
-        branch: branch.to_string(),
-        commit: push.after.clone(),
-        repository_url: repository.url,
-    });
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({ "verdict": "accepted", "branch": branch, "commit": push.after })),
-    ))
+    // A signed delivery proves the webhook works: polling is no longer needed.
+    if repository.webhook_status == WebhookStatus::Manual {
+        store
+            .set_webhook_status(
+                workspace,
+                WebhookStatus::Receiving,
+                &format!("a signed {provider} delivery arrived; polling stopped"),
+                None,
+            )
+            .await?;
+    }
+    if run {
+        state.inner.executor.push(PushJob {
+            workspace,
+            branch: branch.to_string(),
+            commit: commit.to_string(),
+            access,
+        });
+    }
+    Ok(())
 }

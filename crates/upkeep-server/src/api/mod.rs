@@ -3,6 +3,7 @@
 pub mod error;
 mod hooks;
 mod people;
+mod repository;
 mod runs;
 mod session;
 mod setup;
@@ -46,7 +47,11 @@ pub fn router() -> Router<AppState> {
         .route("/workspaces/{workspace}/deliveries", get(runs::deliveries))
         .route(
             "/workspaces/{workspace}/repository",
-            put(runs::connect_repository),
+            get(repository::show_repository).put(repository::connect_repository),
+        )
+        .route(
+            "/workspaces/{workspace}/repository/reclone",
+            post(repository::reclone),
         )
         .route("/workspaces/{workspace}/variables", get(variables::list))
         .route(

@@ -1,5 +1,4 @@
-//! Repositories and runs: connect a workspace to a repository, start an environment's main
-//! pipeline, list and read runs, approve or reject a waiting deployment (super users), and read
+//! Runs: start an environment's main pipeline, list and read runs, approve or reject a waiting deployment (super users), and read
 //! a step's log by byte offset or follow it live (server-sent events that resume from
 //! `Last-Event-ID`).
 
@@ -17,8 +16,7 @@ use upkeep_pipeline::log_store::LogStore;
 use upkeep_pipeline::record::{RunId, RunKind, RunRecord, RunStatus, StageKind, SubPipelineKind};
 use upkeep_runner::Decision;
 use upkeep_store::{
-    AuditStore, DeliveryStore, NewRun, RepositoryStore, Role, RunStore, StoredRun, Trigger,
-    WorkspaceId,
+    AuditStore, DeliveryStore, NewRun, Role, RunStore, StoredRun, Trigger, WorkspaceId,
 };
 
 use super::error::{ApiError, ApiResult};
@@ -26,57 +24,6 @@ use super::{Body, check_field};
 use crate::AppState;
 use crate::auth::{Caller, require_role};
 use crate::executor::Job;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Connection {
-    url: String,
-}
-
-/// Git URLs the server clones: https, ssh (both forms) and local `file://` repositories.
-fn check_git_url(url: &str) -> ApiResult<()> {
-    let known = ["https://", "http://", "ssh://", "file://", "git@"]
-        .iter()
-        .any(|scheme| url.starts_with(scheme));
-    let safe = !url.starts_with('-') && !url.chars().any(char::is_whitespace);
-    check_field("url", url, 2048, known && safe)
-}
-
-pub async fn connect_repository(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(workspace): Path<i64>,
-    Body(request): Body<Connection>,
-) -> ApiResult<Json<serde_json::Value>> {
-    let workspace = WorkspaceId(workspace);
-    require_role(&state, &caller, workspace, Role::SuperUser).await?;
-    check_git_url(&request.url)?;
-    let store = &state.inner.store;
-    let (repository, secret) =
-        connect_with_webhook(&state, workspace, request.url.trim(), caller.account.id).await?;
-    // A switched repository starts from a fresh clone.
-    let clone = state.inner.executor.dirs(workspace).clone;
-    if clone.exists() {
-        let _ = fs_err::remove_dir_all(&clone);
-    }
-    store
-        .record_audit(
-            Some(workspace),
-            Some(caller.account.id),
-            "repository.connected",
-            &format!("connected {}", repository.url),
-        )
-        .await?;
-    let base = state.public_url();
-    Ok(Json(json!({
-        "url": repository.url,
-        "webhook": {
-            "secret": secret,
-            "github": format!("{base}/api/v1/hooks/github/{}", workspace.0),
-            "gitlab": format!("{base}/api/v1/hooks/gitlab/{}", workspace.0),
-        },
-    })))
-}
 
 /// The webhook deliveries of a workspace and their verdicts (super users).
 pub async fn deliveries(
@@ -97,26 +44,6 @@ pub async fn deliveries(
             "received_at": delivery.received_at.to_string(),
         })).collect::<Vec<_>>()
     })))
-}
-
-/// Connects the workspace to `url` with a new webhook secret, sealed at rest; returns the
-/// repository and the secret, to be shown once.
-pub async fn connect_with_webhook(
-    state: &AppState,
-    workspace: WorkspaceId,
-    url: &str,
-    by: upkeep_store::AccountId,
-) -> ApiResult<(upkeep_store::Repository, String)> {
-    let store = &state.inner.store;
-    let repository = store.connect_repository(workspace, url, by).await?;
-    let secret = crate::secrets::new_token("").map_err(|error| ApiError::internal(&error))?;
-    let sealed = state
-        .inner
-        .sealer
-        .seal(&secret)
-        .map_err(|error| ApiError::internal(&error))?;
-    store.set_webhook_secret(workspace, &sealed).await?;
-    Ok((repository, secret))
 }
 
 #[derive(Deserialize, Default)]
@@ -180,13 +107,7 @@ pub async fn start_run(
         )?;
     }
     let store = &state.inner.store;
-    let repository = store.repository(workspace).await?.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::CONFLICT,
-            "no_repository",
-            "the workspace has no repository yet; a super user connects one first",
-        )
-    })?;
+    let (_, access) = super::repository::connected(&state, workspace).await?;
     let run_id = upkeep_runner::new_run_id();
     let dirs = state.inner.executor.dirs(workspace);
     let stored = store
@@ -207,7 +128,7 @@ pub async fn start_run(
         environment,
         revision: request.revision,
         requested_by: caller.account.email.clone(),
-        repository_url: repository.url,
+        access,
     });
     Ok((StatusCode::ACCEPTED, Json(run_json(&stored, None))))
 }
@@ -219,6 +140,7 @@ fn run_json(run: &StoredRun, record: Option<&RunRecord>) -> serde_json::Value {
         "pipeline": RunKind::Pipeline.pipeline_name(&run.environment),
         "status": run.status.as_str(),
         "trigger": run.trigger.as_str(),
+        "commit": run.commit,
         "queued_at": run.queued_at.to_string(),
         "started_at": run.started_at.map(|at| at.to_string()),
         "finished_at": run.finished_at.map(|at| at.to_string()),
@@ -407,13 +329,7 @@ pub async fn rerun(
         ));
     }
     let store = &state.inner.store;
-    let repository = store.repository(workspace).await?.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::CONFLICT,
-            "no_repository",
-            "the workspace has no repository any more",
-        )
-    })?;
+    let (_, access) = super::repository::connected(&state, workspace).await?;
     let commit = record.and_then(|record| record.commit).or(stored.commit);
     let new_id = upkeep_runner::new_run_id();
     let dirs = state.inner.executor.dirs(workspace);
@@ -435,7 +351,7 @@ pub async fn rerun(
         environment: stored.environment.clone(),
         revision: commit,
         requested_by: caller.account.email.clone(),
-        repository_url: repository.url,
+        access,
     });
     Ok((StatusCode::ACCEPTED, Json(run_json(&queued, None))))
 }
