@@ -184,19 +184,15 @@ impl Executor {
         // checkout, which another run must not change under it.
         let _guard = lock.lock().unwrap_or_else(PoisonError::into_inner);
         let git = prepare_clone(&job.access, &dirs.clone, &self.data_dir)?;
-        // The environment's branch is in upkeep.yml of the default branch.
-        git.checkout_detached(Git::REMOTE_HEAD)?;
-        let context = EnvironmentContext::load(&dirs.clone, &job.environment, Some(&dirs.state))?;
-        let revision = job
-            .revision
-            .clone()
-            .or_else(|| context.environment.branch.clone())
-            .unwrap_or_else(|| Git::REMOTE_HEAD.to_string());
-        git.checkout_detached(&revision)?;
-        // upkeep.yml of the commit that runs.
-        let mut context =
-            EnvironmentContext::load(&dirs.clone, &job.environment, Some(&dirs.state))?;
-        context.provided = self.provided_variables(job.workspace, &job.environment)?;
+        let (mut context, revision) = upkeep_runner::checkout::check_out_for_run(
+            &git,
+            &dirs.clone,
+            &job.environment,
+            job.revision.as_deref(),
+            &dirs.state,
+        )?;
+        context.provided =
+            Handle::current().block_on(self.provided_variables(job.workspace, &job.environment))?;
         let registered = self.register(&job.run_id);
         let request = PipelineRequest {
             kind: RunKind::Pipeline,
@@ -331,7 +327,9 @@ impl Executor {
         else {
             return false;
         };
-        let Ok(provided) = self.provided_variables(workspace, environment) else {
+        let Ok(provided) =
+            Handle::current().block_on(self.provided_variables(workspace, environment))
+        else {
             return false;
         };
         context.provided = provided;
@@ -348,13 +346,12 @@ impl Executor {
     }
 
     /// The variables and secrets of the workspace, with those of the environment over them.
-    /// Called on a blocking thread of the server's runtime.
-    fn provided_variables(
+    pub async fn provided_variables(
         &self,
         workspace: WorkspaceId,
         environment: &str,
     ) -> Result<ProvidedVariables, ExecutorError> {
-        let variables = Handle::current().block_on(self.store.variables(workspace))?;
+        let variables = self.store.variables(workspace).await?;
         let environment_scope = Scope::Environment(environment.to_string());
         let layers = variables
             .iter()
@@ -407,26 +404,12 @@ fn prepare_clone(
     dir: &Path,
     data_dir: &Path,
 ) -> Result<Git, ExecutorError> {
-    let auth = access.git_auth(data_dir)?;
-    let existing = Git::open(dir)
-        .ok()
-        .filter(|_| dir.join(".git").is_dir())
-        .filter(|git| git.remote_url("origin").is_ok_and(|url| url == access.url));
-    let git = if let Some(git) = existing {
-        git.with_git_env(auth.env())
-    } else {
-        if dir.exists() {
-            fs_err::remove_dir_all(dir).map_err(ExecutorError::Io)?;
-        }
-        if let Some(parent) = dir.parent() {
-            fs_err::create_dir_all(parent).map_err(ExecutorError::Io)?;
-        }
-        Git::clone_from_with(&access.url, dir, auth.env())?
-    };
-    git.mirror_branches("origin")?;
-    // Later commands of the run work on the clone alone; the credentials go now.
-    drop(auth);
-    Git::open(dir).map_err(ExecutorError::from)
+    Ok(upkeep_runner::checkout::prepare_clone(
+        &access.url,
+        &access.credentials,
+        dir,
+        &crate::connection::git_places(data_dir),
+    )?)
 }
 
 impl Executor {
@@ -468,8 +451,6 @@ pub enum ExecutorError {
     Git(#[from] upkeep_forge::git::GitError),
     #[error(transparent)]
     Run(Box<RunError>),
-    #[error(transparent)]
-    Io(std::io::Error),
     #[error("cannot read the workspace's variables: {0}")]
     Store(#[from] StoreError),
     #[error("the secret `{name}` cannot be given to the run: {source}")]
@@ -482,6 +463,8 @@ pub enum ExecutorError {
     Variable(#[from] VariableNameError),
     #[error(transparent)]
     Credentials(#[from] upkeep_forge::git_auth::GitAuthError),
+    #[error(transparent)]
+    Checkout(#[from] upkeep_runner::checkout::CheckoutError),
 }
 
 /// Keeps the store's view of a run in step with the runner.

@@ -22,6 +22,7 @@ CREATE TABLE jobs (
     id {{identity}},
     run_key TEXT NOT NULL REFERENCES runs (run_key) ON DELETE CASCADE,
     kind TEXT NOT NULL,
+    revision TEXT,
     requested_by TEXT NOT NULL,
     state TEXT NOT NULL,
     agent_id BIGINT REFERENCES agents (id),

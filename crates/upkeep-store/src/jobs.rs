@@ -90,6 +90,8 @@ pub struct Job {
     pub id: JobId,
     pub run_id: RunId,
     pub kind: JobKind,
+    /// A branch, tag or commit to run; `None`: the environment's branch.
+    pub revision: Option<String>,
     /// Who asked for it, in words ("push to main", an email).
     pub requested_by: String,
     pub state: JobState,
@@ -133,6 +135,7 @@ pub trait JobStore {
         &self,
         run: &RunId,
         kind: JobKind,
+        revision: Option<&str>,
         requested_by: &str,
         labels: &[String],
     ) -> impl Future<Output = Result<Job, StoreError>> + Send;
@@ -160,6 +163,9 @@ pub trait JobStore {
         now: Timestamp,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     fn job(&self, id: JobId) -> impl Future<Output = Result<Option<Job>, StoreError>> + Send;
+    /// The jobs of a run, oldest first.
+    fn jobs_of_run(&self, run: &RunId)
+    -> impl Future<Output = Result<Vec<Job>, StoreError>> + Send;
     /// How many jobs wait for an agent.
     fn count_queued_jobs(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;
 }
@@ -177,7 +183,7 @@ fn normalized(labels: &[String]) -> Vec<String> {
 }
 
 const AGENT_COLUMNS: &str = "id, name, created_at, last_seen_at, revoked_at";
-const JOB_COLUMNS: &str = "id, run_key, kind, requested_by, state, agent_id, lease_expires_at, \
+const JOB_COLUMNS: &str = "id, run_key, kind, revision, requested_by, state, agent_id, lease_expires_at, \
                            attempts, queued_at, finished_at";
 
 impl Store {
@@ -218,6 +224,7 @@ impl Store {
                 .parse()
                 .map_err(|_| corrupt("run id", run_key.clone()))?,
             kind: JobKind::from_name(&kind).ok_or_else(|| corrupt("job kind", kind.clone()))?,
+            revision: row.try_get("revision")?,
             requested_by: row.try_get("requested_by")?,
             state: JobState::from_name(&state)
                 .ok_or_else(|| corrupt("job state", state.clone()))?,
@@ -328,16 +335,18 @@ impl JobStore for Store {
         &self,
         run: &RunId,
         kind: JobKind,
+        revision: Option<&str>,
         requested_by: &str,
         labels: &[String],
     ) -> Result<Job, StoreError> {
         let mut transaction = self.pool().begin().await?;
         let row = sqlx::query(&format!(
-            "INSERT INTO jobs (run_key, kind, requested_by, state, queued_at) \
-             VALUES ($1, $2, $3, 'queued', $4) RETURNING {JOB_COLUMNS}"
+            "INSERT INTO jobs (run_key, kind, revision, requested_by, state, queued_at) \
+             VALUES ($1, $2, $3, $4, 'queued', $5) RETURNING {JOB_COLUMNS}"
         ))
         .bind(run.as_str())
         .bind(kind.as_str())
+        .bind(revision)
         .bind(requested_by)
         .bind(to_millis(Timestamp::now()))
         .fetch_one(&mut *transaction)
@@ -460,6 +469,20 @@ impl JobStore for Store {
             Some(row) => Ok(Some(self.job_from(&row).await?)),
             None => Ok(None),
         }
+    }
+
+    async fn jobs_of_run(&self, run: &RunId) -> Result<Vec<Job>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE run_key = $1 ORDER BY id"
+        ))
+        .bind(run.as_str())
+        .fetch_all(self.pool())
+        .await?;
+        let mut jobs = Vec::with_capacity(rows.len());
+        for row in &rows {
+            jobs.push(self.job_from(row).await?);
+        }
+        Ok(jobs)
     }
 
     async fn count_queued_jobs(&self) -> Result<i64, StoreError> {

@@ -165,13 +165,14 @@ async fn leased_by_labels(
     // The oldest job an agent may take: the labelled one waits for an agent with the label.
     let second = queued_run(store, workspace, 2).await;
     let anywhere = store
-        .queue_job(first, JobKind::Pipeline, "push to main", &[])
+        .queue_job(first, JobKind::Pipeline, Some("main"), "push to main", &[])
         .await
         .unwrap();
     let labelled = store
         .queue_job(
             &second,
             JobKind::Approve,
+            None,
             "ops@example.test",
             &labels(&["php8.3"]),
         )
@@ -235,7 +236,7 @@ async fn expired_leases_go_back(
 ) {
     // An expired lease puts the job back: another agent takes it, the first one lost it.
     let expiring = store
-        .queue_job(first, JobKind::Pipeline, "push to main", &[])
+        .queue_job(first, JobKind::Pipeline, None, "push to main", &[])
         .await
         .unwrap();
     let short = store
@@ -281,7 +282,7 @@ async fn racing_agents_never_share_a_job(
     for _ in 0..4 {
         queued.push(
             store
-                .queue_job(first, JobKind::Pipeline, "push", &[])
+                .queue_job(first, JobKind::Pipeline, None, "push", &[])
                 .await
                 .unwrap()
                 .id,
