@@ -94,17 +94,17 @@ pub fn check_out_for_run(
     revision: Option<&str>,
     state_dir: &Path,
 ) -> Result<(EnvironmentContext, String), CheckoutError> {
-    let revision = match revision {
-        Some(revision) => revision.to_string(),
-        None => {
-            git.checkout_detached(Git::REMOTE_HEAD)?;
-            let context = EnvironmentContext::load(clone, environment, Some(state_dir))?;
-            context
-                .environment
-                .branch
-                .clone()
-                .unwrap_or_else(|| Git::REMOTE_HEAD.to_string())
-        }
+    let revision = if let Some(revision) = revision {
+        revision.to_string()
+    } else {
+        // The environment's branch is in upkeep.yml of the default branch.
+        git.checkout_detached(Git::REMOTE_HEAD)?;
+        let context = EnvironmentContext::load(clone, environment, Some(state_dir))?;
+        context
+            .environment
+            .branch
+            .clone()
+            .unwrap_or_else(|| Git::REMOTE_HEAD.to_string())
     };
     git.checkout_detached(&revision)?;
     let context = EnvironmentContext::load(clone, environment, Some(state_dir))?;

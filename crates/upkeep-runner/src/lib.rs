@@ -24,6 +24,7 @@
 //! # Ok::<(), upkeep_runner::RunError>(())
 //! ```
 
+pub mod agent;
 pub mod checkout;
 pub mod context;
 pub mod error;

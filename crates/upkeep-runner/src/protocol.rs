@@ -52,9 +52,12 @@ pub struct OfferedRepository {
 
 impl std::fmt::Debug for OfferedRepository {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The credentials are never shown, only whether there are any.
         f.debug_struct("OfferedRepository")
             .field("url", &self.url)
-            .field("credentials", &"<redacted>")
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("ssh_key", &self.ssh_key.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }

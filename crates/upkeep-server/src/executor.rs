@@ -4,12 +4,13 @@
 //! the commit out, and hands the environment to the runner. Runs of one workspace take turns
 //! on its clone; deployments of one environment wait for each other in the runner's queue.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use jiff::Timestamp;
 use tokio::runtime::Handle;
+use tokio::sync::Notify;
 use upkeep_forge::git::Git;
 use upkeep_pipeline::executor::CancelToken;
 use upkeep_pipeline::provided::{ProvidedVariables, VariableNameError};
@@ -18,7 +19,8 @@ use upkeep_runner::{
     Decision, EnvironmentContext, Overrides, PipelineRequest, RunError, RunObserver,
 };
 use upkeep_store::{
-    NewRun, RunStore, Scope, Store, StoreError, StoredValue, Trigger, VariableStore, WorkspaceId,
+    AgentStore, JobKind, JobStore, NewRun, RunStore, Scope, Store, StoreError, StoredValue,
+    Trigger, VariableStore, WorkspaceId,
 };
 
 use crate::connection::RepositoryAccess;
@@ -67,8 +69,19 @@ impl WorkspaceDirs {
     }
 }
 
+/// Where queued runs are driven.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExecutorMode {
+    /// By this process, on this machine.
+    #[default]
+    Embedded,
+    /// By remote agents (`upkeep agent`), which lease them from the job queue.
+    Agents,
+}
+
 #[derive(Clone)]
 pub struct Executor {
+    mode: ExecutorMode,
     store: Store,
     /// Opens the workspace's secrets for the runs that receive them.
     sealer: Sealer,
@@ -77,17 +90,74 @@ pub struct Executor {
     clones: Arc<Mutex<HashMap<i64, Arc<Mutex<()>>>>>,
     /// The cancel token of every run this process drives now, by run id.
     running: Arc<Mutex<HashMap<RunId, CancelToken>>>,
+    /// Wakes agents' lease requests when a job is queued.
+    jobs_queued: Arc<Notify>,
+    /// Runs driven by agents that someone cancelled: told to their agent with its next lease
+    /// extension (or refused to the next agent that leases them).
+    agent_cancels: Arc<Mutex<HashSet<RunId>>>,
 }
 
 impl Executor {
-    pub fn new(store: Store, sealer: Sealer, data_dir: PathBuf) -> Self {
+    pub fn new(mode: ExecutorMode, store: Store, sealer: Sealer, data_dir: PathBuf) -> Self {
         Self {
+            mode,
             store,
             sealer,
             data_dir,
             clones: Arc::default(),
             running: Arc::default(),
+            jobs_queued: Arc::default(),
+            agent_cancels: Arc::default(),
         }
+    }
+
+    /// Woken when a job is queued for agents.
+    pub fn jobs_queued(&self) -> &Notify {
+        &self.jobs_queued
+    }
+
+    /// Whether someone cancelled this run, which an agent drives.
+    pub fn cancel_requested(&self, run: &RunId) -> bool {
+        self.agent_cancels
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(run)
+    }
+
+    /// The run ended: its cancellation, if any, was heard.
+    pub fn forget_cancel(&self, run: &RunId) {
+        self.agent_cancels
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(run);
+    }
+
+    /// Puts a job in the queue for agents and wakes those waiting.
+    fn queue_for_agents(
+        &self,
+        run: RunId,
+        kind: JobKind,
+        revision: Option<String>,
+        requested_by: String,
+        labels: Vec<String>,
+    ) {
+        let executor = self.clone();
+        Handle::current().spawn(async move {
+            let queued = executor
+                .store
+                .queue_job(&run, kind, revision.as_deref(), &requested_by, &labels)
+                .await;
+            match queued {
+                Ok(_) => executor.jobs_queued.notify_waiters(),
+                Err(error) => {
+                    tracing::warn!(target: "upkeep::runs", run = %run, %error, "cannot queue a job for agents");
+                    let _ = executor
+                        .store
+                        .set_run_status(&run, RunStatus::Failed, Timestamp::now())
+                        .await;
+                }
+            }
+        });
     }
 
     /// A cancel token for a run this process is about to drive, registered so that
@@ -113,15 +183,29 @@ impl Executor {
             .len()
     }
 
-    /// Asks a run this process drives to stop: its step's process group is stopped and the run
-    /// ends `cancelled`. `false` when this process drives no such run.
-    pub fn cancel(&self, run: &RunId) -> bool {
-        self.running
+    /// Asks a run to stop: its step's process group is stopped and the run ends `cancelled`.
+    /// A run an agent drives hears it with the agent's next lease extension. `false` when
+    /// neither this process nor an agent drives such a run.
+    pub fn cancel(&self, run: &RunId, status: RunStatus) -> bool {
+        let here = self
+            .running
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(run)
             .map(CancelToken::cancel)
-            .is_some()
+            .is_some();
+        if here {
+            return true;
+        }
+        let with_agents = self.mode == ExecutorMode::Agents
+            && matches!(status, RunStatus::Queued | RunStatus::Running);
+        if with_agents {
+            self.agent_cancels
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(run.clone());
+        }
+        with_agents
     }
 
     pub fn dirs(&self, workspace: WorkspaceId) -> WorkspaceDirs {
@@ -137,8 +221,19 @@ impl Executor {
             .clone()
     }
 
-    /// Starts a queued run in the background; its status goes to the store as it changes.
+    /// Starts a queued run in the background (or queues it for agents); its status goes to the
+    /// store as it changes.
     pub fn start(&self, job: Job) {
+        if self.mode == ExecutorMode::Agents {
+            self.queue_for_agents(
+                job.run_id,
+                JobKind::Pipeline,
+                job.revision,
+                job.requested_by,
+                Vec::new(),
+            );
+            return;
+        }
         let executor = self.clone();
         let handle = Handle::current();
         tokio::task::spawn_blocking(move || {
@@ -275,6 +370,10 @@ impl Executor {
         decision: Decision,
         by: String,
     ) {
+        if self.mode == ExecutorMode::Agents {
+            self.queue_decision_for_agents(run_id, decision, by);
+            return;
+        }
         let executor = self.clone();
         let handle = Handle::current();
         tokio::task::spawn_blocking(move || {
@@ -301,6 +400,38 @@ impl Executor {
 }
 
 impl Executor {
+    /// Queues the decision on a waiting run for the agent that ran it: the image the run built
+    /// is in that agent's image store.
+    fn queue_decision_for_agents(&self, run: RunId, decision: Decision, by: String) {
+        let executor = self.clone();
+        Handle::current().spawn(async move {
+            let store = &executor.store;
+            let ran_it = match store.jobs_of_run(&run).await {
+                Ok(jobs) => jobs.iter().rev().find_map(|job| job.agent),
+                Err(_) => None,
+            };
+            let name = match (ran_it, store.agents().await) {
+                (Some(id), Ok(agents)) => agents
+                    .into_iter()
+                    .find(|agent| agent.id == id)
+                    .map(|agent| agent.name),
+                _ => None,
+            };
+            let kind = match decision {
+                Decision::Approve => JobKind::Approve,
+                Decision::Reject => JobKind::Reject,
+            };
+            let labels: Vec<String> = name
+                .map(|name| format!("agent:{name}"))
+                .into_iter()
+                .collect();
+            let _ = store
+                .set_run_status(&run, RunStatus::Running, Timestamp::now())
+                .await;
+            executor.queue_for_agents(run, kind, None, by, labels);
+        });
+    }
+
     /// Decides on a waiting run with the clone at the run's commit, so that the deployment
     /// goes on with that commit's `upkeep.yml`.
     fn decide_now(

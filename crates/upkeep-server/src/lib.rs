@@ -44,6 +44,7 @@ use jiff::Timestamp;
 use upkeep_store::{RunStore, Store, StoreError};
 
 pub use auth::SignInLimiter;
+pub use executor::ExecutorMode;
 pub use mail::{MailError, MailSettings};
 
 /// How the server is run.
@@ -60,6 +61,8 @@ pub struct Settings {
     /// The mail server for invitations; without one, an invitation's link is shown to the
     /// inviter to pass on.
     pub mail: Option<MailSettings>,
+    /// Who drives queued runs: this process (the default) or remote agents.
+    pub executor: ExecutorMode,
 }
 
 impl Settings {
@@ -70,6 +73,7 @@ impl Settings {
             public_url: None,
             demo_example: None,
             mail: None,
+            executor: ExecutorMode::Embedded,
         }
     }
 }
@@ -206,7 +210,12 @@ impl App {
             None => Store::open_sqlite(&settings.data_dir.join("upkeep.db")).await?,
         };
         store.migrate().await?;
-        let interrupted_runs = store.interrupt_unfinished(Timestamp::now()).await?;
+        // Runs this process drove died with the last stop; runs agents drive go on without the
+        // server (an agent that died gives its job back when the lease expires).
+        let interrupted_runs = match settings.executor {
+            ExecutorMode::Embedded => store.interrupt_unfinished(Timestamp::now()).await?,
+            ExecutorMode::Agents => 0,
+        };
         let address: SocketAddr = listener.local_addr().map_err(ServerError::Bind)?;
         let public_url = settings
             .public_url
@@ -225,8 +234,12 @@ impl App {
             } else {
                 (None, None)
             };
-        let executor =
-            executor::Executor::new(store.clone(), sealer.clone(), settings.data_dir.clone());
+        let executor = executor::Executor::new(
+            settings.executor,
+            store.clone(),
+            sealer.clone(),
+            settings.data_dir.clone(),
+        );
         Ok(Self {
             state: AppState {
                 inner: Arc::new(Inner {

@@ -9,7 +9,7 @@ use std::io::{IsTerminal as _, Write as _};
 
 use clap::{Args, ValueEnum};
 use upkeep_hint::Hint;
-use upkeep_server::{App, MailSettings, ServerError, Settings};
+use upkeep_server::{App, ExecutorMode, MailSettings, ServerError, Settings};
 
 use crate::{Outcome, print_error};
 
@@ -54,6 +54,11 @@ pub struct ServeArgs {
     )]
     pub smtp_url: Option<String>,
 
+    /// Who drives queued runs: this process (`embedded`), or remote agents (`agents`), which
+    /// the server's admin registers and starts with `upkeep agent`.
+    #[arg(long, value_enum, default_value_t = Executor::Embedded)]
+    pub executor: Executor,
+
     /// How the server logs (requests, runs, webhooks, start and stop): text for a terminal, or
     /// one JSON object per line for a log collector.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
@@ -62,6 +67,12 @@ pub struct ServeArgs {
     /// The sender of the server's mail, e.g. `Upkeep <upkeep@agency.test>`.
     #[arg(long, value_name = "ADDRESS", env = "UPKEEP_MAIL_FROM")]
     pub mail_from: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Executor {
+    Embedded,
+    Agents,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -147,6 +158,10 @@ async fn serve(args: &ServeArgs) -> Result<(), ServerError> {
             from: args.mail_from.clone().unwrap_or_default(),
             password: std::env::var("UPKEEP_SMTP_PASSWORD").ok(),
         }),
+        executor: match args.executor {
+            Executor::Embedded => ExecutorMode::Embedded,
+            Executor::Agents => ExecutorMode::Agents,
+        },
     };
     let app = App::new(settings, listener).await?;
     let address = app.local_addr()?;

@@ -36,13 +36,15 @@ use crate::connection::RepositoryAccess;
 use crate::secrets::{new_token, token_hash};
 
 /// How long a lease lasts without an extension.
-pub const LEASE: Duration = Duration::from_secs(60);
+pub const LEASE: Duration = Duration::from_mins(1);
 
 fn require_admin(caller: &Caller) -> ApiResult<()> {
     if caller.account.is_admin {
         Ok(())
     } else {
-        Err(ApiError::forbidden("only the server's admin may manage agents"))
+        Err(ApiError::forbidden(
+            "only the server's admin may manage agents",
+        ))
     }
 }
 
@@ -93,7 +95,12 @@ pub async fn create(
     let token = new_token(AGENT_TOKEN_PREFIX).map_err(|error| ApiError::internal(&error))?;
     let store = &state.inner.store;
     let agent = store
-        .create_agent(&request.name, &token_hash(&token), &labels, caller.account.id)
+        .create_agent(
+            &request.name,
+            &token_hash(&token),
+            &labels,
+            caller.account.id,
+        )
         .await?;
     store
         .record_audit(
@@ -193,9 +200,21 @@ pub async fn lease(
     let store = &state.inner.store;
     loop {
         // Registered before looking, so that a job queued in between wakes this request.
-        let queued = state.inner.jobs_queued.notified();
+        let queued = state.inner.executor.jobs_queued().notified();
         let now = Timestamp::now();
         if let Some(job) = store.lease_next_job(agent.id, now, lease_end(now)?).await? {
+            if state.inner.executor.cancel_requested(&job.run_id) {
+                // Cancelled while it waited: it ends here, no agent starts it.
+                store.finish_job(job.id, agent.id, now).await?;
+                store
+                    .set_run_status(&job.run_id, RunStatus::Cancelled, now)
+                    .await?;
+                state.inner.executor.forget_cancel(&job.run_id);
+                continue;
+            }
+            if job.attempts > 1 && job.kind == JobKind::Pipeline {
+                start_again(&state, &job).await?;
+            }
             match offer(&state, &job).await {
                 Ok(offer) => {
                     return Ok((
@@ -221,6 +240,24 @@ pub async fn lease(
     }
 }
 
+/// A run whose agent went away starts again on the next agent: what the first one sent of its
+/// logs and record is dropped, so that the new attempt's offsets start at zero.
+async fn start_again(state: &AppState, job: &Job) -> ApiResult<()> {
+    if let Some(run) = state.inner.store.run(&job.run_id).await? {
+        let logs = run.run_dir.join("logs");
+        if logs.exists() {
+            fs_err::remove_dir_all(&logs).map_err(|error| ApiError::internal(&error))?;
+        }
+        tracing::warn!(
+            target: "upkeep::runs",
+            run = %run.run_id,
+            attempt = job.attempts,
+            "the run's agent lost its lease; the run starts again on another agent"
+        );
+    }
+    Ok(())
+}
+
 async fn fail_unofferable(
     state: &AppState,
     agent: &Agent,
@@ -234,9 +271,10 @@ async fn fail_unofferable(
             .unwrap_or_else(|_| RunRecord::new(run.run_id.clone(), run.kind, &run.environment));
         record.status = RunStatus::Failed;
         record.finished_at = Some(Timestamp::now());
-        record
-            .notes
-            .push(format!("the run could not be given to an agent: {}", error.message));
+        record.notes.push(format!(
+            "the run could not be given to an agent: {}",
+            error.message
+        ));
         let _ = record.save(&run.run_dir);
         store
             .set_run_status(&run.run_id, RunStatus::Failed, Timestamp::now())
@@ -414,7 +452,11 @@ pub async fn log(
 }
 
 /// `Ok(Ok(size))` after appending; `Ok(Err(size))` when `offset` is past the end.
-fn append_at(path: &std::path::Path, offset: u64, bytes: &[u8]) -> std::io::Result<Result<u64, u64>> {
+fn append_at(
+    path: &std::path::Path,
+    offset: u64,
+    bytes: &[u8],
+) -> std::io::Result<Result<u64, u64>> {
     if let Some(parent) = path.parent() {
         fs_err::create_dir_all(parent)?;
     }

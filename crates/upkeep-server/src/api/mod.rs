@@ -1,5 +1,6 @@
 //! The REST API under `/api/v1`: JSON in and out, errors as `{"error": {"code", "message"}}`.
 
+mod agents;
 pub mod error;
 mod hooks;
 mod people;
@@ -27,6 +28,13 @@ pub fn router() -> Router<AppState> {
         .route("/tokens", get(tokens::list).post(tokens::create))
         .route("/tokens/{id}", delete(tokens::revoke))
         .route("/workspaces", post(people::create_workspace))
+        .route("/agents", get(agents::list).post(agents::create))
+        .route("/agents/{id}", delete(agents::revoke))
+        .route("/agent/jobs/lease", post(agents::lease))
+        .route("/agent/jobs/{job}/lease", post(agents::extend))
+        .route("/agent/jobs/{job}/record", put(agents::record))
+        .route("/agent/jobs/{job}/logs", post(agents::log))
+        .route("/agent/jobs/{job}/finish", post(agents::finish))
         .route("/workspaces/{workspace}/members", get(people::members))
         .route(
             "/workspaces/{workspace}/members/{account}/role",
