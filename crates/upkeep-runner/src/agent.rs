@@ -357,7 +357,8 @@ impl Shipper {
         let done = Arc::new(AtomicBool::new(false));
         let finished = Arc::clone(&done);
         let job = offer.job;
-        let extend_every = Duration::from_secs((offer.lease_seconds / 3).max(1));
+        // Often enough that a cancelled run stops within seconds, well within the lease.
+        let extend_every = Duration::from_secs((offer.lease_seconds / 3).clamp(1, 2));
         let thread = std::thread::spawn(move || {
             let mut sent = Sent::default();
             let mut extended = Instant::now();

@@ -85,7 +85,8 @@ fn git(dir: &Path, arguments: &[&str]) {
     assert!(status.success(), "git {arguments:?}");
 }
 
-/// A bare repository of the fixture shop: its `file://` URL.
+/// A bare repository of the fixture shop: its `file://` URL. Staging's install takes long
+/// (and says when it started, in `install-started` beside the repository).
 fn shop_remote(dir: &Path) -> String {
     let work = dir.join("work");
     let copied = Command::new("cp")
@@ -95,6 +96,24 @@ fn shop_remote(dir: &Path) -> String {
         .status()
         .unwrap();
     assert!(copied.success());
+    let hook = work.join("bin/slow-install");
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\necho \"install is running\"\ntouch {}\nsleep 60\n",
+            dir.join("install-started").display()
+        ),
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let deploy_file = work.join("deploy.fixture-shop-staging.yml");
+    let text = std::fs::read_to_string(&deploy_file)
+        .unwrap()
+        .replace("bin/record-hook install-destructive", "bin/slow-install");
+    std::fs::write(&deploy_file, text).unwrap();
     git(&work, &["init", "-q", "-b", "main"]);
     git(&work, &["add", "-A"]);
     git(&work, &["commit", "-q", "-m", "shop"]);
@@ -190,6 +209,48 @@ fn an_agent_runs_builds_and_deploys_what_the_server_queues() {
     );
     let (_, agents) = call(&http, &url, &api_token, "GET", "/api/v1/agents", None);
     assert!(agents["agents"][0]["last_seen_at"].is_string(), "{agents}");
+
+    a_cancelled_run_stops_on_its_agent(&http, &url, &api_token, workspace, dir.path());
+}
+
+/// Cancelled on the server, the agent stops the step it runs.
+fn a_cancelled_run_stops_on_its_agent(
+    http: &ureq::Agent,
+    url: &str,
+    api_token: &str,
+    workspace: i64,
+    dir: &Path,
+) {
+    let (status, started) = call(
+        http,
+        url,
+        api_token,
+        "POST",
+        &format!("/api/v1/workspaces/{workspace}/environments/staging/runs"),
+        Some(&json!({})),
+    );
+    assert_eq!(status, 202, "{started}");
+    let run_path = format!(
+        "/api/v1/workspaces/{workspace}/runs/{}",
+        started["run_id"].as_str().unwrap()
+    );
+    let deadline = Instant::now() + Duration::from_mins(2);
+    while !dir.join("install-started").exists() {
+        assert!(Instant::now() < deadline, "the slow install never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (status, body) = call(
+        http,
+        url,
+        api_token,
+        "POST",
+        &format!("{run_path}/cancel"),
+        None,
+    );
+    assert_eq!(status, 202, "{body}");
+    // Not cancelled, the install would end after a minute, and the run succeeded.
+    let done = wait_for(http, url, api_token, &run_path, "cancelled");
+    assert_eq!(done["record"]["status"], "cancelled", "{done}");
 }
 
 /// The admin sets up, connects the shop and registers an agent: (workspace, an API token for
