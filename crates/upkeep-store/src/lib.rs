@@ -1,7 +1,7 @@
 //! The platform's persistence: one trait per aggregate ([`AccountStore`], [`WorkspaceStore`],
 //! [`InvitationStore`], [`ApiTokenStore`], [`SessionStore`], [`RepositoryStore`],
-//! [`DeliveryStore`], [`RunStore`], [`AuditStore`]), implemented once by [`Store`] over the
-//! embedded SQLite database (the default) or PostgreSQL, with one schema written for both
+//! [`DeliveryStore`], [`RunStore`], [`UpgradeStore`], [`AuditStore`]), implemented once by
+//! [`Store`] over the embedded SQLite database (the default) or PostgreSQL, with one schema written for both
 //! (`migrations/`) and forward-only migrations that run at start. Logs are never stored here:
 //! runs keep the path of their run directory, whose log files have byte offsets.
 //!
@@ -32,6 +32,7 @@ mod repositories;
 mod runs;
 mod sessions;
 mod time;
+mod upgrades;
 mod workspaces;
 
 use std::path::Path;
@@ -52,6 +53,10 @@ pub use repositories::{
 };
 pub use runs::{NewRun, RunStore, StoredRun, Trigger};
 pub use sessions::{Session, SessionStore};
+pub use upgrades::{
+    DEFAULT_CRON, DEFAULT_TIME_ZONE, UpgradeRun, UpgradeRunEnd, UpgradeRunStatus, UpgradeSchedule,
+    UpgradeStore, UpgradeTrigger, UpgraderSettings,
+};
 pub use workspaces::{Member, Role, Workspace, WorkspaceId, WorkspaceStore};
 
 /// Which database a store talks to.

@@ -47,6 +47,7 @@ pub const MIGRATIONS: &[Migration] = &[
         "repository_connections",
         "0006_repository_connections.sql"
     ),
+    migration!(7, "upgrades", "0007_upgrades.sql"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
