@@ -19,14 +19,17 @@
 
 pub mod api;
 mod auth;
+pub mod clock;
 mod connection;
 mod demo;
 mod executor;
 mod metrics;
 mod pages;
 mod polling;
+mod scheduler;
 mod sealing;
 mod secrets;
+mod upgrader;
 mod webhook_setup;
 
 use std::future::Future;
@@ -54,6 +57,10 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// `--demo`: the example shop to make the demo repository from.
     pub demo_example: Option<PathBuf>,
+    /// What time it is for the upgrade schedules (tests set their own).
+    pub clock: Arc<dyn clock::Clock>,
+    /// The Composer program the upgrader runs.
+    pub composer: String,
 }
 
 impl Settings {
@@ -63,6 +70,8 @@ impl Settings {
             database_url: None,
             public_url: None,
             demo_example: None,
+            clock: Arc::new(clock::SystemClock),
+            composer: "composer".to_string(),
         }
     }
 }
@@ -124,6 +133,8 @@ struct Inner {
     setup_token: Mutex<Option<String>>,
     sign_in: SignInLimiter,
     polls: polling::Polls,
+    clock: Arc<dyn clock::Clock>,
+    composer: String,
 }
 
 impl AppState {
@@ -195,6 +206,7 @@ impl App {
         };
         store.migrate().await?;
         let interrupted_runs = store.interrupt_unfinished(Timestamp::now()).await?;
+        upkeep_store::UpgradeStore::interrupt_unfinished_upgrades(&store, Timestamp::now()).await?;
         let address: SocketAddr = listener.local_addr().map_err(ServerError::Bind)?;
         let public_url = settings
             .public_url
@@ -226,6 +238,8 @@ impl App {
                     setup_token: Mutex::new(setup_token),
                     sign_in: SignInLimiter::default(),
                     polls: polling::Polls::default(),
+                    clock: Arc::clone(&settings.clock),
+                    composer: settings.composer.clone(),
                 }),
             },
             listener,
@@ -255,6 +269,7 @@ impl App {
     ) -> Result<(), ServerError> {
         let store = self.state.inner.store.clone();
         let poller = polling::spawn(self.state.clone());
+        let scheduler = scheduler::spawn(self.state.clone());
         let router = Router::new()
             .route("/", get(pages::home))
             .route("/setup", get(pages::setup))
@@ -271,9 +286,27 @@ impl App {
             .await
             .map_err(ServerError::Serve);
         poller.abort();
+        scheduler.abort();
         store.close().await;
         served
     }
+}
+
+/// Runs `step` every second, each after the one before has finished, until the returned task is
+/// aborted (the background work of polling and the upgrade schedule).
+fn every_second<F, Step>(state: AppState, step: F) -> tokio::task::JoinHandle<()>
+where
+    F: Fn(AppState) -> Step + Send + 'static,
+    Step: Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(std::time::Duration::from_secs(1));
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            step(state.clone()).await;
+        }
+    })
 }
 
 /// Ready when the database answers.

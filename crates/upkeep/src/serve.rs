@@ -66,12 +66,12 @@ async fn serve(args: &ServeArgs) -> Result<(), ServerError> {
         .await
         .map_err(ServerError::Bind)?;
     let settings = Settings {
-        data_dir: args.data_dir.clone(),
         database_url: args.database_url.clone(),
         public_url: args.public_url.clone(),
         demo_example: args
             .demo
             .then(|| PathBuf::from("examples").join("spryker-shop")),
+        ..Settings::new(args.data_dir.clone())
     };
     let app = App::new(settings, listener).await?;
     let address = app.local_addr()?;

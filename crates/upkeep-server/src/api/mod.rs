@@ -8,6 +8,7 @@ mod runs;
 mod session;
 mod setup;
 mod tokens;
+mod upgrades;
 
 use axum::Router;
 use axum::extract::FromRequest;
@@ -51,6 +52,22 @@ pub fn router() -> Router<AppState> {
         .route(
             "/workspaces/{workspace}/repository/reclone",
             post(repository::reclone),
+        )
+        .route(
+            "/workspaces/{workspace}/upgrader",
+            get(upgrades::show_upgrader).put(upgrades::set_upgrader),
+        )
+        .route(
+            "/workspaces/{workspace}/upgrades",
+            get(upgrades::list_runs).post(upgrades::run_now),
+        )
+        .route(
+            "/workspaces/{workspace}/upgrades/{id}",
+            get(upgrades::get_run),
+        )
+        .route(
+            "/workspaces/{workspace}/upgrades/{id}/log",
+            get(upgrades::log_range),
         )
         .route(
             "/workspaces/{workspace}/environments/{environment}/runs",
