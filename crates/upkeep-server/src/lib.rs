@@ -135,6 +135,8 @@ struct Inner {
     polls: polling::Polls,
     clock: Arc<dyn clock::Clock>,
     composer: String,
+    /// Held while an upgrade run is checked for and queued.
+    upgrade_starts: tokio::sync::Mutex<()>,
 }
 
 impl AppState {
@@ -240,6 +242,7 @@ impl App {
                     polls: polling::Polls::default(),
                     clock: Arc::clone(&settings.clock),
                     composer: settings.composer.clone(),
+                    upgrade_starts: tokio::sync::Mutex::new(()),
                 }),
             },
             listener,

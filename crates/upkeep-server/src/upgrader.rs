@@ -64,6 +64,9 @@ pub async fn start(
         .ok_or(StartError::NoRepository)?;
     let access = RepositoryAccess::open(&repository, &state.inner.sealer)?;
     let forge = access.forge.clone().ok_or(StartError::NoForge)?;
+    // Between the look for a running upgrade and the new one's row, no other may start here
+    // (the scheduler and a "run now" at the same moment).
+    let _starting = state.inner.upgrade_starts.lock().await;
     if let Some(active) = store
         .upgrade_runs(workspace, None, 1)
         .await?
