@@ -191,11 +191,16 @@ impl RepositoryAccess {
     /// The credentials ready for git, in a private directory under the data directory that is
     /// removed when the returned value is dropped.
     pub fn git_auth(&self, data_dir: &Path) -> Result<GitAuth, GitAuthError> {
-        GitAuth::prepare(
-            &self.credentials,
-            &scratch_dir(data_dir),
-            &data_dir.join("known_hosts"),
-        )
+        let places = git_places(data_dir);
+        GitAuth::prepare(&self.credentials, &places.scratch, &places.known_hosts)
+    }
+}
+
+/// Where the server prepares git's credentials, and the ssh host keys it has seen.
+pub fn git_places(data_dir: &Path) -> upkeep_runner::checkout::GitPlaces {
+    upkeep_runner::checkout::GitPlaces {
+        scratch: scratch_dir(data_dir),
+        known_hosts: data_dir.join("known_hosts"),
     }
 }
 

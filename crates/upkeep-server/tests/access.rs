@@ -20,6 +20,8 @@ enum Access {
     Member,
     /// A super user of the workspace.
     Super,
+    /// A remote agent, by its own token: every account is refused.
+    Agent,
 }
 
 struct Route {
@@ -121,6 +123,77 @@ fn routes(a: i64, member: i64, run: &str) -> Vec<Route> {
         route("DELETE", format!("{w}/invitations/999999"), None, Super),
         route("GET", format!("{w}/audit"), None, Super),
         route("GET", format!("{w}/deliveries"), None, Super),
+        route("POST", format!("{w}/runs/{run}/approve"), None, Super),
+        route("POST", format!("{w}/runs/{run}/reject"), None, Super),
+    ]
+    .into_iter()
+    .chain(settings_routes(&w))
+    .chain(agent_routes())
+    .collect()
+}
+
+fn agent_routes() -> Vec<Route> {
+    use Access::{Admin, Agent};
+    vec![
+        route("GET", "/api/v1/agents".into(), None, Admin),
+        route(
+            "POST",
+            "/api/v1/agents".into(),
+            Some(json!({ "name": "builder-9" })),
+            Admin,
+        ),
+        route("DELETE", "/api/v1/agents/999999".into(), None, Admin),
+        route(
+            "POST",
+            "/api/v1/agent/jobs/lease".into(),
+            Some(json!({ "wait_seconds": 0 })),
+            Agent,
+        ),
+        route("POST", "/api/v1/agent/jobs/1/lease".into(), None, Agent),
+        route(
+            "PUT",
+            "/api/v1/agent/jobs/1/record".into(),
+            Some(json!({})),
+            Agent,
+        ),
+        route(
+            "POST",
+            "/api/v1/agent/jobs/1/logs?path=logs/build/build.log&offset=0".into(),
+            None,
+            Agent,
+        ),
+        route(
+            "POST",
+            "/api/v1/agent/jobs/1/finish".into(),
+            Some(json!({ "status": "succeeded" })),
+            Agent,
+        ),
+    ]
+}
+
+fn settings_routes(w: &str) -> Vec<Route> {
+    use Access::{Member, Super};
+    vec![
+        route("GET", format!("{w}/variables"), None, Member),
+        route(
+            "PUT",
+            format!("{w}/variables/APP_NAME"),
+            Some(json!({ "value": "shop" })),
+            Super,
+        ),
+        route("DELETE", format!("{w}/variables/APP_NAME"), None, Super),
+        route(
+            "PUT",
+            format!("{w}/environments/staging/variables/DB_PASSWORD"),
+            Some(json!({ "value": "long enough", "secret": true })),
+            Super,
+        ),
+        route(
+            "DELETE",
+            format!("{w}/environments/staging/variables/DB_PASSWORD"),
+            None,
+            Super,
+        ),
         route(
             "PUT",
             format!("{w}/repository"),
@@ -130,8 +203,6 @@ fn routes(a: i64, member: i64, run: &str) -> Vec<Route> {
         route("POST", format!("{w}/repository/reclone"), None, Super),
         route("PUT", format!("{w}/upgrader"), Some(json!({})), Super),
         route("POST", format!("{w}/upgrades"), None, Super),
-        route("POST", format!("{w}/runs/{run}/approve"), None, Super),
-        route("POST", format!("{w}/runs/{run}/reject"), None, Super),
     ]
 }
 
@@ -213,6 +284,13 @@ fn every_route_answers_every_caller_as_its_access_says() {
                 let (status, answer) = regular.call(method, path, body);
                 assert_eq!(status, 403, "{label} as a regular user: {answer}");
                 checked += 1;
+            }
+            Access::Agent => {
+                for (who, client) in [("a regular user", &mut regular), ("the admin", &mut admin)] {
+                    let (status, answer) = client.call(method, path, body);
+                    assert_eq!(status, 401, "{label} as {who}: {answer}");
+                    checked += 1;
+                }
             }
             _ => {}
         }

@@ -8,7 +8,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Server, assert_sealed_at_rest, code, runs, set_up, shop_remote, wait_for_status};
+use common::{
+    Client, Server, assert_sealed_at_rest, code, runs, set_up, shop_remote, wait_for_status,
+};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -179,7 +181,14 @@ fn signed_pushes_run_pipelines_and_anything_else_changes_nothing() {
             "unsigned"
         ]
     );
-    // Metrics count the same.
+    metrics_count_the_same(&mut admin, &secret);
+    drop(server);
+
+    assert_sealed_at_rest(&data_dir, &secret);
+}
+
+/// Metrics count the deliveries and runs the store has, and each request by its route pattern.
+fn metrics_count_the_same(admin: &mut Client, secret: &str) {
     let (status, metrics) = admin.call("GET", "/metrics", None);
     assert_eq!(status, 200);
     let metrics = metrics.as_str().unwrap();
@@ -194,9 +203,16 @@ fn signed_pushes_run_pipelines_and_anything_else_changes_nothing() {
             "{line} missing in:\n{metrics}"
         );
     }
-    drop(server);
-
-    assert_sealed_at_rest(&data_dir, &secret);
+    // Request latencies by route pattern: the forged deliveries are two 4xx answers of the
+    // GitHub route, and no workspace id or secret appears as a label.
+    let forged_route = "upkeep_http_request_duration_seconds_count{method=\"POST\",route=\"/api/v1/hooks/github/{workspace}\",status=\"4xx\"}";
+    let count = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(forged_route))
+        .unwrap_or_else(|| panic!("{forged_route} missing in:\n{metrics}"));
+    assert!(count.trim().parse::<u64>().unwrap() >= 2, "{count}");
+    assert!(!metrics.contains("/hooks/github/1\""), "{metrics}");
+    assert!(!metrics.contains(secret));
 }
 
 fn connect(admin: &mut common::Client, workspace: i64, body: &Value) -> Value {

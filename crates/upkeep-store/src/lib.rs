@@ -1,7 +1,8 @@
 //! The platform's persistence: one trait per aggregate ([`AccountStore`], [`WorkspaceStore`],
 //! [`InvitationStore`], [`ApiTokenStore`], [`SessionStore`], [`RepositoryStore`],
-//! [`DeliveryStore`], [`RunStore`], [`UpgradeStore`], [`AuditStore`]), implemented once by
-//! [`Store`] over the embedded SQLite database (the default) or PostgreSQL, with one schema written for both
+//! [`DeliveryStore`], [`RunStore`], [`UpgradeStore`], [`AuditStore`], [`VariableStore`]),
+//! implemented once by [`Store`] over the embedded SQLite database (the default) or PostgreSQL,
+//! with one schema written for both
 //! (`migrations/`) and forward-only migrations that run at start. Logs are never stored here:
 //! runs keep the path of their run directory, whose log files have byte offsets.
 //!
@@ -27,12 +28,16 @@ mod audit;
 mod deliveries;
 mod error;
 pub mod invitations;
+mod jobs;
 mod migrate;
 mod repositories;
 mod runs;
 mod sessions;
+#[cfg(feature = "test-postgres")]
+pub mod testing;
 mod time;
 mod upgrades;
+mod variables;
 mod workspaces;
 
 use std::path::Path;
@@ -47,6 +52,7 @@ pub use audit::{AuditEntry, AuditStore};
 pub use deliveries::{Delivery, DeliveryStore};
 pub use error::StoreError;
 pub use invitations::{Invitation, InvitationId, InvitationState, InvitationStore, NewInvitation};
+pub use jobs::{Agent, AgentId, AgentStore, Job, JobId, JobKind, JobState, JobStore};
 pub use migrate::MIGRATIONS;
 pub use repositories::{
     HeadSource, NewRepository, Provider, Repository, RepositoryStore, WebhookStatus,
@@ -57,6 +63,7 @@ pub use upgrades::{
     DEFAULT_CRON, DEFAULT_TIME_ZONE, UpgradeRun, UpgradeRunEnd, UpgradeRunStatus, UpgradeSchedule,
     UpgradeStore, UpgradeTrigger, UpgraderSettings,
 };
+pub use variables::{Scope, StoredValue, Variable, VariableStore};
 pub use workspaces::{Member, Role, Workspace, WorkspaceId, WorkspaceStore};
 
 /// Which database a store talks to.

@@ -2,6 +2,7 @@
 //! outcome into output and a documented exit code (0 success, 1 problems found, 2 the run
 //! itself failed).
 
+mod agent;
 mod gate;
 mod output;
 mod pipeline;
@@ -55,6 +56,9 @@ enum Command {
     /// run pipelines, approvals, live logs, over a REST API and first pages; on the embedded
     /// SQLite database (or PostgreSQL with --database-url).
     Serve(serve::ServeArgs),
+    /// Take jobs from an `upkeep serve` whose executor is `agents`, and run them on this
+    /// machine: the server's queue, this machine's runner.
+    Agent(agent::AgentArgs),
 }
 
 /// The exit codes every command uses.
@@ -90,6 +94,7 @@ fn main() -> ExitCode {
         Command::DeployFile(args) => pipeline::run_deploy_file(&args),
         Command::Upgrade(args) => upgrade::run(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Agent(args) => agent::run(&args),
     };
     outcome.into()
 }

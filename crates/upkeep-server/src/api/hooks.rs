@@ -48,6 +48,14 @@ async fn refuse(
         .store
         .record_delivery(workspace, provider, delivery, event, verdict, message)
         .await;
+    tracing::warn!(
+        target: "upkeep::webhooks",
+        workspace = workspace.0,
+        provider,
+        verdict,
+        reason = message,
+        "webhook delivery refused"
+    );
     ApiError::new(status, verdict, message)
 }
 
@@ -297,6 +305,15 @@ async fn run_push(
             },
         )
         .await?;
+    tracing::info!(
+        target: "upkeep::webhooks",
+        workspace = workspace.0,
+        provider,
+        branch,
+        commit,
+        run,
+        "push accepted"
+    );
     // A signed delivery proves the webhook works: polling is no longer needed.
     if repository.webhook_status == WebhookStatus::Manual {
         store

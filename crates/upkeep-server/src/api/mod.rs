@@ -1,5 +1,6 @@
 //! The REST API under `/api/v1`: JSON in and out, errors as `{"error": {"code", "message"}}`.
 
+mod agents;
 pub mod error;
 mod hooks;
 mod people;
@@ -9,6 +10,7 @@ mod session;
 mod setup;
 mod tokens;
 mod upgrades;
+mod variables;
 
 use axum::Router;
 use axum::extract::FromRequest;
@@ -27,6 +29,13 @@ pub fn router() -> Router<AppState> {
         .route("/tokens", get(tokens::list).post(tokens::create))
         .route("/tokens/{id}", delete(tokens::revoke))
         .route("/workspaces", post(people::create_workspace))
+        .route("/agents", get(agents::list).post(agents::create))
+        .route("/agents/{id}", delete(agents::revoke))
+        .route("/agent/jobs/lease", post(agents::lease))
+        .route("/agent/jobs/{job}/lease", post(agents::extend))
+        .route("/agent/jobs/{job}/record", put(agents::record))
+        .route("/agent/jobs/{job}/logs", post(agents::log))
+        .route("/agent/jobs/{job}/finish", post(agents::finish))
         .route("/workspaces/{workspace}/members", get(people::members))
         .route(
             "/workspaces/{workspace}/members/{account}/role",
@@ -52,6 +61,15 @@ pub fn router() -> Router<AppState> {
         .route(
             "/workspaces/{workspace}/repository/reclone",
             post(repository::reclone),
+        )
+        .route("/workspaces/{workspace}/variables", get(variables::list))
+        .route(
+            "/workspaces/{workspace}/variables/{name}",
+            put(variables::set_for_workspace).delete(variables::delete_for_workspace),
+        )
+        .route(
+            "/workspaces/{workspace}/environments/{environment}/variables/{name}",
+            put(variables::set_for_environment).delete(variables::delete_for_environment),
         )
         .route(
             "/workspaces/{workspace}/upgrader",

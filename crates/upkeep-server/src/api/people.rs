@@ -196,19 +196,69 @@ pub async fn invite(
             &format!("invited {} as {}", invitation.email, role.as_str()),
         )
         .await?;
-    // No mail server is configured: the link goes to the inviter, to pass on.
     let link = format!("{}/invitations/accept?token={token}", state.public_url());
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({
-            "id": invitation.id.0,
-            "email": invitation.email,
-            "role": role.as_str(),
-            "expires_at": invitation.expires_at.to_string(),
-            "link": link,
-            "token": token,
-        })),
-    ))
+    let mut answer = json!({
+        "id": invitation.id.0,
+        "email": invitation.email,
+        "role": role.as_str(),
+        "expires_at": invitation.expires_at.to_string(),
+        "mailed": false,
+    });
+    let mailed = match &state.inner.mailer {
+        Some(mailer) => Some(
+            mail_invitation(&state, mailer, &caller, workspace, &invitation, &link)
+                .await
+                .map_err(|error| error.to_string()),
+        ),
+        None => None,
+    };
+    match mailed {
+        // Only the invitee has the link now.
+        Some(Ok(())) => answer["mailed"] = json!(true),
+        // No mail server, or it did not take the mail: the link goes to the inviter to pass
+        // on, and the invitation holds either way.
+        Some(Err(error)) => {
+            answer["mail_error"] = json!(error);
+            answer["link"] = json!(link);
+            answer["token"] = json!(token);
+        }
+        None => {
+            answer["link"] = json!(link);
+            answer["token"] = json!(token);
+        }
+    }
+    Ok((StatusCode::CREATED, Json(answer)))
+}
+
+async fn mail_invitation(
+    state: &AppState,
+    mailer: &crate::mail::Mailer,
+    caller: &Caller,
+    workspace: WorkspaceId,
+    invitation: &upkeep_store::Invitation,
+    link: &str,
+) -> Result<(), crate::mail::MailError> {
+    let name = state
+        .inner
+        .store
+        .workspace(workspace)
+        .await
+        .ok()
+        .flatten()
+        .map_or_else(|| format!("#{}", workspace.0), |workspace| workspace.name);
+    mailer
+        .send_invitation(&crate::mail::InvitationMail {
+            to: &invitation.email,
+            workspace: &name,
+            inviter: &caller.account.display_name,
+            role: invitation.role.as_str(),
+            link,
+            expires_at: &invitation
+                .expires_at
+                .strftime("%Y-%m-%d %H:%M UTC")
+                .to_string(),
+        })
+        .await
 }
 
 pub async fn pending_invitations(

@@ -301,7 +301,7 @@ pub async fn cancel(
             "the run waits for approval: a super user rejects it instead",
         ));
     }
-    if !state.inner.executor.cancel(&stored.run_id) {
+    if !state.inner.executor.cancel(&stored.run_id, stored.status) {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "not_running",
