@@ -96,6 +96,10 @@ fn routes(a: i64, member: i64, run: &str) -> Vec<Route> {
         ),
         route("GET", format!("{w}/runs/{run}"), None, Member),
         route("GET", format!("{w}/repository"), None, Member),
+        route("GET", format!("{w}/upgrader"), None, Member),
+        route("GET", format!("{w}/upgrades"), None, Member),
+        route("GET", format!("{w}/upgrades/999999"), None, Member),
+        route("GET", format!("{w}/upgrades/999999/log"), None, Member),
         route("GET", format!("{w}/runs/{run}/logs/install"), None, Member),
         route(
             "GET",
@@ -197,6 +201,8 @@ fn settings_routes(w: &str) -> Vec<Route> {
             Super,
         ),
         route("POST", format!("{w}/repository/reclone"), None, Super),
+        route("PUT", format!("{w}/upgrader"), Some(json!({})), Super),
+        route("POST", format!("{w}/upgrades"), None, Super),
     ]
 }
 

@@ -49,6 +49,7 @@ pub const MIGRATIONS: &[Migration] = &[
         "0007_repository_connections.sql"
     ),
     migration!(8, "agents_and_jobs", "0008_agents_and_jobs.sql"),
+    migration!(9, "upgrades", "0009_upgrades.sql"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\

@@ -9,6 +9,7 @@ mod runs;
 mod session;
 mod setup;
 mod tokens;
+mod upgrades;
 mod variables;
 
 use axum::Router;
@@ -69,6 +70,22 @@ pub fn router() -> Router<AppState> {
         .route(
             "/workspaces/{workspace}/environments/{environment}/variables/{name}",
             put(variables::set_for_environment).delete(variables::delete_for_environment),
+        )
+        .route(
+            "/workspaces/{workspace}/upgrader",
+            get(upgrades::show_upgrader).put(upgrades::set_upgrader),
+        )
+        .route(
+            "/workspaces/{workspace}/upgrades",
+            get(upgrades::list_runs).post(upgrades::run_now),
+        )
+        .route(
+            "/workspaces/{workspace}/upgrades/{id}",
+            get(upgrades::get_run),
+        )
+        .route(
+            "/workspaces/{workspace}/upgrades/{id}/log",
+            get(upgrades::log_range),
         )
         .route(
             "/workspaces/{workspace}/environments/{environment}/runs",

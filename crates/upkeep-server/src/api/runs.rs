@@ -148,12 +148,27 @@ fn run_json(run: &StoredRun, record: Option<&RunRecord>) -> serde_json::Value {
     })
 }
 
+/// A page of a list: the entries before an id (newest first), at most `limit` (default 20).
 #[derive(Deserialize)]
 pub struct Page {
     #[serde(default)]
-    before: Option<i64>,
+    pub before: Option<i64>,
     #[serde(default)]
     limit: Option<u32>,
+}
+
+impl Page {
+    /// How many entries the page holds at most (1–100).
+    pub fn limit(&self) -> u32 {
+        self.limit.unwrap_or(20).clamp(1, 100)
+    }
+
+    /// Where the next page starts (`next_before`), when this one is full.
+    pub fn next_before<T>(&self, entries: &[T], id: impl Fn(&T) -> i64) -> Option<i64> {
+        (entries.len() == self.limit() as usize)
+            .then(|| entries.last().map(id))
+            .flatten()
+    }
 }
 
 pub async fn list_runs(
@@ -164,15 +179,12 @@ pub async fn list_runs(
 ) -> ApiResult<Json<serde_json::Value>> {
     let workspace = WorkspaceId(workspace);
     require_role(&state, &caller, workspace, Role::RegularUser).await?;
-    let limit = page.limit.unwrap_or(20).clamp(1, 100);
     let runs = state
         .inner
         .store
-        .runs_of_environment(workspace, &environment, page.before, limit)
+        .runs_of_environment(workspace, &environment, page.before, page.limit())
         .await?;
-    let next = (runs.len() == limit as usize)
-        .then(|| runs.last().map(|run| run.row_id))
-        .flatten();
+    let next = page.next_before(&runs, |run| run.row_id);
     Ok(Json(json!({
         "runs": runs.iter().map(|run| run_json(run, None)).collect::<Vec<_>>(),
         "next_before": next,
@@ -356,10 +368,11 @@ pub async fn rerun(
     Ok((StatusCode::ACCEPTED, Json(run_json(&queued, None))))
 }
 
+/// Where to read a log from: a byte offset.
 #[derive(Deserialize)]
 pub struct LogRange {
     #[serde(default)]
-    offset: u64,
+    pub offset: u64,
 }
 
 /// The log of a stage's step of a run, relative to the run directory, once the record names it.
@@ -401,13 +414,20 @@ pub async fn log_range(
     let Some((path, status)) = step_log(&state, workspace, &stored.run_id, kind) else {
         return Err(ApiError::not_found("log of this stage (yet)"));
     };
-    let start = LogStore::line_start_at_or_after(&path, range.offset)
+    let mut body = read_log(&path, range.offset)?;
+    body["stage"] = json!(kind.as_str());
+    body["status"] = json!(status.as_str());
+    Ok(Json(body))
+}
+
+/// A log from the first whole line at or after `offset`: `offset` (where that line starts),
+/// `next_offset` (where to continue) and the `lines`.
+pub fn read_log(path: &std::path::Path, offset: u64) -> ApiResult<serde_json::Value> {
+    let start = LogStore::line_start_at_or_after(path, offset)
         .map_err(|error| ApiError::internal(&error))?;
     let (lines, next) =
-        LogStore::read_from(&path, start).map_err(|error| ApiError::internal(&error))?;
-    Ok(Json(json!({
-        "stage": kind.as_str(),
-        "status": status.as_str(),
+        LogStore::read_from(path, start).map_err(|error| ApiError::internal(&error))?;
+    Ok(json!({
         "offset": start,
         "next_offset": next,
         "lines": lines.iter().map(|line| json!({
@@ -415,7 +435,7 @@ pub async fn log_range(
             "stream": line.stream.code().to_string(),
             "text": line.text,
         })).collect::<Vec<_>>(),
-    })))
+    }))
 }
 
 /// Follows a step's log: every line from the offset (`Last-Event-ID`, or `?offset=`) on, then
