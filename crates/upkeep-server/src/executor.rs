@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use jiff::Timestamp;
 use tokio::runtime::Handle;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 use upkeep_forge::git::Git;
 use upkeep_pipeline::executor::CancelToken;
 use upkeep_pipeline::provided::{ProvidedVariables, VariableNameError};
@@ -82,6 +82,9 @@ pub enum ExecutorMode {
 #[derive(Clone)]
 pub struct Executor {
     mode: ExecutorMode,
+    /// A turn per run this process may drive at once (`--max-runs`); a run waits for one,
+    /// `queued`, before it takes its workspace's clone.
+    turns: Arc<Semaphore>,
     store: Store,
     /// Opens the workspace's secrets for the runs that receive them.
     sealer: Sealer,
@@ -98,9 +101,16 @@ pub struct Executor {
 }
 
 impl Executor {
-    pub fn new(mode: ExecutorMode, store: Store, sealer: Sealer, data_dir: PathBuf) -> Self {
+    pub fn new(
+        mode: ExecutorMode,
+        max_runs: usize,
+        store: Store,
+        sealer: Sealer,
+        data_dir: PathBuf,
+    ) -> Self {
         Self {
             mode,
+            turns: Arc::new(Semaphore::new(max_runs.max(1))),
             store,
             sealer,
             data_dir,
@@ -237,6 +247,9 @@ impl Executor {
         let executor = self.clone();
         let handle = Handle::current();
         tokio::task::spawn_blocking(move || {
+            let Ok(_turn) = handle.block_on(Arc::clone(&executor.turns).acquire_owned()) else {
+                return;
+            };
             let observer = StoreObserver {
                 store: executor.store.clone(),
                 handle: handle.clone(),
@@ -377,6 +390,10 @@ impl Executor {
         let executor = self.clone();
         let handle = Handle::current();
         tokio::task::spawn_blocking(move || {
+            // The deployment of an approved run takes a turn like any run.
+            let Ok(_turn) = handle.block_on(Arc::clone(&executor.turns).acquire_owned()) else {
+                return;
+            };
             let observer = StoreObserver {
                 store: executor.store.clone(),
                 handle: handle.clone(),

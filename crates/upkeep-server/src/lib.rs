@@ -70,6 +70,8 @@ pub struct Settings {
     pub clock: Arc<dyn clock::Clock>,
     /// The Composer program the upgrader runs.
     pub composer: String,
+    /// How many runs this process drives at once; more wait, `queued`, for a turn.
+    pub max_runs: usize,
 }
 
 impl Settings {
@@ -83,6 +85,7 @@ impl Settings {
             executor: ExecutorMode::Embedded,
             clock: Arc::new(clock::SystemClock),
             composer: "composer".to_string(),
+            max_runs: 4,
         }
     }
 }
@@ -251,6 +254,7 @@ impl App {
             };
         let executor = executor::Executor::new(
             settings.executor,
+            settings.max_runs,
             store.clone(),
             sealer.clone(),
             settings.data_dir.clone(),

@@ -59,6 +59,11 @@ pub struct ServeArgs {
     #[arg(long, value_enum, default_value_t = Executor::Embedded)]
     pub executor: Executor,
 
+    /// How many runs the server drives at once (with the embedded executor); more wait, queued,
+    /// for a turn.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub max_runs: u16,
+
     /// How the server logs (requests, runs, webhooks, start and stop): text for a terminal, or
     /// one JSON object per line for a log collector.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
@@ -157,6 +162,7 @@ async fn serve(args: &ServeArgs) -> Result<(), ServerError> {
             from: args.mail_from.clone().unwrap_or_default(),
             password: std::env::var("UPKEEP_SMTP_PASSWORD").ok(),
         }),
+        max_runs: usize::from(args.max_runs),
         executor: match args.executor {
             Executor::Embedded => ExecutorMode::Embedded,
             Executor::Agents => ExecutorMode::Agents,
