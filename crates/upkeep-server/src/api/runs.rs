@@ -7,12 +7,11 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::{self, Stream};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use upkeep_pipeline::log_store::LogStore;
 use upkeep_pipeline::record::{RunId, RunKind, RunRecord, RunStatus, StageKind, SubPipelineKind};
 use upkeep_runner::Decision;
@@ -21,16 +20,33 @@ use upkeep_store::{
     WorkspaceId,
 };
 
-use super::error::{ApiError, ApiResult};
-use super::{Body, check_field};
+use utoipa::{IntoParams, ToSchema};
+
+use super::error::{ApiError, ApiResult, ErrorBody};
+use super::{Body, PathParams, QueryParams, WorkspacePath, check_field};
 use crate::AppState;
 use crate::auth::{Caller, require_role};
 use crate::executor::Job;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Connection {
+    /// `https://`, `ssh://`, `git@host:path` or `file://`.
     url: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Connected {
+    pub url: String,
+    pub webhook: WebhookSetup,
+}
+
+/// Where the provider sends pushes, and the secret it signs them with (shown this once).
+#[derive(Serialize, ToSchema)]
+pub struct WebhookSetup {
+    pub secret: String,
+    pub github: String,
+    pub gitlab: String,
 }
 
 /// Git URLs the server clones: https, ssh (both forms) and local `file://` repositories.
@@ -42,13 +58,25 @@ fn check_git_url(url: &str) -> ApiResult<()> {
     check_field("url", url, 2048, known && safe)
 }
 
+/// Connect (or switch) the workspace's repository.
+///
+/// The answer holds the webhook URLs and a new webhook secret, shown this once.
+#[utoipa::path(
+    put,
+    path = "/workspaces/{workspace}/repository",
+    tag = "repositories",
+    params(WorkspacePath),
+    request_body = Connection,
+    responses((status = 200, description = "Connected", body = Connected)),
+    extensions(("x-upkeep-role" = json!("super_user"))),
+)]
 pub async fn connect_repository(
     State(state): State<AppState>,
     caller: Caller,
-    Path(workspace): Path<i64>,
+    PathParams(path): PathParams<WorkspacePath>,
     Body(request): Body<Connection>,
-) -> ApiResult<Json<serde_json::Value>> {
-    let workspace = WorkspaceId(workspace);
+) -> ApiResult<Json<Connected>> {
+    let workspace = WorkspaceId(path.workspace);
     require_role(&state, &caller, workspace, Role::SuperUser).await?;
     check_git_url(&request.url)?;
     let store = &state.inner.store;
@@ -68,35 +96,64 @@ pub async fn connect_repository(
         )
         .await?;
     let base = state.public_url();
-    Ok(Json(json!({
-        "url": repository.url,
-        "webhook": {
-            "secret": secret,
-            "github": format!("{base}/api/v1/hooks/github/{}", workspace.0),
-            "gitlab": format!("{base}/api/v1/hooks/gitlab/{}", workspace.0),
+    Ok(Json(Connected {
+        url: repository.url,
+        webhook: WebhookSetup {
+            secret,
+            github: format!("{base}/api/v1/hooks/github/{}", workspace.0),
+            gitlab: format!("{base}/api/v1/hooks/gitlab/{}", workspace.0),
         },
-    })))
+    }))
 }
 
-/// The webhook deliveries of a workspace and their verdicts (super users).
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryView {
+    /// `github` or `gitlab`.
+    pub provider: String,
+    pub delivery_id: String,
+    pub event: String,
+    /// `accepted`, `ignored`, `unsigned`, `forged`, `replayed` or `malformed`.
+    pub verdict: String,
+    pub detail: String,
+    #[schema(format = DateTime)]
+    pub received_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryList {
+    pub deliveries: Vec<DeliveryView>,
+}
+
+/// The webhook deliveries of the workspace and their verdicts, newest first.
+#[utoipa::path(
+    get,
+    path = "/workspaces/{workspace}/deliveries",
+    tag = "repositories",
+    params(WorkspacePath),
+    responses((status = 200, description = "The deliveries", body = DeliveryList)),
+    extensions(("x-upkeep-role" = json!("super_user"))),
+)]
 pub async fn deliveries(
     State(state): State<AppState>,
     caller: Caller,
-    Path(workspace): Path<i64>,
-) -> ApiResult<Json<serde_json::Value>> {
-    let workspace = WorkspaceId(workspace);
+    PathParams(path): PathParams<WorkspacePath>,
+) -> ApiResult<Json<DeliveryList>> {
+    let workspace = WorkspaceId(path.workspace);
     require_role(&state, &caller, workspace, Role::SuperUser).await?;
     let deliveries = state.inner.store.deliveries(workspace, 100).await?;
-    Ok(Json(json!({
-        "deliveries": deliveries.iter().map(|delivery| json!({
-            "provider": delivery.provider,
-            "delivery_id": delivery.delivery_id,
-            "event": delivery.event,
-            "verdict": delivery.verdict,
-            "detail": delivery.detail,
-            "received_at": delivery.received_at.to_string(),
-        })).collect::<Vec<_>>()
-    })))
+    Ok(Json(DeliveryList {
+        deliveries: deliveries
+            .into_iter()
+            .map(|delivery| DeliveryView {
+                provider: delivery.provider,
+                delivery_id: delivery.delivery_id,
+                event: delivery.event,
+                verdict: delivery.verdict,
+                detail: delivery.detail,
+                received_at: delivery.received_at.to_string(),
+            })
+            .collect(),
+    }))
 }
 
 /// Connects the workspace to `url` with a new webhook secret, sealed at rest; returns the
@@ -119,7 +176,7 @@ pub async fn connect_with_webhook(
     Ok((repository, secret))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartRun {
     /// A branch, tag or commit (default: the environment's branch).
@@ -130,12 +187,38 @@ pub struct StartRun {
     pipeline: Option<String>,
 }
 
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct EnvironmentPath {
+    /// The workspace's id.
+    workspace: i64,
+    /// An environment of the repository's `upkeep.yml`.
+    environment: String,
+}
+
+/// Start the environment's main pipeline by hand.
+#[utoipa::path(
+    post,
+    path = "/workspaces/{workspace}/environments/{environment}/runs",
+    tag = "runs",
+    params(EnvironmentPath),
+    request_body = StartRun,
+    responses(
+        (status = 202, description = "The run, queued", body = RunView),
+        (status = 400, description = "`sub_pipeline`: only the main pipeline can be started; `invalid_field`", body = ErrorBody),
+        (status = 409, description = "`no_repository`: the workspace has no repository yet", body = ErrorBody),
+    ),
+    extensions(("x-upkeep-role" = json!("member"))),
+)]
 pub async fn start_run(
     State(state): State<AppState>,
     caller: Caller,
-    Path((workspace, environment)): Path<(i64, String)>,
+    PathParams(EnvironmentPath {
+        workspace,
+        environment,
+    }): PathParams<EnvironmentPath>,
     Body(request): Body<StartRun>,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+) -> ApiResult<(StatusCode, Json<RunView>)> {
     let workspace = WorkspaceId(workspace);
     // Regular users may run pipelines.
     require_role(&state, &caller, workspace, Role::RegularUser).await?;
@@ -209,24 +292,56 @@ pub async fn start_run(
         requested_by: caller.account.email.clone(),
         repository_url: repository.url,
     });
-    Ok((StatusCode::ACCEPTED, Json(run_json(&stored, None))))
+    Ok((StatusCode::ACCEPTED, Json(RunView::of(&stored, None))))
 }
 
-fn run_json(run: &StoredRun, record: Option<&RunRecord>) -> serde_json::Value {
-    json!({
-        "run_id": run.run_id.as_str(),
-        "environment": run.environment,
-        "pipeline": RunKind::Pipeline.pipeline_name(&run.environment),
-        "status": run.status.as_str(),
-        "trigger": run.trigger.as_str(),
-        "queued_at": run.queued_at.to_string(),
-        "started_at": run.started_at.map(|at| at.to_string()),
-        "finished_at": run.finished_at.map(|at| at.to_string()),
-        "record": record,
-    })
+/// A run as the API shows it.
+#[derive(Serialize, ToSchema)]
+pub struct RunView {
+    pub run_id: String,
+    pub environment: String,
+    /// `*** <environment> Pipeline ***`.
+    pub pipeline: String,
+    /// `queued`, `running`, `waiting_for_approval`, `succeeded`, `failed`, `rejected`,
+    /// `cancelled`, `interrupted`, ….
+    pub status: String,
+    /// `push`, `manual` or `schedule`.
+    pub trigger: String,
+    #[schema(format = DateTime)]
+    pub queued_at: String,
+    #[schema(format = DateTime)]
+    pub started_at: Option<String>,
+    #[schema(format = DateTime)]
+    pub finished_at: Option<String>,
+    /// The run's record (stages, steps, gate summary, approval), when it has one yet.
+    #[schema(value_type = Option<Object>)]
+    pub record: Option<serde_json::Value>,
 }
 
-#[derive(Deserialize)]
+impl RunView {
+    fn of(run: &StoredRun, record: Option<&RunRecord>) -> Self {
+        Self {
+            run_id: run.run_id.as_str().to_string(),
+            environment: run.environment.clone(),
+            pipeline: RunKind::Pipeline.pipeline_name(&run.environment),
+            status: run.status.as_str().to_string(),
+            trigger: run.trigger.as_str().to_string(),
+            queued_at: run.queued_at.to_string(),
+            started_at: run.started_at.map(|at| at.to_string()),
+            finished_at: run.finished_at.map(|at| at.to_string()),
+            record: record.and_then(|record| serde_json::to_value(record).ok()),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RunList {
+    pub runs: Vec<RunView>,
+    pub next_before: Option<i64>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Page {
     #[serde(default)]
     before: Option<i64>,
@@ -234,12 +349,24 @@ pub struct Page {
     limit: Option<u32>,
 }
 
+/// The runs of an environment, newest first.
+#[utoipa::path(
+    get,
+    path = "/workspaces/{workspace}/environments/{environment}/runs",
+    tag = "runs",
+    params(EnvironmentPath, Page),
+    responses((status = 200, description = "The runs", body = RunList)),
+    extensions(("x-upkeep-role" = json!("member"))),
+)]
 pub async fn list_runs(
     State(state): State<AppState>,
     caller: Caller,
-    Path((workspace, environment)): Path<(i64, String)>,
-    Query(page): Query<Page>,
-) -> ApiResult<Json<serde_json::Value>> {
+    PathParams(EnvironmentPath {
+        workspace,
+        environment,
+    }): PathParams<EnvironmentPath>,
+    QueryParams(page): QueryParams<Page>,
+) -> ApiResult<Json<RunList>> {
     let workspace = WorkspaceId(workspace);
     require_role(&state, &caller, workspace, Role::RegularUser).await?;
     let limit = page.limit.unwrap_or(20).clamp(1, 100);
@@ -251,10 +378,10 @@ pub async fn list_runs(
     let next = (runs.len() == limit as usize)
         .then(|| runs.last().map(|run| run.row_id))
         .flatten();
-    Ok(Json(json!({
-        "runs": runs.iter().map(|run| run_json(run, None)).collect::<Vec<_>>(),
-        "next_before": next,
-    })))
+    Ok(Json(RunList {
+        runs: runs.iter().map(|run| RunView::of(run, None)).collect(),
+        next_before: next,
+    }))
 }
 
 /// A run of the workspace, and its record when it has one yet.
@@ -278,39 +405,97 @@ async fn find_run(
     Ok((stored, record))
 }
 
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct RunPath {
+    /// The workspace's id.
+    workspace: i64,
+    /// The run's id, e.g. `20261201T080000.000Z-00000001`.
+    run: String,
+}
+
+/// A run and its record.
+#[utoipa::path(
+    get,
+    path = "/workspaces/{workspace}/runs/{run}",
+    tag = "runs",
+    params(RunPath),
+    responses(
+        (status = 200, description = "The run", body = RunView),
+        (status = 404, description = "`not_found`: no such run in the workspace", body = ErrorBody),
+    ),
+    extensions(("x-upkeep-role" = json!("member"))),
+)]
 pub async fn get_run(
     State(state): State<AppState>,
     caller: Caller,
-    Path((workspace, run_id)): Path<(i64, String)>,
-) -> ApiResult<Json<serde_json::Value>> {
+    PathParams(RunPath { workspace, run }): PathParams<RunPath>,
+) -> ApiResult<Json<RunView>> {
     let workspace = WorkspaceId(workspace);
     require_role(&state, &caller, workspace, Role::RegularUser).await?;
-    let (stored, record) = find_run(&state, workspace, &run_id).await?;
-    Ok(Json(run_json(&stored, record.as_ref())))
+    let (stored, record) = find_run(&state, workspace, &run).await?;
+    Ok(Json(RunView::of(&stored, record.as_ref())))
 }
 
+/// A decision on a waiting run.
+#[derive(Serialize, ToSchema)]
+pub struct Decided {
+    pub run_id: String,
+    /// `approved` or `rejected`.
+    pub decision: &'static str,
+}
+
+/// Approve the deployment a run waits for: it continues with the image it built.
+#[utoipa::path(
+    post,
+    path = "/workspaces/{workspace}/runs/{run}/approve",
+    tag = "runs",
+    params(RunPath),
+    responses(
+        (status = 202, description = "Approved; the deployment goes on", body = Decided),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`not_waiting`: the run does not wait for approval", body = ErrorBody),
+    ),
+    extensions(("x-upkeep-role" = json!("super_user"))),
+)]
 pub async fn approve(
     state: State<AppState>,
     caller: Caller,
-    path: Path<(i64, String)>,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    path: PathParams<RunPath>,
+) -> ApiResult<(StatusCode, Json<Decided>)> {
     decide(state, caller, path, Decision::Approve).await
 }
 
+/// Reject the deployment a run waits for: the run ends `rejected`.
+#[utoipa::path(
+    post,
+    path = "/workspaces/{workspace}/runs/{run}/reject",
+    tag = "runs",
+    params(RunPath),
+    responses(
+        (status = 202, description = "Rejected", body = Decided),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`not_waiting`: the run does not wait for approval", body = ErrorBody),
+    ),
+    extensions(("x-upkeep-role" = json!("super_user"))),
+)]
 pub async fn reject(
     state: State<AppState>,
     caller: Caller,
-    path: Path<(i64, String)>,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    path: PathParams<RunPath>,
+) -> ApiResult<(StatusCode, Json<Decided>)> {
     decide(state, caller, path, Decision::Reject).await
 }
 
 async fn decide(
     State(state): State<AppState>,
     caller: Caller,
-    Path((workspace, run_id)): Path<(i64, String)>,
+    PathParams(RunPath {
+        workspace,
+        run: run_id,
+    }): PathParams<RunPath>,
     decision: Decision,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+) -> ApiResult<(StatusCode, Json<Decided>)> {
     let workspace = WorkspaceId(workspace);
     require_role(&state, &caller, workspace, Role::SuperUser).await?;
     let (stored, _) = find_run(&state, workspace, &run_id).await?;
@@ -347,16 +532,43 @@ async fn decide(
     );
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({ "run_id": stored.run_id.as_str(), "decision": word })),
+        Json(Decided {
+            run_id: stored.run_id.as_str().to_string(),
+            decision: word,
+        }),
     ))
 }
 
-/// Stops a queued or running run (members: whoever may start a run may stop one).
+#[derive(Serialize, ToSchema)]
+pub struct Cancelling {
+    pub run_id: String,
+    pub cancelling: bool,
+}
+
+/// Stop a queued or running run.
+///
+/// Members may: whoever may start a run may stop one. The step's process group is stopped and
+/// the run ends `cancelled`.
+#[utoipa::path(
+    post,
+    path = "/workspaces/{workspace}/runs/{run}/cancel",
+    tag = "runs",
+    params(RunPath),
+    responses(
+        (status = 202, description = "The run is being stopped", body = Cancelling),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`waiting`: it waits for approval (reject it); `not_running`", body = ErrorBody),
+    ),
+    extensions(("x-upkeep-role" = json!("member"))),
+)]
 pub async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
-    Path((workspace, run_id)): Path<(i64, String)>,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    PathParams(RunPath {
+        workspace,
+        run: run_id,
+    }): PathParams<RunPath>,
+) -> ApiResult<(StatusCode, Json<Cancelling>)> {
     let workspace = WorkspaceId(workspace);
     require_role(&state, &caller, workspace, Role::RegularUser).await?;
     let (stored, _) = find_run(&state, workspace, &run_id).await?;
@@ -386,16 +598,34 @@ pub async fn cancel(
         .await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({ "run_id": stored.run_id.as_str(), "cancelling": true })),
+        Json(Cancelling {
+            run_id: stored.run_id.as_str().to_string(),
+            cancelling: true,
+        }),
     ))
 }
 
-/// Runs a finished run again: the same environment and the same commit, as a new run.
+/// Run a finished run again: the same environment and commit, as a new run.
+#[utoipa::path(
+    post,
+    path = "/workspaces/{workspace}/runs/{run}/rerun",
+    tag = "runs",
+    params(RunPath),
+    responses(
+        (status = 202, description = "The new run, queued", body = RunView),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`not_finished`; `no_repository`", body = ErrorBody),
+    ),
+    extensions(("x-upkeep-role" = json!("member"))),
+)]
 pub async fn rerun(
     State(state): State<AppState>,
     caller: Caller,
-    Path((workspace, run_id)): Path<(i64, String)>,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    PathParams(RunPath {
+        workspace,
+        run: run_id,
+    }): PathParams<RunPath>,
+) -> ApiResult<(StatusCode, Json<RunView>)> {
     let workspace = WorkspaceId(workspace);
     require_role(&state, &caller, workspace, Role::RegularUser).await?;
     let (stored, record) = find_run(&state, workspace, &run_id).await?;
@@ -437,13 +667,48 @@ pub async fn rerun(
         requested_by: caller.account.email.clone(),
         repository_url: repository.url,
     });
-    Ok((StatusCode::ACCEPTED, Json(run_json(&queued, None))))
+    Ok((StatusCode::ACCEPTED, Json(RunView::of(&queued, None))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LogRange {
+    /// A byte offset in the log; one inside a line starts at the next line.
     #[serde(default)]
     offset: u64,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct LogPath {
+    /// The workspace's id.
+    workspace: i64,
+    /// The run's id.
+    run: String,
+    /// The stage whose step's log to read: `build`, `gate`, `pre-deploy`, `install`,
+    /// `post-deploy`, ….
+    stage: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LogLine {
+    #[schema(format = DateTime)]
+    pub time: String,
+    /// `o` (standard output), `e` (standard error) or `u` (upkeep's own lines).
+    pub stream: String,
+    pub text: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LogChunk {
+    pub stage: &'static str,
+    /// The step's status.
+    pub status: &'static str,
+    /// Where these lines start.
+    pub offset: u64,
+    /// Where the next read starts.
+    pub next_offset: u64,
+    pub lines: Vec<LogLine>,
 }
 
 /// The log of a stage's step of a run, relative to the run directory, once the record names it.
@@ -469,15 +734,31 @@ fn step_log(
 fn parse_stage(stage: &str) -> ApiResult<StageKind> {
     stage
         .parse()
-        .map_err(|message: String| ApiError::bad_request("invalid_field", message))
+        .map_err(|message: String| ApiError::invalid_field("stage", message))
 }
 
+/// A stage's log from a byte offset on.
+#[utoipa::path(
+    get,
+    path = "/workspaces/{workspace}/runs/{run}/logs/{stage}",
+    tag = "runs",
+    params(LogPath, LogRange),
+    responses(
+        (status = 200, description = "The lines from the offset on", body = LogChunk),
+        (status = 404, description = "`not_found`: no such run, or the stage has no log (yet)", body = ErrorBody),
+    ),
+    extensions(("x-upkeep-role" = json!("member"))),
+)]
 pub async fn log_range(
     State(state): State<AppState>,
     caller: Caller,
-    Path((workspace, run_id, stage_name)): Path<(i64, String, String)>,
-    Query(range): Query<LogRange>,
-) -> ApiResult<Json<serde_json::Value>> {
+    PathParams(LogPath {
+        workspace,
+        run: run_id,
+        stage: stage_name,
+    }): PathParams<LogPath>,
+    QueryParams(range): QueryParams<LogRange>,
+) -> ApiResult<Json<LogChunk>> {
     let workspace = WorkspaceId(workspace);
     require_role(&state, &caller, workspace, Role::RegularUser).await?;
     let kind = parse_stage(&stage_name)?;
@@ -489,27 +770,51 @@ pub async fn log_range(
         .map_err(|error| ApiError::internal(&error))?;
     let (lines, next) =
         LogStore::read_from(&path, start).map_err(|error| ApiError::internal(&error))?;
-    Ok(Json(json!({
-        "stage": kind.as_str(),
-        "status": status.as_str(),
-        "offset": start,
-        "next_offset": next,
-        "lines": lines.iter().map(|line| json!({
-            "time": line.timestamp.to_string(),
-            "stream": line.stream.code().to_string(),
-            "text": line.text,
-        })).collect::<Vec<_>>(),
-    })))
+    Ok(Json(LogChunk {
+        stage: kind.as_str(),
+        status: status.as_str(),
+        offset: start,
+        next_offset: next,
+        lines: lines
+            .into_iter()
+            .map(|line| LogLine {
+                time: line.timestamp.to_string(),
+                stream: line.stream.code().to_string(),
+                text: line.text,
+            })
+            .collect(),
+    }))
 }
 
-/// Follows a step's log: every line from the offset (`Last-Event-ID`, or `?offset=`) on, then
-/// new lines as the step writes them, each event's id the offset after it, so a reconnecting
-/// client loses and repeats nothing; an `end` event carries the step's result.
+/// Follow a stage's log live, as server-sent events.
+///
+/// Every line from the offset (`Last-Event-ID`, or `?offset=`) on, then new lines as the step
+/// writes them, each event's id the offset after it, so a reconnecting client loses and
+/// repeats nothing; an `end` event carries the step's result.
+#[utoipa::path(
+    get,
+    path = "/workspaces/{workspace}/runs/{run}/logs/{stage}/events",
+    tag = "runs",
+    params(
+        LogPath,
+        LogRange,
+        ("Last-Event-ID" = Option<String>, Header, description = "The id of the last event received: the stream resumes after it"),
+    ),
+    responses(
+        (status = 200, description = "Events: `data` a line, `id` the offset after it; then `event: end` with the step's status", content_type = "text/event-stream", body = String),
+        (status = 404, description = "`not_found`: no such run", body = ErrorBody),
+    ),
+    extensions(("x-upkeep-role" = json!("member"))),
+)]
 pub async fn log_events(
     State(state): State<AppState>,
     caller: Caller,
-    Path((workspace, run_id, stage_name)): Path<(i64, String, String)>,
-    Query(range): Query<LogRange>,
+    PathParams(LogPath {
+        workspace,
+        run: run_id,
+        stage: stage_name,
+    }): PathParams<LogPath>,
+    QueryParams(range): QueryParams<LogRange>,
     headers: HeaderMap,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let workspace = WorkspaceId(workspace);
