@@ -36,6 +36,7 @@ fn parse_role(text: &str) -> ApiResult<Role> {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "name": "b2b-shop" }))]
 pub struct NewWorkspace {
     /// Letters, digits, `-`, `_`, `.` and spaces, up to 64 characters.
     name: String,
@@ -148,6 +149,7 @@ pub async fn members(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "role": "regular_user" }))]
 pub struct RoleChange {
     /// `super_user` or `regular_user`.
     role: String,
@@ -220,6 +222,7 @@ pub async fn set_role(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "email": "dev@agency.test", "role": "regular_user", "expires_in_days": 7 }))]
 pub struct NewInvitationRequest {
     email: String,
     /// `super_user` or `regular_user`.
@@ -407,6 +410,11 @@ pub async fn revoke_invitation(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "token": "the token of the invitation link",
+    "display_name": "Dev",
+    "password": "correct horse battery staple",
+}))]
 pub struct Acceptance {
     /// The token of the invitation's link.
     token: String,

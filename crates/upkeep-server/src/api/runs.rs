@@ -30,6 +30,7 @@ use crate::executor::Job;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "url": "file:///srv/git/shop.git" }))]
 pub struct Connection {
     /// `https://`, `ssh://`, `git@host:path` or `file://`.
     url: String,
@@ -178,6 +179,7 @@ pub async fn connect_with_webhook(
 
 #[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "revision": "main" }))]
 pub struct StartRun {
     /// A branch, tag or commit (default: the environment's branch).
     #[serde(default)]

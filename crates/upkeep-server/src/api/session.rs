@@ -17,6 +17,7 @@ use crate::secrets::{new_token, token_hash, verify_password};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "email": "ops@agency.test", "password": "the account's password" }))]
 pub struct SignIn {
     email: String,
     password: String,

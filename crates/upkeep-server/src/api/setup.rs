@@ -19,6 +19,13 @@ use crate::secrets::hash_password;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "token": "the token of the setup link",
+    "email": "ops@agency.test",
+    "display_name": "Ops",
+    "password": "correct horse battery staple",
+    "workspace": "b2c-shop",
+}))]
 pub struct FirstAccount {
     /// The token of the setup link.
     token: String,

@@ -16,6 +16,7 @@ use crate::secrets::{new_token, token_hash};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "name": "laptop" }))]
 pub struct NewToken {
     /// What the token is for, e.g. the machine it lives on.
     name: String,
