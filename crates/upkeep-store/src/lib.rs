@@ -2,8 +2,9 @@
 //! [`InvitationStore`], [`ApiTokenStore`], [`SessionStore`], [`RepositoryStore`],
 //! [`DeliveryStore`], [`RunStore`], [`AuditStore`]), implemented once by [`Store`] over the
 //! embedded SQLite database (the default) or PostgreSQL, with one schema written for both
-//! (`migrations/`) and forward-only migrations that run at start. Logs are never stored here:
-//! runs keep the path of their run directory, whose log files have byte offsets.
+//! (`migrations/`) and forward-only migrations that run at start. Lists come a [`Page`] at a
+//! time, newest first, by keyset on the row id. Logs are never stored here: runs keep the path
+//! of their run directory, whose log files have byte offsets.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), upkeep_store::StoreError> {
@@ -28,6 +29,7 @@ mod deliveries;
 mod error;
 pub mod invitations;
 mod migrate;
+mod page;
 mod repositories;
 mod runs;
 mod sessions;
@@ -47,6 +49,7 @@ pub use deliveries::{Delivery, DeliveryStore};
 pub use error::StoreError;
 pub use invitations::{Invitation, InvitationId, InvitationState, InvitationStore, NewInvitation};
 pub use migrate::MIGRATIONS;
+pub use page::{Page, PageRequest};
 pub use repositories::{Repository, RepositoryStore};
 pub use runs::{NewRun, RunStore, StoredRun, Trigger};
 pub use sessions::{Session, SessionStore};

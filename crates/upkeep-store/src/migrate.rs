@@ -42,6 +42,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(3, "sessions", "0003_sessions.sql"),
     migration!(4, "repositories", "0004_repositories.sql"),
     migration!(5, "webhooks", "0005_webhooks.sql"),
+    migration!(6, "list_indexes", "0006_list_indexes.sql"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\

@@ -10,8 +10,8 @@ use jiff::{Timestamp, ToSpan};
 use upkeep_pipeline::record::{RunId, RunKind, RunStatus};
 use upkeep_store::{
     AccountId, AccountStore, ApiTokenStore, AuditStore, DeliveryStore, InvitationState,
-    InvitationStore, NewAccount, NewInvitation, NewRun, RepositoryStore, Role, RunStore,
-    SessionStore, Store, StoreError, Trigger, WorkspaceId, WorkspaceStore,
+    InvitationStore, NewAccount, NewInvitation, NewRun, PageRequest, RepositoryStore, Role,
+    RunStore, SessionStore, Store, StoreError, Trigger, WorkspaceId, WorkspaceStore,
 };
 
 fn account(email: &str, admin: bool) -> NewAccount<'_> {
@@ -29,6 +29,7 @@ async fn contract(store: &Store) {
     let workspace = workspaces(store, admin, colleague).await;
     invitations(store, workspace, admin).await;
     api_tokens(store, colleague).await;
+    pages(store, colleague).await;
     sessions(store, colleague).await;
     repositories(store, workspace, admin).await;
     runs(store, workspace, admin).await;
@@ -37,8 +38,8 @@ async fn contract(store: &Store) {
 
 async fn migrations(store: &Store) {
     assert_eq!(store.schema_version().await.unwrap(), 0);
-    assert_eq!(store.migrate().await.unwrap(), [1, 2, 3, 4, 5]);
-    assert_eq!(store.schema_version().await.unwrap(), 5);
+    assert_eq!(store.migrate().await.unwrap(), [1, 2, 3, 4, 5, 6]);
+    assert_eq!(store.schema_version().await.unwrap(), 6);
     assert!(store.migrate().await.unwrap().is_empty());
 }
 
@@ -106,9 +107,15 @@ async fn workspaces(store: &Store, admin: AccountId, colleague: AccountId) -> Wo
         .set_role(workspace.id, colleague, Role::RegularUser)
         .await
         .unwrap();
-    let members = store.members(workspace.id).await.unwrap();
+    // Newest account first.
+    let members = store
+        .members(workspace.id, PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(members.next, None);
     assert_eq!(
         members
+            .items
             .iter()
             .map(|member| (member.email.as_str(), member.role))
             .collect::<Vec<_>>(),
@@ -117,6 +124,7 @@ async fn workspaces(store: &Store, admin: AccountId, colleague: AccountId) -> Wo
             ("ops@example.test", Role::SuperUser)
         ]
     );
+    assert_eq!(store.super_users(workspace.id).await.unwrap(), [admin]);
     let other = store.create_workspace("b2b-shop", colleague).await.unwrap();
     let of_colleague = store.workspaces_of(colleague).await.unwrap();
     assert_eq!(
@@ -205,13 +213,29 @@ async fn invitations(store: &Store, workspace: WorkspaceId, admin: AccountId) {
     ));
     assert_eq!(store.role_of(workspace, loser).await.unwrap(), None);
     let pending: Vec<_> = store
-        .pending_invitations(workspace, now)
+        .pending_invitations(workspace, now, PageRequest::first(10))
         .await
         .unwrap()
+        .items
         .into_iter()
         .map(|invitation| invitation.id)
         .collect();
     assert_eq!(pending, [kept.id]);
+    assert_eq!(
+        store
+            .invitation(kept.id)
+            .await
+            .unwrap()
+            .map(|found| found.email),
+        Some("kept@example.test".to_string())
+    );
+    assert_eq!(
+        store
+            .invitation(upkeep_store::InvitationId(9999))
+            .await
+            .unwrap(),
+        None
+    );
     // A token hash in use is refused, and the error does not show it.
     let duplicate = store
         .create_invitation(&invite("x@example.test", "hash-4", week))
@@ -312,7 +336,11 @@ async fn api_tokens(store: &Store, owner: AccountId) {
         Some(owner)
     );
     assert_eq!(store.use_api_token("other", now).await.unwrap(), None);
-    let listed = store.api_tokens(owner).await.unwrap();
+    let listed = store
+        .api_tokens(owner, PageRequest::first(10))
+        .await
+        .unwrap()
+        .items;
     assert_eq!(
         listed[0].last_used_at.map(Timestamp::as_millisecond),
         Some(now.as_millisecond())
@@ -320,6 +348,52 @@ async fn api_tokens(store: &Store, owner: AccountId) {
     store.revoke_api_token(owner, token.id, now).await.unwrap();
     assert_eq!(store.use_api_token("token-hash", now).await.unwrap(), None);
     assert!(store.revoke_api_token(owner, token.id, now).await.is_err());
+}
+
+/// Walking a list page by page gives every row once, newest first, even when rows are added
+/// between pages (they are newer than the cursor, so they belong to no later page).
+async fn pages(store: &Store, owner: AccountId) {
+    let before: Vec<i64> = store
+        .api_tokens(owner, PageRequest::first(100))
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|token| token.id.0)
+        .collect();
+    for n in 0..5 {
+        store
+            .create_api_token(owner, &format!("machine {n}"), &format!("paged-{n}"))
+            .await
+            .unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut request = PageRequest::first(2);
+    let mut sizes = Vec::new();
+    loop {
+        let page = store.api_tokens(owner, request).await.unwrap();
+        sizes.push(page.items.len());
+        seen.extend(page.items.iter().map(|token| token.id.0));
+        if seen.len() == 2 {
+            store
+                .create_api_token(owner, "added meanwhile", "paged-late")
+                .await
+                .unwrap();
+        }
+        match page.next {
+            Some(next) => request.before = Some(next),
+            None => break,
+        }
+    }
+    let total = before.len() + 5;
+    assert_eq!(seen.len(), total, "{seen:?}");
+    assert!(seen.windows(2).all(|pair| pair[0] > pair[1]), "{seen:?}");
+    assert_eq!(&seen[5..], before.as_slice());
+    assert_eq!(sizes.iter().sum::<usize>(), total);
+    assert!(
+        sizes[..sizes.len() - 1].iter().all(|size| *size == 2),
+        "{sizes:?}"
+    );
 }
 
 async fn sessions(store: &Store, owner: AccountId) {
@@ -386,9 +460,10 @@ async fn repositories(store: &Store, workspace: WorkspaceId, admin: AccountId) {
     assert!(store.delivery_accepted("github", "d-1").await.unwrap());
     assert!(!store.delivery_accepted("gitlab", "d-1").await.unwrap());
     let verdicts: Vec<String> = store
-        .deliveries(workspace, 10)
+        .deliveries(workspace, PageRequest::first(10))
         .await
         .unwrap()
+        .items
         .into_iter()
         .map(|delivery| delivery.verdict)
         .collect();
@@ -449,28 +524,7 @@ async fn runs(store: &Store, workspace: WorkspaceId, admin: AccountId) {
     assert_eq!(done.requested_by, Some(admin));
     assert_eq!(done.trigger, Trigger::Manual);
 
-    let page = store
-        .runs_of_environment(workspace, "staging", None, 2)
-        .await
-        .unwrap();
-    assert_eq!(
-        page.iter().map(|run| &run.run_id).collect::<Vec<_>>(),
-        [&ids[3], &ids[2]]
-    );
-    let next = store
-        .runs_of_environment(workspace, "staging", Some(page[1].row_id), 10)
-        .await
-        .unwrap();
-    assert_eq!(
-        next.iter().map(|run| &run.run_id).collect::<Vec<_>>(),
-        [&ids[1], &ids[0]]
-    );
-
-    let all = store.runs_of_workspace(workspace, 3).await.unwrap();
-    assert_eq!(
-        all.iter().map(|run| &run.run_id).collect::<Vec<_>>(),
-        [&ids[4], &ids[3], &ids[2]]
-    );
+    runs_page_by_page(store, workspace, &ids).await;
 
     // A server stopped mid-run: at the next start the running and queued runs are
     // interrupted; the waiting one still waits, the finished one stays finished.
@@ -495,6 +549,60 @@ async fn runs(store: &Store, workspace: WorkspaceId, admin: AccountId) {
         .await
         .unwrap_err();
     assert!(matches!(error, StoreError::NotFound { .. }));
+}
+
+/// The runs of an environment and of a workspace, newest first, a page at a time.
+async fn runs_page_by_page(store: &Store, workspace: WorkspaceId, ids: &[RunId]) {
+    let page = store
+        .runs_of_environment(workspace, "staging", PageRequest::first(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        page.items.iter().map(|run| &run.run_id).collect::<Vec<_>>(),
+        [&ids[3], &ids[2]]
+    );
+    assert_eq!(page.next, Some(page.items[1].row_id));
+    // The last page, exactly full: nothing follows it.
+    let next = store
+        .runs_of_environment(
+            workspace,
+            "staging",
+            PageRequest {
+                before: page.next,
+                limit: 2,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        next.items.iter().map(|run| &run.run_id).collect::<Vec<_>>(),
+        [&ids[1], &ids[0]]
+    );
+    assert_eq!(next.next, None);
+
+    let all = store
+        .runs_of_workspace(workspace, PageRequest::first(3))
+        .await
+        .unwrap();
+    assert_eq!(
+        all.items.iter().map(|run| &run.run_id).collect::<Vec<_>>(),
+        [&ids[4], &ids[3], &ids[2]]
+    );
+    let rest = store
+        .runs_of_workspace(
+            workspace,
+            PageRequest {
+                before: all.next,
+                limit: 3,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        rest.items.iter().map(|run| &run.run_id).collect::<Vec<_>>(),
+        [&ids[1], &ids[0]]
+    );
+    assert_eq!(rest.next, None);
 }
 
 /// Runs counted by status (for metrics), after the interruption above.
@@ -523,21 +631,33 @@ async fn audit(store: &Store, workspace: WorkspaceId, admin: AccountId) {
             .await
             .unwrap();
     }
-    let newest = store.audit_entries(workspace, None, 2).await.unwrap();
+    let newest = store
+        .audit_entries(workspace, PageRequest::first(2))
+        .await
+        .unwrap();
+    assert_eq!(newest.next, Some(newest.items[1].id));
     assert_eq!(
         newest
+            .items
             .iter()
             .map(|entry| entry.detail.as_str())
             .collect::<Vec<_>>(),
         ["change 2", "change 1"]
     );
     let rest = store
-        .audit_entries(workspace, Some(newest[1].id), 10)
+        .audit_entries(
+            workspace,
+            PageRequest {
+                before: newest.next,
+                limit: 10,
+            },
+        )
         .await
         .unwrap();
-    assert_eq!(rest.len(), 1);
-    assert_eq!(rest[0].detail, "change 0");
-    assert_eq!(rest[0].actor, Some(admin));
+    assert_eq!(rest.next, None);
+    assert_eq!(rest.items.len(), 1);
+    assert_eq!(rest.items[0].detail, "change 0");
+    assert_eq!(rest.items[0].actor, Some(admin));
 }
 
 /// A database that an upkeep of schema 1 wrote is migrated with its data kept; a database newer
@@ -556,7 +676,7 @@ async fn from_the_previous_schema(store: &Store) {
     .execute(store.pool())
     .await
     .unwrap();
-    assert_eq!(store.migrate().await.unwrap(), [2, 3, 4, 5]);
+    assert_eq!(store.migrate().await.unwrap(), [2, 3, 4, 5, 6]);
     let kept = store
         .account_by_email("old@example.test")
         .await
@@ -578,7 +698,7 @@ async fn from_the_previous_schema(store: &Store) {
             error,
             StoreError::SchemaTooNew {
                 found: 99,
-                known: 5
+                known: 6
             }
         ),
         "{error}"

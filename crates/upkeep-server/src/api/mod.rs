@@ -6,6 +6,7 @@
 pub mod doc;
 pub mod error;
 mod hooks;
+mod page;
 mod people;
 mod runs;
 mod session;
@@ -46,6 +47,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(runs::deliveries))
         .routes(routes!(runs::connect_repository))
         .routes(routes!(runs::list_runs, runs::start_run))
+        .routes(routes!(runs::workspace_runs))
         .routes(routes!(runs::get_run))
         .routes(routes!(runs::approve))
         .routes(routes!(runs::reject))

@@ -14,8 +14,11 @@ use upkeep_store::{
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ApiResult, ErrorBody};
+use super::page::{PageQuery, next_cursor};
 use super::session::start_session;
-use super::{Body, PathParams, WorkspacePath, check_email, check_field, check_password};
+use super::{
+    Body, PathParams, QueryParams, WorkspacePath, check_email, check_field, check_password,
+};
 use crate::AppState;
 use crate::auth::{Caller, require_role};
 use crate::secrets::{hash_password, new_token, token_hash};
@@ -115,27 +118,36 @@ pub struct MemberView {
 #[derive(Serialize, ToSchema)]
 pub struct MemberList {
     pub members: Vec<MemberView>,
+    /// The cursor of the next page; `null` on the last.
+    pub next_cursor: Option<String>,
 }
 
-/// The members of a workspace and their roles.
+/// The members of a workspace and their roles, newest account first.
 #[utoipa::path(
     get,
     path = "/workspaces/{workspace}/members",
     tag = "people",
-    params(WorkspacePath),
-    responses((status = 200, description = "The members", body = MemberList)),
+    params(WorkspacePath, PageQuery),
+    responses((status = 200, description = "A page of the members", body = MemberList)),
     extensions(("x-upkeep-role" = json!("member"))),
 )]
 pub async fn members(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(path): PathParams<WorkspacePath>,
+    QueryParams(page): QueryParams<PageQuery>,
 ) -> ApiResult<Json<MemberList>> {
     let workspace = WorkspaceId(path.workspace);
     require_role(&state, &caller, workspace, Role::RegularUser).await?;
-    let members = state.inner.store.members(workspace).await?;
+    let members = state
+        .inner
+        .store
+        .members(workspace, page.request("members")?)
+        .await?;
     Ok(Json(MemberList {
+        next_cursor: next_cursor("members", &members),
         members: members
+            .items
             .into_iter()
             .map(|member| MemberView {
                 account: member.account.0,
@@ -194,13 +206,13 @@ pub async fn set_role(
     }
     // A workspace keeps at least one super user.
     if role == Role::RegularUser {
-        let supers = store
-            .members(workspace)
+        let others = store
+            .super_users(workspace)
             .await?
-            .iter()
-            .filter(|member| member.role == Role::SuperUser && member.account != account)
+            .into_iter()
+            .filter(|id| *id != account)
             .count();
-        if supers == 0 {
+        if others == 0 {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "last_super_user",
@@ -321,31 +333,36 @@ pub struct InvitationView {
 #[derive(Serialize, ToSchema)]
 pub struct InvitationList {
     pub invitations: Vec<InvitationView>,
+    /// The cursor of the next page; `null` on the last.
+    pub next_cursor: Option<String>,
 }
 
-/// The invitations of the workspace that can still be used.
+/// The invitations of the workspace that can still be used, newest first.
 #[utoipa::path(
     get,
     path = "/workspaces/{workspace}/invitations",
     tag = "people",
-    params(WorkspacePath),
-    responses((status = 200, description = "The pending invitations", body = InvitationList)),
+    params(WorkspacePath, PageQuery),
+    responses((status = 200, description = "A page of the pending invitations", body = InvitationList)),
     extensions(("x-upkeep-role" = json!("super_user"))),
 )]
 pub async fn pending_invitations(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(path): PathParams<WorkspacePath>,
+    QueryParams(page): QueryParams<PageQuery>,
 ) -> ApiResult<Json<InvitationList>> {
     let workspace = WorkspaceId(path.workspace);
     require_role(&state, &caller, workspace, Role::SuperUser).await?;
     let pending = state
         .inner
         .store
-        .pending_invitations(workspace, Timestamp::now())
+        .pending_invitations(workspace, Timestamp::now(), page.request("invitations")?)
         .await?;
     Ok(Json(InvitationList {
+        next_cursor: next_cursor("invitations", &pending),
         invitations: pending
+            .items
             .into_iter()
             .map(|invitation| InvitationView {
                 id: invitation.id.0,
@@ -387,16 +404,17 @@ pub async fn revoke_invitation(
     let invitation = path.invitation;
     require_role(&state, &caller, workspace, Role::SuperUser).await?;
     let store = &state.inner.store;
-    let pending = store
-        .pending_invitations(workspace, Timestamp::now())
-        .await?;
-    let Some(found) = pending
-        .iter()
-        .find(|candidate| candidate.id == InvitationId(invitation))
+    let now = Timestamp::now();
+    let Some(found) = store
+        .invitation(InvitationId(invitation))
+        .await?
+        .filter(|found| {
+            found.workspace == workspace && found.state(now) == InvitationState::Pending
+        })
     else {
         return Err(ApiError::not_found("pending invitation"));
     };
-    store.revoke_invitation(found.id, Timestamp::now()).await?;
+    store.revoke_invitation(found.id, now).await?;
     store
         .record_audit(
             Some(workspace),
@@ -560,6 +578,8 @@ pub struct AuditEntryView {
 #[derive(Serialize, ToSchema)]
 pub struct AuditList {
     pub entries: Vec<AuditEntryView>,
+    /// The cursor of the next page; `null` on the last.
+    pub next_cursor: Option<String>,
 }
 
 /// The workspace's audit log, newest first.
@@ -567,24 +587,27 @@ pub struct AuditList {
     get,
     path = "/workspaces/{workspace}/audit",
     tag = "people",
-    params(WorkspacePath),
-    responses((status = 200, description = "Who did what", body = AuditList)),
+    params(WorkspacePath, PageQuery),
+    responses((status = 200, description = "A page of who did what", body = AuditList)),
     extensions(("x-upkeep-role" = json!("super_user"))),
 )]
 pub async fn audit(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(path): PathParams<WorkspacePath>,
+    QueryParams(page): QueryParams<PageQuery>,
 ) -> ApiResult<Json<AuditList>> {
     let workspace = WorkspaceId(path.workspace);
     require_role(&state, &caller, workspace, Role::SuperUser).await?;
     let entries = state
         .inner
         .store
-        .audit_entries(workspace, None, 100)
+        .audit_entries(workspace, page.request("audit")?)
         .await?;
     Ok(Json(AuditList {
+        next_cursor: next_cursor("audit", &entries),
         entries: entries
+            .items
             .into_iter()
             .map(|entry| AuditEntryView {
                 id: entry.id,

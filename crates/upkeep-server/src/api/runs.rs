@@ -23,6 +23,7 @@ use upkeep_store::{
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ApiResult, ErrorBody};
+use super::page::{PageQuery, next_cursor};
 use super::{Body, PathParams, QueryParams, WorkspacePath, check_field};
 use crate::AppState;
 use crate::auth::{Caller, require_role};
@@ -123,6 +124,8 @@ pub struct DeliveryView {
 #[derive(Serialize, ToSchema)]
 pub struct DeliveryList {
     pub deliveries: Vec<DeliveryView>,
+    /// The cursor of the next page; `null` on the last.
+    pub next_cursor: Option<String>,
 }
 
 /// The webhook deliveries of the workspace and their verdicts, newest first.
@@ -130,20 +133,27 @@ pub struct DeliveryList {
     get,
     path = "/workspaces/{workspace}/deliveries",
     tag = "repositories",
-    params(WorkspacePath),
-    responses((status = 200, description = "The deliveries", body = DeliveryList)),
+    params(WorkspacePath, PageQuery),
+    responses((status = 200, description = "A page of the deliveries", body = DeliveryList)),
     extensions(("x-upkeep-role" = json!("super_user"))),
 )]
 pub async fn deliveries(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(path): PathParams<WorkspacePath>,
+    QueryParams(page): QueryParams<PageQuery>,
 ) -> ApiResult<Json<DeliveryList>> {
     let workspace = WorkspaceId(path.workspace);
     require_role(&state, &caller, workspace, Role::SuperUser).await?;
-    let deliveries = state.inner.store.deliveries(workspace, 100).await?;
+    let deliveries = state
+        .inner
+        .store
+        .deliveries(workspace, page.request("deliveries")?)
+        .await?;
     Ok(Json(DeliveryList {
+        next_cursor: next_cursor("deliveries", &deliveries),
         deliveries: deliveries
+            .items
             .into_iter()
             .map(|delivery| DeliveryView {
                 provider: delivery.provider,
@@ -339,16 +349,21 @@ impl RunView {
 #[derive(Serialize, ToSchema)]
 pub struct RunList {
     pub runs: Vec<RunView>,
-    pub next_before: Option<i64>,
+    /// The cursor of the next page; `null` on the last.
+    pub next_cursor: Option<String>,
 }
 
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct Page {
-    #[serde(default)]
-    before: Option<i64>,
-    #[serde(default)]
-    limit: Option<u32>,
+impl RunList {
+    fn of(page: &upkeep_store::Page<StoredRun>) -> Self {
+        Self {
+            runs: page
+                .items
+                .iter()
+                .map(|run| RunView::of(run, None))
+                .collect(),
+            next_cursor: next_cursor("runs", page),
+        }
+    }
 }
 
 /// The runs of an environment, newest first.
@@ -356,8 +371,8 @@ pub struct Page {
     get,
     path = "/workspaces/{workspace}/environments/{environment}/runs",
     tag = "runs",
-    params(EnvironmentPath, Page),
-    responses((status = 200, description = "The runs", body = RunList)),
+    params(EnvironmentPath, PageQuery),
+    responses((status = 200, description = "A page of the runs", body = RunList)),
     extensions(("x-upkeep-role" = json!("member"))),
 )]
 pub async fn list_runs(
@@ -367,23 +382,41 @@ pub async fn list_runs(
         workspace,
         environment,
     }): PathParams<EnvironmentPath>,
-    QueryParams(page): QueryParams<Page>,
+    QueryParams(page): QueryParams<PageQuery>,
 ) -> ApiResult<Json<RunList>> {
     let workspace = WorkspaceId(workspace);
     require_role(&state, &caller, workspace, Role::RegularUser).await?;
-    let limit = page.limit.unwrap_or(20).clamp(1, 100);
     let runs = state
         .inner
         .store
-        .runs_of_environment(workspace, &environment, page.before, limit)
+        .runs_of_environment(workspace, &environment, page.request("runs")?)
         .await?;
-    let next = (runs.len() == limit as usize)
-        .then(|| runs.last().map(|run| run.row_id))
-        .flatten();
-    Ok(Json(RunList {
-        runs: runs.iter().map(|run| RunView::of(run, None)).collect(),
-        next_before: next,
-    }))
+    Ok(Json(RunList::of(&runs)))
+}
+
+/// The runs of the workspace, all environments, newest first.
+#[utoipa::path(
+    get,
+    path = "/workspaces/{workspace}/runs",
+    tag = "runs",
+    params(WorkspacePath, PageQuery),
+    responses((status = 200, description = "A page of the runs", body = RunList)),
+    extensions(("x-upkeep-role" = json!("member"))),
+)]
+pub async fn workspace_runs(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(path): PathParams<WorkspacePath>,
+    QueryParams(page): QueryParams<PageQuery>,
+) -> ApiResult<Json<RunList>> {
+    let workspace = WorkspaceId(path.workspace);
+    require_role(&state, &caller, workspace, Role::RegularUser).await?;
+    let runs = state
+        .inner
+        .store
+        .runs_of_workspace(workspace, page.request("runs")?)
+        .await?;
+    Ok(Json(RunList::of(&runs)))
 }
 
 /// A run of the workspace, and its record when it has one yet.

@@ -9,7 +9,8 @@ use upkeep_store::{ApiToken, ApiTokenId, ApiTokenStore, AuditStore};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ApiResult, ErrorBody};
-use super::{Body, PathParams, check_field};
+use super::page::{PageQuery, next_cursor};
+use super::{Body, PathParams, QueryParams, check_field};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::secrets::{new_token, token_hash};
@@ -57,6 +58,8 @@ impl From<ApiToken> for TokenView {
 #[derive(Serialize, ToSchema)]
 pub struct TokenList {
     pub tokens: Vec<TokenView>,
+    /// The cursor of the next page; `null` on the last.
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -107,18 +110,28 @@ pub async fn create(
     ))
 }
 
-/// The caller's API tokens (never the tokens themselves).
+/// The caller's API tokens, newest first (never the tokens themselves).
 #[utoipa::path(
     get,
     path = "/tokens",
     tag = "tokens",
-    responses((status = 200, description = "The caller's tokens", body = TokenList)),
+    params(PageQuery),
+    responses((status = 200, description = "A page of the caller's tokens", body = TokenList)),
     extensions(("x-upkeep-role" = json!("account"))),
 )]
-pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<TokenList>> {
-    let tokens = state.inner.store.api_tokens(caller.account.id).await?;
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryParams(page): QueryParams<PageQuery>,
+) -> ApiResult<Json<TokenList>> {
+    let tokens = state
+        .inner
+        .store
+        .api_tokens(caller.account.id, page.request("tokens")?)
+        .await?;
     Ok(Json(TokenList {
-        tokens: tokens.into_iter().map(TokenView::from).collect(),
+        next_cursor: next_cursor("tokens", &tokens),
+        tokens: tokens.items.into_iter().map(TokenView::from).collect(),
     }))
 }
 
