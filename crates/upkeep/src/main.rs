@@ -5,6 +5,7 @@
 mod gate;
 mod output;
 mod pipeline;
+mod remote;
 mod rules;
 mod serve;
 mod upgrade;
@@ -55,6 +56,12 @@ enum Command {
     /// run pipelines, approvals, live logs, over a REST API and first pages; on the embedded
     /// SQLite database (or PostgreSQL with --database-url).
     Serve(serve::ServeArgs),
+    /// Talk to an Upkeep server with a personal API token: log in, list and start runs,
+    /// approve or reject a waiting deployment, read or follow a run's logs.
+    ///
+    /// Exit status: 0 done, 2 the server could not be reached or refused (its message is
+    /// shown).
+    Remote(remote::RemoteArgs),
 }
 
 /// The exit codes every command uses.
@@ -90,6 +97,7 @@ fn main() -> ExitCode {
         Command::DeployFile(args) => pipeline::run_deploy_file(&args),
         Command::Upgrade(args) => upgrade::run(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Remote(args) => remote::run(&args),
     };
     outcome.into()
 }
