@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::server::{Client, Serve, copy_tree, git};
+use common::server::{Client, PASSWORD, Serve, copy_tree, git};
 use common::{assert_exit, stderr, stdout};
 use serde_json::{Value, json};
 
@@ -58,25 +58,7 @@ fn shop() -> Shop {
     git(dir.path(), &["clone", "-q", "--bare", "work", "shop.git"]);
 
     let serve = Serve::start(&dir.path().join("data"));
-    let setup_token = serve
-        .setup_link
-        .clone()
-        .expect("a setup link")
-        .rsplit_once("token=")
-        .unwrap()
-        .1
-        .to_string();
-    let mut admin = Client::new(&serve.url);
-    let (status, body) = admin.call(
-        "POST",
-        "/api/v1/setup",
-        Some(&json!({
-            "token": setup_token, "email": "ops@agency.test", "display_name": "Ops",
-            "password": "correct horse battery", "workspace": "b2c-shop",
-        })),
-    );
-    assert_eq!(status, 201, "{body}");
-    let workspace = body["workspace"]["id"].as_i64().unwrap();
+    let (mut admin, workspace) = serve.set_up("b2c-shop");
     let w = format!("/api/v1/workspaces/{workspace}");
     let url = format!("file://{}", dir.path().join("shop.git").display());
     let (status, body) = admin.call(
@@ -99,7 +81,7 @@ fn shop() -> Shop {
     let (status, body) = regular.call(
         "POST",
         "/api/v1/invitations/accept",
-        Some(&json!({ "token": invitation["token"], "display_name": "Dev", "password": "correct horse battery" })),
+        Some(&json!({ "token": invitation["token"], "display_name": "Dev", "password": PASSWORD })),
     );
     assert_eq!(status, 200, "{body}");
     let (status, token) = regular.call("POST", "/api/v1/tokens", Some(&json!({ "name": "cli" })));

@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::server::{Client, Serve, copy_tree, git};
+use common::server::{Client, PASSWORD, Serve, copy_tree, git};
 use serde_json::json;
 
 #[test]
@@ -45,25 +45,7 @@ fn a_server_killed_mid_run_marks_the_run_interrupted_at_the_next_start() {
     let data_dir = dir.path().join("data");
 
     let mut server = Serve::start(&data_dir);
-    let token = server
-        .setup_link
-        .clone()
-        .expect("a setup link")
-        .rsplit_once("token=")
-        .unwrap()
-        .1
-        .to_string();
-    let mut admin = Client::new(&server.url);
-    let (status, body) = admin.call(
-        "POST",
-        "/api/v1/setup",
-        Some(&json!({
-            "token": token, "email": "ops@agency.test", "display_name": "Ops",
-            "password": "correct horse battery", "workspace": "shop",
-        })),
-    );
-    assert_eq!(status, 201, "{body}");
-    let workspace = body["workspace"]["id"].as_i64().unwrap();
+    let (mut admin, workspace) = server.set_up("shop");
     let (status, body) = admin.call(
         "PUT",
         &format!("/api/v1/workspaces/{workspace}/repository"),
@@ -100,7 +82,7 @@ fn a_server_killed_mid_run_marks_the_run_interrupted_at_the_next_start() {
     let (status, _) = admin.call(
         "POST",
         "/api/v1/session",
-        Some(&json!({ "email": "ops@agency.test", "password": "correct horse battery" })),
+        Some(&json!({ "email": "ops@agency.test", "password": PASSWORD })),
     );
     assert_eq!(status, 200);
     let run_path = format!("/api/v1/workspaces/{workspace}/runs/{run}");

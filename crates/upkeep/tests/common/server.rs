@@ -68,6 +68,35 @@ impl Serve {
     }
 }
 
+/// The password of the accounts the tests create.
+pub const PASSWORD: &str = "correct horse battery";
+
+impl Serve {
+    /// Sets the server up through its setup link: the admin (`ops@agency.test`, signed in) and
+    /// the id of the first workspace, named `workspace`.
+    pub fn set_up(&self, workspace: &str) -> (Client, i64) {
+        let token = self
+            .setup_link
+            .as_deref()
+            .expect("a setup link")
+            .rsplit_once("token=")
+            .unwrap()
+            .1
+            .to_string();
+        let mut admin = Client::new(&self.url);
+        let (status, body) = admin.call(
+            "POST",
+            "/api/v1/setup",
+            Some(&serde_json::json!({
+                "token": token, "email": "ops@agency.test", "display_name": "Ops",
+                "password": PASSWORD, "workspace": workspace,
+            })),
+        );
+        assert_eq!(status, 201, "{body}");
+        (admin, body["workspace"]["id"].as_i64().unwrap())
+    }
+}
+
 impl Drop for Serve {
     fn drop(&mut self) {
         let _ = self.child.kill();
