@@ -195,6 +195,20 @@ fn bad_limits_and_cursors_are_refused_naming_the_field() {
             "{answer}"
         );
     }
+    // So is a log offset that is none.
+    let logs =
+        format!("/api/v1/workspaces/{workspace}/runs/20261201T080000.000Z-00000001/logs/install");
+    for path in [
+        format!("{logs}?offset=-1"),
+        format!("{logs}/events?offset=start"),
+    ] {
+        let (status, answer) = admin.call("GET", &path, None);
+        assert_eq!(
+            (status, code(&answer), answer["error"]["field"].as_str()),
+            (400, "invalid_field", Some("offset")),
+            "{answer}"
+        );
+    }
     // Path parameters of the wrong type are named too, in the API's error format.
     let (status, answer) = admin.call("GET", "/api/v1/workspaces/first/members", None);
     assert_eq!(

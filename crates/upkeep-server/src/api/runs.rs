@@ -708,9 +708,20 @@ pub async fn rerun(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct LogRange {
-    /// A byte offset in the log; one inside a line starts at the next line.
-    #[serde(default)]
-    offset: u64,
+    /// A byte offset in the log (default 0); one inside a line starts at the next line.
+    #[param(value_type = Option<u64>, minimum = 0)]
+    offset: Option<String>,
+}
+
+impl LogRange {
+    /// The offset asked for; read here rather than by serde, so that a bad one is named.
+    fn offset(&self) -> ApiResult<u64> {
+        self.offset.as_deref().map_or(Ok(0), |text| {
+            text.parse().map_err(|_| {
+                ApiError::invalid_field("offset", "`offset` must be a byte offset (0 or more)")
+            })
+        })
+    }
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -797,11 +808,12 @@ pub async fn log_range(
     let workspace = WorkspaceId(workspace);
     require_role(&state, &caller, workspace, Role::RegularUser).await?;
     let kind = parse_stage(&stage_name)?;
+    let offset = range.offset()?;
     let (stored, _) = find_run(&state, workspace, &run_id).await?;
     let Some((path, status)) = step_log(&state, workspace, &stored.run_id, kind) else {
         return Err(ApiError::not_found("log of this stage (yet)"));
     };
-    let start = LogStore::line_start_at_or_after(&path, range.offset)
+    let start = LogStore::line_start_at_or_after(&path, offset)
         .map_err(|error| ApiError::internal(&error))?;
     let (lines, next) =
         LogStore::read_from(&path, start).map_err(|error| ApiError::internal(&error))?;
@@ -855,12 +867,13 @@ pub async fn log_events(
     let workspace = WorkspaceId(workspace);
     require_role(&state, &caller, workspace, Role::RegularUser).await?;
     let kind = parse_stage(&stage_name)?;
+    let offset = range.offset()?;
     let (stored, _) = find_run(&state, workspace, &run_id).await?;
     let resume = headers
         .get("last-event-id")
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok())
-        .unwrap_or(range.offset);
+        .unwrap_or(offset);
     let follower = Follower {
         state,
         workspace,
