@@ -14,6 +14,8 @@ command -v composer >/dev/null 2>&1 || missing+=(composer)
 # PostgreSQL 15 for the store's contract tests (the tests start their own server with initdb
 # and pg_ctl on a loopback port; they fail, never skip, without it).
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
+# OpenSSH's sshd for the server's ssh-key connection test (started by the test on a loopback port).
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}" >&2
     sudo_cmd=""
@@ -21,6 +23,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     $sudo_cmd apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+
+# One-shot builds gain nothing from incremental compilation, whose caches double the disk used.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -45,6 +45,10 @@ pub struct StageRunner<'a> {
     pub timeout: Duration,
     /// upkeep's secret store for `env.secrets`: secret name -> value.
     pub secrets: &'a BTreeMap<String, String>,
+    /// Variables every step receives from outside the repository (the server's settings);
+    /// they win over the deploy file's and the build's. Their names were checked against
+    /// upkeep's own (`upkeep_pipeline::provided`), which they never replace.
+    pub provided: &'a BTreeMap<String, String>,
     pub observer: &'a dyn StageObserver,
 }
 
@@ -110,6 +114,7 @@ impl StageRunner<'_> {
             })
             .collect();
         env.extend(variables.clone());
+        env.extend(self.provided.clone());
         let masker = self.masker.extended(
             buildspec
                 .env

@@ -54,6 +54,12 @@ pub trait Forge {
     /// Asks the users (logins / usernames) to review request `number`. All or nothing: when one
     /// of them is refused or unknown, nobody is requested and the error names the reason.
     fn request_reviewers(&self, number: u64, reviewers: &[String]) -> Result<(), ForgeError>;
+    /// Registers a webhook that sends every push to the repository to `url`, signed with
+    /// `secret` (GitHub) or carrying it (GitLab). Returns the forge's id of the hook. The
+    /// secret is masked in errors, as the token is.
+    fn create_push_webhook(&self, url: &str, secret: &str) -> Result<u64, ForgeError>;
+    /// Removes webhook `id` (one that [`Forge::create_push_webhook`] made).
+    fn delete_webhook(&self, id: u64) -> Result<(), ForgeError>;
 }
 
 impl<F: Forge + ?Sized> Forge for Box<F> {
@@ -73,6 +79,12 @@ impl<F: Forge + ?Sized> Forge for Box<F> {
     }
     fn request_reviewers(&self, number: u64, reviewers: &[String]) -> Result<(), ForgeError> {
         (**self).request_reviewers(number, reviewers)
+    }
+    fn create_push_webhook(&self, url: &str, secret: &str) -> Result<u64, ForgeError> {
+        (**self).create_push_webhook(url, secret)
+    }
+    fn delete_webhook(&self, id: u64) -> Result<(), ForgeError> {
+        (**self).delete_webhook(id)
     }
 }
 
@@ -183,6 +195,35 @@ pub enum ForgeError {
 }
 
 impl ForgeError {
+    /// The same error with `secret` (a webhook secret the API may have echoed) masked.
+    #[must_use]
+    pub fn masking(self, secret: &str) -> Self {
+        let secrets = [secret.to_string()];
+        match self {
+            Self::Api {
+                method,
+                url,
+                status,
+                message,
+            } => Self::Api {
+                method,
+                url,
+                status,
+                message: mask_all(&message, &secrets),
+            },
+            Self::InvalidResponse {
+                method,
+                url,
+                detail,
+            } => Self::InvalidResponse {
+                method,
+                url,
+                detail: mask_all(&detail, &secrets),
+            },
+            other => other,
+        }
+    }
+
     /// The HTTP status of an API refusal.
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -198,6 +239,11 @@ impl upkeep_hint::Hint for ForgeError {
         let hint = match self {
             Self::Api { status: 401, .. } => {
                 "the token was refused (wrong or expired); set UPKEEP_FORGE_TOKEN, GITHUB_TOKEN or GITLAB_TOKEN"
+            }
+            Self::Api {
+                status: 403, url, ..
+            } if url.ends_with("/hooks") => {
+                "the token may not manage webhooks (GitHub: the repository's webhooks read and write, or admin; GitLab: the `api` scope and the Maintainer role)"
             }
             Self::Api { status: 403, .. } => {
                 "the token lacks a permission (GitHub: pull requests read and write; GitLab: the `api` scope and at least the Developer role)"
@@ -336,6 +382,19 @@ impl Http {
         }
         let response = request.send(body.to_string().as_bytes());
         self.finish(method.as_str(), &url, response)
+    }
+
+    pub(crate) fn delete(&self, path: &str) -> Result<(), ForgeError> {
+        let url = format!("{}{path}", self.base);
+        let mut request = self
+            .agent
+            .delete(&url)
+            .header(self.auth_header, self.auth_value.expose());
+        for (name, value) in &self.headers {
+            request = request.header(*name, value);
+        }
+        let response = request.call();
+        self.finish("DELETE", &url, response).map(drop)
     }
 
     /// [`Http::get`], read into `T` (`what` names it in the error).

@@ -22,6 +22,7 @@ use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use crate::git_auth::GitEnv;
 use crate::remote::redact_userinfo;
 
 /// The author and committer of commits made in a repository that has no identity configured
@@ -130,6 +131,14 @@ impl Git {
     #[must_use]
     pub fn with_env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
         self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Every variable of `env` (credentials prepared by [`crate::git_auth::GitAuth`]) for
+    /// every git command.
+    #[must_use]
+    pub fn with_git_env(mut self, env: &GitEnv) -> Self {
+        self.env.extend(env.iter().cloned());
         self
     }
 
@@ -378,31 +387,61 @@ impl Git {
     /// Clones `url` into `dir` (which must not exist) and opens it. The URL is not
     /// interpreted: `https://`, `ssh://`, `git@host:path` and `file://` all work as git knows.
     pub fn clone_from(url: &str, dir: &Path) -> Result<Git, GitError> {
+        Self::clone_from_with(url, dir, &GitEnv::default())
+    }
+
+    /// [`Git::clone_from`] with `env` (credentials) for the clone and every later command of
+    /// the returned `Git`. The remote URL written to `.git/config` is `url` as given.
+    pub fn clone_from_with(url: &str, dir: &Path, env: &GitEnv) -> Result<Git, GitError> {
         let parent = dir.parent().unwrap_or(Path::new("."));
-        let cloner = Git {
-            dir: parent.to_path_buf(),
-            toplevel: parent.to_path_buf(),
-            fallback_identity: Identity::default(),
-            env: Vec::new(),
-        };
+        let cloner = Git::outside_repository(parent).with_git_env(env);
         let mut args: Vec<OsString> = ["clone", "--quiet", "--no-checkout", "--", url]
             .into_iter()
             .map(OsString::from)
             .collect();
         args.push(dir.as_os_str().to_os_string());
         cloner.run(&args)?;
-        Git::open(dir)
+        Ok(Git::open(dir)?.with_git_env(env))
+    }
+
+    /// The branches of the repository at `url` and their commits, as the remote has them now
+    /// (`git ls-remote --heads`), sorted by branch. Runs in `dir`, which need not be a
+    /// repository.
+    pub fn remote_heads(
+        url: &str,
+        dir: &Path,
+        env: &GitEnv,
+    ) -> Result<Vec<(String, String)>, GitError> {
+        check_name(url)?;
+        let git = Git::outside_repository(dir).with_git_env(env);
+        let out = git.run(&["ls-remote", "--heads", url])?;
+        let mut heads: Vec<(String, String)> = out
+            .lines()
+            .filter_map(|line| line.split_once('\t'))
+            .filter_map(|(commit, reference)| {
+                reference
+                    .strip_prefix("refs/heads/")
+                    .map(|branch| (branch.to_string(), commit.to_string()))
+            })
+            .collect();
+        heads.sort();
+        Ok(heads)
+    }
+
+    /// A `Git` for commands that need no repository (clone, ls-remote) run in `dir`.
+    fn outside_repository(dir: &Path) -> Git {
+        Git {
+            dir: dir.to_path_buf(),
+            toplevel: dir.to_path_buf(),
+            fallback_identity: Identity::default(),
+            env: Vec::new(),
+        }
     }
 
     /// Creates a repository in `dir` (created when missing) on branch `main`, and opens it.
     pub fn init(dir: &Path) -> Result<Git, GitError> {
         std::fs::create_dir_all(dir).map_err(|source| GitError::Spawn { source })?;
-        let creator = Git {
-            dir: dir.to_path_buf(),
-            toplevel: dir.to_path_buf(),
-            fallback_identity: Identity::default(),
-            env: Vec::new(),
-        };
+        let creator = Git::outside_repository(dir);
         creator.run(&["init", "--quiet", "--initial-branch=main"])?;
         Git::open(dir)
     }

@@ -40,6 +40,11 @@ struct PullResponse {
 }
 
 #[derive(Deserialize)]
+struct HookResponse {
+    id: u64,
+}
+
+#[derive(Deserialize)]
 struct BranchRef {
     #[serde(rename = "ref")]
     name: String,
@@ -155,6 +160,31 @@ impl Forge for GitHub {
         self.http
             .send(&Method::Post, &path, &json!({ "reviewers": reviewers }))?;
         Ok(())
+    }
+
+    fn create_push_webhook(&self, url: &str, secret: &str) -> Result<u64, ForgeError> {
+        let path = format!("/repos/{}/{}/hooks", self.owner, self.repo);
+        let body = json!({
+            "name": "web",
+            "active": true,
+            "events": ["push"],
+            "config": {
+                "url": url,
+                "content_type": "json",
+                "secret": secret,
+                "insecure_ssl": "0",
+            },
+        });
+        let hook: HookResponse = self
+            .http
+            .send_as(&Method::Post, &path, &body, "webhook")
+            .map_err(|error| error.masking(secret))?;
+        Ok(hook.id)
+    }
+
+    fn delete_webhook(&self, id: u64) -> Result<(), ForgeError> {
+        self.http
+            .delete(&format!("/repos/{}/{}/hooks/{id}", self.owner, self.repo))
     }
 }
 
@@ -280,6 +310,42 @@ mod tests {
             requests[6].body,
             Some(json!({"reviewers": ["alice", "bob"]}))
         );
+    }
+
+    #[test]
+    fn registers_and_deletes_a_push_webhook_and_a_refusal_masks_the_secret() {
+        let fake = FakeGitHub::start();
+        let github = client(&fake);
+        let url = "https://upkeep.example.test/api/v1/hooks/github/1";
+        let id = github.create_push_webhook(url, "hook-secret-123").unwrap();
+        let hooks = fake.hooks();
+        assert_eq!(hooks.len(), 1);
+        assert_eq!(
+            (hooks[0].id, hooks[0].url.as_str(), hooks[0].secret.as_str()),
+            (id, url, "hook-secret-123")
+        );
+        assert_eq!(hooks[0].events, ["push"]);
+        let sent = fake.requests()[0].body.clone().unwrap();
+        assert_eq!(sent["name"], "web");
+        assert_eq!(sent["config"]["content_type"], "json");
+
+        fake.fail_next(
+            "post",
+            403,
+            json!({"message": "Resource not accessible by personal access token (hook-secret-123)"}),
+        );
+        let error = github
+            .create_push_webhook("https://other.example.test/hook", "hook-secret-123")
+            .unwrap_err();
+        assert_eq!(error.status(), Some(403));
+        assert!(!error.to_string().contains("hook-secret-123"), "{error}");
+        assert!(
+            upkeep_hint::Hint::hint(&error).is_some_and(|hint| hint.contains("webhooks")),
+            "{error:?}"
+        );
+        github.delete_webhook(id).unwrap();
+        assert!(fake.hooks().is_empty());
+        assert_eq!(github.delete_webhook(id).unwrap_err().status(), Some(404));
     }
 
     #[test]

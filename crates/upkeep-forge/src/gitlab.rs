@@ -51,6 +51,11 @@ impl From<MergeResponse> for PullRequest {
 }
 
 #[derive(Deserialize)]
+struct HookResponse {
+    id: u64,
+}
+
+#[derive(Deserialize)]
 struct UserResponse {
     id: u64,
     username: String,
@@ -185,6 +190,26 @@ impl Forge for GitLab {
             .send(&Method::Put, &path, &json!({ "reviewer_ids": ids }))?;
         Ok(())
     }
+
+    fn create_push_webhook(&self, url: &str, secret: &str) -> Result<u64, ForgeError> {
+        let path = format!("/projects/{}/hooks", self.project_id);
+        let body = json!({
+            "url": url,
+            "push_events": true,
+            "token": secret,
+            "enable_ssl_verification": true,
+        });
+        let hook: HookResponse = self
+            .http
+            .send_as(&Method::Post, &path, &body, "project hook")
+            .map_err(|error| error.masking(secret))?;
+        Ok(hook.id)
+    }
+
+    fn delete_webhook(&self, id: u64) -> Result<(), ForgeError> {
+        self.http
+            .delete(&format!("/projects/{}/hooks/{id}", self.project_id))
+    }
 }
 
 #[cfg(test)]
@@ -313,6 +338,26 @@ mod tests {
         assert_eq!(requests[5].query_value("username"), Some("alice"));
         assert_eq!(requests[6].query_value("username"), Some("bob"));
         assert_eq!(requests[8].body, Some(json!({"reviewer_ids": [11, 12]})));
+    }
+
+    #[test]
+    fn registers_and_deletes_a_push_hook() {
+        let fake = FakeGitLab::start();
+        let gitlab = client(&fake);
+        let url = "https://upkeep.example.test/api/v1/hooks/gitlab/1";
+        let id = gitlab.create_push_webhook(url, "hook-token-123").unwrap();
+        let hooks = fake.hooks();
+        assert_eq!(
+            (hooks[0].id, hooks[0].url.as_str(), hooks[0].secret.as_str()),
+            (id, url, "hook-token-123")
+        );
+        assert_eq!(hooks[0].repository, "shop/backend/api");
+        let request = &fake.requests()[0];
+        assert_eq!(request.path, "/api/v4/projects/shop%2Fbackend%2Fapi/hooks");
+        assert_eq!(request.body.as_ref().unwrap()["push_events"], true);
+        gitlab.delete_webhook(id).unwrap();
+        assert!(fake.hooks().is_empty());
+        assert_eq!(gitlab.delete_webhook(id).unwrap_err().status(), Some(404));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Talking to where a project's code lives: git operations through the real `git` program
-//! ([`git`]), which forge hosts a remote ([`remote`]), and the GitHub REST v3 and GitLab REST v4
-//! clients the upgrader opens pull and merge requests with ([`forge`], [`github`], [`gitlab`]).
-//! With the feature `test-servers`, [`testing`] has loopback doubles of both APIs for tests.
+//! ([`git`]) with credentials that never reach an argument list or a file ([`git_auth`]),
+//! which forge hosts a remote ([`remote`]), and the GitHub REST v3 and GitLab REST v4 clients
+//! the upgrader opens pull and merge requests with and the server registers webhooks with
+//! ([`forge`], [`github`], [`gitlab`]). With the feature `test-servers`, [`testing`] has
+//! loopback doubles of both APIs and a git server over HTTP with basic auth for tests.
 //!
 //! ```no_run
 //! use upkeep_forge::forge::{Forge, NewPullRequest, Token, connect};
@@ -28,6 +30,7 @@
 
 pub mod forge;
 pub mod git;
+pub mod git_auth;
 pub mod github;
 pub mod gitlab;
 pub mod remote;

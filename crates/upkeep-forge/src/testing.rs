@@ -149,7 +149,12 @@ impl Loopback {
             for mut request in serving.incoming_requests() {
                 let incoming = parse(&mut request);
                 let Reply { status, body } = handler(incoming);
-                let response = tiny_http::Response::from_string(body.to_string())
+                let text = if status == 204 {
+                    String::new()
+                } else {
+                    body.to_string()
+                };
+                let response = tiny_http::Response::from_string(text)
                     .with_status_code(status)
                     .with_header(
                         tiny_http::Header::from_bytes("Content-Type", "application/json")
@@ -256,6 +261,58 @@ fn percent_decode(text: &str, plus_is_space: bool) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// A webhook registered with one of the fakes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeWebhook {
+    /// `owner/repo` or the project's full path.
+    pub repository: String,
+    pub id: u64,
+    pub url: String,
+    /// GitHub's `config.secret`, GitLab's `token`.
+    pub secret: String,
+    /// GitHub's `events`; GitLab's `push_events` as `["push"]`.
+    pub events: Vec<String>,
+}
+
+/// Posts a push event to every hook of `repository` that wants pushes, as the forge would;
+/// returns each answer's status. `headers` makes the provider's headers for one hook.
+fn deliver_to_hooks(
+    hooks: &[FakeWebhook],
+    repository: &str,
+    body: &str,
+    headers: impl Fn(&FakeWebhook) -> Vec<(&'static str, String)>,
+) -> Vec<u16> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    hooks
+        .iter()
+        .filter(|hook| hook.repository == repository && hook.events.iter().any(|e| e == "push"))
+        .map(|hook| {
+            let mut request = agent
+                .post(&hook.url)
+                .header("Content-Type", "application/json");
+            for (name, value) in headers(hook) {
+                request = request.header(name, value);
+            }
+            request
+                .send(body)
+                .map_or(0, |response| response.status().as_u16())
+        })
+        .collect()
+}
+
+/// Delivery ids of the fakes: unique within a test process.
+fn next_delivery_id(prefix: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -272,6 +329,199 @@ fn branch_in(git_dir: &Path, branch: &str) -> bool {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|status| status.success())
+}
+
+// ---------------------------------------------------------------------------------------------
+// git over HTTP
+
+/// A git server over HTTP on loopback for tests of credentials: `git http-backend` (git's own
+/// smart-HTTP server, run as a CGI program) serves the bare repositories under a directory,
+/// fetch and push, to requests with the right basic-auth user name and password only; any
+/// other request gets `401` with a `WWW-Authenticate` challenge, as a real host answers. The
+/// server stops on drop.
+pub struct GitHttpServer {
+    server: Arc<tiny_http::Server>,
+    thread: Option<JoinHandle<()>>,
+    port: u16,
+    refused: Arc<Mutex<Vec<String>>>,
+}
+
+impl GitHttpServer {
+    /// Serves the bare repositories under `root` (`<root>/shop.git` at `/shop.git`) to
+    /// `username`/`password`.
+    pub fn start(root: &Path, username: &str, password: &str) -> GitHttpServer {
+        let server =
+            Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind a loopback port for git"));
+        let port = server
+            .server_addr()
+            .to_ip()
+            .map(|addr| addr.port())
+            .expect("the git server listens on an IP address");
+        let expected = format!(
+            "Basic {}",
+            base64(format!("{username}:{password}").as_bytes())
+        );
+        let refused = Arc::new(Mutex::new(Vec::new()));
+        let serving = Arc::clone(&server);
+        let refusals = Arc::clone(&refused);
+        let root = root.to_path_buf();
+        let user = username.to_string();
+        let thread = std::thread::spawn(move || {
+            for mut request in serving.incoming_requests() {
+                let authorized = request.headers().iter().any(|header| {
+                    header.field.equiv("Authorization") && header.value.as_str() == expected
+                });
+                if !authorized {
+                    lock(&refusals).push(request.url().to_string());
+                    let response = tiny_http::Response::from_string("authentication required")
+                        .with_status_code(401)
+                        .with_header(
+                            tiny_http::Header::from_bytes(
+                                "WWW-Authenticate",
+                                "Basic realm=\"upkeep test git\"",
+                            )
+                            .expect("a valid static header"),
+                        );
+                    let _ = request.respond(response);
+                    continue;
+                }
+                let response = http_backend(&root, &user, &mut request);
+                let _ = request.respond(response);
+            }
+        });
+        GitHttpServer {
+            server,
+            thread: Some(thread),
+            port,
+            refused,
+        }
+    }
+
+    /// The URL of repository `name` (`shop.git`), without credentials.
+    pub fn url(&self, name: &str) -> String {
+        format!("http://127.0.0.1:{}/{name}", self.port)
+    }
+
+    /// The paths of the requests refused for missing or wrong credentials, in order.
+    pub fn refused(&self) -> Vec<String> {
+        lock(&self.refused).clone()
+    }
+}
+
+impl Drop for GitHttpServer {
+    fn drop(&mut self) {
+        self.server.unblock();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// One request through `git http-backend`, as a CGI program: the request in environment
+/// variables and on standard input, the answer's headers and body on standard output.
+fn http_backend(
+    root: &Path,
+    user: &str,
+    request: &mut tiny_http::Request,
+) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
+    let url = request.url().to_string();
+    let (path, query) = url.split_once('?').unwrap_or((url.as_str(), ""));
+    let header = |name: &str| {
+        request
+            .headers()
+            .iter()
+            .find(|header| header.field.as_str().as_str().eq_ignore_ascii_case(name))
+            .map(|header| header.value.as_str().to_string())
+    };
+    let mut command = Command::new("git");
+    command
+        .arg("http-backend")
+        .env("GIT_PROJECT_ROOT", root)
+        .env("GIT_HTTP_EXPORT_ALL", "1")
+        .env("PATH_INFO", percent_decode(path, false))
+        .env("QUERY_STRING", query)
+        .env("REQUEST_METHOD", request.method().as_str())
+        .env("REMOTE_USER", user)
+        .env("REMOTE_ADDR", "127.0.0.1")
+        .env("CONTENT_TYPE", header("Content-Type").unwrap_or_default())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    for (name, variable) in [
+        ("Content-Encoding", "HTTP_CONTENT_ENCODING"),
+        ("Git-Protocol", "GIT_PROTOCOL"),
+    ] {
+        if let Some(value) = header(name) {
+            command.env(variable, value);
+        }
+    }
+    let mut body = Vec::new();
+    let _ = request.as_reader().read_to_end(&mut body);
+    let failed = |message: &str| {
+        tiny_http::Response::from_data(message.as_bytes().to_vec()).with_status_code(500)
+    };
+    let Ok(mut child) = command.spawn() else {
+        return failed("cannot run git http-backend");
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write as _;
+        let _ = stdin.write_all(&body);
+    }
+    let Ok(output) = child.wait_with_output() else {
+        return failed("git http-backend failed");
+    };
+    let out = output.stdout;
+    let split = out
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .map(|at| (at, 4))
+        .or_else(|| {
+            out.windows(2)
+                .position(|window| window == b"\n\n")
+                .map(|at| (at, 2))
+        });
+    let Some((end, separator)) = split else {
+        return failed("git http-backend answered without headers");
+    };
+    let head = String::from_utf8_lossy(&out[..end]).into_owned();
+    let mut response = tiny_http::Response::from_data(out[end + separator..].to_vec());
+    for line in head.lines() {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("Status") {
+            let code = value
+                .split_whitespace()
+                .next()
+                .and_then(|code| code.parse().ok());
+            response = response.with_status_code(code.unwrap_or(500));
+        } else if let Ok(header) = tiny_http::Header::from_bytes(name.trim(), value) {
+            response = response.with_header(header);
+        }
+    }
+    response
+}
+
+/// Standard base64 with padding, for the basic-auth header the server expects.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let value = chunk.iter().enumerate().fold(0u32, |value, (index, byte)| {
+            value | u32::from(*byte) << (16 - 8 * index)
+        });
+        for index in 0..4 {
+            if index <= chunk.len() {
+                out.push(char::from(
+                    ALPHABET[(value >> (18 - 6 * index)) as usize & 63],
+                ));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -297,6 +547,8 @@ pub struct FakePullRequest {
 struct GitHubState {
     requests: Vec<RecordedRequest>,
     pulls: Vec<FakePullRequest>,
+    hooks: Vec<FakeWebhook>,
+    next_hook: u64,
     next_number: HashMap<String, u64>,
     collaborators: Vec<String>,
     failures: Vec<Failure>,
@@ -304,7 +556,8 @@ struct GitHubState {
 }
 
 /// A GitHub REST v3 double: `GET`/`POST /repos/{owner}/{repo}/pulls`,
-/// `GET`/`PATCH /repos/{owner}/{repo}/pulls/{number}`,
+/// `GET`/`PATCH /repos/{owner}/{repo}/pulls/{number}`, `POST /repos/{owner}/{repo}/hooks`,
+/// `DELETE /repos/{owner}/{repo}/hooks/{id}` (and [`FakeGitHub::deliver_push`] to them),
 /// `POST /repos/{owner}/{repo}/pulls/{number}/requested_reviewers`. Every repository exists.
 pub struct FakeGitHub {
     state: Arc<Mutex<GitHubState>>,
@@ -371,6 +624,43 @@ impl FakeGitHub {
         {
             pull.state = "closed".to_string();
         }
+    }
+
+    /// The webhooks registered, in order (deleted ones are gone).
+    pub fn hooks(&self) -> Vec<FakeWebhook> {
+        lock(&self.state).hooks.clone()
+    }
+
+    /// Sends a push of `branch` at `after` to every push webhook of `repository`, signed with
+    /// its secret (`X-Hub-Signature-256`), as GitHub does; returns each answer's status.
+    pub fn deliver_push(&self, repository: &str, branch: &str, after: &str) -> Vec<u16> {
+        let body = json!({
+            "ref": format!("refs/heads/{branch}"),
+            "before": "0".repeat(40),
+            "after": after,
+            "repository": {"full_name": repository},
+        })
+        .to_string();
+        let hooks = lock(&self.state).hooks.clone();
+        deliver_to_hooks(&hooks, repository, &body, |hook| {
+            use hmac::Mac as _;
+            let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(hook.secret.as_bytes())
+                .expect("HMAC takes keys of any length");
+            mac.update(body.as_bytes());
+            let signature = mac.finalize().into_bytes().iter().fold(
+                String::from("sha256="),
+                |mut text, byte| {
+                    use std::fmt::Write as _;
+                    let _ = write!(text, "{byte:02x}");
+                    text
+                },
+            );
+            vec![
+                ("X-GitHub-Event", "push".to_string()),
+                ("X-GitHub-Delivery", next_delivery_id("github")),
+                ("X-Hub-Signature-256", signature),
+            ]
+        })
     }
 
     /// Makes `POST .../pulls` refuse branches that are not in this bare repository (head:
@@ -520,6 +810,22 @@ fn github_reply(state: &mut GitHubState, token: &str, incoming: &Incoming) -> Re
                 _ => not_found(),
             }
         }
+        ["repos", owner, repo, "hooks"] if method == "POST" => match parse_json() {
+            Ok(body) => github_create_hook(state, &format!("{owner}/{repo}"), &body),
+            Err(reply) => reply,
+        },
+        ["repos", owner, repo, "hooks", id] if method == "DELETE" => {
+            let repository = format!("{owner}/{repo}");
+            let before = state.hooks.len();
+            state
+                .hooks
+                .retain(|hook| !(hook.repository == repository && hook.id.to_string() == *id));
+            if state.hooks.len() == before {
+                not_found()
+            } else {
+                reply(204, Value::Null)
+            }
+        }
         ["repos", owner, repo, "pulls", number, rest @ ..] => {
             let repository = format!("{owner}/{repo}");
             let Some(index) = number.parse::<u64>().ok().and_then(|number| {
@@ -545,6 +851,94 @@ fn github_reply(state: &mut GitHubState, token: &str, incoming: &Incoming) -> Re
         }
         _ => not_found(),
     }
+}
+
+fn github_create_hook(
+    state: &mut GitHubState,
+    repository: &str,
+    body: &serde_json::Map<String, Value>,
+) -> Reply {
+    let fields = (|| {
+        let name = github_string(body, "name", false)?.unwrap_or_else(|| "web".to_string());
+        let config = match body.get("config") {
+            Some(Value::Object(config)) => config.clone(),
+            None => return Err(github_invalid("\"config\" wasn't supplied.")),
+            Some(other) => {
+                return Err(github_invalid(&format!(
+                    "For 'properties/config', {other} is not an object."
+                )));
+            }
+        };
+        let url = github_string(&config, "url", true)?.unwrap_or_default();
+        let secret = github_string(&config, "secret", false)?.unwrap_or_default();
+        let content_type = github_string(&config, "content_type", false)?;
+        let events = match body.get("events") {
+            None => vec!["push".to_string()],
+            Some(Value::Array(items)) if items.iter().all(Value::is_string) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            Some(other) => {
+                return Err(github_invalid(&format!(
+                    "For 'properties/events', {other} is not an array of strings."
+                )));
+            }
+        };
+        Ok::<_, Reply>((name, url, secret, content_type, events))
+    })();
+    let (name, url, secret, content_type, events) = match fields {
+        Ok(fields) => fields,
+        Err(reply) => return reply,
+    };
+    if name != "web" {
+        return github_validation_failed(
+            &json!([{"resource": "Hook", "field": "name", "code": "invalid"}]),
+        );
+    }
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return github_validation_failed(
+            &json!([{"resource": "Hook", "code": "custom", "message": "Config url is not supported"}]),
+        );
+    }
+    if content_type
+        .as_deref()
+        .is_some_and(|kind| !matches!(kind, "json" | "form"))
+    {
+        return github_validation_failed(
+            &json!([{"resource": "Hook", "field": "content_type", "code": "invalid"}]),
+        );
+    }
+    if state
+        .hooks
+        .iter()
+        .any(|hook| hook.repository == repository && hook.url == url)
+    {
+        return github_validation_failed(
+            &json!([{"resource": "Hook", "code": "custom", "message": "Hook already exists on this repository"}]),
+        );
+    }
+    state.next_hook += 1;
+    let hook = FakeWebhook {
+        repository: repository.to_string(),
+        id: state.next_hook,
+        url: url.clone(),
+        secret,
+        events: events.clone(),
+    };
+    state.hooks.push(hook);
+    reply(
+        201,
+        json!({
+            "type": "Repository",
+            "id": state.next_hook,
+            "name": "web",
+            "active": true,
+            "events": events,
+            // GitHub never shows a secret back.
+            "config": {"url": url, "content_type": content_type.unwrap_or_else(|| "form".to_string()), "insecure_ssl": "0", "secret": "********"},
+        }),
+    )
 }
 
 fn github_list(
@@ -764,6 +1158,8 @@ pub struct FakeMergeRequest {
 struct GitLabState {
     requests: Vec<RecordedRequest>,
     merges: Vec<FakeMergeRequest>,
+    hooks: Vec<FakeWebhook>,
+    next_hook: u64,
     next_iid: HashMap<String, u64>,
     users: Vec<(String, u64)>,
     failures: Vec<Failure>,
@@ -772,6 +1168,8 @@ struct GitLabState {
 
 /// A GitLab REST v4 double under `/api/v4`: `GET /users?username=`,
 /// `GET`/`POST /projects/:id/merge_requests`, `GET`/`PUT /projects/:id/merge_requests/:iid`,
+/// `POST /projects/:id/hooks`, `DELETE /projects/:id/hooks/:hook_id` (and
+/// [`FakeGitLab::deliver_push`] to them),
 /// where `:id` is the URL-encoded project path. Every project exists.
 pub struct FakeGitLab {
     state: Arc<Mutex<GitLabState>>,
@@ -840,6 +1238,32 @@ impl FakeGitLab {
         {
             merge.state = "closed".to_string();
         }
+    }
+
+    /// The project hooks registered, in order (deleted ones are gone).
+    pub fn hooks(&self) -> Vec<FakeWebhook> {
+        lock(&self.state).hooks.clone()
+    }
+
+    /// Sends a push of `branch` at `after` to every push hook of `project` with its token
+    /// (`X-Gitlab-Token`), as GitLab does; returns each answer's status.
+    pub fn deliver_push(&self, project: &str, branch: &str, after: &str) -> Vec<u16> {
+        let body = json!({
+            "object_kind": "push",
+            "ref": format!("refs/heads/{branch}"),
+            "before": "0".repeat(40),
+            "after": after,
+            "project": {"path_with_namespace": project},
+        })
+        .to_string();
+        let hooks = lock(&self.state).hooks.clone();
+        deliver_to_hooks(&hooks, project, &body, |hook| {
+            vec![
+                ("X-Gitlab-Event", "Push Hook".to_string()),
+                ("X-Gitlab-Event-UUID", next_delivery_id("gitlab")),
+                ("X-Gitlab-Token", hook.secret.clone()),
+            ]
+        })
     }
 
     /// Makes `POST .../merge_requests` refuse branches that are not in this bare repository.
@@ -969,6 +1393,21 @@ fn gitlab_reply(state: &mut GitLabState, token: &str, incoming: &Incoming) -> Re
             },
             _ => not_found(),
         },
+        ["api", "v4", "projects", project, "hooks"] if method == "POST" => match parse_json() {
+            Ok(body) => gitlab_create_hook(state, project, &body),
+            Err(reply) => reply,
+        },
+        ["api", "v4", "projects", project, "hooks", id] if method == "DELETE" => {
+            let before = state.hooks.len();
+            state
+                .hooks
+                .retain(|hook| !(hook.repository == *project && hook.id.to_string() == *id));
+            if state.hooks.len() == before {
+                reply(404, json!({"message": "404 Not found"}))
+            } else {
+                reply(204, Value::Null)
+            }
+        }
         ["api", "v4", "projects", project, "merge_requests", iid] => {
             let Some(index) = iid.parse::<u64>().ok().and_then(|iid| {
                 state
@@ -992,6 +1431,64 @@ fn gitlab_reply(state: &mut GitLabState, token: &str, incoming: &Incoming) -> Re
         }
         _ => not_found(),
     }
+}
+
+fn gitlab_create_hook(
+    state: &mut GitLabState,
+    project: &str,
+    body: &serde_json::Map<String, Value>,
+) -> Reply {
+    let mut problems = Vec::new();
+    let url = match gitlab_field(body, "url", as_string) {
+        Field::Present(url) => url,
+        Field::Absent => {
+            problems.push("url is missing".to_string());
+            String::new()
+        }
+        Field::Invalid => {
+            problems.push("url is invalid".to_string());
+            String::new()
+        }
+    };
+    let token = match gitlab_field(body, "token", as_string) {
+        Field::Present(token) => token,
+        Field::Absent => String::new(),
+        Field::Invalid => {
+            problems.push("token is invalid".to_string());
+            String::new()
+        }
+    };
+    let push_events = match gitlab_field(body, "push_events", Value::as_bool) {
+        Field::Present(flag) => flag,
+        // GitLab's default.
+        Field::Absent => true,
+        Field::Invalid => {
+            problems.push("push_events is invalid".to_string());
+            false
+        }
+    };
+    if !problems.is_empty() {
+        return gitlab_param_errors(&problems);
+    }
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return reply(422, json!({"error": "Invalid url given"}));
+    }
+    state.next_hook += 1;
+    state.hooks.push(FakeWebhook {
+        repository: project.to_string(),
+        id: state.next_hook,
+        url: url.clone(),
+        secret: token,
+        events: if push_events {
+            vec!["push".to_string()]
+        } else {
+            Vec::new()
+        },
+    });
+    reply(
+        201,
+        json!({"id": state.next_hook, "url": url, "push_events": push_events, "project_id": 1}),
+    )
 }
 
 fn gitlab_list(state: &GitLabState, web_url: &str, project: &str, incoming: &Incoming) -> Reply {

@@ -16,6 +16,7 @@ pub mod log_store;
 pub mod mask;
 pub mod plan;
 pub mod project_file;
+pub mod provided;
 pub mod record;
 pub mod runtime;
 pub mod yaml;

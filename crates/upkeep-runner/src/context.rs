@@ -10,6 +10,7 @@ use upkeep_deploy::target::LocalTarget;
 use upkeep_pipeline::mask::Masker;
 use upkeep_pipeline::plan::Plan;
 use upkeep_pipeline::project_file::{DeployType, Environment, ProjectFile, Target};
+use upkeep_pipeline::provided::ProvidedVariables;
 
 use crate::error::RunError;
 use crate::index::RunIndex;
@@ -24,6 +25,9 @@ pub struct EnvironmentContext {
     pub environment: Environment,
     /// Runs, logs and the local image store live here (`<root>/.upkeep` unless given).
     pub state_dir: PathBuf,
+    /// Variables and secrets from the server's settings, given to every step (none from the
+    /// command line).
+    pub provided: ProvidedVariables,
 }
 
 impl EnvironmentContext {
@@ -36,6 +40,7 @@ impl EnvironmentContext {
             project,
             environment,
             state_dir,
+            provided: ProvidedVariables::default(),
         })
     }
 
@@ -90,14 +95,24 @@ impl EnvironmentContext {
         Ok(LocalTarget::open(self.target_dir())?)
     }
 
-    /// The values of the environment's secrets that the upkeep process was given. Variables
-    /// marked secret but defined elsewhere (the deploy file) are added by the caller once known.
-    pub fn secrets_from_process(&self) -> BTreeMap<String, String> {
-        self.environment
+    /// The secret store that buildspecs' `env.secrets` name: the values of the environment's
+    /// `secrets:` that the upkeep process was given, and the provided secrets (which win).
+    /// Variables marked secret but defined elsewhere (the deploy file) are added by the caller
+    /// once known.
+    pub fn secret_store(&self) -> BTreeMap<String, String> {
+        let mut store: BTreeMap<String, String> = self
+            .environment
             .secrets
             .iter()
             .filter_map(|name| std::env::var(name).ok().map(|value| (name.clone(), value)))
-            .collect()
+            .collect();
+        store.extend(
+            self.provided
+                .secrets()
+                .iter()
+                .map(|(name, value)| (name.clone(), value.clone())),
+        );
+        store
     }
 
     /// A masker for every value of a variable marked secret, wherever it is defined.
@@ -105,7 +120,7 @@ impl EnvironmentContext {
         &self,
         variables: impl IntoIterator<Item = (&'v String, &'v String)>,
     ) -> Masker {
-        let mut values: Vec<String> = self.secrets_from_process().into_values().collect();
+        let mut values: Vec<String> = self.secret_store().into_values().collect();
         values.extend(
             variables
                 .into_iter()

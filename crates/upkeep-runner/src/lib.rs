@@ -24,6 +24,8 @@
 //! # Ok::<(), upkeep_runner::RunError>(())
 //! ```
 
+pub mod agent;
+pub mod checkout;
 pub mod context;
 pub mod error;
 pub mod gate_inputs;
@@ -33,6 +35,7 @@ pub mod logs;
 pub mod observer;
 pub mod pipeline;
 pub mod process;
+pub mod protocol;
 pub mod session;
 
 pub use context::EnvironmentContext;

@@ -141,6 +141,7 @@ impl RunSession {
         &'s self,
         context: &EnvironmentContext,
         secrets: &'s std::collections::BTreeMap<String, String>,
+        provided: &'s std::collections::BTreeMap<String, String>,
         observer: &'s RecordingObserver<'s>,
     ) -> StageRunner<'s> {
         StageRunner {
@@ -149,6 +150,7 @@ impl RunSession {
             cancel: &self.cancel,
             timeout: context.environment.timeout,
             secrets,
+            provided,
             observer,
         }
     }

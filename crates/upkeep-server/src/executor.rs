@@ -4,19 +4,27 @@
 //! the commit out, and hands the environment to the runner. Runs of one workspace take turns
 //! on its clone; deployments of one environment wait for each other in the runner's queue.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use jiff::Timestamp;
 use tokio::runtime::Handle;
+use tokio::sync::Notify;
 use upkeep_forge::git::Git;
 use upkeep_pipeline::executor::CancelToken;
+use upkeep_pipeline::provided::{ProvidedVariables, VariableNameError};
 use upkeep_pipeline::record::{RunId, RunKind, RunRecord, RunStatus};
 use upkeep_runner::{
     Decision, EnvironmentContext, Overrides, PipelineRequest, RunError, RunObserver,
 };
-use upkeep_store::{NewRun, RunStore, Store, Trigger, WorkspaceId};
+use upkeep_store::{
+    AgentStore, JobKind, JobStore, NewRun, RunStore, Scope, Store, StoreError, StoredValue,
+    Trigger, VariableStore, WorkspaceId,
+};
+
+use crate::connection::RepositoryAccess;
+use crate::sealing::{SealError, Sealer};
 
 /// A run to start.
 #[derive(Debug, Clone)]
@@ -27,7 +35,7 @@ pub struct Job {
     /// A branch, tag or commit; `None`: the environment's branch.
     pub revision: Option<String>,
     pub requested_by: String,
-    pub repository_url: String,
+    pub access: RepositoryAccess,
 }
 
 /// A push to a branch of a workspace's repository.
@@ -36,7 +44,7 @@ pub struct PushJob {
     pub workspace: WorkspaceId,
     pub branch: String,
     pub commit: String,
-    pub repository_url: String,
+    pub access: RepositoryAccess,
 }
 
 /// Where a workspace's things live under the data directory.
@@ -61,24 +69,95 @@ impl WorkspaceDirs {
     }
 }
 
+/// Where queued runs are driven.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExecutorMode {
+    /// By this process, on this machine.
+    #[default]
+    Embedded,
+    /// By remote agents (`upkeep agent`), which lease them from the job queue.
+    Agents,
+}
+
 #[derive(Clone)]
 pub struct Executor {
+    mode: ExecutorMode,
     store: Store,
+    /// Opens the workspace's secrets for the runs that receive them.
+    sealer: Sealer,
     data_dir: PathBuf,
     /// One lock per workspace clone: a checkout must not change under a starting run.
     clones: Arc<Mutex<HashMap<i64, Arc<Mutex<()>>>>>,
     /// The cancel token of every run this process drives now, by run id.
     running: Arc<Mutex<HashMap<RunId, CancelToken>>>,
+    /// Wakes agents' lease requests when a job is queued.
+    jobs_queued: Arc<Notify>,
+    /// Runs driven by agents that someone cancelled: told to their agent with its next lease
+    /// extension (or refused to the next agent that leases them).
+    agent_cancels: Arc<Mutex<HashSet<RunId>>>,
 }
 
 impl Executor {
-    pub fn new(store: Store, data_dir: PathBuf) -> Self {
+    pub fn new(mode: ExecutorMode, store: Store, sealer: Sealer, data_dir: PathBuf) -> Self {
         Self {
+            mode,
             store,
+            sealer,
             data_dir,
             clones: Arc::default(),
             running: Arc::default(),
+            jobs_queued: Arc::default(),
+            agent_cancels: Arc::default(),
         }
+    }
+
+    /// Woken when a job is queued for agents.
+    pub fn jobs_queued(&self) -> &Notify {
+        &self.jobs_queued
+    }
+
+    /// Whether someone cancelled this run, which an agent drives.
+    pub fn cancel_requested(&self, run: &RunId) -> bool {
+        self.agent_cancels
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(run)
+    }
+
+    /// The run ended: its cancellation, if any, was heard.
+    pub fn forget_cancel(&self, run: &RunId) {
+        self.agent_cancels
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(run);
+    }
+
+    /// Puts a job in the queue for agents and wakes those waiting.
+    fn queue_for_agents(
+        &self,
+        run: RunId,
+        kind: JobKind,
+        revision: Option<String>,
+        requested_by: String,
+        labels: Vec<String>,
+    ) {
+        let executor = self.clone();
+        Handle::current().spawn(async move {
+            let queued = executor
+                .store
+                .queue_job(&run, kind, revision.as_deref(), &requested_by, &labels)
+                .await;
+            match queued {
+                Ok(_) => executor.jobs_queued.notify_waiters(),
+                Err(error) => {
+                    tracing::warn!(target: "upkeep::runs", run = %run, %error, "cannot queue a job for agents");
+                    let _ = executor
+                        .store
+                        .set_run_status(&run, RunStatus::Failed, Timestamp::now())
+                        .await;
+                }
+            }
+        });
     }
 
     /// A cancel token for a run this process is about to drive, registered so that
@@ -104,15 +183,29 @@ impl Executor {
             .len()
     }
 
-    /// Asks a run this process drives to stop: its step's process group is stopped and the run
-    /// ends `cancelled`. `false` when this process drives no such run.
-    pub fn cancel(&self, run: &RunId) -> bool {
-        self.running
+    /// Asks a run to stop: its step's process group is stopped and the run ends `cancelled`.
+    /// A run an agent drives hears it with the agent's next lease extension. `false` when
+    /// neither this process nor an agent drives such a run.
+    pub fn cancel(&self, run: &RunId, status: RunStatus) -> bool {
+        let here = self
+            .running
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(run)
             .map(CancelToken::cancel)
-            .is_some()
+            .is_some();
+        if here {
+            return true;
+        }
+        let with_agents = self.mode == ExecutorMode::Agents
+            && matches!(status, RunStatus::Queued | RunStatus::Running);
+        if with_agents {
+            self.agent_cancels
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(run.clone());
+        }
+        with_agents
     }
 
     pub fn dirs(&self, workspace: WorkspaceId) -> WorkspaceDirs {
@@ -128,8 +221,19 @@ impl Executor {
             .clone()
     }
 
-    /// Starts a queued run in the background; its status goes to the store as it changes.
+    /// Starts a queued run in the background (or queues it for agents); its status goes to the
+    /// store as it changes.
     pub fn start(&self, job: Job) {
+        if self.mode == ExecutorMode::Agents {
+            self.queue_for_agents(
+                job.run_id,
+                JobKind::Pipeline,
+                job.revision,
+                job.requested_by,
+                Vec::new(),
+            );
+            return;
+        }
         let executor = self.clone();
         let handle = Handle::current();
         tokio::task::spawn_blocking(move || {
@@ -138,6 +242,13 @@ impl Executor {
                 handle: handle.clone(),
             };
             if let Err(error) = executor.run(&job, &observer) {
+                tracing::warn!(
+                    target: "upkeep::runs",
+                    run = %job.run_id,
+                    environment = %job.environment,
+                    %error,
+                    "run could not start"
+                );
                 // The runner ends its record `failed` with the reason; a run that failed before
                 // the runner began (no clone, no such environment) gets a record saying why.
                 let run_dir = executor.dirs(job.workspace).run_dir(&job.run_id);
@@ -167,18 +278,16 @@ impl Executor {
         // Held for the whole run: the runner reads upkeep.yml and the deploy file of the
         // checkout, which another run must not change under it.
         let _guard = lock.lock().unwrap_or_else(PoisonError::into_inner);
-        let git = prepare_clone(&job.repository_url, &dirs.clone)?;
-        // The environment's branch is in upkeep.yml of the default branch.
-        git.checkout_detached(Git::REMOTE_HEAD)?;
-        let context = EnvironmentContext::load(&dirs.clone, &job.environment, Some(&dirs.state))?;
-        let revision = job
-            .revision
-            .clone()
-            .or_else(|| context.environment.branch.clone())
-            .unwrap_or_else(|| Git::REMOTE_HEAD.to_string());
-        git.checkout_detached(&revision)?;
-        // upkeep.yml of the commit that runs.
-        let context = EnvironmentContext::load(&dirs.clone, &job.environment, Some(&dirs.state))?;
+        let git = prepare_clone(&job.access, &dirs.clone, &self.data_dir)?;
+        let (mut context, revision) = upkeep_runner::checkout::check_out_for_run(
+            &git,
+            &dirs.clone,
+            &job.environment,
+            job.revision.as_deref(),
+            &dirs.state,
+        )?;
+        context.provided =
+            Handle::current().block_on(self.provided_variables(job.workspace, &job.environment))?;
         let registered = self.register(&job.run_id);
         let request = PipelineRequest {
             kind: RunKind::Pipeline,
@@ -227,7 +336,7 @@ impl Executor {
                         environment,
                         revision: Some(push.commit.clone()),
                         requested_by: format!("push to {}", push.branch),
-                        repository_url: push.repository_url.clone(),
+                        access: push.access.clone(),
                     });
                 }
             }
@@ -240,7 +349,7 @@ impl Executor {
         let dirs = self.dirs(push.workspace);
         let lock = self.clone_lock(push.workspace);
         let _guard = lock.lock().unwrap_or_else(PoisonError::into_inner);
-        let git = prepare_clone(&push.repository_url, &dirs.clone)?;
+        let git = prepare_clone(&push.access, &dirs.clone, &self.data_dir)?;
         git.checkout_detached(&push.commit)?;
         let project = upkeep_runner::context::load_project_file(&dirs.clone)?;
         Ok(project
@@ -261,6 +370,10 @@ impl Executor {
         decision: Decision,
         by: String,
     ) {
+        if self.mode == ExecutorMode::Agents {
+            self.queue_decision_for_agents(run_id, decision, by);
+            return;
+        }
         let executor = self.clone();
         let handle = Handle::current();
         tokio::task::spawn_blocking(move || {
@@ -287,6 +400,35 @@ impl Executor {
 }
 
 impl Executor {
+    /// Queues the decision on a waiting run for the agent that ran it: the image the run built
+    /// is in that agent's image store.
+    fn queue_decision_for_agents(&self, run: RunId, decision: Decision, by: String) {
+        let executor = self.clone();
+        Handle::current().spawn(async move {
+            let store = &executor.store;
+            let ran_it = match store.jobs_of_run(&run).await {
+                Ok(jobs) => jobs.iter().rev().find_map(|job| job.agent),
+                Err(_) => None,
+            };
+            let name = match ran_it {
+                Some(id) => store.agent(id).await.ok().flatten().map(|agent| agent.name),
+                None => None,
+            };
+            let kind = match decision {
+                Decision::Approve => JobKind::Approve,
+                Decision::Reject => JobKind::Reject,
+            };
+            let labels: Vec<String> = name
+                .map(|name| format!("agent:{name}"))
+                .into_iter()
+                .collect();
+            let _ = store
+                .set_run_status(&run, RunStatus::Running, Timestamp::now())
+                .await;
+            executor.queue_for_agents(run, kind, None, by, labels);
+        });
+    }
+
     /// Decides on a waiting run with the clone at the run's commit, so that the deployment
     /// goes on with that commit's `upkeep.yml`.
     fn decide_now(
@@ -309,20 +451,61 @@ impl Executor {
             (Ok(git), Some(commit)) => git.checkout_detached(&commit).is_ok(),
             _ => false,
         };
+        let Ok(mut context) = EnvironmentContext::load(&dirs.clone, environment, Some(&dirs.state))
+        else {
+            return false;
+        };
+        let Ok(provided) =
+            Handle::current().block_on(self.provided_variables(workspace, environment))
+        else {
+            return false;
+        };
+        context.provided = provided;
         checked_out
-            && EnvironmentContext::load(&dirs.clone, environment, Some(&dirs.state)).is_ok_and(
-                |context| {
-                    upkeep_runner::decide(
-                        &context,
-                        Some(run_id),
-                        decision,
-                        Some(by),
-                        registered.token.clone(),
-                        observer,
-                    )
-                    .is_ok()
-                },
+            && upkeep_runner::decide(
+                &context,
+                Some(run_id),
+                decision,
+                Some(by),
+                registered.token.clone(),
+                observer,
             )
+            .is_ok()
+    }
+
+    /// The variables and secrets of the workspace, with those of the environment over them.
+    pub async fn provided_variables(
+        &self,
+        workspace: WorkspaceId,
+        environment: &str,
+    ) -> Result<ProvidedVariables, ExecutorError> {
+        let variables = self.store.variables(workspace).await?;
+        let environment_scope = Scope::Environment(environment.to_string());
+        let layers = variables
+            .iter()
+            .filter(|variable| variable.scope == Scope::Workspace)
+            .chain(
+                variables
+                    .iter()
+                    .filter(|variable| variable.scope == environment_scope),
+            );
+        let mut provided = ProvidedVariables::default();
+        for variable in layers {
+            let (value, secret) = match &variable.value {
+                StoredValue::Plain(value) => (value.clone(), false),
+                StoredValue::Sealed(sealed) => (
+                    self.sealer
+                        .open(sealed)
+                        .map_err(|source| ExecutorError::Secret {
+                            name: variable.name.clone(),
+                            source,
+                        })?,
+                    true,
+                ),
+            };
+            provided.set(&variable.name, &value, secret)?;
+        }
+        Ok(provided)
     }
 }
 
@@ -342,18 +525,46 @@ impl Drop for Registered {
     }
 }
 
-/// Clones the repository on first use, then brings every branch up to date.
-fn prepare_clone(url: &str, dir: &Path) -> Result<Git, ExecutorError> {
-    let git = if dir.join(".git").is_dir() {
-        Git::open(dir)?
-    } else {
-        if let Some(parent) = dir.parent() {
-            fs_err::create_dir_all(parent).map_err(ExecutorError::Io)?;
+/// Clones the repository on first use (again when the workspace was switched to another
+/// URL), then brings every branch up to date, with the connection's credentials.
+fn prepare_clone(
+    access: &RepositoryAccess,
+    dir: &Path,
+    data_dir: &Path,
+) -> Result<Git, ExecutorError> {
+    Ok(upkeep_runner::checkout::prepare_clone(
+        &access.url,
+        &access.credentials,
+        dir,
+        &crate::connection::git_places(data_dir),
+    )?)
+}
+
+impl Executor {
+    /// Drops the workspace's clone, so that the next run clones from scratch; `Ok(false)` when
+    /// there was none. A clone that a run uses now is kept ([`DropCloneError::InUse`]).
+    pub fn drop_clone(&self, workspace: WorkspaceId) -> Result<bool, DropCloneError> {
+        let lock = self.clone_lock(workspace);
+        let _guard = match lock.try_lock() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return Err(DropCloneError::InUse),
+        };
+        let clone = self.dirs(workspace).clone;
+        if !clone.exists() {
+            return Ok(false);
         }
-        Git::clone_from(url, dir)?
-    };
-    git.mirror_branches("origin")?;
-    Ok(git)
+        fs_err::remove_dir_all(&clone).map_err(DropCloneError::Io)?;
+        Ok(true)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DropCloneError {
+    #[error("a run uses the clone now; drop it once the run is over")]
+    InUse,
+    #[error("cannot remove the clone: {0}")]
+    Io(std::io::Error),
 }
 
 impl From<RunError> for ExecutorError {
@@ -368,8 +579,20 @@ pub enum ExecutorError {
     Git(#[from] upkeep_forge::git::GitError),
     #[error(transparent)]
     Run(Box<RunError>),
+    #[error("cannot read the workspace's variables: {0}")]
+    Store(#[from] StoreError),
+    #[error("the secret `{name}` cannot be given to the run: {source}")]
+    Secret {
+        name: String,
+        #[source]
+        source: SealError,
+    },
     #[error(transparent)]
-    Io(std::io::Error),
+    Variable(#[from] VariableNameError),
+    #[error(transparent)]
+    Credentials(#[from] upkeep_forge::git_auth::GitAuthError),
+    #[error(transparent)]
+    Checkout(#[from] upkeep_runner::checkout::CheckoutError),
 }
 
 /// Keeps the store's view of a run in step with the runner.
@@ -380,6 +603,13 @@ struct StoreObserver {
 
 impl StoreObserver {
     fn status(&self, record: &RunRecord) {
+        tracing::info!(
+            target: "upkeep::runs",
+            run = %record.run_id,
+            environment = %record.environment,
+            status = record.status.as_str(),
+            "run status"
+        );
         let _ = self.handle.block_on(self.store.set_run_status(
             &record.run_id,
             record.status,

@@ -19,12 +19,17 @@
 
 pub mod api;
 mod auth;
+mod connection;
 mod demo;
 mod executor;
+mod mail;
 mod metrics;
 mod pages;
+mod polling;
+mod requests;
 mod sealing;
 mod secrets;
+mod webhook_setup;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -39,6 +44,8 @@ use jiff::Timestamp;
 use upkeep_store::{RunStore, Store, StoreError};
 
 pub use auth::SignInLimiter;
+pub use executor::ExecutorMode;
+pub use mail::{MailError, MailSettings};
 
 /// How the server is run.
 #[derive(Debug, Clone)]
@@ -51,6 +58,11 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// `--demo`: the example shop to make the demo repository from.
     pub demo_example: Option<PathBuf>,
+    /// The mail server for invitations; without one, an invitation's link is shown to the
+    /// inviter to pass on.
+    pub mail: Option<MailSettings>,
+    /// Who drives queued runs: this process (the default) or remote agents.
+    pub executor: ExecutorMode,
 }
 
 impl Settings {
@@ -60,6 +72,8 @@ impl Settings {
             database_url: None,
             public_url: None,
             demo_example: None,
+            mail: None,
+            executor: ExecutorMode::Embedded,
         }
     }
 }
@@ -84,6 +98,8 @@ pub enum ServerError {
     Secrets(#[from] sealing::SealError),
     #[error(transparent)]
     Demo(#[from] demo::DemoError),
+    #[error(transparent)]
+    Mail(#[from] MailError),
 }
 
 impl upkeep_hint::Hint for ServerError {
@@ -110,15 +126,19 @@ pub struct AppState {
 
 struct Inner {
     store: Store,
+    data_dir: PathBuf,
     /// The demo repository (its URL and commit) the first workspace is connected to at setup.
     demo: Option<(String, String)>,
     started: std::time::Instant,
     sealer: sealing::Sealer,
+    mailer: Option<mail::Mailer>,
     executor: executor::Executor,
     public_url: String,
     /// The hash of the setup link's token while the server has no account.
     setup_token: Mutex<Option<String>>,
     sign_in: SignInLimiter,
+    requests: requests::RequestStats,
+    polls: polling::Polls,
 }
 
 impl AppState {
@@ -175,6 +195,11 @@ impl App {
             source,
         })?;
         let sealer = sealing::Sealer::load_or_create(&settings.data_dir)?;
+        let mailer = settings.mail.as_ref().map(mail::Mailer::new).transpose()?;
+        // A process killed while git ran may have left credentials prepared for it.
+        upkeep_forge::git_auth::GitAuth::remove_leftovers(&connection::scratch_dir(
+            &settings.data_dir,
+        ));
         let demo = settings
             .demo_example
             .as_deref()
@@ -185,7 +210,12 @@ impl App {
             None => Store::open_sqlite(&settings.data_dir.join("upkeep.db")).await?,
         };
         store.migrate().await?;
-        let interrupted_runs = store.interrupt_unfinished(Timestamp::now()).await?;
+        // Runs this process drove died with the last stop; runs agents drive go on without the
+        // server (an agent that died gives its job back when the lease expires).
+        let interrupted_runs = match settings.executor {
+            ExecutorMode::Embedded => store.interrupt_unfinished(Timestamp::now()).await?,
+            ExecutorMode::Agents => 0,
+        };
         let address: SocketAddr = listener.local_addr().map_err(ServerError::Bind)?;
         let public_url = settings
             .public_url
@@ -204,17 +234,27 @@ impl App {
             } else {
                 (None, None)
             };
+        let executor = executor::Executor::new(
+            settings.executor,
+            store.clone(),
+            sealer.clone(),
+            settings.data_dir.clone(),
+        );
         Ok(Self {
             state: AppState {
                 inner: Arc::new(Inner {
                     demo,
                     started: std::time::Instant::now(),
                     sealer,
-                    executor: executor::Executor::new(store.clone(), settings.data_dir.clone()),
+                    mailer,
+                    executor,
                     store,
+                    data_dir: settings.data_dir.clone(),
                     public_url,
                     setup_token: Mutex::new(setup_token),
                     sign_in: SignInLimiter::default(),
+                    requests: requests::RequestStats::default(),
+                    polls: polling::Polls::default(),
                 }),
             },
             listener,
@@ -243,6 +283,7 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
         let store = self.state.inner.store.clone();
+        let poller = polling::spawn(self.state.clone());
         let router = Router::new()
             .route("/", get(pages::home))
             .route("/setup", get(pages::setup))
@@ -253,11 +294,16 @@ impl App {
             .route("/metrics", get(metrics::metrics))
             .merge(api::router().split_for_parts().0)
             .fallback(|| async { api::error::ApiError::not_found("route") })
+            .layer(axum::middleware::from_fn_with_state(
+                self.state.clone(),
+                requests::observe,
+            ))
             .with_state(self.state);
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await
             .map_err(ServerError::Serve);
+        poller.abort();
         store.close().await;
         served
     }

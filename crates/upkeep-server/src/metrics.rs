@@ -1,5 +1,5 @@
 //! Prometheus metrics at `/metrics`, in the text exposition format: runs by status, runs this
-//! process drives now, webhook deliveries by verdict, and uptime. Counts only: no names, no
+//! process drives now, webhook deliveries by verdict, uptime, and request latencies by route. Counts only: no names, no
 //! secrets.
 
 use std::fmt::Write as _;
@@ -59,6 +59,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         "upkeep_uptime_seconds {}",
         state.inner.started.elapsed().as_secs()
     );
+    state.inner.requests.write_prometheus(&mut text);
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -16,6 +16,7 @@ use chacha20poly1305::{KeyInit, XChaCha20Poly1305, XNonce};
 pub const KEY_FILE: &str = "secret.key";
 const NONCE_BYTES: usize = 24;
 
+#[derive(Clone)]
 pub struct Sealer {
     cipher: XChaCha20Poly1305,
 }

@@ -68,6 +68,8 @@ fn concrete(path: &str) -> String {
         .replace("{environment}", "staging")
         .replace("{run}", "20261201T080000.000Z-00000001")
         .replace("{stage}", "install")
+        .replace("{job}", "1")
+        .replace("{name}", "APP_NAME")
 }
 
 #[test]
@@ -104,6 +106,7 @@ fn the_document_is_valid_openapi_3_1() {
     assert_eq!(schemes["csrf"]["in"], "header");
     assert_eq!(schemes["csrf"]["name"], "x-csrf-token");
     assert_eq!(schemes["api_token"]["scheme"], "bearer");
+    assert_eq!(schemes["agent_token"]["scheme"], "bearer");
     let error = &document["components"]["schemas"]["ErrorBody"];
     assert_eq!(error["required"], serde_json::json!(["error"]), "{error}");
 }
@@ -162,6 +165,15 @@ fn every_operation_names_its_role_parameters_answers_and_security() {
                 "{label}"
             );
             let security = operation["security"].as_array().unwrap();
+            if role == "agent" {
+                // The agent protocol takes an agent's token, never an account's.
+                assert_eq!(
+                    security,
+                    &vec![serde_json::json!({ "agent_token": [] })],
+                    "{label}"
+                );
+                continue;
+            }
             assert!(
                 security
                     .iter()

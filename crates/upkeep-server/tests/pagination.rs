@@ -1,10 +1,10 @@
 //! Every list of the API comes a page at a time: `?limit=N&cursor=…` in, the list and
 //! `next_cursor` out, newest first, each item once; a bad limit or cursor is a 400 naming the
-//! field.
+//! field. (Variables are the exception: a workspace's settings, listed whole by name.)
 
 mod common;
 
-use common::{Client, PASSWORD, Server, code, set_up};
+use common::{Client, PASSWORD, Server, code, git, set_up};
 use serde_json::{Value, json};
 
 /// Follows `next_cursor` from the first page of `path` (`limit` items a page) to the last;
@@ -47,6 +47,23 @@ fn strictly_decreasing(ids: &[i64]) -> bool {
     ids.windows(2).all(|pair| pair[0] > pair[1])
 }
 
+/// The server's agents, as its admin lists them (never with their tokens).
+fn agents_page_by_page(admin: &mut Client) {
+    for n in 0..3 {
+        let (status, agent) = admin.call(
+            "POST",
+            "/api/v1/agents",
+            Some(&json!({ "name": format!("builder-{n}") })),
+        );
+        assert_eq!(status, 201, "{agent}");
+    }
+    let (agents, pages) = walk(admin, "/api/v1/agents", "agents", 2);
+    assert_eq!((agents.len(), pages), (3, 2));
+    assert!(strictly_decreasing(&ids(&agents, "id")));
+    assert_eq!(agents[0]["name"], "builder-2");
+    assert!(agents.iter().all(|agent| agent.get("token").is_none()));
+}
+
 #[test]
 fn every_list_walks_page_by_page_newest_first() {
     let dir = tempfile::tempdir().unwrap();
@@ -66,6 +83,8 @@ fn every_list_walks_page_by_page_newest_first() {
     assert_eq!((tokens.len(), pages), (5, 3));
     assert!(strictly_decreasing(&ids(&tokens, "id")));
     assert_eq!(tokens[0]["name"], "machine 4");
+
+    agents_page_by_page(&mut admin);
 
     for n in 0..3 {
         let (status, invitation) = admin.call(
@@ -98,13 +117,14 @@ fn every_list_walks_page_by_page_newest_first() {
     // setup, 3 invitations, 2 acceptances
     assert_eq!(entries.len(), 6, "{entries:#?}");
 
-    // Runs of a repository that cannot be cloned: queued, then failed, listed all the same.
-    let (status, _) = admin.call(
+    // Runs of a repository without branches: queued, then failed, listed all the same.
+    git(dir.path(), &["init", "-q", "--bare", "empty.git"]);
+    let (status, body) = admin.call(
         "PUT",
         &format!("{w}/repository"),
-        Some(&json!({ "url": format!("file://{}", dir.path().join("none.git").display()) })),
+        Some(&json!({ "url": format!("file://{}", dir.path().join("empty.git").display()) })),
     );
-    assert_eq!(status, 200);
+    assert_eq!(status, 200, "{body}");
     let mut started = Vec::new();
     for environment in ["staging", "production", "staging", "staging"] {
         let (status, run) = admin.call(

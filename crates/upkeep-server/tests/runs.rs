@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use common::{Client, PASSWORD, Server, code, set_up, shop_remote};
 use serde_json::{Value, json};
+use upkeep_server::Settings;
+use upkeep_store::testing::Postgres;
 
 /// Polls the run until `done` says so.
 fn wait_for(client: &mut Client, path: &str, done: impl Fn(&Value) -> bool) -> Value {
@@ -127,9 +129,34 @@ fn logs_by_offset_and_as_events(server: &Server, developer: &mut Client, run_pat
 #[test]
 fn a_run_waits_for_a_super_users_approval_and_deploys_its_own_image() {
     let dir = tempfile::tempdir().unwrap();
-    let (remote, _) = shop_remote(dir.path());
     let data_dir: PathBuf = dir.path().join("data");
-    let server = Server::start(&data_dir);
+    approval_journey(dir.path(), Settings::new(&data_dir));
+}
+
+/// The same journey with the store on PostgreSQL: runs, approvals and logs do not depend on
+/// the embedded database.
+#[test]
+fn the_approval_journey_holds_on_postgresql() {
+    let postgres = Postgres::start();
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir: PathBuf = dir.path().join("data");
+    approval_journey(
+        dir.path(),
+        Settings {
+            database_url: Some(postgres.database("journey")),
+            ..Settings::new(&data_dir)
+        },
+    );
+    assert!(
+        !data_dir.join("upkeep.db").exists(),
+        "the embedded database was used"
+    );
+}
+
+fn approval_journey(dir: &std::path::Path, settings: Settings) {
+    let (remote, _) = shop_remote(dir);
+    let data_dir = settings.data_dir.clone();
+    let server = Server::start_with(settings);
     let (mut admin, workspace) = set_up(&server);
 
     // Without a repository there is nothing to run.

@@ -6,13 +6,15 @@
 
 mod common;
 
-use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{Client, Server, code, set_up, shop_remote};
+use common::{
+    Client, Server, assert_sealed_at_rest, code, runs, set_up, shop_remote, wait_for_status,
+};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
+use upkeep_forge::testing::{FakeGitHub, FakeGitLab, GitHttpServer};
 
 fn sign(secret: &str, body: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
@@ -46,30 +48,6 @@ fn deliver(server: &Server, path: &str, headers: &[(&str, &str)], body: &str) ->
         status,
         serde_json::from_str(&text).unwrap_or(Value::String(text)),
     )
-}
-
-fn runs(admin: &mut Client, workspace: i64, environment: &str) -> Vec<Value> {
-    let (status, body) = admin.call(
-        "GET",
-        &format!("/api/v1/workspaces/{workspace}/environments/{environment}/runs"),
-        None,
-    );
-    assert_eq!(status, 200, "{body}");
-    body["runs"].as_array().unwrap().clone()
-}
-
-fn wait_for_status(admin: &mut Client, workspace: i64, environment: &str, wanted: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_mins(2);
-    loop {
-        let found = runs(admin, workspace, environment);
-        if let Some(run) = found.first()
-            && run["status"] == wanted
-        {
-            return run.clone();
-        }
-        assert!(Instant::now() < deadline, "{environment}: {found:?}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 /// Unsigned, forged and malformed deliveries are refused with their verdict.
@@ -203,7 +181,14 @@ fn signed_pushes_run_pipelines_and_anything_else_changes_nothing() {
             "unsigned"
         ]
     );
-    // Metrics count the same.
+    metrics_count_the_same(&mut admin, &secret);
+    drop(server);
+
+    assert_sealed_at_rest(&data_dir, &secret);
+}
+
+/// Metrics count the deliveries and runs the store has, and each request by its route pattern.
+fn metrics_count_the_same(admin: &mut Client, secret: &str) {
     let (status, metrics) = admin.call("GET", "/metrics", None);
     assert_eq!(status, 200);
     let metrics = metrics.as_str().unwrap();
@@ -218,19 +203,198 @@ fn signed_pushes_run_pipelines_and_anything_else_changes_nothing() {
             "{line} missing in:\n{metrics}"
         );
     }
-    drop(server);
-
-    assert_sealed_at_rest(&data_dir, &secret);
+    // Request latencies by route pattern: the forged deliveries are two 4xx answers of the
+    // GitHub route, and no workspace id or secret appears as a label.
+    let forged_route = "upkeep_http_request_duration_seconds_count{method=\"POST\",route=\"/api/v1/hooks/github/{workspace}\",status=\"4xx\"}";
+    let count = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(forged_route))
+        .unwrap_or_else(|| panic!("{forged_route} missing in:\n{metrics}"));
+    assert!(count.trim().parse::<u64>().unwrap() >= 2, "{count}");
+    assert!(!metrics.contains("/hooks/github/1\""), "{metrics}");
+    assert!(!metrics.contains(secret));
 }
 
-/// The secret is sealed at rest: the database does not hold it.
-fn assert_sealed_at_rest(data_dir: &Path, secret: &str) {
-    for name in ["upkeep.db", "upkeep.db-wal"] {
-        if let Ok(bytes) = std::fs::read(data_dir.join(name)) {
-            assert!(
-                !String::from_utf8_lossy(&bytes).contains(secret),
-                "{name} holds the webhook secret in clear"
-            );
-        }
+fn connect(admin: &mut common::Client, workspace: i64, body: &Value) -> Value {
+    let (status, connected) = admin.call(
+        "PUT",
+        &format!("/api/v1/workspaces/{workspace}/repository"),
+        Some(body),
+    );
+    assert_eq!(status, 200, "{connected}");
+    connected
+}
+
+/// With a token the webhook is registered through the provider's API, and the double's signed
+/// pushes run pipelines; a refusal (403) or no token falls back to the URL and secret to copy,
+/// saying why, with polling on; switching removes the hook registered before.
+#[test]
+fn webhooks_are_registered_through_the_providers_api_or_shown_to_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let (remote, commit) = shop_remote(dir.path());
+    // The repository's path on the providers is `acme/shop`, as its URL says.
+    std::fs::create_dir(dir.path().join("acme")).unwrap();
+    std::os::unix::fs::symlink(
+        dir.path().join("shop.git"),
+        dir.path().join("acme/shop.git"),
+    )
+    .unwrap();
+    let github = FakeGitHub::start();
+    let gitlab = FakeGitLab::start();
+    let github_git = GitHttpServer::start(dir.path(), "x-access-token", &github.token());
+    let gitlab_git = GitHttpServer::start(dir.path(), "oauth2", &gitlab.token());
+    let server = Server::start(&dir.path().join("data"));
+    let (mut admin, workspace) = set_up(&server);
+
+    let connected = connect(
+        &mut admin,
+        workspace,
+        &json!({
+            "provider": "github", "url": github_git.url("acme/shop.git"),
+            "token": github.token(), "api_base": github.base_url(),
+        }),
+    );
+    assert_eq!(connected["webhook"]["status"], "registered", "{connected}");
+    assert!(connected["webhook"].get("secret").is_none(), "{connected}");
+    assert_eq!(connected["polling"]["active"], false);
+    let hooks = github.hooks();
+    assert_eq!(hooks.len(), 1);
+    assert_eq!(hooks[0].repository, "acme/shop");
+    assert_eq!(
+        hooks[0].url,
+        format!("{}/api/v1/hooks/github/{workspace}", server.url)
+    );
+    // The double signs a push with the secret it was given: it runs.
+    assert_eq!(github.deliver_push("acme/shop", "main", &commit), [202]);
+    let staging = wait_for_status(&mut admin, workspace, "staging", "succeeded");
+    assert_eq!(staging["trigger"], "push");
+
+    // GitLab refuses (the token may not manage hooks): the URL and secret are shown, and why.
+    gitlab.fail_next("post", 403, json!({"message": "403 Forbidden"}));
+    let gitlab_url = gitlab_git.url("acme/shop.git");
+    let body = json!({
+        "provider": "gitlab", "url": gitlab_url, "token": gitlab.token(),
+        "api_base": gitlab.base_url(),
+    });
+    let refused = connect(&mut admin, workspace, &body);
+    assert_eq!(refused["webhook"]["status"], "manual", "{refused}");
+    let detail = refused["webhook"]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("did not register the webhook") && detail.contains("403"),
+        "{detail}"
+    );
+    assert!(refused["webhook"]["secret"].is_string());
+    assert_eq!(refused["polling"]["active"], true);
+    assert!(github.hooks().is_empty(), "the switch left the GitHub hook");
+
+    // Allowed, the GitLab hook delivers with its token.
+    let registered = connect(&mut admin, workspace, &body);
+    assert_eq!(
+        registered["webhook"]["status"], "registered",
+        "{registered}"
+    );
+    assert_eq!(gitlab.hooks().len(), 1);
+    assert_eq!(gitlab.deliver_push("acme/shop", "main", &commit), [202]);
+    let deadline = std::time::Instant::now() + Duration::from_mins(2);
+    while runs(&mut admin, workspace, "staging").len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the GitLab push did not run"
+        );
+        std::thread::sleep(Duration::from_millis(100));
     }
+
+    // Without a token nothing can be registered.
+    let tokenless = connect(
+        &mut admin,
+        workspace,
+        &json!({
+            "provider": "github", "url": remote, "repository": "acme/shop",
+            "api_base": github.base_url(),
+        }),
+    );
+    assert_eq!(tokenless["webhook"]["status"], "manual");
+    assert!(
+        tokenless["webhook"]["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("no token was given"),
+        "{tokenless}"
+    );
+    // The GitLab hook went with the connection it belonged to, removed with its token.
+    assert!(gitlab.hooks().is_empty());
+}
+
+/// Polling: with no webhook set up, a push to the bare remote is found by `git ls-remote` and
+/// run; the heads of connection time are not news; the same push delivered late by a webhook
+/// is accepted but not run twice, and from then on the webhook counts as working.
+#[test]
+fn a_push_without_any_webhook_is_found_by_polling_and_run_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (remote, _) = shop_remote(dir.path());
+    let server = Server::start(&dir.path().join("data"));
+    let (mut admin, workspace) = set_up(&server);
+    let connected = connect(
+        &mut admin,
+        workspace,
+        &json!({ "url": remote, "poll_interval_seconds": 1 }),
+    );
+    assert_eq!(connected["polling"]["active"], true);
+    let secret = connected["webhook"]["secret"].as_str().unwrap().to_string();
+    let repository = format!("/api/v1/workspaces/{workspace}/repository");
+    let deadline = std::time::Instant::now() + Duration::from_mins(1);
+    loop {
+        let (_, shown) = admin.call("GET", &repository, None);
+        if shown["polling"]["last_polled_at"].is_string() {
+            assert_eq!(shown["polling"]["last_error"], Value::Null, "{shown}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no poll: {shown}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(runs(&mut admin, workspace, "staging").is_empty());
+
+    // Someone pushes to main.
+    let work = dir.path().join("work");
+    std::fs::write(work.join("CHANGELOG"), "a change\n").unwrap();
+    common::git(&work, &["add", "CHANGELOG"]);
+    common::git(&work, &["commit", "-q", "-m", "change"]);
+    let pushed = common::git(&work, &["rev-parse", "HEAD"]);
+    common::git(&work, &["push", "-q", "../shop.git", "main"]);
+    let staging = wait_for_status(&mut admin, workspace, "staging", "succeeded");
+    assert_eq!(
+        (staging["commit"].as_str(), staging["trigger"].as_str()),
+        (Some(pushed.as_str()), Some("push"))
+    );
+
+    // The webhook of the same push arrives after all.
+    let push = json!({ "ref": "refs/heads/main", "after": pushed }).to_string();
+    let signature = sign(&secret, &push);
+    let (status, body) = deliver(
+        &server,
+        &format!("/api/v1/hooks/github/{workspace}"),
+        &[
+            ("x-github-event", "push"),
+            ("x-github-delivery", "late-1"),
+            ("x-hub-signature-256", signature.as_str()),
+        ],
+        &push,
+    );
+    assert_eq!((status, body["verdict"].as_str()), (202, Some("accepted")));
+    assert_eq!(runs(&mut admin, workspace, "staging").len(), 1);
+    let (_, deliveries) = admin.call(
+        "GET",
+        &format!("/api/v1/workspaces/{workspace}/deliveries"),
+        None,
+    );
+    assert!(
+        deliveries["deliveries"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .ends_with("run already: polling saw it first"),
+        "{deliveries}"
+    );
+    let (_, shown) = admin.call("GET", &repository, None);
+    assert_eq!(shown["webhook"]["status"], "receiving", "{shown}");
+    assert_eq!(shown["polling"]["active"], false);
 }

@@ -1,6 +1,6 @@
 //! The platform's persistence: one trait per aggregate ([`AccountStore`], [`WorkspaceStore`],
 //! [`InvitationStore`], [`ApiTokenStore`], [`SessionStore`], [`RepositoryStore`],
-//! [`DeliveryStore`], [`RunStore`], [`AuditStore`]), implemented once by [`Store`] over the
+//! [`DeliveryStore`], [`RunStore`], [`AuditStore`], [`VariableStore`]), implemented once by [`Store`] over the
 //! embedded SQLite database (the default) or PostgreSQL, with one schema written for both
 //! (`migrations/`) and forward-only migrations that run at start. Lists come a [`Page`] at a
 //! time, newest first, by keyset on the row id. Logs are never stored here: runs keep the path
@@ -28,12 +28,16 @@ mod audit;
 mod deliveries;
 mod error;
 pub mod invitations;
+mod jobs;
 mod migrate;
 mod page;
 mod repositories;
 mod runs;
 mod sessions;
+#[cfg(feature = "test-postgres")]
+pub mod testing;
 mod time;
+mod variables;
 mod workspaces;
 
 use std::path::Path;
@@ -48,11 +52,15 @@ pub use audit::{AuditEntry, AuditStore};
 pub use deliveries::{Delivery, DeliveryStore};
 pub use error::StoreError;
 pub use invitations::{Invitation, InvitationId, InvitationState, InvitationStore, NewInvitation};
+pub use jobs::{Agent, AgentId, AgentStore, Job, JobId, JobKind, JobState, JobStore};
 pub use migrate::MIGRATIONS;
 pub use page::{Page, PageRequest};
-pub use repositories::{Repository, RepositoryStore};
+pub use repositories::{
+    HeadSource, NewRepository, Provider, Repository, RepositoryStore, WebhookStatus,
+};
 pub use runs::{NewRun, RunStore, StoredRun, Trigger};
 pub use sessions::{Session, SessionStore};
+pub use variables::{Scope, StoredValue, Variable, VariableStore};
 pub use workspaces::{Member, Role, Workspace, WorkspaceId, WorkspaceStore};
 
 /// Which database a store talks to.

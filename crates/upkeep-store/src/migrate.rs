@@ -42,7 +42,14 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(3, "sessions", "0003_sessions.sql"),
     migration!(4, "repositories", "0004_repositories.sql"),
     migration!(5, "webhooks", "0005_webhooks.sql"),
-    migration!(6, "list_indexes", "0006_list_indexes.sql"),
+    migration!(6, "variables", "0006_variables.sql"),
+    migration!(
+        7,
+        "repository_connections",
+        "0007_repository_connections.sql"
+    ),
+    migration!(8, "agents_and_jobs", "0008_agents_and_jobs.sql"),
+    migration!(9, "list_indexes", "0009_list_indexes.sql"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\

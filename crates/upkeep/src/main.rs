@@ -2,6 +2,7 @@
 //! outcome into output and a documented exit code (0 success, 1 problems found, 2 the run
 //! itself failed).
 
+mod agent;
 mod gate;
 mod output;
 mod pipeline;
@@ -62,6 +63,9 @@ enum Command {
     /// Exit status: 0 done, 2 the server could not be reached or refused (its message is
     /// shown).
     Remote(remote::RemoteArgs),
+    /// Take jobs from an `upkeep serve` whose executor is `agents`, and run them on this
+    /// machine: the server's queue, this machine's runner.
+    Agent(agent::AgentArgs),
 }
 
 /// The exit codes every command uses.
@@ -98,6 +102,7 @@ fn main() -> ExitCode {
         Command::Upgrade(args) => upgrade::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Remote(args) => remote::run(&args),
+        Command::Agent(args) => agent::run(&args),
     };
     outcome.into()
 }

@@ -5,9 +5,11 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::Args;
+use std::io::{IsTerminal as _, Write as _};
+
+use clap::{Args, ValueEnum};
 use upkeep_hint::Hint;
-use upkeep_server::{App, ServerError, Settings};
+use upkeep_server::{App, ExecutorMode, MailSettings, ServerError, Settings};
 
 use crate::{Outcome, print_error};
 
@@ -39,9 +41,88 @@ pub struct ServeArgs {
     /// production pipelines start at once.
     #[arg(long)]
     pub demo: bool,
+
+    /// Send invitations by mail through this SMTP server: `smtp://[user@]host[:port]` (add
+    /// `?tls=required` for STARTTLS) or `smtps://[user@]host[:port]`. The password comes from
+    /// `UPKEEP_SMTP_PASSWORD`, never from the URL. Without it, an invitation's link is shown to
+    /// the inviter to pass on.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "UPKEEP_SMTP_URL",
+        requires = "mail_from"
+    )]
+    pub smtp_url: Option<String>,
+
+    /// Who drives queued runs: this process (`embedded`), or remote agents (`agents`), which
+    /// the server's admin registers and starts with `upkeep agent`.
+    #[arg(long, value_enum, default_value_t = Executor::Embedded)]
+    pub executor: Executor,
+
+    /// How the server logs (requests, runs, webhooks, start and stop): text for a terminal, or
+    /// one JSON object per line for a log collector.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// The sender of the server's mail, e.g. `Upkeep <upkeep@agency.test>`.
+    #[arg(long, value_name = "ADDRESS", env = "UPKEEP_MAIL_FROM")]
+    pub mail_from: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Executor {
+    Embedded,
+    Agents,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Stderr that never fails: a server whose log reader went away (a closed pipe) goes on
+/// serving rather than failing the request it was logging.
+struct LossyStderr;
+
+impl std::io::Write for LossyStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = std::io::stderr().write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = std::io::stderr().flush();
+        Ok(())
+    }
+}
+
+/// Sends the server's `tracing` events to stderr, as text or JSON lines.
+fn init_logs(format: LogFormat) {
+    let builder = tracing_subscriber::fmt()
+        .with_writer(|| LossyStderr)
+        .with_max_level(tracing::Level::INFO);
+    // Set once per process; a second call (tests that serve twice) keeps the first.
+    let _ = match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
+
+/// A line for the operator: as text, as it always was, or as a JSON event among the others.
+fn say(format: LogFormat, text: &str) {
+    match format {
+        LogFormat::Text => {
+            let _ = writeln!(LossyStderr, "upkeep: {text}");
+        }
+        LogFormat::Json => tracing::info!(target: "upkeep", "{text}"),
+    }
 }
 
 pub fn run(args: &ServeArgs) -> Outcome {
+    init_logs(args.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -72,26 +153,51 @@ async fn serve(args: &ServeArgs) -> Result<(), ServerError> {
         demo_example: args
             .demo
             .then(|| PathBuf::from("examples").join("spryker-shop")),
+        mail: args.smtp_url.as_ref().map(|url| MailSettings {
+            url: url.clone(),
+            from: args.mail_from.clone().unwrap_or_default(),
+            password: std::env::var("UPKEEP_SMTP_PASSWORD").ok(),
+        }),
+        executor: match args.executor {
+            Executor::Embedded => ExecutorMode::Embedded,
+            Executor::Agents => ExecutorMode::Agents,
+        },
     };
     let app = App::new(settings, listener).await?;
     let address = app.local_addr()?;
-    anstream::eprintln!(
-        "upkeep: serving on http://{address} (data in {})",
-        args.data_dir.display()
+    let format = args.log_format;
+    say(
+        format,
+        &format!(
+            "serving on http://{address} (data in {})",
+            args.data_dir.display()
+        ),
     );
     if app.interrupted_runs() > 0 {
-        anstream::eprintln!(
-            "upkeep: {} run(s) cut off by the last stop are marked interrupted",
-            app.interrupted_runs()
+        say(
+            format,
+            &format!(
+                "{} run(s) cut off by the last stop are marked interrupted",
+                app.interrupted_runs()
+            ),
         );
     }
     if let Some(link) = app.setup_link() {
-        anstream::eprintln!(
-            "upkeep: no accounts yet; create the first one (the server's admin) with this one-time link:\n\n    {link}\n"
+        let spacing = if format == LogFormat::Text {
+            "\n\n    "
+        } else {
+            " "
+        };
+        let end = if format == LogFormat::Text { "\n" } else { "" };
+        say(
+            format,
+            &format!(
+                "no accounts yet; create the first one (the server's admin) with this one-time link:{spacing}{link}{end}"
+            ),
         );
     }
     app.serve(shutdown_signal()).await?;
-    anstream::eprintln!("upkeep: stopped");
+    say(format, "stopped");
     Ok(())
 }
 

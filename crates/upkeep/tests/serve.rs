@@ -4,11 +4,14 @@
 
 mod common;
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use assert_cmd::cargo::CommandCargoExt;
 use common::server::{Client, PASSWORD, Serve, copy_tree, git};
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[test]
 fn a_server_killed_mid_run_marks_the_run_interrupted_at_the_next_start() {
@@ -93,4 +96,78 @@ fn a_server_killed_mid_run_marks_the_run_interrupted_at_the_next_start() {
     let (status, log) = admin.call("GET", &format!("{run_path}/logs/install"), None);
     assert_eq!(status, 200, "{log}");
     assert!(log.to_string().contains("install is running"), "{log}");
+}
+
+/// `--log-format json`: everything the server says on stderr is one JSON object per line —
+/// where it serves, the setup link, each request with its route pattern (never the path sent)
+/// and status, and the stop after SIGTERM.
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::cargo_bin("upkeep")
+        .unwrap()
+        .args([
+            "serve",
+            "--log-format",
+            "json",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut next_event = || -> Value {
+        let line = lines.next().expect("the server ended its log").unwrap();
+        serde_json::from_str(&line).unwrap_or_else(|error| panic!("not JSON ({error}): {line}"))
+    };
+    let serving = next_event();
+    let message = serving["message"].as_str().unwrap();
+    let url = message
+        .strip_prefix("serving on ")
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_else(|| panic!("{serving}"))
+        .to_string();
+    assert_eq!(serving["level"], "INFO");
+    let setup = next_event();
+    assert!(
+        setup["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{url}/setup?token=")),
+        "{setup}"
+    );
+
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let status = agent
+        .get(format!("{url}/api/v1/workspaces/42/runs/some-run"))
+        .call()
+        .unwrap()
+        .status();
+    assert_eq!(status.as_u16(), 401);
+    let request = next_event();
+    assert_eq!(request["target"], "upkeep::http", "{request}");
+    assert_eq!(
+        request["route"], "/api/v1/workspaces/{workspace}/runs/{run}",
+        "{request}"
+    );
+    assert_eq!(request["status"], 401, "{request}");
+    assert!(request["millis"].as_f64().is_some(), "{request}");
+
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let stopped = next_event();
+    assert_eq!(stopped["message"], "stopped", "{stopped}");
+    assert!(child.wait().unwrap().success());
 }

@@ -47,14 +47,15 @@ pub fn run(
         })?;
     session.set_masker(context.masker(deploy_file.image_environment().iter()));
     let store = context.open_store()?;
-    let secrets = context.secrets_from_process();
+    let secrets = context.secret_store();
+    let provided = context.provided.environment();
     let buildspec = context
         .environment
         .buildspec
         .get(Stage::Build)
         .map(|path| context.relative_to_root(path));
     let recording = session.recording(SubPipelineKind::Build, observer);
-    let runner = session.stage_runner(context, &secrets, &recording);
+    let runner = session.stage_runner(context, &secrets, &provided, &recording);
     let outcome = build(
         &runner,
         &BuildInput {

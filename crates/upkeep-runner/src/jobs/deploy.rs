@@ -187,10 +187,11 @@ pub fn run(
                 .map(|path| (stage, context.relative_to_root(path)))
         })
         .collect();
-    let secrets = context.secrets_from_process();
+    let secrets = context.secret_store();
+    let provided = context.provided.environment();
     let label = session.id().to_string();
     let recording = session.recording(SubPipelineKind::Deployment, observer);
-    let runner = session.stage_runner(context, &secrets, &recording);
+    let runner = session.stage_runner(context, &secrets, &provided, &recording);
     let outcome = deploy(
         &runner,
         &DeploymentRequest {

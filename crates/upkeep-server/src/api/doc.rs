@@ -1,9 +1,10 @@
 //! The API's OpenAPI 3.1 document, served at `GET /api/v1/openapi.json`. Each operation comes
 //! from its handler's `#[utoipa::path]` attribute and names the role it needs in the
-//! `x-upkeep-role` extension (`public`, `account`, `admin`, `member`, `super_user`); what
-//! follows from the role is added here once for all operations: the security requirements
-//! (session cookie, with `X-CSRF-Token` on changes, or a bearer API token) and the refusals
-//! every such operation can answer (401, 403), beside the answers to bad input and failures.
+//! `x-upkeep-role` extension (`public`, `account`, `admin`, `member`, `super_user`, or `agent`
+//! for the agent protocol); what follows from the role is added here once for all operations:
+//! the security requirements (session cookie, with `X-CSRF-Token` on changes, or a bearer API
+//! token; an agent's token for the agent protocol) and the refusals every such operation can
+//! answer (401, 403), beside the answers to bad input and failures.
 
 use std::sync::OnceLock;
 
@@ -18,15 +19,26 @@ use super::error::{ErrorBody, ErrorDetail};
 /// The extension of every operation that names the role it needs.
 pub const ROLE_EXTENSION: &str = "x-upkeep-role";
 
-/// The roles an operation can need, weakest first.
-pub const ROLES: [&str; 5] = ["public", "account", "member", "super_user", "admin"];
+/// The roles an operation can need, weakest first; `agent` is apart: a remote agent's token,
+/// which no account holds.
+pub const ROLES: [&str; 6] = [
+    "public",
+    "account",
+    "member",
+    "super_user",
+    "admin",
+    "agent",
+];
+
+/// The role of the agent protocol's operations.
+const AGENT_ROLE: &str = "agent";
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Upkeep",
         description = "The REST API of `upkeep serve`: people, workspaces, repositories, runs, \
-                       approvals and logs. Errors are `{\"error\": {\"code\", \"message\"}}` with \
+                       approvals and logs, variables and secrets, remote agents. Errors are `{\"error\": {\"code\", \"message\"}}` with \
                        stable codes. Lists are paginated with `?limit=N&cursor=…`.",
         license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
     ),
@@ -39,6 +51,9 @@ pub const ROLES: [&str; 5] = ["public", "account", "member", "super_user", "admi
         (name = "people", description = "Workspaces, members, roles, invitations, the audit log"),
         (name = "repositories", description = "The connected repository and its webhooks"),
         (name = "runs", description = "Pipeline runs, approvals and logs"),
+        (name = "variables", description = "Variables and secrets of a workspace and its environments"),
+        (name = "agents", description = "Remote agents, registered by the server's admin"),
+        (name = "agent protocol", description = "What a remote agent calls with its own token: lease a job, extend the lease, send the record, logs and the end"),
     )
 )]
 struct ApiDoc;
@@ -74,6 +89,18 @@ impl utoipa::Modify for SecuritySchemes {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "agent_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("upa_…")
+                    .description(Some(
+                        "A remote agent's token (`POST /api/v1/agents`), shown once when registered",
+                    ))
+                    .build(),
+            ),
+        );
     }
 }
 
@@ -104,7 +131,8 @@ fn error_responses() -> Map<String, Value> {
     [
         (
             "Unauthenticated",
-            "`unauthenticated`: no session or API token, or one that expired or was revoked",
+            "`unauthenticated`: no session or API token, or one that expired or was revoked \
+             (on the agent protocol: no agent token, or one unknown or revoked)",
         ),
         (
             "Forbidden",
@@ -153,6 +181,9 @@ fn complete(document: &mut Value) {
             .unwrap_or("public")
             .to_string();
         let changes = method != "get";
+        if role == AGENT_ROLE && !operation.contains_key("security") {
+            operation.insert("security".to_string(), json!([{ "agent_token": [] }]));
+        }
         if role != "public" && !operation.contains_key("security") {
             let session = if changes {
                 json!({ "session": [], "csrf": [] })
@@ -175,7 +206,8 @@ fn complete(document: &mut Value) {
         }
         if role != "public" {
             shared.push(("401", "Unauthenticated"));
-            if role != "account" || changes {
+            // An agent's token is the agent's own: nothing to forbid past it.
+            if role != AGENT_ROLE && (role != "account" || changes) {
                 shared.push(("403", "Forbidden"));
             }
         }

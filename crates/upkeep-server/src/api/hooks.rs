@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use upkeep_store::{DeliveryStore, RepositoryStore, WorkspaceId};
+use upkeep_store::{DeliveryStore, HeadSource, RepositoryStore, WebhookStatus, WorkspaceId};
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ApiResult, ErrorBody};
@@ -32,7 +32,8 @@ struct Push {
 /// What became of a delivery that was not refused.
 #[derive(Serialize, ToSchema)]
 pub struct DeliveryVerdict {
-    /// `accepted` (a push to a branch: its environments' pipelines are queued) or `ignored`.
+    /// `accepted` (a push to a branch: its environments' pipelines are queued, unless polling
+    /// saw the push first and ran them) or `ignored`.
     pub verdict: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub branch: Option<String>,
@@ -70,6 +71,14 @@ async fn refuse(
         .store
         .record_delivery(workspace, provider, delivery, event, verdict, message)
         .await;
+    tracing::warn!(
+        target: "upkeep::webhooks",
+        workspace = workspace.0,
+        provider,
+        verdict,
+        reason = message,
+        "webhook delivery refused"
+    );
     ApiError::new(status, verdict, message)
 }
 
@@ -312,10 +321,45 @@ async fn accept(
     if push.after == ZERO_COMMIT {
         return ignored("the branch was deleted".to_string()).await;
     }
-    let repository = store
-        .repository(workspace)
-        .await?
-        .ok_or_else(|| ApiError::not_found("repository"))?;
+    run_push(
+        state,
+        workspace,
+        (provider, delivery, event),
+        branch,
+        &push.after,
+    )
+    .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(DeliveryVerdict {
+            verdict: "accepted",
+            branch: Some(branch.to_string()),
+            commit: Some(push.after),
+        }),
+    ))
+}
+
+/// Records an accepted push and queues its runs, unless polling saw it first (then it has run
+/// already). The first signed delivery also marks the webhook as working, which stops polling.
+async fn run_push(
+    state: &AppState,
+    workspace: WorkspaceId,
+    (provider, delivery, event): (&str, &str, &str),
+    branch: &str,
+    commit: &str,
+) -> ApiResult<()> {
+    let store = &state.inner.store;
+    let (repository, access) = super::repository::connected(state, workspace).await?;
+    // A push that polling saw first has run already; any other is run (also the commit the
+    // branch was at when the repository was connected, which nothing ran).
+    let news = store
+        .advance_head(workspace, branch, commit, HeadSource::Webhook)
+        .await?;
+    let run = news
+        || store
+            .head(workspace, branch)
+            .await?
+            .is_none_or(|(_, source)| source != HeadSource::Poll);
     store
         .record_delivery(
             workspace,
@@ -323,21 +367,40 @@ async fn accept(
             delivery,
             event,
             "accepted",
-            &format!("push to {branch} at {}", push.after),
+            &if run {
+                format!("push to {branch} at {commit}")
+            } else {
+                format!("push to {branch} at {commit}, run already: polling saw it first")
+            },
         )
         .await?;
-    state.inner.executor.push(PushJob {
-        workspace,
-        branch: branch.to_string(),
-        commit: push.after.clone(),
-        repository_url: repository.url,
-    });
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(DeliveryVerdict {
-            verdict: "accepted",
-            branch: Some(branch.to_string()),
-            commit: Some(push.after.clone()),
-        }),
-    ))
+    tracing::info!(
+        target: "upkeep::webhooks",
+        workspace = workspace.0,
+        provider,
+        branch,
+        commit,
+        run,
+        "push accepted"
+    );
+    // A signed delivery proves the webhook works: polling is no longer needed.
+    if repository.webhook_status == WebhookStatus::Manual {
+        store
+            .set_webhook_status(
+                workspace,
+                WebhookStatus::Receiving,
+                &format!("a signed {provider} delivery arrived; polling stopped"),
+                None,
+            )
+            .await?;
+    }
+    if run {
+        state.inner.executor.push(PushJob {
+            workspace,
+            branch: branch.to_string(),
+            commit: commit.to_string(),
+            access,
+        });
+    }
+    Ok(())
 }

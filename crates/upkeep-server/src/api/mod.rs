@@ -3,15 +3,18 @@
 //! handlers' `#[utoipa::path]` attributes. Every route is registered through `routes!`, which
 //! takes its method and path from that attribute: a handler cannot be served undocumented.
 
+mod agents;
 pub mod doc;
 pub mod error;
 mod hooks;
 mod page;
 mod people;
+mod repository;
 mod runs;
 mod session;
 mod setup;
 mod tokens;
+mod variables;
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts};
@@ -36,6 +39,13 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(tokens::list, tokens::create))
         .routes(routes!(tokens::revoke))
         .routes(routes!(people::create_workspace))
+        .routes(routes!(agents::list, agents::create))
+        .routes(routes!(agents::revoke))
+        .routes(routes!(agents::lease))
+        .routes(routes!(agents::extend))
+        .routes(routes!(agents::record))
+        .routes(routes!(agents::log))
+        .routes(routes!(agents::finish))
         .routes(routes!(people::members))
         .routes(routes!(people::set_role))
         .routes(routes!(people::pending_invitations, people::invite))
@@ -45,7 +55,20 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(hooks::github))
         .routes(routes!(hooks::gitlab))
         .routes(routes!(runs::deliveries))
-        .routes(routes!(runs::connect_repository))
+        .routes(routes!(
+            repository::show_repository,
+            repository::connect_repository
+        ))
+        .routes(routes!(repository::reclone))
+        .routes(routes!(variables::list))
+        .routes(routes!(
+            variables::set_for_workspace,
+            variables::delete_for_workspace
+        ))
+        .routes(routes!(
+            variables::set_for_environment,
+            variables::delete_for_environment
+        ))
         .routes(routes!(runs::list_runs, runs::start_run))
         .routes(routes!(runs::workspace_runs))
         .routes(routes!(runs::get_run))

@@ -252,8 +252,17 @@ pub struct CreatedInvitation {
     pub role: String,
     #[schema(format = DateTime)]
     pub expires_at: String,
-    pub link: String,
-    pub token: String,
+    /// Whether the invitee was sent the link by mail (then only the invitee has it).
+    pub mailed: bool,
+    /// Why the mail server did not take the mail, when one is configured and it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mail_error: Option<String>,
+    /// The one-time link, for the inviter to pass on; only when it was not mailed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// The link's token; only when it was not mailed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
 }
 
 /// Invite someone into the workspace by email, with a role.
@@ -263,7 +272,7 @@ pub struct CreatedInvitation {
     tag = "people",
     params(WorkspacePath),
     request_body = NewInvitationRequest,
-    responses((status = 201, description = "The invitation and its one-time link", body = CreatedInvitation)),
+    responses((status = 201, description = "The invitation; its one-time link is mailed to the invitee, or answered here when no mail server took it", body = CreatedInvitation)),
     extensions(("x-upkeep-role" = json!("super_user"))),
 )]
 pub async fn invite(
@@ -306,19 +315,72 @@ pub async fn invite(
             &format!("invited {} as {}", invitation.email, role.as_str()),
         )
         .await?;
-    // No mail server is configured: the link goes to the inviter, to pass on.
     let link = format!("{}/invitations/accept?token={token}", state.public_url());
-    Ok((
-        StatusCode::CREATED,
-        Json(CreatedInvitation {
-            id: invitation.id.0,
-            email: invitation.email,
-            role: role.as_str().to_string(),
-            expires_at: invitation.expires_at.to_string(),
+    let mut answer = CreatedInvitation {
+        id: invitation.id.0,
+        email: invitation.email.clone(),
+        role: role.as_str().to_string(),
+        expires_at: invitation.expires_at.to_string(),
+        mailed: false,
+        mail_error: None,
+        link: None,
+        token: None,
+    };
+    let mailed = match &state.inner.mailer {
+        Some(mailer) => Some(
+            mail_invitation(&state, mailer, &caller, workspace, &invitation, &link)
+                .await
+                .map_err(|error| error.to_string()),
+        ),
+        None => None,
+    };
+    match mailed {
+        // Only the invitee has the link now.
+        Some(Ok(())) => answer.mailed = true,
+        // No mail server, or it did not take the mail: the link goes to the inviter to pass
+        // on, and the invitation holds either way.
+        Some(Err(error)) => {
+            answer.mail_error = Some(error);
+            answer.link = Some(link);
+            answer.token = Some(token);
+        }
+        None => {
+            answer.link = Some(link);
+            answer.token = Some(token);
+        }
+    }
+    Ok((StatusCode::CREATED, Json(answer)))
+}
+
+async fn mail_invitation(
+    state: &AppState,
+    mailer: &crate::mail::Mailer,
+    caller: &Caller,
+    workspace: WorkspaceId,
+    invitation: &upkeep_store::Invitation,
+    link: &str,
+) -> Result<(), crate::mail::MailError> {
+    let name = state
+        .inner
+        .store
+        .workspace(workspace)
+        .await
+        .ok()
+        .flatten()
+        .map_or_else(|| format!("#{}", workspace.0), |workspace| workspace.name);
+    mailer
+        .send_invitation(&crate::mail::InvitationMail {
+            to: &invitation.email,
+            workspace: &name,
+            inviter: &caller.account.display_name,
+            role: invitation.role.as_str(),
             link,
-            token,
-        }),
-    ))
+            expires_at: &invitation
+                .expires_at
+                .strftime("%Y-%m-%d %H:%M UTC")
+                .to_string(),
+        })
+        .await
 }
 
 #[derive(Serialize, ToSchema)]

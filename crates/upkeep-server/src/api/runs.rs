@@ -1,5 +1,4 @@
-//! Repositories and runs: connect a workspace to a repository, start an environment's main
-//! pipeline, list and read runs, approve or reject a waiting deployment (super users), and read
+//! Runs: start an environment's main pipeline, list and read runs, approve or reject a waiting deployment (super users), and read
 //! a step's log by byte offset or follow it live (server-sent events that resume from
 //! `Last-Event-ID`).
 
@@ -16,8 +15,7 @@ use upkeep_pipeline::log_store::LogStore;
 use upkeep_pipeline::record::{RunId, RunKind, RunRecord, RunStatus, StageKind, SubPipelineKind};
 use upkeep_runner::Decision;
 use upkeep_store::{
-    AuditStore, DeliveryStore, NewRun, RepositoryStore, Role, RunStore, StoredRun, Trigger,
-    WorkspaceId,
+    AuditStore, DeliveryStore, NewRun, Role, RunStore, StoredRun, Trigger, WorkspaceId,
 };
 
 use utoipa::{IntoParams, ToSchema};
@@ -28,85 +26,6 @@ use super::{Body, PathParams, QueryParams, WorkspacePath, check_field};
 use crate::AppState;
 use crate::auth::{Caller, require_role};
 use crate::executor::Job;
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({ "url": "file:///srv/git/shop.git" }))]
-pub struct Connection {
-    /// `https://`, `ssh://`, `git@host:path` or `file://`.
-    url: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Connected {
-    pub url: String,
-    pub webhook: WebhookSetup,
-}
-
-/// Where the provider sends pushes, and the secret it signs them with (shown this once).
-#[derive(Serialize, ToSchema)]
-pub struct WebhookSetup {
-    pub secret: String,
-    pub github: String,
-    pub gitlab: String,
-}
-
-/// Git URLs the server clones: https, ssh (both forms) and local `file://` repositories.
-fn check_git_url(url: &str) -> ApiResult<()> {
-    let known = ["https://", "http://", "ssh://", "file://", "git@"]
-        .iter()
-        .any(|scheme| url.starts_with(scheme));
-    let safe = !url.starts_with('-') && !url.chars().any(char::is_whitespace);
-    check_field("url", url, 2048, known && safe)
-}
-
-/// Connect (or switch) the workspace's repository.
-///
-/// The answer holds the webhook URLs and a new webhook secret, shown this once.
-#[utoipa::path(
-    put,
-    path = "/workspaces/{workspace}/repository",
-    tag = "repositories",
-    params(WorkspacePath),
-    request_body = Connection,
-    responses((status = 200, description = "Connected", body = Connected)),
-    extensions(("x-upkeep-role" = json!("super_user"))),
-)]
-pub async fn connect_repository(
-    State(state): State<AppState>,
-    caller: Caller,
-    PathParams(path): PathParams<WorkspacePath>,
-    Body(request): Body<Connection>,
-) -> ApiResult<Json<Connected>> {
-    let workspace = WorkspaceId(path.workspace);
-    require_role(&state, &caller, workspace, Role::SuperUser).await?;
-    check_git_url(&request.url)?;
-    let store = &state.inner.store;
-    let (repository, secret) =
-        connect_with_webhook(&state, workspace, request.url.trim(), caller.account.id).await?;
-    // A switched repository starts from a fresh clone.
-    let clone = state.inner.executor.dirs(workspace).clone;
-    if clone.exists() {
-        let _ = fs_err::remove_dir_all(&clone);
-    }
-    store
-        .record_audit(
-            Some(workspace),
-            Some(caller.account.id),
-            "repository.connected",
-            &format!("connected {}", repository.url),
-        )
-        .await?;
-    let base = state.public_url();
-    Ok(Json(Connected {
-        url: repository.url,
-        webhook: WebhookSetup {
-            secret,
-            github: format!("{base}/api/v1/hooks/github/{}", workspace.0),
-            gitlab: format!("{base}/api/v1/hooks/gitlab/{}", workspace.0),
-        },
-    }))
-}
 
 #[derive(Serialize, ToSchema)]
 pub struct DeliveryView {
@@ -165,26 +84,6 @@ pub async fn deliveries(
             })
             .collect(),
     }))
-}
-
-/// Connects the workspace to `url` with a new webhook secret, sealed at rest; returns the
-/// repository and the secret, to be shown once.
-pub async fn connect_with_webhook(
-    state: &AppState,
-    workspace: WorkspaceId,
-    url: &str,
-    by: upkeep_store::AccountId,
-) -> ApiResult<(upkeep_store::Repository, String)> {
-    let store = &state.inner.store;
-    let repository = store.connect_repository(workspace, url, by).await?;
-    let secret = crate::secrets::new_token("").map_err(|error| ApiError::internal(&error))?;
-    let sealed = state
-        .inner
-        .sealer
-        .seal(&secret)
-        .map_err(|error| ApiError::internal(&error))?;
-    store.set_webhook_secret(workspace, &sealed).await?;
-    Ok((repository, secret))
 }
 
 #[derive(Deserialize, Default, ToSchema)]
@@ -275,13 +174,7 @@ pub async fn start_run(
         )?;
     }
     let store = &state.inner.store;
-    let repository = store.repository(workspace).await?.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::CONFLICT,
-            "no_repository",
-            "the workspace has no repository yet; a super user connects one first",
-        )
-    })?;
+    let (_, access) = super::repository::connected(&state, workspace).await?;
     let run_id = upkeep_runner::new_run_id();
     let dirs = state.inner.executor.dirs(workspace);
     let stored = store
@@ -302,7 +195,7 @@ pub async fn start_run(
         environment,
         revision: request.revision,
         requested_by: caller.account.email.clone(),
-        repository_url: repository.url,
+        access,
     });
     Ok((StatusCode::ACCEPTED, Json(RunView::of(&stored, None))))
 }
@@ -319,6 +212,8 @@ pub struct RunView {
     pub status: String,
     /// `push`, `manual` or `schedule`.
     pub trigger: String,
+    /// The commit the run builds, once known.
+    pub commit: Option<String>,
     #[schema(format = DateTime)]
     pub queued_at: String,
     #[schema(format = DateTime)]
@@ -338,6 +233,7 @@ impl RunView {
             pipeline: RunKind::Pipeline.pipeline_name(&run.environment),
             status: run.status.as_str().to_string(),
             trigger: run.trigger.as_str().to_string(),
+            commit: run.commit.clone(),
             queued_at: run.queued_at.to_string(),
             started_at: run.started_at.map(|at| at.to_string()),
             finished_at: run.finished_at.map(|at| at.to_string()),
@@ -614,7 +510,7 @@ pub async fn cancel(
             "the run waits for approval: a super user rejects it instead",
         ));
     }
-    if !state.inner.executor.cancel(&stored.run_id) {
+    if !state.inner.executor.cancel(&stored.run_id, stored.status) {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "not_running",
@@ -672,13 +568,7 @@ pub async fn rerun(
         ));
     }
     let store = &state.inner.store;
-    let repository = store.repository(workspace).await?.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::CONFLICT,
-            "no_repository",
-            "the workspace has no repository any more",
-        )
-    })?;
+    let (_, access) = super::repository::connected(&state, workspace).await?;
     let commit = record.and_then(|record| record.commit).or(stored.commit);
     let new_id = upkeep_runner::new_run_id();
     let dirs = state.inner.executor.dirs(workspace);
@@ -700,7 +590,7 @@ pub async fn rerun(
         environment: stored.environment.clone(),
         revision: commit,
         requested_by: caller.account.email.clone(),
-        repository_url: repository.url,
+        access,
     });
     Ok((StatusCode::ACCEPTED, Json(RunView::of(&queued, None))))
 }

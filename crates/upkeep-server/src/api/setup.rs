@@ -144,12 +144,13 @@ async fn start_demo(
     url: &str,
     commit: &str,
 ) -> ApiResult<()> {
-    super::runs::connect_with_webhook(state, workspace, url, account).await?;
+    let connection = super::repository::Connection::plain(url);
+    super::repository::connect(state, workspace, &connection, account).await?;
     state.inner.executor.push(crate::executor::PushJob {
         workspace,
         branch: "main".to_string(),
         commit: commit.to_string(),
-        repository_url: url.to_string(),
+        access: crate::connection::RepositoryAccess::anonymous(url),
     });
     Ok(())
 }

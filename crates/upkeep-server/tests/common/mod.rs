@@ -2,8 +2,11 @@
 
 #![allow(dead_code)]
 
+pub mod smtp;
+
 use std::path::Path;
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use upkeep_server::{App, Settings};
@@ -211,4 +214,57 @@ pub fn shop_remote(dir: &Path) -> (String, String) {
     let commit = git(&work, &["rev-parse", "HEAD"]);
     git(dir, &["clone", "-q", "--bare", "work", "shop.git"]);
     (format!("file://{}", dir.join("shop.git").display()), commit)
+}
+
+/// The runs of an environment, newest first.
+pub fn runs(client: &mut Client, workspace: i64, environment: &str) -> Vec<Value> {
+    let (status, body) = client.call(
+        "GET",
+        &format!("/api/v1/workspaces/{workspace}/environments/{environment}/runs"),
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    body["runs"].as_array().unwrap().clone()
+}
+
+/// Waits until the newest run of the environment has status `wanted`, and returns it.
+pub fn wait_for_status(
+    client: &mut Client,
+    workspace: i64,
+    environment: &str,
+    wanted: &str,
+) -> Value {
+    let deadline = Instant::now() + Duration::from_mins(2);
+    loop {
+        let found = runs(client, workspace, environment);
+        if let Some(run) = found.first()
+            && run["status"] == wanted
+        {
+            return run.clone();
+        }
+        assert!(Instant::now() < deadline, "{environment}: {found:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// No file under the data directory (the database, its WAL, clones, run records and logs)
+/// holds `secret` in clear.
+pub fn assert_sealed_at_rest(data_dir: &Path, secret: &str) {
+    fn walk(dir: &Path, secret: &[u8], found: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            let kind = entry.file_type().unwrap();
+            if kind.is_dir() {
+                walk(&path, secret, found);
+            } else if kind.is_file() {
+                let bytes = std::fs::read(&path).unwrap_or_default();
+                if bytes.windows(secret.len()).any(|window| window == secret) {
+                    found.push(path.display().to_string());
+                }
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(data_dir, secret.as_bytes(), &mut found);
+    assert!(found.is_empty(), "in clear at rest: {found:?}");
 }
