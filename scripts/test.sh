@@ -16,6 +16,8 @@ command -v composer >/dev/null 2>&1 || missing+=(composer)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
 # OpenSSH's sshd for the server's ssh-key connection test (started by the test on a loopback port).
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+# The tz database, for upgrade schedules in a time zone (jiff reads /usr/share/zoneinfo).
+[ -d /usr/share/zoneinfo/Europe ] || missing+=(tzdata)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}" >&2
     sudo_cmd=""

@@ -56,6 +56,15 @@ pub struct ForgeAccess {
 }
 
 impl ForgeAccess {
+    /// The API's base URL: the one configured, else the default for the URL's host.
+    pub fn api_base_url(&self) -> Option<String> {
+        self.api_base.clone().or_else(|| {
+            self.remote
+                .clone()
+                .and_then(|remote| remote.with_kind(self.kind).api_base())
+        })
+    }
+
     /// The API client.
     pub fn client(&self) -> Result<Box<dyn Forge>, ForgeError> {
         let remote = self.remote.clone().map_or_else(

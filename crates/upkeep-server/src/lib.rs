@@ -19,6 +19,7 @@
 
 pub mod api;
 mod auth;
+pub mod clock;
 mod connection;
 mod demo;
 mod executor;
@@ -27,8 +28,10 @@ mod metrics;
 mod pages;
 mod polling;
 mod requests;
+mod scheduler;
 mod sealing;
 mod secrets;
+mod upgrader;
 mod webhook_setup;
 
 use std::future::Future;
@@ -63,6 +66,10 @@ pub struct Settings {
     pub mail: Option<MailSettings>,
     /// Who drives queued runs: this process (the default) or remote agents.
     pub executor: ExecutorMode,
+    /// What time it is for the upgrade schedules (tests set their own).
+    pub clock: Arc<dyn clock::Clock>,
+    /// The Composer program the upgrader runs.
+    pub composer: String,
 }
 
 impl Settings {
@@ -74,6 +81,8 @@ impl Settings {
             demo_example: None,
             mail: None,
             executor: ExecutorMode::Embedded,
+            clock: Arc::new(clock::SystemClock),
+            composer: "composer".to_string(),
         }
     }
 }
@@ -139,6 +148,10 @@ struct Inner {
     sign_in: SignInLimiter,
     requests: requests::RequestStats,
     polls: polling::Polls,
+    clock: Arc<dyn clock::Clock>,
+    composer: String,
+    /// Held while an upgrade run is checked for and queued.
+    upgrade_starts: tokio::sync::Mutex<()>,
 }
 
 impl AppState {
@@ -216,6 +229,8 @@ impl App {
             ExecutorMode::Embedded => store.interrupt_unfinished(Timestamp::now()).await?,
             ExecutorMode::Agents => 0,
         };
+        // Upgrade runs are always driven by this process.
+        upkeep_store::UpgradeStore::interrupt_unfinished_upgrades(&store, Timestamp::now()).await?;
         let address: SocketAddr = listener.local_addr().map_err(ServerError::Bind)?;
         let public_url = settings
             .public_url
@@ -255,6 +270,9 @@ impl App {
                     sign_in: SignInLimiter::default(),
                     requests: requests::RequestStats::default(),
                     polls: polling::Polls::default(),
+                    clock: Arc::clone(&settings.clock),
+                    composer: settings.composer.clone(),
+                    upgrade_starts: tokio::sync::Mutex::new(()),
                 }),
             },
             listener,
@@ -284,6 +302,7 @@ impl App {
     ) -> Result<(), ServerError> {
         let store = self.state.inner.store.clone();
         let poller = polling::spawn(self.state.clone());
+        let scheduler = scheduler::spawn(self.state.clone());
         let router = Router::new()
             .route("/", get(pages::home))
             .route("/setup", get(pages::setup))
@@ -304,9 +323,27 @@ impl App {
             .await
             .map_err(ServerError::Serve);
         poller.abort();
+        scheduler.abort();
         store.close().await;
         served
     }
+}
+
+/// Runs `step` every second, each after the one before has finished, until the returned task is
+/// aborted (the background work of polling and the upgrade schedule).
+fn every_second<F, Step>(state: AppState, step: F) -> tokio::task::JoinHandle<()>
+where
+    F: Fn(AppState) -> Step + Send + 'static,
+    Step: Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(std::time::Duration::from_secs(1));
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            step(state.clone()).await;
+        }
+    })
 }
 
 /// Ready when the database answers.

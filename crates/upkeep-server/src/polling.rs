@@ -18,9 +18,6 @@ use crate::AppState;
 use crate::connection::RepositoryAccess;
 use crate::executor::PushJob;
 
-/// How often the poller looks for workspaces that are due.
-const TICK: Duration = Duration::from_secs(1);
-
 /// The last poll of a workspace, as `GET …/repository` shows it.
 #[derive(Debug, Clone)]
 pub struct PollStatus {
@@ -85,30 +82,26 @@ impl Polls {
 
 /// Starts the poller; it runs until the returned task is aborted.
 pub fn spawn(state: AppState) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(TICK);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            let Ok(repositories) = state.inner.store.repositories().await else {
-                continue;
-            };
-            let now = Instant::now();
-            for repository in repositories {
-                if repository.webhook_status.works()
-                    || !state.inner.polls.start_if_due(&repository, now)
-                {
-                    continue;
-                }
-                let state = state.clone();
-                tokio::spawn(async move {
-                    let workspace = repository.workspace;
-                    let error = poll(&state, repository).await.err();
-                    state.inner.polls.finish(workspace, error);
-                });
-            }
+    crate::every_second(state, poll_due)
+}
+
+/// Starts a poll of every workspace that is due and not being polled.
+async fn poll_due(state: AppState) {
+    let Ok(repositories) = state.inner.store.repositories().await else {
+        return;
+    };
+    let now = Instant::now();
+    for repository in repositories {
+        if repository.webhook_status.works() || !state.inner.polls.start_if_due(&repository, now) {
+            continue;
         }
-    })
+        let state = state.clone();
+        tokio::spawn(async move {
+            let workspace = repository.workspace;
+            let error = poll(&state, repository).await.err();
+            state.inner.polls.finish(workspace, error);
+        });
+    }
 }
 
 /// Asks the remote of `repository` for its heads and runs the branches that moved.

@@ -170,8 +170,8 @@ fn bad_connections_are_refused_naming_the_field_without_echoing_secrets() {
             "`ssh_key` must be a private key",
         ),
         (
-            json!({ "provider": "github", "url": remote, "token": "hunter22" }),
-            "a `file://` URL takes no credentials",
+            json!({ "url": remote, "username": "bot", "password": "hunter22" }),
+            "`username` and `password` are for https URLs",
         ),
         (
             json!({ "provider": "gitlab", "url": remote }),

@@ -1,10 +1,10 @@
 //! The platform's persistence: one trait per aggregate ([`AccountStore`], [`WorkspaceStore`],
 //! [`InvitationStore`], [`ApiTokenStore`], [`SessionStore`], [`RepositoryStore`],
-//! [`DeliveryStore`], [`RunStore`], [`AuditStore`], [`VariableStore`]), implemented once by [`Store`] over the
-//! embedded SQLite database (the default) or PostgreSQL, with one schema written for both
-//! (`migrations/`) and forward-only migrations that run at start. Lists come a [`Page`] at a
-//! time, newest first, by keyset on the row id. Logs are never stored here: runs keep the path
-//! of their run directory, whose log files have byte offsets.
+//! [`DeliveryStore`], [`RunStore`], [`UpgradeStore`], [`AuditStore`], [`VariableStore`]),
+//! implemented once by [`Store`] over the embedded SQLite database (the default) or PostgreSQL,
+//! with one schema written for both (`migrations/`) and forward-only migrations that run at
+//! start. Lists come a [`Page`] at a time, newest first, by keyset on the row id. Logs are never
+//! stored here: runs keep the path of their run directory, whose log files have byte offsets.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), upkeep_store::StoreError> {
@@ -37,6 +37,7 @@ mod sessions;
 #[cfg(feature = "test-postgres")]
 pub mod testing;
 mod time;
+mod upgrades;
 mod variables;
 mod workspaces;
 
@@ -60,6 +61,10 @@ pub use repositories::{
 };
 pub use runs::{NewRun, RunStore, StoredRun, Trigger};
 pub use sessions::{Session, SessionStore};
+pub use upgrades::{
+    DEFAULT_CRON, DEFAULT_TIME_ZONE, UpgradeRun, UpgradeRunEnd, UpgradeRunStatus, UpgradeSchedule,
+    UpgradeStore, UpgradeTrigger, UpgraderSettings,
+};
 pub use variables::{Scope, StoredValue, Variable, VariableStore};
 pub use workspaces::{Member, Role, Workspace, WorkspaceId, WorkspaceStore};
 

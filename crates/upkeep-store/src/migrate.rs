@@ -49,7 +49,8 @@ pub const MIGRATIONS: &[Migration] = &[
         "0007_repository_connections.sql"
     ),
     migration!(8, "agents_and_jobs", "0008_agents_and_jobs.sql"),
-    migration!(9, "list_indexes", "0009_list_indexes.sql"),
+    migration!(9, "upgrades", "0009_upgrades.sql"),
+    migration!(10, "list_indexes", "0010_list_indexes.sql"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\

@@ -12,7 +12,8 @@ use upkeep_store::{
     AccountId, AccountStore, ApiTokenStore, AuditStore, DeliveryStore, HeadSource, InvitationState,
     InvitationStore, NewAccount, NewInvitation, NewRepository, NewRun, PageRequest, Provider,
     RepositoryStore, Role, RunStore, Scope, SessionStore, Store, StoreError, StoredValue, Trigger,
-    VariableStore, WebhookStatus, WorkspaceId, WorkspaceStore,
+    UpgradeRunEnd, UpgradeRunStatus, UpgradeStore, UpgradeTrigger, UpgraderSettings, VariableStore,
+    WebhookStatus, WorkspaceId, WorkspaceStore,
 };
 use upkeep_store::{AgentId, AgentStore, JobKind, JobState, JobStore};
 
@@ -35,6 +36,8 @@ async fn contract(store: &Store) {
     sessions(store, colleague).await;
     repositories(store, workspace, admin).await;
     runs(store, workspace, admin).await;
+    upgrade_schedules(store, workspace, admin).await;
+    upgrade_runs(store, workspace, admin).await;
     audit(store, workspace, admin).await;
     variables(store, workspace, admin).await;
     agents_and_jobs(store, workspace, admin).await;
@@ -1056,6 +1059,211 @@ async fn counted_by_status(store: &Store) {
             (RunStatus::Succeeded, 1),
             (RunStatus::WaitingForApproval, 1)
         ]
+    );
+}
+
+async fn upgrade_schedules(store: &Store, workspace: WorkspaceId, admin: AccountId) {
+    let connected: Timestamp = "2026-11-22T10:00:00Z".parse().unwrap();
+    assert_eq!(store.upgrade_schedule(workspace).await.unwrap(), None);
+    let made = store
+        .ensure_upgrade_schedule(workspace, connected)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            made.settings.cron.as_str(),
+            made.settings.time_zone.as_str(),
+            made.settings.enabled,
+            made.settings.refresh
+        ),
+        ("0 8 * * MON", "UTC", true, false)
+    );
+    assert_eq!(
+        (made.settings.max_minor, made.settings.reviewers.clone()),
+        (None, None)
+    );
+    assert_eq!(made.last_fired_at, connected);
+    // A second call keeps what is there.
+    let later = connected + 1.hour();
+    assert_eq!(
+        store
+            .ensure_upgrade_schedule(workspace, later)
+            .await
+            .unwrap(),
+        made
+    );
+    // Two schedulers see it due at once: one fires.
+    let due: Timestamp = "2026-11-23T08:00:00Z".parse().unwrap();
+    let (one, two) = tokio::join!(
+        store.mark_upgrade_fired(workspace, connected, due),
+        store.mark_upgrade_fired(workspace, connected, due)
+    );
+    assert!(one.unwrap() != two.unwrap());
+    let update = UpgraderSettings {
+        enabled: false,
+        cron: "30 6 * * MON-FRI".to_string(),
+        time_zone: "Europe/Berlin".to_string(),
+        refresh: true,
+        max_minor: Some(3),
+        max_patch: None,
+        max_groups: Some(5),
+        reviewers: Some(vec!["alice".to_string(), "bob".to_string()]),
+        base_branch: Some("develop".to_string()),
+    };
+    let set = store
+        .set_upgrade_schedule(workspace, &update, admin, later)
+        .await
+        .unwrap();
+    assert_eq!(set.settings, update);
+    assert_eq!((set.last_fired_at, set.updated_by), (later, Some(admin)));
+    // No reviewers of its own is not the same as none at all.
+    let none = UpgraderSettings {
+        reviewers: Some(Vec::new()),
+        ..update.clone()
+    };
+    let set = store
+        .set_upgrade_schedule(workspace, &none, admin, later)
+        .await
+        .unwrap();
+    assert_eq!(set.settings.reviewers, Some(Vec::new()));
+    let inherit = UpgraderSettings {
+        reviewers: None,
+        ..update
+    };
+    store
+        .set_upgrade_schedule(workspace, &inherit, admin, later)
+        .await
+        .unwrap();
+    let all = store.upgrade_schedules().await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].settings.reviewers, None);
+}
+
+async fn upgrade_runs(store: &Store, workspace: WorkspaceId, admin: AccountId) {
+    let first = store
+        .queue_upgrade_run(
+            workspace,
+            UpgradeTrigger::Schedule,
+            None,
+            std::path::Path::new("/srv/upkeep/upgrades/1"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.status, UpgradeRunStatus::Queued);
+    let at = Timestamp::now();
+    store.start_upgrade_run(first.id, at).await.unwrap();
+    store
+        .finish_upgrade_run(
+            first.id,
+            &UpgradeRunEnd {
+                status: UpgradeRunStatus::Partial,
+                summary: "3 packages updated; 1 group could not be",
+                pull_request_url: Some("https://github.com/acme/shop/pull/1"),
+                pull_request_number: Some(1),
+                applied_count: 3,
+                failed_groups: 1,
+            },
+            at,
+        )
+        .await
+        .unwrap();
+    let second = store
+        .queue_upgrade_run(
+            workspace,
+            UpgradeTrigger::Manual,
+            Some(admin),
+            std::path::Path::new("/srv/upkeep/upgrades/2"),
+        )
+        .await
+        .unwrap();
+    let ended = store
+        .upgrade_run(workspace, first.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ended.status, UpgradeRunStatus::Partial);
+    assert_eq!(
+        (
+            ended.pull_request_number,
+            ended.applied_count,
+            ended.failed_groups
+        ),
+        (Some(1), 3, 1)
+    );
+    assert!(ended.started_at.is_some() && ended.finished_at.is_some());
+    assert_eq!(ended.run_dir, PathBuf::from("/srv/upkeep/upgrades/1"));
+    // Another workspace's id is not found here.
+    assert_eq!(
+        store
+            .upgrade_run(WorkspaceId(9999), first.id)
+            .await
+            .unwrap(),
+        None
+    );
+    upgrade_runs_page_by_page(store, workspace, (first.id, second.id), admin).await;
+    assert_eq!(store.interrupt_unfinished_upgrades(at).await.unwrap(), 1);
+    let interrupted = store
+        .upgrade_run(workspace, second.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(interrupted.status, UpgradeRunStatus::Interrupted);
+    assert!(
+        store
+            .finish_upgrade_run(
+                9999,
+                &UpgradeRunEnd {
+                    status: UpgradeRunStatus::Failed,
+                    summary: "",
+                    pull_request_url: None,
+                    pull_request_number: None,
+                    applied_count: 0,
+                    failed_groups: 0,
+                },
+                at,
+            )
+            .await
+            .is_err()
+    );
+}
+
+/// The upgrade runs of a workspace, newest first, a page at a time.
+async fn upgrade_runs_page_by_page(
+    store: &Store,
+    workspace: WorkspaceId,
+    (first, second): (i64, i64),
+    admin: AccountId,
+) {
+    let newest = store
+        .upgrade_runs(workspace, PageRequest::first(1))
+        .await
+        .unwrap();
+    assert_eq!(newest.items.len(), 1);
+    assert_eq!(newest.next, Some(second));
+    assert_eq!(
+        (
+            newest.items[0].id,
+            newest.items[0].trigger,
+            newest.items[0].requested_by
+        ),
+        (second, UpgradeTrigger::Manual, Some(admin))
+    );
+    let older = store
+        .upgrade_runs(
+            workspace,
+            PageRequest {
+                before: newest.next,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            older.items.iter().map(|run| run.id).collect::<Vec<_>>(),
+            older.next
+        ),
+        (vec![first], None)
     );
 }
 

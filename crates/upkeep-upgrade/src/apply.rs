@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use upkeep_composer::ComposerLock;
+use upkeep_forge::git_auth::GitEnv;
 use upkeep_forge::{Forge, ForgeError, Git, GitError, NewPullRequest, PullRequest};
 use upkeep_gate::GateOptions;
 
@@ -55,6 +56,9 @@ pub struct ApplyOptions<'a> {
     /// Set (by the caller's signal handler, say) to stop the run: Composer is stopped, nothing
     /// more is committed, pushed or opened, and the checkout returns to the base branch.
     pub cancel: Option<&'a AtomicBool>,
+    /// The environment of every git command (credentials for the push, from
+    /// [`upkeep_forge::git_auth::GitAuth`]); empty: git's own configuration.
+    pub git_env: &'a GitEnv,
 }
 
 impl ApplyOptions<'_> {
@@ -141,7 +145,7 @@ pub fn apply(
     options: &ApplyOptions<'_>,
     log: &mut dyn FnMut(&str),
 ) -> Result<ApplyOutcome, ApplyError> {
-    let git = Git::open(options.project)?;
+    let git = Git::open(options.project)?.with_git_env(options.git_env);
     // Before the tree is looked at: what a killed run left is uncommitted on its branch, and
     // "commit your changes" would be the wrong advice.
     if let Ok(current) = git.current_branch()

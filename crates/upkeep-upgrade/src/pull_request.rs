@@ -216,7 +216,7 @@ impl UpgradeReport {
                     major.name,
                     major.locked,
                     major.major,
-                    upgrade_guide(&major.name, major.source_url.as_deref(), &major.major)
+                    upgrade_guide(major)
                 );
             }
             body.push('\n');
@@ -263,25 +263,62 @@ fn links(source_url: Option<&str>, from: &str, to: &str) -> String {
     }
 }
 
-fn upgrade_guide(name: &str, source_url: Option<&str>, major: &str) -> String {
-    let mut links = Vec::new();
-    if let Some(module) = name
-        .strip_prefix("spryker/")
-        .or_else(|| name.strip_prefix("spryker-shop/"))
-    {
-        links.push(format!(
-            "[upgrade guide](https://docs.spryker.com/search.html?query=upgrade+the+{module}+module)"
-        ));
+/// A link a person follows, with what it leads to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Link {
+    pub label: String,
+    pub url: String,
+}
+
+impl MajorUpgrade {
+    /// Where the manual upgrade is explained: Spryker's upgrade guide for Spryker modules, the
+    /// release notes (and `UPGRADE.md` on GitHub) of the major from the package's source.
+    pub fn instructions(&self) -> Vec<Link> {
+        let mut links = Vec::new();
+        if let Some(module) = self
+            .name
+            .strip_prefix("spryker/")
+            .or_else(|| self.name.strip_prefix("spryker-shop/"))
+        {
+            links.push(Link {
+                label: "upgrade guide".to_string(),
+                url: format!(
+                    "https://docs.spryker.com/search.html?query=upgrade+the+{module}+module"
+                ),
+            });
+        }
+        let major = &self.major;
+        match self.source_url.as_deref().and_then(web_repository) {
+            Some((web, true)) => {
+                links.push(Link {
+                    label: "release notes".to_string(),
+                    url: format!("{web}/releases/tag/{major}"),
+                });
+                links.push(Link {
+                    label: "UPGRADE.md".to_string(),
+                    url: format!("{web}/blob/{major}/UPGRADE.md"),
+                });
+            }
+            Some((web, false)) => links.push(Link {
+                label: "release notes".to_string(),
+                url: format!("{web}/-/tags/{major}"),
+            }),
+            None => {}
+        }
+        links
     }
-    match source_url.and_then(web_repository) {
-        Some((web, true)) => links.push(format!("[release notes]({web}/releases/tag/{major}) · [UPGRADE.md]({web}/blob/{major}/UPGRADE.md)")),
-        Some((web, false)) => links.push(format!("[release notes]({web}/-/tags/{major})")),
-        None => {}
-    }
+}
+
+fn upgrade_guide(major: &MajorUpgrade) -> String {
+    let links = major.instructions();
     if links.is_empty() {
         "see the package's release notes".to_string()
     } else {
-        links.join(" · ")
+        links
+            .iter()
+            .map(|link| format!("[{}]({})", link.label, link.url))
+            .collect::<Vec<_>>()
+            .join(" · ")
     }
 }
 

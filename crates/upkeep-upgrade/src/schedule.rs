@@ -1,5 +1,7 @@
 //! When the server runs the upgrade of a connected repository: a five-field cron expression
-//! (`minute hour day-of-month month day-of-week`, default `0 8 * * MON`), evaluated in UTC.
+//! (`minute hour day-of-month month day-of-week`, default `0 8 * * MON`), evaluated in UTC or
+//! in a time zone of the tz database ([`Schedule::next_after_in`]): `0 8 * * MON` in
+//! `Europe/Berlin` is 08:00 Berlin time, summer and winter.
 //!
 //! Fields take `*`, numbers, names (`MON`–`SUN`, `JAN`–`DEC`), lists (`1,15`), ranges
 //! (`MON-FRI`) and steps (`*/15`, `0-30/10`). As in cron, when both day fields are restricted a
@@ -73,7 +75,14 @@ impl Schedule {
 
     /// The first minute strictly after `after` that the schedule matches (UTC), within five years.
     pub fn next_after(&self, after: Timestamp) -> Option<Timestamp> {
-        let start = after.to_zoned(TimeZone::UTC).datetime();
+        self.next_after_in(after, &TimeZone::UTC)
+    }
+
+    /// The first minute strictly after `after` that the schedule matches on the clocks of
+    /// `zone`, within five years. A time the clocks skip (spring forward) happens at the first
+    /// time after the gap; a time they show twice (fall back) happens once, the first time.
+    pub fn next_after_in(&self, after: Timestamp, zone: &TimeZone) -> Option<Timestamp> {
+        let start = after.to_zoned(zone.clone()).datetime();
         let mut time = DateTime::new(
             start.year(),
             start.month(),
@@ -113,10 +122,12 @@ impl Schedule {
                 time = time.checked_add(1.minute()).ok()?;
                 continue;
             }
-            return time
-                .to_zoned(TimeZone::UTC)
-                .ok()
-                .map(|zoned| zoned.timestamp());
+            let at = time.to_zoned(zone.clone()).ok()?.timestamp();
+            // A wall-clock time shown again after the clocks went back is already past.
+            if at > after {
+                return Some(at);
+            }
+            time = time.checked_add(1.minute()).ok()?;
         }
         None
     }
@@ -242,6 +253,46 @@ mod tests {
         assert_eq!(
             next("0 12 * * 7", "2026-11-22T10:00:00Z"),
             "2026-11-22T12:00:00Z"
+        );
+    }
+
+    fn next_in(expression: &str, zone: &str, after: &str) -> String {
+        let zone = TimeZone::get(zone).unwrap();
+        Schedule::parse(expression)
+            .unwrap()
+            .next_after_in(after.parse().unwrap(), &zone)
+            .unwrap()
+            .to_string()
+    }
+
+    #[test]
+    fn time_zones_follow_their_clocks_through_daylight_saving() {
+        // 08:00 in Berlin is 07:00 UTC in winter, 06:00 UTC in summer.
+        assert_eq!(
+            next_in("0 8 * * MON", "Europe/Berlin", "2026-11-22T10:00:00Z"),
+            "2026-11-23T07:00:00Z"
+        );
+        assert_eq!(
+            next_in("0 8 * * MON", "Europe/Berlin", "2026-06-01T06:30:00Z"),
+            "2026-06-08T06:00:00Z"
+        );
+        // 2026-03-29 02:30 does not exist in Berlin: it happens at 03:30 CEST (01:30 UTC).
+        assert_eq!(
+            next_in("30 2 * * *", "Europe/Berlin", "2026-03-28T12:00:00Z"),
+            "2026-03-29T01:30:00Z"
+        );
+        // 2026-10-25 02:30 is shown twice; it happens once, the first time (00:30 UTC).
+        assert_eq!(
+            next_in("30 2 * * *", "Europe/Berlin", "2026-10-24T12:00:00Z"),
+            "2026-10-25T00:30:00Z"
+        );
+        assert_eq!(
+            next_in("30 2 * * *", "Europe/Berlin", "2026-10-25T00:30:00Z"),
+            "2026-10-26T01:30:00Z"
+        );
+        assert_eq!(
+            next_in("0 8 * * MON", "UTC", "2026-11-22T10:00:00Z"),
+            next("0 8 * * MON", "2026-11-22T10:00:00Z")
         );
     }
 

@@ -1,17 +1,21 @@
-//! The job the server runs on each repository's schedule (`[upgrade] schedule`, by default
-//! Monday 08:00): plan, apply, push and open (or refresh) the pull request. The command line's
-//! `upkeep upgrade apply --pr` is the same run, started by hand.
+//! The job the server runs on each workspace's schedule (by default Monday 08:00) or when asked:
+//! plan, apply, push and open (or, with `refresh`, rebuild and update) the pull request. The
+//! command line's `upkeep upgrade apply --pr` is the same run, started by hand.
 
 use std::path::PathBuf;
 
 use jiff::Timestamp;
-use upkeep_composer::repository::RepositoryOptions;
+// Re-exported: the server configures metadata fetching without depending on the Composer crate.
+pub use upkeep_composer::repository::RepositoryOptions;
 use upkeep_forge::remote::{ForgeKind, RemoteRepository};
 use upkeep_forge::{Forge, Git, Token, forge};
 
+use upkeep_forge::git_auth::GitEnv;
+
 use crate::apply::{ApplyOptions, ApplyOutcome, apply};
+use crate::plan::UpgradePlan;
 use crate::project::plan_project;
-use crate::settings::UpgradeSettings;
+use crate::settings::{SettingsOverrides, UpgradeSettings};
 
 /// Where the pull request goes, when the remote URL alone does not tell (a self-hosted forge,
 /// or a local path in tests). What is `None` comes from the remote's URL.
@@ -33,6 +37,21 @@ pub struct ScheduledUpgrade {
     pub token: Token,
     pub composer: String,
     pub repositories: RepositoryOptions,
+    /// Rebuild an upgrade whose pull request is still open and update it; without, such a run
+    /// refuses to start ([`crate::apply::ApplyError::AlreadyOpen`]).
+    pub refresh: bool,
+    /// The workspace's settings, over the `[upgrade]` table of `upkeep.toml`.
+    pub overrides: SettingsOverrides,
+    /// Credentials for git (the push).
+    pub git_env: GitEnv,
+}
+
+/// What a run did: the plan it made, and how applying it went (an upgrade still open is
+/// [`crate::apply::ApplyError::AlreadyOpen`]).
+#[derive(Debug)]
+pub struct ScheduledRun {
+    pub plan: UpgradePlan,
+    pub applied: Result<ApplyOutcome, crate::apply::ApplyError>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -71,14 +90,16 @@ pub fn is_due(schedule: &crate::schedule::Schedule, last_run: Timestamp, now: Ti
         .is_some_and(|next| next <= now)
 }
 
-/// Runs the job once. A pull request still open from an earlier week is rebuilt on the current
-/// base and updated, never duplicated.
+/// Runs the job once. A pull request still open from an earlier week is, with `refresh`,
+/// rebuilt on the current base and updated, never duplicated; without, left alone. `Err` when
+/// no plan could be made (settings, metadata, the forge).
 pub fn run_scheduled_upgrade(
     job: &ScheduledUpgrade,
     now: Timestamp,
     log: &mut dyn FnMut(&str),
-) -> Result<ApplyOutcome, ScheduledError> {
-    let settings = UpgradeSettings::read(&job.project)?;
+) -> Result<ScheduledRun, ScheduledError> {
+    let mut settings = UpgradeSettings::read(&job.project)?;
+    job.overrides.apply(&mut settings);
     let planned = plan_project(&job.project, &settings, &job.repositories)?;
     for warning in &planned.warnings {
         log(&format!("warning: {warning}"));
@@ -94,13 +115,18 @@ pub fn run_scheduled_upgrade(
         composer: &job.composer,
         push: true,
         forge: Some(forge.as_ref()),
-        refresh: true,
+        refresh: job.refresh,
         remote: &job.remote,
         gate: true,
         date: now.strftime("%Y-%m-%d").to_string(),
         cancel: None,
+        git_env: &job.git_env,
     };
-    Ok(apply(&options, log)?)
+    let applied = apply(&options, log);
+    Ok(ScheduledRun {
+        plan: planned.plan,
+        applied,
+    })
 }
 
 /// The forge client of the job's repository.

@@ -1,8 +1,10 @@
-//! The upgrader's settings: the `[upgrade]` table of `upkeep.toml`.
+//! The upgrader's settings: the `[upgrade]` table of `upkeep.toml`, which a server may override
+//! per workspace ([`SettingsOverrides`]).
 //!
 //! ```toml
 //! [upgrade]
-//! schedule = "0 8 * * MON"     # when the server runs `upgrade apply` (cron, 5 fields)
+//! schedule = "0 8 * * MON"     # cron, 5 fields, for schedulers of your own (the server has a
+//!                              # schedule per workspace)
 //! max-minor = 10               # package versions per run
 //! max-patch = 30
 //! max-groups = 30
@@ -33,6 +35,37 @@ pub struct UpgradeSettings {
     pub groups: Vec<GroupRule>,
     /// A local advisory database (as the gate's `--advisories`): marks security updates.
     pub advisories: Option<PathBuf>,
+}
+
+/// Settings a server keeps per workspace; each that is set wins over `upkeep.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SettingsOverrides {
+    pub max_minor: Option<usize>,
+    pub max_patch: Option<usize>,
+    pub max_groups: Option<usize>,
+    pub reviewers: Option<Vec<String>>,
+    pub base_branch: Option<String>,
+}
+
+impl SettingsOverrides {
+    /// `settings` with every override that is set.
+    pub fn apply(&self, settings: &mut UpgradeSettings) {
+        if let Some(max) = self.max_minor {
+            settings.max_minor = max;
+        }
+        if let Some(max) = self.max_patch {
+            settings.max_patch = max;
+        }
+        if let Some(max) = self.max_groups {
+            settings.max_groups = max;
+        }
+        if let Some(reviewers) = &self.reviewers {
+            settings.reviewers.clone_from(reviewers);
+        }
+        if let Some(base) = &self.base_branch {
+            settings.base_branch = Some(base.clone());
+        }
+    }
 }
 
 /// Packages whose names match one of `packages` (`*` matches any run of characters) are updated
@@ -176,6 +209,28 @@ mod tests {
             upkeep_hint::Hint::hint(&error).as_deref(),
             Some("fix the [upgrade] table of upkeep.toml")
         );
+    }
+
+    #[test]
+    fn overrides_win_where_they_are_set() {
+        let mut settings = UpgradeSettings::parse(
+            "[upgrade]\nmax-minor = 3\nmax-patch = 4\nreviewers = [\"alice\"]\n",
+            Path::new("upkeep.toml"),
+        )
+        .unwrap();
+        SettingsOverrides {
+            max_minor: Some(7),
+            reviewers: Some(Vec::new()),
+            base_branch: Some("develop".into()),
+            ..SettingsOverrides::default()
+        }
+        .apply(&mut settings);
+        assert_eq!(
+            (settings.max_minor, settings.max_patch, settings.max_groups),
+            (7, 4, 30)
+        );
+        assert!(settings.reviewers.is_empty());
+        assert_eq!(settings.base_branch.as_deref(), Some("develop"));
     }
 
     #[test]

@@ -147,7 +147,6 @@ async fn serve(args: &ServeArgs) -> Result<(), ServerError> {
         .await
         .map_err(ServerError::Bind)?;
     let settings = Settings {
-        data_dir: args.data_dir.clone(),
         database_url: args.database_url.clone(),
         public_url: args.public_url.clone(),
         demo_example: args
@@ -162,6 +161,7 @@ async fn serve(args: &ServeArgs) -> Result<(), ServerError> {
             Executor::Embedded => ExecutorMode::Embedded,
             Executor::Agents => ExecutorMode::Agents,
         },
+        ..Settings::new(args.data_dir.clone())
     };
     let app = App::new(settings, listener).await?;
     let address = app.local_addr()?;

@@ -8,13 +8,14 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
 use upkeep_composer::repository::{RepositoryOptions, default_cache_dir};
+use upkeep_forge::git_auth::GitEnv;
 use upkeep_forge::{ForgeKind, Token};
 use upkeep_hint::Hint as _;
 use upkeep_upgrade::apply::{ApplyOptions, apply};
 use upkeep_upgrade::plan::{UpdateKind, UpgradePlan};
 use upkeep_upgrade::project::plan_project;
 use upkeep_upgrade::scheduled::{ForgeTarget, ScheduledUpgrade, connect};
-use upkeep_upgrade::settings::UpgradeSettings;
+use upkeep_upgrade::settings::{SettingsOverrides, UpgradeSettings};
 
 use crate::{Outcome, output, print_error};
 
@@ -286,6 +287,7 @@ fn run_apply(args: &ApplyArgs) -> Outcome {
         gate: !args.no_gate,
         date: jiff::Timestamp::now().strftime("%Y-%m-%d").to_string(),
         cancel: Some(&cancel),
+        git_env: &GitEnv::default(),
     };
     let mut log = |line: &str| anstream::eprintln!("{line}");
     match apply(&options, &mut log) {
@@ -353,6 +355,9 @@ fn forge_client(args: &ApplyArgs) -> Result<Box<dyn upkeep_forge::Forge>, Outcom
         token,
         composer: args.composer.clone(),
         repositories: RepositoryOptions::default(),
+        refresh: args.refresh,
+        overrides: SettingsOverrides::default(),
+        git_env: GitEnv::default(),
     };
     connect(&job).map_err(|error| {
         // The error's own hint (`configure the forge kind ...`), then how to do that here.

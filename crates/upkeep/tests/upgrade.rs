@@ -12,138 +12,23 @@ use upkeep_forge::testing::{FakeGitHub, FakeGitLab};
 mod common;
 use common::{assert_exit, stderr, stdout};
 
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/upgrade")
-}
+#[path = "../../../tests/support/composer_shop.rs"]
+mod composer_shop;
+use composer_shop::{ComposerShop, fixture, require_composer};
 
-/// These tests run the real Composer: a missing one fails them, it never skips them.
-fn require_composer() {
-    let found = Command::new("composer")
-        .arg("--version")
-        .output()
-        .is_ok_and(|output| output.status.success());
-    assert!(
-        found,
-        "the upgrader's tests run the real `composer`; install it (Debian: apt-get install composer; scripts/test.sh does)"
-    );
-}
+/// The shared test project, run through the `upkeep` binary.
+struct Shop(ComposerShop);
 
-struct Shop {
-    dir: tempfile::TempDir,
-    project: PathBuf,
-    origin: PathBuf,
+impl std::ops::Deref for Shop {
+    type Target = ComposerShop;
+    fn deref(&self) -> &ComposerShop {
+        &self.0
+    }
 }
 
 impl Shop {
-    /// A project locked at the old versions, committed and pushed to a bare `origin`.
     fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let project = dir.path().join("shop");
-        let origin = dir.path().join("origin.git");
-        std::fs::create_dir_all(&project).unwrap();
-        let repository = format!("file://{}", fixture().display());
-        std::fs::write(
-            project.join("composer.json"),
-            format!(
-                r#"{{
-    "name": "acme/shop",
-    "description": "The upgrader's test shop",
-    "require": {{
-        "acme/lib": "^1.0",
-        "acme/tight": "~1.2.0",
-        "spryker/kernel": "^3.70",
-        "other/pinned": "^1.0",
-        "conflicting/pkg": "^1.0",
-        "tools/php84": "^1.0"
-    }},
-    "repositories": [
-        {{"type": "composer", "url": "{repository}"}},
-        {{"packagist.org": false}}
-    ],
-    "config": {{
-        "platform": {{"php": "8.2.10"}}
-    }}
-}}
-"#
-            ),
-        )
-        .unwrap();
-        std::fs::write(project.join(".gitignore"), "/vendor/\n").unwrap();
-        std::fs::write(
-            project.join("upkeep.toml"),
-            format!(
-                "[upgrade]\nreviewers = [\"reviewer\"]\nadvisories = \"{}\"\n",
-                fixture().join("advisories").display()
-            ),
-        )
-        .unwrap();
-        let shop = Self {
-            dir,
-            project,
-            origin,
-        };
-        shop.composer(&[
-            "update",
-            "--with",
-            "acme/lib:1.0.0",
-            "--with",
-            "acme/tight:1.2.0",
-            "--with",
-            "spryker/kernel:3.70.0",
-            "--with",
-            "other/pinned:1.0.0",
-            "--with",
-            "conflicting/pkg:1.0.0",
-            "--with",
-            "tools/php84:1.0.0",
-        ]);
-        shop.git(&["init", "-q", "-b", "main"]);
-        shop.git(&["add", "-A"]);
-        shop.git(&["commit", "-q", "-m", "shop"]);
-        let status = Command::new("git")
-            .args(["init", "-q", "--bare"])
-            .arg(&shop.origin)
-            .status()
-            .unwrap();
-        assert!(status.success());
-        shop.git(&["remote", "add", "origin", shop.origin.to_str().unwrap()]);
-        shop.git(&["push", "-q", "origin", "main"]);
-        shop
-    }
-
-    fn home(&self) -> PathBuf {
-        self.dir.path().join("home")
-    }
-
-    fn composer(&self, arguments: &[&str]) {
-        let output = Command::new("composer")
-            .args(arguments)
-            .arg("--no-interaction")
-            .current_dir(&self.project)
-            .env("COMPOSER_HOME", self.home().join("composer"))
-            .env("COMPOSER_CACHE_DIR", self.home().join("composer-cache"))
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "composer {arguments:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-
-    fn git(&self, arguments: &[&str]) -> String {
-        let output = Command::new("git")
-            .current_dir(&self.project)
-            .args(["-c", "user.email=dev@example.test", "-c", "user.name=Dev"])
-            .args(arguments)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "git {arguments:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
+        Self(ComposerShop::new())
     }
 
     fn upkeep(&self, arguments: &[&str]) -> Command {
@@ -461,10 +346,14 @@ fn the_scheduled_job_opens_then_refreshes_one_pull_request() {
             cache_dir: Some(shop.home().join("cache")),
             ..Default::default()
         },
+        refresh: true,
+        overrides: upkeep_upgrade::settings::SettingsOverrides::default(),
+        git_env: upkeep_forge::git_auth::GitEnv::default(),
     };
     let mut lines = Vec::new();
-    let outcome =
-        run_scheduled_upgrade(&job, now, &mut |line| lines.push(line.to_string())).unwrap();
+    let run = run_scheduled_upgrade(&job, now, &mut |line| lines.push(line.to_string())).unwrap();
+    assert!(run.plan.groups.len() >= 2, "{:?}", run.plan.groups);
+    let outcome = run.applied.unwrap();
     assert_eq!(outcome.commits.len(), 2);
     let first = outcome.pull_request.unwrap();
     assert_eq!(
@@ -472,8 +361,10 @@ fn the_scheduled_job_opens_then_refreshes_one_pull_request() {
         "Upkeep: update 3 packages (2026-11-23)"
     );
     // Next week the same pull request is rebuilt and updated, not duplicated.
-    let outcome =
-        run_scheduled_upgrade(&job, "2026-11-30T08:00:00Z".parse().unwrap(), &mut |_| {}).unwrap();
+    let outcome = run_scheduled_upgrade(&job, "2026-11-30T08:00:00Z".parse().unwrap(), &mut |_| {})
+        .unwrap()
+        .applied
+        .unwrap();
     assert_eq!(outcome.pull_request.unwrap().number, first.number);
     let pulls = github.pull_requests();
     assert_eq!(pulls.len(), 1);

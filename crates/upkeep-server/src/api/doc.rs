@@ -51,6 +51,7 @@ const AGENT_ROLE: &str = "agent";
         (name = "people", description = "Workspaces, members, roles, invitations, the audit log"),
         (name = "repositories", description = "The connected repository and its webhooks"),
         (name = "runs", description = "Pipeline runs, approvals and logs"),
+        (name = "upgrades", description = "The Upgrader project: schedule, settings, run now, history, reports and logs"),
         (name = "variables", description = "Variables and secrets of a workspace and its environments"),
         (name = "agents", description = "Remote agents, registered by the server's admin"),
         (name = "agent protocol", description = "What a remote agent calls with its own token: lease a job, extend the lease, send the record, logs and the end"),

@@ -14,6 +14,7 @@ mod runs;
 mod session;
 mod setup;
 mod tokens;
+mod upgrades;
 mod variables;
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
@@ -69,6 +70,10 @@ pub fn router() -> OpenApiRouter<AppState> {
             variables::set_for_environment,
             variables::delete_for_environment
         ))
+        .routes(routes!(upgrades::show_upgrader, upgrades::set_upgrader))
+        .routes(routes!(upgrades::list_runs, upgrades::run_now))
+        .routes(routes!(upgrades::get_run))
+        .routes(routes!(upgrades::log_range))
         .routes(routes!(runs::list_runs, runs::start_run))
         .routes(routes!(runs::workspace_runs))
         .routes(routes!(runs::get_run))

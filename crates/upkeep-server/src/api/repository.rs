@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use upkeep_forge::git::{Git, GitError};
 use upkeep_store::{
     AccountId, AuditStore, NewRepository, Provider, Repository, RepositoryStore, Role,
-    WebhookStatus, WorkspaceId,
+    UpgradeStore, WebhookStatus, WorkspaceId,
 };
 
 use utoipa::ToSchema;
@@ -313,9 +313,6 @@ pub fn validate(request: ConnectionRequest) -> ApiResult<Connection> {
             "`url` must be https:// to send credentials (plain http only on this machine)",
         ));
     }
-    if transport == Transport::File && (sends_secret || request.ssh_key.is_some()) {
-        return Err(invalid("url", "a `file://` URL takes no credentials"));
-    }
     if is_forge && request.repository.is_none() && transport == Transport::File {
         return Err(invalid(
             "repository",
@@ -443,6 +440,12 @@ pub async fn connect(
             },
             by,
         )
+        .await?;
+    // The Upgrader project's schedule counts from the connection on.
+    state
+        .inner
+        .store
+        .ensure_upgrade_schedule(workspace, state.inner.clock.now())
         .await?;
     Ok((repository, webhook_secret))
 }

@@ -605,7 +605,7 @@ pub struct LogRange {
 
 impl LogRange {
     /// The offset asked for; read here rather than by serde, so that a bad one is named.
-    fn offset(&self) -> ApiResult<u64> {
+    pub fn offset(&self) -> ApiResult<u64> {
         self.offset.as_deref().map_or(Ok(0), |text| {
             text.parse().map_err(|_| {
                 ApiError::invalid_field("offset", "`offset` must be a byte offset (0 or more)")
@@ -640,6 +640,13 @@ pub struct LogChunk {
     pub stage: &'static str,
     /// The step's status.
     pub status: &'static str,
+    #[serde(flatten)]
+    pub log: LogLines,
+}
+
+/// Lines of a log read from a byte offset, shared by the logs of steps and of upgrade runs.
+#[derive(Serialize, ToSchema)]
+pub struct LogLines {
     /// Where these lines start.
     pub offset: u64,
     /// Where the next read starts.
@@ -703,13 +710,21 @@ pub async fn log_range(
     let Some((path, status)) = step_log(&state, workspace, &stored.run_id, kind) else {
         return Err(ApiError::not_found("log of this stage (yet)"));
     };
-    let start = LogStore::line_start_at_or_after(&path, offset)
-        .map_err(|error| ApiError::internal(&error))?;
-    let (lines, next) =
-        LogStore::read_from(&path, start).map_err(|error| ApiError::internal(&error))?;
     Ok(Json(LogChunk {
         stage: kind.as_str(),
         status: status.as_str(),
+        log: read_log(&path, offset)?,
+    }))
+}
+
+/// A log from the first whole line at or after `offset`: where that line starts, where to
+/// continue, and the lines.
+pub fn read_log(path: &std::path::Path, offset: u64) -> ApiResult<LogLines> {
+    let start = LogStore::line_start_at_or_after(path, offset)
+        .map_err(|error| ApiError::internal(&error))?;
+    let (lines, next) =
+        LogStore::read_from(path, start).map_err(|error| ApiError::internal(&error))?;
+    Ok(LogLines {
         offset: start,
         next_offset: next,
         lines: lines
@@ -720,7 +735,7 @@ pub async fn log_range(
                 text: line.text,
             })
             .collect(),
-    }))
+    })
 }
 
 /// Follow a stage's log live, as server-sent events.
