@@ -18,6 +18,8 @@ pub const MAX_WAIT_SECONDS: u64 = 30;
 
 /// An agent asking for work.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({ "wait_seconds": 0 })))]
 #[serde(deny_unknown_fields)]
 pub struct LeaseRequest {
     /// How long to wait for a job before answering "none" (at most [`MAX_WAIT_SECONDS`]).
@@ -27,6 +29,7 @@ pub struct LeaseRequest {
 
 /// What a job asks of the agent.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OfferedWork {
     /// Drive the queued run: build, gate, and on to approval or deployment.
@@ -40,6 +43,7 @@ pub enum OfferedWork {
 /// The repository to clone, with what git needs to authenticate (sent over the server's
 /// connection only; the agent keeps it in memory, as the server does).
 #[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OfferedRepository {
     pub url: String,
     #[serde(default)]
@@ -64,6 +68,7 @@ impl std::fmt::Debug for OfferedRepository {
 
 /// A variable or secret of the workspace or environment, for every step of the run.
 #[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OfferedVariable {
     pub name: String,
     pub value: String,
@@ -79,9 +84,11 @@ impl std::fmt::Debug for OfferedVariable {
 
 /// A job the agent got, with everything it needs to do it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JobOffer {
     pub job: i64,
     pub work: OfferedWork,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub run_id: RunId,
     pub workspace: i64,
     pub environment: String,
@@ -96,6 +103,7 @@ pub struct JobOffer {
 
 /// The answer to a lease extension.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LeaseAnswer {
     /// `false`: the lease was lost (it expired and another agent took the job, or the job was
     /// ended elsewhere); the agent stops the work.
@@ -107,7 +115,11 @@ pub struct LeaseAnswer {
 /// How a job ended, as the agent says it.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({ "status": "succeeded" })))]
 pub struct JobFinished {
+    /// The run's status at the end: `succeeded`, `failed`, `cancelled`, `waiting_for_approval`, ….
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub status: RunStatus,
 }
 

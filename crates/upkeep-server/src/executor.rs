@@ -427,12 +427,9 @@ impl Executor {
                 Ok(jobs) => jobs.iter().rev().find_map(|job| job.agent),
                 Err(_) => None,
             };
-            let name = match (ran_it, store.agents().await) {
-                (Some(id), Ok(agents)) => agents
-                    .into_iter()
-                    .find(|agent| agent.id == id)
-                    .map(|agent| agent.name),
-                _ => None,
+            let name = match ran_it {
+                Some(id) => store.agent(id).await.ok().flatten().map(|agent| agent.name),
+                None => None,
             };
             let kind = match decision {
                 Decision::Approve => JobKind::Approve,

@@ -315,7 +315,7 @@ impl App {
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(ready))
             .route("/metrics", get(metrics::metrics))
-            .nest("/api/v1", api::router())
+            .merge(api::router().split_for_parts().0)
             .fallback(|| async { api::error::ApiError::not_found("route") })
             .layer(axum::middleware::from_fn_with_state(
                 self.state.clone(),

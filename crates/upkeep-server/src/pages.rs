@@ -190,8 +190,9 @@ pub async fn home(State(state): State<AppState>, caller: Option<Caller>) -> Html
              <button>Run its pipeline</button><span class=\"error\"></span></form>"
         );
         let runs = store
-            .runs_of_workspace(workspace.id, 10)
+            .runs_of_workspace(workspace.id, upkeep_store::PageRequest::first(10))
             .await
+            .map(|page| page.items)
             .unwrap_or_default();
         if runs.is_empty() {
             body.push_str("<p>No runs yet.</p>");

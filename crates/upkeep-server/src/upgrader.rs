@@ -68,8 +68,9 @@ pub async fn start(
     // (the scheduler and a "run now" at the same moment).
     let _starting = state.inner.upgrade_starts.lock().await;
     if let Some(active) = store
-        .upgrade_runs(workspace, None, 1)
+        .upgrade_runs(workspace, upkeep_store::PageRequest::first(1))
         .await?
+        .items
         .into_iter()
         .find(|run| !run.status.is_final())
     {

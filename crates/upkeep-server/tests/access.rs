@@ -1,209 +1,129 @@
-//! Every API route × every kind of caller — anonymous, a revoked API token, a member of another
-//! workspace, a regular user, a super user — and the status each must get. Roles are enforced
-//! on the server for every route, whatever a page shows.
+//! Every operation of the API's OpenAPI document × every kind of caller — anonymous, a revoked
+//! API token, a member of another workspace, a regular user, a super user — and the status
+//! each must get. Agent routes (`x-upkeep-role: agent`) take an agent's own token, so every
+//! account is refused there as unauthenticated. The operations, their bodies (the documented examples) and the role each
+//! needs come from the document the server serves, so a new route is checked as soon as it
+//! is documented (and `openapi.rs` fails a route that is not). Roles are enforced on the
+//! server, whatever a page shows.
 
 mod common;
 
-use common::{Client, PASSWORD, Server, set_up};
+use common::{Client, PASSWORD, Server, code, set_up};
 use serde_json::{Value, json};
 
-/// Who may call a route.
+/// What a caller must get from an operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Access {
-    /// Anyone (its own checks follow: a token, a signature).
-    Public,
-    /// Any signed-in account.
-    Account,
-    /// The server's admin.
-    Admin,
-    /// A member of the workspace, regular or super.
-    Member,
-    /// A super user of the workspace.
-    Super,
-    /// A remote agent, by its own token: every account is refused.
-    Agent,
+enum Expect {
+    /// 401 `unauthenticated`.
+    Unauthenticated,
+    /// 403 `forbidden`.
+    Forbidden,
+    /// Past the checks of who calls (the operation's own answer, e.g. 404 for a made-up run),
+    /// and past the validation of the documented example body.
+    Allowed,
+    /// A public operation: never refused for who calls; a credential that does not hold may be
+    /// refused as when required.
+    Open,
 }
 
-struct Route {
-    method: &'static str,
-    path: String,
-    body: Option<Value>,
-    access: Access,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Anonymous,
+    RevokedToken,
+    OtherWorkspace,
+    RegularUser,
+    SuperUser,
 }
 
-fn route(method: &'static str, path: String, body: Option<Value>, access: Access) -> Route {
-    Route {
-        method,
-        path,
-        body,
-        access,
+const CALLERS: [Who; 5] = [
+    Who::Anonymous,
+    Who::RevokedToken,
+    Who::OtherWorkspace,
+    Who::RegularUser,
+    Who::SuperUser,
+];
+
+/// The table: what each caller gets, by the role the operation needs (its `x-upkeep-role`).
+/// The super user of the workspace is also the server's admin.
+fn expect(role: &str, who: Who) -> Expect {
+    use Expect::{Allowed, Forbidden, Open, Unauthenticated};
+    match (role, who) {
+        ("public", _) => Open,
+        // An agent's token (`upa_…`) is no account's: sessions and API tokens do not count.
+        ("agent", _) | (_, Who::Anonymous | Who::RevokedToken) => Unauthenticated,
+        ("account", _) | (_, Who::SuperUser) | ("member", Who::RegularUser) => Allowed,
+        ("member" | "super_user" | "admin", _) => Forbidden,
+        (role, _) => panic!("the table has no row for role `{role}`"),
     }
 }
 
-/// Every route of the API, with a body that passes validation, for workspace `a`.
-fn routes(a: i64, member: i64, run: &str) -> Vec<Route> {
-    use Access::{Account, Admin, Member, Public, Super};
-    let w = format!("/api/v1/workspaces/{a}");
-    vec![
-        route("POST", "/api/v1/setup".into(), Some(json!({})), Public),
-        route("POST", "/api/v1/session".into(), Some(json!({})), Public),
-        route(
-            "POST",
-            "/api/v1/invitations/accept".into(),
-            Some(json!({})),
-            Public,
-        ),
-        route(
-            "POST",
-            format!("/api/v1/hooks/github/{a}"),
-            Some(json!({})),
-            Public,
-        ),
-        route(
-            "POST",
-            format!("/api/v1/hooks/gitlab/{a}"),
-            Some(json!({})),
-            Public,
-        ),
-        route("GET", "/api/v1/me".into(), None, Account),
-        route("GET", "/api/v1/tokens".into(), None, Account),
-        route(
-            "POST",
-            "/api/v1/tokens".into(),
-            Some(json!({ "name": "x" })),
-            Account,
-        ),
-        route("DELETE", "/api/v1/tokens/999999".into(), None, Account),
-        route("DELETE", "/api/v1/session".into(), None, Account),
-        route(
-            "POST",
-            "/api/v1/workspaces".into(),
-            Some(json!({ "name": "new-one" })),
-            Admin,
-        ),
-        route("GET", format!("{w}/members"), None, Member),
-        route(
-            "GET",
-            format!("{w}/environments/staging/runs"),
-            None,
-            Member,
-        ),
-        route(
-            "POST",
-            format!("{w}/environments/staging/runs"),
-            Some(json!({})),
-            Member,
-        ),
-        route("GET", format!("{w}/runs/{run}"), None, Member),
-        route("GET", format!("{w}/repository"), None, Member),
-        route("GET", format!("{w}/upgrader"), None, Member),
-        route("GET", format!("{w}/upgrades"), None, Member),
-        route("GET", format!("{w}/upgrades/999999"), None, Member),
-        route("GET", format!("{w}/upgrades/999999/log"), None, Member),
-        route("GET", format!("{w}/runs/{run}/logs/install"), None, Member),
-        route(
-            "GET",
-            format!("{w}/runs/{run}/logs/install/events"),
-            None,
-            Member,
-        ),
-        route(
-            "PUT",
-            format!("{w}/members/{member}/role"),
-            Some(json!({ "role": "regular_user" })),
-            Super,
-        ),
-        route("GET", format!("{w}/invitations"), None, Super),
-        route(
-            "POST",
-            format!("{w}/invitations"),
-            Some(json!({ "email": "x@agency.test", "role": "regular_user" })),
-            Super,
-        ),
-        route("DELETE", format!("{w}/invitations/999999"), None, Super),
-        route("GET", format!("{w}/audit"), None, Super),
-        route("GET", format!("{w}/deliveries"), None, Super),
-        route("POST", format!("{w}/runs/{run}/approve"), None, Super),
-        route("POST", format!("{w}/runs/{run}/reject"), None, Super),
-    ]
-    .into_iter()
-    .chain(settings_routes(&w))
-    .chain(agent_routes())
-    .collect()
+struct Operation {
+    method: String,
+    /// With its parameters filled in.
+    path: String,
+    role: String,
+    body: Option<Value>,
 }
 
-fn agent_routes() -> Vec<Route> {
-    use Access::{Admin, Agent};
-    vec![
-        route("GET", "/api/v1/agents".into(), None, Admin),
-        route(
-            "POST",
-            "/api/v1/agents".into(),
-            Some(json!({ "name": "builder-9" })),
-            Admin,
-        ),
-        route("DELETE", "/api/v1/agents/999999".into(), None, Admin),
-        route(
-            "POST",
-            "/api/v1/agent/jobs/lease".into(),
-            Some(json!({ "wait_seconds": 0 })),
-            Agent,
-        ),
-        route("POST", "/api/v1/agent/jobs/1/lease".into(), None, Agent),
-        route(
-            "PUT",
-            "/api/v1/agent/jobs/1/record".into(),
-            Some(json!({})),
-            Agent,
-        ),
-        route(
-            "POST",
-            "/api/v1/agent/jobs/1/logs?path=logs/build/build.log&offset=0".into(),
-            None,
-            Agent,
-        ),
-        route(
-            "POST",
-            "/api/v1/agent/jobs/1/finish".into(),
-            Some(json!({ "status": "succeeded" })),
-            Agent,
-        ),
-    ]
+/// A value for a path parameter: the workspace under test, the regular user's account, and
+/// ids that do not exist for the rest.
+fn parameter(name: &str, workspace: i64, member: i64) -> String {
+    match name {
+        "workspace" => workspace.to_string(),
+        "account" => member.to_string(),
+        "id" | "invitation" | "job" => "999999".to_string(),
+        "environment" => "staging".to_string(),
+        "run" => "20261201T080000.000Z-00000001".to_string(),
+        "stage" => "install".to_string(),
+        "name" => "APP_NAME".to_string(),
+        other => panic!("no value for the path parameter `{other}`; add one here"),
+    }
 }
 
-fn settings_routes(w: &str) -> Vec<Route> {
-    use Access::{Member, Super};
-    vec![
-        route("GET", format!("{w}/variables"), None, Member),
-        route(
-            "PUT",
-            format!("{w}/variables/APP_NAME"),
-            Some(json!({ "value": "shop" })),
-            Super,
-        ),
-        route("DELETE", format!("{w}/variables/APP_NAME"), None, Super),
-        route(
-            "PUT",
-            format!("{w}/environments/staging/variables/DB_PASSWORD"),
-            Some(json!({ "value": "long enough", "secret": true })),
-            Super,
-        ),
-        route(
-            "DELETE",
-            format!("{w}/environments/staging/variables/DB_PASSWORD"),
-            None,
-            Super,
-        ),
-        route(
-            "PUT",
-            format!("{w}/repository"),
-            Some(json!({ "url": "file:///nonexistent/shop.git" })),
-            Super,
-        ),
-        route("POST", format!("{w}/repository/reclone"), None, Super),
-        route("PUT", format!("{w}/upgrader"), Some(json!({})), Super),
-        route("POST", format!("{w}/upgrades"), None, Super),
-    ]
+/// The documented example of an operation's JSON body (`{}` for a free-form one).
+fn example_body(document: &Value, operation: &Value) -> Option<Value> {
+    let schema = &operation["requestBody"]["content"]["application/json"]["schema"];
+    if schema.is_null() {
+        return None;
+    }
+    let Some(reference) = schema["$ref"].as_str() else {
+        return Some(json!({}));
+    };
+    let name = reference.rsplit('/').next().unwrap();
+    let example = document["components"]["schemas"][name]["example"].clone();
+    assert!(!example.is_null(), "the schema {name} has no example");
+    Some(example)
+}
+
+/// Every operation of the document; signing out comes last, as it ends the caller's session.
+fn operations(document: &Value, workspace: i64, member: i64) -> Vec<Operation> {
+    let mut operations = Vec::new();
+    for (template, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let mut path = template.clone();
+            for parameter_doc in operation["parameters"].as_array().into_iter().flatten() {
+                if parameter_doc["in"] == "path" {
+                    let name = parameter_doc["name"].as_str().unwrap();
+                    path =
+                        path.replace(&format!("{{{name}}}"), &parameter(name, workspace, member));
+                }
+            }
+            assert!(!path.contains('{'), "{method} {template}: {path}");
+            operations.push(Operation {
+                method: method.to_uppercase(),
+                path,
+                role: operation["x-upkeep-role"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{method} {template} names no role"))
+                    .to_string(),
+                body: example_body(document, operation),
+            });
+        }
+    }
+    operations.sort_by_key(|operation| {
+        operation.method == "DELETE" && operation.path == "/api/v1/session"
+    });
+    operations
 }
 
 /// Accepts an invitation into `workspace` for a new account and returns its signed-in client.
@@ -224,109 +144,100 @@ fn join(server: &Server, admin: &mut Client, workspace: i64, email: &str, role: 
     client
 }
 
+/// An API token of the client's account, as a client of its own.
+fn token_client(server: &Server, owner: &mut Client, name: &str) -> (Client, Value) {
+    let (status, token) = owner.call("POST", "/api/v1/tokens", Some(&json!({ "name": name })));
+    assert_eq!(status, 201, "{token}");
+    let mut client = server.client();
+    client.bearer = Some(token["token"].as_str().unwrap().to_string());
+    (client, token)
+}
+
 #[test]
-fn every_route_answers_every_caller_as_its_access_says() {
+fn every_operation_answers_every_caller_as_its_role_says() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("data"));
     let (mut admin, a) = set_up(&server);
-    let mut regular = join(&server, &mut admin, a, "dev@agency.test", "regular_user");
+    // The regular user calls with an API token, the others with session cookies: both ways
+    // of signing in are walked.
+    let mut regular_session = join(&server, &mut admin, a, "dev@agency.test", "regular_user");
+    let (mut regular, _) = token_client(&server, &mut regular_session, "ci");
     let (_, other) = admin.call(
         "POST",
         "/api/v1/workspaces",
-        Some(&json!({ "name": "b2b-shop" })),
+        Some(&json!({ "name": "other-shop" })),
     );
     let b = other["id"].as_i64().unwrap();
     let mut outsider = join(&server, &mut admin, b, "other@agency.test", "super_user");
     let member = regular.call("GET", "/api/v1/me", None).1["account"]["id"]
         .as_i64()
         .unwrap();
-    // A token that was revoked.
-    let (_, token) = admin.call("POST", "/api/v1/tokens", Some(&json!({ "name": "old" })));
-    admin.call("DELETE", &format!("/api/v1/tokens/{}", token["id"]), None);
-    let mut revoked = server.client();
-    revoked.bearer = Some(token["token"].as_str().unwrap().to_string());
+    let (mut revoked, token) = token_client(&server, &mut admin, "old");
+    let (status, _) = admin.call("DELETE", &format!("/api/v1/tokens/{}", token["id"]), None);
+    assert_eq!(status, 204);
     let mut anonymous = server.client();
-    let run = "20261201T080000.000Z-00000001";
+    let (status, document) = anonymous.call("GET", "/api/v1/openapi.json", None);
+    assert_eq!(status, 200);
 
+    let operations = operations(&document, a, member);
     let mut checked = 0;
-    for route in routes(a, member, run) {
-        let body = route.body.as_ref();
-        let (method, path) = (route.method, route.path.as_str());
-        let label = format!("{method} {path}");
-        if route.access == Access::Public {
-            // Public routes answer without credentials (with their own refusals).
-            let (status, _) = anonymous.call(method, path, body);
-            assert!(
-                status != 401 || path.contains("/hooks/"),
-                "{label}: {status}"
+    for operation in &operations {
+        for who in CALLERS {
+            let client = match who {
+                Who::Anonymous => &mut anonymous,
+                Who::RevokedToken => &mut revoked,
+                Who::OtherWorkspace => &mut outsider,
+                Who::RegularUser => &mut regular,
+                Who::SuperUser => &mut admin,
+            };
+            let (status, answer) =
+                client.call(&operation.method, &operation.path, operation.body.as_ref());
+            let label = format!(
+                "{} {} (role {}) as {who:?}: {status} {answer}",
+                operation.method, operation.path, operation.role
             );
-            checked += 1;
-            continue;
-        }
-        for (who, client) in [
-            ("anonymous", &mut anonymous),
-            ("a revoked token", &mut revoked),
-        ] {
-            let (status, answer) = client.call(method, path, body);
-            assert_eq!(status, 401, "{label} as {who}: {answer}");
-            checked += 1;
-        }
-        match route.access {
-            Access::Member | Access::Super => {
-                let (status, answer) = outsider.call(method, path, body);
-                assert_eq!(
-                    status, 403,
-                    "{label} as a member of another workspace: {answer}"
-                );
-                checked += 1;
-            }
-            Access::Admin => {
-                let (status, answer) = regular.call(method, path, body);
-                assert_eq!(status, 403, "{label} as a regular user: {answer}");
-                checked += 1;
-            }
-            Access::Agent => {
-                for (who, client) in [("a regular user", &mut regular), ("the admin", &mut admin)] {
-                    let (status, answer) = client.call(method, path, body);
-                    assert_eq!(status, 401, "{label} as {who}: {answer}");
-                    checked += 1;
+            match expect(&operation.role, who) {
+                Expect::Unauthenticated => {
+                    assert_eq!((status, code(&answer)), (401, "unauthenticated"), "{label}");
+                }
+                Expect::Forbidden => {
+                    assert_eq!((status, code(&answer)), (403, "forbidden"), "{label}");
+                }
+                Expect::Allowed => {
+                    assert!(![401, 403].contains(&status), "{label}");
+                    // The documented example passes validation (a 422 may be the operation's
+                    // own answer, e.g. `repository_unreachable` for the example's URL).
+                    assert!(![400, 415].contains(&status), "{label}");
+                    assert_ne!(code(&answer), "invalid_body", "{label}");
+                }
+                Expect::Open => {
+                    let refused = ["forbidden", "csrf"].contains(&code(&answer))
+                        || (who == Who::Anonymous && code(&answer) == "unauthenticated");
+                    assert!(!refused, "{label}");
                 }
             }
-            _ => {}
-        }
-        match route.access {
-            Access::Super => {
-                let (status, answer) = regular.call(method, path, body);
-                assert_eq!(status, 403, "{label} as a regular user: {answer}");
-                checked += 1;
-            }
-            Access::Member | Access::Account => {
-                if path.ends_with("/session") {
-                    continue;
-                }
-                let (status, answer) = regular.call(method, path, body);
-                assert!(
-                    status != 401 && status != 403,
-                    "{label} as a regular user: {status} {answer}"
-                );
-                checked += 1;
-            }
-            _ => {}
+            checked += 1;
         }
     }
-    // The super user passes every check that the others fail.
-    for route in routes(a, member, run) {
-        if route.access != Access::Super || route.path.ends_with("/role") {
-            continue;
+    assert_eq!(checked, operations.len() * CALLERS.len());
+    assert!(
+        operations.len() > 25,
+        "only {} operations",
+        operations.len()
+    );
+}
+
+#[test]
+fn the_table_covers_every_role_the_document_names() {
+    for role in upkeep_server::api::doc::ROLES {
+        for who in CALLERS {
+            // Panics for a role without a row.
+            let _ = expect(role, who);
         }
-        let (status, answer) = admin.call(route.method, &route.path, route.body.as_ref());
-        assert!(
-            status != 401 && status != 403,
-            "{} {} as a super user: {status} {answer}",
-            route.method,
-            route.path
-        );
-        checked += 1;
     }
-    assert!(checked > 60, "only {checked} checks");
+    assert_eq!(expect("super_user", Who::RegularUser), Expect::Forbidden);
+    assert_eq!(expect("member", Who::RegularUser), Expect::Allowed);
+    assert_eq!(expect("admin", Who::OtherWorkspace), Expect::Forbidden);
+    assert_eq!(expect("account", Who::OtherWorkspace), Expect::Allowed);
+    assert_eq!(expect("agent", Who::SuperUser), Expect::Unauthenticated);
 }

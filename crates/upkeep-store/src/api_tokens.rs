@@ -8,6 +8,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::accounts::AccountId;
+use crate::page::{Page, PageRequest};
 use crate::time::{from_millis, from_optional_millis, to_millis};
 use crate::{Store, StoreError};
 
@@ -43,10 +44,12 @@ pub trait ApiTokenStore {
         id: ApiTokenId,
         now: Timestamp,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// A page of the tokens of an account, revoked ones included, newest first.
     fn api_tokens(
         &self,
         account: AccountId,
-    ) -> impl Future<Output = Result<Vec<ApiToken>, StoreError>> + Send;
+        page: PageRequest,
+    ) -> impl Future<Output = Result<Page<ApiToken>, StoreError>> + Send;
 }
 
 const COLUMNS: &str = "id, account_id, name, created_at, last_used_at, revoked_at";
@@ -123,13 +126,21 @@ impl ApiTokenStore for Store {
         Ok(())
     }
 
-    async fn api_tokens(&self, account: AccountId) -> Result<Vec<ApiToken>, StoreError> {
+    async fn api_tokens(
+        &self,
+        account: AccountId,
+        page: PageRequest,
+    ) -> Result<Page<ApiToken>, StoreError> {
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM api_tokens WHERE account_id = $1 ORDER BY id"
+            "SELECT {COLUMNS} FROM api_tokens WHERE account_id = $1 AND id < $2 \
+             ORDER BY id DESC LIMIT $3"
         ))
         .bind(account.0)
+        .bind(page.before_bound())
+        .bind(page.fetch())
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(token_from).collect()
+        let tokens = rows.iter().map(token_from).collect::<Result<_, _>>()?;
+        Ok(Page::of(tokens, page, |token: &ApiToken| token.id.0))
     }
 }

@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use sqlx::Row;
 
 use crate::accounts::AccountId;
+use crate::page::{Page, PageRequest};
 use crate::time::{from_millis, to_millis};
 use crate::workspaces::WorkspaceId;
 use crate::{Store, StoreError};
@@ -31,13 +32,12 @@ pub trait AuditStore {
         action: &str,
         detail: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// The newest entries of a workspace first; `before` continues a page (an entry id).
+    /// A page of the entries of a workspace, newest first.
     fn audit_entries(
         &self,
         workspace: WorkspaceId,
-        before: Option<i64>,
-        limit: u32,
-    ) -> impl Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send;
+        page: PageRequest,
+    ) -> impl Future<Output = Result<Page<AuditEntry>, StoreError>> + Send;
 }
 
 impl AuditStore for Store {
@@ -64,19 +64,19 @@ impl AuditStore for Store {
     async fn audit_entries(
         &self,
         workspace: WorkspaceId,
-        before: Option<i64>,
-        limit: u32,
-    ) -> Result<Vec<AuditEntry>, StoreError> {
+        page: PageRequest,
+    ) -> Result<Page<AuditEntry>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, workspace_id, actor, action, detail, at FROM audit_log \
              WHERE workspace_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
         )
         .bind(workspace.0)
-        .bind(before.unwrap_or(i64::MAX))
-        .bind(i64::from(limit))
+        .bind(page.before_bound())
+        .bind(page.fetch())
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
+        let entries = rows
+            .iter()
             .map(|row| {
                 Ok(AuditEntry {
                     id: row.try_get("id")?,
@@ -89,6 +89,7 @@ impl AuditStore for Store {
                     at: from_millis(row.try_get("at")?)?,
                 })
             })
-            .collect()
+            .collect::<Result<_, StoreError>>()?;
+        Ok(Page::of(entries, page, |entry: &AuditEntry| entry.id))
     }
 }

@@ -6,6 +6,7 @@ use std::future::Future;
 use jiff::Timestamp;
 use sqlx::Row;
 
+use crate::page::{Page, PageRequest};
 use crate::time::{from_millis, to_millis};
 use crate::workspaces::WorkspaceId;
 use crate::{Store, StoreError};
@@ -46,12 +47,12 @@ pub trait DeliveryStore {
     fn count_deliveries_by_verdict(
         &self,
     ) -> impl Future<Output = Result<Vec<(String, i64)>, StoreError>> + Send;
-    /// The newest deliveries of a workspace first.
+    /// A page of the deliveries of a workspace, newest first.
     fn deliveries(
         &self,
         workspace: WorkspaceId,
-        limit: u32,
-    ) -> impl Future<Output = Result<Vec<Delivery>, StoreError>> + Send;
+        page: PageRequest,
+    ) -> impl Future<Output = Result<Page<Delivery>, StoreError>> + Send;
 }
 
 impl DeliveryStore for Store {
@@ -110,17 +111,19 @@ impl DeliveryStore for Store {
     async fn deliveries(
         &self,
         workspace: WorkspaceId,
-        limit: u32,
-    ) -> Result<Vec<Delivery>, StoreError> {
+        page: PageRequest,
+    ) -> Result<Page<Delivery>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, workspace_id, provider, delivery_id, event, verdict, detail, received_at \
-             FROM deliveries WHERE workspace_id = $1 ORDER BY id DESC LIMIT $2",
+             FROM deliveries WHERE workspace_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
         )
         .bind(workspace.0)
-        .bind(i64::from(limit))
+        .bind(page.before_bound())
+        .bind(page.fetch())
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
+        let deliveries = rows
+            .iter()
             .map(|row| {
                 Ok(Delivery {
                     id: row.try_get("id")?,
@@ -133,6 +136,9 @@ impl DeliveryStore for Store {
                     received_at: from_millis(row.try_get("received_at")?)?,
                 })
             })
-            .collect()
+            .collect::<Result<_, StoreError>>()?;
+        Ok(Page::of(deliveries, page, |delivery: &Delivery| {
+            delivery.id
+        }))
     }
 }

@@ -10,6 +10,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::accounts::AccountId;
+use crate::page::{Page, PageRequest};
 use crate::time::{from_millis, from_optional_millis, to_millis};
 use crate::workspaces::{Role, UPSERT_MEMBERSHIP, WorkspaceId};
 use crate::{Store, StoreError};
@@ -81,6 +82,10 @@ pub trait InvitationStore {
         &self,
         invitation: &NewInvitation<'_>,
     ) -> impl Future<Output = Result<Invitation, StoreError>> + Send;
+    fn invitation(
+        &self,
+        id: InvitationId,
+    ) -> impl Future<Output = Result<Option<Invitation>, StoreError>> + Send;
     fn invitation_by_token_hash(
         &self,
         token_hash: &str,
@@ -106,12 +111,13 @@ pub trait InvitationStore {
         id: InvitationId,
         now: Timestamp,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// The invitations of a workspace that can still be used at `now`.
+    /// A page of the invitations of a workspace that can still be used at `now`, newest first.
     fn pending_invitations(
         &self,
         workspace: WorkspaceId,
         now: Timestamp,
-    ) -> impl Future<Output = Result<Vec<Invitation>, StoreError>> + Send;
+        page: PageRequest,
+    ) -> impl Future<Output = Result<Page<Invitation>, StoreError>> + Send;
 }
 
 const COLUMNS: &str = "id, workspace_id, email, role, invited_by, created_at, expires_at, \
@@ -134,16 +140,13 @@ fn invitation_from(row: &AnyRow) -> Result<Invitation, StoreError> {
 }
 
 impl Store {
-    async fn invitation(&self, id: InvitationId) -> Result<Invitation, StoreError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM invitations WHERE id = $1"))
-            .bind(id.0)
-            .fetch_optional(self.pool())
+    async fn existing_invitation(&self, id: InvitationId) -> Result<Invitation, StoreError> {
+        self.invitation(id)
             .await?
             .ok_or_else(|| StoreError::NotFound {
                 what: "invitation",
                 id: id.0.to_string(),
-            })?;
-        invitation_from(&row)
+            })
     }
 }
 
@@ -206,6 +209,16 @@ impl InvitationStore for Store {
         invitation_from(&row)
     }
 
+    async fn invitation(&self, id: InvitationId) -> Result<Option<Invitation>, StoreError> {
+        sqlx::query(&format!("SELECT {COLUMNS} FROM invitations WHERE id = $1"))
+            .bind(id.0)
+            .fetch_optional(self.pool())
+            .await?
+            .as_ref()
+            .map(invitation_from)
+            .transpose()
+    }
+
     async fn invitation_by_token_hash(
         &self,
         token_hash: &str,
@@ -230,7 +243,7 @@ impl InvitationStore for Store {
         let mut transaction = self.pool().begin().await?;
         if !use_up(&mut transaction, id, account, now).await? {
             transaction.rollback().await?;
-            let invitation = self.invitation(id).await?;
+            let invitation = self.existing_invitation(id).await?;
             return Err(StoreError::InvitationUnusable(invitation.state(now)));
         }
         transaction.commit().await?;
@@ -261,7 +274,7 @@ impl InvitationStore for Store {
         if !use_up(&mut transaction, id, account_id, now).await? {
             // The account goes with the rollback: a refused acceptance leaves none behind.
             transaction.rollback().await?;
-            let invitation = self.invitation(id).await?;
+            let invitation = self.existing_invitation(id).await?;
             return Err(StoreError::InvitationUnusable(invitation.state(now)));
         }
         transaction.commit().await?;
@@ -277,7 +290,7 @@ impl InvitationStore for Store {
         .execute(self.pool())
         .await?;
         if done.rows_affected() == 0 {
-            let invitation = self.invitation(id).await?;
+            let invitation = self.existing_invitation(id).await?;
             return Err(StoreError::InvitationUnusable(invitation.state(now)));
         }
         Ok(())
@@ -287,15 +300,21 @@ impl InvitationStore for Store {
         &self,
         workspace: WorkspaceId,
         now: Timestamp,
-    ) -> Result<Vec<Invitation>, StoreError> {
+        page: PageRequest,
+    ) -> Result<Page<Invitation>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM invitations WHERE workspace_id = $1 AND accepted_at IS NULL \
-             AND revoked_at IS NULL AND expires_at > $2 ORDER BY id"
+             AND revoked_at IS NULL AND expires_at > $2 AND id < $3 ORDER BY id DESC LIMIT $4"
         ))
         .bind(workspace.0)
         .bind(to_millis(now))
+        .bind(page.before_bound())
+        .bind(page.fetch())
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(invitation_from).collect()
+        let invitations = rows.iter().map(invitation_from).collect::<Result<_, _>>()?;
+        Ok(Page::of(invitations, page, |invitation: &Invitation| {
+            invitation.id.0
+        }))
     }
 }

@@ -15,6 +15,7 @@ use sqlx::any::AnyRow;
 use upkeep_pipeline::record::RunId;
 
 use crate::accounts::AccountId;
+use crate::page::{Page, PageRequest};
 use crate::time::{from_millis, from_optional_millis, to_millis};
 use crate::{Backend, Store, StoreError};
 
@@ -121,7 +122,12 @@ pub trait AgentStore {
         token_hash: &str,
         now: Timestamp,
     ) -> impl Future<Output = Result<Option<Agent>, StoreError>> + Send;
-    fn agents(&self) -> impl Future<Output = Result<Vec<Agent>, StoreError>> + Send;
+    fn agent(&self, id: AgentId) -> impl Future<Output = Result<Option<Agent>, StoreError>> + Send;
+    /// A page of the agents, revoked ones included, newest first.
+    fn agents(
+        &self,
+        page: PageRequest,
+    ) -> impl Future<Output = Result<Page<Agent>, StoreError>> + Send;
     /// Revokes an agent's token; `false` when there is no such agent or it was revoked.
     fn revoke_agent(
         &self,
@@ -295,15 +301,30 @@ impl AgentStore for Store {
         }
     }
 
-    async fn agents(&self) -> Result<Vec<Agent>, StoreError> {
-        let rows = sqlx::query(&format!("SELECT {AGENT_COLUMNS} FROM agents ORDER BY name"))
-            .fetch_all(self.pool())
+    async fn agent(&self, id: AgentId) -> Result<Option<Agent>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = $1"))
+            .bind(id.0)
+            .fetch_optional(self.pool())
             .await?;
+        match row {
+            Some(row) => Ok(Some(self.agent_from(&row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn agents(&self, page: PageRequest) -> Result<Page<Agent>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {AGENT_COLUMNS} FROM agents WHERE id < $1 ORDER BY id DESC LIMIT $2"
+        ))
+        .bind(page.before_bound())
+        .bind(page.fetch())
+        .fetch_all(self.pool())
+        .await?;
         let mut agents = Vec::with_capacity(rows.len());
         for row in &rows {
             agents.push(self.agent_from(row).await?);
         }
-        Ok(agents)
+        Ok(Page::of(agents, page, |agent: &Agent| agent.id.0))
     }
 
     async fn revoke_agent(&self, id: AgentId, now: Timestamp) -> Result<bool, StoreError> {

@@ -2,9 +2,9 @@
 //! [`InvitationStore`], [`ApiTokenStore`], [`SessionStore`], [`RepositoryStore`],
 //! [`DeliveryStore`], [`RunStore`], [`UpgradeStore`], [`AuditStore`], [`VariableStore`]),
 //! implemented once by [`Store`] over the embedded SQLite database (the default) or PostgreSQL,
-//! with one schema written for both
-//! (`migrations/`) and forward-only migrations that run at start. Logs are never stored here:
-//! runs keep the path of their run directory, whose log files have byte offsets.
+//! with one schema written for both (`migrations/`) and forward-only migrations that run at
+//! start. Lists come a [`Page`] at a time, newest first, by keyset on the row id. Logs are never
+//! stored here: runs keep the path of their run directory, whose log files have byte offsets.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), upkeep_store::StoreError> {
@@ -30,6 +30,7 @@ mod error;
 pub mod invitations;
 mod jobs;
 mod migrate;
+mod page;
 mod repositories;
 mod runs;
 mod sessions;
@@ -54,6 +55,7 @@ pub use error::StoreError;
 pub use invitations::{Invitation, InvitationId, InvitationState, InvitationStore, NewInvitation};
 pub use jobs::{Agent, AgentId, AgentStore, Job, JobId, JobKind, JobState, JobStore};
 pub use migrate::MIGRATIONS;
+pub use page::{Page, PageRequest};
 pub use repositories::{
     HeadSource, NewRepository, Provider, Repository, RepositoryStore, WebhookStatus,
 };

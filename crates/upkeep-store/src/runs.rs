@@ -11,6 +11,7 @@ use sqlx::any::AnyRow;
 use upkeep_pipeline::record::{RunId, RunKind, RunStatus};
 
 use crate::accounts::AccountId;
+use crate::page::{Page, PageRequest};
 use crate::time::{from_millis, from_optional_millis, to_millis};
 use crate::workspaces::WorkspaceId;
 use crate::{Store, StoreError};
@@ -84,20 +85,19 @@ pub trait RunStore {
         status: RunStatus,
         at: Timestamp,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Runs of one environment, newest first; `before` (a row id) continues a page.
+    /// A page of the runs of one environment, newest first (by row id).
     fn runs_of_environment(
         &self,
         workspace: WorkspaceId,
         environment: &str,
-        before: Option<i64>,
-        limit: u32,
-    ) -> impl Future<Output = Result<Vec<StoredRun>, StoreError>> + Send;
-    /// The newest runs of a workspace, all environments.
+        page: PageRequest,
+    ) -> impl Future<Output = Result<Page<StoredRun>, StoreError>> + Send;
+    /// A page of the runs of a workspace, all environments, newest first (by row id).
     fn runs_of_workspace(
         &self,
         workspace: WorkspaceId,
-        limit: u32,
-    ) -> impl Future<Output = Result<Vec<StoredRun>, StoreError>> + Send;
+        page: PageRequest,
+    ) -> impl Future<Output = Result<Page<StoredRun>, StoreError>> + Send;
     /// How many runs are in each status, all workspaces (for metrics).
     fn count_runs_by_status(
         &self,
@@ -209,35 +209,37 @@ impl RunStore for Store {
         &self,
         workspace: WorkspaceId,
         environment: &str,
-        before: Option<i64>,
-        limit: u32,
-    ) -> Result<Vec<StoredRun>, StoreError> {
+        page: PageRequest,
+    ) -> Result<Page<StoredRun>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM runs WHERE workspace_id = $1 AND environment = $2 AND id < $3 \
              ORDER BY id DESC LIMIT $4"
         ))
         .bind(workspace.0)
         .bind(environment)
-        .bind(before.unwrap_or(i64::MAX))
-        .bind(i64::from(limit))
+        .bind(page.before_bound())
+        .bind(page.fetch())
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(run_from).collect()
+        let runs = rows.iter().map(run_from).collect::<Result<_, _>>()?;
+        Ok(Page::of(runs, page, |run: &StoredRun| run.row_id))
     }
 
     async fn runs_of_workspace(
         &self,
         workspace: WorkspaceId,
-        limit: u32,
-    ) -> Result<Vec<StoredRun>, StoreError> {
+        page: PageRequest,
+    ) -> Result<Page<StoredRun>, StoreError> {
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM runs WHERE workspace_id = $1 ORDER BY id DESC LIMIT $2"
+            "SELECT {COLUMNS} FROM runs WHERE workspace_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
         ))
         .bind(workspace.0)
-        .bind(i64::from(limit))
+        .bind(page.before_bound())
+        .bind(page.fetch())
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(run_from).collect()
+        let runs = rows.iter().map(run_from).collect::<Result<_, _>>()?;
+        Ok(Page::of(runs, page, |run: &StoredRun| run.row_id))
     }
 
     async fn count_runs_by_status(&self) -> Result<Vec<(RunStatus, i64)>, StoreError> {

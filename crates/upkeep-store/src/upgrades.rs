@@ -11,6 +11,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::accounts::AccountId;
+use crate::page::{Page, PageRequest};
 use crate::time::{from_millis, from_optional_millis, to_millis};
 use crate::workspaces::WorkspaceId;
 use crate::{Store, StoreError};
@@ -206,13 +207,12 @@ pub trait UpgradeStore {
         workspace: WorkspaceId,
         id: i64,
     ) -> impl Future<Output = Result<Option<UpgradeRun>, StoreError>> + Send;
-    /// The workspace's runs, newest first; `before` (an id) continues a page.
+    /// A page of the workspace's runs, newest first.
     fn upgrade_runs(
         &self,
         workspace: WorkspaceId,
-        before: Option<i64>,
-        limit: u32,
-    ) -> impl Future<Output = Result<Vec<UpgradeRun>, StoreError>> + Send;
+        page: PageRequest,
+    ) -> impl Future<Output = Result<Page<UpgradeRun>, StoreError>> + Send;
     /// At start: runs a stopped server left queued or running become interrupted.
     fn interrupt_unfinished_upgrades(
         &self,
@@ -521,19 +521,19 @@ impl UpgradeStore for Store {
     async fn upgrade_runs(
         &self,
         workspace: WorkspaceId,
-        before: Option<i64>,
-        limit: u32,
-    ) -> Result<Vec<UpgradeRun>, StoreError> {
+        page: PageRequest,
+    ) -> Result<Page<UpgradeRun>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {RUN_COLUMNS} FROM upgrade_runs WHERE workspace_id = $1 AND id < $2 \
              ORDER BY id DESC LIMIT $3"
         ))
         .bind(workspace.0)
-        .bind(before.unwrap_or(i64::MAX))
-        .bind(i64::from(limit))
+        .bind(page.before_bound())
+        .bind(page.fetch())
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(run_from).collect()
+        let runs = rows.iter().map(run_from).collect::<Result<_, _>>()?;
+        Ok(Page::of(runs, page, |run: &UpgradeRun| run.id))
     }
 
     async fn interrupt_unfinished_upgrades(&self, now: Timestamp) -> Result<u64, StoreError> {

@@ -10,6 +10,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::accounts::AccountId;
+use crate::page::{Page, PageRequest};
 use crate::time::{from_millis, to_millis};
 use crate::{Store, StoreError};
 
@@ -97,10 +98,17 @@ pub trait WorkspaceStore {
         account: AccountId,
         role: Role,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// A page of the members of a workspace, newest account first.
     fn members(
         &self,
         workspace: WorkspaceId,
-    ) -> impl Future<Output = Result<Vec<Member>, StoreError>> + Send;
+        page: PageRequest,
+    ) -> impl Future<Output = Result<Page<Member>, StoreError>> + Send;
+    /// The super users of a workspace (a workspace keeps at least one).
+    fn super_users(
+        &self,
+        workspace: WorkspaceId,
+    ) -> impl Future<Output = Result<Vec<AccountId>, StoreError>> + Send;
 }
 
 fn workspace_from(row: &AnyRow) -> Result<Workspace, StoreError> {
@@ -199,15 +207,23 @@ impl WorkspaceStore for Store {
         Ok(())
     }
 
-    async fn members(&self, workspace: WorkspaceId) -> Result<Vec<Member>, StoreError> {
+    async fn members(
+        &self,
+        workspace: WorkspaceId,
+        page: PageRequest,
+    ) -> Result<Page<Member>, StoreError> {
         let rows = sqlx::query(
             "SELECT a.id, a.email, a.display_name, m.role FROM memberships m \
-             JOIN accounts a ON a.id = m.account_id WHERE m.workspace_id = $1 ORDER BY a.email",
+             JOIN accounts a ON a.id = m.account_id WHERE m.workspace_id = $1 AND m.account_id < $2 \
+             ORDER BY m.account_id DESC LIMIT $3",
         )
         .bind(workspace.0)
+        .bind(page.before_bound())
+        .bind(page.fetch())
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
+        let members = rows
+            .iter()
             .map(|row| {
                 let role: String = row.try_get("role")?;
                 Ok(Member {
@@ -217,6 +233,21 @@ impl WorkspaceStore for Store {
                     role: role.parse()?,
                 })
             })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(Page::of(members, page, |member: &Member| member.account.0))
+    }
+
+    async fn super_users(&self, workspace: WorkspaceId) -> Result<Vec<AccountId>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT account_id FROM memberships WHERE workspace_id = $1 AND role = $2 \
+             ORDER BY account_id",
+        )
+        .bind(workspace.0)
+        .bind(Role::SuperUser.as_str())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| Ok(AccountId(row.try_get("account_id")?)))
             .collect()
     }
 }

@@ -10,12 +10,12 @@ use upkeep_pipeline::record::{RunId, RunKind, RunStatus};
 use upkeep_store::testing::Postgres;
 use upkeep_store::{
     AccountId, AccountStore, ApiTokenStore, AuditStore, DeliveryStore, HeadSource, InvitationState,
-    InvitationStore, NewAccount, NewInvitation, NewRepository, NewRun, Provider, RepositoryStore,
-    Role, RunStore, Scope, SessionStore, Store, StoreError, StoredValue, Trigger, UpgradeRunEnd,
-    UpgradeRunStatus, UpgradeStore, UpgradeTrigger, UpgraderSettings, VariableStore, WebhookStatus,
-    WorkspaceId, WorkspaceStore,
+    InvitationStore, NewAccount, NewInvitation, NewRepository, NewRun, PageRequest, Provider,
+    RepositoryStore, Role, RunStore, Scope, SessionStore, Store, StoreError, StoredValue, Trigger,
+    UpgradeRunEnd, UpgradeRunStatus, UpgradeStore, UpgradeTrigger, UpgraderSettings, VariableStore,
+    WebhookStatus, WorkspaceId, WorkspaceStore,
 };
-use upkeep_store::{AgentStore, JobKind, JobState, JobStore};
+use upkeep_store::{AgentId, AgentStore, JobKind, JobState, JobStore};
 
 fn account(email: &str, admin: bool) -> NewAccount<'_> {
     NewAccount {
@@ -32,6 +32,7 @@ async fn contract(store: &Store) {
     let workspace = workspaces(store, admin, colleague).await;
     invitations(store, workspace, admin).await;
     api_tokens(store, colleague).await;
+    pages(store, colleague).await;
     sessions(store, colleague).await;
     repositories(store, workspace, admin).await;
     runs(store, workspace, admin).await;
@@ -154,7 +155,36 @@ async fn agents_and_jobs(store: &Store, workspace: WorkspaceId, admin: AccountId
     assert!(store.revoke_agent(plain.id, now).await.unwrap());
     assert!(!store.revoke_agent(plain.id, now).await.unwrap());
     assert_eq!(store.agent_by_token("hash-plain", now).await.unwrap(), None);
-    assert_eq!(store.agents().await.unwrap().len(), 2);
+    // Newest first, a page at a time; revoked agents stay listed.
+    let first = store.agents(PageRequest::first(1)).await.unwrap();
+    assert_eq!(
+        first.items.iter().map(|agent| agent.id).collect::<Vec<_>>(),
+        [plain.id]
+    );
+    let rest = store
+        .agents(PageRequest {
+            before: first.next,
+            limit: 1,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            rest.items.iter().map(|agent| agent.id).collect::<Vec<_>>(),
+            rest.next
+        ),
+        (vec![php.id], None)
+    );
+    assert!(
+        store
+            .agent(plain.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_some()
+    );
+    assert_eq!(store.agent(AgentId(999_999)).await.unwrap(), None);
 }
 
 async fn leased_by_labels(
@@ -412,9 +442,15 @@ async fn workspaces(store: &Store, admin: AccountId, colleague: AccountId) -> Wo
         .set_role(workspace.id, colleague, Role::RegularUser)
         .await
         .unwrap();
-    let members = store.members(workspace.id).await.unwrap();
+    // Newest account first.
+    let members = store
+        .members(workspace.id, PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(members.next, None);
     assert_eq!(
         members
+            .items
             .iter()
             .map(|member| (member.email.as_str(), member.role))
             .collect::<Vec<_>>(),
@@ -423,6 +459,7 @@ async fn workspaces(store: &Store, admin: AccountId, colleague: AccountId) -> Wo
             ("ops@example.test", Role::SuperUser)
         ]
     );
+    assert_eq!(store.super_users(workspace.id).await.unwrap(), [admin]);
     let other = store.create_workspace("b2b-shop", colleague).await.unwrap();
     let of_colleague = store.workspaces_of(colleague).await.unwrap();
     assert_eq!(
@@ -511,13 +548,29 @@ async fn invitations(store: &Store, workspace: WorkspaceId, admin: AccountId) {
     ));
     assert_eq!(store.role_of(workspace, loser).await.unwrap(), None);
     let pending: Vec<_> = store
-        .pending_invitations(workspace, now)
+        .pending_invitations(workspace, now, PageRequest::first(10))
         .await
         .unwrap()
+        .items
         .into_iter()
         .map(|invitation| invitation.id)
         .collect();
     assert_eq!(pending, [kept.id]);
+    assert_eq!(
+        store
+            .invitation(kept.id)
+            .await
+            .unwrap()
+            .map(|found| found.email),
+        Some("kept@example.test".to_string())
+    );
+    assert_eq!(
+        store
+            .invitation(upkeep_store::InvitationId(9999))
+            .await
+            .unwrap(),
+        None
+    );
     // A token hash in use is refused, and the error does not show it.
     let duplicate = store
         .create_invitation(&invite("x@example.test", "hash-4", week))
@@ -618,7 +671,11 @@ async fn api_tokens(store: &Store, owner: AccountId) {
         Some(owner)
     );
     assert_eq!(store.use_api_token("other", now).await.unwrap(), None);
-    let listed = store.api_tokens(owner).await.unwrap();
+    let listed = store
+        .api_tokens(owner, PageRequest::first(10))
+        .await
+        .unwrap()
+        .items;
     assert_eq!(
         listed[0].last_used_at.map(Timestamp::as_millisecond),
         Some(now.as_millisecond())
@@ -626,6 +683,52 @@ async fn api_tokens(store: &Store, owner: AccountId) {
     store.revoke_api_token(owner, token.id, now).await.unwrap();
     assert_eq!(store.use_api_token("token-hash", now).await.unwrap(), None);
     assert!(store.revoke_api_token(owner, token.id, now).await.is_err());
+}
+
+/// Walking a list page by page gives every row once, newest first, even when rows are added
+/// between pages (they are newer than the cursor, so they belong to no later page).
+async fn pages(store: &Store, owner: AccountId) {
+    let before: Vec<i64> = store
+        .api_tokens(owner, PageRequest::first(100))
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|token| token.id.0)
+        .collect();
+    for n in 0..5 {
+        store
+            .create_api_token(owner, &format!("machine {n}"), &format!("paged-{n}"))
+            .await
+            .unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut request = PageRequest::first(2);
+    let mut sizes = Vec::new();
+    loop {
+        let page = store.api_tokens(owner, request).await.unwrap();
+        sizes.push(page.items.len());
+        seen.extend(page.items.iter().map(|token| token.id.0));
+        if seen.len() == 2 {
+            store
+                .create_api_token(owner, "added meanwhile", "paged-late")
+                .await
+                .unwrap();
+        }
+        match page.next {
+            Some(next) => request.before = Some(next),
+            None => break,
+        }
+    }
+    let total = before.len() + 5;
+    assert_eq!(seen.len(), total, "{seen:?}");
+    assert!(seen.windows(2).all(|pair| pair[0] > pair[1]), "{seen:?}");
+    assert_eq!(&seen[5..], before.as_slice());
+    assert_eq!(sizes.iter().sum::<usize>(), total);
+    assert!(
+        sizes[..sizes.len() - 1].iter().all(|size| *size == 2),
+        "{sizes:?}"
+    );
 }
 
 async fn sessions(store: &Store, owner: AccountId) {
@@ -755,9 +858,10 @@ async fn deliveries(store: &Store, workspace: WorkspaceId) {
     assert!(store.delivery_accepted("github", "d-1").await.unwrap());
     assert!(!store.delivery_accepted("gitlab", "d-1").await.unwrap());
     let verdicts: Vec<String> = store
-        .deliveries(workspace, 10)
+        .deliveries(workspace, PageRequest::first(10))
         .await
         .unwrap()
+        .items
         .into_iter()
         .map(|delivery| delivery.verdict)
         .collect();
@@ -818,28 +922,7 @@ async fn runs(store: &Store, workspace: WorkspaceId, admin: AccountId) {
     assert_eq!(done.requested_by, Some(admin));
     assert_eq!(done.trigger, Trigger::Manual);
 
-    let page = store
-        .runs_of_environment(workspace, "staging", None, 2)
-        .await
-        .unwrap();
-    assert_eq!(
-        page.iter().map(|run| &run.run_id).collect::<Vec<_>>(),
-        [&ids[3], &ids[2]]
-    );
-    let next = store
-        .runs_of_environment(workspace, "staging", Some(page[1].row_id), 10)
-        .await
-        .unwrap();
-    assert_eq!(
-        next.iter().map(|run| &run.run_id).collect::<Vec<_>>(),
-        [&ids[1], &ids[0]]
-    );
-
-    let all = store.runs_of_workspace(workspace, 3).await.unwrap();
-    assert_eq!(
-        all.iter().map(|run| &run.run_id).collect::<Vec<_>>(),
-        [&ids[4], &ids[3], &ids[2]]
-    );
+    runs_page_by_page(store, workspace, &ids).await;
 
     // A server stopped mid-run: at the next start the running and queued runs are
     // interrupted; the waiting one still waits, the finished one stays finished.
@@ -864,6 +947,60 @@ async fn runs(store: &Store, workspace: WorkspaceId, admin: AccountId) {
         .await
         .unwrap_err();
     assert!(matches!(error, StoreError::NotFound { .. }));
+}
+
+/// The runs of an environment and of a workspace, newest first, a page at a time.
+async fn runs_page_by_page(store: &Store, workspace: WorkspaceId, ids: &[RunId]) {
+    let page = store
+        .runs_of_environment(workspace, "staging", PageRequest::first(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        page.items.iter().map(|run| &run.run_id).collect::<Vec<_>>(),
+        [&ids[3], &ids[2]]
+    );
+    assert_eq!(page.next, Some(page.items[1].row_id));
+    // The last page, exactly full: nothing follows it.
+    let next = store
+        .runs_of_environment(
+            workspace,
+            "staging",
+            PageRequest {
+                before: page.next,
+                limit: 2,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        next.items.iter().map(|run| &run.run_id).collect::<Vec<_>>(),
+        [&ids[1], &ids[0]]
+    );
+    assert_eq!(next.next, None);
+
+    let all = store
+        .runs_of_workspace(workspace, PageRequest::first(3))
+        .await
+        .unwrap();
+    assert_eq!(
+        all.items.iter().map(|run| &run.run_id).collect::<Vec<_>>(),
+        [&ids[4], &ids[3], &ids[2]]
+    );
+    let rest = store
+        .runs_of_workspace(
+            workspace,
+            PageRequest {
+                before: all.next,
+                limit: 3,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        rest.items.iter().map(|run| &run.run_id).collect::<Vec<_>>(),
+        [&ids[1], &ids[0]]
+    );
+    assert_eq!(rest.next, None);
 }
 
 /// A branch head is news once: for the first caller that sees it, whoever that is.
@@ -1063,20 +1200,7 @@ async fn upgrade_runs(store: &Store, workspace: WorkspaceId, admin: AccountId) {
             .unwrap(),
         None
     );
-    let newest = store.upgrade_runs(workspace, None, 1).await.unwrap();
-    assert_eq!(newest.len(), 1);
-    assert_eq!(
-        (newest[0].id, newest[0].trigger, newest[0].requested_by),
-        (second.id, UpgradeTrigger::Manual, Some(admin))
-    );
-    let older = store
-        .upgrade_runs(workspace, Some(second.id), 10)
-        .await
-        .unwrap();
-    assert_eq!(
-        older.iter().map(|run| run.id).collect::<Vec<_>>(),
-        [first.id]
-    );
+    upgrade_runs_page_by_page(store, workspace, (first.id, second.id), admin).await;
     assert_eq!(store.interrupt_unfinished_upgrades(at).await.unwrap(), 1);
     let interrupted = store
         .upgrade_run(workspace, second.id)
@@ -1103,6 +1227,46 @@ async fn upgrade_runs(store: &Store, workspace: WorkspaceId, admin: AccountId) {
     );
 }
 
+/// The upgrade runs of a workspace, newest first, a page at a time.
+async fn upgrade_runs_page_by_page(
+    store: &Store,
+    workspace: WorkspaceId,
+    (first, second): (i64, i64),
+    admin: AccountId,
+) {
+    let newest = store
+        .upgrade_runs(workspace, PageRequest::first(1))
+        .await
+        .unwrap();
+    assert_eq!(newest.items.len(), 1);
+    assert_eq!(newest.next, Some(second));
+    assert_eq!(
+        (
+            newest.items[0].id,
+            newest.items[0].trigger,
+            newest.items[0].requested_by
+        ),
+        (second, UpgradeTrigger::Manual, Some(admin))
+    );
+    let older = store
+        .upgrade_runs(
+            workspace,
+            PageRequest {
+                before: newest.next,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            older.items.iter().map(|run| run.id).collect::<Vec<_>>(),
+            older.next
+        ),
+        (vec![first], None)
+    );
+}
+
 async fn audit(store: &Store, workspace: WorkspaceId, admin: AccountId) {
     for n in 0..3 {
         store
@@ -1115,21 +1279,33 @@ async fn audit(store: &Store, workspace: WorkspaceId, admin: AccountId) {
             .await
             .unwrap();
     }
-    let newest = store.audit_entries(workspace, None, 2).await.unwrap();
+    let newest = store
+        .audit_entries(workspace, PageRequest::first(2))
+        .await
+        .unwrap();
+    assert_eq!(newest.next, Some(newest.items[1].id));
     assert_eq!(
         newest
+            .items
             .iter()
             .map(|entry| entry.detail.as_str())
             .collect::<Vec<_>>(),
         ["change 2", "change 1"]
     );
     let rest = store
-        .audit_entries(workspace, Some(newest[1].id), 10)
+        .audit_entries(
+            workspace,
+            PageRequest {
+                before: newest.next,
+                limit: 10,
+            },
+        )
         .await
         .unwrap();
-    assert_eq!(rest.len(), 1);
-    assert_eq!(rest[0].detail, "change 0");
-    assert_eq!(rest[0].actor, Some(admin));
+    assert_eq!(rest.next, None);
+    assert_eq!(rest.items.len(), 1);
+    assert_eq!(rest.items[0].detail, "change 0");
+    assert_eq!(rest.items[0].actor, Some(admin));
 }
 
 /// A database that an upkeep of schema 1 (then 5) wrote is migrated with its data kept; a database newer

@@ -6,6 +6,7 @@ mod agent;
 mod gate;
 mod output;
 mod pipeline;
+mod remote;
 mod rules;
 mod serve;
 mod upgrade;
@@ -56,6 +57,12 @@ enum Command {
     /// run pipelines, approvals, live logs, over a REST API and first pages; on the embedded
     /// SQLite database (or PostgreSQL with --database-url).
     Serve(serve::ServeArgs),
+    /// Talk to an Upkeep server with a personal API token: log in, list and start runs,
+    /// approve or reject a waiting deployment, read or follow a run's logs.
+    ///
+    /// Exit status: 0 done, 2 the server could not be reached or refused (its message is
+    /// shown).
+    Remote(remote::RemoteArgs),
     /// Take jobs from an `upkeep serve` whose executor is `agents`, and run them on this
     /// machine: the server's queue, this machine's runner.
     Agent(agent::AgentArgs),
@@ -94,6 +101,7 @@ fn main() -> ExitCode {
         Command::DeployFile(args) => pipeline::run_deploy_file(&args),
         Command::Upgrade(args) => upgrade::run(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Remote(args) => remote::run(&args),
         Command::Agent(args) => agent::run(&args),
     };
     outcome.into()

@@ -2,162 +2,16 @@
 //! middle of a run and started again on the same data directory. The run cut off is marked
 //! interrupted (never `running` forever) and its log is intact.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::CommandCargoExt;
+use common::server::{Client, PASSWORD, Serve, copy_tree, git};
 use serde_json::{Value, json};
-
-/// `upkeep serve` on a free port; its address and setup link as it printed them.
-struct Serve {
-    child: Child,
-    url: String,
-    setup_link: Option<String>,
-    interrupted: Option<String>,
-}
-
-impl Serve {
-    fn start(data_dir: &Path) -> Self {
-        let mut child = Command::cargo_bin("upkeep")
-            .unwrap()
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        // Lines arrive through a channel, so that waiting for them can time out.
-        let (sender, receiver) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let (mut url, mut setup_link, mut interrupted) = (None, None, None);
-        let deadline = Instant::now() + Duration::from_mins(1);
-        loop {
-            // After the address, what follows comes at once: a quiet second ends the wait.
-            let wait = if url.is_some() {
-                Duration::from_secs(1)
-            } else {
-                deadline.saturating_duration_since(Instant::now())
-            };
-            let Ok(line) = receiver.recv_timeout(wait) else {
-                break;
-            };
-            if let Some(rest) = line.strip_prefix("upkeep: serving on ") {
-                url = rest.split(' ').next().map(str::to_string);
-            } else if line.contains("cut off by the last stop") {
-                interrupted = Some(line.clone());
-            } else if line.trim_start().starts_with("http://") {
-                setup_link = Some(line.trim().to_string());
-                break;
-            }
-        }
-        Self {
-            child,
-            url: url.expect("the address"),
-            setup_link,
-            interrupted,
-        }
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-struct Client {
-    agent: ureq::Agent,
-    base: String,
-    cookie: Option<String>,
-    csrf: Option<String>,
-}
-
-impl Client {
-    fn new(base: &str) -> Self {
-        Self {
-            agent: ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .max_idle_connections(0)
-                .build()
-                .into(),
-            base: base.to_string(),
-            cookie: None,
-            csrf: None,
-        }
-    }
-
-    fn call(&mut self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
-        let mut request = ureq::http::Request::builder()
-            .method(method)
-            .uri(format!("{}{path}", self.base));
-        if let Some(cookie) = &self.cookie {
-            request = request.header("cookie", cookie);
-        }
-        if let Some(csrf) = &self.csrf {
-            request = request.header("x-csrf-token", csrf);
-        }
-        let response = match body {
-            Some(body) => self.agent.run(
-                request
-                    .header("content-type", "application/json")
-                    .body(body.to_string())
-                    .unwrap(),
-            ),
-            None => self.agent.run(request.body(()).unwrap()),
-        };
-        let mut response = response.unwrap();
-        if let Some(cookie) = response.headers().get("set-cookie") {
-            self.cookie = Some(
-                cookie
-                    .to_str()
-                    .unwrap()
-                    .split(';')
-                    .next()
-                    .unwrap()
-                    .to_string(),
-            );
-        }
-        let status = response.status().as_u16();
-        let text = response.body_mut().read_to_string().unwrap_or_default();
-        let value: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        if let Some(csrf) = value["csrf_token"].as_str() {
-            self.csrf = Some(csrf.to_string());
-        }
-        (status, value)
-    }
-}
-
-fn git(dir: &Path, arguments: &[&str]) {
-    let status = Command::new("git")
-        .current_dir(dir)
-        .args(["-c", "user.email=test@example.test", "-c", "user.name=Test"])
-        .args(arguments)
-        .status()
-        .unwrap();
-    assert!(status.success(), "git {arguments:?}");
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
 
 #[test]
 fn a_server_killed_mid_run_marks_the_run_interrupted_at_the_next_start() {
@@ -194,25 +48,7 @@ fn a_server_killed_mid_run_marks_the_run_interrupted_at_the_next_start() {
     let data_dir = dir.path().join("data");
 
     let mut server = Serve::start(&data_dir);
-    let token = server
-        .setup_link
-        .clone()
-        .expect("a setup link")
-        .rsplit_once("token=")
-        .unwrap()
-        .1
-        .to_string();
-    let mut admin = Client::new(&server.url);
-    let (status, body) = admin.call(
-        "POST",
-        "/api/v1/setup",
-        Some(&json!({
-            "token": token, "email": "ops@agency.test", "display_name": "Ops",
-            "password": "correct horse battery", "workspace": "shop",
-        })),
-    );
-    assert_eq!(status, 201, "{body}");
-    let workspace = body["workspace"]["id"].as_i64().unwrap();
+    let (mut admin, workspace) = server.set_up("shop");
     let (status, body) = admin.call(
         "PUT",
         &format!("/api/v1/workspaces/{workspace}/repository"),
@@ -249,7 +85,7 @@ fn a_server_killed_mid_run_marks_the_run_interrupted_at_the_next_start() {
     let (status, _) = admin.call(
         "POST",
         "/api/v1/session",
-        Some(&json!({ "email": "ops@agency.test", "password": "correct horse battery" })),
+        Some(&json!({ "email": "ops@agency.test", "password": PASSWORD })),
     );
     assert_eq!(status, 200);
     let run_path = format!("/api/v1/workspaces/{workspace}/runs/{run}");

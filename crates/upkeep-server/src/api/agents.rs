@@ -11,12 +11,11 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use jiff::{SignedDuration, Timestamp};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use upkeep_forge::git_auth::GitCredentials;
 use upkeep_pipeline::record::{RunRecord, RunStatus};
 use upkeep_runner::protocol::{
@@ -27,9 +26,11 @@ use upkeep_store::{
     Agent, AgentId, AgentStore, AuditStore, Job, JobId, JobKind, JobStore, RepositoryStore,
     RunStore,
 };
+use utoipa::{IntoParams, ToSchema};
 
-use super::error::{ApiError, ApiResult};
-use super::{Body, check_field};
+use super::error::{ApiError, ApiResult, ErrorBody};
+use super::page::{PageQuery, next_cursor};
+use super::{Body, PathParams, QueryParams, check_field};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::connection::RepositoryAccess;
@@ -55,31 +56,94 @@ fn check_label(label: &str) -> ApiResult<()> {
     check_field("labels", label, 64, valid)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "name": "builder-1", "labels": ["linux"] }))]
 pub struct NewAgent {
+    /// Letters, digits, `-`, `_` and `.`; unique.
     name: String,
+    /// What the agent offers (`linux`, `php8.3`); it also carries `agent:<name>`.
     #[serde(default)]
     labels: Vec<String>,
 }
 
-fn agent_json(agent: &Agent) -> serde_json::Value {
-    json!({
-        "id": agent.id.0,
-        "name": agent.name,
-        "labels": agent.labels,
-        "created_at": agent.created_at.to_string(),
-        "last_seen_at": agent.last_seen_at.map(|at| at.to_string()),
-        "revoked": agent.revoked_at.is_some(),
-    })
+/// An agent as the API shows it: never its token.
+#[derive(Serialize, ToSchema)]
+pub struct AgentView {
+    pub id: i64,
+    pub name: String,
+    /// Sorted, `agent:<name>` among them.
+    pub labels: Vec<String>,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// When the agent last called with its token.
+    #[schema(format = DateTime)]
+    pub last_seen_at: Option<String>,
+    pub revoked: bool,
 }
 
-/// Registers an agent: its token is in this answer only.
+impl AgentView {
+    fn of(agent: &Agent) -> Self {
+        Self {
+            id: agent.id.0,
+            name: agent.name.clone(),
+            labels: agent.labels.clone(),
+            created_at: agent.created_at.to_string(),
+            last_seen_at: agent.last_seen_at.map(|at| at.to_string()),
+            revoked: agent.revoked_at.is_some(),
+        }
+    }
+}
+
+/// A registered agent and its token, shown this once.
+#[derive(Serialize, ToSchema)]
+pub struct CreatedAgent {
+    #[serde(flatten)]
+    pub agent: AgentView,
+    /// `upa_…`: the agent sends it as `Authorization: Bearer upa_…`.
+    pub token: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AgentList {
+    pub agents: Vec<AgentView>,
+    /// The cursor of the next page; `null` on the last.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct AgentPath {
+    /// The agent's id.
+    id: i64,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct JobPath {
+    /// The job's id, from the lease's answer.
+    job: i64,
+}
+
+/// Register a remote agent.
+///
+/// Its token is in this answer only.
+#[utoipa::path(
+    post,
+    path = "/agents",
+    tag = "agents",
+    request_body = NewAgent,
+    responses(
+        (status = 201, description = "Registered, with its token", body = CreatedAgent),
+        (status = 409, description = "`conflict`: an agent has this name", body = ErrorBody),
+    ),
+    extensions(("x-upkeep-role" = json!("admin"))),
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
     Body(request): Body<NewAgent>,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+) -> ApiResult<(StatusCode, Json<CreatedAgent>)> {
     require_admin(&caller)?;
     let valid = request
         .name
@@ -110,26 +174,53 @@ pub async fn create(
             &format!("registered agent {}", agent.name),
         )
         .await?;
-    let mut answer = agent_json(&agent);
-    answer["token"] = json!(token);
-    Ok((StatusCode::CREATED, Json(answer)))
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedAgent {
+            agent: AgentView::of(&agent),
+            token,
+        }),
+    ))
 }
 
+/// The remote agents, revoked ones included, newest first, with when each was last seen.
+#[utoipa::path(
+    get,
+    path = "/agents",
+    tag = "agents",
+    params(PageQuery),
+    responses((status = 200, description = "A page of the agents", body = AgentList)),
+    extensions(("x-upkeep-role" = json!("admin"))),
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-) -> ApiResult<Json<serde_json::Value>> {
+    QueryParams(page): QueryParams<PageQuery>,
+) -> ApiResult<Json<AgentList>> {
     require_admin(&caller)?;
-    let agents = state.inner.store.agents().await?;
-    Ok(Json(json!({
-        "agents": agents.iter().map(agent_json).collect::<Vec<_>>(),
-    })))
+    let agents = state.inner.store.agents(page.request("agents")?).await?;
+    Ok(Json(AgentList {
+        agents: agents.items.iter().map(AgentView::of).collect(),
+        next_cursor: next_cursor("agents", &agents),
+    }))
 }
 
+/// Revoke an agent's token: the agent is refused from then on.
+#[utoipa::path(
+    delete,
+    path = "/agents/{id}",
+    tag = "agents",
+    params(AgentPath),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 404, description = "`not_found`: no such agent, or revoked already", body = ErrorBody),
+    ),
+    extensions(("x-upkeep-role" = json!("admin"))),
+)]
 pub async fn revoke(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    PathParams(AgentPath { id }): PathParams<AgentPath>,
 ) -> ApiResult<StatusCode> {
     require_admin(&caller)?;
     let store = &state.inner.store;
@@ -189,12 +280,35 @@ fn lease_end(now: Timestamp) -> ApiResult<Timestamp> {
         .map_err(|error| ApiError::internal(&error))
 }
 
-/// Gives the agent the oldest job it may take, waiting up to `wait_seconds` for one.
+/// What a lease request gets: a job, or none after the wait.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LeaseOutcome {
+    Offer(Box<JobOffer>),
+    /// `{"job": null}`: no job the agent may take came within the wait.
+    Nothing {
+        job: Option<i64>,
+    },
+}
+
+/// Lease the oldest job this agent may take (by its labels), waiting up to `wait_seconds`
+/// (at most 30) for one.
+///
+/// The offer holds everything the job needs: the run, the repository with its credentials,
+/// the variables and secrets.
+#[utoipa::path(
+    post,
+    path = "/agent/jobs/lease",
+    tag = "agent protocol",
+    request_body = LeaseRequest,
+    responses((status = 200, description = "A job with its lease, or `{\"job\": null}`", body = LeaseOutcome)),
+    extensions(("x-upkeep-role" = json!("agent"))),
+)]
 pub async fn lease(
     State(state): State<AppState>,
     AgentCaller(agent): AgentCaller,
     Body(request): Body<LeaseRequest>,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+) -> ApiResult<Json<LeaseOutcome>> {
     let wait = Duration::from_secs(request.wait_seconds.min(MAX_WAIT_SECONDS));
     let deadline = tokio::time::Instant::now() + wait;
     let store = &state.inner.store;
@@ -216,12 +330,7 @@ pub async fn lease(
                 start_again(&state, &job).await?;
             }
             match offer(&state, &job).await {
-                Ok(offer) => {
-                    return Ok((
-                        StatusCode::OK,
-                        Json(serde_json::to_value(offer).map_err(|e| ApiError::internal(&e))?),
-                    ));
-                }
+                Ok(offer) => return Ok(Json(LeaseOutcome::Offer(Box::new(offer)))),
                 Err(error) => {
                     // A job that cannot be offered (its repository gone, a secret that does not
                     // open) is ended, its run failed with the reason, and the next one tried.
@@ -232,7 +341,7 @@ pub async fn lease(
         }
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         if left.is_zero() {
-            return Ok((StatusCode::OK, Json(json!({ "job": null }))));
+            return Ok(Json(LeaseOutcome::Nothing { job: None }));
         }
         // Woken by a queued job, or at least once a second (another server replica may have
         // queued it, or a lease expired).
@@ -357,10 +466,20 @@ async fn held_job(state: &AppState, agent: &Agent, job: i64) -> ApiResult<Job> {
         })
 }
 
+/// Extend the lease of a job this agent holds; the answer also says whether the run was
+/// cancelled.
+#[utoipa::path(
+    post,
+    path = "/agent/jobs/{job}/lease",
+    tag = "agent protocol",
+    params(JobPath),
+    responses((status = 200, description = "Whether the lease is still held, and whether to cancel", body = LeaseAnswer)),
+    extensions(("x-upkeep-role" = json!("agent"))),
+)]
 pub async fn extend(
     State(state): State<AppState>,
     AgentCaller(agent): AgentCaller,
-    Path(job): Path<i64>,
+    PathParams(JobPath { job }): PathParams<JobPath>,
 ) -> ApiResult<Json<LeaseAnswer>> {
     let now = Timestamp::now();
     let store = &state.inner.store;
@@ -374,12 +493,25 @@ pub async fn extend(
     Ok(Json(LeaseAnswer { held, cancel }))
 }
 
-/// The run's record as the agent's runner saved it (masked there), kept in the run's
-/// directory, its status in the store.
+/// Send the run's record as the agent's runner saved it (masked there).
+///
+/// It is kept in the run's directory, its status in the store.
+#[utoipa::path(
+    put,
+    path = "/agent/jobs/{job}/record",
+    tag = "agent protocol",
+    params(JobPath),
+    request_body(content = Object, description = "The run's record (`run.json`: stages, steps, gate summary, approval)", content_type = "application/json"),
+    responses(
+        (status = 204, description = "Kept"),
+        (status = 409, description = "`lease_lost`: this agent does not hold the job", body = ErrorBody),
+    ),
+    extensions(("x-upkeep-role" = json!("agent"))),
+)]
 pub async fn record(
     State(state): State<AppState>,
     AgentCaller(agent): AgentCaller,
-    Path(job): Path<i64>,
+    PathParams(JobPath { job }): PathParams<JobPath>,
     Body(record): Body<RunRecord>,
 ) -> ApiResult<StatusCode> {
     let job = held_job(&state, &agent, job).await?;
@@ -403,25 +535,46 @@ pub async fn record(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct LogChunk {
     /// The log's path inside the run directory (`logs/<stage>/<step>.log`).
+    #[param(value_type = String)]
     path: PathBuf,
     /// Where the bytes of this request start in the log.
     offset: u64,
 }
 
-/// Appends bytes of a step's log at their offset. A batch sent again (the answer got lost)
-/// is taken once: bytes the log has already are skipped; a gap is refused with the offset
-/// the server has, for the agent to send from there.
+#[derive(Serialize, ToSchema)]
+pub struct LogAppended {
+    /// The log's size now: where the next batch starts.
+    pub size: u64,
+}
+
+/// Append bytes of a step's log at their offset.
+///
+/// A batch sent again (the answer got lost) is taken once: bytes the log has already are
+/// skipped; a gap is refused with the offset the server has, for the agent to send from there.
+#[utoipa::path(
+    post,
+    path = "/agent/jobs/{job}/logs",
+    tag = "agent protocol",
+    params(JobPath, LogChunk),
+    request_body(content = Vec<u8>, description = "The log's bytes from `offset` on", content_type = "application/octet-stream"),
+    responses(
+        (status = 200, description = "Appended", body = LogAppended),
+        (status = 409, description = "`log_gap`: `offset` is past the log's end (the message says its size); `lease_lost`", body = ErrorBody),
+    ),
+    extensions(("x-upkeep-role" = json!("agent"))),
+)]
 pub async fn log(
     State(state): State<AppState>,
     AgentCaller(agent): AgentCaller,
-    Path(job): Path<i64>,
-    Query(chunk): Query<LogChunk>,
+    PathParams(JobPath { job }): PathParams<JobPath>,
+    QueryParams(chunk): QueryParams<LogChunk>,
     bytes: Bytes,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<LogAppended>> {
     let job = held_job(&state, &agent, job).await?;
     let run = state
         .inner
@@ -430,19 +583,19 @@ pub async fn log(
         .await?
         .ok_or_else(|| ApiError::not_found("run of the job"))?;
     if !chunk.path.starts_with("logs") {
-        return Err(ApiError::bad_request(
-            "invalid_field",
+        return Err(ApiError::invalid_field(
+            "path",
             "`path` must be a log of the run (logs/…)",
         ));
     }
     let path = upkeep_runner::logs::confined(&run.run_dir, &chunk.path)
-        .map_err(|error| ApiError::bad_request("invalid_field", format!("`path`: {error}")))?;
+        .map_err(|error| ApiError::invalid_field("path", format!("`path`: {error}")))?;
     let written = tokio::task::spawn_blocking(move || append_at(&path, chunk.offset, &bytes))
         .await
         .map_err(|error| ApiError::internal(&error))?
         .map_err(|error| ApiError::internal(&error))?;
     match written {
-        Ok(size) => Ok(Json(json!({ "size": size }))),
+        Ok(size) => Ok(Json(LogAppended { size })),
         Err(size) => Err(ApiError::new(
             StatusCode::CONFLICT,
             "log_gap",
@@ -475,10 +628,23 @@ fn append_at(
     Ok(Ok(size.max(offset + bytes.len() as u64)))
 }
 
+/// End a job this agent holds, with the run's status.
+#[utoipa::path(
+    post,
+    path = "/agent/jobs/{job}/finish",
+    tag = "agent protocol",
+    params(JobPath),
+    request_body = JobFinished,
+    responses(
+        (status = 204, description = "Ended"),
+        (status = 409, description = "`lease_lost`: this agent does not hold the job", body = ErrorBody),
+    ),
+    extensions(("x-upkeep-role" = json!("agent"))),
+)]
 pub async fn finish(
     State(state): State<AppState>,
     AgentCaller(agent): AgentCaller,
-    Path(job): Path<i64>,
+    PathParams(JobPath { job }): PathParams<JobPath>,
     Body(finished): Body<JobFinished>,
 ) -> ApiResult<StatusCode> {
     let job = held_job(&state, &agent, job).await?;

@@ -1,17 +1,42 @@
 //! Errors as the API answers them: a status and `{"error": {"code", "message"}}`, with stable
-//! codes. Store errors never reach a client with their SQL; secrets never appear.
+//! codes, and the name of the wrong field when one is. Store errors never reach a client with
+//! their SQL; secrets never appear.
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
 use upkeep_store::StoreError;
+use utoipa::ToSchema;
 
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// The request field that is wrong (a body member, a path or query parameter).
+    pub field: Option<String>,
+}
+
+/// What every refused request gets.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, for programs: `unauthenticated`, `forbidden`, `csrf`, `invalid_field`,
+    /// `invalid_cursor`, `invalid_json`, `invalid_body`, `not_found`, `conflict`, ….
+    #[schema(example = "invalid_field")]
+    pub code: &'static str,
+    /// For people; names the field when one is wrong.
+    #[schema(example = "`email` is not valid")]
+    pub message: String,
+    /// The request field that is wrong, when one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "email")]
+    pub field: Option<String>,
 }
 
 impl ApiError {
@@ -20,11 +45,20 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            field: None,
         }
     }
 
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// A field of the request that is wrong: `invalid_field`, naming it.
+    pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
+        Self {
+            field: Some(field.to_string()),
+            ..Self::bad_request("invalid_field", message)
+        }
     }
 
     pub fn unauthenticated() -> Self {
@@ -77,7 +111,13 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({ "error": { "code": self.code, "message": self.message } });
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message,
+                field: self.field,
+            },
+        };
         (self.status, Json(body)).into_response()
     }
 }

@@ -7,15 +7,16 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use hmac::{Hmac, Mac};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use upkeep_store::{DeliveryStore, HeadSource, RepositoryStore, WebhookStatus, WorkspaceId};
+use utoipa::ToSchema;
 
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, ErrorBody};
+use super::{PathParams, WorkspacePath};
 use crate::AppState;
 use crate::executor::PushJob;
 use crate::secrets::{constant_time_eq, hex};
@@ -26,6 +27,28 @@ struct Push {
     #[serde(rename = "ref")]
     reference: String,
     after: String,
+}
+
+/// What became of a delivery that was not refused.
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryVerdict {
+    /// `accepted` (a push to a branch: its environments' pipelines are queued, unless polling
+    /// saw the push first and ran them) or `ignored`.
+    pub verdict: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+}
+
+impl DeliveryVerdict {
+    fn ignored() -> Self {
+        Self {
+            verdict: "ignored",
+            branch: None,
+            commit: None,
+        }
+    }
 }
 
 const ZERO_COMMIT: &str = "0000000000000000000000000000000000000000";
@@ -59,13 +82,34 @@ async fn refuse(
     ApiError::new(status, verdict, message)
 }
 
+/// A GitHub webhook delivery (signed with the workspace's webhook secret).
+#[utoipa::path(
+    post,
+    path = "/hooks/github/{workspace}",
+    tag = "repositories",
+    params(
+        WorkspacePath,
+        ("X-Hub-Signature-256" = String, Header, description = "`sha256=` and the hex HMAC-SHA256 of the raw body under the webhook secret"),
+        ("X-GitHub-Delivery" = String, Header, description = "The delivery's id; one accepted before is a replay"),
+        ("X-GitHub-Event" = String, Header, description = "`push` queues pipelines; other events are ignored"),
+    ),
+    request_body(content = Object, description = "GitHub's push event", content_type = "application/json"),
+    responses(
+        (status = 202, description = "Accepted or ignored", body = DeliveryVerdict),
+        (status = 400, description = "`malformed`: no delivery id, or a push payload that is not one", body = ErrorBody),
+        (status = 401, description = "`unsigned` or `forged`", body = ErrorBody),
+        (status = 404, description = "`not_found`: the workspace has no webhook", body = ErrorBody),
+        (status = 409, description = "`replayed`: this delivery was accepted before", body = ErrorBody),
+    ),
+    extensions(("x-upkeep-role" = json!("public"))),
+)]
 pub async fn github(
     State(state): State<AppState>,
-    Path(workspace): Path<i64>,
+    PathParams(path): PathParams<WorkspacePath>,
     headers: HeaderMap,
     body: Bytes,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    let workspace = WorkspaceId(workspace);
+) -> ApiResult<(StatusCode, Json<DeliveryVerdict>)> {
+    let workspace = WorkspaceId(path.workspace);
     let delivery = header(&headers, "x-github-delivery")
         .unwrap_or("")
         .to_string();
@@ -117,13 +161,34 @@ pub async fn github(
     .await
 }
 
+/// A GitLab webhook delivery (carrying the workspace's webhook secret).
+#[utoipa::path(
+    post,
+    path = "/hooks/gitlab/{workspace}",
+    tag = "repositories",
+    params(
+        WorkspacePath,
+        ("X-Gitlab-Token" = String, Header, description = "The webhook secret"),
+        ("X-Gitlab-Event-UUID" = String, Header, description = "The delivery's id; one accepted before is a replay"),
+        ("X-Gitlab-Event" = String, Header, description = "`Push Hook` queues pipelines; other events are ignored"),
+    ),
+    request_body(content = Object, description = "GitLab's push event", content_type = "application/json"),
+    responses(
+        (status = 202, description = "Accepted or ignored", body = DeliveryVerdict),
+        (status = 400, description = "`malformed`: no delivery id, or a push payload that is not one", body = ErrorBody),
+        (status = 401, description = "`unsigned` or `forged`", body = ErrorBody),
+        (status = 404, description = "`not_found`: the workspace has no webhook", body = ErrorBody),
+        (status = 409, description = "`replayed`: this delivery was accepted before", body = ErrorBody),
+    ),
+    extensions(("x-upkeep-role" = json!("public"))),
+)]
 pub async fn gitlab(
     State(state): State<AppState>,
-    Path(workspace): Path<i64>,
+    PathParams(path): PathParams<WorkspacePath>,
     headers: HeaderMap,
     body: Bytes,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    let workspace = WorkspaceId(workspace);
+) -> ApiResult<(StatusCode, Json<DeliveryVerdict>)> {
+    let workspace = WorkspaceId(path.workspace);
     let delivery = header(&headers, "x-gitlab-event-uuid")
         .unwrap_or("")
         .to_string();
@@ -196,7 +261,7 @@ async fn accept(
     event: &str,
     is_push: bool,
     body: &[u8],
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+) -> ApiResult<(StatusCode, Json<DeliveryVerdict>)> {
     let store = &state.inner.store;
     let refused = |status, verdict, message: String| async move {
         refuse(
@@ -229,7 +294,7 @@ async fn accept(
         store
             .record_delivery(workspace, provider, delivery, event, "ignored", &detail)
             .await?;
-        Ok::<_, ApiError>((StatusCode::ACCEPTED, Json(json!({ "verdict": "ignored" }))))
+        Ok::<_, ApiError>((StatusCode::ACCEPTED, Json(DeliveryVerdict::ignored())))
     };
     if !is_push {
         return ignored("not a push".to_string()).await;
@@ -266,7 +331,11 @@ async fn accept(
     .await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({ "verdict": "accepted", "branch": branch, "commit": push.after })),
+        Json(DeliveryVerdict {
+            verdict: "accepted",
+            branch: Some(branch.to_string()),
+            commit: Some(push.after),
+        }),
     ))
 }
 

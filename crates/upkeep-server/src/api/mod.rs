@@ -1,8 +1,13 @@
-//! The REST API under `/api/v1`: JSON in and out, errors as `{"error": {"code", "message"}}`.
+//! The REST API under `/api/v1`: JSON in and out, errors as `{"error": {"code", "message"}}`,
+//! described by an OpenAPI 3.1 document (`GET /api/v1/openapi.json`) generated from the
+//! handlers' `#[utoipa::path]` attributes. Every route is registered through `routes!`, which
+//! takes its method and path from that attribute: a handler cannot be served undocumented.
 
 mod agents;
+pub mod doc;
 pub mod error;
 mod hooks;
+mod page;
 mod people;
 mod repository;
 mod runs;
@@ -12,110 +17,73 @@ mod tokens;
 mod upgrades;
 mod variables;
 
-use axum::Router;
-use axum::extract::FromRequest;
-use axum::extract::rejection::JsonRejection;
-use axum::routing::{delete, get, post, put};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts};
+use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use error::ApiError;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/setup", post(setup::create_first_account))
-        .route("/session", post(session::sign_in).delete(session::sign_out))
-        .route("/me", get(session::me))
-        .route("/tokens", get(tokens::list).post(tokens::create))
-        .route("/tokens/{id}", delete(tokens::revoke))
-        .route("/workspaces", post(people::create_workspace))
-        .route("/agents", get(agents::list).post(agents::create))
-        .route("/agents/{id}", delete(agents::revoke))
-        .route("/agent/jobs/lease", post(agents::lease))
-        .route("/agent/jobs/{job}/lease", post(agents::extend))
-        .route("/agent/jobs/{job}/record", put(agents::record))
-        .route("/agent/jobs/{job}/logs", post(agents::log))
-        .route("/agent/jobs/{job}/finish", post(agents::finish))
-        .route("/workspaces/{workspace}/members", get(people::members))
-        .route(
-            "/workspaces/{workspace}/members/{account}/role",
-            put(people::set_role),
-        )
-        .route(
-            "/workspaces/{workspace}/invitations",
-            get(people::pending_invitations).post(people::invite),
-        )
-        .route(
-            "/workspaces/{workspace}/invitations/{invitation}",
-            delete(people::revoke_invitation),
-        )
-        .route("/workspaces/{workspace}/audit", get(people::audit))
-        .route("/invitations/accept", post(people::accept_invitation))
-        .route("/hooks/github/{workspace}", post(hooks::github))
-        .route("/hooks/gitlab/{workspace}", post(hooks::gitlab))
-        .route("/workspaces/{workspace}/deliveries", get(runs::deliveries))
-        .route(
-            "/workspaces/{workspace}/repository",
-            get(repository::show_repository).put(repository::connect_repository),
-        )
-        .route(
-            "/workspaces/{workspace}/repository/reclone",
-            post(repository::reclone),
-        )
-        .route("/workspaces/{workspace}/variables", get(variables::list))
-        .route(
-            "/workspaces/{workspace}/variables/{name}",
-            put(variables::set_for_workspace).delete(variables::delete_for_workspace),
-        )
-        .route(
-            "/workspaces/{workspace}/environments/{environment}/variables/{name}",
-            put(variables::set_for_environment).delete(variables::delete_for_environment),
-        )
-        .route(
-            "/workspaces/{workspace}/upgrader",
-            get(upgrades::show_upgrader).put(upgrades::set_upgrader),
-        )
-        .route(
-            "/workspaces/{workspace}/upgrades",
-            get(upgrades::list_runs).post(upgrades::run_now),
-        )
-        .route(
-            "/workspaces/{workspace}/upgrades/{id}",
-            get(upgrades::get_run),
-        )
-        .route(
-            "/workspaces/{workspace}/upgrades/{id}/log",
-            get(upgrades::log_range),
-        )
-        .route(
-            "/workspaces/{workspace}/environments/{environment}/runs",
-            get(runs::list_runs).post(runs::start_run),
-        )
-        .route("/workspaces/{workspace}/runs/{run}", get(runs::get_run))
-        .route(
-            "/workspaces/{workspace}/runs/{run}/approve",
-            post(runs::approve),
-        )
-        .route(
-            "/workspaces/{workspace}/runs/{run}/reject",
-            post(runs::reject),
-        )
-        .route(
-            "/workspaces/{workspace}/runs/{run}/cancel",
-            post(runs::cancel),
-        )
-        .route(
-            "/workspaces/{workspace}/runs/{run}/rerun",
-            post(runs::rerun),
-        )
-        .route(
-            "/workspaces/{workspace}/runs/{run}/logs/{stage}",
-            get(runs::log_range),
-        )
-        .route(
-            "/workspaces/{workspace}/runs/{run}/logs/{stage}/events",
-            get(runs::log_events),
-        )
+/// Where the API is served.
+pub const PREFIX: &str = "/api/v1";
+
+/// The API's routes under [`PREFIX`], each with its documentation.
+pub fn router() -> OpenApiRouter<AppState> {
+    let api = OpenApiRouter::new()
+        .routes(routes!(doc::openapi_json))
+        .routes(routes!(setup::create_first_account))
+        .routes(routes!(session::sign_in, session::sign_out))
+        .routes(routes!(session::me))
+        .routes(routes!(tokens::list, tokens::create))
+        .routes(routes!(tokens::revoke))
+        .routes(routes!(people::create_workspace))
+        .routes(routes!(agents::list, agents::create))
+        .routes(routes!(agents::revoke))
+        .routes(routes!(agents::lease))
+        .routes(routes!(agents::extend))
+        .routes(routes!(agents::record))
+        .routes(routes!(agents::log))
+        .routes(routes!(agents::finish))
+        .routes(routes!(people::members))
+        .routes(routes!(people::set_role))
+        .routes(routes!(people::pending_invitations, people::invite))
+        .routes(routes!(people::revoke_invitation))
+        .routes(routes!(people::audit))
+        .routes(routes!(people::accept_invitation))
+        .routes(routes!(hooks::github))
+        .routes(routes!(hooks::gitlab))
+        .routes(routes!(runs::deliveries))
+        .routes(routes!(
+            repository::show_repository,
+            repository::connect_repository
+        ))
+        .routes(routes!(repository::reclone))
+        .routes(routes!(variables::list))
+        .routes(routes!(
+            variables::set_for_workspace,
+            variables::delete_for_workspace
+        ))
+        .routes(routes!(
+            variables::set_for_environment,
+            variables::delete_for_environment
+        ))
+        .routes(routes!(upgrades::show_upgrader, upgrades::set_upgrader))
+        .routes(routes!(upgrades::list_runs, upgrades::run_now))
+        .routes(routes!(upgrades::get_run))
+        .routes(routes!(upgrades::log_range))
+        .routes(routes!(runs::list_runs, runs::start_run))
+        .routes(routes!(runs::workspace_runs))
+        .routes(routes!(runs::get_run))
+        .routes(routes!(runs::approve))
+        .routes(routes!(runs::reject))
+        .routes(routes!(runs::cancel))
+        .routes(routes!(runs::rerun))
+        .routes(routes!(runs::log_range))
+        .routes(routes!(runs::log_events));
+    OpenApiRouter::with_openapi(doc::base()).nest(PREFIX, api)
 }
 
 /// A JSON body whose rejection (malformed JSON, a missing or mistyped field) is answered in
@@ -145,23 +113,71 @@ fn json_error(rejection: &JsonRejection) -> ApiError {
     ApiError::new(rejection.status(), code, rejection.body_text())
 }
 
+/// Path parameters whose rejection (`/workspaces/abc`) is an `invalid_field` naming the
+/// parameter, not axum's plain-text answer.
+pub struct PathParams<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::extract::path::ErrorKind;
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Self(value)),
+            Err(PathRejection::FailedToDeserializePathParams(error)) => {
+                Err(match error.into_kind() {
+                    ErrorKind::ParseErrorAtKey {
+                        key,
+                        value,
+                        expected_type,
+                    } => {
+                        let message = format!("`{key}` must be {expected_type}, not `{value}`");
+                        ApiError::invalid_field(&key, message)
+                    }
+                    ErrorKind::InvalidUtf8InPathParam { key } => {
+                        ApiError::invalid_field(&key, format!("`{key}` is not valid UTF-8"))
+                    }
+                    other => ApiError::bad_request("invalid_field", other.to_string()),
+                })
+            }
+            Err(rejection) => Err(ApiError::internal(&rejection.body_text())),
+        }
+    }
+}
+
+/// Query parameters whose rejection is answered in the API's error format.
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Self(value))
+            .map_err(|rejection: QueryRejection| {
+                ApiError::bad_request("invalid_field", rejection.body_text())
+            })
+    }
+}
+
 /// Checks a field of a request, naming it when it is wrong.
 pub fn check_field(field: &str, value: &str, max: usize, valid: bool) -> Result<(), ApiError> {
     if value.trim().is_empty() {
-        return Err(ApiError::bad_request(
-            "invalid_field",
+        return Err(ApiError::invalid_field(
+            field,
             format!("`{field}` must not be empty"),
         ));
     }
     if value.chars().count() > max {
-        return Err(ApiError::bad_request(
-            "invalid_field",
+        return Err(ApiError::invalid_field(
+            field,
             format!("`{field}` is longer than {max} characters"),
         ));
     }
     if !valid {
-        return Err(ApiError::bad_request(
-            "invalid_field",
+        return Err(ApiError::invalid_field(
+            field,
             format!("`{field}` is not valid"),
         ));
     }
@@ -178,10 +194,18 @@ pub fn check_email(email: &str) -> Result<(), ApiError> {
 
 pub fn check_password(password: &str) -> Result<(), ApiError> {
     if password.chars().count() < 10 {
-        return Err(ApiError::bad_request(
-            "invalid_field",
+        return Err(ApiError::invalid_field(
+            "password",
             "`password` must have at least 10 characters",
         ));
     }
     check_field("password", password, 1024, true)
+}
+
+/// The workspace a route is about.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct WorkspacePath {
+    /// The workspace's id.
+    pub workspace: i64,
 }

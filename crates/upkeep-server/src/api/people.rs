@@ -2,20 +2,23 @@
 //! expire, used once, revocable), and the audit log. Super users change; members read.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::{SignedDuration, Timestamp};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use upkeep_store::{
     AccountId, AccountStore, AuditStore, InvitationId, InvitationState, InvitationStore,
     NewAccount, NewInvitation, Role, WorkspaceId, WorkspaceStore,
 };
+use utoipa::{IntoParams, ToSchema};
 
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, ErrorBody};
+use super::page::{PageQuery, next_cursor};
 use super::session::start_session;
-use super::{Body, check_email, check_field, check_password};
+use super::{
+    Body, PathParams, QueryParams, WorkspacePath, check_email, check_field, check_password,
+};
 use crate::AppState;
 use crate::auth::{Caller, require_role};
 use crate::secrets::{hash_password, new_token, token_hash};
@@ -27,25 +30,44 @@ fn parse_role(text: &str) -> ApiResult<Role> {
     match text {
         "super_user" => Ok(Role::SuperUser),
         "regular_user" => Ok(Role::RegularUser),
-        _ => Err(ApiError::bad_request(
-            "invalid_field",
+        _ => Err(ApiError::invalid_field(
+            "role",
             "`role` must be `super_user` or `regular_user`",
         )),
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "name": "b2b-shop" }))]
 pub struct NewWorkspace {
+    /// Letters, digits, `-`, `_`, `.` and spaces, up to 64 characters.
     name: String,
 }
 
-/// A new workspace, by the server's admin, who becomes its first super user.
+#[derive(Serialize, ToSchema)]
+pub struct WorkspaceView {
+    pub id: i64,
+    pub name: String,
+}
+
+/// Create a workspace (the server's admin), who becomes its first super user.
+#[utoipa::path(
+    post,
+    path = "/workspaces",
+    tag = "people",
+    request_body = NewWorkspace,
+    responses(
+        (status = 201, description = "The new workspace", body = WorkspaceView),
+        (status = 409, description = "`conflict`: a workspace of that name exists", body = ErrorBody),
+    ),
+    extensions(("x-upkeep-role" = json!("admin"))),
+)]
 pub async fn create_workspace(
     State(state): State<AppState>,
     caller: Caller,
     Body(request): Body<NewWorkspace>,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+) -> ApiResult<(StatusCode, Json<WorkspaceView>)> {
     if !caller.account.is_admin {
         return Err(ApiError::forbidden(
             "only the server's admin may create workspaces",
@@ -66,7 +88,10 @@ pub async fn create_workspace(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "id": workspace.id.0, "name": workspace.name })),
+        Json(WorkspaceView {
+            id: workspace.id.0,
+            name: workspace.name,
+        }),
     ))
 }
 
@@ -81,53 +106,113 @@ pub fn check_workspace_name(name: &str) -> ApiResult<()> {
     )
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct MemberView {
+    pub account: i64,
+    pub email: String,
+    pub display_name: String,
+    /// `super_user` or `regular_user`.
+    pub role: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MemberList {
+    pub members: Vec<MemberView>,
+    /// The cursor of the next page; `null` on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// The members of a workspace and their roles, newest account first.
+#[utoipa::path(
+    get,
+    path = "/workspaces/{workspace}/members",
+    tag = "people",
+    params(WorkspacePath, PageQuery),
+    responses((status = 200, description = "A page of the members", body = MemberList)),
+    extensions(("x-upkeep-role" = json!("member"))),
+)]
 pub async fn members(
     State(state): State<AppState>,
     caller: Caller,
-    Path(workspace): Path<i64>,
-) -> ApiResult<Json<serde_json::Value>> {
-    let workspace = WorkspaceId(workspace);
+    PathParams(path): PathParams<WorkspacePath>,
+    QueryParams(page): QueryParams<PageQuery>,
+) -> ApiResult<Json<MemberList>> {
+    let workspace = WorkspaceId(path.workspace);
     require_role(&state, &caller, workspace, Role::RegularUser).await?;
-    let members = state.inner.store.members(workspace).await?;
-    Ok(Json(json!({
-        "members": members.iter().map(|member| json!({
-            "account": member.account.0,
-            "email": member.email,
-            "display_name": member.display_name,
-            "role": member.role.as_str(),
-        })).collect::<Vec<_>>()
-    })))
+    let members = state
+        .inner
+        .store
+        .members(workspace, page.request("members")?)
+        .await?;
+    Ok(Json(MemberList {
+        next_cursor: next_cursor("members", &members),
+        members: members
+            .items
+            .into_iter()
+            .map(|member| MemberView {
+                account: member.account.0,
+                email: member.email,
+                display_name: member.display_name,
+                role: member.role.as_str().to_string(),
+            })
+            .collect(),
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "role": "regular_user" }))]
 pub struct RoleChange {
+    /// `super_user` or `regular_user`.
     role: String,
 }
 
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct MemberPath {
+    /// The workspace's id.
+    workspace: i64,
+    /// The member's account id.
+    account: i64,
+}
+
+/// Change a member's role.
+#[utoipa::path(
+    put,
+    path = "/workspaces/{workspace}/members/{account}/role",
+    tag = "people",
+    params(MemberPath),
+    request_body = RoleChange,
+    responses(
+        (status = 204, description = "The role is changed"),
+        (status = 404, description = "`not_found`: no such member", body = ErrorBody),
+        (status = 409, description = "`last_super_user`: the workspace would have no super user left", body = ErrorBody),
+    ),
+    extensions(("x-upkeep-role" = json!("super_user"))),
+)]
 pub async fn set_role(
     State(state): State<AppState>,
     caller: Caller,
-    Path((workspace, account)): Path<(i64, i64)>,
+    PathParams(path): PathParams<MemberPath>,
     Body(request): Body<RoleChange>,
 ) -> ApiResult<StatusCode> {
-    let workspace = WorkspaceId(workspace);
+    let workspace = WorkspaceId(path.workspace);
     require_role(&state, &caller, workspace, Role::SuperUser).await?;
     let role = parse_role(&request.role)?;
     let store = &state.inner.store;
-    let account = AccountId(account);
+    let account = AccountId(path.account);
     if store.role_of(workspace, account).await?.is_none() {
         return Err(ApiError::not_found("member"));
     }
     // A workspace keeps at least one super user.
     if role == Role::RegularUser {
-        let supers = store
-            .members(workspace)
+        let others = store
+            .super_users(workspace)
             .await?
-            .iter()
-            .filter(|member| member.role == Role::SuperUser && member.account != account)
+            .into_iter()
+            .filter(|id| *id != account)
             .count();
-        if supers == 0 {
+        if others == 0 {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "last_super_user",
@@ -147,29 +232,63 @@ pub async fn set_role(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "email": "dev@agency.test", "role": "regular_user", "expires_in_days": 7 }))]
 pub struct NewInvitationRequest {
     email: String,
+    /// `super_user` or `regular_user`.
     role: String,
+    /// 1 to 90 (default 7).
     #[serde(default)]
     expires_in_days: Option<i64>,
 }
 
+/// A new invitation: its one-time link, to pass on (mail is not sent yet).
+#[derive(Serialize, ToSchema)]
+pub struct CreatedInvitation {
+    pub id: i64,
+    pub email: String,
+    pub role: String,
+    #[schema(format = DateTime)]
+    pub expires_at: String,
+    /// Whether the invitee was sent the link by mail (then only the invitee has it).
+    pub mailed: bool,
+    /// Why the mail server did not take the mail, when one is configured and it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mail_error: Option<String>,
+    /// The one-time link, for the inviter to pass on; only when it was not mailed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// The link's token; only when it was not mailed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+/// Invite someone into the workspace by email, with a role.
+#[utoipa::path(
+    post,
+    path = "/workspaces/{workspace}/invitations",
+    tag = "people",
+    params(WorkspacePath),
+    request_body = NewInvitationRequest,
+    responses((status = 201, description = "The invitation; its one-time link is mailed to the invitee, or answered here when no mail server took it", body = CreatedInvitation)),
+    extensions(("x-upkeep-role" = json!("super_user"))),
+)]
 pub async fn invite(
     State(state): State<AppState>,
     caller: Caller,
-    Path(workspace): Path<i64>,
+    PathParams(path): PathParams<WorkspacePath>,
     Body(request): Body<NewInvitationRequest>,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    let workspace = WorkspaceId(workspace);
+) -> ApiResult<(StatusCode, Json<CreatedInvitation>)> {
+    let workspace = WorkspaceId(path.workspace);
     require_role(&state, &caller, workspace, Role::SuperUser).await?;
     check_email(&request.email)?;
     let role = parse_role(&request.role)?;
     let days = request.expires_in_days.unwrap_or(DEFAULT_INVITATION_DAYS);
     if !(1..=90).contains(&days) {
-        return Err(ApiError::bad_request(
-            "invalid_field",
+        return Err(ApiError::invalid_field(
+            "expires_in_days",
             "`expires_in_days` must be between 1 and 90",
         ));
     }
@@ -197,13 +316,16 @@ pub async fn invite(
         )
         .await?;
     let link = format!("{}/invitations/accept?token={token}", state.public_url());
-    let mut answer = json!({
-        "id": invitation.id.0,
-        "email": invitation.email,
-        "role": role.as_str(),
-        "expires_at": invitation.expires_at.to_string(),
-        "mailed": false,
-    });
+    let mut answer = CreatedInvitation {
+        id: invitation.id.0,
+        email: invitation.email.clone(),
+        role: role.as_str().to_string(),
+        expires_at: invitation.expires_at.to_string(),
+        mailed: false,
+        mail_error: None,
+        link: None,
+        token: None,
+    };
     let mailed = match &state.inner.mailer {
         Some(mailer) => Some(
             mail_invitation(&state, mailer, &caller, workspace, &invitation, &link)
@@ -214,17 +336,17 @@ pub async fn invite(
     };
     match mailed {
         // Only the invitee has the link now.
-        Some(Ok(())) => answer["mailed"] = json!(true),
+        Some(Ok(())) => answer.mailed = true,
         // No mail server, or it did not take the mail: the link goes to the inviter to pass
         // on, and the invitation holds either way.
         Some(Err(error)) => {
-            answer["mail_error"] = json!(error);
-            answer["link"] = json!(link);
-            answer["token"] = json!(token);
+            answer.mail_error = Some(error);
+            answer.link = Some(link);
+            answer.token = Some(token);
         }
         None => {
-            answer["link"] = json!(link);
-            answer["token"] = json!(token);
+            answer.link = Some(link);
+            answer.token = Some(token);
         }
     }
     Ok((StatusCode::CREATED, Json(answer)))
@@ -261,46 +383,100 @@ async fn mail_invitation(
         .await
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct InvitationView {
+    pub id: i64,
+    pub email: String,
+    pub role: String,
+    #[schema(format = DateTime)]
+    pub expires_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InvitationList {
+    pub invitations: Vec<InvitationView>,
+    /// The cursor of the next page; `null` on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// The invitations of the workspace that can still be used, newest first.
+#[utoipa::path(
+    get,
+    path = "/workspaces/{workspace}/invitations",
+    tag = "people",
+    params(WorkspacePath, PageQuery),
+    responses((status = 200, description = "A page of the pending invitations", body = InvitationList)),
+    extensions(("x-upkeep-role" = json!("super_user"))),
+)]
 pub async fn pending_invitations(
     State(state): State<AppState>,
     caller: Caller,
-    Path(workspace): Path<i64>,
-) -> ApiResult<Json<serde_json::Value>> {
-    let workspace = WorkspaceId(workspace);
+    PathParams(path): PathParams<WorkspacePath>,
+    QueryParams(page): QueryParams<PageQuery>,
+) -> ApiResult<Json<InvitationList>> {
+    let workspace = WorkspaceId(path.workspace);
     require_role(&state, &caller, workspace, Role::SuperUser).await?;
     let pending = state
         .inner
         .store
-        .pending_invitations(workspace, Timestamp::now())
+        .pending_invitations(workspace, Timestamp::now(), page.request("invitations")?)
         .await?;
-    Ok(Json(json!({
-        "invitations": pending.iter().map(|invitation| json!({
-            "id": invitation.id.0,
-            "email": invitation.email,
-            "role": invitation.role.as_str(),
-            "expires_at": invitation.expires_at.to_string(),
-        })).collect::<Vec<_>>()
-    })))
+    Ok(Json(InvitationList {
+        next_cursor: next_cursor("invitations", &pending),
+        invitations: pending
+            .items
+            .into_iter()
+            .map(|invitation| InvitationView {
+                id: invitation.id.0,
+                email: invitation.email,
+                role: invitation.role.as_str().to_string(),
+                expires_at: invitation.expires_at.to_string(),
+            })
+            .collect(),
+    }))
 }
 
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct InvitationPath {
+    /// The workspace's id.
+    workspace: i64,
+    /// The invitation's id.
+    invitation: i64,
+}
+
+/// Revoke a pending invitation: its link no longer works.
+#[utoipa::path(
+    delete,
+    path = "/workspaces/{workspace}/invitations/{invitation}",
+    tag = "people",
+    params(InvitationPath),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 404, description = "`not_found`: no such pending invitation", body = ErrorBody),
+    ),
+    extensions(("x-upkeep-role" = json!("super_user"))),
+)]
 pub async fn revoke_invitation(
     State(state): State<AppState>,
     caller: Caller,
-    Path((workspace, invitation)): Path<(i64, i64)>,
+    PathParams(path): PathParams<InvitationPath>,
 ) -> ApiResult<StatusCode> {
-    let workspace = WorkspaceId(workspace);
+    let workspace = WorkspaceId(path.workspace);
+    let invitation = path.invitation;
     require_role(&state, &caller, workspace, Role::SuperUser).await?;
     let store = &state.inner.store;
-    let pending = store
-        .pending_invitations(workspace, Timestamp::now())
-        .await?;
-    let Some(found) = pending
-        .iter()
-        .find(|candidate| candidate.id == InvitationId(invitation))
+    let now = Timestamp::now();
+    let Some(found) = store
+        .invitation(InvitationId(invitation))
+        .await?
+        .filter(|found| {
+            found.workspace == workspace && found.state(now) == InvitationState::Pending
+        })
     else {
         return Err(ApiError::not_found("pending invitation"));
     };
-    store.revoke_invitation(found.id, Timestamp::now()).await?;
+    store.revoke_invitation(found.id, now).await?;
     store
         .record_audit(
             Some(workspace),
@@ -312,9 +488,15 @@ pub async fn revoke_invitation(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "token": "the token of the invitation link",
+    "display_name": "Dev",
+    "password": "correct horse battery staple",
+}))]
 pub struct Acceptance {
+    /// The token of the invitation's link.
     token: String,
     /// For a newcomer: the account to create with the invited email.
     #[serde(default)]
@@ -323,8 +505,34 @@ pub struct Acceptance {
     password: Option<String>,
 }
 
-/// Accepts an invitation: a newcomer's account is created with the invited email; someone
-/// who has an account signs in first. The invitation is used up in the same transaction.
+#[derive(Serialize, ToSchema)]
+pub struct Accepted {
+    pub workspace: i64,
+    pub account: i64,
+    pub role: String,
+    /// For a newcomer, signed in by the acceptance: the new session's CSRF token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub csrf_token: Option<String>,
+}
+
+/// Accept an invitation.
+///
+/// A newcomer's account is created with the invited email (and signed in); someone who has an
+/// account signs in first. The invitation is used up in the same transaction.
+#[utoipa::path(
+    post,
+    path = "/invitations/accept",
+    tag = "people",
+    request_body = Acceptance,
+    security((), ("session" = [], "csrf" = []), ("api_token" = [])),
+    responses(
+        (status = 200, description = "The caller is a member now", body = Accepted),
+        (status = 404, description = "`invitation_unknown`: the link is not valid", body = ErrorBody),
+        (status = 409, description = "`sign_in_first`: the invited email has an account", body = ErrorBody),
+        (status = 410, description = "`invitation_unusable`: used, expired or revoked", body = ErrorBody),
+    ),
+    extensions(("x-upkeep-role" = json!("public"))),
+)]
 pub async fn accept_invitation(
     State(state): State<AppState>,
     caller: Option<Caller>,
@@ -403,39 +611,73 @@ pub async fn accept_invitation(
             ),
         )
         .await?;
-    let mut body = json!({
-        "workspace": invitation.workspace.0,
-        "account": account.0,
-        "role": invitation.role.as_str(),
-    });
+    let mut body = Accepted {
+        workspace: invitation.workspace.0,
+        account: account.0,
+        role: invitation.role.as_str().to_string(),
+        csrf_token: None,
+    };
     Ok(match cookie {
         Some((cookie, csrf)) => {
-            body["csrf_token"] = json!(csrf);
+            body.csrf_token = Some(csrf);
             (StatusCode::OK, [(header::SET_COOKIE, cookie)], Json(body)).into_response()
         }
         None => (StatusCode::OK, Json(body)).into_response(),
     })
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct AuditEntryView {
+    pub id: i64,
+    pub actor: Option<i64>,
+    /// A stable name such as `invitation.created`, `role.changed`, `run.approved`.
+    pub action: String,
+    pub detail: String,
+    #[schema(format = DateTime)]
+    pub at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditList {
+    pub entries: Vec<AuditEntryView>,
+    /// The cursor of the next page; `null` on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// The workspace's audit log, newest first.
+#[utoipa::path(
+    get,
+    path = "/workspaces/{workspace}/audit",
+    tag = "people",
+    params(WorkspacePath, PageQuery),
+    responses((status = 200, description = "A page of who did what", body = AuditList)),
+    extensions(("x-upkeep-role" = json!("super_user"))),
+)]
 pub async fn audit(
     State(state): State<AppState>,
     caller: Caller,
-    Path(workspace): Path<i64>,
-) -> ApiResult<Json<serde_json::Value>> {
-    let workspace = WorkspaceId(workspace);
+    PathParams(path): PathParams<WorkspacePath>,
+    QueryParams(page): QueryParams<PageQuery>,
+) -> ApiResult<Json<AuditList>> {
+    let workspace = WorkspaceId(path.workspace);
     require_role(&state, &caller, workspace, Role::SuperUser).await?;
     let entries = state
         .inner
         .store
-        .audit_entries(workspace, None, 100)
+        .audit_entries(workspace, page.request("audit")?)
         .await?;
-    Ok(Json(json!({
-        "entries": entries.iter().map(|entry| json!({
-            "id": entry.id,
-            "actor": entry.actor.map(|actor| actor.0),
-            "action": entry.action,
-            "detail": entry.detail,
-            "at": entry.at.to_string(),
-        })).collect::<Vec<_>>()
-    })))
+    Ok(Json(AuditList {
+        next_cursor: next_cursor("audit", &entries),
+        entries: entries
+            .items
+            .into_iter()
+            .map(|entry| AuditEntryView {
+                id: entry.id,
+                actor: entry.actor.map(|actor| actor.0),
+                action: entry.action,
+                detail: entry.detail,
+                at: entry.at.to_string(),
+            })
+            .collect(),
+    }))
 }

@@ -5,18 +5,19 @@
 //! records its branch heads, from which polling runs what moves.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use upkeep_forge::git::{Git, GitError};
 use upkeep_store::{
     AccountId, AuditStore, NewRepository, Provider, Repository, RepositoryStore, Role,
     UpgradeStore, WebhookStatus, WorkspaceId,
 };
 
-use super::error::{ApiError, ApiResult};
-use super::{Body, check_field};
+use utoipa::ToSchema;
+
+use super::error::{ApiError, ApiResult, ErrorBody};
+use super::{Body, PathParams, WorkspacePath, check_field};
 use crate::AppState;
 use crate::auth::{Caller, require_role};
 use crate::connection::{RepositoryAccess, Secrets, Transport};
@@ -26,12 +27,14 @@ use crate::webhook_setup;
 /// How often polling asks the remote by default, in seconds.
 pub const DEFAULT_POLL_INTERVAL: i64 = 60;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "provider": "git", "url": "file:///srv/git/shop.git" }))]
 pub struct ConnectionRequest {
     /// `github`, `gitlab` or `git` (the default).
     #[serde(default)]
     provider: Option<String>,
+    /// `https://`, `ssh://`, `git@host:path` or `file://`; never with credentials in it.
     url: String,
     /// GitHub or GitLab: a personal (or project) access token.
     #[serde(default)]
@@ -46,9 +49,11 @@ pub struct ConnectionRequest {
     #[serde(default)]
     username: Option<String>,
     #[serde(default)]
+    #[schema(format = Password)]
     password: Option<String>,
     /// A git URL over ssh: a private key without passphrase.
     #[serde(default)]
+    #[schema(format = Password)]
     ssh_key: Option<String>,
     /// How often to poll the remote while no webhook works, in seconds.
     #[serde(default)]
@@ -89,8 +94,8 @@ impl Connection {
     }
 }
 
-fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError::bad_request("invalid_field", message)
+fn invalid(field: &str, message: impl Into<String>) -> ApiError {
+    ApiError::invalid_field(field, message)
 }
 
 /// Whether `host` is this machine, where plain http does not cross a network.
@@ -133,6 +138,7 @@ fn check_git_url(url: &str) -> ApiResult<Transport> {
     };
     if credentials_in_url {
         return Err(invalid(
+            "url",
             "`url` must not hold credentials: send them as `token`, or `username` and `password`",
         ));
     }
@@ -150,11 +156,13 @@ fn check_ssh_key(key: &str) -> ApiResult<()> {
     let pem = trimmed.starts_with("-----BEGIN ") && trimmed.contains(" PRIVATE KEY-----");
     if !pem || trimmed.len() > 16 * 1024 {
         return Err(invalid(
+            "ssh_key",
             "`ssh_key` must be a private key in OpenSSH or PEM form (`-----BEGIN … PRIVATE KEY-----`)",
         ));
     }
     if trimmed.contains("ENCRYPTED") {
         return Err(invalid(
+            "ssh_key",
             "`ssh_key` is protected by a passphrase, which the server cannot type; use a deploy key without one",
         ));
     }
@@ -165,9 +173,12 @@ fn check_ssh_key(key: &str) -> ApiResult<()> {
 fn check_forge_fields(request: &ConnectionRequest, provider: Provider) -> ApiResult<()> {
     let is_forge = provider != Provider::Git;
     let only_forge = |field: &str| {
-        invalid(format!(
-            "`{field}` is for the github and gitlab providers; a plain git URL takes `username` and `password` (https) or `ssh_key` (ssh)"
-        ))
+        invalid(
+            field,
+            format!(
+                "`{field}` is for the github and gitlab providers; a plain git URL takes `username` and `password` (https) or `ssh_key` (ssh)"
+            ),
+        )
     };
     if let Some(token) = &request.token {
         if !is_forge {
@@ -175,7 +186,7 @@ fn check_forge_fields(request: &ConnectionRequest, provider: Provider) -> ApiRes
         }
         check_secret("token", token, 1024)?;
         if token.chars().any(char::is_whitespace) {
-            return Err(invalid("`token` must not contain spaces"));
+            return Err(invalid("token", "`token` must not contain spaces"));
         }
     }
     if let Some(api_base) = &request.api_base {
@@ -194,6 +205,7 @@ fn check_forge_fields(request: &ConnectionRequest, provider: Provider) -> ApiRes
             && !is_loopback(http_host(api_base))
         {
             return Err(invalid(
+                "api_base",
                 "`api_base` must be https:// to send the token (plain http only on this machine)",
             ));
         }
@@ -224,13 +236,17 @@ fn check_git_credentials(
         (None, None) => {}
         (Some(username), Some(password)) => {
             if provider != Provider::Git {
-                return Err(invalid(format!(
-                    "`username` and `password` are for plain git URLs; {} takes a `token`",
-                    provider.as_str()
-                )));
+                return Err(invalid(
+                    "username",
+                    format!(
+                        "`username` and `password` are for plain git URLs; {} takes a `token`",
+                        provider.as_str()
+                    ),
+                ));
             }
             if transport != Transport::Http {
                 return Err(invalid(
+                    "username",
                     "`username` and `password` are for https URLs; an ssh URL takes `ssh_key`",
                 ));
             }
@@ -242,12 +258,23 @@ fn check_git_credentials(
             )?;
             check_secret("password", password, 1024)?;
         }
-        (Some(_), None) => return Err(invalid("`password` is missing: `username` needs one")),
-        (None, Some(_)) => return Err(invalid("`username` is missing: `password` needs one")),
+        (Some(_), None) => {
+            return Err(invalid(
+                "password",
+                "`password` is missing: `username` needs one",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(invalid(
+                "username",
+                "`username` is missing: `password` needs one",
+            ));
+        }
     }
     if let Some(key) = &request.ssh_key {
         if transport != Transport::Ssh {
             return Err(invalid(
+                "ssh_key",
                 "`ssh_key` is for ssh URLs (`ssh://…` or `git@host:path`)",
             ));
         }
@@ -261,10 +288,13 @@ pub fn validate(request: ConnectionRequest) -> ApiResult<Connection> {
     let provider = match request.provider.as_deref() {
         None => Provider::Git,
         Some(name) => Provider::from_name(name).ok_or_else(|| {
-            invalid(format!(
-                "`provider` must be one of github, gitlab, git (not `{}`)",
-                name.chars().take(40).collect::<String>()
-            ))
+            invalid(
+                "provider",
+                format!(
+                    "`provider` must be one of github, gitlab, git (not `{}`)",
+                    name.chars().take(40).collect::<String>()
+                ),
+            )
         })?,
     };
     let url = request.url.trim().to_string();
@@ -279,29 +309,37 @@ pub fn validate(request: ConnectionRequest) -> ApiResult<Connection> {
         && !is_loopback(http_host(&url))
     {
         return Err(invalid(
+            "url",
             "`url` must be https:// to send credentials (plain http only on this machine)",
         ));
     }
     if is_forge && request.repository.is_none() && transport == Transport::File {
-        return Err(invalid(format!(
-            "`repository` is needed: a file:// URL does not say which {} repository it is",
-            provider.as_str()
-        )));
+        return Err(invalid(
+            "repository",
+            format!(
+                "`repository` is needed: a file:// URL does not say which {} repository it is",
+                provider.as_str()
+            ),
+        ));
     }
     if is_forge
         && request.api_base.is_none()
         && upkeep_forge::RemoteRepository::parse(&url).is_err()
     {
-        return Err(invalid(format!(
-            "`api_base` is needed: the URL does not say where the {} API is",
-            provider.as_str()
-        )));
+        return Err(invalid(
+            "api_base",
+            format!(
+                "`api_base` is needed: the URL does not say where the {} API is",
+                provider.as_str()
+            ),
+        ));
     }
     let poll_interval_seconds = request
         .poll_interval_seconds
         .unwrap_or(DEFAULT_POLL_INTERVAL);
     if !(1..=86_400).contains(&poll_interval_seconds) {
         return Err(invalid(
+            "poll_interval_seconds",
             "`poll_interval_seconds` must be between 1 and 86400",
         ));
     }
@@ -435,42 +473,111 @@ pub async fn connected(
 }
 
 /// The connection as anyone may see it: no secret, only whether there is one.
-fn repository_json(state: &AppState, repository: &Repository) -> serde_json::Value {
-    let base = state.public_url();
-    let last_poll = state.inner.polls.status(repository.workspace);
-    json!({
-        "provider": repository.provider.as_str(),
-        "url": repository.url,
-        "repository": repository.forge_path,
-        "api_base": repository.api_base,
-        "username": repository.username,
-        "has_token": repository.token_sealed.is_some(),
-        "has_password": repository.password_sealed.is_some(),
-        "has_ssh_key": repository.ssh_key_sealed.is_some(),
-        "connected_at": repository.connected_at.to_string(),
-        "webhook": {
-            "status": repository.webhook_status.as_str(),
-            "detail": repository.webhook_detail,
-            "github": webhook_setup::delivery_url(base, Provider::GitHub, repository.workspace),
-            "gitlab": webhook_setup::delivery_url(base, Provider::GitLab, repository.workspace),
-        },
-        "polling": {
-            "active": !repository.webhook_status.works(),
-            "interval_seconds": repository.poll_interval_seconds,
-            "last_polled_at": last_poll.as_ref().map(|poll| poll.at.to_string()),
-            "last_error": last_poll.and_then(|poll| poll.error),
-        },
-    })
+#[derive(Serialize, ToSchema)]
+pub struct RepositoryView {
+    /// `github`, `gitlab` or `git`.
+    pub provider: String,
+    pub url: String,
+    /// GitHub's `owner/repo` or GitLab's `group/sub/project`, when given.
+    pub repository: Option<String>,
+    pub api_base: Option<String>,
+    pub username: Option<String>,
+    pub has_token: bool,
+    pub has_password: bool,
+    pub has_ssh_key: bool,
+    #[schema(format = DateTime)]
+    pub connected_at: String,
+    pub webhook: WebhookView,
+    pub polling: PollingView,
 }
 
-/// `PUT …/repository`: connects or switches the repository (super users).
+/// The push webhook: registered through the provider's API, to set up by hand, or proven by a
+/// signed delivery.
+#[derive(Serialize, ToSchema)]
+pub struct WebhookView {
+    /// `manual`, `registered` or `receiving`.
+    pub status: String,
+    /// Why (the provider's refusal, or what to do by hand).
+    pub detail: String,
+    /// Where GitHub delivers pushes.
+    pub github: String,
+    /// Where GitLab delivers pushes.
+    pub gitlab: String,
+    /// The webhook secret, shown once: in the answer of a connection whose webhook is to be
+    /// set up by hand.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+/// Polling, which runs moved branches while no webhook works.
+#[derive(Serialize, ToSchema)]
+pub struct PollingView {
+    pub active: bool,
+    pub interval_seconds: i64,
+    #[schema(format = DateTime)]
+    pub last_polled_at: Option<String>,
+    pub last_error: Option<String>,
+}
+
+fn repository_view(state: &AppState, repository: &Repository) -> RepositoryView {
+    let base = state.public_url();
+    let last_poll = state.inner.polls.status(repository.workspace);
+    RepositoryView {
+        provider: repository.provider.as_str().to_string(),
+        url: repository.url.clone(),
+        repository: repository.forge_path.clone(),
+        api_base: repository.api_base.clone(),
+        username: repository.username.clone(),
+        has_token: repository.token_sealed.is_some(),
+        has_password: repository.password_sealed.is_some(),
+        has_ssh_key: repository.ssh_key_sealed.is_some(),
+        connected_at: repository.connected_at.to_string(),
+        webhook: WebhookView {
+            status: repository.webhook_status.as_str().to_string(),
+            detail: repository.webhook_detail.clone(),
+            github: webhook_setup::delivery_url(base, Provider::GitHub, repository.workspace),
+            gitlab: webhook_setup::delivery_url(base, Provider::GitLab, repository.workspace),
+            secret: None,
+        },
+        polling: PollingView {
+            active: !repository.webhook_status.works(),
+            interval_seconds: repository.poll_interval_seconds,
+            last_polled_at: last_poll.as_ref().map(|poll| poll.at.to_string()),
+            last_error: last_poll.and_then(|poll| poll.error),
+        },
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Recloned {
+    /// Whether there was a cached clone to drop.
+    pub dropped: bool,
+}
+
+/// Connect (or switch) the workspace's repository by provider.
+///
+/// Git must read the repository with the credentials given; they are sealed at rest. The push
+/// webhook is registered through the provider's API when it can be, else its secret is in this
+/// answer, shown once, to set it up by hand.
+#[utoipa::path(
+    put,
+    path = "/workspaces/{workspace}/repository",
+    tag = "repositories",
+    params(WorkspacePath),
+    request_body = ConnectionRequest,
+    responses(
+        (status = 200, description = "Connected, without secrets but the manual webhook's", body = RepositoryView),
+        (status = 422, description = "`repository_unreachable`: git cannot read the repository with the credentials given (git's reason); `invalid_body`: a member is missing, unknown or of the wrong type", body = ErrorBody),
+    ),
+    extensions(("x-upkeep-role" = json!("super_user"))),
+)]
 pub async fn connect_repository(
     State(state): State<AppState>,
     caller: Caller,
-    Path(workspace): Path<i64>,
+    PathParams(path): PathParams<WorkspacePath>,
     Body(request): Body<ConnectionRequest>,
-) -> ApiResult<Json<serde_json::Value>> {
-    let workspace = WorkspaceId(workspace);
+) -> ApiResult<Json<RepositoryView>> {
+    let workspace = WorkspaceId(path.workspace);
     require_role(&state, &caller, workspace, Role::SuperUser).await?;
     let connection = validate(request)?;
     let store = &state.inner.store;
@@ -533,21 +640,32 @@ pub async fn connect_repository(
             &notes.join("; "),
         )
         .await?;
-    let mut body = repository_json(&state, &repository);
+    let mut view = repository_view(&state, &repository);
     // The secret is shown once, and only to set the webhook up by hand.
     if setup.status == WebhookStatus::Manual {
-        body["webhook"]["secret"] = json!(secret);
+        view.webhook.secret = Some(secret);
     }
-    Ok(Json(body))
+    Ok(Json(view))
 }
 
-/// `GET …/repository`: the connection without secrets (members).
+/// The workspace's repository connection, without secrets.
+#[utoipa::path(
+    get,
+    path = "/workspaces/{workspace}/repository",
+    tag = "repositories",
+    params(WorkspacePath),
+    responses(
+        (status = 200, description = "The connection, its webhook and polling", body = RepositoryView),
+        (status = 404, description = "`not_found`: no repository is connected", body = ErrorBody),
+    ),
+    extensions(("x-upkeep-role" = json!("member"))),
+)]
 pub async fn show_repository(
     State(state): State<AppState>,
     caller: Caller,
-    Path(workspace): Path<i64>,
-) -> ApiResult<Json<serde_json::Value>> {
-    let workspace = WorkspaceId(workspace);
+    PathParams(path): PathParams<WorkspacePath>,
+) -> ApiResult<Json<RepositoryView>> {
+    let workspace = WorkspaceId(path.workspace);
     require_role(&state, &caller, workspace, Role::RegularUser).await?;
     let repository = state
         .inner
@@ -555,17 +673,27 @@ pub async fn show_repository(
         .repository(workspace)
         .await?
         .ok_or_else(|| ApiError::not_found("repository"))?;
-    Ok(Json(repository_json(&state, &repository)))
+    Ok(Json(repository_view(&state, &repository)))
 }
 
-/// `POST …/repository/reclone`: drops the cached clone, so that the next run clones from
-/// scratch (super users).
+/// Drop the cached clone, so that the next run clones from scratch.
+#[utoipa::path(
+    post,
+    path = "/workspaces/{workspace}/repository/reclone",
+    tag = "repositories",
+    params(WorkspacePath),
+    responses(
+        (status = 200, description = "Dropped (or there was none)", body = Recloned),
+        (status = 409, description = "`no_repository`: none is connected; `clone_in_use`: a run uses the clone now", body = ErrorBody),
+    ),
+    extensions(("x-upkeep-role" = json!("super_user"))),
+)]
 pub async fn reclone(
     State(state): State<AppState>,
     caller: Caller,
-    Path(workspace): Path<i64>,
-) -> ApiResult<Json<serde_json::Value>> {
-    let workspace = WorkspaceId(workspace);
+    PathParams(path): PathParams<WorkspacePath>,
+) -> ApiResult<Json<Recloned>> {
+    let workspace = WorkspaceId(path.workspace);
     require_role(&state, &caller, workspace, Role::SuperUser).await?;
     connected(&state, workspace).await?;
     let executor = state.inner.executor.clone();
@@ -592,5 +720,5 @@ pub async fn reclone(
             ),
         )
         .await?;
-    Ok(Json(json!({ "dropped": dropped })))
+    Ok(Json(Recloned { dropped }))
 }

@@ -6,12 +6,11 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::{self, Stream};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use upkeep_pipeline::log_store::LogStore;
 use upkeep_pipeline::record::{RunId, RunKind, RunRecord, RunStatus, StageKind, SubPipelineKind};
 use upkeep_runner::Decision;
@@ -19,35 +18,77 @@ use upkeep_store::{
     AuditStore, DeliveryStore, NewRun, Role, RunStore, StoredRun, Trigger, WorkspaceId,
 };
 
-use super::error::{ApiError, ApiResult};
-use super::{Body, check_field};
+use utoipa::{IntoParams, ToSchema};
+
+use super::error::{ApiError, ApiResult, ErrorBody};
+use super::page::{PageQuery, next_cursor};
+use super::{Body, PathParams, QueryParams, WorkspacePath, check_field};
 use crate::AppState;
 use crate::auth::{Caller, require_role};
 use crate::executor::Job;
 
-/// The webhook deliveries of a workspace and their verdicts (super users).
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryView {
+    /// `github` or `gitlab`.
+    pub provider: String,
+    pub delivery_id: String,
+    pub event: String,
+    /// `accepted`, `ignored`, `unsigned`, `forged`, `replayed` or `malformed`.
+    pub verdict: String,
+    pub detail: String,
+    #[schema(format = DateTime)]
+    pub received_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryList {
+    pub deliveries: Vec<DeliveryView>,
+    /// The cursor of the next page; `null` on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// The webhook deliveries of the workspace and their verdicts, newest first.
+#[utoipa::path(
+    get,
+    path = "/workspaces/{workspace}/deliveries",
+    tag = "repositories",
+    params(WorkspacePath, PageQuery),
+    responses((status = 200, description = "A page of the deliveries", body = DeliveryList)),
+    extensions(("x-upkeep-role" = json!("super_user"))),
+)]
 pub async fn deliveries(
     State(state): State<AppState>,
     caller: Caller,
-    Path(workspace): Path<i64>,
-) -> ApiResult<Json<serde_json::Value>> {
-    let workspace = WorkspaceId(workspace);
+    PathParams(path): PathParams<WorkspacePath>,
+    QueryParams(page): QueryParams<PageQuery>,
+) -> ApiResult<Json<DeliveryList>> {
+    let workspace = WorkspaceId(path.workspace);
     require_role(&state, &caller, workspace, Role::SuperUser).await?;
-    let deliveries = state.inner.store.deliveries(workspace, 100).await?;
-    Ok(Json(json!({
-        "deliveries": deliveries.iter().map(|delivery| json!({
-            "provider": delivery.provider,
-            "delivery_id": delivery.delivery_id,
-            "event": delivery.event,
-            "verdict": delivery.verdict,
-            "detail": delivery.detail,
-            "received_at": delivery.received_at.to_string(),
-        })).collect::<Vec<_>>()
-    })))
+    let deliveries = state
+        .inner
+        .store
+        .deliveries(workspace, page.request("deliveries")?)
+        .await?;
+    Ok(Json(DeliveryList {
+        next_cursor: next_cursor("deliveries", &deliveries),
+        deliveries: deliveries
+            .items
+            .into_iter()
+            .map(|delivery| DeliveryView {
+                provider: delivery.provider,
+                delivery_id: delivery.delivery_id,
+                event: delivery.event,
+                verdict: delivery.verdict,
+                detail: delivery.detail,
+                received_at: delivery.received_at.to_string(),
+            })
+            .collect(),
+    }))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "revision": "main" }))]
 pub struct StartRun {
     /// A branch, tag or commit (default: the environment's branch).
     #[serde(default)]
@@ -57,12 +98,38 @@ pub struct StartRun {
     pipeline: Option<String>,
 }
 
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct EnvironmentPath {
+    /// The workspace's id.
+    workspace: i64,
+    /// An environment of the repository's `upkeep.yml`.
+    environment: String,
+}
+
+/// Start the environment's main pipeline by hand.
+#[utoipa::path(
+    post,
+    path = "/workspaces/{workspace}/environments/{environment}/runs",
+    tag = "runs",
+    params(EnvironmentPath),
+    request_body = StartRun,
+    responses(
+        (status = 202, description = "The run, queued", body = RunView),
+        (status = 400, description = "`sub_pipeline`: only the main pipeline can be started; `invalid_field`", body = ErrorBody),
+        (status = 409, description = "`no_repository`: the workspace has no repository yet", body = ErrorBody),
+    ),
+    extensions(("x-upkeep-role" = json!("member"))),
+)]
 pub async fn start_run(
     State(state): State<AppState>,
     caller: Caller,
-    Path((workspace, environment)): Path<(i64, String)>,
+    PathParams(EnvironmentPath {
+        workspace,
+        environment,
+    }): PathParams<EnvironmentPath>,
     Body(request): Body<StartRun>,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+) -> ApiResult<(StatusCode, Json<RunView>)> {
     let workspace = WorkspaceId(workspace);
     // Regular users may run pipelines.
     require_role(&state, &caller, workspace, Role::RegularUser).await?;
@@ -130,65 +197,122 @@ pub async fn start_run(
         requested_by: caller.account.email.clone(),
         access,
     });
-    Ok((StatusCode::ACCEPTED, Json(run_json(&stored, None))))
+    Ok((StatusCode::ACCEPTED, Json(RunView::of(&stored, None))))
 }
 
-fn run_json(run: &StoredRun, record: Option<&RunRecord>) -> serde_json::Value {
-    json!({
-        "run_id": run.run_id.as_str(),
-        "environment": run.environment,
-        "pipeline": RunKind::Pipeline.pipeline_name(&run.environment),
-        "status": run.status.as_str(),
-        "trigger": run.trigger.as_str(),
-        "commit": run.commit,
-        "queued_at": run.queued_at.to_string(),
-        "started_at": run.started_at.map(|at| at.to_string()),
-        "finished_at": run.finished_at.map(|at| at.to_string()),
-        "record": record,
-    })
+/// A run as the API shows it.
+#[derive(Serialize, ToSchema)]
+pub struct RunView {
+    pub run_id: String,
+    pub environment: String,
+    /// `*** <environment> Pipeline ***`.
+    pub pipeline: String,
+    /// `queued`, `running`, `waiting_for_approval`, `succeeded`, `failed`, `rejected`,
+    /// `cancelled`, `interrupted`, ….
+    pub status: String,
+    /// `push`, `manual` or `schedule`.
+    pub trigger: String,
+    /// The commit the run builds, once known.
+    pub commit: Option<String>,
+    #[schema(format = DateTime)]
+    pub queued_at: String,
+    #[schema(format = DateTime)]
+    pub started_at: Option<String>,
+    #[schema(format = DateTime)]
+    pub finished_at: Option<String>,
+    /// The run's record (stages, steps, gate summary, approval), when it has one yet.
+    #[schema(value_type = Option<Object>)]
+    pub record: Option<serde_json::Value>,
 }
 
-/// A page of a list: the entries before an id (newest first), at most `limit` (default 20).
-#[derive(Deserialize)]
-pub struct Page {
-    #[serde(default)]
-    pub before: Option<i64>,
-    #[serde(default)]
-    limit: Option<u32>,
-}
-
-impl Page {
-    /// How many entries the page holds at most (1–100).
-    pub fn limit(&self) -> u32 {
-        self.limit.unwrap_or(20).clamp(1, 100)
+impl RunView {
+    fn of(run: &StoredRun, record: Option<&RunRecord>) -> Self {
+        Self {
+            run_id: run.run_id.as_str().to_string(),
+            environment: run.environment.clone(),
+            pipeline: RunKind::Pipeline.pipeline_name(&run.environment),
+            status: run.status.as_str().to_string(),
+            trigger: run.trigger.as_str().to_string(),
+            commit: run.commit.clone(),
+            queued_at: run.queued_at.to_string(),
+            started_at: run.started_at.map(|at| at.to_string()),
+            finished_at: run.finished_at.map(|at| at.to_string()),
+            record: record.and_then(|record| serde_json::to_value(record).ok()),
+        }
     }
+}
 
-    /// Where the next page starts (`next_before`), when this one is full.
-    pub fn next_before<T>(&self, entries: &[T], id: impl Fn(&T) -> i64) -> Option<i64> {
-        (entries.len() == self.limit() as usize)
-            .then(|| entries.last().map(id))
-            .flatten()
+#[derive(Serialize, ToSchema)]
+pub struct RunList {
+    pub runs: Vec<RunView>,
+    /// The cursor of the next page; `null` on the last.
+    pub next_cursor: Option<String>,
+}
+
+impl RunList {
+    fn of(page: &upkeep_store::Page<StoredRun>) -> Self {
+        Self {
+            runs: page
+                .items
+                .iter()
+                .map(|run| RunView::of(run, None))
+                .collect(),
+            next_cursor: next_cursor("runs", page),
+        }
     }
 }
 
+/// The runs of an environment, newest first.
+#[utoipa::path(
+    get,
+    path = "/workspaces/{workspace}/environments/{environment}/runs",
+    tag = "runs",
+    params(EnvironmentPath, PageQuery),
+    responses((status = 200, description = "A page of the runs", body = RunList)),
+    extensions(("x-upkeep-role" = json!("member"))),
+)]
 pub async fn list_runs(
     State(state): State<AppState>,
     caller: Caller,
-    Path((workspace, environment)): Path<(i64, String)>,
-    Query(page): Query<Page>,
-) -> ApiResult<Json<serde_json::Value>> {
+    PathParams(EnvironmentPath {
+        workspace,
+        environment,
+    }): PathParams<EnvironmentPath>,
+    QueryParams(page): QueryParams<PageQuery>,
+) -> ApiResult<Json<RunList>> {
     let workspace = WorkspaceId(workspace);
     require_role(&state, &caller, workspace, Role::RegularUser).await?;
     let runs = state
         .inner
         .store
-        .runs_of_environment(workspace, &environment, page.before, page.limit())
+        .runs_of_environment(workspace, &environment, page.request("runs")?)
         .await?;
-    let next = page.next_before(&runs, |run| run.row_id);
-    Ok(Json(json!({
-        "runs": runs.iter().map(|run| run_json(run, None)).collect::<Vec<_>>(),
-        "next_before": next,
-    })))
+    Ok(Json(RunList::of(&runs)))
+}
+
+/// The runs of the workspace, all environments, newest first.
+#[utoipa::path(
+    get,
+    path = "/workspaces/{workspace}/runs",
+    tag = "runs",
+    params(WorkspacePath, PageQuery),
+    responses((status = 200, description = "A page of the runs", body = RunList)),
+    extensions(("x-upkeep-role" = json!("member"))),
+)]
+pub async fn workspace_runs(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(path): PathParams<WorkspacePath>,
+    QueryParams(page): QueryParams<PageQuery>,
+) -> ApiResult<Json<RunList>> {
+    let workspace = WorkspaceId(path.workspace);
+    require_role(&state, &caller, workspace, Role::RegularUser).await?;
+    let runs = state
+        .inner
+        .store
+        .runs_of_workspace(workspace, page.request("runs")?)
+        .await?;
+    Ok(Json(RunList::of(&runs)))
 }
 
 /// A run of the workspace, and its record when it has one yet.
@@ -212,39 +336,97 @@ async fn find_run(
     Ok((stored, record))
 }
 
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct RunPath {
+    /// The workspace's id.
+    workspace: i64,
+    /// The run's id, e.g. `20261201T080000.000Z-00000001`.
+    run: String,
+}
+
+/// A run and its record.
+#[utoipa::path(
+    get,
+    path = "/workspaces/{workspace}/runs/{run}",
+    tag = "runs",
+    params(RunPath),
+    responses(
+        (status = 200, description = "The run", body = RunView),
+        (status = 404, description = "`not_found`: no such run in the workspace", body = ErrorBody),
+    ),
+    extensions(("x-upkeep-role" = json!("member"))),
+)]
 pub async fn get_run(
     State(state): State<AppState>,
     caller: Caller,
-    Path((workspace, run_id)): Path<(i64, String)>,
-) -> ApiResult<Json<serde_json::Value>> {
+    PathParams(RunPath { workspace, run }): PathParams<RunPath>,
+) -> ApiResult<Json<RunView>> {
     let workspace = WorkspaceId(workspace);
     require_role(&state, &caller, workspace, Role::RegularUser).await?;
-    let (stored, record) = find_run(&state, workspace, &run_id).await?;
-    Ok(Json(run_json(&stored, record.as_ref())))
+    let (stored, record) = find_run(&state, workspace, &run).await?;
+    Ok(Json(RunView::of(&stored, record.as_ref())))
 }
 
+/// A decision on a waiting run.
+#[derive(Serialize, ToSchema)]
+pub struct Decided {
+    pub run_id: String,
+    /// `approved` or `rejected`.
+    pub decision: &'static str,
+}
+
+/// Approve the deployment a run waits for: it continues with the image it built.
+#[utoipa::path(
+    post,
+    path = "/workspaces/{workspace}/runs/{run}/approve",
+    tag = "runs",
+    params(RunPath),
+    responses(
+        (status = 202, description = "Approved; the deployment goes on", body = Decided),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`not_waiting`: the run does not wait for approval", body = ErrorBody),
+    ),
+    extensions(("x-upkeep-role" = json!("super_user"))),
+)]
 pub async fn approve(
     state: State<AppState>,
     caller: Caller,
-    path: Path<(i64, String)>,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    path: PathParams<RunPath>,
+) -> ApiResult<(StatusCode, Json<Decided>)> {
     decide(state, caller, path, Decision::Approve).await
 }
 
+/// Reject the deployment a run waits for: the run ends `rejected`.
+#[utoipa::path(
+    post,
+    path = "/workspaces/{workspace}/runs/{run}/reject",
+    tag = "runs",
+    params(RunPath),
+    responses(
+        (status = 202, description = "Rejected", body = Decided),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`not_waiting`: the run does not wait for approval", body = ErrorBody),
+    ),
+    extensions(("x-upkeep-role" = json!("super_user"))),
+)]
 pub async fn reject(
     state: State<AppState>,
     caller: Caller,
-    path: Path<(i64, String)>,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    path: PathParams<RunPath>,
+) -> ApiResult<(StatusCode, Json<Decided>)> {
     decide(state, caller, path, Decision::Reject).await
 }
 
 async fn decide(
     State(state): State<AppState>,
     caller: Caller,
-    Path((workspace, run_id)): Path<(i64, String)>,
+    PathParams(RunPath {
+        workspace,
+        run: run_id,
+    }): PathParams<RunPath>,
     decision: Decision,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+) -> ApiResult<(StatusCode, Json<Decided>)> {
     let workspace = WorkspaceId(workspace);
     require_role(&state, &caller, workspace, Role::SuperUser).await?;
     let (stored, _) = find_run(&state, workspace, &run_id).await?;
@@ -281,16 +463,43 @@ async fn decide(
     );
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({ "run_id": stored.run_id.as_str(), "decision": word })),
+        Json(Decided {
+            run_id: stored.run_id.as_str().to_string(),
+            decision: word,
+        }),
     ))
 }
 
-/// Stops a queued or running run (members: whoever may start a run may stop one).
+#[derive(Serialize, ToSchema)]
+pub struct Cancelling {
+    pub run_id: String,
+    pub cancelling: bool,
+}
+
+/// Stop a queued or running run.
+///
+/// Members may: whoever may start a run may stop one. The step's process group is stopped and
+/// the run ends `cancelled`.
+#[utoipa::path(
+    post,
+    path = "/workspaces/{workspace}/runs/{run}/cancel",
+    tag = "runs",
+    params(RunPath),
+    responses(
+        (status = 202, description = "The run is being stopped", body = Cancelling),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`waiting`: it waits for approval (reject it); `not_running`", body = ErrorBody),
+    ),
+    extensions(("x-upkeep-role" = json!("member"))),
+)]
 pub async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
-    Path((workspace, run_id)): Path<(i64, String)>,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    PathParams(RunPath {
+        workspace,
+        run: run_id,
+    }): PathParams<RunPath>,
+) -> ApiResult<(StatusCode, Json<Cancelling>)> {
     let workspace = WorkspaceId(workspace);
     require_role(&state, &caller, workspace, Role::RegularUser).await?;
     let (stored, _) = find_run(&state, workspace, &run_id).await?;
@@ -320,16 +529,34 @@ pub async fn cancel(
         .await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({ "run_id": stored.run_id.as_str(), "cancelling": true })),
+        Json(Cancelling {
+            run_id: stored.run_id.as_str().to_string(),
+            cancelling: true,
+        }),
     ))
 }
 
-/// Runs a finished run again: the same environment and the same commit, as a new run.
+/// Run a finished run again: the same environment and commit, as a new run.
+#[utoipa::path(
+    post,
+    path = "/workspaces/{workspace}/runs/{run}/rerun",
+    tag = "runs",
+    params(RunPath),
+    responses(
+        (status = 202, description = "The new run, queued", body = RunView),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`not_finished`; `no_repository`", body = ErrorBody),
+    ),
+    extensions(("x-upkeep-role" = json!("member"))),
+)]
 pub async fn rerun(
     State(state): State<AppState>,
     caller: Caller,
-    Path((workspace, run_id)): Path<(i64, String)>,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    PathParams(RunPath {
+        workspace,
+        run: run_id,
+    }): PathParams<RunPath>,
+) -> ApiResult<(StatusCode, Json<RunView>)> {
     let workspace = WorkspaceId(workspace);
     require_role(&state, &caller, workspace, Role::RegularUser).await?;
     let (stored, record) = find_run(&state, workspace, &run_id).await?;
@@ -365,14 +592,66 @@ pub async fn rerun(
         requested_by: caller.account.email.clone(),
         access,
     });
-    Ok((StatusCode::ACCEPTED, Json(run_json(&queued, None))))
+    Ok((StatusCode::ACCEPTED, Json(RunView::of(&queued, None))))
 }
 
-/// Where to read a log from: a byte offset.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LogRange {
-    #[serde(default)]
+    /// A byte offset in the log (default 0); one inside a line starts at the next line.
+    #[param(value_type = Option<u64>, minimum = 0)]
+    offset: Option<String>,
+}
+
+impl LogRange {
+    /// The offset asked for; read here rather than by serde, so that a bad one is named.
+    pub fn offset(&self) -> ApiResult<u64> {
+        self.offset.as_deref().map_or(Ok(0), |text| {
+            text.parse().map_err(|_| {
+                ApiError::invalid_field("offset", "`offset` must be a byte offset (0 or more)")
+            })
+        })
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct LogPath {
+    /// The workspace's id.
+    workspace: i64,
+    /// The run's id.
+    run: String,
+    /// The stage whose step's log to read: `build`, `gate`, `pre-deploy`, `install`,
+    /// `post-deploy`, ….
+    stage: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LogLine {
+    #[schema(format = DateTime)]
+    pub time: String,
+    /// `o` (standard output), `e` (standard error) or `u` (upkeep's own lines).
+    pub stream: String,
+    pub text: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LogChunk {
+    pub stage: &'static str,
+    /// The step's status.
+    pub status: &'static str,
+    #[serde(flatten)]
+    pub log: LogLines,
+}
+
+/// Lines of a log read from a byte offset, shared by the logs of steps and of upgrade runs.
+#[derive(Serialize, ToSchema)]
+pub struct LogLines {
+    /// Where these lines start.
     pub offset: u64,
+    /// Where the next read starts.
+    pub next_offset: u64,
+    pub lines: Vec<LogLine>,
 }
 
 /// The log of a stage's step of a run, relative to the run directory, once the record names it.
@@ -398,65 +677,108 @@ fn step_log(
 fn parse_stage(stage: &str) -> ApiResult<StageKind> {
     stage
         .parse()
-        .map_err(|message: String| ApiError::bad_request("invalid_field", message))
+        .map_err(|message: String| ApiError::invalid_field("stage", message))
 }
 
+/// A stage's log from a byte offset on.
+#[utoipa::path(
+    get,
+    path = "/workspaces/{workspace}/runs/{run}/logs/{stage}",
+    tag = "runs",
+    params(LogPath, LogRange),
+    responses(
+        (status = 200, description = "The lines from the offset on", body = LogChunk),
+        (status = 404, description = "`not_found`: no such run, or the stage has no log (yet)", body = ErrorBody),
+    ),
+    extensions(("x-upkeep-role" = json!("member"))),
+)]
 pub async fn log_range(
     State(state): State<AppState>,
     caller: Caller,
-    Path((workspace, run_id, stage_name)): Path<(i64, String, String)>,
-    Query(range): Query<LogRange>,
-) -> ApiResult<Json<serde_json::Value>> {
+    PathParams(LogPath {
+        workspace,
+        run: run_id,
+        stage: stage_name,
+    }): PathParams<LogPath>,
+    QueryParams(range): QueryParams<LogRange>,
+) -> ApiResult<Json<LogChunk>> {
     let workspace = WorkspaceId(workspace);
     require_role(&state, &caller, workspace, Role::RegularUser).await?;
     let kind = parse_stage(&stage_name)?;
+    let offset = range.offset()?;
     let (stored, _) = find_run(&state, workspace, &run_id).await?;
     let Some((path, status)) = step_log(&state, workspace, &stored.run_id, kind) else {
         return Err(ApiError::not_found("log of this stage (yet)"));
     };
-    let mut body = read_log(&path, range.offset)?;
-    body["stage"] = json!(kind.as_str());
-    body["status"] = json!(status.as_str());
-    Ok(Json(body))
+    Ok(Json(LogChunk {
+        stage: kind.as_str(),
+        status: status.as_str(),
+        log: read_log(&path, offset)?,
+    }))
 }
 
-/// A log from the first whole line at or after `offset`: `offset` (where that line starts),
-/// `next_offset` (where to continue) and the `lines`.
-pub fn read_log(path: &std::path::Path, offset: u64) -> ApiResult<serde_json::Value> {
+/// A log from the first whole line at or after `offset`: where that line starts, where to
+/// continue, and the lines.
+pub fn read_log(path: &std::path::Path, offset: u64) -> ApiResult<LogLines> {
     let start = LogStore::line_start_at_or_after(path, offset)
         .map_err(|error| ApiError::internal(&error))?;
     let (lines, next) =
         LogStore::read_from(path, start).map_err(|error| ApiError::internal(&error))?;
-    Ok(json!({
-        "offset": start,
-        "next_offset": next,
-        "lines": lines.iter().map(|line| json!({
-            "time": line.timestamp.to_string(),
-            "stream": line.stream.code().to_string(),
-            "text": line.text,
-        })).collect::<Vec<_>>(),
-    }))
+    Ok(LogLines {
+        offset: start,
+        next_offset: next,
+        lines: lines
+            .into_iter()
+            .map(|line| LogLine {
+                time: line.timestamp.to_string(),
+                stream: line.stream.code().to_string(),
+                text: line.text,
+            })
+            .collect(),
+    })
 }
 
-/// Follows a step's log: every line from the offset (`Last-Event-ID`, or `?offset=`) on, then
-/// new lines as the step writes them, each event's id the offset after it, so a reconnecting
-/// client loses and repeats nothing; an `end` event carries the step's result.
+/// Follow a stage's log live, as server-sent events.
+///
+/// Every line from the offset (`Last-Event-ID`, or `?offset=`) on, then new lines as the step
+/// writes them, each event's id the offset after it, so a reconnecting client loses and
+/// repeats nothing; an `end` event carries the step's result.
+#[utoipa::path(
+    get,
+    path = "/workspaces/{workspace}/runs/{run}/logs/{stage}/events",
+    tag = "runs",
+    params(
+        LogPath,
+        LogRange,
+        ("Last-Event-ID" = Option<String>, Header, description = "The id of the last event received: the stream resumes after it"),
+    ),
+    responses(
+        (status = 200, description = "Events: `data` a line, `id` the offset after it; then `event: end` with the step's status", content_type = "text/event-stream", body = String),
+        (status = 404, description = "`not_found`: no such run", body = ErrorBody),
+    ),
+    extensions(("x-upkeep-role" = json!("member"))),
+)]
 pub async fn log_events(
     State(state): State<AppState>,
     caller: Caller,
-    Path((workspace, run_id, stage_name)): Path<(i64, String, String)>,
-    Query(range): Query<LogRange>,
+    PathParams(LogPath {
+        workspace,
+        run: run_id,
+        stage: stage_name,
+    }): PathParams<LogPath>,
+    QueryParams(range): QueryParams<LogRange>,
     headers: HeaderMap,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let workspace = WorkspaceId(workspace);
     require_role(&state, &caller, workspace, Role::RegularUser).await?;
     let kind = parse_stage(&stage_name)?;
+    let offset = range.offset()?;
     let (stored, _) = find_run(&state, workspace, &run_id).await?;
     let resume = headers
         .get("last-event-id")
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok())
-        .unwrap_or(range.offset);
+        .unwrap_or(offset);
     let follower = Follower {
         state,
         workspace,

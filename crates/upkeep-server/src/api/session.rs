@@ -5,21 +5,54 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use upkeep_store::{AccountId, AccountStore, SessionStore, WorkspaceStore};
+use utoipa::ToSchema;
 
 use super::Body;
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, ErrorBody};
 use crate::AppState;
 use crate::auth::{Caller, SESSION_COOKIE, SESSION_LIFETIME};
 use crate::secrets::{new_token, token_hash, verify_password};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "email": "ops@agency.test", "password": "the account's password" }))]
 pub struct SignIn {
     email: String,
     password: String,
+}
+
+/// An account as its owner and the people of its workspaces see it.
+#[derive(Serialize, ToSchema)]
+pub struct AccountView {
+    pub id: i64,
+    pub email: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    pub is_admin: bool,
+}
+
+/// A new session: the cookie comes in `Set-Cookie`, its CSRF token here.
+#[derive(Serialize, ToSchema)]
+pub struct SignedIn {
+    pub account: AccountView,
+    /// Sent as `X-CSRF-Token` with every change made with the session cookie.
+    pub csrf_token: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WorkspaceRole {
+    pub id: i64,
+    pub name: String,
+    /// `super_user` or `regular_user`.
+    pub role: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    pub account: AccountView,
+    pub workspaces: Vec<WorkspaceRole>,
 }
 
 /// Creates a session for `account`: the `Set-Cookie` value and the session's CSRF token.
@@ -46,6 +79,22 @@ pub async fn start_session(state: &AppState, account: AccountId) -> ApiResult<(S
     Ok((cookie, csrf))
 }
 
+/// Sign in with an email and a password.
+///
+/// Sets the session cookie and returns its CSRF token. After five wrong passwords for one
+/// account within a minute, sign-in waits.
+#[utoipa::path(
+    post,
+    path = "/session",
+    tag = "session",
+    request_body = SignIn,
+    responses(
+        (status = 200, description = "Signed in; the cookie is in `Set-Cookie`", body = SignedIn),
+        (status = 401, description = "`invalid_credentials`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many failed sign-ins", body = ErrorBody),
+    ),
+    extensions(("x-upkeep-role" = json!("public"))),
+)]
 pub async fn sign_in(
     State(state): State<AppState>,
     Body(request): Body<SignIn>,
@@ -66,13 +115,26 @@ pub async fn sign_in(
     };
     state.inner.sign_in.succeeded(&email);
     let (cookie, csrf) = start_session(&state, account.id).await?;
-    let body = json!({
-        "account": { "id": account.id.0, "email": account.email, "is_admin": account.is_admin },
-        "csrf_token": csrf,
-    });
+    let body = SignedIn {
+        account: AccountView {
+            id: account.id.0,
+            email: account.email,
+            display_name: None,
+            is_admin: account.is_admin,
+        },
+        csrf_token: csrf,
+    };
     Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
 }
 
+/// Sign out: ends the session of the cookie.
+#[utoipa::path(
+    delete,
+    path = "/session",
+    tag = "session",
+    responses((status = 204, description = "Signed out; the cookie is cleared")),
+    extensions(("x-upkeep-role" = json!("account"))),
+)]
 pub async fn sign_out(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
     if let Some(session) = &caller.session {
         state.inner.store.delete_session(session).await?;
@@ -81,21 +143,30 @@ pub async fn sign_out(State(state): State<AppState>, caller: Caller) -> ApiResul
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, expired)]).into_response())
 }
 
-pub async fn me(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> ApiResult<Json<serde_json::Value>> {
+/// The caller's account and workspaces, with its role in each.
+#[utoipa::path(
+    get,
+    path = "/me",
+    tag = "session",
+    responses((status = 200, description = "The caller", body = Me)),
+    extensions(("x-upkeep-role" = json!("account"))),
+)]
+pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Me>> {
     let workspaces = state.inner.store.workspaces_of(caller.account.id).await?;
-    Ok(Json(json!({
-        "account": {
-            "id": caller.account.id.0,
-            "email": caller.account.email,
-            "display_name": caller.account.display_name,
-            "is_admin": caller.account.is_admin,
+    Ok(Json(Me {
+        account: AccountView {
+            id: caller.account.id.0,
+            email: caller.account.email,
+            display_name: Some(caller.account.display_name),
+            is_admin: caller.account.is_admin,
         },
-        "workspaces": workspaces
-            .iter()
-            .map(|(workspace, role)| json!({ "id": workspace.id.0, "name": workspace.name, "role": role.as_str() }))
-            .collect::<Vec<_>>(),
-    })))
+        workspaces: workspaces
+            .into_iter()
+            .map(|(workspace, role)| WorkspaceRole {
+                id: workspace.id.0,
+                name: workspace.name,
+                role: role.as_str().to_string(),
+            })
+            .collect(),
+    }))
 }

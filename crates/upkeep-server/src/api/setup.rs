@@ -6,26 +6,59 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use upkeep_store::{AccountStore, AuditStore, NewAccount, WorkspaceStore};
+use utoipa::ToSchema;
 
-use super::error::{ApiError, ApiResult};
-use super::session::start_session;
+use super::error::{ApiError, ApiResult, ErrorBody};
+use super::people::WorkspaceView;
+use super::session::{AccountView, start_session};
 use super::{Body, check_email, check_field, check_password};
 use crate::AppState;
 use crate::secrets::hash_password;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "token": "the token of the setup link",
+    "email": "ops@agency.test",
+    "display_name": "Ops",
+    "password": "correct horse battery staple",
+    "workspace": "b2c-shop",
+}))]
 pub struct FirstAccount {
+    /// The token of the setup link.
     token: String,
     email: String,
     display_name: String,
+    /// 10 characters or more.
     password: String,
+    /// The first workspace's name.
     workspace: String,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct SetUp {
+    pub account: AccountView,
+    pub workspace: WorkspaceView,
+    pub csrf_token: String,
+}
+
+/// Set the server up through its one-time setup link.
+///
+/// Creates the server's admin, a super user of the first workspace, and signs it in.
+#[utoipa::path(
+    post,
+    path = "/setup",
+    tag = "session",
+    request_body = FirstAccount,
+    responses(
+        (status = 201, description = "The admin and the first workspace; the session cookie is in `Set-Cookie`", body = SetUp),
+        (status = 403, description = "`setup_token`: the link is not valid (used, or the server is set up)", body = ErrorBody),
+        (status = 409, description = "`conflict`", body = ErrorBody),
+    ),
+    extensions(("x-upkeep-role" = json!("public"))),
+)]
 pub async fn create_first_account(
     State(state): State<AppState>,
     Body(request): Body<FirstAccount>,
@@ -43,6 +76,7 @@ pub async fn create_first_account(
         check_password(&request.password)?;
         super::people::check_workspace_name(&request.workspace).map_err(|mut error| {
             error.message = error.message.replace("`name`", "`workspace`");
+            error.field = Some("workspace".to_string());
             error
         })?;
         let store = &state.inner.store;
@@ -71,11 +105,19 @@ pub async fn create_first_account(
             start_demo(&state, workspace.id, account.id, url, commit).await?;
         }
         let (cookie, csrf) = start_session(&state, account.id).await?;
-        let body = json!({
-            "account": { "id": account.id.0, "email": account.email, "is_admin": true },
-            "workspace": { "id": workspace.id.0, "name": workspace.name },
-            "csrf_token": csrf,
-        });
+        let body = SetUp {
+            account: AccountView {
+                id: account.id.0,
+                email: account.email,
+                display_name: None,
+                is_admin: true,
+            },
+            workspace: WorkspaceView {
+                id: workspace.id.0,
+                name: workspace.name,
+            },
+            csrf_token: csrf,
+        };
         Ok::<_, ApiError>(
             (
                 StatusCode::CREATED,

@@ -4,95 +4,218 @@
 //! of upgrade runs with their report and log (members).
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use upkeep_store::{
     AuditStore, DEFAULT_CRON, DEFAULT_TIME_ZONE, RepositoryStore, Role, UpgradeRun,
     UpgradeSchedule, UpgradeStore, UpgradeTrigger, UpgraderSettings, WorkspaceId,
 };
+use utoipa::{IntoParams, ToSchema};
 
-use super::error::{ApiError, ApiResult};
-use super::runs::{LogRange, Page};
-use super::{Body, check_field};
+use super::error::{ApiError, ApiResult, ErrorBody};
+use super::page::{PageQuery, next_cursor};
+use super::runs::{LogLines, LogRange};
+use super::{Body, PathParams, QueryParams, WorkspacePath, check_field};
 use crate::AppState;
 use crate::auth::{Caller, require_role};
 use crate::scheduler::next_run;
 use crate::upgrader::{self, LOG_FILE, REPORT_FILE, StartError};
 
-fn schedule_json(schedule: &UpgradeSchedule) -> serde_json::Value {
-    let next = next_run(schedule)
-        .ok()
-        .flatten()
-        .filter(|_| schedule.settings.enabled);
-    json!({
-        "enabled": schedule.settings.enabled,
-        "cron": schedule.settings.cron,
-        "time_zone": schedule.settings.time_zone,
-        "next_run_at": next.map(|at| at.to_string()),
-        "refresh": schedule.settings.refresh,
-        "settings": {
-            "max_minor": schedule.settings.max_minor,
-            "max_patch": schedule.settings.max_patch,
-            "max_groups": schedule.settings.max_groups,
-            "reviewers": schedule.settings.reviewers,
-            "base_branch": schedule.settings.base_branch,
-        },
-        "updated_at": schedule.updated_at.to_string(),
-    })
+/// The Upgrader project of a workspace: its schedule and the settings that override
+/// `upkeep.toml`'s `[upgrade]` table.
+#[derive(Serialize, ToSchema)]
+pub struct UpgraderView {
+    pub enabled: bool,
+    /// Five fields, as cron's (`0 8 * * MON`).
+    pub cron: String,
+    /// Of the tz database (`Europe/Berlin`).
+    pub time_zone: String,
+    /// When the schedule fires next; `null` when it is off.
+    #[schema(format = DateTime)]
+    pub next_run_at: Option<String>,
+    /// Whether a run refreshes the previous upgrade's request while it is open (else it is
+    /// refused).
+    pub refresh: bool,
+    pub settings: UpgraderOverrides,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+    /// Whether runs can open pull or merge requests (a GitHub or GitLab connection with a
+    /// token); in the answer to `GET` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opens_requests: Option<bool>,
 }
 
-fn run_json(run: &UpgradeRun) -> serde_json::Value {
-    json!({
-        "id": run.id,
-        "trigger": run.trigger.as_str(),
-        "status": run.status.as_str(),
-        "summary": run.summary,
-        "pull_request": run.pull_request_url.as_ref().map(|url| json!({
-            "url": url,
-            "number": run.pull_request_number,
-        })),
-        "applied": run.applied_count,
-        "failed_groups": run.failed_groups,
-        "queued_at": run.queued_at.to_string(),
-        "started_at": run.started_at.map(|at| at.to_string()),
-        "finished_at": run.finished_at.map(|at| at.to_string()),
-    })
+/// Each `null`: as `upkeep.toml` says.
+#[derive(Serialize, ToSchema)]
+pub struct UpgraderOverrides {
+    pub max_minor: Option<u32>,
+    pub max_patch: Option<u32>,
+    pub max_groups: Option<u32>,
+    pub reviewers: Option<Vec<String>>,
+    pub base_branch: Option<String>,
 }
 
-/// `GET …/upgrader`: the schedule and settings (members).
+impl UpgraderView {
+    fn of(schedule: &UpgradeSchedule) -> Self {
+        let settings = &schedule.settings;
+        let next = next_run(schedule)
+            .ok()
+            .flatten()
+            .filter(|_| settings.enabled);
+        Self {
+            enabled: settings.enabled,
+            cron: settings.cron.clone(),
+            time_zone: settings.time_zone.clone(),
+            next_run_at: next.map(|at| at.to_string()),
+            refresh: settings.refresh,
+            settings: UpgraderOverrides {
+                max_minor: settings.max_minor,
+                max_patch: settings.max_patch,
+                max_groups: settings.max_groups,
+                reviewers: settings.reviewers.clone(),
+                base_branch: settings.base_branch.clone(),
+            },
+            updated_at: schedule.updated_at.to_string(),
+            opens_requests: None,
+        }
+    }
+}
+
+/// An upgrade run as the API shows it.
+#[derive(Serialize, ToSchema)]
+pub struct UpgradeRunView {
+    pub id: i64,
+    /// `schedule` or `manual`.
+    pub trigger: &'static str,
+    /// `queued`, `running`, `succeeded`, `partial`, `refused`, `failed` or `interrupted`.
+    pub status: &'static str,
+    pub summary: String,
+    /// The pull or merge request the run opened or refreshed.
+    pub pull_request: Option<PullRequestView>,
+    /// How many updates were applied.
+    pub applied: i64,
+    pub failed_groups: i64,
+    #[schema(format = DateTime)]
+    pub queued_at: String,
+    #[schema(format = DateTime)]
+    pub started_at: Option<String>,
+    #[schema(format = DateTime)]
+    pub finished_at: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PullRequestView {
+    pub url: String,
+    pub number: Option<i64>,
+}
+
+impl UpgradeRunView {
+    fn of(run: &UpgradeRun) -> Self {
+        Self {
+            id: run.id,
+            trigger: run.trigger.as_str(),
+            status: run.status.as_str(),
+            summary: run.summary.clone(),
+            pull_request: run.pull_request_url.as_ref().map(|url| PullRequestView {
+                url: url.clone(),
+                number: run.pull_request_number,
+            }),
+            applied: run.applied_count,
+            failed_groups: run.failed_groups,
+            queued_at: run.queued_at.to_string(),
+            started_at: run.started_at.map(|at| at.to_string()),
+            finished_at: run.finished_at.map(|at| at.to_string()),
+        }
+    }
+}
+
+/// An upgrade run with its report.
+#[derive(Serialize, ToSchema)]
+pub struct UpgradeRunDetail {
+    #[serde(flatten)]
+    pub run: UpgradeRunView,
+    /// The plan, the groups applied, the failures, the majors with their instructions and the
+    /// request; `null` until the run wrote it.
+    #[schema(value_type = Option<Object>)]
+    pub report: Option<serde_json::Value>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UpgradeList {
+    pub upgrades: Vec<UpgradeRunView>,
+    /// The cursor of the next page; `null` on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// An upgrade run's log from a byte offset, and the run's status.
+#[derive(Serialize, ToSchema)]
+pub struct UpgradeLog {
+    pub status: &'static str,
+    #[serde(flatten)]
+    pub log: LogLines,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct UpgradePath {
+    /// The workspace's id.
+    workspace: i64,
+    /// The upgrade run's id.
+    id: i64,
+}
+
+/// The workspace's upgrader: schedule and settings.
+#[utoipa::path(
+    get,
+    path = "/workspaces/{workspace}/upgrader",
+    tag = "upgrades",
+    params(WorkspacePath),
+    responses((status = 200, description = "The schedule, its next run and the settings", body = UpgraderView)),
+    extensions(("x-upkeep-role" = json!("member"))),
+)]
 pub async fn show_upgrader(
     State(state): State<AppState>,
     caller: Caller,
-    Path(workspace): Path<i64>,
-) -> ApiResult<Json<serde_json::Value>> {
-    let workspace = WorkspaceId(workspace);
+    PathParams(path): PathParams<WorkspacePath>,
+) -> ApiResult<Json<UpgraderView>> {
+    let workspace = WorkspaceId(path.workspace);
     require_role(&state, &caller, workspace, Role::RegularUser).await?;
     let store = &state.inner.store;
     let schedule = store
         .ensure_upgrade_schedule(workspace, state.inner.clock.now())
         .await?;
-    let mut body = schedule_json(&schedule);
-    body["opens_requests"] = json!(
+    let mut view = UpgraderView::of(&schedule);
+    view.opens_requests = Some(
         store
             .repository(workspace)
             .await?
-            .is_some_and(|repository| repository.token_sealed.is_some()
-                && repository.provider != upkeep_store::Provider::Git)
+            .is_some_and(|repository| {
+                repository.token_sealed.is_some()
+                    && repository.provider != upkeep_store::Provider::Git
+            }),
     );
-    Ok(Json(body))
+    Ok(Json(view))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "cron": "0 8 * * MON",
+    "time_zone": "Europe/Berlin",
+    "settings": { "max_minor": 10, "reviewers": ["lead-dev"] },
+}))]
 pub struct UpgraderRequest {
+    /// Default `true`.
     #[serde(default)]
     enabled: Option<bool>,
+    /// Default `0 8 * * MON`.
     #[serde(default)]
     cron: Option<String>,
+    /// Default `UTC`.
     #[serde(default)]
     time_zone: Option<String>,
+    /// Default `false`.
     #[serde(default)]
     refresh: Option<bool>,
     /// Each `null` or missing: as `upkeep.toml` says.
@@ -100,7 +223,7 @@ pub struct UpgraderRequest {
     settings: OverridesRequest,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OverridesRequest {
     #[serde(default)]
@@ -119,16 +242,15 @@ pub struct OverridesRequest {
 fn validate(request: UpgraderRequest) -> ApiResult<UpgraderSettings> {
     let cron = request.cron.unwrap_or_else(|| DEFAULT_CRON.to_string());
     check_field("cron", &cron, 200, true)?;
-    upkeep_upgrade::schedule::Schedule::parse(&cron).map_err(|error| {
-        ApiError::bad_request("invalid_field", format!("`cron`: {}", error.reason))
-    })?;
+    upkeep_upgrade::schedule::Schedule::parse(&cron)
+        .map_err(|error| ApiError::invalid_field("cron", format!("`cron`: {}", error.reason)))?;
     let time_zone = request
         .time_zone
         .unwrap_or_else(|| DEFAULT_TIME_ZONE.to_string());
     check_field("time_zone", &time_zone, 100, true)?;
     if jiff::tz::TimeZone::get(&time_zone).is_err() {
-        return Err(ApiError::bad_request(
-            "invalid_field",
+        return Err(ApiError::invalid_field(
+            "time_zone",
             format!(
                 "`time_zone` `{time_zone}` is not a time zone of the tz database (e.g. `Europe/Berlin`, `UTC`)"
             ),
@@ -141,16 +263,16 @@ fn validate(request: UpgraderRequest) -> ApiResult<UpgraderSettings> {
         ("settings.max_groups", settings.max_groups),
     ] {
         if value.is_some_and(|value| !(1..=1000).contains(&value)) {
-            return Err(ApiError::bad_request(
-                "invalid_field",
+            return Err(ApiError::invalid_field(
+                field,
                 format!("`{field}` must be between 1 and 1000"),
             ));
         }
     }
     if let Some(reviewers) = &settings.reviewers {
         if reviewers.len() > 20 {
-            return Err(ApiError::bad_request(
-                "invalid_field",
+            return Err(ApiError::invalid_field(
+                "settings.reviewers",
                 "`settings.reviewers` holds at most 20 names",
             ));
         }
@@ -184,15 +306,25 @@ fn validate(request: UpgraderRequest) -> ApiResult<UpgraderSettings> {
     })
 }
 
-/// `PUT …/upgrader`: replaces the schedule and settings (super users); fields left out take
-/// their defaults, settings left out follow `upkeep.toml`.
+/// Replace the upgrader's schedule and settings.
+///
+/// Fields left out take their defaults; settings left out follow `upkeep.toml`.
+#[utoipa::path(
+    put,
+    path = "/workspaces/{workspace}/upgrader",
+    tag = "upgrades",
+    params(WorkspacePath),
+    request_body = UpgraderRequest,
+    responses((status = 200, description = "The schedule and settings as set", body = UpgraderView)),
+    extensions(("x-upkeep-role" = json!("super_user"))),
+)]
 pub async fn set_upgrader(
     State(state): State<AppState>,
     caller: Caller,
-    Path(workspace): Path<i64>,
+    PathParams(path): PathParams<WorkspacePath>,
     Body(request): Body<UpgraderRequest>,
-) -> ApiResult<Json<serde_json::Value>> {
-    let workspace = WorkspaceId(workspace);
+) -> ApiResult<Json<UpgraderView>> {
+    let workspace = WorkspaceId(path.workspace);
     require_role(&state, &caller, workspace, Role::SuperUser).await?;
     let update = validate(request)?;
     let store = &state.inner.store;
@@ -227,16 +359,30 @@ pub async fn set_upgrader(
             ),
         )
         .await?;
-    Ok(Json(schedule_json(&schedule)))
+    Ok(Json(UpgraderView::of(&schedule)))
 }
 
-/// `POST …/upgrades`: runs the upgrader now (super users).
+/// Run the upgrader now.
+///
+/// An upgrade pushes a branch and opens a request on the provider, which is more than running
+/// a pipeline: super users only.
+#[utoipa::path(
+    post,
+    path = "/workspaces/{workspace}/upgrades",
+    tag = "upgrades",
+    params(WorkspacePath),
+    responses(
+        (status = 202, description = "The upgrade run, queued", body = UpgradeRunView),
+        (status = 409, description = "`no_repository`; `no_forge`: the repository is not on GitHub or GitLab with a token; `upgrade_running`", body = ErrorBody),
+    ),
+    extensions(("x-upkeep-role" = json!("super_user"))),
+)]
 pub async fn run_now(
     State(state): State<AppState>,
     caller: Caller,
-    Path(workspace): Path<i64>,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    let workspace = WorkspaceId(workspace);
+    PathParams(path): PathParams<WorkspacePath>,
+) -> ApiResult<(StatusCode, Json<UpgradeRunView>)> {
+    let workspace = WorkspaceId(path.workspace);
     require_role(&state, &caller, workspace, Role::SuperUser).await?;
     let run = upgrader::start(
         &state,
@@ -266,28 +412,35 @@ pub async fn run_now(
             &format!("{} started upgrade run {}", caller.account.email, run.id),
         )
         .await?;
-    Ok((StatusCode::ACCEPTED, Json(run_json(&run))))
+    Ok((StatusCode::ACCEPTED, Json(UpgradeRunView::of(&run))))
 }
 
-/// `GET …/upgrades`: the history, newest first (members).
+/// The history of upgrade runs, newest first.
+#[utoipa::path(
+    get,
+    path = "/workspaces/{workspace}/upgrades",
+    tag = "upgrades",
+    params(WorkspacePath, PageQuery),
+    responses((status = 200, description = "A page of the upgrade runs", body = UpgradeList)),
+    extensions(("x-upkeep-role" = json!("member"))),
+)]
 pub async fn list_runs(
     State(state): State<AppState>,
     caller: Caller,
-    Path(workspace): Path<i64>,
-    Query(page): Query<Page>,
-) -> ApiResult<Json<serde_json::Value>> {
-    let workspace = WorkspaceId(workspace);
+    PathParams(path): PathParams<WorkspacePath>,
+    QueryParams(page): QueryParams<PageQuery>,
+) -> ApiResult<Json<UpgradeList>> {
+    let workspace = WorkspaceId(path.workspace);
     require_role(&state, &caller, workspace, Role::RegularUser).await?;
     let runs = state
         .inner
         .store
-        .upgrade_runs(workspace, page.before, page.limit())
+        .upgrade_runs(workspace, page.request("upgrades")?)
         .await?;
-    let next = page.next_before(&runs, |run| run.id);
-    Ok(Json(json!({
-        "upgrades": runs.iter().map(run_json).collect::<Vec<_>>(),
-        "next_before": next,
-    })))
+    Ok(Json(UpgradeList {
+        upgrades: runs.items.iter().map(UpgradeRunView::of).collect(),
+        next_cursor: next_cursor("upgrades", &runs),
+    }))
 }
 
 async fn find_run(state: &AppState, workspace: WorkspaceId, id: i64) -> ApiResult<UpgradeRun> {
@@ -299,40 +452,66 @@ async fn find_run(state: &AppState, workspace: WorkspaceId, id: i64) -> ApiResul
         .ok_or_else(|| ApiError::not_found("upgrade run"))
 }
 
-/// `GET …/upgrades/{id}`: a run with its report — plan, groups applied, failures, majors with
-/// their instructions, the request (members).
+/// An upgrade run with its report.
+///
+/// The report holds the plan, the groups applied, the failures, the majors with their
+/// instructions and the request.
+#[utoipa::path(
+    get,
+    path = "/workspaces/{workspace}/upgrades/{id}",
+    tag = "upgrades",
+    params(UpgradePath),
+    responses(
+        (status = 200, description = "The run and its report", body = UpgradeRunDetail),
+        (status = 404, description = "`not_found`: no such upgrade run in this workspace", body = ErrorBody),
+    ),
+    extensions(("x-upkeep-role" = json!("member"))),
+)]
 pub async fn get_run(
     State(state): State<AppState>,
     caller: Caller,
-    Path((workspace, id)): Path<(i64, i64)>,
-) -> ApiResult<Json<serde_json::Value>> {
+    PathParams(UpgradePath { workspace, id }): PathParams<UpgradePath>,
+) -> ApiResult<Json<UpgradeRunDetail>> {
     let workspace = WorkspaceId(workspace);
     require_role(&state, &caller, workspace, Role::RegularUser).await?;
     let run = find_run(&state, workspace, id).await?;
     let report = fs_err::read(run.run_dir.join(REPORT_FILE))
         .ok()
         .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok());
-    let mut body = run_json(&run);
-    body["report"] = report.unwrap_or(serde_json::Value::Null);
-    Ok(Json(body))
+    Ok(Json(UpgradeRunDetail {
+        run: UpgradeRunView::of(&run),
+        report,
+    }))
 }
 
-/// `GET …/upgrades/{id}/log?offset=N`: the run's log from a byte offset, as a pipeline step's
-/// (members).
+/// An upgrade run's log from a byte offset, as a pipeline step's.
+#[utoipa::path(
+    get,
+    path = "/workspaces/{workspace}/upgrades/{id}/log",
+    tag = "upgrades",
+    params(UpgradePath, LogRange),
+    responses(
+        (status = 200, description = "Whole lines from the offset on, and where to continue", body = UpgradeLog),
+        (status = 404, description = "`not_found`: no such upgrade run, or no log yet", body = ErrorBody),
+    ),
+    extensions(("x-upkeep-role" = json!("member"))),
+)]
 pub async fn log_range(
     State(state): State<AppState>,
     caller: Caller,
-    Path((workspace, id)): Path<(i64, i64)>,
-    Query(range): Query<LogRange>,
-) -> ApiResult<Json<serde_json::Value>> {
+    PathParams(UpgradePath { workspace, id }): PathParams<UpgradePath>,
+    QueryParams(range): QueryParams<LogRange>,
+) -> ApiResult<Json<UpgradeLog>> {
     let workspace = WorkspaceId(workspace);
     require_role(&state, &caller, workspace, Role::RegularUser).await?;
+    let offset = range.offset()?;
     let run = find_run(&state, workspace, id).await?;
     let path = run.run_dir.join(LOG_FILE);
     if !path.is_file() {
         return Err(ApiError::not_found("log of this upgrade run (yet)"));
     }
-    let mut body = super::runs::read_log(&path, range.offset)?;
-    body["status"] = json!(run.status.as_str());
-    Ok(Json(body))
+    Ok(Json(UpgradeLog {
+        status: run.status.as_str(),
+        log: super::runs::read_log(&path, offset)?,
+    }))
 }

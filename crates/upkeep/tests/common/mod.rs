@@ -1,4 +1,8 @@
-//! Helpers shared by the end-to-end tests of the built binary.
+//! Helpers shared by the end-to-end tests of the built binary; each test uses some of them.
+
+#![allow(dead_code)]
+
+pub mod server;
 
 use std::process::Output;
 
