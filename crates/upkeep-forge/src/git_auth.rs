@@ -1,9 +1,11 @@
 //! Credentials for git that are never written where they could stay: not in a process argument
 //! list, not in a remote URL in `.git/config`, not in a credential store, not in a log.
 //!
-//! For https, git asks a `GIT_ASKPASS` program for the user name and password; ours is a
-//! two-line script that prints environment variables, so the secret travels only in the
-//! environment of the git process. For ssh, the private key is written with mode 0600 into a
+//! For https, git asks a credential helper for the user name and password; ours is a shell
+//! function in git's configuration (given through the environment, `GIT_CONFIG_*`) that prints
+//! two environment variables, so the secret travels only in the environment of the git process.
+//! No program file is written for it: a script written and then run at once can fail with "text
+//! file busy" when another thread forks in between. For ssh, the private key is written with mode 0600 into a
 //! private directory (0700) that is removed when the [`GitAuth`] is dropped, and git gets it
 //! through `GIT_SSH_COMMAND`. Every credential helper of the user's or system's configuration
 //! is switched off, so none can store what git was given.
@@ -75,23 +77,22 @@ impl fmt::Debug for GitEnv {
     }
 }
 
-/// The variables the askpass script reads.
+/// The variables the credential helper reads.
 const USERNAME_VARIABLE: &str = "UPKEEP_GIT_USERNAME";
 const PASSWORD_VARIABLE: &str = "UPKEEP_GIT_PASSWORD";
 
-/// git calls `$GIT_ASKPASS "Username for 'https://…': "`, then `"Password for …"`.
-const ASKPASS_SCRIPT: &str = "#!/bin/sh\n\
-case \"$1\" in\n\
-  Username*) printf '%s\\n' \"$UPKEEP_GIT_USERNAME\" ;;\n\
-  *) printf '%s\\n' \"$UPKEEP_GIT_PASSWORD\" ;;\n\
-esac\n";
+/// The credential helper: git runs it through the shell with the action (`get`, `store`,
+/// `erase`) as argument, and only `get` answers.
+const CREDENTIAL_HELPER: &str = "!f() { test \"$1\" = get || exit 0; \
+printf 'username=%s\\n' \"$UPKEEP_GIT_USERNAME\"; \
+printf 'password=%s\\n' \"$UPKEEP_GIT_PASSWORD\"; }; f";
 
 /// What the names of private directories start with, so that leftovers of a killed process
 /// can be found ([`GitAuth::remove_leftovers`]).
 const PRIVATE_DIR_PREFIX: &str = "git-auth-";
 
 /// The credentials of one git operation, ready to use: the environment, and the private
-/// directory (askpass script, key) that is removed on drop.
+/// directory (an ssh key) that is removed on drop.
 pub struct GitAuth {
     env: GitEnv,
     private_dir: Option<PathBuf>,
@@ -142,10 +143,12 @@ impl GitAuth {
         match credentials {
             GitCredentials::None => {}
             GitCredentials::Basic { username, password } => {
-                let dir = auth.private_dir(scratch)?;
-                let script = dir.join("askpass");
-                write_private(&script, ASKPASS_SCRIPT, 0o700)?;
-                auth.env.set("GIT_ASKPASS", script);
+                // After the reset above, ours is the only helper.
+                auth.env.set("GIT_CONFIG_COUNT", "2");
+                auth.env.set("GIT_CONFIG_KEY_1", "credential.helper");
+                auth.env.set("GIT_CONFIG_VALUE_1", CREDENTIAL_HELPER);
+                // Wrong credentials are an error, never a prompt on a terminal.
+                auth.env.set("GIT_TERMINAL_PROMPT", "0");
                 auth.env.set(USERNAME_VARIABLE, username);
                 auth.env.set(PASSWORD_VARIABLE, password);
             }
@@ -264,7 +267,7 @@ mod tests {
     }
 
     #[test]
-    fn basic_credentials_go_through_the_environment_and_a_script_without_them() {
+    fn basic_credentials_go_through_the_environment_and_a_helper_without_them() {
         let scratch = tempfile::tempdir().unwrap();
         let credentials = GitCredentials::Basic {
             username: "x-access-token".into(),
@@ -276,35 +279,42 @@ mod tests {
             &scratch.path().join("known_hosts"),
         )
         .unwrap();
-        let script = PathBuf::from(value(&auth, "GIT_ASKPASS").unwrap());
-        let text = fs_err::read_to_string(&script).unwrap();
-        assert!(!text.contains("s3cr3t"), "{text}");
-        let mode = fs_err::metadata(script.parent().unwrap())
+        let helper = value(&auth, "GIT_CONFIG_VALUE_1")
             .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o700);
-        // The script answers git's two questions from the environment.
-        for (question, answer) in [
-            ("Username for 'https://example.test': ", "x-access-token\n"),
-            ("Password for 'https://x@example.test': ", "s3cr3t-token\n"),
-        ] {
-            let output = std::process::Command::new(&script)
-                .arg(question)
-                .envs(auth.env().iter().map(|(key, value)| (key, value)))
-                .output()
+            .to_string_lossy()
+            .into_owned();
+        assert!(!helper.contains("s3cr3t"), "{helper}");
+        // Nothing is written for https credentials.
+        assert_eq!(fs_err::read_dir(scratch.path()).unwrap().count(), 0);
+        // Git itself gets them from the helper, and from nothing else.
+        let mut fill = std::process::Command::new("git")
+            .args(["credential", "fill"])
+            .env_remove("GIT_ASKPASS")
+            .envs(auth.env().iter().map(|(key, value)| (key, value)))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        {
+            use std::io::Write as _;
+            let mut stdin = fill.stdin.take().unwrap();
+            stdin
+                .write_all(b"protocol=https\nhost=example.test\n\n")
                 .unwrap();
-            assert_eq!(String::from_utf8_lossy(&output.stdout), answer);
         }
+        let output = fill.wait_with_output().unwrap();
+        let answer = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            answer.contains("username=x-access-token\n")
+                && answer.contains("password=s3cr3t-token\n"),
+            "{answer}"
+        );
         assert_eq!(
             value(&auth, "GIT_CONFIG_KEY_0").unwrap(),
             "credential.helper"
         );
         let debug = format!("{auth:?} {credentials:?}");
         assert!(!debug.contains("s3cr3t"), "{debug}");
-        let dir = script.parent().unwrap().to_path_buf();
-        drop(auth);
-        assert!(!dir.exists(), "the private directory stays after drop");
     }
 
     #[test]

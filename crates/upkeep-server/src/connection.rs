@@ -1,7 +1,7 @@
 //! A workspace's repository as the server uses it: its URL, the credentials git gets (opened
 //! from their sealed form only in memory, for the operation at hand) and, for GitHub and GitLab,
 //! the API client's target and token. Git never sees a credential in its arguments or in a
-//! URL: they go through [`GitAuth`] (an askpass script reading the environment, or an ssh key
+//! URL: they go through [`GitAuth`] (a credential helper reading the environment, or an ssh key
 //! in a private directory removed afterwards).
 
 use std::path::{Path, PathBuf};
