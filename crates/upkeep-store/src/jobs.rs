@@ -351,6 +351,22 @@ const TAKE: &str = "UPDATE jobs SET state = 'leased', agent_id = $1, lease_expir
      attempts = attempts + 1 \
      WHERE id = $3 AND (state = 'queued' OR (state = 'leased' AND lease_expires_at < $4))";
 
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// [`CANDIDATE`] (locked or not) for `agent` at `now`.
+fn candidate_query(sql: &str, agent: AgentId, now: Timestamp) -> AnyQuery<'_> {
+    sqlx::query(sql).bind(to_millis(now)).bind(agent.0)
+}
+
+/// [`TAKE`] of job `id` for `agent`, leased until `until`.
+fn take_query(agent: AgentId, id: i64, now: Timestamp, until: Timestamp) -> AnyQuery<'static> {
+    sqlx::query(TAKE)
+        .bind(agent.0)
+        .bind(to_millis(until))
+        .bind(id)
+        .bind(to_millis(now))
+}
+
 impl JobStore for Store {
     async fn queue_job(
         &self,
@@ -393,20 +409,15 @@ impl JobStore for Store {
         let taken = match self.backend() {
             Backend::Postgres => {
                 let mut transaction = self.pool().begin().await?;
-                let candidate = sqlx::query(&format!("{CANDIDATE} FOR UPDATE SKIP LOCKED"))
-                    .bind(to_millis(now))
-                    .bind(agent.0)
-                    .fetch_optional(&mut *transaction)
-                    .await?;
+                let candidate =
+                    candidate_query(&format!("{CANDIDATE} FOR UPDATE SKIP LOCKED"), agent, now)
+                        .fetch_optional(&mut *transaction)
+                        .await?;
                 let Some(candidate) = candidate else {
                     return Ok(None);
                 };
                 let id: i64 = candidate.try_get("id")?;
-                sqlx::query(TAKE)
-                    .bind(agent.0)
-                    .bind(to_millis(until))
-                    .bind(id)
-                    .bind(to_millis(now))
+                take_query(agent, id, now, until)
                     .execute(&mut *transaction)
                     .await?;
                 transaction.commit().await?;
@@ -416,20 +427,14 @@ impl JobStore for Store {
                 let mut taken = None;
                 // A racer that won the candidate makes this one look again.
                 for _ in 0..8 {
-                    let candidate = sqlx::query(CANDIDATE)
-                        .bind(to_millis(now))
-                        .bind(agent.0)
+                    let candidate = candidate_query(CANDIDATE, agent, now)
                         .fetch_optional(self.pool())
                         .await?;
                     let Some(candidate) = candidate else {
                         return Ok(None);
                     };
                     let id: i64 = candidate.try_get("id")?;
-                    let done = sqlx::query(TAKE)
-                        .bind(agent.0)
-                        .bind(to_millis(until))
-                        .bind(id)
-                        .bind(to_millis(now))
+                    let done = take_query(agent, id, now, until)
                         .execute(self.pool())
                         .await?;
                     if done.rows_affected() == 1 {

@@ -21,10 +21,16 @@ pub struct Serve {
 
 impl Serve {
     pub fn start(data_dir: &Path) -> Self {
+        Self::start_with(data_dir, &[])
+    }
+
+    /// `upkeep serve` with more options, e.g. `["--executor", "agents"]`.
+    pub fn start_with(data_dir: &Path, options: &[&str]) -> Self {
         let mut child = Command::cargo_bin("upkeep")
             .unwrap()
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args(options)
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
