@@ -408,24 +408,18 @@ impl Sent {
                 continue;
             };
             let offset = self.logs.get(relative).copied().unwrap_or(0);
-            let Ok(bytes) = std::fs::read(&log) else {
+            // Only what the server does not have yet is read: a long log is not read again
+            // every round.
+            let Some(new) = read_from(&log, offset) else {
                 continue;
             };
-            let Some(new) = usize::try_from(offset).ok().and_then(|at| bytes.get(at..)) else {
-                continue;
-            };
-            if new.is_empty() {
-                continue;
-            }
             let path = format!(
                 "/jobs/{job}/logs?path={}&offset={offset}",
                 url_encoded(&relative.display().to_string())
             );
-            if let Ok((200, _)) =
-                client.send("POST", &path, "application/octet-stream", new.to_vec())
-            {
-                self.logs
-                    .insert(relative.to_path_buf(), offset + new.len() as u64);
+            let sent = new.len() as u64;
+            if let Ok((200, _)) = client.send("POST", &path, "application/octet-stream", new) {
+                self.logs.insert(relative.to_path_buf(), offset + sent);
             }
         }
         if let Ok(record) = std::fs::read(run_dir.join("record.json"))
@@ -440,6 +434,16 @@ impl Sent {
             self.record = Some(record);
         }
     }
+}
+
+/// The bytes of `log` from `offset` on; `None` when there are none (or it cannot be read).
+fn read_from(log: &Path, offset: u64) -> Option<Vec<u8>> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let mut file = std::fs::File::open(log).ok()?;
+    file.seek(SeekFrom::Start(offset)).ok()?;
+    let mut new = Vec::new();
+    file.read_to_end(&mut new).ok()?;
+    (!new.is_empty()).then_some(new)
 }
 
 /// Every file under `dir`, recursively.
