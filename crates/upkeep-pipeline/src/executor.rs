@@ -558,8 +558,20 @@ mod tests {
             .collect()
     }
 
+    /// Whether `pid` still runs. A killed process that its new parent has not reaped yet (a
+    /// zombie: in a container, PID 1 may reap slowly) does not run.
     fn is_alive(pid: i32) -> bool {
-        Pid::from_raw(pid).is_some_and(|pid| rustix::process::test_kill_process(pid).is_ok())
+        let exists =
+            Pid::from_raw(pid).is_some_and(|pid| rustix::process::test_kill_process(pid).is_ok());
+        let zombie = fs_err::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| {
+                // The state follows the command name, which is in parentheses.
+                stat.rsplit_once(") ")
+                    .and_then(|(_, rest)| rest.chars().next())
+            })
+            == Some('Z');
+        exists && !zombie
     }
 
     /// Asks `check` every 20 ms for up to two seconds until it has an answer.
