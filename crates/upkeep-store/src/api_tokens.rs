@@ -12,6 +12,11 @@ use crate::page::{Page, PageRequest};
 use crate::time::{from_millis, from_optional_millis, to_millis};
 use crate::{Store, StoreError};
 
+/// How exact a token's "last used" time is. Writing it on every request made every API call a
+/// write, and writes are serialised (SQLite has one writer): that capped the API's throughput
+/// under load. A minute is precise enough to tell a forgotten token from one in use.
+pub const LAST_USE_PRECISION: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ApiTokenId(pub i64);
 
@@ -32,7 +37,8 @@ pub trait ApiTokenStore {
         name: &str,
         token_hash: &str,
     ) -> impl Future<Output = Result<ApiToken, StoreError>> + Send;
-    /// The account of a token that is not revoked, recording its use at `now`.
+    /// The account of a token that is not revoked, recording its use at `now` when the last
+    /// recorded use is older than [`LAST_USE_PRECISION`].
     fn use_api_token(
         &self,
         token_hash: &str,
@@ -91,16 +97,49 @@ impl ApiTokenStore for Store {
         token_hash: &str,
         now: Timestamp,
     ) -> Result<Option<AccountId>, StoreError> {
+        // A read first: most requests find a recent enough use and write nothing.
         let row = sqlx::query(
-            "UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL \
+            "SELECT account_id, last_used_at FROM api_tokens \
+             WHERE token_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(token_hash)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let account = AccountId(row.try_get("account_id")?);
+        let last_used = from_optional_millis(row.try_get("last_used_at")?)?;
+        let stale_before = now
+            .checked_sub(LAST_USE_PRECISION)
+            .unwrap_or(Timestamp::MIN);
+        if last_used.is_some_and(|at| at > stale_before) {
+            return Ok(Some(account));
+        }
+        // The condition again in the write, so that concurrent requests write it once; and the
+        // revocation again, so that a token revoked in between is refused.
+        let row = sqlx::query(
+            "UPDATE api_tokens SET last_used_at = $1 \
+             WHERE token_hash = $2 AND revoked_at IS NULL \
+             AND (last_used_at IS NULL OR last_used_at <= $3) \
              RETURNING account_id",
         )
         .bind(to_millis(now))
         .bind(token_hash)
+        .bind(to_millis(stale_before))
         .fetch_optional(self.pool())
         .await?;
-        row.map(|row| Ok(AccountId(row.try_get("account_id")?)))
-            .transpose()
+        if row.is_some() {
+            return Ok(Some(account));
+        }
+        // Another request recorded the use first, or the token was revoked meanwhile.
+        let still_valid = sqlx::query(
+            "SELECT account_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(token_hash)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(still_valid.map(|_| account))
     }
 
     async fn revoke_api_token(

@@ -48,7 +48,7 @@ use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 
 pub use accounts::{Account, AccountId, AccountStore, NewAccount};
-pub use api_tokens::{ApiToken, ApiTokenId, ApiTokenStore};
+pub use api_tokens::{ApiToken, ApiTokenId, ApiTokenStore, LAST_USE_PRECISION};
 pub use audit::{AuditEntry, AuditStore};
 pub use deliveries::{Delivery, DeliveryStore};
 pub use error::StoreError;

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use jiff::{Timestamp, ToSpan};
+use jiff::{SignedDuration, Timestamp, ToSpan};
 use upkeep_pipeline::record::{RunId, RunKind, RunStatus};
 use upkeep_store::testing::Postgres;
 use upkeep_store::{
@@ -15,7 +15,7 @@ use upkeep_store::{
     UpgradeRunEnd, UpgradeRunStatus, UpgradeStore, UpgradeTrigger, UpgraderSettings, VariableStore,
     WebhookStatus, WorkspaceId, WorkspaceStore,
 };
-use upkeep_store::{AgentId, AgentStore, JobKind, JobState, JobStore};
+use upkeep_store::{AgentId, AgentStore, JobKind, JobState, JobStore, LAST_USE_PRECISION};
 
 fn account(email: &str, admin: bool) -> NewAccount<'_> {
     NewAccount {
@@ -680,6 +680,25 @@ async fn api_tokens(store: &Store, owner: AccountId) {
         listed[0].last_used_at.map(Timestamp::as_millisecond),
         Some(now.as_millisecond())
     );
+    // Uses within the precision are not written again; a later one is.
+    let soon = now + LAST_USE_PRECISION - SignedDuration::from_secs(1);
+    let later = now + LAST_USE_PRECISION + SignedDuration::from_secs(1);
+    let last_used = async || {
+        let listed = store.api_tokens(owner, PageRequest::first(10)).await;
+        listed.unwrap().items[0]
+            .last_used_at
+            .map(Timestamp::as_millisecond)
+    };
+    assert_eq!(
+        store.use_api_token("token-hash", soon).await.unwrap(),
+        Some(owner)
+    );
+    assert_eq!(last_used().await, Some(now.as_millisecond()));
+    assert_eq!(
+        store.use_api_token("token-hash", later).await.unwrap(),
+        Some(owner)
+    );
+    assert_eq!(last_used().await, Some(later.as_millisecond()));
     store.revoke_api_token(owner, token.id, now).await.unwrap();
     assert_eq!(store.use_api_token("token-hash", now).await.unwrap(), None);
     assert!(store.revoke_api_token(owner, token.id, now).await.is_err());
