@@ -274,7 +274,7 @@ def follow(server, token, path, connected_at, results, index):
         if line.startswith("event:"):
             event = line.split(":", 1)[1].strip()
         elif line.startswith("data:") and event != "end":
-            text = line.split(":", 1)[1].strip()
+            text = json.loads(line.split(":", 1)[1])["text"].strip()
             if text.startswith("tick "):
                 lines += 1
                 written = int(text.split()[1])

@@ -7,11 +7,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::{Client, PASSWORD, Server, code, set_up, shop_remote};
+use common::{Client, PASSWORD, Server, code, follow, set_up, shop_remote};
 use serde_json::{Value, json};
 use upkeep_server::Settings;
 use upkeep_store::testing::Postgres;
@@ -33,62 +32,6 @@ fn wait_for(client: &mut Client, path: &str, done: impl Fn(&Value) -> bool) -> V
         assert!(Instant::now() < deadline, "the run never got there: {run}");
         std::thread::sleep(Duration::from_millis(100));
     }
-}
-
-/// Reads the server-sent events of a log until the `end` event: (id, data) of each line, and
-/// the end's data.
-fn follow(
-    server: &Server,
-    client: &Client,
-    path: &str,
-    last_event_id: Option<&str>,
-) -> (Vec<(String, String)>, String) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut request = agent.get(format!("{}{path}", server.url));
-    if let Some(cookie) = &client.cookie {
-        request = request.header("cookie", cookie);
-    }
-    if let Some(id) = last_event_id {
-        request = request.header("last-event-id", id);
-    }
-    let mut response = request.call().unwrap();
-    assert_eq!(response.status().as_u16(), 200);
-    let reader = BufReader::new(response.body_mut().as_reader());
-    let mut lines = Vec::new();
-    let (mut id, mut event, mut data) = (String::new(), String::new(), String::new());
-    for line in reader.lines() {
-        let line = line.unwrap();
-        if line.is_empty() {
-            if event == "end" {
-                return (lines, data);
-            }
-            if !data.is_empty() {
-                lines.push((id.clone(), data.clone()));
-            }
-            (event, data) = (String::new(), String::new());
-            continue;
-        }
-        if let Some(value) = line
-            .strip_prefix("id: ")
-            .or_else(|| line.strip_prefix("id:"))
-        {
-            id = value.to_string();
-        } else if let Some(value) = line
-            .strip_prefix("event: ")
-            .or_else(|| line.strip_prefix("event:"))
-        {
-            event = value.to_string();
-        } else if let Some(value) = line
-            .strip_prefix("data: ")
-            .or_else(|| line.strip_prefix("data:"))
-        {
-            data = value.to_string();
-        }
-    }
-    panic!("the event stream ended without an end event");
 }
 
 /// Logs: by offset, and as events that resume where a client left off.

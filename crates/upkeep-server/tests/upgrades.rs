@@ -14,7 +14,7 @@ mod composer_shop;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Client, Server, code, set_up};
+use common::{Client, Server, code, follow, set_up};
 use composer_shop::{ComposerShop, require_composer};
 use serde_json::{Value, json};
 use upkeep_forge::testing::FakeGitHub;
@@ -129,6 +129,7 @@ fn the_schedule_fires_on_the_servers_clock_and_opens_then_refreshes_one_pull_req
         Some(format!("{}/acme/shop/pull/1", github.base_url()).as_str())
     );
     history_and_log(
+        &server,
         &mut admin,
         workspace,
         run["id"].as_i64().unwrap(),
@@ -164,7 +165,7 @@ fn the_schedule_fires_on_the_servers_clock_and_opens_then_refreshes_one_pull_req
 }
 
 /// The run's report and log, as the history shows them.
-fn history_and_log(admin: &mut Client, workspace: i64, id: i64, token: &str) {
+fn history_and_log(server: &Server, admin: &mut Client, workspace: i64, id: i64, token: &str) {
     let (status, detail) = admin.call(
         "GET",
         &format!("/api/v1/workspaces/{workspace}/upgrades/{id}"),
@@ -233,6 +234,15 @@ fn history_and_log(admin: &mut Client, workspace: i64, id: i64, token: &str) {
     );
     assert_eq!(rest["lines"], json!([]));
     assert_eq!(rest["next_offset"], next);
+
+    // The same lines as live events, which end with the run's status; and resumed.
+    let events_path = format!("/api/v1/workspaces/{workspace}/upgrades/{id}/log/events");
+    let (events, end) = follow(server, admin, &events_path, None);
+    assert_eq!(end, detail["status"].as_str().unwrap());
+    let streamed: Vec<&str> = events.iter().map(|(_, text)| text.as_str()).collect();
+    assert_eq!(streamed, text);
+    let (resumed, _) = follow(server, admin, &events_path, Some(&events[0].0));
+    assert_eq!(resumed, events[1..].to_vec());
 }
 
 fn bad_settings_are_refused(admin: &mut Client, upgrader: &str) {

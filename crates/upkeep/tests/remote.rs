@@ -1,9 +1,13 @@
 //! `upkeep remote` against a real `upkeep serve` child process on loopback: logging in with an
 //! API token (kept 0600, never printed), listing and starting runs, approvals refused to a
 //! regular user and given by a super user, and logs followed over server-sent events through a
-//! proxy that drops the connection in the middle: every line comes once, in order.
+//! proxy that drops the connection in the middle: every line comes once, in order; and the
+//! weekly upgrader run from the command line, followed to the pull request it opens on the
+//! GitHub double.
 
 mod common;
+#[path = "../../../tests/support/composer_shop.rs"]
+mod composer_shop;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -16,7 +20,9 @@ use std::time::{Duration, Instant};
 
 use common::server::{Client, PASSWORD, Serve, copy_tree, git};
 use common::{assert_exit, stderr, stdout};
+use composer_shop::{ComposerShop, require_composer};
 use serde_json::{Value, json};
+use upkeep_forge::testing::FakeGitHub;
 
 const LINES: usize = 300;
 
@@ -536,4 +542,87 @@ fn carry(mut client: TcpStream, target: SocketAddr, cut_after: usize, done: &Ato
         let _ = std::io::copy(&mut server, &mut client);
         let _ = client.shutdown(Shutdown::Write);
     }
+}
+
+#[test]
+fn the_upgrader_runs_from_the_command_line_and_is_followed_to_its_pull_request() {
+    require_composer();
+    let shop = ComposerShop::new();
+    let github = FakeGitHub::start();
+    github.require_branches_in(&shop.origin);
+    let serve = Serve::start(&shop.dir.path().join("data"));
+    let (mut admin, workspace) = serve.set_up("shop");
+    let (status, connected) = admin.call(
+        "PUT",
+        &format!("/api/v1/workspaces/{workspace}/repository"),
+        Some(&json!({
+            "provider": "github",
+            "url": format!("file://{}", shop.origin.display()),
+            "repository": "acme/shop",
+            "token": github.token(),
+            "api_base": github.base_url(),
+        })),
+    );
+    assert_eq!(status, 200, "{connected}");
+    let (status, token) = admin.call("POST", "/api/v1/tokens", Some(&json!({ "name": "cli" })));
+    assert_eq!(status, 201, "{token}");
+    let config = shop.dir.path().join("config");
+    let stdin = format!("{}\n", token["token"].as_str().unwrap());
+    assert_exit(
+        &remote(&config, &["login", "--server", &serve.url], &[], &stdin),
+        0,
+    );
+
+    // Three groups apply, one conflicts: a partial run, exit 1, with its request and majors.
+    let output = remote(
+        &config,
+        &["upgrade", "--workspace", "shop", "--follow"],
+        &[],
+        "",
+    );
+    let (out, err) = (stdout(&output), stderr(&output));
+    assert_exit(&output, 1);
+    let id = out.lines().next().unwrap().to_string();
+    assert!(id.parse::<i64>().is_ok(), "{out}");
+    assert!(
+        out.contains("pushed upkeep/upgrade-for-main to origin"),
+        "the log is printed: {out}"
+    );
+    let request = format!("{}/acme/shop/pull/1", github.base_url());
+    assert!(err.contains(&format!("upgrade run {id} partial")), "{err}");
+    assert!(err.contains(&format!("request: {request}")), "{err}");
+    assert!(
+        err.contains("major update left to do by hand: spryker/kernel 4.0.0"),
+        "{err}"
+    );
+    assert!(!out.contains(&github.token()) && !err.contains(&github.token()));
+    assert_eq!(github.pull_requests().len(), 1);
+
+    // While that request is open, the next run is refused, and says so.
+    let output = remote(
+        &config,
+        &["upgrade", "--workspace", "shop", "--follow"],
+        &[],
+        "",
+    );
+    assert_exit(&output, 1);
+    assert!(
+        stderr(&output).contains(" refused: "),
+        "{}",
+        stderr(&output)
+    );
+
+    let output = remote(&config, &["upgrades", "--workspace", "shop"], &[], "");
+    assert_exit(&output, 0);
+    let listed = stdout(&output);
+    let rows: Vec<&str> = listed.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{listed}");
+    assert!(
+        rows[0].contains("refused") && rows[0].contains("manual"),
+        "{listed}"
+    );
+    assert!(
+        rows[1].starts_with(&id) && rows[1].contains(&request),
+        "{listed}"
+    );
 }

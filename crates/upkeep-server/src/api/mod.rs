@@ -7,6 +7,7 @@ mod agents;
 pub mod doc;
 pub mod error;
 mod hooks;
+mod logs;
 mod page;
 mod people;
 mod repository;
@@ -74,6 +75,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(upgrades::list_runs, upgrades::run_now))
         .routes(routes!(upgrades::get_run))
         .routes(routes!(upgrades::log_range))
+        .routes(routes!(upgrades::log_events))
         .routes(routes!(runs::list_runs, runs::start_run))
         .routes(routes!(runs::workspace_runs))
         .routes(routes!(runs::get_run))

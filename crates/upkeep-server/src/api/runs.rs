@@ -3,15 +3,13 @@
 //! `Last-Event-ID`).
 
 use std::convert::Infallible;
-use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::sse::{Event, KeepAlive, Sse};
-use futures_util::stream::{self, Stream};
+use axum::response::sse::{Event, Sse};
+use futures_util::stream::Stream;
 use serde::{Deserialize, Serialize};
-use upkeep_pipeline::log_store::LogStore;
 use upkeep_pipeline::record::{RunId, RunKind, RunRecord, RunStatus, StageKind, SubPipelineKind};
 use upkeep_runner::Decision;
 use upkeep_store::{
@@ -21,6 +19,7 @@ use upkeep_store::{
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ApiResult, ErrorBody};
+use super::logs::{LogLines, LogRange, LogSource, LogState, live_events, read_log};
 use super::page::{PageQuery, next_cursor};
 use super::{Body, PathParams, QueryParams, WorkspacePath, check_field};
 use crate::AppState;
@@ -596,25 +595,6 @@ pub async fn rerun(
 }
 
 #[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct LogRange {
-    /// A byte offset in the log (default 0); one inside a line starts at the next line.
-    #[param(value_type = Option<u64>, minimum = 0)]
-    offset: Option<String>,
-}
-
-impl LogRange {
-    /// The offset asked for; read here rather than by serde, so that a bad one is named.
-    pub fn offset(&self) -> ApiResult<u64> {
-        self.offset.as_deref().map_or(Ok(0), |text| {
-            text.parse().map_err(|_| {
-                ApiError::invalid_field("offset", "`offset` must be a byte offset (0 or more)")
-            })
-        })
-    }
-}
-
-#[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub struct LogPath {
     /// The workspace's id.
@@ -627,31 +607,12 @@ pub struct LogPath {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct LogLine {
-    #[schema(format = DateTime)]
-    pub time: String,
-    /// `o` (standard output), `e` (standard error) or `u` (upkeep's own lines).
-    pub stream: String,
-    pub text: String,
-}
-
-#[derive(Serialize, ToSchema)]
 pub struct LogChunk {
     pub stage: &'static str,
     /// The step's status.
     pub status: &'static str,
     #[serde(flatten)]
     pub log: LogLines,
-}
-
-/// Lines of a log read from a byte offset, shared by the logs of steps and of upgrade runs.
-#[derive(Serialize, ToSchema)]
-pub struct LogLines {
-    /// Where these lines start.
-    pub offset: u64,
-    /// Where the next read starts.
-    pub next_offset: u64,
-    pub lines: Vec<LogLine>,
 }
 
 /// The log of a stage's step of a run, relative to the run directory, once the record names it.
@@ -717,27 +678,6 @@ pub async fn log_range(
     }))
 }
 
-/// A log from the first whole line at or after `offset`: where that line starts, where to
-/// continue, and the lines.
-pub fn read_log(path: &std::path::Path, offset: u64) -> ApiResult<LogLines> {
-    let start = LogStore::line_start_at_or_after(path, offset)
-        .map_err(|error| ApiError::internal(&error))?;
-    let (lines, next) =
-        LogStore::read_from(path, start).map_err(|error| ApiError::internal(&error))?;
-    Ok(LogLines {
-        offset: start,
-        next_offset: next,
-        lines: lines
-            .into_iter()
-            .map(|line| LogLine {
-                time: line.timestamp.to_string(),
-                stream: line.stream.code().to_string(),
-                text: line.text,
-            })
-            .collect(),
-    })
-}
-
 /// Follow a stage's log live, as server-sent events.
 ///
 /// Every line from the offset (`Last-Event-ID`, or `?offset=`) on, then new lines as the step
@@ -753,7 +693,7 @@ pub fn read_log(path: &std::path::Path, offset: u64) -> ApiResult<LogLines> {
         ("Last-Event-ID" = Option<String>, Header, description = "The id of the last event received: the stream resumes after it"),
     ),
     responses(
-        (status = 200, description = "Events: `data` a line, `id` the offset after it; then `event: end` with the step's status", content_type = "text/event-stream", body = String),
+        (status = 200, description = "Events: `data` a line as JSON (`time`, `stream`, `text`), `id` the offset after it; then `event: end` with the step's status", content_type = "text/event-stream", body = String),
         (status = 404, description = "`not_found`: no such run", body = ErrorBody),
     ),
     extensions(("x-upkeep-role" = json!("member"))),
@@ -772,80 +712,45 @@ pub async fn log_events(
     let workspace = WorkspaceId(workspace);
     require_role(&state, &caller, workspace, Role::RegularUser).await?;
     let kind = parse_stage(&stage_name)?;
-    let offset = range.offset()?;
+    let resume = range.resume_at(&headers)?;
     let (stored, _) = find_run(&state, workspace, &run_id).await?;
-    let resume = headers
-        .get("last-event-id")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<u64>().ok())
-        .unwrap_or(offset);
-    let follower = Follower {
-        state,
-        workspace,
-        run: stored.run_id,
-        stage: kind,
-        offset: resume,
-        ended: false,
-        pending: Vec::new(),
-    };
-    let events = stream::unfold(follower, |mut follower| async move {
-        let event = follower.next().await?;
-        Some((Ok(event), follower))
-    });
-    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+    Ok(live_events(
+        StepLog {
+            state,
+            workspace,
+            run: stored.run_id,
+            stage: kind,
+        },
+        resume,
+    ))
 }
 
-struct Follower {
+/// A step's log, as a live stream follows it.
+struct StepLog {
     state: AppState,
     workspace: WorkspaceId,
     run: RunId,
     stage: StageKind,
-    offset: u64,
-    ended: bool,
-    pending: Vec<Event>,
 }
 
-impl Follower {
-    /// The next event, waiting for the step to write; `None` after the end event.
-    async fn next(&mut self) -> Option<Event> {
-        loop {
-            if let Some(event) = self.pending.pop() {
-                return Some(event);
-            }
-            if self.ended {
-                return None;
-            }
-            let found = step_log(&self.state, self.workspace, &self.run, self.stage);
-            if let Some((path, status)) = found {
-                let start =
-                    LogStore::line_start_at_or_after(&path, self.offset).unwrap_or(self.offset);
-                if let Ok((lines, next)) = LogStore::read_from(&path, start) {
-                    let mut offset = start;
-                    let mut events = Vec::new();
-                    for line in lines {
-                        offset += line.to_string().len() as u64 + 1;
-                        events.push(Event::default().id(offset.to_string()).data(line.text));
-                    }
-                    self.offset = next;
-                    if status != RunStatus::Running && events.is_empty() {
-                        self.ended = true;
-                        events.push(Event::default().event("end").data(status.as_str()));
-                    }
-                    events.reverse();
-                    self.pending = events;
-                    if !self.pending.is_empty() {
-                        continue;
-                    }
-                }
-            } else if self.run_is_over().await {
-                self.ended = true;
-                self.pending = vec![Event::default().event("end").data("skipped")];
-                continue;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+impl LogSource for StepLog {
+    async fn state(&self) -> LogState {
+        match step_log(&self.state, self.workspace, &self.run, self.stage) {
+            Some((path, RunStatus::Running)) => LogState::Writing(path),
+            Some((path, status)) => LogState::Done {
+                path: Some(path),
+                result: status.as_str().to_string(),
+            },
+            None if self.run_is_over().await => LogState::Done {
+                path: None,
+                result: "skipped".to_string(),
+            },
+            None => LogState::NotYet,
         }
     }
+}
 
+impl StepLog {
     /// Whether the run ended without this stage writing a log.
     async fn run_is_over(&self) -> bool {
         self.state

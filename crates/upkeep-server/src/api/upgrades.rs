@@ -3,9 +3,14 @@
 //! and opens a request on the provider, which is more than running a pipeline), and the history
 //! of upgrade runs with their report and log (members).
 
+use std::convert::Infallible;
+use std::path::PathBuf;
+
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, Sse};
+use futures_util::stream::Stream;
 use serde::{Deserialize, Serialize};
 use upkeep_store::{
     AuditStore, DEFAULT_CRON, DEFAULT_TIME_ZONE, RepositoryStore, Role, UpgradeRun,
@@ -14,8 +19,8 @@ use upkeep_store::{
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ApiResult, ErrorBody};
+use super::logs::{LogLines, LogRange, LogSource, LogState, live_events};
 use super::page::{PageQuery, next_cursor};
-use super::runs::{LogLines, LogRange};
 use super::{Body, PathParams, QueryParams, WorkspacePath, check_field};
 use crate::AppState;
 use crate::auth::{Caller, require_role};
@@ -512,6 +517,77 @@ pub async fn log_range(
     }
     Ok(Json(UpgradeLog {
         status: run.status.as_str(),
-        log: super::runs::read_log(&path, offset)?,
+        log: super::logs::read_log(&path, offset)?,
     }))
+}
+
+/// Follow an upgrade run's log live, as server-sent events.
+///
+/// As a pipeline step's: every line from the offset (`Last-Event-ID`, or `?offset=`) on, then
+/// new lines as the upgrader writes them, each event's id the offset after it; an `end` event
+/// carries the run's status.
+#[utoipa::path(
+    get,
+    path = "/workspaces/{workspace}/upgrades/{id}/log/events",
+    tag = "upgrades",
+    params(
+        UpgradePath,
+        LogRange,
+        ("Last-Event-ID" = Option<String>, Header, description = "The id of the last event received: the stream resumes after it"),
+    ),
+    responses(
+        (status = 200, description = "Events: `data` a line as JSON (`time`, `stream`, `text`), `id` the offset after it; then `event: end` with the run's status", content_type = "text/event-stream", body = String),
+        (status = 404, description = "`not_found`: no such upgrade run in this workspace", body = ErrorBody),
+    ),
+    extensions(("x-upkeep-role" = json!("member"))),
+)]
+pub async fn log_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(UpgradePath { workspace, id }): PathParams<UpgradePath>,
+    QueryParams(range): QueryParams<LogRange>,
+    headers: HeaderMap,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let workspace = WorkspaceId(workspace);
+    require_role(&state, &caller, workspace, Role::RegularUser).await?;
+    let resume = range.resume_at(&headers)?;
+    let run = find_run(&state, workspace, id).await?;
+    Ok(live_events(
+        UpgradeLogSource {
+            state,
+            workspace,
+            id,
+            path: run.run_dir.join(LOG_FILE),
+        },
+        resume,
+    ))
+}
+
+/// An upgrade run's log, as a live stream follows it.
+struct UpgradeLogSource {
+    state: AppState,
+    workspace: WorkspaceId,
+    id: i64,
+    path: PathBuf,
+}
+
+impl LogSource for UpgradeLogSource {
+    async fn state(&self) -> LogState {
+        let run = self
+            .state
+            .inner
+            .store
+            .upgrade_run(self.workspace, self.id)
+            .await;
+        let written = self.path.is_file().then(|| self.path.clone());
+        match run {
+            Ok(Some(run)) if run.status.is_final() => LogState::Done {
+                path: written,
+                result: run.status.as_str().to_string(),
+            },
+            // Gone, or the database does not answer: keep waiting rather than end the stream
+            // with a result that is not one.
+            Ok(_) | Err(_) => written.map_or(LogState::NotYet, LogState::Writing),
+        }
+    }
 }

@@ -4,6 +4,7 @@
 
 pub mod smtp;
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -267,4 +268,62 @@ pub fn assert_sealed_at_rest(data_dir: &Path, secret: &str) {
     let mut found = Vec::new();
     walk(data_dir, secret.as_bytes(), &mut found);
     assert!(found.is_empty(), "in clear at rest: {found:?}");
+}
+
+/// Reads the server-sent events of a log until the `end` event: (id, text) of each line, and
+/// the end's data.
+pub fn follow(
+    server: &Server,
+    client: &Client,
+    path: &str,
+    last_event_id: Option<&str>,
+) -> (Vec<(String, String)>, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut request = agent.get(format!("{}{path}", server.url));
+    if let Some(cookie) = &client.cookie {
+        request = request.header("cookie", cookie);
+    }
+    if let Some(id) = last_event_id {
+        request = request.header("last-event-id", id);
+    }
+    let mut response = request.call().unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let reader = BufReader::new(response.body_mut().as_reader());
+    let mut lines = Vec::new();
+    // `data` is `None` until the event has a data field (an empty line's is empty).
+    let (mut id, mut event, mut data) = (String::new(), String::new(), None::<String>);
+    for line in reader.lines() {
+        let line = line.unwrap();
+        if line.is_empty() {
+            if event == "end" {
+                return (lines, data.unwrap_or_default());
+            }
+            if let Some(data) = data.take() {
+                let line: Value = serde_json::from_str(&data).unwrap();
+                lines.push((id.clone(), line["text"].as_str().unwrap().to_string()));
+            }
+            event.clear();
+            continue;
+        }
+        if let Some(value) = line
+            .strip_prefix("id: ")
+            .or_else(|| line.strip_prefix("id:"))
+        {
+            id = value.to_string();
+        } else if let Some(value) = line
+            .strip_prefix("event: ")
+            .or_else(|| line.strip_prefix("event:"))
+        {
+            event = value.to_string();
+        } else if let Some(value) = line
+            .strip_prefix("data: ")
+            .or_else(|| line.strip_prefix("data:"))
+        {
+            data = Some(value.to_string());
+        }
+    }
+    panic!("the event stream ended without an end event");
 }

@@ -87,7 +87,7 @@ fn read_events(
                 return Ended::Step(data.join("\n"));
             }
             if !data.is_empty() {
-                line(&data.join("\n"));
+                line(&line_text(&data.join("\n")));
                 *failures = 0;
             }
             if let Some(offset) = id.take().and_then(|id| id.parse().ok()) {
@@ -108,5 +108,14 @@ fn read_events(
             "data" => data.push(value.to_string()),
             _ => {}
         }
+    }
+}
+
+/// A line's text from its event's data: the line as JSON (`{"time", "stream", "text"}`).
+fn line_text(data: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(data) {
+        Ok(line) => line["text"].as_str().unwrap_or_default().to_string(),
+        // Not JSON: a server that sends the bare line.
+        Err(_) => data.to_string(),
     }
 }

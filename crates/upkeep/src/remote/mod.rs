@@ -1,11 +1,12 @@
 //! `upkeep remote`: talks to an Upkeep server with a personal API token — log in once, then
-//! list runs, start one, approve or reject a waiting deployment, and read or follow a run's
-//! logs (resuming after a dropped connection). Data goes to standard output, notices and
+//! list runs, start one, approve or reject a waiting deployment, read or follow a run's logs
+//! (resuming after a dropped connection), and run the weekly upgrader now. Data goes to standard output, notices and
 //! errors to standard error; the token is never printed.
 
 mod client;
 mod config;
 mod follow;
+mod upgrade;
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
@@ -40,6 +41,11 @@ pub enum RemoteCommand {
     Reject(DecisionArgs),
     /// Print a run's logs, or follow them while the run goes on.
     Logs(LogsArgs),
+    /// Run the workspace's upgrader now (super users): minor and patch updates on a branch
+    /// and a pull or merge request, as its weekly schedule does.
+    Upgrade(upgrade::UpgradeArgs),
+    /// List the workspace's upgrade runs, newest first, with their requests.
+    Upgrades(upgrade::UpgradesArgs),
 }
 
 #[derive(Debug, Args)]
@@ -179,6 +185,12 @@ pub fn run(args: &RemoteArgs) -> Outcome {
             connect().and_then(|client| decide(&client, decision, "reject"))
         }
         RemoteCommand::Logs(logs_args) => connect().and_then(|client| logs(&client, logs_args)),
+        RemoteCommand::Upgrade(upgrade_args) => {
+            connect().and_then(|client| upgrade::upgrade(&client, upgrade_args))
+        }
+        RemoteCommand::Upgrades(list_args) => {
+            connect().and_then(|client| upgrade::upgrades(&client, list_args))
+        }
     };
     match result {
         Ok(outcome) => outcome,
