@@ -4,7 +4,7 @@
 //! the commit out, and hands the environment to the runner. Runs of one workspace take turns
 //! on its clone; deployments of one environment wait for each other in the runner's queue.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -95,9 +95,6 @@ pub struct Executor {
     running: Arc<Mutex<HashMap<RunId, CancelToken>>>,
     /// Wakes agents' lease requests when a job is queued.
     jobs_queued: Arc<Notify>,
-    /// Runs driven by agents that someone cancelled: told to their agent with its next lease
-    /// extension (or refused to the next agent that leases them).
-    agent_cancels: Arc<Mutex<HashSet<RunId>>>,
 }
 
 impl Executor {
@@ -117,29 +114,12 @@ impl Executor {
             clones: Arc::default(),
             running: Arc::default(),
             jobs_queued: Arc::default(),
-            agent_cancels: Arc::default(),
         }
     }
 
     /// Woken when a job is queued for agents.
     pub fn jobs_queued(&self) -> &Notify {
         &self.jobs_queued
-    }
-
-    /// Whether someone cancelled this run, which an agent drives.
-    pub fn cancel_requested(&self, run: &RunId) -> bool {
-        self.agent_cancels
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .contains(run)
-    }
-
-    /// The run ended: its cancellation, if any, was heard.
-    pub fn forget_cancel(&self, run: &RunId) {
-        self.agent_cancels
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(run);
     }
 
     /// Puts a job in the queue for agents and wakes those waiting.
@@ -194,9 +174,10 @@ impl Executor {
     }
 
     /// Asks a run to stop: its step's process group is stopped and the run ends `cancelled`.
-    /// A run an agent drives hears it with the agent's next lease extension. `false` when
-    /// neither this process nor an agent drives such a run.
-    pub fn cancel(&self, run: &RunId, status: RunStatus) -> bool {
+    /// A run agents drive keeps the request in the database, where its agent hears it with
+    /// its next lease extension and no agent starts it. `false` when neither this process nor
+    /// an agent drives such a run.
+    pub async fn cancel(&self, run: &RunId, status: RunStatus) -> Result<bool, StoreError> {
         let here = self
             .running
             .lock()
@@ -205,17 +186,26 @@ impl Executor {
             .map(CancelToken::cancel)
             .is_some();
         if here {
-            return true;
+            return Ok(true);
         }
-        let with_agents = self.mode == ExecutorMode::Agents
-            && matches!(status, RunStatus::Queued | RunStatus::Running);
-        if with_agents {
-            self.agent_cancels
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .insert(run.clone());
+        if self.mode != ExecutorMode::Agents
+            || !matches!(status, RunStatus::Queued | RunStatus::Running)
+        {
+            return Ok(false);
         }
-        with_agents
+        let now = Timestamp::now();
+        if self.store.request_cancel(run, now).await? > 0 {
+            return Ok(true);
+        }
+        if status == RunStatus::Queued {
+            // Its job is not in the queue yet: the run ends here, and the agent that leases
+            // the job finds the run over.
+            self.store
+                .set_run_status(run, RunStatus::Cancelled, now)
+                .await?;
+            return Ok(true);
+        }
+        Ok(false)
     }
 
     pub fn dirs(&self, workspace: WorkspaceId) -> WorkspaceDirs {

@@ -105,6 +105,9 @@ pub struct Job {
     pub labels: Vec<String>,
     pub queued_at: Timestamp,
     pub finished_at: Option<Timestamp>,
+    /// When someone cancelled the job's run: the agent that holds it must stop, and no agent
+    /// may start it.
+    pub cancel_requested_at: Option<Timestamp>,
 }
 
 pub trait AgentStore {
@@ -168,6 +171,13 @@ pub trait JobStore {
         agent: AgentId,
         now: Timestamp,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Asks the run's jobs that are not done to stop (a second ask keeps the first time);
+    /// how many there are.
+    fn request_cancel(
+        &self,
+        run: &RunId,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
     fn job(&self, id: JobId) -> impl Future<Output = Result<Option<Job>, StoreError>> + Send;
     /// The jobs of a run, oldest first.
     fn jobs_of_run(&self, run: &RunId)
@@ -190,7 +200,7 @@ fn normalized(labels: &[String]) -> Vec<String> {
 
 const AGENT_COLUMNS: &str = "id, name, created_at, last_seen_at, revoked_at";
 const JOB_COLUMNS: &str = "id, run_key, kind, revision, requested_by, state, agent_id, lease_expires_at, \
-                           attempts, queued_at, finished_at";
+                           attempts, queued_at, finished_at, cancel_requested_at";
 
 impl Store {
     async fn labels_of(&self, query: &str, id: i64) -> Result<Vec<String>, StoreError> {
@@ -246,6 +256,7 @@ impl Store {
                 .await?,
             queued_at: from_millis(row.try_get("queued_at")?)?,
             finished_at: from_optional_millis(row.try_get("finished_at")?)?,
+            cancel_requested_at: from_optional_millis(row.try_get("cancel_requested_at")?)?,
         })
     }
 }
@@ -484,6 +495,18 @@ impl JobStore for Store {
         .execute(self.pool())
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn request_cancel(&self, run: &RunId, now: Timestamp) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE jobs SET cancel_requested_at = COALESCE(cancel_requested_at, $1) \
+             WHERE run_key = $2 AND state <> 'done'",
+        )
+        .bind(to_millis(now))
+        .bind(run.as_str())
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected())
     }
 
     async fn job(&self, id: JobId) -> Result<Option<Job>, StoreError> {

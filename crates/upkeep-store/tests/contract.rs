@@ -295,12 +295,28 @@ async fn expired_leases_go_back(
             .unwrap()
     );
     assert!(!store.finish_job(expiring.id, php.id, later).await.unwrap());
+
+    // A cancellation is kept with the job, at the time first asked, until the job is done.
+    assert_eq!(store.request_cancel(first, later).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .request_cancel(first, later + 1.seconds())
+            .await
+            .unwrap(),
+        1
+    );
+    let cancelled = store.job(expiring.id).await.unwrap().unwrap();
+    assert_eq!(
+        cancelled.cancel_requested_at.map(Timestamp::as_millisecond),
+        Some(later.as_millisecond())
+    );
     assert!(
         store
             .finish_job(expiring.id, plain.id, later)
             .await
             .unwrap()
     );
+    assert_eq!(store.request_cancel(first, later).await.unwrap(), 0);
 }
 
 async fn racing_agents_never_share_a_job(

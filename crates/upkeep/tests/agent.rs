@@ -119,11 +119,18 @@ fn an_agent_runs_builds_and_deploys_what_the_server_queues() {
     let (_, agents) = admin.call("GET", "/api/v1/agents", None);
     assert!(agents["agents"][0]["last_seen_at"].is_string(), "{agents}");
 
-    a_cancelled_run_stops_on_its_agent(&mut admin, workspace, dir.path());
+    a_cancelled_run_stops_on_its_agent(server, &data_dir, &mut admin, workspace, dir.path());
 }
 
-/// Cancelled on the server, the agent stops the step it runs.
-fn a_cancelled_run_stops_on_its_agent(admin: &mut Client, workspace: i64, dir: &Path) {
+/// Cancelled on the server, the agent stops the step it runs — even when the server is
+/// killed right after the cancellation, before the agent heard it, and started again.
+fn a_cancelled_run_stops_on_its_agent(
+    mut server: Serve,
+    data_dir: &Path,
+    admin: &mut Client,
+    workspace: i64,
+    dir: &Path,
+) {
     let (status, started) = admin.call(
         "POST",
         &format!("/api/v1/workspaces/{workspace}/environments/staging/runs"),
@@ -141,6 +148,10 @@ fn a_cancelled_run_stops_on_its_agent(admin: &mut Client, workspace: i64, dir: &
     }
     let (status, body) = admin.call("POST", &format!("{run_path}/cancel"), None);
     assert_eq!(status, 202, "{body}");
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let listen = server.url.trim_start_matches("http://").to_string();
+    let _restarted = Serve::start_on(&listen, data_dir, &["--executor", "agents"]);
     // Not cancelled, the install would end after a minute, and the run succeeded.
     let done = wait_for(admin, &run_path, "cancelled");
     assert_eq!(done["record"]["status"], "cancelled", "{done}");

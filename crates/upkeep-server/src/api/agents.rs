@@ -317,13 +317,18 @@ pub async fn lease(
         let queued = state.inner.executor.jobs_queued().notified();
         let now = Timestamp::now();
         if let Some(job) = store.lease_next_job(agent.id, now, lease_end(now)?).await? {
-            if state.inner.executor.cancel_requested(&job.run_id) {
+            let run_is_over = store
+                .run(&job.run_id)
+                .await?
+                .is_none_or(|run| run.status.is_final());
+            if job.cancel_requested_at.is_some() || run_is_over {
                 // Cancelled while it waited: it ends here, no agent starts it.
                 store.finish_job(job.id, agent.id, now).await?;
-                store
-                    .set_run_status(&job.run_id, RunStatus::Cancelled, now)
-                    .await?;
-                state.inner.executor.forget_cancel(&job.run_id);
+                if !run_is_over {
+                    store
+                        .set_run_status(&job.run_id, RunStatus::Cancelled, now)
+                        .await?;
+                }
                 continue;
             }
             if job.attempts > 1 && job.kind == JobKind::Pipeline {
@@ -486,10 +491,10 @@ pub async fn extend(
     let held = store
         .extend_lease(JobId(job), agent.id, lease_end(now)?)
         .await?;
-    let cancel = match store.job(JobId(job)).await? {
-        Some(job) => state.inner.executor.cancel_requested(&job.run_id),
-        None => false,
-    };
+    let cancel = store
+        .job(JobId(job))
+        .await?
+        .is_some_and(|job| job.cancel_requested_at.is_some());
     Ok(Json(LeaseAnswer { held, cancel }))
 }
 
@@ -653,6 +658,5 @@ pub async fn finish(
         .set_run_status(&job.run_id, finished.status, Timestamp::now())
         .await?;
     store.finish_job(job.id, agent.id, Timestamp::now()).await?;
-    state.inner.executor.forget_cancel(&job.run_id);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -509,7 +509,12 @@ pub async fn cancel(
             "the run waits for approval: a super user rejects it instead",
         ));
     }
-    if !state.inner.executor.cancel(&stored.run_id, stored.status) {
+    if !state
+        .inner
+        .executor
+        .cancel(&stored.run_id, stored.status)
+        .await?
+    {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "not_running",

@@ -26,9 +26,14 @@ impl Serve {
 
     /// `upkeep serve` with more options, e.g. `["--executor", "agents"]`.
     pub fn start_with(data_dir: &Path, options: &[&str]) -> Self {
+        Self::start_on("127.0.0.1:0", data_dir, options)
+    }
+
+    /// `upkeep serve` on a given address: a server started again where its clients are.
+    pub fn start_on(listen: &str, data_dir: &Path, options: &[&str]) -> Self {
         let mut child = Command::cargo_bin("upkeep")
             .unwrap()
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .args(["serve", "--listen", listen, "--data-dir"])
             .arg(data_dir)
             .args(options)
             .stderr(Stdio::piped())
