@@ -16,7 +16,7 @@ mod common;
 use std::sync::Mutex;
 
 use browser::harness::{Browser, Driver};
-use common::{PASSWORD, Server, set_up, shop_remote, shop_remote_edited, wait_for_status};
+use common::{Client, PASSWORD, Server, set_up, shop_remote, shop_remote_edited, wait_for_status};
 use serde_json::{Value, json};
 
 /// One journey at a time: each starts Chromium and a server, and CI has two cores.
@@ -26,6 +26,19 @@ fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
     ONE_AT_A_TIME
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A server set up through the API, its first workspace connected to the repository at `url`.
+fn connected_server(dir: &std::path::Path, url: &str) -> (Server, Client, i64) {
+    let server = Server::start(&dir.join("data"));
+    let (mut admin, workspace) = set_up(&server);
+    let (status, body) = admin.call(
+        "PUT",
+        &format!("/api/v1/workspaces/{workspace}/repository"),
+        Some(&json!({ "url": url })),
+    );
+    assert_eq!(status, 200, "{body}");
+    (server, admin, workspace)
 }
 
 #[test]
@@ -102,14 +115,7 @@ fn b_an_invited_regular_user_sees_no_settings_and_forged_posts_are_refused() {
     let _turn = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let (url, _) = shop_remote(dir.path());
-    let server = Server::start(&dir.path().join("data"));
-    let (mut admin, workspace) = set_up(&server);
-    let (status, body) = admin.call(
-        "PUT",
-        &format!("/api/v1/workspaces/{workspace}/repository"),
-        Some(&json!({ "url": url })),
-    );
-    assert_eq!(status, 200, "{body}");
+    let (server, mut admin, workspace) = connected_server(dir.path(), &url);
     let driver = Driver::start();
 
     // The super user invites a colleague from the People page.
@@ -234,14 +240,7 @@ fn f_a_log_line_with_a_script_tag_shows_as_text() {
         );
         std::fs::write(build, text).unwrap();
     });
-    let server = Server::start(&dir.path().join("data"));
-    let (mut admin, workspace) = set_up(&server);
-    let (status, body) = admin.call(
-        "PUT",
-        &format!("/api/v1/workspaces/{workspace}/repository"),
-        Some(&json!({ "url": url })),
-    );
-    assert_eq!(status, 200, "{body}");
+    let (server, mut admin, workspace) = connected_server(dir.path(), &url);
     let (status, run) = admin.call(
         "POST",
         &format!("/api/v1/workspaces/{workspace}/environments/staging/runs"),

@@ -10,10 +10,9 @@ use serde::Deserialize;
 use upkeep_pipeline::record::{RunKind, RunStatus};
 use upkeep_store::{
     PageRequest, RepositoryStore, Role, RunStore, StoredRun, UpgradeStore, WorkspaceId,
-    WorkspaceStore,
 };
 
-use super::layout::{Badge, Layout};
+use super::layout::{Badge, Layout, workspace_of};
 use super::request::{Flash, NoFields, Posted, Visitor, redirect};
 use super::session::FormError;
 use super::time::Moment;
@@ -21,7 +20,6 @@ use super::{UiResult, render};
 use crate::AppState;
 use crate::api::error::ApiError;
 use crate::api::{people, runs};
-use crate::auth::require_role;
 use crate::environments::{self, Environments};
 
 /// How often a page with something running reloads itself, in seconds.
@@ -157,13 +155,8 @@ pub async fn dashboard(
     Path(id): Path<i64>,
 ) -> UiResult<Response> {
     let workspace = WorkspaceId(id);
-    let role = require_role(&state, &visitor.caller, workspace, Role::RegularUser).await?;
+    let (role, name) = workspace_of(&state, &visitor, workspace, Role::RegularUser).await?;
     let store = &state.inner.store;
-    let name = store
-        .workspace(workspace)
-        .await
-        .map_err(ApiError::from)?
-        .map_or_else(String::new, |found| found.name);
     let repository = store.repository(workspace).await.map_err(ApiError::from)?;
     let projects = match &repository {
         None => Projects::NoRepository,

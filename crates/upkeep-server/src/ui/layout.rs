@@ -98,6 +98,25 @@ impl Layout {
     }
 }
 
+/// The visitor's role in a workspace, if it is at least `needed`, and the workspace's name: what
+/// every page of a workspace starts with.
+pub async fn workspace_of(
+    state: &AppState,
+    visitor: &Visitor,
+    workspace: WorkspaceId,
+    needed: Role,
+) -> UiResult<(Role, String)> {
+    let role = crate::auth::require_role(state, &visitor.caller, workspace, needed).await?;
+    let name = state
+        .inner
+        .store
+        .workspace(workspace)
+        .await
+        .map_err(crate::api::error::ApiError::from)?
+        .map_or_else(String::new, |found| found.name);
+    Ok((role, name))
+}
+
 /// A status as a coloured badge: the class is the status's name, the label its words.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Badge {

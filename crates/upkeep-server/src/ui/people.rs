@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use upkeep_store::{InvitationStore, PageRequest, Role, WorkspaceId, WorkspaceStore};
 
-use super::layout::Layout;
+use super::layout::{Layout, workspace_of};
 use super::request::{Flash, Posted, Visitor, redirect};
 use super::session::FormError;
 use super::time::Moment;
@@ -18,7 +18,6 @@ use super::{UiResult, render, render_once};
 use crate::AppState;
 use crate::api::error::ApiError;
 use crate::api::people::{self, CreatedInvitation, NewInvitationRequest};
-use crate::auth::require_role;
 
 struct MemberRow {
     name: String,
@@ -55,13 +54,8 @@ async fn people_page_for(
     email: String,
     error: Option<FormError>,
 ) -> UiResult<PeoplePage> {
-    let role = require_role(state, &visitor.caller, workspace, Role::RegularUser).await?;
+    let (role, name) = workspace_of(state, visitor, workspace, Role::RegularUser).await?;
     let store = &state.inner.store;
-    let name = store
-        .workspace(workspace)
-        .await
-        .map_err(ApiError::from)?
-        .map_or_else(String::new, |found| found.name);
     let members = store
         .members(workspace, PageRequest::first(100))
         .await

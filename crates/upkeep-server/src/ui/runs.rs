@@ -9,17 +9,15 @@ use axum::response::Response;
 use upkeep_pipeline::log_store::LogStore;
 use upkeep_pipeline::record::{RunKind, RunStatus};
 use upkeep_runner::Decision;
-use upkeep_store::{Role, WorkspaceId, WorkspaceStore};
+use upkeep_store::{Role, WorkspaceId};
 
 use super::dashboard::REFRESH_SECONDS;
-use super::layout::{Badge, Layout};
+use super::layout::{Badge, Layout, workspace_of};
 use super::request::{Flash, NoFields, Posted, Visitor, redirect};
 use super::time::Moment;
 use super::{UiResult, render};
 use crate::AppState;
-use crate::api::error::ApiError;
 use crate::api::runs::{decide_run, find_run};
-use crate::auth::require_role;
 
 struct SubPipelineView {
     name: String,
@@ -60,15 +58,8 @@ pub async fn run_page(
     Path((id, run_id)): Path<(i64, String)>,
 ) -> UiResult<Response> {
     let workspace = WorkspaceId(id);
-    let role = require_role(&state, &visitor.caller, workspace, Role::RegularUser).await?;
+    let (role, name) = workspace_of(&state, &visitor, workspace, Role::RegularUser).await?;
     let (stored, record) = find_run(&state, workspace, &run_id).await?;
-    let name = state
-        .inner
-        .store
-        .workspace(workspace)
-        .await
-        .map_err(ApiError::from)?
-        .map_or_else(String::new, |found| found.name);
     let run_dir = state.inner.executor.dirs(workspace).run_dir(&stored.run_id);
     // The record, once the run has one, knows more than the store (a step's status).
     let status = record

@@ -7,9 +7,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
-use upkeep_store::{RepositoryStore, Role, WorkspaceId, WorkspaceStore};
+use upkeep_store::{RepositoryStore, Role, WorkspaceId};
 
-use super::layout::Layout;
+use super::layout::{Layout, workspace_of};
 use super::request::{Flash, Posted, Visitor, redirect};
 use super::session::FormError;
 use super::{UiResult, render, render_once};
@@ -52,14 +52,10 @@ async fn settings_page_for(
     values: ConnectValues,
     error: Option<FormError>,
 ) -> UiResult<SettingsPage> {
-    require_role(state, &visitor.caller, workspace, Role::SuperUser).await?;
-    let store = &state.inner.store;
-    let name = store
-        .workspace(workspace)
-        .await
-        .map_err(ApiError::from)?
-        .map_or_else(String::new, |found| found.name);
-    let repository = store
+    let (_, name) = workspace_of(state, visitor, workspace, Role::SuperUser).await?;
+    let repository = state
+        .inner
+        .store
         .repository(workspace)
         .await
         .map_err(ApiError::from)?
