@@ -604,6 +604,25 @@ impl Executor {
     }
 }
 
+impl Executor {
+    /// Clones the workspace's repository, or brings the clone up to date, unless a run holds
+    /// the clone now (that run does it itself): `Ok(false)` then.
+    pub fn refresh_clone(
+        &self,
+        workspace: WorkspaceId,
+        access: &RepositoryAccess,
+    ) -> Result<bool, ExecutorError> {
+        let lock = self.clone_lock(workspace);
+        let _guard = match lock.try_lock() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return Ok(false),
+        };
+        prepare_clone(access, &self.dirs(workspace).clone, &self.data_dir)?;
+        Ok(true)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DropCloneError {
     #[error("a run uses the clone now; drop it once the run is over")]

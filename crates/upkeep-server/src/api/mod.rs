@@ -9,12 +9,12 @@ pub mod error;
 mod hooks;
 mod logs;
 mod page;
-mod people;
-mod repository;
-mod runs;
-mod session;
-mod setup;
-mod tokens;
+pub(crate) mod people;
+pub(crate) mod repository;
+pub(crate) mod runs;
+pub(crate) mod session;
+pub(crate) mod setup;
+pub(crate) mod tokens;
 mod upgrades;
 mod variables;
 
