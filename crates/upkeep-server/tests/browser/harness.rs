@@ -315,12 +315,21 @@ impl Browser {
         self.wait_for_path(then);
     }
 
-    /// Saves what the window shows as `docs/screenshots/<name>.png` (overwritten each run).
+    /// Saves what the window shows as `<name>.png` in `target/screenshots/`, and in
+    /// `docs/screenshots/` (the README's) when `UPKEEP_UPDATE_SCREENSHOTS=1`: a test run does
+    /// not leave the working tree changed (relative times alone change every picture).
     pub fn screenshot(&self, name: &str) {
         let png = self.runtime.block_on(self.client().screenshot()).unwrap();
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "the browser gave no PNG");
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut dirs = vec![root.join("target/screenshots")];
+        if std::env::var_os("UPKEEP_UPDATE_SCREENSHOTS").is_some_and(|value| value == "1") {
+            dirs.push(root.join("docs/screenshots"));
+        }
+        for dir in dirs {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join(format!("{name}.png")), &png).unwrap();
+        }
     }
 }
 
