@@ -6,6 +6,9 @@
 //!    dashboard lists the environments of its `upkeep.yml`;
 //! b. a super user invites a regular user, who accepts in a browser of their own, sees the
 //!    dashboard without settings, and whose forged posts the server refuses with 403;
+//! c. a push → the run appears on the dashboard without a reload → its page follows it to the
+//!    approval → the super user approves → the install step's lines arrive in the page while
+//!    the step runs → deployed, green on the dashboard;
 //! f. a run whose log holds `<script>alert(1)</script>` shows it as text on the run page.
 
 mod browser {
@@ -16,7 +19,9 @@ mod common;
 use std::sync::Mutex;
 
 use browser::harness::{Browser, Driver};
-use common::{Client, PASSWORD, Server, set_up, shop_remote, shop_remote_edited, wait_for_status};
+use common::{
+    Client, PASSWORD, Server, git, set_up, shop_remote, shop_remote_edited, wait_for_status,
+};
 use serde_json::{Value, json};
 
 /// One journey at a time: each starts Chromium and a server, and CI has two cores.
@@ -254,7 +259,7 @@ fn f_a_log_line_with_a_script_tag_shows_as_text() {
     let browser = Browser::open(&driver, &server.url);
     let page = format!("/workspaces/{workspace}/runs/{run_id}");
     browser.sign_in("ops@agency.test", PASSWORD, &page);
-    let log = browser.wait_for_text("pre.log", "<script>alert(1)</script>");
+    let log = browser.wait_for_text(".log[data-stage='build']", "<script>alert(1)</script>");
     assert!(log.contains("build phase done"), "{log}");
     assert!(!browser.alert_is_open(), "the log's script ran");
     assert_eq!(
@@ -266,5 +271,131 @@ fn f_a_log_line_with_a_script_tag_shows_as_text() {
         "the log's tag is text, not an element"
     );
     assert!(browser.visible_text().contains("*** staging Pipeline ***"));
+    browser.screenshot("run-log-escaped");
+}
+
+/// A staging whose deployment waits for approval and whose install prints a line, waits for
+/// the file `more`, prints another, waits for `release`, and ends: the test decides when.
+fn held_install_shop(dir: &std::path::Path) -> String {
+    let more = dir.join("more");
+    let release = dir.join("release");
+    let (url, _) = shop_remote_edited(dir, |work| {
+        let hook = work.join("bin/held-install");
+        std::fs::write(
+            &hook,
+            format!(
+                "#!/bin/sh\necho 'install line 1'\nwhile [ ! -f {more} ]; do sleep 0.05; done\n\
+                 printf '\\033[32minstall line 2\\033[0m\\n'\nwhile [ ! -f {release} ]; do sleep 0.05; done\n\
+                 echo 'install finished'\n",
+                more = more.display(),
+                release = release.display()
+            ),
+        )
+        .unwrap();
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let deploy_file = work.join("deploy.fixture-shop-staging.yml");
+        let text = std::fs::read_to_string(&deploy_file)
+            .unwrap()
+            .replace("bin/record-hook install-destructive", "bin/held-install");
+        std::fs::write(&deploy_file, text).unwrap();
+        // Staging waits for approval; production is not on `main`, so a push runs staging only.
+        let project = work.join("upkeep.yml");
+        let text = std::fs::read_to_string(&project)
+            .unwrap()
+            .replace(
+                "    gate: warn\n    approval: false\n",
+                "    gate: warn\n    approval: true\n",
+            )
+            .replace(
+                "    branch: main\n    deploy-file: deploy.fixture-shop-production.yml",
+                "    branch: release\n    deploy-file: deploy.fixture-shop-production.yml",
+            );
+        assert!(text.contains("approval: true") && text.contains("branch: release"));
+        std::fs::write(&project, text).unwrap();
+    });
+    url
+}
+
+/// Lets a held install go when dropped, so that a failing test does not leave the server
+/// waiting for it forever.
+struct Release<'a>(&'a std::path::Path);
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        let _ = std::fs::write(self.0.join("more"), "");
+        let _ = std::fs::write(self.0.join("release"), "");
+    }
+}
+
+#[test]
+fn c_a_push_runs_waits_for_approval_and_its_install_log_streams_into_the_page() {
+    let _turn = one_at_a_time();
+    let dir = tempfile::tempdir().unwrap();
+    let url = held_install_shop(dir.path());
+    let server = Server::start(&dir.path().join("data"));
+    // Declared after the server: dropped, and the install let go, before the server stops.
+    let _release = Release(dir.path());
+    let (mut admin, workspace) = set_up(&server);
+    let (status, body) = admin.call(
+        "PUT",
+        &format!("/api/v1/workspaces/{workspace}/repository"),
+        Some(&json!({ "url": url, "poll_interval_seconds": 1 })),
+    );
+    assert_eq!(status, 200, "{body}");
+
+    let driver = Driver::start();
+    let browser = Browser::open(&driver, &server.url);
+    let dashboard = format!("/workspaces/{workspace}");
+    browser.sign_in("ops@agency.test", PASSWORD, &dashboard);
+    browser.wait_for_text("main", "No runs yet");
+
+    // A push: the dashboard shows the run by itself.
+    let work = dir.path().join("work");
+    git(&work, &["commit", "-q", "--allow-empty", "-m", "a change"]);
+    git(&work, &["push", "-q", &url, "main"]);
+    browser.wait_for_text("table.runs", "*** staging Pipeline ***");
+    browser.click("table.runs a");
+    browser.wait_for_path(&format!("/workspaces/{workspace}/runs/"));
+    let run_page = browser.path();
+
+    // The page follows the run to its approval; the super user approves there.
+    browser.wait_for_text(".page-head h1", "waiting for approval");
+    browser.wait_for_text(".graph", "Approval");
     browser.screenshot("run");
+    browser.click("form[action$='/approve'] button");
+    browser.wait_for_text(".flash", "Approved");
+
+    // The install's lines arrive while it runs, in the page as it is (no reload).
+    browser.wait_for_text(".log[data-stage='install']", "install line 1");
+    browser.script("window.upkeepSamePage = true; return null;", vec![]);
+    std::fs::write(dir.path().join("more"), "").unwrap();
+    let log = browser.wait_for_text(".log[data-stage='install']", "install line 2");
+    assert!(!log.contains("install finished"), "{log}");
+    assert_eq!(
+        browser.script("return window.upkeepSamePage === true;", vec![]),
+        json!(true),
+        "the line came by a reload, not live"
+    );
+    assert!(
+        browser.has(".log[data-stage='install'] .ansi-fg-2"),
+        "the green line is coloured"
+    );
+    let run_id = run_page.rsplit('/').next().unwrap().to_string();
+    let (_, run) = admin.call(
+        "GET",
+        &format!("/api/v1/workspaces/{workspace}/runs/{run_id}"),
+        None,
+    );
+    assert_eq!(run["status"], "running", "the step had ended: {run}");
+
+    // Released, the deployment ends; the page and the dashboard say so.
+    std::fs::write(dir.path().join("release"), "").unwrap();
+    browser.wait_for_text(".page-head h1", "succeeded");
+    browser.wait_for_text(".log[data-stage='install']", "install finished");
+    browser.goto(&dashboard);
+    browser.wait_for_text(".projects", "succeeded");
+    assert!(browser.has(".projects .badge-succeeded"));
 }

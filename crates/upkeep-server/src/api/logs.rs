@@ -53,7 +53,7 @@ impl LogRange {
 pub struct LogLine {
     #[schema(format = DateTime)]
     pub time: String,
-    /// `o` (standard output), `e` (standard error) or `u` (upkeep's own lines).
+    /// `o` (standard output), `e` (standard error) or `s` (upkeep's own lines).
     pub stream: String,
     pub text: String,
 }

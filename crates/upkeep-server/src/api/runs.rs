@@ -526,9 +526,19 @@ pub async fn cancel(
         run: run_id,
     }): PathParams<RunPath>,
 ) -> ApiResult<(StatusCode, Json<Cancelling>)> {
-    let workspace = WorkspaceId(workspace);
-    require_role(&state, &caller, workspace, Role::RegularUser).await?;
-    let (stored, _) = find_run(&state, workspace, &run_id).await?;
+    let cancelling = cancel_run(&state, &caller, WorkspaceId(workspace), &run_id).await?;
+    Ok((StatusCode::ACCEPTED, Json(cancelling)))
+}
+
+/// Stops a queued or running run, for the API and the run's page.
+pub async fn cancel_run(
+    state: &AppState,
+    caller: &Caller,
+    workspace: WorkspaceId,
+    run_id: &str,
+) -> ApiResult<Cancelling> {
+    require_role(state, caller, workspace, Role::RegularUser).await?;
+    let (stored, _) = find_run(state, workspace, run_id).await?;
     if stored.status == RunStatus::WaitingForApproval {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -558,13 +568,10 @@ pub async fn cancel(
             &format!("{} cancelled run {}", caller.account.email, stored.run_id),
         )
         .await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(Cancelling {
-            run_id: stored.run_id.as_str().to_string(),
-            cancelling: true,
-        }),
-    ))
+    Ok(Cancelling {
+        run_id: stored.run_id.as_str().to_string(),
+        cancelling: true,
+    })
 }
 
 /// Run a finished run again: the same environment and commit, as a new run.
@@ -588,9 +595,20 @@ pub async fn rerun(
         run: run_id,
     }): PathParams<RunPath>,
 ) -> ApiResult<(StatusCode, Json<RunView>)> {
-    let workspace = WorkspaceId(workspace);
-    require_role(&state, &caller, workspace, Role::RegularUser).await?;
-    let (stored, record) = find_run(&state, workspace, &run_id).await?;
+    let queued = rerun_run(&state, &caller, WorkspaceId(workspace), &run_id).await?;
+    Ok((StatusCode::ACCEPTED, Json(RunView::of(&queued, None))))
+}
+
+/// Queues a finished run again as a new run of the same commit, for the API and the run's
+/// page; the new run.
+pub async fn rerun_run(
+    state: &AppState,
+    caller: &Caller,
+    workspace: WorkspaceId,
+    run_id: &str,
+) -> ApiResult<StoredRun> {
+    require_role(state, caller, workspace, Role::RegularUser).await?;
+    let (stored, record) = find_run(state, workspace, run_id).await?;
     if !stored.status.is_final() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -599,7 +617,7 @@ pub async fn rerun(
         ));
     }
     let store = &state.inner.store;
-    let (_, access) = super::repository::connected(&state, workspace).await?;
+    let (_, access) = super::repository::connected(state, workspace).await?;
     let commit = record.and_then(|record| record.commit).or(stored.commit);
     let new_id = upkeep_runner::new_run_id();
     let dirs = state.inner.executor.dirs(workspace);
@@ -623,7 +641,7 @@ pub async fn rerun(
         requested_by: caller.account.email.clone(),
         access,
     });
-    Ok((StatusCode::ACCEPTED, Json(RunView::of(&queued, None))))
+    Ok(queued)
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -147,6 +147,9 @@ struct DashboardPage {
     upgrader: UpgraderCard,
     waiting: Vec<RunRow>,
     recent: Vec<RunRow>,
+    /// The newest run as `<id>:<status>`: the page script reloads the page when a newer run
+    /// comes (a push) or this one moves on.
+    latest: String,
 }
 
 pub async fn dashboard(
@@ -233,6 +236,9 @@ pub async fn dashboard(
         upgrader,
         waiting,
         recent: recent_runs.iter().map(RunRow::of).collect(),
+        latest: recent_runs.first().map_or_else(String::new, |run| {
+            format!("{}:{}", run.run_id.as_str(), run.status.as_str())
+        }),
     };
     Ok(render(StatusCode::OK, &page))
 }

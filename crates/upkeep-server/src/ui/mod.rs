@@ -15,6 +15,7 @@
 //! [`layout::Layout::of`] and returns [`render`], and its route in [`router`]. One module per
 //! page group.
 
+mod ansi;
 mod assets;
 mod dashboard;
 mod error;
@@ -70,6 +71,18 @@ pub fn router() -> Router<AppState> {
         .route(
             "/workspaces/{workspace}/runs/{run}/approve",
             post(runs::approve),
+        )
+        .route(
+            "/workspaces/{workspace}/runs/{run}/cancel",
+            post(runs::cancel),
+        )
+        .route(
+            "/workspaces/{workspace}/runs/{run}/rerun",
+            post(runs::rerun),
+        )
+        .route(
+            "/workspaces/{workspace}/runs/{run}/logs/{stage}/raw",
+            get(runs::raw_log),
         )
         .route(
             "/workspaces/{workspace}/runs/{run}/reject",
