@@ -51,6 +51,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(8, "agents_and_jobs", "0008_agents_and_jobs.sql"),
     migration!(9, "upgrades", "0009_upgrades.sql"),
     migration!(10, "list_indexes", "0010_list_indexes.sql"),
+    migration!(11, "oauth", "0011_oauth.sql"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
