@@ -42,6 +42,23 @@ impl Transport {
     }
 }
 
+/// Whether `host` is this machine, where plain http does not cross a network.
+pub fn is_loopback(host: &str) -> bool {
+    matches!(host, "127.0.0.1" | "localhost" | "[::1]" | "::1")
+}
+
+/// The host of an `http(s)://` URL, without port.
+pub fn http_host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.starts_with('[') {
+        return authority
+            .split_once(']')
+            .map_or(authority, |(host, _)| &authority[..=host.len()]);
+    }
+    authority.split(':').next().unwrap_or_default()
+}
+
 /// The repository's API on GitHub or GitLab.
 #[derive(Debug, Clone)]
 pub struct ForgeAccess {
@@ -118,6 +135,8 @@ impl RepositoryAccess {
                 token,
                 password,
                 ssh_key,
+                // Only a refresh uses it, which opens it itself.
+                refresh_token: None,
             },
             repository.forge_path.clone(),
             repository.api_base.clone(),
@@ -211,6 +230,8 @@ pub struct Secrets {
     pub token: Option<String>,
     pub password: Option<String>,
     pub ssh_key: Option<String>,
+    /// The refresh token of an OAuth token that expires.
+    pub refresh_token: Option<String>,
 }
 
 /// Where git credentials are prepared: private to the server's user, emptied at start.

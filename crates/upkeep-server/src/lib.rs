@@ -25,6 +25,7 @@ mod demo;
 mod executor;
 mod mail;
 mod metrics;
+mod oauth;
 mod pages;
 mod polling;
 mod requests;
@@ -49,6 +50,7 @@ use upkeep_store::{RunStore, Store, StoreError};
 pub use auth::SignInLimiter;
 pub use executor::ExecutorMode;
 pub use mail::{MailError, MailSettings};
+pub use oauth::{OAuthClientSettings, OAuthSettings, OAuthSettingsError};
 
 /// How the server is run.
 #[derive(Debug, Clone)]
@@ -72,6 +74,9 @@ pub struct Settings {
     pub composer: String,
     /// How many runs this process drives at once; more wait, `queued`, for a turn.
     pub max_runs: usize,
+    /// The GitHub and GitLab OAuth apps through which a super user connects a repository
+    /// without pasting a token.
+    pub oauth: OAuthSettings,
 }
 
 impl Settings {
@@ -86,6 +91,7 @@ impl Settings {
             clock: Arc::new(clock::SystemClock),
             composer: "composer".to_string(),
             max_runs: 4,
+            oauth: OAuthSettings::default(),
         }
     }
 }
@@ -112,6 +118,8 @@ pub enum ServerError {
     Demo(#[from] demo::DemoError),
     #[error(transparent)]
     Mail(#[from] MailError),
+    #[error(transparent)]
+    OAuth(#[from] OAuthSettingsError),
 }
 
 impl upkeep_hint::Hint for ServerError {
@@ -155,6 +163,10 @@ struct Inner {
     composer: String,
     /// Held while an upgrade run is checked for and queued.
     upgrade_starts: tokio::sync::Mutex<()>,
+    oauth: oauth::OAuthApps,
+    /// Held per workspace while its OAuth token is refreshed.
+    refreshing:
+        Mutex<std::collections::HashMap<upkeep_store::WorkspaceId, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl AppState {
@@ -212,6 +224,7 @@ impl App {
         })?;
         let sealer = sealing::Sealer::load_or_create(&settings.data_dir)?;
         let mailer = settings.mail.as_ref().map(mail::Mailer::new).transpose()?;
+        let oauth = oauth::OAuthApps::new(&settings.oauth)?;
         // A process killed while git ran may have left credentials prepared for it.
         upkeep_forge::git_auth::GitAuth::remove_leftovers(&connection::scratch_dir(
             &settings.data_dir,
@@ -277,6 +290,8 @@ impl App {
                     clock: Arc::clone(&settings.clock),
                     composer: settings.composer.clone(),
                     upgrade_starts: tokio::sync::Mutex::new(()),
+                    oauth,
+                    refreshing: Mutex::default(),
                 }),
             },
             listener,
@@ -312,6 +327,7 @@ impl App {
             .route("/setup", get(pages::setup))
             .route("/invitations/accept", get(pages::accept_invitation))
             .route("/workspaces/{workspace}/runs/{run}", get(pages::run))
+            .route("/oauth/{provider}/callback", get(api::oauth::callback))
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(ready))
             .route("/metrics", get(metrics::metrics))

@@ -21,7 +21,7 @@ use crate::AppState;
 use crate::auth::Caller;
 
 /// Text as HTML: `<`, `>`, `&`, quotes escaped.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for character in text.chars() {
         match character {
@@ -61,7 +61,7 @@ async function send(form, url, then, csrf) {
 }
 </script>";
 
-fn page(title: &str, refresh: bool, body: &str) -> Html<String> {
+pub(crate) fn page(title: &str, refresh: bool, body: &str) -> Html<String> {
     let refresh = if refresh {
         r#"<meta http-equiv="refresh" content="2">"#
     } else {

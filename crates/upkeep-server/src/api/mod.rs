@@ -7,6 +7,7 @@ mod agents;
 pub mod doc;
 pub mod error;
 mod hooks;
+pub mod oauth;
 mod page;
 mod people;
 mod repository;
@@ -61,6 +62,8 @@ pub fn router() -> OpenApiRouter<AppState> {
             repository::connect_repository
         ))
         .routes(routes!(repository::reclone))
+        .routes(routes!(oauth::start))
+        .routes(routes!(oauth::server))
         .routes(routes!(variables::list))
         .routes(routes!(
             variables::set_for_workspace,
