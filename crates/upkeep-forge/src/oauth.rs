@@ -398,8 +398,9 @@ mod tests {
         let code = value(&query, "code").to_string();
         let tokens = app.exchange_code(&code, CALLBACK).unwrap();
         assert!(tokens.refresh_token.is_none() && tokens.expires_in.is_none());
-        assert!(fake.accepts(tokens.access_token.expose()));
-        assert!(!fake.accepts("gho_made_up"));
+        let accepts = fake.token_check();
+        assert!(accepts(tokens.access_token.expose()));
+        assert!(!accepts("gho_made_up"));
         // The code is used up; the error names neither it nor the client secret.
         let error = app.exchange_code(&code, CALLBACK).unwrap_err();
         let text = error.to_string();
@@ -457,10 +458,11 @@ mod tests {
         let first = app.exchange_code(value(&query, "code"), CALLBACK).unwrap();
         assert_eq!(first.expires_in, Some(60));
         let refresh = first.refresh_token.clone().unwrap();
-        assert!(fake.accepts(first.access_token.expose()));
+        let accepts = fake.token_check();
+        assert!(accepts(first.access_token.expose()));
         let second = app.refresh(&refresh, CALLBACK).unwrap();
-        assert!(fake.accepts(second.access_token.expose()));
-        assert!(!fake.accepts(first.access_token.expose()));
+        assert!(accepts(second.access_token.expose()));
+        assert!(!accepts(first.access_token.expose()));
         // The refresh token was good for one refresh.
         let error = app.refresh(&refresh, CALLBACK).unwrap_err();
         let text = error.to_string();

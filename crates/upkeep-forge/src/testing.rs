@@ -1016,13 +1016,8 @@ impl FakeGitHub {
         &self.oauth
     }
 
-    /// Whether the API takes `token` now: its own, or a live OAuth token it issued.
-    pub fn accepts(&self, token: &str) -> bool {
-        token_check(&self.token, &self.oauth)(token)
-    }
-
-    /// [`FakeGitHub::accepts`] as a function of its own, for [`GitHttpServer::start_accepting`]:
-    /// git over https takes what the API takes.
+    /// Whether the API takes a token now: its own, or a live OAuth token it issued; for
+    /// [`GitHttpServer::start_accepting`] too, as git over https takes what the API takes.
     pub fn token_check(&self) -> impl Fn(&str) -> bool + Send + 'static {
         token_check(&self.token, &self.oauth)
     }
@@ -1667,13 +1662,7 @@ impl FakeGitLab {
         &self.oauth
     }
 
-    /// Whether the API takes `token` now: its own, or a live OAuth token it issued.
-    pub fn accepts(&self, token: &str) -> bool {
-        token_check(&self.token, &self.oauth)(token)
-    }
-
-    /// [`FakeGitLab::accepts`] as a function of its own, for
-    /// [`GitHttpServer::start_accepting`].
+    /// Whether the API takes a token now (see [`FakeGitHub::token_check`]).
     pub fn token_check(&self) -> impl Fn(&str) -> bool + Send + 'static {
         token_check(&self.token, &self.oauth)
     }
@@ -2573,8 +2562,9 @@ mod tests {
             (status, answer["error"].as_str()),
             (401, Some("invalid_token"))
         );
-        assert!(!gitlab.accepts(tokens["access_token"].as_str().unwrap()));
-        assert!(gitlab.accepts(&gitlab.token()));
+        let accepts = gitlab.token_check();
+        assert!(!accepts(tokens["access_token"].as_str().unwrap()));
+        assert!(accepts(&gitlab.token()));
     }
 
     #[test]

@@ -155,21 +155,52 @@ fn assert_nowhere(data_dir: &Path, answers: &[String], secrets: &[String]) {
     }
 }
 
-#[test]
-fn github_oauth_connects_registers_the_webhook_and_a_push_runs() {
-    let logs = logs();
-    let dir = tempfile::tempdir().unwrap();
-    let commit = shop_on_forge(dir.path());
+/// A server with a GitHub OAuth app on the double, whose git server serves the shop.
+struct GitHubSetUp {
+    github: FakeGitHub,
+    git: GitHttpServer,
+    /// The shop's commit on `main`.
+    commit: String,
+    clock: ManualClock,
+    now: Timestamp,
+    server: Server,
+}
+
+/// The server keeps its data in `<dir>/data`.
+fn github_set_up(dir: &Path) -> GitHubSetUp {
+    let commit = shop_on_forge(dir);
     let github = FakeGitHub::start();
-    let git = GitHttpServer::start_accepting(dir.path(), "x-access-token", github.token_check());
-    let clock = ManualClock::new(Timestamp::now());
-    let data_dir = dir.path().join("data");
-    let server = Server::start_with(settings(&data_dir, Some(&github), None, &clock));
+    let git = GitHttpServer::start_accepting(dir, "x-access-token", github.token_check());
+    let now = Timestamp::now();
+    let clock = ManualClock::new(now);
+    let server = Server::start_with(settings(&dir.join("data"), Some(&github), None, &clock));
     github.oauth().enable(
         GITHUB_CLIENT_ID,
         GITHUB_CLIENT_SECRET,
         &format!("{}/oauth/github/callback", server.url),
     );
+    GitHubSetUp {
+        github,
+        git,
+        commit,
+        clock,
+        now,
+        server,
+    }
+}
+
+#[test]
+fn github_oauth_connects_registers_the_webhook_and_a_push_runs() {
+    let logs = logs();
+    let dir = tempfile::tempdir().unwrap();
+    let GitHubSetUp {
+        github,
+        git,
+        commit,
+        server,
+        ..
+    } = github_set_up(dir.path());
+    let data_dir = dir.path().join("data");
     let (mut admin, workspace) = set_up(&server);
     let mut colleague = join(
         &server,
@@ -435,36 +466,6 @@ fn gitlab_oauth_tokens_are_refreshed_before_use_and_a_failed_refresh_says_reconn
     assert_nowhere(&data_dir, &answers, &secrets);
 }
 
-/// A server with a GitHub OAuth app on the double, whose git server serves the shop.
-struct GitHubSetUp {
-    github: FakeGitHub,
-    git: GitHttpServer,
-    clock: ManualClock,
-    now: Timestamp,
-    server: Server,
-}
-
-fn github_set_up(dir: &Path) -> GitHubSetUp {
-    shop_on_forge(dir);
-    let github = FakeGitHub::start();
-    let git = GitHttpServer::start_accepting(dir, "x-access-token", github.token_check());
-    let now = Timestamp::now();
-    let clock = ManualClock::new(now);
-    let server = Server::start_with(settings(&dir.join("data"), Some(&github), None, &clock));
-    github.oauth().enable(
-        GITHUB_CLIENT_ID,
-        GITHUB_CLIENT_SECRET,
-        &format!("{}/oauth/github/callback", server.url),
-    );
-    GitHubSetUp {
-        github,
-        git,
-        clock,
-        now,
-        server,
-    }
-}
-
 #[test]
 fn only_super_users_start_and_the_request_is_checked_as_a_token_connection() {
     let dir = tempfile::tempdir().unwrap();
@@ -550,6 +551,7 @@ fn refused_callbacks_change_nothing() {
         clock,
         now,
         server,
+        ..
     } = github_set_up(dir.path());
     let (mut admin, workspace) = set_up(&server);
     let body = json!({ "provider": "github", "url": git.url("acme/shop.git") });
