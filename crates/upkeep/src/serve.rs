@@ -157,13 +157,13 @@ fn say(format: LogFormat, text: &str) {
 fn oauth_client(
     provider: &str,
     client_id: Option<&str>,
-    secret: Option<String>,
     url: Option<&str>,
     public_url: Option<&str>,
+    env: &impl Fn(&str) -> Option<String>,
 ) -> Result<Option<OAuthClientSettings>, (String, String)> {
     let flag = format!("--{provider}-oauth-client-id");
     let variable = format!("UPKEEP_{}_OAUTH_CLIENT_SECRET", provider.to_uppercase());
-    let secret = secret.filter(|secret| !secret.trim().is_empty());
+    let secret = env(&variable).filter(|secret| !secret.trim().is_empty());
     match (client_id, secret) {
         (None, None) => Ok(None),
         (Some(_), None) => Err((
@@ -196,21 +196,18 @@ fn oauth_settings(
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<OAuthSettings, (String, String)> {
     let public_url = args.public_url.as_deref();
+    let app = |provider, client_id: &Option<String>, url: &Option<String>| {
+        oauth_client(
+            provider,
+            client_id.as_deref(),
+            url.as_deref(),
+            public_url,
+            &env,
+        )
+    };
     Ok(OAuthSettings {
-        github: oauth_client(
-            "github",
-            args.github_oauth_client_id.as_deref(),
-            env("UPKEEP_GITHUB_OAUTH_CLIENT_SECRET"),
-            args.github_url.as_deref(),
-            public_url,
-        )?,
-        gitlab: oauth_client(
-            "gitlab",
-            args.gitlab_oauth_client_id.as_deref(),
-            env("UPKEEP_GITLAB_OAUTH_CLIENT_SECRET"),
-            args.gitlab_url.as_deref(),
-            public_url,
-        )?,
+        github: app("github", &args.github_oauth_client_id, &args.github_url)?,
+        gitlab: app("gitlab", &args.gitlab_oauth_client_id, &args.gitlab_url)?,
     })
 }
 
