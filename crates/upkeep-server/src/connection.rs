@@ -6,10 +6,11 @@
 
 use std::path::{Path, PathBuf};
 
+use jiff::Timestamp;
 use upkeep_forge::forge::{self, Forge, ForgeError, Token};
 use upkeep_forge::git_auth::{GitAuth, GitAuthError, GitCredentials};
 use upkeep_forge::remote::{ForgeKind, RemoteRepository};
-use upkeep_store::{Provider, Repository};
+use upkeep_store::{Authorisation, Provider, Repository};
 
 use crate::sealing::{SealError, Sealer};
 
@@ -108,6 +109,8 @@ pub struct RepositoryAccess {
     pub credentials: GitCredentials,
     /// `None` for plain git, or a provider connected without a token.
     pub forge: Option<ForgeAccess>,
+    /// When the OAuth token in the credentials expires; `None`: it does not.
+    pub token_expires_at: Option<Timestamp>,
 }
 
 impl RepositoryAccess {
@@ -118,6 +121,7 @@ impl RepositoryAccess {
             provider: Provider::Git,
             credentials: GitCredentials::None,
             forge: None,
+            token_expires_at: None,
         }
     }
 
@@ -127,7 +131,7 @@ impl RepositoryAccess {
         let token = open(&repository.token_sealed)?;
         let password = open(&repository.password_sealed)?;
         let ssh_key = open(&repository.ssh_key_sealed)?;
-        Ok(Self::new(
+        let access = Self::new(
             &repository.url,
             repository.provider,
             &Secrets {
@@ -140,7 +144,14 @@ impl RepositoryAccess {
             },
             repository.forge_path.clone(),
             repository.api_base.clone(),
-        ))
+        );
+        Ok(Self {
+            token_expires_at: match repository.authorisation {
+                Authorisation::OAuth => repository.token_expires_at,
+                Authorisation::Credentials => None,
+            },
+            ..access
+        })
     }
 
     /// The access that `secrets` give to `url` through `provider`.
@@ -204,6 +215,7 @@ impl RepositoryAccess {
             provider,
             credentials,
             forge,
+            token_expires_at: None,
         }
     }
 

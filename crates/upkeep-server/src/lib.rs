@@ -163,10 +163,8 @@ struct Inner {
     composer: String,
     /// Held while an upgrade run is checked for and queued.
     upgrade_starts: tokio::sync::Mutex<()>,
-    oauth: oauth::OAuthApps,
-    /// Held per workspace while its OAuth token is refreshed.
-    refreshing:
-        Mutex<std::collections::HashMap<upkeep_store::WorkspaceId, Arc<tokio::sync::Mutex<()>>>>,
+    /// Opens repositories' credentials, refreshing expiring OAuth tokens; the OAuth apps.
+    tokens: oauth::TokenKeeper,
 }
 
 impl AppState {
@@ -265,12 +263,20 @@ impl App {
             } else {
                 (None, None)
             };
+        let tokens = oauth::TokenKeeper::new(
+            store.clone(),
+            sealer.clone(),
+            oauth,
+            &public_url,
+            Arc::clone(&settings.clock),
+        );
         let executor = executor::Executor::new(
             settings.executor,
             settings.max_runs,
             store.clone(),
             sealer.clone(),
             settings.data_dir.clone(),
+            tokens.clone(),
         );
         Ok(Self {
             state: AppState {
@@ -290,8 +296,7 @@ impl App {
                     clock: Arc::clone(&settings.clock),
                     composer: settings.composer.clone(),
                     upgrade_starts: tokio::sync::Mutex::new(()),
-                    oauth,
-                    refreshing: Mutex::default(),
+                    tokens,
                 }),
             },
             listener,

@@ -14,12 +14,12 @@ use upkeep_forge::forge::Token;
 use upkeep_forge::oauth::{OAuthApp, OAuthError, OAuthTokens};
 use upkeep_forge::remote::ForgeKind;
 use upkeep_store::{
-    Authorisation, Provider, RefreshedToken, Repository, RepositoryStore, StoreError, WorkspaceId,
+    Provider, RefreshedToken, Repository, RepositoryStore, Store, StoreError, WorkspaceId,
 };
 
-use crate::AppState;
+use crate::clock::Clock;
 use crate::connection::{RepositoryAccess, http_host, is_loopback};
-use crate::sealing::SealError;
+use crate::sealing::{SealError, Sealer};
 use crate::webhook_setup::provider_name;
 
 /// A token with less than this left is refreshed before it is used: enough for the git
@@ -153,36 +153,72 @@ pub enum AccessError {
     Refresh(String),
 }
 
-/// The access to `repository`, with its credentials opened — an OAuth token that expires
-/// within [`REFRESH_MARGIN`] refreshed first.
-pub async fn open_access(
-    state: &AppState,
-    repository: &Repository,
-) -> Result<RepositoryAccess, AccessError> {
-    let sealer = &state.inner.sealer;
-    if !expiring(repository, state.inner.clock.now()) {
-        return Ok(RepositoryAccess::open(repository, sealer)?);
+/// Opens repositories' credentials, keeping OAuth tokens usable: a token that expires within
+/// [`REFRESH_MARGIN`] is refreshed first, one refresh at a time per workspace. Cheap to clone.
+#[derive(Clone)]
+pub struct TokenKeeper {
+    inner: Arc<Keeper>,
+}
+
+struct Keeper {
+    store: Store,
+    sealer: Sealer,
+    apps: OAuthApps,
+    public_url: String,
+    clock: Arc<dyn Clock>,
+    /// Held per workspace while its token is refreshed: GitLab takes a refresh token once.
+    refreshing: Mutex<HashMap<WorkspaceId, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl TokenKeeper {
+    pub fn new(
+        store: Store,
+        sealer: Sealer,
+        apps: OAuthApps,
+        public_url: &str,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Keeper {
+                store,
+                sealer,
+                apps,
+                public_url: public_url.to_string(),
+                clock,
+                refreshing: Mutex::default(),
+            }),
+        }
     }
-    // One refresh at a time per workspace: GitLab takes a refresh token once.
-    let lock = refresh_lock(&state.inner.refreshing, repository.workspace);
-    let _refreshing = lock.lock().await;
-    let store = &state.inner.store;
-    // Another request may have refreshed it while this one waited.
-    let Some(current) = store.repository(repository.workspace).await? else {
-        return Ok(RepositoryAccess::open(repository, sealer)?);
-    };
-    if !expiring(&current, state.inner.clock.now()) {
-        return Ok(RepositoryAccess::open(&current, sealer)?);
+
+    /// The server's OAuth apps.
+    pub fn apps(&self) -> &OAuthApps {
+        &self.inner.apps
     }
-    match refresh(state, &current).await {
-        Ok(()) => {}
-        Err(reason) => {
+
+    /// The access to `repository`, with its credentials opened — an OAuth token that expires
+    /// within [`REFRESH_MARGIN`] refreshed first.
+    pub async fn open(&self, repository: &Repository) -> Result<RepositoryAccess, AccessError> {
+        let keeper = &self.inner;
+        if !expiring(repository.token_expires_at, keeper.clock.now()) {
+            return Ok(RepositoryAccess::open(repository, &keeper.sealer)?);
+        }
+        let lock = refresh_lock(&keeper.refreshing, repository.workspace);
+        let _refreshing = lock.lock().await;
+        let store = &keeper.store;
+        // Another request may have refreshed it while this one waited.
+        let Some(current) = store.repository(repository.workspace).await? else {
+            return Ok(RepositoryAccess::open(repository, &keeper.sealer)?);
+        };
+        if !expiring(current.token_expires_at, keeper.clock.now()) {
+            return Ok(RepositoryAccess::open(&current, &keeper.sealer)?);
+        }
+        if let Err(reason) = self.refresh(&current).await {
             // A replica of the server may have refreshed it meanwhile (its refresh token is
             // another now): its token is good.
             if let Some(latest) = store.repository(repository.workspace).await?
                 && latest.refresh_token_sealed != current.refresh_token_sealed
             {
-                return Ok(RepositoryAccess::open(&latest, sealer)?);
+                return Ok(RepositoryAccess::open(&latest, &keeper.sealer)?);
             }
             let message = format!(
                 "the {} OAuth token of the repository expired and could not be refreshed ({reason}); reconnect the repository by OAuth (POST /api/v1/workspaces/{}/repository/oauth)",
@@ -192,69 +228,85 @@ pub async fn open_access(
             store.set_token_error(current.workspace, &message).await?;
             return Err(AccessError::Refresh(message));
         }
+        let refreshed = store
+            .repository(repository.workspace)
+            .await?
+            .unwrap_or(current);
+        Ok(RepositoryAccess::open(&refreshed, &keeper.sealer)?)
     }
-    let refreshed = store
-        .repository(repository.workspace)
-        .await?
-        .unwrap_or(current);
-    Ok(RepositoryAccess::open(&refreshed, sealer)?)
-}
 
-/// Whether `repository` holds an OAuth token that must be refreshed before it is used at
-/// `now`.
-fn expiring(repository: &Repository, now: Timestamp) -> bool {
-    repository.authorisation == Authorisation::OAuth
-        && repository
-            .token_expires_at
-            .is_some_and(|expires| expires.duration_since(now) < REFRESH_MARGIN)
-}
+    /// `access` to `workspace`'s repository as it is, unless its OAuth token expires within
+    /// [`REFRESH_MARGIN`] (a run may wait for its turn): then the repository's credentials
+    /// opened again, refreshed — while it is still the same repository.
+    pub async fn renew(
+        &self,
+        workspace: WorkspaceId,
+        access: &RepositoryAccess,
+    ) -> Result<RepositoryAccess, AccessError> {
+        if !expiring(access.token_expires_at, self.inner.clock.now()) {
+            return Ok(access.clone());
+        }
+        match self.inner.store.repository(workspace).await? {
+            Some(repository) if repository.url == access.url => self.open(&repository).await,
+            _ => Ok(access.clone()),
+        }
+    }
 
-/// Gets a new pair with the stored refresh token and stores it (if no other refresh stored
-/// one first), or says why not.
-async fn refresh(state: &AppState, repository: &Repository) -> Result<(), String> {
-    let sealer = &state.inner.sealer;
-    let previous = repository
-        .refresh_token_sealed
-        .clone()
-        .ok_or("the provider gave no refresh token")?;
-    let refresh_token = sealer.open(&previous).map_err(|error| error.to_string())?;
-    let app = state.inner.oauth.get(repository.provider).ok_or_else(|| {
-        format!(
-            "the server has no {} OAuth app any more",
-            provider_name(repository.provider)
-        )
-    })?;
-    let redirect_uri = callback_url(state.public_url(), repository.provider);
-    let tokens =
-        tokio::task::spawn_blocking(move || app.refresh(&Token::new(refresh_token), &redirect_uri))
-            .await
-            .map_err(|error| error.to_string())?
-            .map_err(|error| error.to_string())?;
-    let token_sealed = sealer
-        .seal(tokens.access_token.expose())
-        .map_err(|error| error.to_string())?;
-    let refresh_token_sealed = tokens
-        .refresh_token
-        .as_ref()
-        .map(|token| sealer.seal(token.expose()))
-        .transpose()
-        .map_err(|error| error.to_string())?;
-    state
-        .inner
-        .store
-        .replace_token(
-            repository.workspace,
-            &previous,
-            &RefreshedToken {
-                token_sealed: &token_sealed,
-                // A provider that does not rotate keeps the refresh token it gave.
-                refresh_token_sealed: Some(refresh_token_sealed.as_deref().unwrap_or(&previous)),
-                expires_at: expiry(state.inner.clock.now(), &tokens),
-            },
-        )
+    /// Gets a new pair with the stored refresh token and stores it (if no other refresh
+    /// stored one first), or says why not.
+    async fn refresh(&self, repository: &Repository) -> Result<(), String> {
+        let keeper = &self.inner;
+        let sealer = &keeper.sealer;
+        let previous = repository
+            .refresh_token_sealed
+            .clone()
+            .ok_or("the provider gave no refresh token")?;
+        let refresh_token = sealer.open(&previous).map_err(|error| error.to_string())?;
+        let app = keeper.apps.get(repository.provider).ok_or_else(|| {
+            format!(
+                "the server has no {} OAuth app any more",
+                provider_name(repository.provider)
+            )
+        })?;
+        let redirect_uri = callback_url(&keeper.public_url, repository.provider);
+        let tokens = tokio::task::spawn_blocking(move || {
+            app.refresh(&Token::new(refresh_token), &redirect_uri)
+        })
         .await
+        .map_err(|error| error.to_string())?
         .map_err(|error| error.to_string())?;
-    Ok(())
+        let token_sealed = sealer
+            .seal(tokens.access_token.expose())
+            .map_err(|error| error.to_string())?;
+        let refresh_token_sealed = tokens
+            .refresh_token
+            .as_ref()
+            .map(|token| sealer.seal(token.expose()))
+            .transpose()
+            .map_err(|error| error.to_string())?;
+        keeper
+            .store
+            .replace_token(
+                repository.workspace,
+                &previous,
+                &RefreshedToken {
+                    token_sealed: &token_sealed,
+                    // A provider that does not rotate keeps the refresh token it gave.
+                    refresh_token_sealed: Some(
+                        refresh_token_sealed.as_deref().unwrap_or(&previous),
+                    ),
+                    expires_at: expiry(keeper.clock.now(), &tokens),
+                },
+            )
+            .await
+            .map_err(|error| error.to_string())?;
+        Ok(())
+    }
+}
+
+/// Whether a token that expires at `expires_at` must be refreshed before it is used at `now`.
+fn expiring(expires_at: Option<Timestamp>, now: Timestamp) -> bool {
+    expires_at.is_some_and(|expires| expires.duration_since(now) < REFRESH_MARGIN)
 }
 
 /// The lock of `workspace`'s refreshes.

@@ -106,7 +106,10 @@ async fn poll_due(state: AppState) {
 /// Asks the remote of `repository` for its heads and runs the branches that moved.
 async fn poll(state: &AppState, repository: Repository) -> Result<(), String> {
     let workspace = repository.workspace;
-    let access = crate::oauth::open_access(state, &repository)
+    let access = state
+        .inner
+        .tokens
+        .open(&repository)
         .await
         .map_err(|error| error.to_string())?;
     let data_dir = state.inner.data_dir.clone();

@@ -62,7 +62,7 @@ pub async fn start(
         .repository(workspace)
         .await?
         .ok_or(StartError::NoRepository)?;
-    let access = crate::oauth::open_access(state, &repository).await?;
+    let access = state.inner.tokens.open(&repository).await?;
     let forge = access.forge.clone().ok_or(StartError::NoForge)?;
     // Between the look for a running upgrade and the new one's row, no other may start here
     // (the scheduler and a "run now" at the same moment).

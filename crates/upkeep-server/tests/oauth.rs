@@ -350,26 +350,37 @@ fn refresh_directly(gitlab: &FakeGitLab, refresh_token: &str, callback: &str) ->
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
-#[test]
-fn gitlab_oauth_tokens_are_refreshed_before_use_and_a_failed_refresh_says_reconnect() {
-    let dir = tempfile::tempdir().unwrap();
-    shop_on_forge(dir.path());
+/// A server with a GitLab OAuth application on the double, whose tokens last an hour, and the
+/// shop connected through it; the clock stands still until the test moves it.
+struct GitLabSetUp {
+    gitlab: FakeGitLab,
+    git: GitHttpServer,
+    clock: ManualClock,
+    server: Server,
+    admin: Client,
+    workspace: i64,
+    callback_url: String,
+    /// The connection request.
+    body: Value,
+}
+
+fn gitlab_set_up(dir: &Path, max_runs: usize) -> GitLabSetUp {
+    shop_on_forge(dir);
     let gitlab = FakeGitLab::start();
-    // Every token expires within the refresh margin: each use refreshes first.
-    gitlab.oauth().set_expires_in(120);
-    let git = GitHttpServer::start_accepting(dir.path(), "oauth2", gitlab.token_check());
+    gitlab.oauth().set_expires_in(3600);
+    let git = GitHttpServer::start_accepting(dir, "oauth2", gitlab.token_check());
     // Whole milliseconds, as the store keeps times.
-    let clock =
-        ManualClock::new(Timestamp::from_millisecond(Timestamp::now().as_millisecond()).unwrap());
-    let data_dir = dir.path().join("data");
-    let server = Server::start_with(settings(&data_dir, None, Some(&gitlab), &clock));
+    let now = Timestamp::from_millisecond(Timestamp::now().as_millisecond()).unwrap();
+    let clock = ManualClock::new(now);
+    let server = Server::start_with(Settings {
+        max_runs,
+        ..settings(&dir.join("data"), None, Some(&gitlab), &clock)
+    });
     let callback_url = format!("{}/oauth/gitlab/callback", server.url);
     gitlab
         .oauth()
         .enable(GITLAB_CLIENT_ID, GITLAB_CLIENT_SECRET, &callback_url);
     let (mut admin, workspace) = set_up(&server);
-    let mut answers = Vec::new();
-
     let body = json!({
         "provider": "gitlab", "url": git.url("acme/shop.git"), "poll_interval_seconds": 3600,
     });
@@ -390,26 +401,67 @@ fn gitlab_oauth_tokens_are_refreshed_before_use_and_a_failed_refresh_says_reconn
     let location = follow_authorize(authorize_url);
     let (status, page) = callback(&mut admin, location.strip_prefix(&server.url).unwrap());
     assert_eq!(status, 200, "{page}");
-    answers.push(page);
+    GitLabSetUp {
+        gitlab,
+        git,
+        clock,
+        server,
+        admin,
+        workspace,
+        callback_url,
+        body,
+    }
+}
+
+#[test]
+fn gitlab_oauth_tokens_are_refreshed_before_use_and_a_failed_refresh_says_reconnect() {
+    let dir = tempfile::tempdir().unwrap();
+    let GitLabSetUp {
+        gitlab,
+        git: _git,
+        clock,
+        server,
+        mut admin,
+        workspace,
+        callback_url,
+        body,
+    } = gitlab_set_up(dir.path(), 4);
+    let connected_at = clock.now();
+    let mut answers = Vec::new();
     let (_, shown) = repository(&mut admin, workspace);
     assert_eq!(shown["authorised_by"], "oauth", "{shown}");
     assert_eq!(shown["api_base"], gitlab.base_url());
     assert_eq!(shown["webhook"]["status"], "registered", "{shown}");
     let expires_at: Timestamp = shown["token_expires_at"].as_str().unwrap().parse().unwrap();
-    assert_eq!(expires_at, clock.now() + 120.seconds());
+    assert_eq!(expires_at, connected_at + 1.hour());
     assert_eq!(gitlab.hooks().len(), 1);
     let first = gitlab.oauth().tokens();
     assert_eq!(first.len(), 1);
-    assert!(first[0].live);
+    answers.push(shown.to_string());
 
-    // The next use (a run by hand) refreshes the pair first; the run clones with the new
-    // token (the first no longer works).
+    // With more than five minutes left, a use keeps the token.
+    clock.set(connected_at + 54.minutes());
+    let (status, run) = start_run(&mut admin, workspace);
+    assert_eq!(status, 202, "{run}");
+    wait_for_status(&mut admin, workspace, "staging", "succeeded");
+    assert_eq!(gitlab.oauth().tokens().len(), 1);
+    // With less, the next use (a run by hand) gets a new pair first, and the run clones with
+    // the new token: the first one no longer works.
+    clock.set(connected_at + 56.minutes());
     let (status, run) = start_run(&mut admin, workspace);
     assert_eq!(status, 202, "{run}");
     let tokens = gitlab.oauth().tokens();
     assert_eq!(tokens.len(), 2, "{tokens:?}");
     assert!(!tokens[0].live && tokens[1].live, "{tokens:?}");
-    wait_for_status(&mut admin, workspace, "staging", "succeeded");
+    assert_eq!(
+        wait_for_status(&mut admin, workspace, "staging", "succeeded")["run_id"],
+        run["run_id"]
+    );
+    let (_, shown) = repository(&mut admin, workspace);
+    let expires_at: Timestamp = shown["token_expires_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(expires_at, connected_at + 116.minutes());
+    assert_eq!(shown["token_error"], Value::Null);
+    answers.push(shown.to_string());
     // GitLab rotated the refresh token: the old one is refused.
     let old_refresh = first[0].refresh_token.clone().unwrap();
     let (status, refused) = refresh_directly(&gitlab, &old_refresh, &callback_url);
@@ -417,13 +469,11 @@ fn gitlab_oauth_tokens_are_refreshed_before_use_and_a_failed_refresh_says_reconn
         (status, refused["error"].as_str()),
         (400, Some("invalid_grant"))
     );
-    let (_, shown) = repository(&mut admin, workspace);
-    assert_eq!(shown["token_error"], Value::Null);
-    answers.push(shown.to_string());
 
-    // The person revokes the app: the refresh fails, and the answer and the repository's
-    // status say to reconnect.
+    // The person revokes the app: the next refresh fails, and the answer and the
+    // repository's status say to reconnect.
     gitlab.oauth().revoke_all();
+    clock.set(connected_at + 112.minutes());
     let (status, refused) = start_run(&mut admin, workspace);
     assert_eq!(
         (status, code(&refused)),
@@ -432,10 +482,11 @@ fn gitlab_oauth_tokens_are_refreshed_before_use_and_a_failed_refresh_says_reconn
     );
     let message = refused["error"]["message"].as_str().unwrap();
     assert!(
-        message.contains("could not be refreshed") && message.contains("reconnect the repository"),
+        message.contains("could not be refreshed")
+            && message.contains("reconnect the repository")
+            && message.contains("invalid_grant"),
         "{message}"
     );
-    assert!(message.contains("invalid_grant"), "{message}");
     answers.push(refused.to_string());
     let (_, shown) = repository(&mut admin, workspace);
     assert!(
@@ -446,12 +497,8 @@ fn gitlab_oauth_tokens_are_refreshed_before_use_and_a_failed_refresh_says_reconn
     );
 
     // Reconnecting by OAuth clears it.
-    let location = follow_authorize(
-        start(&mut admin, workspace, &body).1["authorize_url"]
-            .as_str()
-            .unwrap(),
-    );
-    let (status, page) = callback(&mut admin, location.strip_prefix(&server.url).unwrap());
+    let path = authorise(&server, &mut admin, workspace, &body);
+    let (status, page) = callback(&mut admin, &path);
     assert_eq!(status, 200, "{page}");
     let (_, shown) = repository(&mut admin, workspace);
     assert_eq!(shown["token_error"], Value::Null, "{shown}");
@@ -463,7 +510,94 @@ fn gitlab_oauth_tokens_are_refreshed_before_use_and_a_failed_refresh_says_reconn
         secrets.extend(token.refresh_token);
     }
     assert_eq!(secrets.len(), 1 + 2 * 3);
-    assert_nowhere(&data_dir, &answers, &secrets);
+    assert_nowhere(&dir.path().join("data"), &answers, &secrets);
+}
+
+/// A run that waits for its turn while its token is replaced by a refresh gets the new one
+/// when it starts: it would fail to fetch with the token it was queued with.
+#[test]
+fn a_run_that_waited_for_its_turn_fetches_with_the_renewed_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let release = dir.path().join("release");
+    let installing = dir.path().join("installing");
+    let GitLabSetUp {
+        gitlab,
+        git: _git,
+        clock,
+        server: _server,
+        mut admin,
+        workspace,
+        ..
+    } = gitlab_set_up(dir.path(), 1);
+    // Staging's install holds the one turn until the test lets it go.
+    let work = dir.path().join("work");
+    let hook = work.join("bin/wait-for-release");
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\ntouch {}\nwhile [ ! -f {} ]; do sleep 0.1; done\n",
+            installing.display(),
+            release.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let deploy_file = work.join("deploy.fixture-shop-staging.yml");
+    let text = std::fs::read_to_string(&deploy_file).unwrap().replace(
+        "bin/record-hook install-destructive",
+        "bin/wait-for-release",
+    );
+    std::fs::write(&deploy_file, text).unwrap();
+    common::git(&work, &["add", "-A"]);
+    common::git(&work, &["commit", "-q", "-m", "a slow install"]);
+    common::git(&work, &["push", "-q", "../shop.git", "main"]);
+    let connected_at = clock.now();
+
+    let (status, first) = start_run(&mut admin, workspace);
+    assert_eq!(status, 202, "{first}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_mins(2);
+    while !installing.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the install never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // Queued behind it with the token of now (refreshed: less than five minutes were left).
+    clock.set(connected_at + 56.minutes());
+    let (status, waiting) = start_run(&mut admin, workspace);
+    assert_eq!(status, 202, "{waiting}");
+    assert_eq!(gitlab.oauth().tokens().len(), 2);
+    // Another use refreshes again, which ends the waiting run's token.
+    clock.set(connected_at + 112.minutes());
+    let (status, third) = start_run(&mut admin, workspace);
+    assert_eq!(status, 202, "{third}");
+    let tokens = gitlab.oauth().tokens();
+    assert_eq!(tokens.len(), 3);
+    assert!(!tokens[1].live, "{tokens:?}");
+
+    std::fs::write(&release, "").unwrap();
+    for run in [&first, &waiting, &third] {
+        let path = format!(
+            "/api/v1/workspaces/{workspace}/runs/{}",
+            run["run_id"].as_str().unwrap()
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_mins(2);
+        loop {
+            let (_, shown) = admin.call("GET", &path, None);
+            if shown["status"] == "succeeded" {
+                break;
+            }
+            assert!(
+                !["failed", "interrupted"].contains(&shown["status"].as_str().unwrap_or_default())
+                    && std::time::Instant::now() < deadline,
+                "{shown}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+    // The waiting run found the token still had time: no refresh of its own.
+    assert_eq!(gitlab.oauth().tokens().len(), 3);
 }
 
 #[test]

@@ -403,7 +403,10 @@ async fn offer(state: &AppState, job: &Job) -> ApiResult<JobOffer> {
         .repository(run.workspace)
         .await?
         .ok_or_else(|| ApiError::not_found("repository of the workspace"))?;
-    let access = crate::oauth::open_access(state, &repository)
+    let access = state
+        .inner
+        .tokens
+        .open(&repository)
         .await
         .map_err(super::repository::access_error)?;
     let (username, password, ssh_key) = match access.credentials {

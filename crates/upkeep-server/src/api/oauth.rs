@@ -106,7 +106,7 @@ pub async fn start(
             "`provider` must be github or gitlab for a connection by OAuth",
         ));
     };
-    let app = state.inner.oauth.get(provider).ok_or_else(|| {
+    let app = state.inner.tokens.apps().get(provider).ok_or_else(|| {
         let name = provider.as_str();
         ApiError::new(
             StatusCode::CONFLICT,
@@ -281,7 +281,7 @@ async fn finish(
     require_role(state, &caller, authorisation.workspace, Role::SuperUser)
         .await
         .map_err(|error| refused(error.status, &error.message))?;
-    let app = state.inner.oauth.get(provider).ok_or_else(|| {
+    let app = state.inner.tokens.apps().get(provider).ok_or_else(|| {
         refused(
             StatusCode::CONFLICT,
             &format!("The server has no {name} OAuth app any more."),
@@ -413,6 +413,6 @@ pub struct ServerView {
 pub async fn server(State(state): State<AppState>, _caller: Caller) -> Json<ServerView> {
     Json(ServerView {
         version: env!("CARGO_PKG_VERSION").to_string(),
-        oauth: state.inner.oauth.providers(),
+        oauth: state.inner.tokens.apps().providers(),
     })
 }

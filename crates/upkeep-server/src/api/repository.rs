@@ -477,7 +477,10 @@ pub async fn connected(
                 "the workspace has no repository yet; a super user connects one first",
             )
         })?;
-    let access = crate::oauth::open_access(state, &repository)
+    let access = state
+        .inner
+        .tokens
+        .open(&repository)
         .await
         .map_err(access_error)?;
     Ok((repository, access))
@@ -648,7 +651,7 @@ pub async fn switch(
     // Opened before the connection replaces them: removing an earlier webhook needs them. An
     // OAuth token that cannot be refreshed any more is tried as it is.
     let previous_access = match &previous {
-        Some(previous) => Some(match crate::oauth::open_access(state, previous).await {
+        Some(previous) => Some(match state.inner.tokens.open(previous).await {
             Ok(access) => access,
             Err(_) => RepositoryAccess::open(previous, &state.inner.sealer)
                 .map_err(|error| ApiError::internal(&error))?,
