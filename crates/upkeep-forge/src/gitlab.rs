@@ -69,12 +69,15 @@ impl GitLab {
         if !project.contains('/') || project.split('/').any(str::is_empty) {
             return Err(ForgeError::InvalidRepositoryPath(project.to_string()));
         }
+        let secret = token.into_secret();
+        // The OAuth header, which GitLab takes for every kind of token: personal, project and
+        // group access tokens, and OAuth tokens (which `PRIVATE-TOKEN` refuses).
         let http = Http::new(
             api_base,
             vec![("User-Agent", user_agent())],
-            "PRIVATE-TOKEN",
-            token.clone(),
-            &token.into_secret(),
+            "Authorization",
+            Token::new(format!("Bearer {secret}")),
+            &secret,
         )?;
         Ok(GitLab {
             http,
@@ -317,10 +320,10 @@ mod tests {
         );
         assert_eq!(requests[0].query_value("target_branch"), Some("main"));
         assert_eq!(
-            requests[0].header("private-token"),
-            Some(fake.token().as_str())
+            requests[0].header("authorization"),
+            Some(format!("Bearer {}", fake.token()).as_str())
         );
-        assert_eq!(requests[0].header("authorization"), None);
+        assert_eq!(requests[0].header("private-token"), None);
         assert_eq!(
             requests[1].body,
             Some(json!({

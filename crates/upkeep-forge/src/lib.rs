@@ -2,7 +2,8 @@
 //! ([`git`]) with credentials that never reach an argument list or a file ([`git_auth`]),
 //! which forge hosts a remote ([`remote`]), and the GitHub REST v3 and GitLab REST v4 clients
 //! the upgrader opens pull and merge requests with and the server registers webhooks with
-//! ([`forge`], [`github`], [`gitlab`]). With the feature `test-servers`, [`testing`] has
+//! ([`forge`], [`github`], [`gitlab`]), and the OAuth apps through which a person gives a
+//! server a token ([`oauth`]). With the feature `test-servers`, [`testing`] has
 //! loopback doubles of both APIs and a git server over HTTP with basic auth for tests.
 //!
 //! ```no_run
@@ -33,6 +34,7 @@ pub mod git;
 pub mod git_auth;
 pub mod github;
 pub mod gitlab;
+pub mod oauth;
 pub mod remote;
 #[cfg(any(test, feature = "test-servers"))]
 pub mod testing;

@@ -29,8 +29,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use serde_json::{Value, json};
+
+use crate::forge::percent_encode;
 
 /// One request as the fake received it.
 #[derive(Debug, Clone, PartialEq)]
@@ -114,10 +117,35 @@ impl Incoming {
 struct Reply {
     status: u16,
     body: Value,
+    /// What few answers have besides (boxed: most replies go through `Result`s).
+    extra: Option<Box<ReplyExtra>>,
+}
+
+struct ReplyExtra {
+    /// Sent instead of `body` as JSON (GitHub's form-encoded token answer, with its
+    /// `Content-Type` in `headers`).
+    raw: Option<String>,
+    /// Headers besides `Content-Type: application/json`, which one named here replaces.
+    headers: Vec<(&'static str, String)>,
 }
 
 fn reply(status: u16, body: Value) -> Reply {
-    Reply { status, body }
+    Reply {
+        status,
+        body,
+        extra: None,
+    }
+}
+
+/// A `302 Found` to `location`, as an authorize page answers once the person decided.
+fn redirect(location: String) -> Reply {
+    Reply {
+        extra: Some(Box::new(ReplyExtra {
+            raw: None,
+            headers: vec![("Location", location)],
+        })),
+        ..reply(302, Value::Null)
+    }
 }
 
 /// A canned answer for the next request with a given method.
@@ -148,18 +176,27 @@ impl Loopback {
         let thread = std::thread::spawn(move || {
             for mut request in serving.incoming_requests() {
                 let incoming = parse(&mut request);
-                let Reply { status, body } = handler(incoming);
-                let text = if status == 204 {
-                    String::new()
-                } else {
-                    body.to_string()
+                let Reply {
+                    status,
+                    body,
+                    extra,
+                } = handler(incoming);
+                let (raw, mut headers) =
+                    extra.map_or((None, Vec::new()), |extra| (extra.raw, extra.headers));
+                let text = match raw {
+                    Some(raw) => raw,
+                    None if matches!(status, 204 | 302) => String::new(),
+                    None => body.to_string(),
                 };
-                let response = tiny_http::Response::from_string(text)
-                    .with_status_code(status)
-                    .with_header(
-                        tiny_http::Header::from_bytes("Content-Type", "application/json")
-                            .expect("a valid static header"),
-                    );
+                if !headers.iter().any(|(name, _)| *name == "Content-Type") {
+                    headers.push(("Content-Type", "application/json".to_string()));
+                }
+                let mut response = tiny_http::Response::from_string(text).with_status_code(status);
+                for (name, value) in headers {
+                    if let Ok(header) = tiny_http::Header::from_bytes(name, value) {
+                        response = response.with_header(header);
+                    }
+                }
                 // A client that hung up is the test's business, not the server's.
                 let _ = request.respond(response);
             }
@@ -350,6 +387,18 @@ impl GitHttpServer {
     /// Serves the bare repositories under `root` (`<root>/shop.git` at `/shop.git`) to
     /// `username`/`password`.
     pub fn start(root: &Path, username: &str, password: &str) -> GitHttpServer {
+        let password = password.to_string();
+        Self::start_accepting(root, username, move |given| given == password)
+    }
+
+    /// Serves to `username` with any password `accepts` takes now: the tokens a forge double
+    /// issues over time (`FakeGitHub::token_check`), as git over https on a forge takes the
+    /// tokens its API takes.
+    pub fn start_accepting(
+        root: &Path,
+        username: &str,
+        accepts: impl Fn(&str) -> bool + Send + 'static,
+    ) -> GitHttpServer {
         let server =
             Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind a loopback port for git"));
         let port = server
@@ -357,10 +406,6 @@ impl GitHttpServer {
             .to_ip()
             .map(|addr| addr.port())
             .expect("the git server listens on an IP address");
-        let expected = format!(
-            "Basic {}",
-            base64(format!("{username}:{password}").as_bytes())
-        );
         let refused = Arc::new(Mutex::new(Vec::new()));
         let serving = Arc::clone(&server);
         let refusals = Arc::clone(&refused);
@@ -369,7 +414,9 @@ impl GitHttpServer {
         let thread = std::thread::spawn(move || {
             for mut request in serving.incoming_requests() {
                 let authorized = request.headers().iter().any(|header| {
-                    header.field.equiv("Authorization") && header.value.as_str() == expected
+                    header.field.equiv("Authorization")
+                        && basic_credentials(header.value.as_str())
+                            .is_some_and(|(name, password)| name == user && accepts(&password))
                 });
                 if !authorized {
                     lock(&refusals).push(request.url().to_string());
@@ -503,25 +550,394 @@ fn http_backend(
     response
 }
 
-/// Standard base64 with padding, for the basic-auth header the server expects.
-fn base64(bytes: &[u8]) -> String {
+/// The user name and password of a basic-auth header (`Basic base64(user:password)`).
+fn basic_credentials(header: &str) -> Option<(String, String)> {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let value = chunk.iter().enumerate().fold(0u32, |value, (index, byte)| {
-            value | u32::from(*byte) << (16 - 8 * index)
-        });
-        for index in 0..4 {
-            if index <= chunk.len() {
-                out.push(char::from(
-                    ALPHABET[(value >> (18 - 6 * index)) as usize & 63],
-                ));
-            } else {
-                out.push('=');
-            }
+    let encoded = header.strip_prefix("Basic ")?.trim().trim_end_matches('=');
+    let mut bytes = Vec::new();
+    let (mut buffer, mut bits) = (0u32, 0);
+    for character in encoded.bytes() {
+        let value = ALPHABET.iter().position(|known| *known == character)?;
+        buffer = buffer << 6 | u32::try_from(value).ok()?;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            bytes.push(u8::try_from(buffer >> bits & 0xFF).ok()?);
         }
     }
-    out
+    let text = String::from_utf8(bytes).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_string(), password.to_string()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// OAuth
+
+/// An access token the authorization server of a double issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeOAuthToken {
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+    /// Whether the API takes it now: not expired, not replaced by a refresh, not revoked.
+    pub live: bool,
+}
+
+struct OAuthClient {
+    id: String,
+    secret: String,
+    redirect_uri: String,
+}
+
+struct IssuedCode {
+    code: String,
+    redirect_uri: String,
+    used: bool,
+}
+
+struct IssuedToken {
+    access_token: String,
+    refresh_token: Option<String>,
+    expires: Option<Instant>,
+    revoked: bool,
+}
+
+impl IssuedToken {
+    fn live(&self, now: Instant) -> bool {
+        !self.revoked && self.expires.is_none_or(|expires| now < expires)
+    }
+}
+
+#[derive(Default)]
+struct OAuthServer {
+    client: Option<OAuthClient>,
+    deny_next: bool,
+    expires_in: Option<u64>,
+    codes: Vec<IssuedCode>,
+    tokens: Vec<IssuedToken>,
+}
+
+impl OAuthServer {
+    fn accepts(&self, token: &str) -> bool {
+        let now = Instant::now();
+        self.tokens
+            .iter()
+            .any(|issued| issued.access_token == token && issued.live(now))
+    }
+}
+
+/// The authorization server of [`FakeGitHub`] or [`FakeGitLab`] (`fake.oauth()`): one OAuth
+/// app, registered with [`FakeOAuth::enable`], whose authorize page approves at once (as a
+/// person who clicks "Authorize" would) and redirects to the app's callback with a code; the
+/// token endpoint checks the client id, secret, callback and code (each code works once) and
+/// issues tokens the fake's API (and [`GitHttpServer::start_accepting`] with the fake's
+/// `token_check`) then accepts.
+#[derive(Clone, Default)]
+pub struct FakeOAuth {
+    server: Arc<Mutex<OAuthServer>>,
+}
+
+impl FakeOAuth {
+    /// Registers the OAuth app: its client id and secret and its one callback URL.
+    pub fn enable(&self, client_id: &str, client_secret: &str, redirect_uri: &str) {
+        lock(&self.server).client = Some(OAuthClient {
+            id: client_id.to_string(),
+            secret: client_secret.to_string(),
+            redirect_uri: redirect_uri.to_string(),
+        });
+    }
+
+    /// The person at the next authorize page clicks "Cancel": the callback gets
+    /// `error=access_denied`.
+    pub fn deny_next(&self) {
+        lock(&self.server).deny_next = true;
+    }
+
+    /// Tokens issued from now on expire after `seconds` and come with a refresh token
+    /// (GitLab's way: two hours). Without it they never expire (GitHub OAuth apps).
+    pub fn set_expires_in(&self, seconds: u64) {
+        lock(&self.server).expires_in = Some(seconds);
+    }
+
+    /// Revokes every token issued so far, access and refresh (the person revoked the app).
+    pub fn revoke_all(&self) {
+        for token in &mut lock(&self.server).tokens {
+            token.revoked = true;
+        }
+    }
+
+    /// The tokens issued, in order.
+    pub fn tokens(&self) -> Vec<FakeOAuthToken> {
+        let now = Instant::now();
+        lock(&self.server)
+            .tokens
+            .iter()
+            .map(|issued| FakeOAuthToken {
+                access_token: issued.access_token.clone(),
+                refresh_token: issued.refresh_token.clone(),
+                live: issued.live(now),
+            })
+            .collect()
+    }
+}
+
+/// A check of the tokens a fake's API takes now: `token`, or a live one `oauth` issued.
+fn token_check(token: &str, oauth: &FakeOAuth) -> impl Fn(&str) -> bool + Send + 'static {
+    let token = token.to_string();
+    let server = Arc::clone(&oauth.server);
+    move |presented| presented == token || lock(&server).accepts(presented)
+}
+
+/// Follows an OAuth authorize URL as the person's browser would, up to the provider's
+/// redirect back to the app: returns the `Location` of that redirect (the callback with its
+/// `code` and `state`, or `error`).
+pub fn follow_authorize(url: &str) -> String {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into();
+    let response = agent.get(url).call().expect("the authorize page answers");
+    assert_eq!(
+        response.status().as_u16(),
+        302,
+        "the authorize page did not redirect"
+    );
+    response.headers()["location"]
+        .to_str()
+        .expect("a Location header of text")
+        .to_string()
+}
+
+/// A refusal of the token endpoint, worded by each provider its own way.
+#[derive(Clone, Copy)]
+enum OAuthRefusal {
+    Client,
+    RedirectUri,
+    Code,
+    RefreshToken,
+    GrantType,
+}
+
+/// How a provider's authorization server speaks.
+struct OAuthDialect {
+    /// The prefix of its access tokens.
+    token_prefix: &'static str,
+    /// GitHub's authorize page defaults to the registered callback; GitLab needs it.
+    redirect_uri_required: bool,
+    refusal: fn(OAuthRefusal) -> Reply,
+}
+
+const GITHUB_OAUTH: OAuthDialect = OAuthDialect {
+    token_prefix: "gho_fake_oauth_",
+    redirect_uri_required: false,
+    refusal: github_oauth_refusal,
+};
+
+const GITLAB_OAUTH: OAuthDialect = OAuthDialect {
+    token_prefix: "glo_fake_oauth_",
+    redirect_uri_required: true,
+    refusal: gitlab_oauth_refusal,
+};
+
+/// GitHub answers refusals of its token endpoint with status 200.
+fn github_oauth_refusal(refusal: OAuthRefusal) -> Reply {
+    let (error, description) = match refusal {
+        OAuthRefusal::Client => (
+            "incorrect_client_credentials",
+            "The client_id and/or client_secret passed are incorrect.",
+        ),
+        OAuthRefusal::RedirectUri => (
+            "redirect_uri_mismatch",
+            "The redirect_uri MUST match the registered callback URL for this application.",
+        ),
+        OAuthRefusal::Code => (
+            "bad_verification_code",
+            "The code passed is incorrect or expired.",
+        ),
+        OAuthRefusal::RefreshToken => (
+            "bad_refresh_token",
+            "The refresh token passed is incorrect or expired.",
+        ),
+        OAuthRefusal::GrantType => ("unsupported_grant_type", "The grant type is not supported."),
+    };
+    reply(
+        200,
+        json!({"error": error, "error_description": description, "error_uri": GITHUB_DOCS}),
+    )
+}
+
+/// GitLab (Doorkeeper) answers in RFC 6749's words and statuses.
+fn gitlab_oauth_refusal(refusal: OAuthRefusal) -> Reply {
+    match refusal {
+        OAuthRefusal::Client => reply(
+            401,
+            json!({"error": "invalid_client", "error_description": "Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method."}),
+        ),
+        OAuthRefusal::GrantType => reply(
+            400,
+            json!({"error": "unsupported_grant_type", "error_description": "The authorization grant type is not supported by the authorization server."}),
+        ),
+        OAuthRefusal::RedirectUri | OAuthRefusal::Code | OAuthRefusal::RefreshToken => reply(
+            400,
+            json!({"error": "invalid_grant", "error_description": "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client."}),
+        ),
+    }
+}
+
+/// `GET …/authorize`: approves at once (or, once, denies) and redirects to the callback.
+fn oauth_authorize(server: &mut OAuthServer, dialect: &OAuthDialect, incoming: &Incoming) -> Reply {
+    let page = |status, message: &str| reply(status, json!({"error": message}));
+    let Some(client) = &server.client else {
+        return page(404, "no OAuth app is registered");
+    };
+    if incoming.query_value("client_id") != Some(client.id.as_str()) {
+        return page(404, "unknown client_id");
+    }
+    let redirect_uri = match incoming.query_value("redirect_uri") {
+        Some(uri) if uri == client.redirect_uri => uri.to_string(),
+        None if !dialect.redirect_uri_required => client.redirect_uri.clone(),
+        _ => {
+            return page(
+                400,
+                "The redirect_uri is not associated with this application.",
+            );
+        }
+    };
+    if dialect.redirect_uri_required && incoming.query_value("response_type") != Some("code") {
+        return page(400, "response_type must be code");
+    }
+    let state = percent_encode(incoming.query_value("state").unwrap_or_default());
+    let separator = if redirect_uri.contains('?') { '&' } else { '?' };
+    if std::mem::take(&mut server.deny_next) {
+        return redirect(format!(
+            "{redirect_uri}{separator}error=access_denied&error_description={}&state={state}",
+            percent_encode("The user has denied your application access.")
+        ));
+    }
+    let code = format!("code{}", next_delivery_id("oauth"));
+    server.codes.push(IssuedCode {
+        code: code.clone(),
+        redirect_uri: redirect_uri.clone(),
+        used: false,
+    });
+    redirect(format!(
+        "{redirect_uri}{separator}code={}&state={state}",
+        percent_encode(&code)
+    ))
+}
+
+/// The fields of a token request: a form (as OAuth says) or a JSON object (as both accept).
+fn oauth_fields(incoming: &Incoming) -> HashMap<String, String> {
+    if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(&incoming.raw_body) {
+        return map
+            .into_iter()
+            .filter_map(|(key, value)| value.as_str().map(|value| (key, value.to_string())))
+            .collect();
+    }
+    incoming
+        .raw_body
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(key, value)| (percent_decode(key, true), percent_decode(value, true)))
+        .collect()
+}
+
+/// `POST …/token`: the authorization code grant, and the refresh token grant, which replaces
+/// the pair (the old access and refresh tokens stop working).
+fn oauth_token(server: &mut OAuthServer, dialect: &OAuthDialect, incoming: &Incoming) -> Reply {
+    let refuse = dialect.refusal;
+    let fields = oauth_fields(incoming);
+    let field = |key: &str| fields.get(key).map(String::as_str);
+    let Some(client) = &server.client else {
+        return refuse(OAuthRefusal::Client);
+    };
+    if field("client_id") != Some(client.id.as_str())
+        || field("client_secret") != Some(client.secret.as_str())
+    {
+        return refuse(OAuthRefusal::Client);
+    }
+    let registered = client.redirect_uri.clone();
+    let now = Instant::now();
+    match field("grant_type").unwrap_or("authorization_code") {
+        "authorization_code" => {
+            let Some(code) = server
+                .codes
+                .iter_mut()
+                .find(|issued| Some(issued.code.as_str()) == field("code") && !issued.used)
+            else {
+                return refuse(OAuthRefusal::Code);
+            };
+            if field("redirect_uri").is_some_and(|uri| uri != code.redirect_uri)
+                || (dialect.redirect_uri_required && field("redirect_uri").is_none())
+            {
+                return refuse(OAuthRefusal::RedirectUri);
+            }
+            code.used = true;
+        }
+        "refresh_token" => {
+            let presented = field("refresh_token");
+            let Some(old) = server.tokens.iter_mut().find(|issued| {
+                issued.refresh_token.is_some() && issued.refresh_token.as_deref() == presented
+            }) else {
+                return refuse(OAuthRefusal::RefreshToken);
+            };
+            if old.revoked || field("redirect_uri").is_some_and(|uri| uri != registered) {
+                return refuse(OAuthRefusal::RefreshToken);
+            }
+            old.revoked = true;
+        }
+        _ => return refuse(OAuthRefusal::GrantType),
+    }
+    let number = server.tokens.len() + 1;
+    let issued = IssuedToken {
+        access_token: format!("{}access_{number}", dialect.token_prefix),
+        refresh_token: server
+            .expires_in
+            .map(|_| format!("{}refresh_{number}", dialect.token_prefix)),
+        expires: server
+            .expires_in
+            .map(|seconds| now + std::time::Duration::from_secs(seconds)),
+        revoked: false,
+    };
+    let mut answer = json!({
+        "access_token": issued.access_token,
+        "token_type": "bearer",
+        "scope": "repo,admin:repo_hook",
+    });
+    if let (Some(seconds), Some(refresh)) = (server.expires_in, &issued.refresh_token) {
+        answer["expires_in"] = json!(seconds);
+        answer["refresh_token"] = json!(refresh);
+    }
+    server.tokens.push(issued);
+    let wants_json = incoming
+        .header("accept")
+        .is_some_and(|accept| accept.contains("application/json"));
+    if wants_json || dialect.redirect_uri_required {
+        return reply(200, answer);
+    }
+    // GitHub's default answer is form-encoded.
+    let form = answer
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(key, value)| {
+            let value = value
+                .as_str()
+                .map_or_else(|| value.to_string(), str::to_string);
+            format!("{key}={}", percent_encode(&value))
+        })
+        .collect::<Vec<_>>()
+        .join("&");
+    Reply {
+        extra: Some(Box::new(ReplyExtra {
+            raw: Some(form),
+            headers: vec![(
+                "Content-Type",
+                "application/x-www-form-urlencoded".to_string(),
+            )],
+        })),
+        ..reply(200, Value::Null)
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -558,10 +974,13 @@ struct GitHubState {
 /// A GitHub REST v3 double: `GET`/`POST /repos/{owner}/{repo}/pulls`,
 /// `GET`/`PATCH /repos/{owner}/{repo}/pulls/{number}`, `POST /repos/{owner}/{repo}/hooks`,
 /// `DELETE /repos/{owner}/{repo}/hooks/{id}` (and [`FakeGitHub::deliver_push`] to them),
-/// `POST /repos/{owner}/{repo}/pulls/{number}/requested_reviewers`. Every repository exists.
+/// `POST /repos/{owner}/{repo}/pulls/{number}/requested_reviewers`, also under `/api/v3` as
+/// GitHub Enterprise serves them, and an OAuth app ([`FakeGitHub::oauth`]) whose tokens the API
+/// takes. Every repository exists.
 pub struct FakeGitHub {
     state: Arc<Mutex<GitHubState>>,
     token: String,
+    oauth: FakeOAuth,
     loopback: Loopback,
 }
 
@@ -575,18 +994,32 @@ impl FakeGitHub {
 
     pub fn start_with_token(token: &str) -> FakeGitHub {
         let state = Arc::new(Mutex::new(GitHubState::default()));
+        let oauth = FakeOAuth::default();
         let shared = Arc::clone(&state);
+        let server = Arc::clone(&oauth.server);
         let expected = token.to_string();
         let loopback = Loopback::start(move |incoming| {
             let mut state = lock(&shared);
             state.requests.push(incoming.recorded.clone());
-            github_reply(&mut state, &expected, &incoming)
+            github_reply(&mut state, &mut lock(&server), &expected, &incoming)
         });
         FakeGitHub {
             state,
             token: token.to_string(),
+            oauth,
             loopback,
         }
+    }
+
+    /// The OAuth app side: `GET /login/oauth/authorize`, `POST /login/oauth/access_token`.
+    pub fn oauth(&self) -> &FakeOAuth {
+        &self.oauth
+    }
+
+    /// Whether the API takes a token now: its own, or a live OAuth token it issued; for
+    /// [`GitHttpServer::start_accepting`] too, as git over https takes what the API takes.
+    pub fn token_check(&self) -> impl Fn(&str) -> bool + Send + 'static {
+        token_check(&self.token, &self.oauth)
     }
 
     /// The API base to give the client: `http://127.0.0.1:<port>`.
@@ -766,9 +1199,24 @@ fn github_pull_json(base_url: &str, pull: &FakePullRequest) -> Value {
     })
 }
 
-fn github_reply(state: &mut GitHubState, token: &str, incoming: &Incoming) -> Reply {
+fn github_reply(
+    state: &mut GitHubState,
+    oauth: &mut OAuthServer,
+    token: &str,
+    incoming: &Incoming,
+) -> Reply {
     if let Some(failure) = take_failure(&mut state.failures, &incoming.method) {
         return failure;
+    }
+    // The OAuth pages are on the web host, not the API: no token there.
+    match (incoming.method.as_str(), incoming.recorded.path.as_str()) {
+        ("GET", "/login/oauth/authorize") => {
+            return oauth_authorize(oauth, &GITHUB_OAUTH, incoming);
+        }
+        ("POST", "/login/oauth/access_token") => {
+            return oauth_token(oauth, &GITHUB_OAUTH, incoming);
+        }
+        _ => {}
     }
     if incoming.header("user-agent").is_none_or(str::is_empty) {
         return github_error(
@@ -782,7 +1230,7 @@ fn github_reply(state: &mut GitHubState, token: &str, incoming: &Incoming) -> Re
             let presented = value
                 .strip_prefix("Bearer ")
                 .or_else(|| value.strip_prefix("token "));
-            if presented != Some(token) {
+            if presented.is_none_or(|presented| presented != token && !oauth.accepts(presented)) {
                 return github_error(401, "Bad credentials");
             }
         }
@@ -794,7 +1242,11 @@ fn github_reply(state: &mut GitHubState, token: &str, incoming: &Incoming) -> Re
     }
     let host = incoming.header("host").unwrap_or("127.0.0.1");
     let base_url = format!("http://{host}");
-    let segments: Vec<&str> = incoming.segments.iter().map(String::as_str).collect();
+    let mut segments: Vec<&str> = incoming.segments.iter().map(String::as_str).collect();
+    // GitHub Enterprise serves the same API under `/api/v3`.
+    if segments.starts_with(&["api", "v3"]) {
+        segments.drain(..2);
+    }
     let method = incoming.method.as_str();
     let not_found = || github_error(404, "Not Found");
     let parse_json = || incoming.json_object(|| github_error(400, "Problems parsing JSON"));
@@ -1170,10 +1622,12 @@ struct GitLabState {
 /// `GET`/`POST /projects/:id/merge_requests`, `GET`/`PUT /projects/:id/merge_requests/:iid`,
 /// `POST /projects/:id/hooks`, `DELETE /projects/:id/hooks/:hook_id` (and
 /// [`FakeGitLab::deliver_push`] to them),
-/// where `:id` is the URL-encoded project path. Every project exists.
+/// where `:id` is the URL-encoded project path, and an OAuth application
+/// ([`FakeGitLab::oauth`]) whose tokens the API takes until they expire. Every project exists.
 pub struct FakeGitLab {
     state: Arc<Mutex<GitLabState>>,
     token: String,
+    oauth: FakeOAuth,
     loopback: Loopback,
 }
 
@@ -1185,18 +1639,32 @@ impl FakeGitLab {
 
     pub fn start_with_token(token: &str) -> FakeGitLab {
         let state = Arc::new(Mutex::new(GitLabState::default()));
+        let oauth = FakeOAuth::default();
         let shared = Arc::clone(&state);
+        let server = Arc::clone(&oauth.server);
         let expected = token.to_string();
         let loopback = Loopback::start(move |incoming| {
             let mut state = lock(&shared);
             state.requests.push(incoming.recorded.clone());
-            gitlab_reply(&mut state, &expected, &incoming)
+            gitlab_reply(&mut state, &mut lock(&server), &expected, &incoming)
         });
         FakeGitLab {
             state,
             token: token.to_string(),
+            oauth,
             loopback,
         }
+    }
+
+    /// The OAuth application side: `GET /oauth/authorize`, `POST /oauth/token` (authorization
+    /// code and refresh token grants).
+    pub fn oauth(&self) -> &FakeOAuth {
+        &self.oauth
+    }
+
+    /// Whether the API takes a token now (see [`FakeGitHub::token_check`]).
+    pub fn token_check(&self) -> impl Fn(&str) -> bool + Send + 'static {
+        token_check(&self.token, &self.oauth)
     }
 
     /// The API base to give the client: `http://127.0.0.1:<port>/api/v4`.
@@ -1209,7 +1677,8 @@ impl FakeGitLab {
         format!("http://127.0.0.1:{}", self.loopback.port)
     }
 
-    /// The token the server accepts (`PRIVATE-TOKEN: <token>` or `Authorization: Bearer <token>`).
+    /// The token the server accepts (`PRIVATE-TOKEN: <token>` or `Authorization: Bearer <token>`),
+    /// besides the OAuth tokens it issues.
     pub fn token(&self) -> String {
         self.token.clone()
     }
@@ -1346,17 +1815,34 @@ fn as_ids(value: &Value) -> Option<Vec<u64>> {
     value.as_array()?.iter().map(Value::as_u64).collect()
 }
 
-fn gitlab_reply(state: &mut GitLabState, token: &str, incoming: &Incoming) -> Reply {
+fn gitlab_reply(
+    state: &mut GitLabState,
+    oauth: &mut OAuthServer,
+    token: &str,
+    incoming: &Incoming,
+) -> Reply {
     if let Some(failure) = take_failure(&mut state.failures, &incoming.method) {
         return failure;
+    }
+    match (incoming.method.as_str(), incoming.recorded.path.as_str()) {
+        ("GET", "/oauth/authorize") => return oauth_authorize(oauth, &GITLAB_OAUTH, incoming),
+        ("POST", "/oauth/token") => return oauth_token(oauth, &GITLAB_OAUTH, incoming),
+        _ => {}
     }
     let presented = incoming.header("private-token").or_else(|| {
         incoming
             .header("authorization")
             .and_then(|value| value.strip_prefix("Bearer "))
     });
-    if presented != Some(token) {
-        return reply(401, json!({"message": "401 Unauthorized"}));
+    match presented {
+        Some(presented) if presented == token || oauth.accepts(presented) => {}
+        Some(presented) if oauth.tokens.iter().any(|t| t.access_token == presented) => {
+            return reply(
+                401,
+                json!({"error": "invalid_token", "error_description": "Token is expired. You can either do re-authorization or token refresh."}),
+            );
+        }
+        _ => return reply(401, json!({"message": "401 Unauthorized"})),
     }
     let host = incoming.header("host").unwrap_or("127.0.0.1");
     let web_url = format!("http://{host}");
@@ -1974,6 +2460,111 @@ mod tests {
         assert_eq!(merges[0].reviewer_ids, [4]);
         assert_eq!(merges[0].state, "closed");
         assert_eq!(merges[0].project, "g/p");
+    }
+
+    /// The raw text of an answer, for the form-encoded one.
+    fn text(url: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+        let mut request = agent().post(url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let mut response = request.send(body).expect("the fake answers");
+        let status = response.status().as_u16();
+        (
+            status,
+            response.body_mut().read_to_string().expect("a body"),
+        )
+    }
+
+    #[test]
+    fn oauth_doubles_check_the_app_and_the_callback_and_issue_usable_tokens() {
+        let github = FakeGitHub::start();
+        let callback = "http://127.0.0.1:1/oauth/github/callback";
+        let authorize = format!("{}/login/oauth/authorize", github.base_url());
+        // No app yet, an unknown client, another callback: no redirect.
+        let (status, _) = call("GET", &format!("{authorize}?client_id=app"), &[], "");
+        assert_eq!(status, 404);
+        github.oauth().enable("app", "app-secret", callback);
+        let (status, _) = call("GET", &format!("{authorize}?client_id=other"), &[], "");
+        assert_eq!(status, 404);
+        let elsewhere = format!("{authorize}?client_id=app&redirect_uri=http%3A%2F%2Fevil.test%2F");
+        assert_eq!(call("GET", &elsewhere, &[], "").0, 400);
+        // The person cancels once.
+        github.oauth().deny_next();
+        let denied = follow_authorize(&format!("{authorize}?client_id=app&state=s%201"));
+        assert!(
+            denied.starts_with(&format!("{callback}?error=access_denied&")),
+            "{denied}"
+        );
+        assert!(denied.ends_with("&state=s%201"), "{denied}");
+        let approved = follow_authorize(&format!("{authorize}?client_id=app&state=s2"));
+        let code = approved
+            .strip_prefix(&format!("{callback}?code="))
+            .and_then(|rest| rest.strip_suffix("&state=s2"))
+            .expect("a code and the state")
+            .to_string();
+        // Without `Accept: application/json`, GitHub answers a form.
+        let token_url = format!("{}/login/oauth/access_token", github.base_url());
+        let form = format!("client_id=app&client_secret=app-secret&code={code}");
+        let (status, answer) = text(&token_url, &[], &form);
+        assert_eq!(status, 200);
+        assert!(
+            answer.starts_with("access_token=gho_fake_oauth_access_1&"),
+            "{answer}"
+        );
+        let issued = github.oauth().tokens();
+        assert_eq!(issued.len(), 1);
+        assert!(issued[0].live && issued[0].refresh_token.is_none());
+        // The API takes it, also under GitHub Enterprise's `/api/v3`.
+        let bearer = format!("Bearer {}", issued[0].access_token);
+        let headers = [("Authorization", bearer.as_str()), ("User-Agent", "test")];
+        let pulls = format!("{}/api/v3/repos/acme/shop/pulls", github.base_url());
+        assert_eq!(call("GET", &pulls, &headers, "").0, 200);
+        // A code works once.
+        let (status, refused) = call("POST", &token_url, &[], &form);
+        assert_eq!(
+            (status, refused["error"].as_str()),
+            (200, Some("bad_verification_code"))
+        );
+
+        let gitlab = FakeGitLab::start();
+        let callback = "http://127.0.0.1:1/oauth/gitlab/callback";
+        gitlab.oauth().enable("app", "app-secret", callback);
+        gitlab.oauth().set_expires_in(0);
+        let approved = follow_authorize(&format!(
+            "{}/oauth/authorize?client_id=app&redirect_uri={}&response_type=code&state=x",
+            gitlab.web_url(),
+            percent_encode(callback)
+        ));
+        let code = approved
+            .strip_prefix(&format!("{callback}?code="))
+            .and_then(|rest| rest.strip_suffix("&state=x"))
+            .expect("a code and the state")
+            .to_string();
+        let token_url = format!("{}/oauth/token", gitlab.web_url());
+        let grant = json!({"client_id": "app", "client_secret": "wrong", "code": code,
+                           "grant_type": "authorization_code", "redirect_uri": callback});
+        let (status, refused) = call("POST", &token_url, &[], &grant.to_string());
+        assert_eq!(
+            (status, refused["error"].as_str()),
+            (401, Some("invalid_client"))
+        );
+        let mut grant = grant;
+        grant["client_secret"] = json!("app-secret");
+        let (status, tokens) = call("POST", &token_url, &[], &grant.to_string());
+        assert_eq!(status, 200, "{tokens}");
+        assert_eq!(tokens["expires_in"], 0);
+        // Expired at once: the API says so, as GitLab does.
+        let bearer = format!("Bearer {}", tokens["access_token"].as_str().unwrap());
+        let users = format!("{}/users", gitlab.base_url());
+        let (status, answer) = call("GET", &users, &[("Authorization", bearer.as_str())], "");
+        assert_eq!(
+            (status, answer["error"].as_str()),
+            (401, Some("invalid_token"))
+        );
+        let accepts = gitlab.token_check();
+        assert!(!accepts(tokens["access_token"].as_str().unwrap()));
+        assert!(accepts(&gitlab.token()));
     }
 
     #[test]

@@ -6,10 +6,11 @@
 
 use std::path::{Path, PathBuf};
 
+use jiff::Timestamp;
 use upkeep_forge::forge::{self, Forge, ForgeError, Token};
 use upkeep_forge::git_auth::{GitAuth, GitAuthError, GitCredentials};
 use upkeep_forge::remote::{ForgeKind, RemoteRepository};
-use upkeep_store::{Provider, Repository};
+use upkeep_store::{Authorisation, Provider, Repository};
 
 use crate::sealing::{SealError, Sealer};
 
@@ -40,6 +41,23 @@ impl Transport {
             Self::Ssh
         }
     }
+}
+
+/// Whether `host` is this machine, where plain http does not cross a network.
+pub fn is_loopback(host: &str) -> bool {
+    matches!(host, "127.0.0.1" | "localhost" | "[::1]" | "::1")
+}
+
+/// The host of an `http(s)://` URL, without port.
+pub fn http_host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.starts_with('[') {
+        return authority
+            .split_once(']')
+            .map_or(authority, |(host, _)| &authority[..=host.len()]);
+    }
+    authority.split(':').next().unwrap_or_default()
 }
 
 /// The repository's API on GitHub or GitLab.
@@ -91,6 +109,8 @@ pub struct RepositoryAccess {
     pub credentials: GitCredentials,
     /// `None` for plain git, or a provider connected without a token.
     pub forge: Option<ForgeAccess>,
+    /// When the OAuth token in the credentials expires; `None`: it does not.
+    pub token_expires_at: Option<Timestamp>,
 }
 
 impl RepositoryAccess {
@@ -101,6 +121,7 @@ impl RepositoryAccess {
             provider: Provider::Git,
             credentials: GitCredentials::None,
             forge: None,
+            token_expires_at: None,
         }
     }
 
@@ -110,7 +131,7 @@ impl RepositoryAccess {
         let token = open(&repository.token_sealed)?;
         let password = open(&repository.password_sealed)?;
         let ssh_key = open(&repository.ssh_key_sealed)?;
-        Ok(Self::new(
+        let access = Self::new(
             &repository.url,
             repository.provider,
             &Secrets {
@@ -118,10 +139,19 @@ impl RepositoryAccess {
                 token,
                 password,
                 ssh_key,
+                // Only a refresh uses it, which opens it itself.
+                refresh_token: None,
             },
             repository.forge_path.clone(),
             repository.api_base.clone(),
-        ))
+        );
+        Ok(Self {
+            token_expires_at: match repository.authorisation {
+                Authorisation::OAuth => repository.token_expires_at,
+                Authorisation::Credentials => None,
+            },
+            ..access
+        })
     }
 
     /// The access that `secrets` give to `url` through `provider`.
@@ -185,6 +215,7 @@ impl RepositoryAccess {
             provider,
             credentials,
             forge,
+            token_expires_at: None,
         }
     }
 
@@ -211,6 +242,8 @@ pub struct Secrets {
     pub token: Option<String>,
     pub password: Option<String>,
     pub ssh_key: Option<String>,
+    /// The refresh token of an OAuth token that expires.
+    pub refresh_token: Option<String>,
 }
 
 /// Where git credentials are prepared: private to the server's user, emptied at start.

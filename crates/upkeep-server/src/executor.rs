@@ -24,6 +24,7 @@ use upkeep_store::{
 };
 
 use crate::connection::RepositoryAccess;
+use crate::oauth::TokenKeeper;
 use crate::sealing::{SealError, Sealer};
 
 /// A run to start.
@@ -89,6 +90,8 @@ pub struct Executor {
     /// Opens the workspace's secrets for the runs that receive them.
     sealer: Sealer,
     data_dir: PathBuf,
+    /// Renews the credentials of a run whose OAuth token expires before it starts.
+    tokens: TokenKeeper,
     /// One lock per workspace clone: a checkout must not change under a starting run.
     clones: Arc<Mutex<HashMap<i64, Arc<Mutex<()>>>>>,
     /// The cancel token of every run this process drives now, by run id.
@@ -104,6 +107,7 @@ impl Executor {
         store: Store,
         sealer: Sealer,
         data_dir: PathBuf,
+        tokens: TokenKeeper,
     ) -> Self {
         Self {
             mode,
@@ -111,6 +115,7 @@ impl Executor {
             store,
             sealer,
             data_dir,
+            tokens,
             clones: Arc::default(),
             running: Arc::default(),
             jobs_queued: Arc::default(),
@@ -319,7 +324,9 @@ impl Executor {
         // Held for the whole run: the runner reads upkeep.yml and the deploy file of the
         // checkout, which another run must not change under it.
         let _guard = lock.lock().unwrap_or_else(PoisonError::into_inner);
-        let git = prepare_clone(&job.access, &dirs.clone, &self.data_dir)?;
+        // The run may have waited for its turn longer than an OAuth token had left.
+        let access = Handle::current().block_on(self.tokens.renew(job.workspace, &job.access))?;
+        let git = prepare_clone(&access, &dirs.clone, &self.data_dir)?;
         let (mut context, revision) = upkeep_runner::checkout::check_out_for_run(
             &git,
             &dirs.clone,
@@ -657,6 +664,8 @@ pub enum ExecutorError {
     Credentials(#[from] upkeep_forge::git_auth::GitAuthError),
     #[error(transparent)]
     Checkout(#[from] upkeep_runner::checkout::CheckoutError),
+    #[error(transparent)]
+    Access(#[from] crate::oauth::AccessError),
 }
 
 /// Keeps the store's view of a run in step with the runner.

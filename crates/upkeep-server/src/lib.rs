@@ -26,6 +26,7 @@ mod environments;
 mod executor;
 mod mail;
 mod metrics;
+mod oauth;
 mod polling;
 mod requests;
 mod scheduler;
@@ -50,6 +51,7 @@ use upkeep_store::{RunStore, Store, StoreError};
 pub use auth::SignInLimiter;
 pub use executor::ExecutorMode;
 pub use mail::{MailError, MailSettings};
+pub use oauth::{OAuthClientSettings, OAuthSettings, OAuthSettingsError};
 
 /// How the server is run.
 #[derive(Debug, Clone)]
@@ -73,6 +75,9 @@ pub struct Settings {
     pub composer: String,
     /// How many runs this process drives at once; more wait, `queued`, for a turn.
     pub max_runs: usize,
+    /// The GitHub and GitLab OAuth apps through which a super user connects a repository
+    /// without pasting a token.
+    pub oauth: OAuthSettings,
 }
 
 impl Settings {
@@ -87,6 +92,7 @@ impl Settings {
             clock: Arc::new(clock::SystemClock),
             composer: "composer".to_string(),
             max_runs: 4,
+            oauth: OAuthSettings::default(),
         }
     }
 }
@@ -113,6 +119,8 @@ pub enum ServerError {
     Demo(#[from] demo::DemoError),
     #[error(transparent)]
     Mail(#[from] MailError),
+    #[error(transparent)]
+    OAuth(#[from] OAuthSettingsError),
 }
 
 impl upkeep_hint::Hint for ServerError {
@@ -158,6 +166,8 @@ struct Inner {
     upgrade_starts: tokio::sync::Mutex<()>,
     /// Why the clone made to read a workspace's environments failed, until one succeeds.
     clone_failures: environments::CloneFailures,
+    /// Opens repositories' credentials, refreshing expiring OAuth tokens; the OAuth apps.
+    tokens: oauth::TokenKeeper,
 }
 
 impl AppState {
@@ -224,6 +234,7 @@ impl App {
         })?;
         let sealer = sealing::Sealer::load_or_create(&settings.data_dir)?;
         let mailer = settings.mail.as_ref().map(mail::Mailer::new).transpose()?;
+        let oauth = oauth::OAuthApps::new(&settings.oauth)?;
         // A process killed while git ran may have left credentials prepared for it.
         upkeep_forge::git_auth::GitAuth::remove_leftovers(&connection::scratch_dir(
             &settings.data_dir,
@@ -264,12 +275,20 @@ impl App {
             } else {
                 (None, None)
             };
+        let tokens = oauth::TokenKeeper::new(
+            store.clone(),
+            sealer.clone(),
+            oauth,
+            &public_url,
+            Arc::clone(&settings.clock),
+        );
         let executor = executor::Executor::new(
             settings.executor,
             settings.max_runs,
             store.clone(),
             sealer.clone(),
             settings.data_dir.clone(),
+            tokens.clone(),
         );
         Ok(Self {
             state: AppState {
@@ -290,6 +309,7 @@ impl App {
                     composer: settings.composer.clone(),
                     upgrade_starts: tokio::sync::Mutex::new(()),
                     clone_failures: environments::CloneFailures::default(),
+                    tokens,
                 }),
             },
             listener,
@@ -322,6 +342,7 @@ impl App {
         let scheduler = scheduler::spawn(self.state.clone());
         let router = Router::new()
             .merge(ui::router())
+            .route("/oauth/{provider}/callback", get(api::oauth::callback))
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(ready))
             .route("/metrics", get(metrics::metrics))

@@ -15,7 +15,6 @@ use upkeep_forge::git::{Git, GitError};
 use upkeep_store::{HeadSource, Repository, RepositoryStore, WorkspaceId};
 
 use crate::AppState;
-use crate::connection::RepositoryAccess;
 use crate::executor::PushJob;
 
 /// The last poll of a workspace, as `GET …/repository` shows it.
@@ -107,7 +106,11 @@ async fn poll_due(state: AppState) {
 /// Asks the remote of `repository` for its heads and runs the branches that moved.
 async fn poll(state: &AppState, repository: Repository) -> Result<(), String> {
     let workspace = repository.workspace;
-    let access = RepositoryAccess::open(&repository, &state.inner.sealer)
+    let access = state
+        .inner
+        .tokens
+        .open(&repository)
+        .await
         .map_err(|error| error.to_string())?;
     let data_dir = state.inner.data_dir.clone();
     let reading = access.clone();

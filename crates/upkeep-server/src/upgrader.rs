@@ -47,7 +47,7 @@ pub enum StartError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
-    Credentials(#[from] crate::sealing::SealError),
+    Credentials(#[from] crate::oauth::AccessError),
 }
 
 /// Queues an upgrade run of `workspace` and starts it in the background.
@@ -62,7 +62,7 @@ pub async fn start(
         .repository(workspace)
         .await?
         .ok_or(StartError::NoRepository)?;
-    let access = RepositoryAccess::open(&repository, &state.inner.sealer)?;
+    let access = state.inner.tokens.open(&repository).await?;
     let forge = access.forge.clone().ok_or(StartError::NoForge)?;
     // Between the look for a running upgrade and the new one's row, no other may start here
     // (the scheduler and a "run now" at the same moment).

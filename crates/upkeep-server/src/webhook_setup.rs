@@ -91,7 +91,7 @@ pub async fn unregister(access: &RepositoryAccess, hook_id: i64) -> String {
     }
 }
 
-fn provider_name(provider: Provider) -> &'static str {
+pub fn provider_name(provider: Provider) -> &'static str {
     match provider {
         Provider::GitHub => "GitHub",
         Provider::GitLab => "GitLab",

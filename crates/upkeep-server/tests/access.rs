@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{Client, PASSWORD, Server, code, set_up};
+use common::{Client, Server, code, join, set_up};
 use serde_json::{Value, json};
 
 /// What a caller must get from an operation.
@@ -124,24 +124,6 @@ fn operations(document: &Value, workspace: i64, member: i64) -> Vec<Operation> {
         operation.method == "DELETE" && operation.path == "/api/v1/session"
     });
     operations
-}
-
-/// Accepts an invitation into `workspace` for a new account and returns its signed-in client.
-fn join(server: &Server, admin: &mut Client, workspace: i64, email: &str, role: &str) -> Client {
-    let (status, invitation) = admin.call(
-        "POST",
-        &format!("/api/v1/workspaces/{workspace}/invitations"),
-        Some(&json!({ "email": email, "role": role })),
-    );
-    assert_eq!(status, 201, "{invitation}");
-    let mut client = server.client();
-    let (status, body) = client.call(
-        "POST",
-        "/api/v1/invitations/accept",
-        Some(&json!({ "token": invitation["token"], "display_name": email, "password": PASSWORD })),
-    );
-    assert_eq!(status, 200, "{body}");
-    client
 }
 
 /// An API token of the client's account, as a client of its own.

@@ -77,6 +77,7 @@ fn https_credentials_connect_run_and_stay_sealed() {
     assert_eq!(status, 200, "{connected}");
     assert!(!connected.to_string().contains(PASSWORD), "{connected}");
     assert_eq!(connected["has_password"], true);
+    assert_eq!(connected["authorised_by"], "password");
     assert_eq!(connected["webhook"]["status"], "manual");
     assert!(connected["webhook"]["secret"].is_string());
     let (status, shown) = admin.call(
@@ -354,6 +355,7 @@ fn an_ssh_key_connects_runs_and_stays_sealed() {
     );
     assert_eq!(status, 200, "{connected}");
     assert_eq!(connected["has_ssh_key"], true);
+    assert_eq!(connected["authorised_by"], "ssh_key");
     let (status, run) = admin.call(
         "POST",
         &format!("/api/v1/workspaces/{workspace}/environments/staging/runs"),
@@ -388,8 +390,12 @@ fn switch_to_github_and_reclone(
     );
     assert_eq!(status, 200, "{switched}");
     assert_eq!(
-        (switched["provider"].clone(), switched["has_token"].clone()),
-        (json!("github"), json!(true))
+        (
+            switched["provider"].clone(),
+            switched["has_token"].clone(),
+            switched["authorised_by"].clone()
+        ),
+        (json!("github"), json!(true), json!("token"))
     );
     let (status, run) = admin.call(
         "POST",

@@ -1,6 +1,7 @@
 //! The platform's persistence: one trait per aggregate ([`AccountStore`], [`WorkspaceStore`],
 //! [`InvitationStore`], [`ApiTokenStore`], [`SessionStore`], [`RepositoryStore`],
-//! [`DeliveryStore`], [`RunStore`], [`UpgradeStore`], [`AuditStore`], [`VariableStore`]),
+//! [`DeliveryStore`], [`RunStore`], [`UpgradeStore`], [`AuditStore`], [`VariableStore`],
+//! [`OAuthStore`]),
 //! implemented once by [`Store`] over the embedded SQLite database (the default) or PostgreSQL,
 //! with one schema written for both (`migrations/`) and forward-only migrations that run at
 //! start. Lists come a [`Page`] at a time, newest first, by keyset on the row id. Logs are never
@@ -30,6 +31,7 @@ mod error;
 pub mod invitations;
 mod jobs;
 mod migrate;
+mod oauth;
 mod page;
 mod repositories;
 mod runs;
@@ -55,9 +57,14 @@ pub use error::StoreError;
 pub use invitations::{Invitation, InvitationId, InvitationState, InvitationStore, NewInvitation};
 pub use jobs::{Agent, AgentId, AgentStore, Job, JobId, JobKind, JobState, JobStore};
 pub use migrate::MIGRATIONS;
+pub use oauth::{
+    NewOAuthAuthorisation, OAuthAuthorisation, OAuthAuthorisationId, OAuthAuthorisationState,
+    OAuthStore,
+};
 pub use page::{Page, PageRequest};
 pub use repositories::{
-    HeadSource, NewRepository, Provider, Repository, RepositoryStore, WebhookStatus,
+    Authorisation, HeadSource, NewRepository, Provider, RefreshedToken, Repository,
+    RepositoryStore, WebhookStatus,
 };
 pub use runs::{NewRun, RunStore, StoredRun, Trigger};
 pub use sessions::{Session, SessionStore};

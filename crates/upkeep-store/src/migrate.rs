@@ -52,6 +52,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(9, "upgrades", "0009_upgrades.sql"),
     migration!(10, "list_indexes", "0010_list_indexes.sql"),
     migration!(11, "job_cancellation", "0011_job_cancellation.sql"),
+    migration!(12, "oauth", "0012_oauth.sql"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\

@@ -1,6 +1,7 @@
 //! The repository each workspace is connected to: where it is (a git URL), through which
 //! provider (GitHub, GitLab or plain git), its credentials sealed by the caller with the server's
-//! key (this store never sees them in clear), its webhook, how often it is polled, and the branch
+//! key (this store never sees them in clear) and how they were given (an OAuth token with its
+//! expiry and refresh token), its webhook, how often it is polled, and the branch
 //! heads last seen, so that a push is run once whether a webhook or polling saw it first.
 
 use std::future::Future;
@@ -10,7 +11,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::accounts::AccountId;
-use crate::time::{from_millis, to_millis};
+use crate::time::{from_millis, from_optional_millis, to_millis};
 use crate::workspaces::WorkspaceId;
 use crate::{Store, StoreError};
 
@@ -39,6 +40,31 @@ impl Provider {
         Self::ALL
             .into_iter()
             .find(|provider| provider.as_str() == name)
+    }
+}
+
+/// How the credentials of a connection were given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authorisation {
+    /// In the connection request: a token, a password or an ssh key.
+    Credentials,
+    /// Granted by a person through the provider's OAuth app; the token may expire, and then
+    /// comes with a refresh token.
+    OAuth,
+}
+
+impl Authorisation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Credentials => "credentials",
+            Self::OAuth => "oauth",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        [Self::Credentials, Self::OAuth]
+            .into_iter()
+            .find(|authorisation| authorisation.as_str() == name)
     }
 }
 
@@ -117,6 +143,14 @@ pub struct Repository {
     pub token_sealed: Option<String>,
     pub password_sealed: Option<String>,
     pub ssh_key_sealed: Option<String>,
+    pub authorisation: Authorisation,
+    /// An OAuth token's refresh token (GitLab rotates it at each refresh).
+    pub refresh_token_sealed: Option<String>,
+    /// When the OAuth access token expires; `None`: it does not.
+    pub token_expires_at: Option<Timestamp>,
+    /// Why the last refresh of the OAuth token failed, until one succeeds or the repository
+    /// is connected again.
+    pub token_error: Option<String>,
     pub webhook_status: WebhookStatus,
     /// Why the webhook is as it is (registered as hook 12; no token; the API refused: …).
     pub webhook_detail: String,
@@ -125,6 +159,14 @@ pub struct Repository {
     pub poll_interval_seconds: i64,
     pub connected_by: Option<AccountId>,
     pub connected_at: Timestamp,
+}
+
+/// An OAuth token and its refresh token, both sealed, after a refresh.
+#[derive(Debug, Clone)]
+pub struct RefreshedToken<'a> {
+    pub token_sealed: &'a str,
+    pub refresh_token_sealed: Option<&'a str>,
+    pub expires_at: Option<Timestamp>,
 }
 
 /// What connecting a repository records.
@@ -138,6 +180,9 @@ pub struct NewRepository<'a> {
     pub token_sealed: Option<&'a str>,
     pub password_sealed: Option<&'a str>,
     pub ssh_key_sealed: Option<&'a str>,
+    pub authorisation: Authorisation,
+    pub refresh_token_sealed: Option<&'a str>,
+    pub token_expires_at: Option<Timestamp>,
     pub webhook_secret_sealed: &'a str,
     pub poll_interval_seconds: i64,
     /// The branches and their commits at connection time: polling runs what moves after.
@@ -171,6 +216,21 @@ pub trait RepositoryStore {
         detail: &str,
         hook_id: Option<i64>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Replaces the OAuth token of the workspace's connection after a refresh, and clears the
+    /// token error — only if the refresh token is still `previous_refresh_sealed` (`false`
+    /// otherwise: another refresh, or a new connection, came first).
+    fn replace_token(
+        &self,
+        workspace: WorkspaceId,
+        previous_refresh_sealed: &str,
+        token: &RefreshedToken<'_>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Records why the OAuth token could not be refreshed.
+    fn set_token_error(
+        &self,
+        workspace: WorkspaceId,
+        error: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Records that `branch` is at `commit`, seen by `source`. `true` when that is news (the
     /// branch was unknown or elsewhere), atomically: of two callers with the same news, one
     /// gets `true`.
@@ -196,7 +256,8 @@ pub trait RepositoryStore {
 }
 
 const COLUMNS: &str = "workspace_id, url, provider, api_base, forge_path, username, token_sealed, \
-                       password_sealed, ssh_key_sealed, webhook_status, webhook_detail, \
+                       password_sealed, ssh_key_sealed, authorised_by, refresh_token_sealed, \
+                       token_expires_at, token_error, webhook_status, webhook_detail, \
                        webhook_hook_id, poll_interval_seconds, connected_by, connected_at";
 
 fn corrupt(what: &'static str, value: &str) -> StoreError {
@@ -209,6 +270,7 @@ fn corrupt(what: &'static str, value: &str) -> StoreError {
 fn repository_from(row: &AnyRow) -> Result<Repository, StoreError> {
     let provider: String = row.try_get("provider")?;
     let webhook_status: String = row.try_get("webhook_status")?;
+    let authorisation: String = row.try_get("authorised_by")?;
     Ok(Repository {
         workspace: WorkspaceId(row.try_get("workspace_id")?),
         url: row.try_get("url")?,
@@ -219,6 +281,11 @@ fn repository_from(row: &AnyRow) -> Result<Repository, StoreError> {
         token_sealed: row.try_get("token_sealed")?,
         password_sealed: row.try_get("password_sealed")?,
         ssh_key_sealed: row.try_get("ssh_key_sealed")?,
+        authorisation: Authorisation::from_name(&authorisation)
+            .ok_or_else(|| corrupt("authorisation", &authorisation))?,
+        refresh_token_sealed: row.try_get("refresh_token_sealed")?,
+        token_expires_at: from_optional_millis(row.try_get("token_expires_at")?)?,
+        token_error: row.try_get("token_error")?,
         webhook_status: WebhookStatus::from_name(&webhook_status)
             .ok_or_else(|| corrupt("webhook status", &webhook_status))?,
         webhook_detail: row.try_get("webhook_detail")?,
@@ -242,13 +309,18 @@ impl RepositoryStore for Store {
         let row = sqlx::query(&format!(
             "INSERT INTO repositories (workspace_id, url, provider, api_base, forge_path, username, \
              token_sealed, password_sealed, ssh_key_sealed, webhook_secret_sealed, webhook_status, \
-             webhook_detail, webhook_hook_id, poll_interval_seconds, connected_by, connected_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, '', NULL, $12, $13, $14) \
+             webhook_detail, webhook_hook_id, poll_interval_seconds, connected_by, connected_at, \
+             authorised_by, refresh_token_sealed, token_expires_at, token_error) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, '', NULL, $12, $13, $14, \
+             $15, $16, $17, NULL) \
              ON CONFLICT (workspace_id) DO UPDATE SET url = excluded.url, \
              provider = excluded.provider, api_base = excluded.api_base, \
              forge_path = excluded.forge_path, username = excluded.username, \
              token_sealed = excluded.token_sealed, password_sealed = excluded.password_sealed, \
              ssh_key_sealed = excluded.ssh_key_sealed, \
+             authorised_by = excluded.authorised_by, \
+             refresh_token_sealed = excluded.refresh_token_sealed, \
+             token_expires_at = excluded.token_expires_at, token_error = excluded.token_error, \
              webhook_secret_sealed = excluded.webhook_secret_sealed, \
              webhook_status = excluded.webhook_status, webhook_detail = excluded.webhook_detail, \
              webhook_hook_id = excluded.webhook_hook_id, \
@@ -270,6 +342,9 @@ impl RepositoryStore for Store {
         .bind(repository.poll_interval_seconds)
         .bind(by.0)
         .bind(to_millis(Timestamp::now()))
+        .bind(repository.authorisation.as_str())
+        .bind(repository.refresh_token_sealed)
+        .bind(repository.token_expires_at.map(to_millis))
         .fetch_one(&mut *transaction)
         .await?;
         sqlx::query("DELETE FROM repository_heads WHERE workspace_id = $1")
@@ -349,6 +424,38 @@ impl RepositoryStore for Store {
                 id: workspace.0.to_string(),
             });
         }
+        Ok(())
+    }
+
+    async fn replace_token(
+        &self,
+        workspace: WorkspaceId,
+        previous_refresh_sealed: &str,
+        token: &RefreshedToken<'_>,
+    ) -> Result<bool, StoreError> {
+        // The condition and the change in one statement: of two refreshes of one token, one
+        // is stored.
+        let done = sqlx::query(
+            "UPDATE repositories SET token_sealed = $1, refresh_token_sealed = $2, \
+             token_expires_at = $3, token_error = NULL \
+             WHERE workspace_id = $4 AND refresh_token_sealed = $5",
+        )
+        .bind(token.token_sealed)
+        .bind(token.refresh_token_sealed)
+        .bind(token.expires_at.map(to_millis))
+        .bind(workspace.0)
+        .bind(previous_refresh_sealed)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn set_token_error(&self, workspace: WorkspaceId, error: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE repositories SET token_error = $1 WHERE workspace_id = $2")
+            .bind(error)
+            .bind(workspace.0)
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 

@@ -9,11 +9,12 @@ use jiff::{SignedDuration, Timestamp, ToSpan};
 use upkeep_pipeline::record::{RunId, RunKind, RunStatus};
 use upkeep_store::testing::Postgres;
 use upkeep_store::{
-    AccountId, AccountStore, ApiTokenStore, AuditStore, DeliveryStore, HeadSource, InvitationState,
-    InvitationStore, NewAccount, NewInvitation, NewRepository, NewRun, PageRequest, Provider,
-    RepositoryStore, Role, RunStore, Scope, SessionStore, Store, StoreError, StoredValue, Trigger,
-    UpgradeRunEnd, UpgradeRunStatus, UpgradeStore, UpgradeTrigger, UpgraderSettings, VariableStore,
-    WebhookStatus, WorkspaceId, WorkspaceStore,
+    AccountId, AccountStore, ApiTokenStore, AuditStore, Authorisation, DeliveryStore, HeadSource,
+    InvitationState, InvitationStore, NewAccount, NewInvitation, NewOAuthAuthorisation,
+    NewRepository, NewRun, OAuthAuthorisationState, OAuthStore, PageRequest, Provider,
+    RefreshedToken, RepositoryStore, Role, RunStore, Scope, SessionStore, Store, StoreError,
+    StoredValue, Trigger, UpgradeRunEnd, UpgradeRunStatus, UpgradeStore, UpgradeTrigger,
+    UpgraderSettings, VariableStore, WebhookStatus, WorkspaceId, WorkspaceStore,
 };
 use upkeep_store::{AgentId, AgentStore, JobKind, JobState, JobStore, LAST_USE_PRECISION};
 
@@ -35,6 +36,7 @@ async fn contract(store: &Store) {
     pages(store, colleague).await;
     sessions(store, colleague).await;
     repositories(store, workspace, admin).await;
+    oauth_authorisations(store, workspace, admin, colleague).await;
     runs(store, workspace, admin).await;
     upgrade_schedules(store, workspace, admin).await;
     upgrade_runs(store, workspace, admin).await;
@@ -802,6 +804,9 @@ async fn repositories(store: &Store, workspace: WorkspaceId, admin: AccountId) {
         token_sealed: Some("sealed-token"),
         password_sealed: None,
         ssh_key_sealed: None,
+        authorisation: Authorisation::Credentials,
+        refresh_token_sealed: None,
+        token_expires_at: None,
         webhook_secret_sealed: "sealed-secret-1",
         poll_interval_seconds: 60,
         heads: &heads,
@@ -812,6 +817,10 @@ async fn repositories(store: &Store, workspace: WorkspaceId, admin: AccountId) {
         .unwrap();
     assert_eq!(connected.provider, Provider::GitHub);
     assert_eq!(connected.token_sealed.as_deref(), Some("sealed-token"));
+    assert_eq!(
+        (connected.authorisation, connected.token_expires_at),
+        (Authorisation::Credentials, None)
+    );
     assert_eq!(connected.webhook_status, WebhookStatus::Manual);
     store
         .set_webhook_status(workspace, WebhookStatus::Registered, "hook 7", Some(7))
@@ -869,7 +878,214 @@ async fn repositories(store: &Store, workspace: WorkspaceId, admin: AccountId) {
         .await
         .unwrap_err();
     assert!(matches!(error, StoreError::NotFound { .. }), "{error}");
+    oauth_tokens(store, workspace, admin).await;
     deliveries(store, workspace).await;
+}
+
+/// A connection by OAuth: its token is replaced after a refresh only if the refresh token is
+/// still the one the refresh used; a failed refresh is recorded until the next success or
+/// connection.
+async fn oauth_tokens(store: &Store, workspace: WorkspaceId, admin: AccountId) {
+    let expires = Timestamp::from_second(1_800_000_000).unwrap();
+    let by_oauth = NewRepository {
+        url: "https://gitlab.example.test/shop/backend.git",
+        provider: Provider::GitLab,
+        api_base: Some("https://gitlab.example.test/api/v4"),
+        forge_path: None,
+        username: None,
+        token_sealed: Some("sealed-access-1"),
+        password_sealed: None,
+        ssh_key_sealed: None,
+        authorisation: Authorisation::OAuth,
+        refresh_token_sealed: Some("sealed-refresh-1"),
+        token_expires_at: Some(expires),
+        webhook_secret_sealed: "sealed-secret-3",
+        poll_interval_seconds: 60,
+        heads: &[],
+    };
+    let connected = store
+        .connect_repository(workspace, &by_oauth, admin)
+        .await
+        .unwrap();
+    assert_eq!(connected.authorisation, Authorisation::OAuth);
+    assert_eq!(
+        connected.refresh_token_sealed.as_deref(),
+        Some("sealed-refresh-1")
+    );
+    assert_eq!(connected.token_expires_at, Some(expires));
+    assert_eq!(connected.token_error, None);
+    store
+        .set_token_error(workspace, "refused: invalid_grant")
+        .await
+        .unwrap();
+    let later = expires + 2.hours();
+    let refreshed = RefreshedToken {
+        token_sealed: "sealed-access-2",
+        refresh_token_sealed: Some("sealed-refresh-2"),
+        expires_at: Some(later),
+    };
+    assert!(
+        store
+            .replace_token(workspace, "sealed-refresh-1", &refreshed)
+            .await
+            .unwrap()
+    );
+    let repository = store.repository(workspace).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            repository.token_sealed.as_deref(),
+            repository.refresh_token_sealed.as_deref(),
+            repository.token_expires_at,
+            repository.token_error,
+        ),
+        (
+            Some("sealed-access-2"),
+            Some("sealed-refresh-2"),
+            Some(later),
+            None
+        )
+    );
+    // A second refresh with the old refresh token lost the race: nothing changes.
+    let stale = RefreshedToken {
+        token_sealed: "sealed-access-3",
+        ..refreshed
+    };
+    assert!(
+        !store
+            .replace_token(workspace, "sealed-refresh-1", &stale)
+            .await
+            .unwrap()
+    );
+    let repository = store.repository(workspace).await.unwrap().unwrap();
+    assert_eq!(repository.token_sealed.as_deref(), Some("sealed-access-2"));
+    // Connecting again clears the error and the OAuth token.
+    store.set_token_error(workspace, "refused").await.unwrap();
+    store
+        .connect_repository(
+            workspace,
+            &NewRepository {
+                token_sealed: Some("sealed-pat"),
+                authorisation: Authorisation::Credentials,
+                refresh_token_sealed: None,
+                token_expires_at: None,
+                ..by_oauth
+            },
+            admin,
+        )
+        .await
+        .unwrap();
+    let repository = store.repository(workspace).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            repository.authorisation,
+            repository.refresh_token_sealed,
+            repository.token_expires_at,
+            repository.token_error
+        ),
+        (Authorisation::Credentials, None, None, None)
+    );
+}
+
+/// Pending OAuth authorisations: found by the hash of their state, used once, never after
+/// they expired; forgotten a day after.
+async fn oauth_authorisations(
+    store: &Store,
+    workspace: WorkspaceId,
+    admin: AccountId,
+    colleague: AccountId,
+) {
+    let now = Timestamp::from_second(1_800_000_000).unwrap();
+    let new = |state_hash, account, created_at: Timestamp| NewOAuthAuthorisation {
+        state_hash,
+        workspace,
+        account,
+        provider: Provider::GitHub,
+        url: "https://github.com/acme/shop.git",
+        api_base: Some("https://api.github.com"),
+        forge_path: None,
+        poll_interval_seconds: 30,
+        created_at,
+        expires_at: created_at + 10.minutes(),
+    };
+    let started = store
+        .create_oauth_authorisation(&new("hash-1", admin, now))
+        .await
+        .unwrap();
+    assert_eq!(
+        (started.workspace, started.account, started.provider),
+        (workspace, admin, Provider::GitHub)
+    );
+    assert_eq!(started.state(now), OAuthAuthorisationState::Pending);
+    let found = store
+        .oauth_authorisation_by_state("hash-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found, started);
+    assert_eq!(found.api_base.as_deref(), Some("https://api.github.com"));
+    assert_eq!(found.poll_interval_seconds, 30);
+    assert!(
+        store
+            .oauth_authorisation_by_state("hash-2")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // A state is unique.
+    let error = store
+        .create_oauth_authorisation(&new("hash-1", colleague, now))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::Duplicate { .. }), "{error}");
+    // Used once.
+    let a_minute_later = now + 1.minute();
+    assert!(
+        store
+            .use_oauth_authorisation(started.id, a_minute_later)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .use_oauth_authorisation(started.id, a_minute_later)
+            .await
+            .unwrap()
+    );
+    let used = store
+        .oauth_authorisation_by_state("hash-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(used.used_at, Some(a_minute_later));
+    assert_eq!(used.state(a_minute_later), OAuthAuthorisationState::Used);
+    // Never after it expired.
+    let other = store
+        .create_oauth_authorisation(&new("hash-3", colleague, now))
+        .await
+        .unwrap();
+    let too_late = now + 10.minutes();
+    assert_eq!(other.state(too_late), OAuthAuthorisationState::Expired);
+    assert!(
+        !store
+            .use_oauth_authorisation(other.id, too_late)
+            .await
+            .unwrap()
+    );
+    // A day after they expired, a new one makes the store forget them.
+    store
+        .create_oauth_authorisation(&new("hash-4", admin, now + 25.hours()))
+        .await
+        .unwrap();
+    for forgotten in ["hash-1", "hash-3"] {
+        assert!(
+            store
+                .oauth_authorisation_by_state(forgotten)
+                .await
+                .unwrap()
+                .is_none(),
+            "{forgotten}"
+        );
+    }
 }
 
 /// Deliveries: a replay is one whose id was accepted before.
@@ -1383,6 +1599,10 @@ async fn from_the_previous_schema(store: &Store) {
     assert_eq!(
         (old.provider, old.webhook_status, old.poll_interval_seconds),
         (Provider::Git, WebhookStatus::Manual, 60)
+    );
+    assert_eq!(
+        (old.authorisation, old.token_expires_at),
+        (Authorisation::Credentials, None)
     );
     assert_eq!(old.url, "file:///srv/git/shop.git");
     let kept = store

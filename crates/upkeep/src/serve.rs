@@ -9,7 +9,9 @@ use std::io::{IsTerminal as _, Write as _};
 
 use clap::{Args, ValueEnum};
 use upkeep_hint::Hint;
-use upkeep_server::{App, ExecutorMode, MailSettings, ServerError, Settings};
+use upkeep_server::{
+    App, ExecutorMode, MailSettings, OAuthClientSettings, OAuthSettings, ServerError, Settings,
+};
 
 use crate::{Outcome, print_error};
 
@@ -72,6 +74,30 @@ pub struct ServeArgs {
     /// The sender of the server's mail, e.g. `Upkeep <upkeep@agency.test>`.
     #[arg(long, value_name = "ADDRESS", env = "UPKEEP_MAIL_FROM")]
     pub mail_from: Option<String>,
+
+    /// Let super users connect GitHub repositories by OAuth: the client id of a GitHub OAuth
+    /// app whose callback URL is `<public-url>/oauth/github/callback` (needs `--public-url`).
+    /// Its client secret comes from `UPKEEP_GITHUB_OAUTH_CLIENT_SECRET`, never from the command
+    /// line.
+    #[arg(long, value_name = "ID")]
+    pub github_oauth_client_id: Option<String>,
+
+    /// The GitHub Enterprise the OAuth app is on (default: `https://github.com`; its API is
+    /// `<url>/api/v3`, or `https://api.github.com` for github.com).
+    #[arg(long, value_name = "URL", requires = "github_oauth_client_id")]
+    pub github_url: Option<String>,
+
+    /// Let super users connect GitLab repositories by OAuth: the application id of a GitLab
+    /// application with the `api` scope whose callback URL is
+    /// `<public-url>/oauth/gitlab/callback` (needs `--public-url`). Its secret comes from
+    /// `UPKEEP_GITLAB_OAUTH_CLIENT_SECRET`.
+    #[arg(long, value_name = "ID")]
+    pub gitlab_oauth_client_id: Option<String>,
+
+    /// The self-hosted GitLab the application is on (default: `https://gitlab.com`; its API
+    /// is `<url>/api/v4`).
+    #[arg(long, value_name = "URL", requires = "gitlab_oauth_client_id")]
+    pub gitlab_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -126,7 +152,73 @@ fn say(format: LogFormat, text: &str) {
     }
 }
 
+/// One OAuth app from its client id option and its secret's environment variable; both or
+/// neither, and only with a public URL the provider can send the browser back to.
+fn oauth_client(
+    provider: &str,
+    client_id: Option<&str>,
+    url: Option<&str>,
+    public_url: Option<&str>,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<OAuthClientSettings>, (String, String)> {
+    let flag = format!("--{provider}-oauth-client-id");
+    let variable = format!("UPKEEP_{}_OAUTH_CLIENT_SECRET", provider.to_uppercase());
+    let secret = env(&variable).filter(|secret| !secret.trim().is_empty());
+    match (client_id, secret) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err((
+            format!("{flag} is given, but {variable} is not set"),
+            format!(
+                "put the OAuth app's client secret in {variable}; it is never an argument, since anyone on the machine can read a process's arguments"
+            ),
+        )),
+        (None, Some(_)) => Err((
+            format!("{variable} is set, but {flag} is not given"),
+            format!("give the OAuth app's client id with {flag}, or unset {variable}"),
+        )),
+        (Some(_), Some(_)) if public_url.is_none() => Err((
+            format!("{flag} needs --public-url"),
+            format!(
+                "the provider sends the browser back to <public-url>/oauth/{provider}/callback, the callback URL registered with the OAuth app: start with --public-url https://upkeep.example.com"
+            ),
+        )),
+        (Some(client_id), Some(client_secret)) => Ok(Some(OAuthClientSettings {
+            client_id: client_id.to_string(),
+            client_secret,
+            url: url.map(str::to_string),
+        })),
+    }
+}
+
+/// The OAuth apps of `args` and the environment.
+fn oauth_settings(
+    args: &ServeArgs,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<OAuthSettings, (String, String)> {
+    let public_url = args.public_url.as_deref();
+    let app = |provider, client_id: &Option<String>, url: &Option<String>| {
+        oauth_client(
+            provider,
+            client_id.as_deref(),
+            url.as_deref(),
+            public_url,
+            &env,
+        )
+    };
+    Ok(OAuthSettings {
+        github: app("github", &args.github_oauth_client_id, &args.github_url)?,
+        gitlab: app("gitlab", &args.gitlab_oauth_client_id, &args.gitlab_url)?,
+    })
+}
+
 pub fn run(args: &ServeArgs) -> Outcome {
+    let oauth = match oauth_settings(args, |name| std::env::var(name).ok()) {
+        Ok(oauth) => oauth,
+        Err((message, hint)) => {
+            print_error(&message, Some(&hint));
+            return Outcome::Failed;
+        }
+    };
     init_logs(args.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -138,7 +230,7 @@ pub fn run(args: &ServeArgs) -> Outcome {
             return Outcome::Failed;
         }
     };
-    match runtime.block_on(serve(args)) {
+    match runtime.block_on(serve(args, oauth)) {
         Ok(()) => Outcome::Success,
         Err(error) => {
             print_error(&error.to_string(), error.hint().as_deref());
@@ -147,10 +239,22 @@ pub fn run(args: &ServeArgs) -> Outcome {
     }
 }
 
-async fn serve(args: &ServeArgs) -> Result<(), ServerError> {
+async fn serve(args: &ServeArgs, oauth: OAuthSettings) -> Result<(), ServerError> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(ServerError::Bind)?;
+    let callbacks: Vec<String> = [("GitHub", &oauth.github), ("GitLab", &oauth.gitlab)]
+        .into_iter()
+        .filter(|(_, app)| app.is_some())
+        .map(|(name, _)| {
+            let public_url = args.public_url.as_deref().unwrap_or_default();
+            format!(
+                "{name} (callback URL {}/oauth/{}/callback)",
+                public_url.trim_end_matches('/'),
+                name.to_lowercase()
+            )
+        })
+        .collect();
     let settings = Settings {
         database_url: args.database_url.clone(),
         public_url: args.public_url.clone(),
@@ -167,6 +271,7 @@ async fn serve(args: &ServeArgs) -> Result<(), ServerError> {
             Executor::Embedded => ExecutorMode::Embedded,
             Executor::Agents => ExecutorMode::Agents,
         },
+        oauth,
         ..Settings::new(args.data_dir.clone())
     };
     let app = App::new(settings, listener).await?;
@@ -179,6 +284,15 @@ async fn serve(args: &ServeArgs) -> Result<(), ServerError> {
             args.data_dir.display()
         ),
     );
+    if !callbacks.is_empty() {
+        say(
+            format,
+            &format!(
+                "repositories connect by OAuth through {}",
+                callbacks.join(" and ")
+            ),
+        );
+    }
     if app.interrupted_runs() > 0 {
         say(
             format,

@@ -171,3 +171,84 @@ fn json_logs_are_one_object_per_line() {
     assert_eq!(stopped["message"], "stopped", "{stopped}");
     assert!(child.wait().unwrap().success());
 }
+
+/// OAuth apps: a client id without its secret (or the reverse), or without a public URL the
+/// provider can send the browser back to, refuses to start, saying what to do.
+#[test]
+fn an_oauth_app_needs_its_secret_from_the_environment_and_a_public_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = |arguments: &[&str], secrets: &[(&str, &str)]| {
+        let mut command = Command::cargo_bin("upkeep").unwrap();
+        command
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .args(arguments)
+            .env_remove("UPKEEP_GITHUB_OAUTH_CLIENT_SECRET")
+            .env_remove("UPKEEP_GITLAB_OAUTH_CLIENT_SECRET");
+        for (name, value) in secrets {
+            command.env(name, value);
+        }
+        let output = command.output().unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let public = ["--public-url", "https://upkeep.example.test"];
+    let (status, stderr) = serve(
+        &["--github-oauth-client-id", "Iv1.app", public[0], public[1]],
+        &[],
+    );
+    assert_eq!(status, Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with(
+            "error: --github-oauth-client-id is given, but UPKEEP_GITHUB_OAUTH_CLIENT_SECRET is not set\nhint: put the OAuth app's client secret in UPKEEP_GITHUB_OAUTH_CLIENT_SECRET"
+        ),
+        "{stderr}"
+    );
+    let (status, stderr) = serve(
+        &public,
+        &[("UPKEEP_GITLAB_OAUTH_CLIENT_SECRET", "s3cret-value")],
+    );
+    assert_eq!(status, Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with(
+            "error: UPKEEP_GITLAB_OAUTH_CLIENT_SECRET is set, but --gitlab-oauth-client-id is not given"
+        ),
+        "{stderr}"
+    );
+    let (status, stderr) = serve(
+        &[
+            "--gitlab-oauth-client-id",
+            "app",
+            "--gitlab-url",
+            "https://git.agency.test",
+        ],
+        &[("UPKEEP_GITLAB_OAUTH_CLIENT_SECRET", "s3cret-value")],
+    );
+    assert_eq!(status, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("error: --gitlab-oauth-client-id needs --public-url")
+            && stderr.contains("<public-url>/oauth/gitlab/callback"),
+        "{stderr}"
+    );
+    // A self-hosted instance over plain http elsewhere than this machine is refused too.
+    let (status, stderr) = serve(
+        &[
+            "--gitlab-oauth-client-id",
+            "app",
+            "--gitlab-url",
+            "http://git.agency.test",
+            public[0],
+            public[1],
+        ],
+        &[("UPKEEP_GITLAB_OAUTH_CLIENT_SECRET", "s3cret-value")],
+    );
+    assert_eq!(status, Some(2), "{stderr}");
+    assert!(stderr.contains("which is not https://"), "{stderr}");
+    assert!(!stderr.contains("s3cret-value"), "{stderr}");
+    // `--github-url` alone means nothing.
+    let (status, stderr) = serve(&["--github-url", "https://ghe.agency.test"], &[]);
+    assert_eq!(status, Some(2), "{stderr}");
+    assert!(stderr.contains("--github-oauth-client-id"), "{stderr}");
+}

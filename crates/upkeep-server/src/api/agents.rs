@@ -33,7 +33,6 @@ use super::page::{PageQuery, next_cursor};
 use super::{Body, PathParams, QueryParams, check_field};
 use crate::AppState;
 use crate::auth::Caller;
-use crate::connection::RepositoryAccess;
 use crate::secrets::{new_token, token_hash};
 
 /// How long a lease lasts without an extension.
@@ -411,8 +410,12 @@ async fn offer(state: &AppState, job: &Job) -> ApiResult<JobOffer> {
         .repository(run.workspace)
         .await?
         .ok_or_else(|| ApiError::not_found("repository of the workspace"))?;
-    let access = RepositoryAccess::open(&repository, &state.inner.sealer)
-        .map_err(|error| ApiError::internal(&error))?;
+    let access = state
+        .inner
+        .tokens
+        .open(&repository)
+        .await
+        .map_err(super::repository::access_error)?;
     let (username, password, ssh_key) = match access.credentials {
         GitCredentials::None => (None, None, None),
         GitCredentials::Basic { username, password } => (Some(username), Some(password), None),

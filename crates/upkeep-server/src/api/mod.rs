@@ -8,6 +8,7 @@ pub mod doc;
 pub mod error;
 mod hooks;
 mod logs;
+pub mod oauth;
 mod page;
 pub(crate) mod people;
 pub(crate) mod repository;
@@ -62,6 +63,8 @@ pub fn router() -> OpenApiRouter<AppState> {
             repository::connect_repository
         ))
         .routes(routes!(repository::reclone))
+        .routes(routes!(oauth::start))
+        .routes(routes!(oauth::server))
         .routes(routes!(variables::list))
         .routes(routes!(
             variables::set_for_workspace,

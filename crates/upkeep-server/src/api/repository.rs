@@ -7,11 +7,12 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use upkeep_forge::git::{Git, GitError};
 use upkeep_store::{
-    AccountId, AuditStore, NewRepository, Provider, Repository, RepositoryStore, Role,
-    UpgradeStore, WebhookStatus, WorkspaceId,
+    AccountId, AuditStore, Authorisation, NewRepository, Provider, Repository, RepositoryStore,
+    Role, UpgradeStore, WebhookStatus, WorkspaceId,
 };
 
 use utoipa::ToSchema;
@@ -20,8 +21,9 @@ use super::error::{ApiError, ApiResult, ErrorBody};
 use super::{Body, PathParams, WorkspacePath, check_field};
 use crate::AppState;
 use crate::auth::{Caller, require_role};
-use crate::connection::{RepositoryAccess, Secrets, Transport};
+use crate::connection::{RepositoryAccess, Secrets, Transport, http_host, is_loopback};
 use crate::executor::DropCloneError;
+use crate::oauth::AccessError;
 use crate::webhook_setup;
 
 /// How often polling asks the remote by default, in seconds.
@@ -58,6 +60,9 @@ pub struct ConnectionRequest {
     /// How often to poll the remote while no webhook works, in seconds.
     #[serde(default)]
     pub poll_interval_seconds: Option<i64>,
+    /// Set by the OAuth flow, never sent: the token will come from the provider.
+    #[serde(skip)]
+    pub oauth: bool,
 }
 
 /// A connection whose every field was checked.
@@ -68,6 +73,9 @@ pub struct Connection {
     pub forge_path: Option<String>,
     pub api_base: Option<String>,
     pub poll_interval_seconds: i64,
+    pub authorisation: Authorisation,
+    /// When an OAuth token expires.
+    pub token_expires_at: Option<Timestamp>,
 }
 
 impl Connection {
@@ -80,6 +88,8 @@ impl Connection {
             forge_path: None,
             api_base: None,
             poll_interval_seconds: DEFAULT_POLL_INTERVAL,
+            authorisation: Authorisation::Credentials,
+            token_expires_at: None,
         }
     }
 
@@ -96,23 +106,6 @@ impl Connection {
 
 fn invalid(field: &str, message: impl Into<String>) -> ApiError {
     ApiError::invalid_field(field, message)
-}
-
-/// Whether `host` is this machine, where plain http does not cross a network.
-fn is_loopback(host: &str) -> bool {
-    matches!(host, "127.0.0.1" | "localhost" | "[::1]" | "::1")
-}
-
-/// The host of an `http(s)://` URL, without port.
-fn http_host(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let authority = rest.split('/').next().unwrap_or_default();
-    if authority.starts_with('[') {
-        return authority
-            .split_once(']')
-            .map_or(authority, |(host, _)| &authority[..=host.len()]);
-    }
-    authority.split(':').next().unwrap_or_default()
 }
 
 /// Git URLs the server clones: https, ssh (both forms) and local `file://` repositories; never
@@ -302,7 +295,13 @@ pub fn validate(request: ConnectionRequest) -> ApiResult<Connection> {
     let is_forge = provider != Provider::Git;
     check_forge_fields(&request, provider)?;
     check_git_credentials(&request, provider, transport)?;
-    let sends_secret = request.password.is_some() || request.token.is_some();
+    if request.oauth && transport == Transport::Ssh {
+        return Err(invalid(
+            "url",
+            "`url` must be https:// for a connection by OAuth: git uses the OAuth token over https",
+        ));
+    }
+    let sends_secret = request.password.is_some() || request.token.is_some() || request.oauth;
     if transport == Transport::Http
         && sends_secret
         && url.starts_with("http://")
@@ -351,12 +350,19 @@ pub fn validate(request: ConnectionRequest) -> ApiResult<Connection> {
             token: request.token,
             password: request.password,
             ssh_key: request.ssh_key,
+            refresh_token: None,
         },
         forge_path: request.repository,
         api_base: request
             .api_base
             .map(|base| base.trim_end_matches('/').to_string()),
         poll_interval_seconds,
+        authorisation: if request.oauth {
+            Authorisation::OAuth
+        } else {
+            Authorisation::Credentials
+        },
+        token_expires_at: None,
     })
 }
 
@@ -417,6 +423,7 @@ pub async fn connect(
     let token_sealed = seal(&secrets.token)?;
     let password_sealed = seal(&secrets.password)?;
     let ssh_key_sealed = seal(&secrets.ssh_key)?;
+    let refresh_token_sealed = seal(&secrets.refresh_token)?;
     let webhook_secret =
         crate::secrets::new_token("").map_err(|error| ApiError::internal(&error))?;
     let webhook_secret_sealed = seal(&Some(webhook_secret.clone()))?.unwrap_or_default();
@@ -434,6 +441,9 @@ pub async fn connect(
                 token_sealed: token_sealed.as_deref(),
                 password_sealed: password_sealed.as_deref(),
                 ssh_key_sealed: ssh_key_sealed.as_deref(),
+                authorisation: connection.authorisation,
+                refresh_token_sealed: refresh_token_sealed.as_deref(),
+                token_expires_at: connection.token_expires_at,
                 webhook_secret_sealed: &webhook_secret_sealed,
                 poll_interval_seconds: connection.poll_interval_seconds,
                 heads: &heads,
@@ -467,9 +477,25 @@ pub async fn connected(
                 "the workspace has no repository yet; a super user connects one first",
             )
         })?;
-    let access = RepositoryAccess::open(&repository, &state.inner.sealer)
-        .map_err(|error| ApiError::internal(&error))?;
+    let access = state
+        .inner
+        .tokens
+        .open(&repository)
+        .await
+        .map_err(access_error)?;
     Ok((repository, access))
+}
+
+/// The answer when the repository's credentials cannot be used: an OAuth token that could not
+/// be refreshed is `409 oauth_refresh_failed`, saying to reconnect.
+pub fn access_error(error: AccessError) -> ApiError {
+    match error {
+        AccessError::Refresh(message) => {
+            ApiError::new(StatusCode::CONFLICT, "oauth_refresh_failed", message)
+        }
+        AccessError::Store(error) => error.into(),
+        AccessError::Seal(error) => ApiError::internal(&error),
+    }
 }
 
 /// The connection as anyone may see it: no secret, only whether there is one.
@@ -485,6 +511,14 @@ pub struct RepositoryView {
     pub has_token: bool,
     pub has_password: bool,
     pub has_ssh_key: bool,
+    /// How git and the API are given access: `oauth` (granted through the provider's OAuth
+    /// app), `token`, `password`, `ssh_key` or `none`.
+    pub authorised_by: String,
+    /// When the OAuth token expires (it is refreshed before); `null`: it does not.
+    #[schema(format = DateTime)]
+    pub token_expires_at: Option<String>,
+    /// Why the OAuth token could not be refreshed last: reconnect the repository.
+    pub token_error: Option<String>,
     #[schema(format = DateTime)]
     pub connected_at: String,
     pub webhook: WebhookView,
@@ -519,6 +553,20 @@ pub struct PollingView {
     pub last_error: Option<String>,
 }
 
+fn authorised_by(repository: &Repository) -> &'static str {
+    if repository.authorisation == Authorisation::OAuth {
+        "oauth"
+    } else if repository.token_sealed.is_some() {
+        "token"
+    } else if repository.password_sealed.is_some() {
+        "password"
+    } else if repository.ssh_key_sealed.is_some() {
+        "ssh_key"
+    } else {
+        "none"
+    }
+}
+
 pub fn repository_view(state: &AppState, repository: &Repository) -> RepositoryView {
     let base = state.public_url();
     let last_poll = state.inner.polls.status(repository.workspace);
@@ -531,6 +579,9 @@ pub fn repository_view(state: &AppState, repository: &Repository) -> RepositoryV
         has_token: repository.token_sealed.is_some(),
         has_password: repository.password_sealed.is_some(),
         has_ssh_key: repository.ssh_key_sealed.is_some(),
+        authorised_by: authorised_by(repository).to_string(),
+        token_expires_at: repository.token_expires_at.map(|at| at.to_string()),
+        token_error: repository.token_error.clone(),
         connected_at: repository.connected_at.to_string(),
         webhook: WebhookView {
             status: repository.webhook_status.as_str().to_string(),
@@ -594,15 +645,32 @@ pub async fn connect_and_register(
 ) -> ApiResult<RepositoryView> {
     require_role(state, caller, workspace, Role::SuperUser).await?;
     let connection = validate(request)?;
+    switch(state, workspace, &connection, &caller.account).await
+}
+
+/// Connects (or switches) the workspace to `connection` for `by`, whether its token was
+/// given or granted by OAuth: checks that git can read it, seals the credentials, replaces
+/// the webhook, records the audit entry. The view shows the webhook's secret when it is to be
+/// set up by hand.
+pub async fn switch(
+    state: &AppState,
+    workspace: WorkspaceId,
+    connection: &Connection,
+    by: &upkeep_store::Account,
+) -> ApiResult<RepositoryView> {
     let store = &state.inner.store;
     let previous = store.repository(workspace).await?;
-    // Opened before the connection replaces them: removing an earlier webhook needs them.
-    let previous_access = previous
-        .as_ref()
-        .map(|previous| RepositoryAccess::open(previous, &state.inner.sealer))
-        .transpose()
-        .map_err(|error| ApiError::internal(&error))?;
-    let (_, secret) = connect(state, workspace, &connection, caller.account.id).await?;
+    // Opened before the connection replaces them: removing an earlier webhook needs them. An
+    // OAuth token that cannot be refreshed any more is tried as it is.
+    let previous_access = match &previous {
+        Some(previous) => Some(match state.inner.tokens.open(previous).await {
+            Ok(access) => access,
+            Err(_) => RepositoryAccess::open(previous, &state.inner.sealer)
+                .map_err(|error| ApiError::internal(&error))?,
+        }),
+        None => None,
+    };
+    let (_, secret) = connect(state, workspace, connection, by.id).await?;
     let mut notes = Vec::new();
     // The earlier hook goes first: a provider refuses a second hook with the same URL.
     if let (Some(previous), Some(access)) = (&previous, &previous_access)
@@ -620,11 +688,15 @@ pub async fn connect_and_register(
         .repository(workspace)
         .await?
         .ok_or_else(|| ApiError::not_found("repository"))?;
+    let how = match connection.authorisation {
+        Authorisation::OAuth => " by OAuth",
+        Authorisation::Credentials => "",
+    };
     let (action, detail) = match &previous {
         Some(previous) => (
             "repository.switched",
             format!(
-                "switched from {} ({}) to {} ({})",
+                "switched from {} ({}) to {} ({}){how}",
                 previous.url,
                 previous.provider.as_str(),
                 repository.url,
@@ -634,7 +706,7 @@ pub async fn connect_and_register(
         None => (
             "repository.connected",
             format!(
-                "connected {} ({})",
+                "connected {} ({}){how}",
                 repository.url,
                 repository.provider.as_str()
             ),
@@ -647,12 +719,7 @@ pub async fn connect_and_register(
         setup.detail
     ));
     store
-        .record_audit(
-            Some(workspace),
-            Some(caller.account.id),
-            action,
-            &notes.join("; "),
-        )
+        .record_audit(Some(workspace), Some(by.id), action, &notes.join("; "))
         .await?;
     let mut view = repository_view(state, &repository);
     // The secret is shown once, and only to set the webhook up by hand.

@@ -405,7 +405,7 @@ pub async fn run_now(
             ApiError::new(StatusCode::CONFLICT, "upgrade_running", error.to_string())
         }
         StartError::Store(error) => error.into(),
-        StartError::Credentials(error) => ApiError::internal(&error),
+        StartError::Credentials(error) => super::repository::access_error(error),
     })?;
     state
         .inner

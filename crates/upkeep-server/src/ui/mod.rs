@@ -37,6 +37,27 @@ use axum::routing::{get, post};
 
 pub use error::{UiError, UiResult};
 
+#[derive(Template)]
+#[template(path = "notice.html")]
+struct NoticePage<'a> {
+    layout: layout::Layout,
+    title: &'a str,
+    message: &'a str,
+    ok: bool,
+}
+
+/// A page that says what happened, for answers outside the pages' own flow (a provider's
+/// OAuth callback).
+pub fn notice_page(status: StatusCode, title: &str, message: &str) -> Response {
+    let page = NoticePage {
+        layout: layout::Layout::anonymous(title, None),
+        title,
+        message,
+        ok: status.is_success(),
+    };
+    render(status, &page)
+}
+
 use crate::AppState;
 
 /// The web UI's routes (none under `/api`).

@@ -142,6 +142,7 @@ impl ConnectForm {
             password: (!self.password.is_empty()).then(|| self.password.clone()),
             ssh_key: (!self.ssh_key.trim().is_empty()).then(|| self.ssh_key.clone()),
             poll_interval_seconds,
+            oauth: false,
         })
     }
 
