@@ -234,6 +234,22 @@ fn history_and_log(server: &Server, admin: &mut Client, workspace: i64, id: i64,
     );
     assert_eq!(rest["lines"], json!([]));
     assert_eq!(rest["next_offset"], next);
+    // Its tail, and a page back from there, as a page loads a long log.
+    let log_path = format!("/api/v1/workspaces/{workspace}/upgrades/{id}/log");
+    let (status, tail) = admin.call("GET", &format!("{log_path}?tail=2"), None);
+    assert_eq!(status, 200, "{tail}");
+    assert_eq!(
+        tail["lines"].as_array().unwrap()[..],
+        log["lines"].as_array().unwrap()[text.len() - 2..]
+    );
+    assert_eq!(tail["next_offset"], next);
+    let (_, back) = admin.call(
+        "GET",
+        &format!("{log_path}?before={}&limit=1", tail["previous_offset"]),
+        None,
+    );
+    assert_eq!(back["lines"][0]["text"], text[text.len() - 3]);
+    assert_eq!(back["next_offset"], tail["offset"]);
 
     // The same lines as live events, which end with the run's status; and resumed.
     let events_path = format!("/api/v1/workspaces/{workspace}/upgrades/{id}/log/events");

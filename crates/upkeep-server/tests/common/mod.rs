@@ -204,11 +204,17 @@ pub fn copy_tree(from: &Path, to: &Path) {
 /// A bare repository of the fixture shop (`tests/fixtures/pipeline-shop`) on `main`: its
 /// `file://` URL and the commit.
 pub fn shop_remote(dir: &Path) -> (String, String) {
+    shop_remote_edited(dir, |_| {})
+}
+
+/// As [`shop_remote`], with the working copy changed by `edit` before the commit.
+pub fn shop_remote_edited(dir: &Path, edit: impl FnOnce(&Path)) -> (String, String) {
     let work = dir.join("work");
     copy_tree(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/pipeline-shop"),
         &work,
     );
+    edit(&work);
     git(&work, &["init", "-q", "-b", "main"]);
     git(&work, &["add", "-A"]);
     git(&work, &["commit", "-q", "-m", "shop"]);
