@@ -462,6 +462,18 @@ impl Git {
         .map(drop)
     }
 
+    /// The text of the file at `path` (from the repository's root) in revision `rev`, without
+    /// checking it out; `None` when that revision has no such file.
+    pub fn file_at(&self, rev: &str, path: &str) -> Result<Option<String>, GitError> {
+        check_name(rev)?;
+        let spec = format!("{rev}:{path}");
+        // `cat-file -e` tells a missing file apart from a failure without parsing git's words.
+        if !self.output(&["cat-file", "-e", &spec])?.status.success() {
+            return Ok(None);
+        }
+        self.run(&["cat-file", "blob", &spec]).map(Some)
+    }
+
     /// Where [`Git::mirror_branches`] keeps the tip of the remote's default branch.
     pub const REMOTE_HEAD: &str = "refs/upkeep/remote-head";
 
@@ -595,6 +607,26 @@ mod tests {
             origin,
             git,
         }
+    }
+
+    #[test]
+    fn file_at_reads_a_committed_file_and_tells_a_missing_one() {
+        let f = fixture();
+        write(&f.work, "composer.json", "{\"changed\": true}\n");
+        assert_eq!(
+            f.git.file_at("HEAD", "composer.json").unwrap().as_deref(),
+            Some("{}\n"),
+            "the committed text, not the working tree's"
+        );
+        assert_eq!(f.git.file_at("HEAD", "upkeep.yml").unwrap(), None);
+        assert_eq!(
+            f.git.file_at("no-such-branch", "composer.json").unwrap(),
+            None
+        );
+        assert!(matches!(
+            f.git.file_at("--help", "composer.json"),
+            Err(GitError::InvalidName(_))
+        ));
     }
 
     #[test]
