@@ -502,7 +502,7 @@ mod tests {
         let mut whole = Vec::new();
         for text in texts {
             let start = log.len() as u64;
-            log.push_str(&format!("2025-05-01T12:00:03.000Z o {text}\n"));
+            let _ = writeln!(log, "2025-05-01T12:00:03.000Z o {text}");
             whole.push((start, log.len() as u64, text));
         }
         // A line being written is never read.
