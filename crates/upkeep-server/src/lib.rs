@@ -19,6 +19,7 @@
 
 pub mod api;
 mod auth;
+mod badge;
 pub mod clock;
 mod connection;
 mod demo;
@@ -314,6 +315,7 @@ impl App {
             .route("/workspaces/{workspace}/runs/{run}", get(pages::run))
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(ready))
+            .route("/badges/{workspace}/{badge}", get(badge::public))
             .route("/metrics", get(metrics::metrics))
             .merge(api::router().split_for_parts().0)
             .fallback(|| async { api::error::ApiError::not_found("route") })

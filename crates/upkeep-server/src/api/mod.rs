@@ -6,8 +6,10 @@
 mod agents;
 pub mod doc;
 pub mod error;
+mod findings;
 mod hooks;
 mod logs;
+mod overview;
 mod page;
 mod people;
 mod repository;
@@ -84,7 +86,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(runs::cancel))
         .routes(routes!(runs::rerun))
         .routes(routes!(runs::log_range))
-        .routes(routes!(runs::log_events));
+        .routes(routes!(runs::log_events))
+        .routes(routes!(overview::overview))
+        .routes(routes!(overview::badge))
+        .routes(routes!(findings::findings));
     OpenApiRouter::with_openapi(doc::base()).nest(PREFIX, api)
 }
 

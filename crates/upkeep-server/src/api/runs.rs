@@ -101,9 +101,9 @@ pub struct StartRun {
 #[into_params(parameter_in = Path)]
 pub struct EnvironmentPath {
     /// The workspace's id.
-    workspace: i64,
+    pub(super) workspace: i64,
     /// An environment of the repository's `upkeep.yml`.
-    environment: String,
+    pub(super) environment: String,
 }
 
 /// Start the environment's main pipeline by hand.
@@ -315,7 +315,7 @@ pub async fn workspace_runs(
 }
 
 /// A run of the workspace, and its record when it has one yet.
-async fn find_run(
+pub async fn find_run(
     state: &AppState,
     workspace: WorkspaceId,
     run_id: &str,
@@ -339,9 +339,9 @@ async fn find_run(
 #[into_params(parameter_in = Path)]
 pub struct RunPath {
     /// The workspace's id.
-    workspace: i64,
+    pub(super) workspace: i64,
     /// The run's id, e.g. `20261201T080000.000Z-00000001`.
-    run: String,
+    pub(super) run: String,
 }
 
 /// A run and its record.

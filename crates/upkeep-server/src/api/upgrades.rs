@@ -116,7 +116,7 @@ pub struct PullRequestView {
 }
 
 impl UpgradeRunView {
-    fn of(run: &UpgradeRun) -> Self {
+    pub(super) fn of(run: &UpgradeRun) -> Self {
         Self {
             id: run.id,
             trigger: run.trigger.as_str(),
