@@ -92,7 +92,10 @@ fn a_long_log_reads_from_its_tail_back_to_its_start_with_every_line_once() {
     assert_eq!(starts, 0);
     assert!(pages.len() > LINES / 7000, "{} pages", pages.len());
     let back_to_start: Vec<String> = pages.into_iter().rev().flatten().collect();
-    assert_eq!(back_to_start, all, "tail and pages back give every line once");
+    assert_eq!(
+        back_to_start, all,
+        "tail and pages back give every line once"
+    );
 
     // Without `limit`, a page back holds 200 lines; an offset inside a line counts the lines
     // that end before it.
