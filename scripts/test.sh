@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Tools the tests use for real: npm (npm-advisory runs `npm audit` against a loopback registry),
-# git, PostgreSQL, and composer with PHP (the upgrader runs Composer, and its version semantics are checked
+# git, PostgreSQL, Chromium, and composer with PHP (the upgrader runs Composer, and its version semantics are checked
 # against Composer's own composer/semver). Installed from Debian packages when missing.
 missing=()
 command -v npm >/dev/null 2>&1 || missing+=(npm)
@@ -18,6 +18,10 @@ ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 # The tz database, for upgrade schedules in a time zone (jiff reads /usr/share/zoneinfo).
 [ -d /usr/share/zoneinfo/Europe ] || missing+=(tzdata)
+# Headless Chromium and its WebDriver for the web UI's browser tests (crates/upkeep-server/tests/
+# browser.rs starts chromedriver on a loopback port; the tests fail, never skip, without them).
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}" >&2
     sudo_cmd=""

@@ -66,6 +66,9 @@ pub struct Environment {
     pub secrets: Vec<String>,
     /// Time limit of each step.
     pub timeout: Duration,
+    /// Labels an agent must carry to run the environment's pipeline, when a server hands runs
+    /// to remote agents (`upkeep serve --executor agents`); sorted, once each.
+    pub agent_labels: Vec<String>,
 }
 
 /// What a failing quality gate does to the run.
@@ -538,6 +541,8 @@ struct RawEnvironment {
     secrets: Vec<SecretName>,
     #[serde(default)]
     timeout: Option<StepTimeout>,
+    #[serde(default)]
+    agent_labels: Vec<AgentLabel>,
 }
 
 impl RawEnvironment {
@@ -572,6 +577,13 @@ impl RawEnvironment {
             timeout: self
                 .timeout
                 .map_or(DEFAULT_STEP_TIMEOUT, |timeout| timeout.0),
+            agent_labels: {
+                let mut labels: Vec<String> =
+                    self.agent_labels.into_iter().map(|label| label.0).collect();
+                labels.sort();
+                labels.dedup();
+                labels
+            },
         }
     }
 }
@@ -686,6 +698,31 @@ impl<'de> Deserialize<'de> for SecretName {
     }
 }
 
+/// Whether `label` can be an agent's label: 1 to 64 ASCII letters, digits, `-`, `_`, `.` and
+/// `:` (`agent:<name>` names one agent).
+pub fn is_agent_label(label: &str) -> bool {
+    (1..=64).contains(&label.len())
+        && label
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
+}
+
+struct AgentLabel(String);
+
+impl<'de> Deserialize<'de> for AgentLabel {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        checked_string(deserializer, |label| {
+            if is_agent_label(&label) {
+                Ok(Self(label))
+            } else {
+                Err(format!(
+                    "invalid agent label `{label}`: use 1 to 64 letters, digits, `-`, `_`, `.` and `:`"
+                ))
+            }
+        })
+    }
+}
+
 struct StepTimeout(Duration);
 
 impl<'de> Deserialize<'de> for StepTimeout {
@@ -716,6 +753,7 @@ environments:
     keep-releases: 3
     secrets: [DB_PASSWORD, API_TOKEN]
     timeout: 1h30m
+    agent-labels: [php8.3, linux, php8.3]
   production:
     branch: main
     target:
@@ -765,6 +803,7 @@ environments:
                 keep_releases: 3,
                 secrets: vec!["DB_PASSWORD".to_string(), "API_TOKEN".to_string()],
                 timeout: Duration::from_mins(90),
+                agent_labels: vec!["linux".to_string(), "php8.3".to_string()],
             }
         );
     }
@@ -779,6 +818,7 @@ environments:
         assert_eq!(production.keep_releases, 5);
         assert_eq!(production.timeout, Duration::from_hours(1));
         assert_eq!(production.secrets, Vec::<String>::new());
+        assert_eq!(production.agent_labels, Vec::<String>::new());
         assert_eq!(production.buildspec, StageBuildspecs::default());
         assert_eq!(production.deploy_file, PathBuf::from("/repo/deploy.yml"));
         assert_eq!(
@@ -822,7 +862,7 @@ environments:
             error(text),
             "/repo/upkeep.yml:5:5: at `environments.staging.deploy-typ`: unknown field \
              `deploy-typ`, expected one of branch, deploy-file, deploy-type, destructive-allowed, gate, approval, \
-             target, buildspec, keep-releases, secrets, timeout"
+             target, buildspec, keep-releases, secrets, timeout, agent-labels"
         );
     }
 
@@ -853,6 +893,16 @@ environments:
             error(text),
             "/repo/upkeep.yml:5:20: at `environments.staging.keep-releases`: keep-releases \
              must be at least 1 (the active release is always kept)"
+        );
+    }
+
+    #[test]
+    fn an_invalid_agent_label_is_reported_at_the_value() {
+        let text = "project: my-shop\nenvironments:\n  staging:\n    target: {local: {path: t}}\n    agent-labels: [linux, 'php 8']\n";
+        assert_eq!(
+            error(text),
+            "/repo/upkeep.yml:5:27: at `environments.staging.agent-labels[1]`: invalid agent \
+             label `php 8`: use 1 to 64 letters, digits, `-`, `_`, `.` and `:`"
         );
     }
 

@@ -45,12 +45,7 @@ impl FromRequestParts<AppState> for Caller {
                 .ok_or_else(ApiError::unauthenticated)?;
             return active_account(state, account, None).await;
         }
-        let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
-            return Err(ApiError::unauthenticated());
-        };
-        let hash = token_hash(token);
-        let session = store
-            .session(&hash, now)
+        let (hash, session) = cookie_session(state, &parts.headers)
             .await?
             .ok_or_else(ApiError::unauthenticated)?;
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
@@ -69,6 +64,37 @@ impl FromRequestParts<AppState> for Caller {
             }
         }
         active_account(state, session.account, Some(hash)).await
+    }
+}
+
+/// The session of the request's cookie that has not expired: its token hash and the session.
+/// `None` without a session cookie or with one that does not hold.
+async fn cookie_session(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> ApiResult<Option<(String, upkeep_store::Session)>> {
+    let Some(token) = cookie(headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let hash = token_hash(token);
+    let session = state.inner.store.session(&hash, Timestamp::now()).await?;
+    Ok(session.map(|session| (hash, session)))
+}
+
+/// The signed-in browser of a request, for the web UI's pages and forms: the caller and its
+/// session's CSRF token, which the UI's forms carry in a field (the JSON API wants the header).
+/// `None` without a session that holds, or for a disabled account.
+pub async fn browser_session(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> ApiResult<Option<(Caller, String)>> {
+    let Some((hash, session)) = cookie_session(state, headers).await? else {
+        return Ok(None);
+    };
+    match active_account(state, session.account, Some(hash)).await {
+        Ok(caller) => Ok(Some((caller, session.csrf_token))),
+        Err(error) if error.status == StatusCode::UNAUTHORIZED => Ok(None),
+        Err(error) => Err(error),
     }
 }
 

@@ -225,13 +225,19 @@ impl Executor {
     /// store as it changes.
     pub fn start(&self, job: Job) {
         if self.mode == ExecutorMode::Agents {
-            self.queue_for_agents(
-                job.run_id,
-                JobKind::Pipeline,
-                job.revision,
-                job.requested_by,
-                Vec::new(),
-            );
+            let executor = self.clone();
+            let handle = Handle::current();
+            tokio::task::spawn_blocking(move || {
+                let labels = executor.required_labels(&job);
+                let _entered = handle.enter();
+                executor.queue_for_agents(
+                    job.run_id,
+                    JobKind::Pipeline,
+                    job.revision,
+                    job.requested_by,
+                    labels,
+                );
+            });
             return;
         }
         let executor = self.clone();
@@ -273,6 +279,38 @@ impl Executor {
                 ));
             }
         });
+    }
+
+    /// The labels an agent must carry to run the job: the environment's `agent-labels` in
+    /// `upkeep.yml` at the revision the run builds, read from the server's clone. None when it
+    /// cannot be read: the agent that takes the job then fails the run with the reason, as
+    /// this process would.
+    fn required_labels(&self, job: &Job) -> Vec<String> {
+        let dirs = self.dirs(job.workspace);
+        let lock = self.clone_lock(job.workspace);
+        let _guard = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let context = prepare_clone(&job.access, &dirs.clone, &self.data_dir).and_then(|git| {
+            upkeep_runner::checkout::check_out_for_run(
+                &git,
+                &dirs.clone,
+                &job.environment,
+                job.revision.as_deref(),
+                &dirs.state,
+            )
+            .map_err(ExecutorError::from)
+        });
+        match context {
+            Ok((context, _)) => context.environment.agent_labels.clone(),
+            Err(error) => {
+                tracing::warn!(
+                    target: "upkeep::runs",
+                    run = %job.run_id,
+                    %error,
+                    "cannot read the environment's agent labels; any agent may take the run"
+                );
+                Vec::new()
+            }
+        }
     }
 
     fn run(&self, job: &Job, observer: &StoreObserver) -> Result<RunRecord, ExecutorError> {
@@ -562,6 +600,25 @@ impl Executor {
             return Ok(false);
         }
         fs_err::remove_dir_all(&clone).map_err(DropCloneError::Io)?;
+        Ok(true)
+    }
+}
+
+impl Executor {
+    /// Clones the workspace's repository, or brings the clone up to date, unless a run holds
+    /// the clone now (that run does it itself): `Ok(false)` then.
+    pub fn refresh_clone(
+        &self,
+        workspace: WorkspaceId,
+        access: &RepositoryAccess,
+    ) -> Result<bool, ExecutorError> {
+        let lock = self.clone_lock(workspace);
+        let _guard = match lock.try_lock() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return Ok(false),
+        };
+        prepare_clone(access, &self.dirs(workspace).clone, &self.data_dir)?;
         Ok(true)
     }
 }

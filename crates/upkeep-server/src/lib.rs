@@ -1,7 +1,7 @@
 //! The platform's server: the REST API under `/api/v1` (sign-in, sessions and API tokens,
 //! workspaces, members and roles, invitations, the audit log, repositories, runs through the
-//! embedded executor with approvals and live logs), health endpoints, and the
-//! one-time setup link of a server without accounts. The store is the embedded SQLite database
+//! embedded executor with approvals and live logs), the web UI's server-rendered pages (`ui`),
+//! health endpoints, and the one-time setup link of a server without accounts. The store is the embedded SQLite database
 //! under the data directory unless a PostgreSQL URL is given. Nothing here prints: the binary
 //! shows the setup link and logs.
 //!
@@ -23,15 +23,16 @@ mod badge;
 pub mod clock;
 mod connection;
 mod demo;
+mod environments;
 mod executor;
 mod mail;
 mod metrics;
-mod pages;
 mod polling;
 mod requests;
 mod scheduler;
 mod sealing;
 mod secrets;
+mod ui;
 mod upgrader;
 mod webhook_setup;
 
@@ -156,6 +157,8 @@ struct Inner {
     composer: String,
     /// Held while an upgrade run is checked for and queued.
     upgrade_starts: tokio::sync::Mutex<()>,
+    /// Why the clone made to read a workspace's environments failed, until one succeeds.
+    clone_failures: environments::CloneFailures,
 }
 
 impl AppState {
@@ -181,6 +184,15 @@ impl AppState {
             *setup = None;
         }
         valid
+    }
+
+    /// Whether the setup link still works (the server has no account yet).
+    fn setup_pending(&self) -> bool {
+        self.inner
+            .setup_token
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
     }
 
     /// Gives the setup token back after a request that used it failed its checks.
@@ -278,6 +290,7 @@ impl App {
                     clock: Arc::clone(&settings.clock),
                     composer: settings.composer.clone(),
                     upgrade_starts: tokio::sync::Mutex::new(()),
+                    clone_failures: environments::CloneFailures::default(),
                 }),
             },
             listener,
@@ -309,16 +322,14 @@ impl App {
         let poller = polling::spawn(self.state.clone());
         let scheduler = scheduler::spawn(self.state.clone());
         let router = Router::new()
-            .route("/", get(pages::home))
-            .route("/setup", get(pages::setup))
-            .route("/invitations/accept", get(pages::accept_invitation))
-            .route("/workspaces/{workspace}/runs/{run}", get(pages::run))
+            .merge(ui::router())
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(ready))
             .route("/badges/{workspace}/{badge}", get(badge::public))
             .route("/metrics", get(metrics::metrics))
             .merge(api::router().split_for_parts().0)
-            .fallback(|| async { api::error::ApiError::not_found("route") })
+            .fallback(ui::fallback)
+            .layer(axum::middleware::from_fn(ui::html_headers))
             .layer(axum::middleware::from_fn_with_state(
                 self.state.clone(),
                 requests::observe,

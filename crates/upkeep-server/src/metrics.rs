@@ -1,21 +1,22 @@
 //! Prometheus metrics at `/metrics`, in the text exposition format: runs by status, runs this
-//! process drives now, webhook deliveries by verdict, uptime, and request latencies by route. Counts only: no names, no
-//! secrets.
+//! process drives now, jobs waiting for an agent, webhook deliveries by verdict, uptime, and
+//! request latencies by route. Counts only: no names, no secrets.
 
 use std::fmt::Write as _;
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use upkeep_store::{DeliveryStore, RunStore};
+use upkeep_store::{DeliveryStore, JobStore, RunStore};
 
 use crate::AppState;
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let store = &state.inner.store;
-    let (Ok(runs), Ok(deliveries)) = (
+    let (Ok(runs), Ok(deliveries), Ok(queued_jobs)) = (
         store.count_runs_by_status().await,
         store.count_deliveries_by_verdict().await,
+        store.count_queued_jobs().await,
     ) else {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -40,6 +41,11 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         "upkeep_running_runs {}",
         state.inner.executor.running_count()
     );
+    // What to scale remote agents by: work that waits for one (none with the embedded executor).
+    text.push_str(
+        "# HELP upkeep_agent_jobs_queued Jobs waiting for an agent to take them.\n# TYPE upkeep_agent_jobs_queued gauge\n",
+    );
+    let _ = writeln!(text, "upkeep_agent_jobs_queued {queued_jobs}");
     text.push_str(
         "# HELP upkeep_webhook_deliveries_total Webhook deliveries by verdict.\n# TYPE upkeep_webhook_deliveries_total counter\n",
     );

@@ -25,7 +25,8 @@ impl Drop for Killed {
 }
 
 /// A bare repository of the fixture shop: its `file://` URL. Staging's install takes long
-/// (and says when it started, in `install-started` beside the repository).
+/// (and says when it started, in `install-started` beside the repository); production needs
+/// an agent labelled `linux`.
 fn shop_remote(dir: &Path) -> String {
     let work = dir.join("work");
     copy_tree(
@@ -50,6 +51,14 @@ fn shop_remote(dir: &Path) -> String {
         .unwrap()
         .replace("bin/record-hook install-destructive", "bin/slow-install");
     std::fs::write(&deploy_file, text).unwrap();
+    // Production runs only on agents that carry `linux`.
+    let project_file = work.join("upkeep.yml");
+    let text = std::fs::read_to_string(&project_file).unwrap().replace(
+        "    timeout: 10m\n",
+        "    timeout: 10m\n    agent-labels: [linux]\n",
+    );
+    assert!(text.contains("agent-labels"), "{text}");
+    std::fs::write(&project_file, text).unwrap();
     git(&work, &["init", "-q", "-b", "main"]);
     git(&work, &["add", "-A"]);
     git(&work, &["commit", "-q", "-m", "shop"]);
@@ -208,4 +217,72 @@ fn wait_for(admin: &mut Client, path: &str, wanted: &str) -> Value {
         assert!(Instant::now() < deadline, "the run never got there: {run}");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// An environment's `agent-labels` keep its runs from agents without them: the job waits in
+/// the queue until an agent that carries them asks.
+#[test]
+fn a_run_waits_for_an_agent_with_its_environments_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let remote = shop_remote(dir.path());
+    let server = Serve::start_with(&dir.path().join("server"), &["--executor", "agents"]);
+    let (mut admin, workspace) = server.set_up("shop");
+    let (status, body) = admin.call(
+        "PUT",
+        &format!("/api/v1/workspaces/{workspace}/repository"),
+        Some(&json!({ "url": remote })),
+    );
+    assert_eq!(status, 200, "{body}");
+    let mut register = |name: &str, labels: &[&str]| {
+        let (status, registered) = admin.call(
+            "POST",
+            "/api/v1/agents",
+            Some(&json!({ "name": name, "labels": labels })),
+        );
+        assert_eq!(status, 201, "{registered}");
+        registered["token"].as_str().unwrap().to_string()
+    };
+    let windows = register("windows-box", &["windows"]);
+    let linux = register("linux-box", &["linux"]);
+
+    let (status, started) = admin.call(
+        "POST",
+        &format!("/api/v1/workspaces/{workspace}/environments/production/runs"),
+        Some(&json!({})),
+    );
+    assert_eq!(status, 202, "{started}");
+    let deadline = Instant::now() + Duration::from_mins(2);
+    loop {
+        let (_, metrics) = admin.call("GET", "/metrics", None);
+        if metrics
+            .as_str()
+            .unwrap()
+            .contains("upkeep_agent_jobs_queued 1")
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the job never got queued: {metrics}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let lease = |token: &str| -> Value {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut response = agent
+            .post(format!("{}/api/v1/agent/jobs/lease", server.url))
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .send(json!({ "wait_seconds": 0 }).to_string())
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap()
+    };
+    assert_eq!(lease(&windows), json!({ "job": null }));
+    let offer = lease(&linux);
+    assert_eq!(offer["run_id"], started["run_id"], "{offer}");
+    assert_eq!(offer["environment"], "production");
 }

@@ -50,10 +50,12 @@ fn require_admin(caller: &Caller) -> ApiResult<()> {
 }
 
 fn check_label(label: &str) -> ApiResult<()> {
-    let valid = label
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
-    check_field("labels", label, 64, valid)
+    check_field(
+        "labels",
+        label,
+        64,
+        upkeep_pipeline::project_file::is_agent_label(label),
+    )
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -11,12 +11,12 @@ mod hooks;
 mod logs;
 mod overview;
 mod page;
-mod people;
-mod repository;
-mod runs;
-mod session;
-mod setup;
-mod tokens;
+pub(crate) mod people;
+pub(crate) mod repository;
+pub(crate) mod runs;
+pub(crate) mod session;
+pub(crate) mod setup;
+pub(crate) mod tokens;
 mod upgrades;
 mod variables;
 

@@ -68,15 +68,32 @@ pub async fn create_workspace(
     caller: Caller,
     Body(request): Body<NewWorkspace>,
 ) -> ApiResult<(StatusCode, Json<WorkspaceView>)> {
+    let workspace = create_workspace_as(&state, &caller, &request.name).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(WorkspaceView {
+            id: workspace.id.0,
+            name: workspace.name,
+        }),
+    ))
+}
+
+/// Creates a workspace whose first super user is the caller, who must be the server's admin.
+/// Shared by the API and the web UI.
+pub async fn create_workspace_as(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+) -> ApiResult<upkeep_store::Workspace> {
     if !caller.account.is_admin {
         return Err(ApiError::forbidden(
             "only the server's admin may create workspaces",
         ));
     }
-    check_workspace_name(&request.name)?;
+    check_workspace_name(name)?;
     let store = &state.inner.store;
     let workspace = store
-        .create_workspace(request.name.trim(), caller.account.id)
+        .create_workspace(name.trim(), caller.account.id)
         .await?;
     store
         .record_audit(
@@ -86,13 +103,7 @@ pub async fn create_workspace(
             &format!("created workspace `{}`", workspace.name),
         )
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(WorkspaceView {
-            id: workspace.id.0,
-            name: workspace.name,
-        }),
-    ))
+    Ok(workspace)
 }
 
 /// Workspace names: letters, digits, `-`, `_`, `.` and spaces, up to 64 characters.
@@ -236,12 +247,12 @@ pub async fn set_role(
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({ "email": "dev@agency.test", "role": "regular_user", "expires_in_days": 7 }))]
 pub struct NewInvitationRequest {
-    email: String,
+    pub email: String,
     /// `super_user` or `regular_user`.
-    role: String,
+    pub role: String,
     /// 1 to 90 (default 7).
     #[serde(default)]
-    expires_in_days: Option<i64>,
+    pub expires_in_days: Option<i64>,
 }
 
 /// A new invitation: its one-time link, to pass on (mail is not sent yet).
@@ -282,7 +293,19 @@ pub async fn invite(
     Body(request): Body<NewInvitationRequest>,
 ) -> ApiResult<(StatusCode, Json<CreatedInvitation>)> {
     let workspace = WorkspaceId(path.workspace);
-    require_role(&state, &caller, workspace, Role::SuperUser).await?;
+    let answer = invite_to(&state, &caller, workspace, &request).await?;
+    Ok((StatusCode::CREATED, Json(answer)))
+}
+
+/// Invites someone into the workspace (super users): the invitation, mailed when a mail server
+/// takes it, else with its one-time link for the inviter. Shared by the API and the web UI.
+pub async fn invite_to(
+    state: &AppState,
+    caller: &Caller,
+    workspace: WorkspaceId,
+    request: &NewInvitationRequest,
+) -> ApiResult<CreatedInvitation> {
+    require_role(state, caller, workspace, Role::SuperUser).await?;
     check_email(&request.email)?;
     let role = parse_role(&request.role)?;
     let days = request.expires_in_days.unwrap_or(DEFAULT_INVITATION_DAYS);
@@ -328,7 +351,7 @@ pub async fn invite(
     };
     let mailed = match &state.inner.mailer {
         Some(mailer) => Some(
-            mail_invitation(&state, mailer, &caller, workspace, &invitation, &link)
+            mail_invitation(state, mailer, caller, workspace, &invitation, &link)
                 .await
                 .map_err(|error| error.to_string()),
         ),
@@ -349,7 +372,7 @@ pub async fn invite(
             answer.token = Some(token);
         }
     }
-    Ok((StatusCode::CREATED, Json(answer)))
+    Ok(answer)
 }
 
 async fn mail_invitation(
@@ -497,12 +520,12 @@ pub async fn revoke_invitation(
 }))]
 pub struct Acceptance {
     /// The token of the invitation's link.
-    token: String,
+    pub token: String,
     /// For a newcomer: the account to create with the invited email.
     #[serde(default)]
-    display_name: Option<String>,
+    pub display_name: Option<String>,
     #[serde(default)]
-    password: Option<String>,
+    pub password: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -538,10 +561,24 @@ pub async fn accept_invitation(
     caller: Option<Caller>,
     Body(request): Body<Acceptance>,
 ) -> ApiResult<Response> {
-    let store = &state.inner.store;
-    let now = Timestamp::now();
-    let invitation = store
-        .invitation_by_token_hash(&token_hash(&request.token))
+    let (body, cookie) = accept(&state, caller, request).await?;
+    Ok(match cookie {
+        Some(cookie) => {
+            (StatusCode::OK, [(header::SET_COOKIE, cookie)], Json(body)).into_response()
+        }
+        None => (StatusCode::OK, Json(body)).into_response(),
+    })
+}
+
+/// The pending invitation of a link's token, or why it cannot be used.
+pub async fn usable_invitation(
+    state: &AppState,
+    token: &str,
+) -> ApiResult<upkeep_store::Invitation> {
+    let invitation = state
+        .inner
+        .store
+        .invitation_by_token_hash(&token_hash(token))
         .await?
         .ok_or_else(|| {
             ApiError::new(
@@ -550,7 +587,7 @@ pub async fn accept_invitation(
                 "this invitation link is not valid",
             )
         })?;
-    let state_now = invitation.state(now);
+    let state_now = invitation.state(Timestamp::now());
     if state_now != InvitationState::Pending {
         return Err(ApiError::new(
             StatusCode::GONE,
@@ -558,6 +595,20 @@ pub async fn accept_invitation(
             format!("the invitation cannot be used: it {state_now}"),
         ));
     }
+    Ok(invitation)
+}
+
+/// Accepts an invitation: a newcomer's account is created (and signed in: the `Set-Cookie`
+/// value comes back too); someone with an account must be signed in as it. Shared by the API
+/// and the web UI.
+pub async fn accept(
+    state: &AppState,
+    caller: Option<Caller>,
+    request: Acceptance,
+) -> ApiResult<(Accepted, Option<String>)> {
+    let store = &state.inner.store;
+    let now = Timestamp::now();
+    let invitation = usable_invitation(state, &request.token).await?;
     let existing = store.account_by_email(&invitation.email).await?;
     let (account, cookie) = match (existing, caller) {
         (Some(existing), Some(caller)) if caller.account.id == existing.id => {
@@ -595,7 +646,7 @@ pub async fn accept_invitation(
                     now,
                 )
                 .await?;
-            let session = start_session(&state, account).await?;
+            let session = start_session(state, account).await?;
             (account, Some(session))
         }
     };
@@ -620,9 +671,9 @@ pub async fn accept_invitation(
     Ok(match cookie {
         Some((cookie, csrf)) => {
             body.csrf_token = Some(csrf);
-            (StatusCode::OK, [(header::SET_COOKIE, cookie)], Json(body)).into_response()
+            (body, Some(cookie))
         }
-        None => (StatusCode::OK, Json(body)).into_response(),
+        None => (body, None),
     })
 }
 

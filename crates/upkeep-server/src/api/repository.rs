@@ -33,31 +33,31 @@ pub const DEFAULT_POLL_INTERVAL: i64 = 60;
 pub struct ConnectionRequest {
     /// `github`, `gitlab` or `git` (the default).
     #[serde(default)]
-    provider: Option<String>,
+    pub provider: Option<String>,
     /// `https://`, `ssh://`, `git@host:path` or `file://`; never with credentials in it.
-    url: String,
+    pub url: String,
     /// GitHub or GitLab: a personal (or project) access token.
     #[serde(default)]
-    token: Option<String>,
+    pub token: Option<String>,
     /// GitHub Enterprise or a self-hosted GitLab: the API's base URL.
     #[serde(default)]
-    api_base: Option<String>,
+    pub api_base: Option<String>,
     /// GitHub or GitLab: `owner/repo` or `group/sub/project` when the URL does not say.
     #[serde(default)]
-    repository: Option<String>,
+    pub repository: Option<String>,
     /// A git URL over https: user name and password.
     #[serde(default)]
-    username: Option<String>,
+    pub username: Option<String>,
     #[serde(default)]
     #[schema(format = Password)]
-    password: Option<String>,
+    pub password: Option<String>,
     /// A git URL over ssh: a private key without passphrase.
     #[serde(default)]
     #[schema(format = Password)]
-    ssh_key: Option<String>,
+    pub ssh_key: Option<String>,
     /// How often to poll the remote while no webhook works, in seconds.
     #[serde(default)]
-    poll_interval_seconds: Option<i64>,
+    pub poll_interval_seconds: Option<i64>,
 }
 
 /// A connection whose every field was checked.
@@ -519,7 +519,7 @@ pub struct PollingView {
     pub last_error: Option<String>,
 }
 
-fn repository_view(state: &AppState, repository: &Repository) -> RepositoryView {
+pub fn repository_view(state: &AppState, repository: &Repository) -> RepositoryView {
     let base = state.public_url();
     let last_poll = state.inner.polls.status(repository.workspace);
     RepositoryView {
@@ -578,7 +578,21 @@ pub async fn connect_repository(
     Body(request): Body<ConnectionRequest>,
 ) -> ApiResult<Json<RepositoryView>> {
     let workspace = WorkspaceId(path.workspace);
-    require_role(&state, &caller, workspace, Role::SuperUser).await?;
+    let view = connect_and_register(&state, &caller, workspace, request).await?;
+    Ok(Json(view))
+}
+
+/// Connects (or switches) the workspace's repository for a super user: checks the request and
+/// that git reads the repository, replaces an earlier webhook, registers the new one where the
+/// provider allows, and records it in the audit log. The view holds the webhook secret only
+/// when the webhook is to be set up by hand. Shared by the API and the web UI.
+pub async fn connect_and_register(
+    state: &AppState,
+    caller: &Caller,
+    workspace: WorkspaceId,
+    request: ConnectionRequest,
+) -> ApiResult<RepositoryView> {
+    require_role(state, caller, workspace, Role::SuperUser).await?;
     let connection = validate(request)?;
     let store = &state.inner.store;
     let previous = store.repository(workspace).await?;
@@ -588,7 +602,7 @@ pub async fn connect_repository(
         .map(|previous| RepositoryAccess::open(previous, &state.inner.sealer))
         .transpose()
         .map_err(|error| ApiError::internal(&error))?;
-    let (_, secret) = connect(&state, workspace, &connection, caller.account.id).await?;
+    let (_, secret) = connect(state, workspace, &connection, caller.account.id).await?;
     let mut notes = Vec::new();
     // The earlier hook goes first: a provider refuses a second hook with the same URL.
     if let (Some(previous), Some(access)) = (&previous, &previous_access)
@@ -640,12 +654,12 @@ pub async fn connect_repository(
             &notes.join("; "),
         )
         .await?;
-    let mut view = repository_view(&state, &repository);
+    let mut view = repository_view(state, &repository);
     // The secret is shown once, and only to set the webhook up by hand.
     if setup.status == WebhookStatus::Manual {
         view.webhook.secret = Some(secret);
     }
-    Ok(Json(view))
+    Ok(view)
 }
 
 /// The workspace's repository connection, without secrets.

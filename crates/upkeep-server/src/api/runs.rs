@@ -91,10 +91,10 @@ pub async fn deliveries(
 pub struct StartRun {
     /// A branch, tag or commit (default: the environment's branch).
     #[serde(default)]
-    revision: Option<String>,
+    pub revision: Option<String>,
     /// Only the main pipeline can be started; named here, a sub-pipeline is refused.
     #[serde(default)]
-    pipeline: Option<String>,
+    pub pipeline: Option<String>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -129,9 +129,27 @@ pub async fn start_run(
     }): PathParams<EnvironmentPath>,
     Body(request): Body<StartRun>,
 ) -> ApiResult<(StatusCode, Json<RunView>)> {
-    let workspace = WorkspaceId(workspace);
-    // Regular users may run pipelines.
-    require_role(&state, &caller, workspace, Role::RegularUser).await?;
+    let stored = start(
+        &state,
+        &caller,
+        WorkspaceId(workspace),
+        environment,
+        request,
+    )
+    .await?;
+    Ok((StatusCode::ACCEPTED, Json(RunView::of(&stored, None))))
+}
+
+/// Queues and starts the environment's main pipeline for a member (regular users may run
+/// pipelines). Shared by the API and the web UI.
+pub async fn start(
+    state: &AppState,
+    caller: &Caller,
+    workspace: WorkspaceId,
+    environment: String,
+    request: StartRun,
+) -> ApiResult<StoredRun> {
+    require_role(state, caller, workspace, Role::RegularUser).await?;
     check_field(
         "environment",
         &environment,
@@ -173,7 +191,7 @@ pub async fn start_run(
         )?;
     }
     let store = &state.inner.store;
-    let (_, access) = super::repository::connected(&state, workspace).await?;
+    let (_, access) = super::repository::connected(state, workspace).await?;
     let run_id = upkeep_runner::new_run_id();
     let dirs = state.inner.executor.dirs(workspace);
     let stored = store
@@ -196,7 +214,7 @@ pub async fn start_run(
         requested_by: caller.account.email.clone(),
         access,
     });
-    Ok((StatusCode::ACCEPTED, Json(RunView::of(&stored, None))))
+    Ok(stored)
 }
 
 /// A run as the API shows it.
@@ -426,9 +444,21 @@ async fn decide(
     }): PathParams<RunPath>,
     decision: Decision,
 ) -> ApiResult<(StatusCode, Json<Decided>)> {
-    let workspace = WorkspaceId(workspace);
-    require_role(&state, &caller, workspace, Role::SuperUser).await?;
-    let (stored, _) = find_run(&state, workspace, &run_id).await?;
+    let decided = decide_run(&state, &caller, WorkspaceId(workspace), &run_id, decision).await?;
+    Ok((StatusCode::ACCEPTED, Json(decided)))
+}
+
+/// Approves or rejects a run that waits for approval (super users), recorded in the audit log.
+/// Shared by the API and the web UI.
+pub async fn decide_run(
+    state: &AppState,
+    caller: &Caller,
+    workspace: WorkspaceId,
+    run_id: &str,
+    decision: Decision,
+) -> ApiResult<Decided> {
+    require_role(state, caller, workspace, Role::SuperUser).await?;
+    let (stored, _) = find_run(state, workspace, run_id).await?;
     if stored.status != RunStatus::WaitingForApproval {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -460,13 +490,10 @@ async fn decide(
         decision,
         caller.account.email.clone(),
     );
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(Decided {
-            run_id: stored.run_id.as_str().to_string(),
-            decision: word,
-        }),
-    ))
+    Ok(Decided {
+        run_id: stored.run_id.as_str().to_string(),
+        decision: word,
+    })
 }
 
 #[derive(Serialize, ToSchema)]

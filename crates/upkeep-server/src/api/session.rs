@@ -6,7 +6,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use upkeep_store::{AccountId, AccountStore, SessionStore, WorkspaceStore};
+use upkeep_store::{Account, AccountId, AccountStore, SessionStore, WorkspaceStore};
 use utoipa::ToSchema;
 
 use super::Body;
@@ -99,22 +99,8 @@ pub async fn sign_in(
     State(state): State<AppState>,
     Body(request): Body<SignIn>,
 ) -> ApiResult<Response> {
-    let email = request.email.trim().to_lowercase();
-    state.inner.sign_in.check(&email)?;
-    let account = state.inner.store.account_by_email(&email).await?;
-    let verified = account.filter(|account| {
-        account.disabled_at.is_none() && verify_password(&request.password, &account.password_hash)
-    });
-    let Some(account) = verified else {
-        state.inner.sign_in.failed(&email);
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
-            "the email or the password is wrong",
-        ));
-    };
-    state.inner.sign_in.succeeded(&email);
-    let (cookie, csrf) = start_session(&state, account.id).await?;
+    let (account, cookie, csrf) =
+        sign_in_with_password(&state, &request.email, &request.password).await?;
     let body = SignedIn {
         account: AccountView {
             id: account.id.0,
@@ -127,6 +113,43 @@ pub async fn sign_in(
     Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
 }
 
+/// Checks an email and password (rate limited per account) and starts a session: the account,
+/// the `Set-Cookie` value and the session's CSRF token. Shared by the API and the web UI.
+pub async fn sign_in_with_password(
+    state: &AppState,
+    email: &str,
+    password: &str,
+) -> ApiResult<(Account, String, String)> {
+    let email = email.trim().to_lowercase();
+    state.inner.sign_in.check(&email)?;
+    let account = state.inner.store.account_by_email(&email).await?;
+    let verified = account.filter(|account| {
+        account.disabled_at.is_none() && verify_password(password, &account.password_hash)
+    });
+    let Some(account) = verified else {
+        state.inner.sign_in.failed(&email);
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "the email or the password is wrong",
+        ));
+    };
+    state.inner.sign_in.succeeded(&email);
+    let (cookie, csrf) = start_session(state, account.id).await?;
+    Ok((account, cookie, csrf))
+}
+
+/// Ends the caller's browser session, if it came with one: the `Set-Cookie` value that clears
+/// the cookie.
+pub async fn end_session(state: &AppState, caller: &Caller) -> ApiResult<String> {
+    if let Some(session) = &caller.session {
+        state.inner.store.delete_session(session).await?;
+    }
+    Ok(format!(
+        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
+    ))
+}
+
 /// Sign out: ends the session of the cookie.
 #[utoipa::path(
     delete,
@@ -136,10 +159,7 @@ pub async fn sign_in(
     extensions(("x-upkeep-role" = json!("account"))),
 )]
 pub async fn sign_out(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
-    if let Some(session) = &caller.session {
-        state.inner.store.delete_session(session).await?;
-    }
-    let expired = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+    let expired = end_session(&state, &caller).await?;
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, expired)]).into_response())
 }
 

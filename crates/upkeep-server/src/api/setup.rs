@@ -28,13 +28,13 @@ use crate::secrets::hash_password;
 }))]
 pub struct FirstAccount {
     /// The token of the setup link.
-    token: String,
-    email: String,
-    display_name: String,
+    pub token: String,
+    pub email: String,
+    pub display_name: String,
     /// 10 characters or more.
-    password: String,
+    pub password: String,
     /// The first workspace's name.
-    workspace: String,
+    pub workspace: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -63,6 +63,19 @@ pub async fn create_first_account(
     State(state): State<AppState>,
     Body(request): Body<FirstAccount>,
 ) -> ApiResult<Response> {
+    let (body, cookie) = set_up(&state, &request).await?;
+    Ok((
+        StatusCode::CREATED,
+        [(axum::http::header::SET_COOKIE, cookie)],
+        Json(body),
+    )
+        .into_response())
+}
+
+/// Creates the admin and the first workspace if `request.token` is the setup link's, and signs
+/// the admin in: the answer and the session's `Set-Cookie` value. Shared by the API and the web
+/// UI.
+pub async fn set_up(state: &AppState, request: &FirstAccount) -> ApiResult<(SetUp, String)> {
     if !state.take_setup_token(&request.token) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -102,9 +115,9 @@ pub async fn create_first_account(
             )
             .await?;
         if let Some((url, commit)) = &state.inner.demo {
-            start_demo(&state, workspace.id, account.id, url, commit).await?;
+            start_demo(state, workspace.id, account.id, url, commit).await?;
         }
-        let (cookie, csrf) = start_session(&state, account.id).await?;
+        let (cookie, csrf) = start_session(state, account.id).await?;
         let body = SetUp {
             account: AccountView {
                 id: account.id.0,
@@ -118,14 +131,7 @@ pub async fn create_first_account(
             },
             csrf_token: csrf,
         };
-        Ok::<_, ApiError>(
-            (
-                StatusCode::CREATED,
-                [(axum::http::header::SET_COOKIE, cookie)],
-                Json(body),
-            )
-                .into_response(),
-        )
+        Ok::<_, ApiError>((body, cookie))
     }
     .await;
     if result.is_err() {

@@ -83,12 +83,23 @@ pub async fn create(
     caller: Caller,
     Body(request): Body<NewToken>,
 ) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
-    check_field("name", &request.name, 100, true)?;
+    let created = create_token(&state, &caller, &request.name).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Creates a personal API token of the caller, recorded in the audit log; the token is in the
+/// answer, this once. Shared by the API and the web UI.
+pub async fn create_token(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+) -> ApiResult<CreatedToken> {
+    check_field("name", name, 100, true)?;
     let token = new_token("upk_").map_err(|error| ApiError::internal(&error))?;
     let stored = state
         .inner
         .store
-        .create_api_token(caller.account.id, request.name.trim(), &token_hash(&token))
+        .create_api_token(caller.account.id, name.trim(), &token_hash(&token))
         .await?;
     state
         .inner
@@ -100,14 +111,11 @@ pub async fn create(
             &format!("API token `{}`", stored.name),
         )
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CreatedToken {
-            id: stored.id.0,
-            name: stored.name,
-            token,
-        }),
-    ))
+    Ok(CreatedToken {
+        id: stored.id.0,
+        name: stored.name,
+        token,
+    })
 }
 
 /// The caller's API tokens, newest first (never the tokens themselves).
@@ -152,10 +160,16 @@ pub async fn revoke(
     caller: Caller,
     PathParams(path): PathParams<TokenPath>,
 ) -> ApiResult<StatusCode> {
+    revoke_token(&state, &caller, ApiTokenId(path.id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes one of the caller's tokens (`not_found` for another's, or one revoked already).
+pub async fn revoke_token(state: &AppState, caller: &Caller, id: ApiTokenId) -> ApiResult<()> {
     state
         .inner
         .store
-        .revoke_api_token(caller.account.id, ApiTokenId(path.id), Timestamp::now())
+        .revoke_api_token(caller.account.id, id, Timestamp::now())
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }

@@ -1,0 +1,270 @@
+//! The web UI in a real browser (headless Chromium through chromedriver), against a real server
+//! on a loopback port with SQLite and real git repositories: the journeys people take, each
+//! saving a screenshot of its main page into `docs/screenshots/`.
+//!
+//! a. the setup link → the first account → a new workspace → its repository connected → the
+//!    dashboard lists the environments of its `upkeep.yml`;
+//! b. a super user invites a regular user, who accepts in a browser of their own, sees the
+//!    dashboard without settings, and whose forged posts the server refuses with 403;
+//! f. a run whose log holds `<script>alert(1)</script>` shows it as text on the run page.
+
+mod browser {
+    pub mod harness;
+}
+mod common;
+
+use std::sync::Mutex;
+
+use browser::harness::{Browser, Driver};
+use common::{Client, PASSWORD, Server, set_up, shop_remote, shop_remote_edited, wait_for_status};
+use serde_json::{Value, json};
+
+/// One journey at a time: each starts Chromium and a server, and CI has two cores.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A server set up through the API, its first workspace connected to the repository at `url`.
+fn connected_server(dir: &std::path::Path, url: &str) -> (Server, Client, i64) {
+    let server = Server::start(&dir.join("data"));
+    let (mut admin, workspace) = set_up(&server);
+    let (status, body) = admin.call(
+        "PUT",
+        &format!("/api/v1/workspaces/{workspace}/repository"),
+        Some(&json!({ "url": url })),
+    );
+    assert_eq!(status, 200, "{body}");
+    (server, admin, workspace)
+}
+
+#[test]
+fn a_from_the_setup_link_to_a_dashboard_with_the_repositorys_environments() {
+    let _turn = one_at_a_time();
+    let dir = tempfile::tempdir().unwrap();
+    let (url, _) = shop_remote(dir.path());
+    let server = Server::start(&dir.path().join("data"));
+    let driver = Driver::start();
+    let browser = Browser::open(&driver, &server.url);
+
+    // The setup link opens the form of the first account.
+    let link = server.setup_link.clone().unwrap();
+    browser.goto(&link);
+    browser.fill("input[name=email]", "ops@agency.test");
+    browser.fill("input[name=display_name]", "Ops");
+    browser.fill("input[name=password]", PASSWORD);
+    browser.fill("input[name=workspace]", "b2c-shop");
+    browser.click("form[action='/setup'] button");
+    browser.wait_for_text(".flash", "Welcome to Upkeep");
+    browser.wait_for_path("/workspaces/1");
+    browser.wait_for_text("main", "No repository yet");
+    browser.wait_for_text(".menu.account summary", "Ops");
+
+    // The admin makes a second workspace.
+    browser.goto("/workspaces");
+    browser.fill("input[name=name]", "b2b-shop");
+    browser.click("form[action='/workspaces'] button");
+    browser.wait_for_text(".flash", "Workspace b2b-shop is created");
+    browser.wait_for_path("/workspaces/2");
+    assert!(
+        browser.visible_text().contains("Connect the repository"),
+        "the empty dashboard says what to do next: {}",
+        browser.visible_text()
+    );
+
+    // Connecting its repository (a plain git URL: the webhook is set up by hand).
+    browser.click("a.button[href='/workspaces/2/settings']");
+    browser.wait_for_path("/workspaces/2/settings");
+    browser.fill("input[name=url]", &url);
+    browser.click("form[action='/workspaces/2/settings/repository'] button.primary");
+    browser.wait_for_text("main", "set the push webhook up by hand");
+    let secret = browser.wait_for_text("#webhook-secret", "");
+    assert!(
+        secret.len() >= 20,
+        "the webhook secret, shown once: {secret}"
+    );
+
+    // The dashboard reads the environments of upkeep.yml (after cloning, refreshing itself).
+    browser.click("a.button[href='/workspaces/2']");
+    browser.wait_for_text("#environment-staging h3", "staging");
+    let production = browser.wait_for_text("#environment-production", "production");
+    assert!(
+        production.contains("deployments need approval"),
+        "{production}"
+    );
+    assert!(production.contains("No run yet"), "{production}");
+    assert!(browser.has("#project-upgrader"));
+    assert!(
+        browser.visible_text().contains(&url),
+        "the repository's URL"
+    );
+    // The switcher has both workspaces.
+    assert!(browser.has(".switcher a[href='/workspaces/1']"));
+    assert_eq!(
+        browser.wait_for_text(".switcher summary", "b2b-shop"),
+        "b2b-shop"
+    );
+    browser.screenshot("dashboard");
+}
+
+#[test]
+fn b_an_invited_regular_user_sees_no_settings_and_forged_posts_are_refused() {
+    let _turn = one_at_a_time();
+    let dir = tempfile::tempdir().unwrap();
+    let (url, _) = shop_remote(dir.path());
+    let (server, mut admin, workspace) = connected_server(dir.path(), &url);
+    let driver = Driver::start();
+
+    // The super user invites a colleague from the People page.
+    let super_user = Browser::open(&driver, &server.url);
+    super_user.sign_in(
+        "ops@agency.test",
+        PASSWORD,
+        &format!("/workspaces/{workspace}"),
+    );
+    super_user.click(&format!(
+        "nav.tabs a[href='/workspaces/{workspace}/people']"
+    ));
+    super_user.fill("input[name=email]", "dev@agency.test");
+    super_user.select("select[name=role]", "regular_user");
+    super_user.click(&format!(
+        "form[action='/workspaces/{workspace}/invitations'] button"
+    ));
+    let link = super_user.wait_for_text("#invitation-link", "/invitations/accept?token=");
+    super_user.wait_for_text("main", "dev@agency.test is invited as regular user");
+    super_user.screenshot("people");
+
+    // The colleague opens the link in a browser of their own.
+    let regular = Browser::open(&driver, &server.url);
+    regular.goto(&link);
+    regular.wait_for_text(
+        "main",
+        "Ops invited dev@agency.test to the workspace b2c-shop",
+    );
+    regular.fill("input[name=display_name]", "Dev");
+    regular.fill("input[name=password]", PASSWORD);
+    regular.click("form[action='/invitations/accept'] button");
+    regular.wait_for_text(".flash", "You joined b2c-shop as regular user");
+    regular.wait_for_path(&format!("/workspaces/{workspace}"));
+    regular.wait_for_text("#environment-staging", "staging");
+    assert!(
+        !regular.has("nav.tabs a[href$='/settings']"),
+        "a regular user sees no settings"
+    );
+    assert!(
+        regular.has("#environment-staging form button"),
+        "but may run pipelines"
+    );
+    regular.screenshot("dashboard-regular-user");
+
+    // The settings page itself is refused.
+    regular.goto(&format!("/workspaces/{workspace}/settings"));
+    regular.wait_for_text("main h1", "Not allowed");
+    assert!(
+        regular
+            .visible_text()
+            .contains("only a super user of the workspace may do this"),
+        "{}",
+        regular.visible_text()
+    );
+
+    forged_posts_are_refused(&regular, workspace);
+
+    // Nothing changed.
+    let (_, repository) = admin.call(
+        "GET",
+        &format!("/api/v1/workspaces/{workspace}/repository"),
+        None,
+    );
+    assert_eq!(repository["url"], url);
+    let (_, invitations) = admin.call(
+        "GET",
+        &format!("/api/v1/workspaces/{workspace}/invitations"),
+        None,
+    );
+    assert_eq!(invitations["invitations"], json!([]), "{invitations}");
+}
+
+/// Posts a regular user's browser forges with its session's own CSRF token (taken from a form
+/// of the dashboard) are refused: the server decides, whatever the page shows.
+fn forged_posts_are_refused(regular: &Browser, workspace: i64) {
+    regular.goto(&format!("/workspaces/{workspace}"));
+    regular.wait_for_text("#environment-staging", "staging");
+    let forge = |path: &str, fields: Value| -> (i64, String) {
+        let answer = regular.async_script(
+            "const [path, fields, done] = arguments;
+             const csrf = document.querySelector('input[name=csrf]').value;
+             fetch(path, {method: 'POST', body: new URLSearchParams({csrf, ...fields})})
+               .then(response => response.text().then(text => done([response.status, text])));",
+            vec![json!(path), fields],
+        );
+        (
+            answer[0].as_i64().unwrap(),
+            answer[1].as_str().unwrap().to_string(),
+        )
+    };
+    let (status, page) = forge(
+        &format!("/workspaces/{workspace}/settings/repository"),
+        json!({ "url": "file:///tmp/elsewhere.git" }),
+    );
+    assert_eq!(status, 403, "{page}");
+    assert!(page.contains("only a super user"), "{page}");
+    let (status, page) = forge(
+        &format!("/workspaces/{workspace}/invitations"),
+        json!({ "email": "friend@agency.test", "role": "super_user" }),
+    );
+    assert_eq!(status, 403, "{page}");
+    // Without the CSRF token, even an allowed post is refused.
+    let answer = regular.async_script(
+        "const [path, done] = arguments;
+         fetch(path, {method: 'POST', body: new URLSearchParams({name: 'laptop'})})
+           .then(response => response.text().then(text => done([response.status, text])));",
+        vec![json!("/account/tokens")],
+    );
+    assert_eq!(answer[0], 403, "{answer}");
+    assert!(answer[1].as_str().unwrap().contains("csrf"), "{answer}");
+}
+
+#[test]
+fn f_a_log_line_with_a_script_tag_shows_as_text() {
+    let _turn = one_at_a_time();
+    let dir = tempfile::tempdir().unwrap();
+    let (url, _) = shop_remote_edited(dir.path(), |work| {
+        let build = work.join("ci/build.yml");
+        let text = std::fs::read_to_string(&build).unwrap().replace(
+            "      - cd public\n",
+            "      - echo '<script>alert(1)</script>'\n      - cd public\n",
+        );
+        std::fs::write(build, text).unwrap();
+    });
+    let (server, mut admin, workspace) = connected_server(dir.path(), &url);
+    let (status, run) = admin.call(
+        "POST",
+        &format!("/api/v1/workspaces/{workspace}/environments/staging/runs"),
+        Some(&json!({})),
+    );
+    assert_eq!(status, 202, "{run}");
+    let run_id = run["run_id"].as_str().unwrap().to_string();
+    wait_for_status(&mut admin, workspace, "staging", "succeeded");
+
+    let driver = Driver::start();
+    let browser = Browser::open(&driver, &server.url);
+    let page = format!("/workspaces/{workspace}/runs/{run_id}");
+    browser.sign_in("ops@agency.test", PASSWORD, &page);
+    let log = browser.wait_for_text("pre.log", "<script>alert(1)</script>");
+    assert!(log.contains("build phase done"), "{log}");
+    assert!(!browser.alert_is_open(), "the log's script ran");
+    assert_eq!(
+        browser.script(
+            "return document.querySelectorAll('main script').length;",
+            vec![]
+        ),
+        json!(0),
+        "the log's tag is text, not an element"
+    );
+    assert!(browser.visible_text().contains("*** staging Pipeline ***"));
+    browser.screenshot("run");
+}
