@@ -16,7 +16,9 @@ mod common;
 use std::sync::Mutex;
 
 use browser::harness::{Browser, Driver};
-use common::{Client, PASSWORD, Server, set_up, shop_remote, shop_remote_edited, wait_for_status};
+use common::{
+    PASSWORD, Server, connected_server, shop_remote, shop_remote_edited, wait_for_status,
+};
 use serde_json::{Value, json};
 
 /// One journey at a time: each starts Chromium and a server, and CI has two cores.
@@ -26,19 +28,6 @@ fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
     ONE_AT_A_TIME
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// A server set up through the API, its first workspace connected to the repository at `url`.
-fn connected_server(dir: &std::path::Path, url: &str) -> (Server, Client, i64) {
-    let server = Server::start(&dir.join("data"));
-    let (mut admin, workspace) = set_up(&server);
-    let (status, body) = admin.call(
-        "PUT",
-        &format!("/api/v1/workspaces/{workspace}/repository"),
-        Some(&json!({ "url": url })),
-    );
-    assert_eq!(status, 200, "{body}");
-    (server, admin, workspace)
 }
 
 #[test]

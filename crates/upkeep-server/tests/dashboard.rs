@@ -10,7 +10,10 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{Client, PASSWORD, Server, code, set_up, shop_remote_edited, wait_for_status};
+use common::{
+    Client, Server, code, invite_regular_user, set_up, shop_remote_edited, start_run,
+    wait_for_status,
+};
 use serde_json::{Value, json};
 
 /// Two plugins built with a configuration read: two `single-plugin-argument` findings, on
@@ -81,16 +84,6 @@ fn environment<'a>(overview: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {name} in {overview}"))
 }
 
-fn start(client: &mut Client, workspace: i64, environment: &str) -> String {
-    let (status, run) = client.call(
-        "POST",
-        &format!("/api/v1/workspaces/{workspace}/environments/{environment}/runs"),
-        Some(&json!({})),
-    );
-    assert_eq!(status, 202, "{run}");
-    run["run_id"].as_str().unwrap().to_string()
-}
-
 #[test]
 fn the_dashboard_badges_and_findings_show_the_runs_as_they_stand() {
     let dir = tempfile::tempdir().unwrap();
@@ -136,14 +129,14 @@ fn the_dashboard_badges_and_findings_show_the_runs_as_they_stand() {
             .contains("not been cloned yet"),
         "{not_cloned}"
     );
-    let mut developer = join(&server, &mut admin, workspace);
+    let mut developer = invite_regular_user(&server, &mut admin, workspace);
 
-    let staging_run = start(&mut developer, workspace, "staging");
+    let staging_run = start_run(&mut developer, workspace, "staging");
     wait_for_status(&mut admin, workspace, "staging", "succeeded");
-    let production_run = start(&mut admin, workspace, "production");
+    let production_run = start_run(&mut admin, workspace, "production");
     wait_for_status(&mut admin, workspace, "production", "waiting_for_approval");
     // An environment `upkeep.yml` does not declare: its run fails before any gate.
-    let stray_run = start(&mut admin, workspace, "nowhere");
+    let stray_run = start_run(&mut admin, workspace, "nowhere");
     wait_for_status(&mut admin, workspace, "nowhere", "failed");
 
     let seen = overview(&mut admin, workspace);
@@ -210,22 +203,6 @@ fn environments_with_their_runs(
     assert_eq!(stray["declared"], false);
     assert_eq!(stray["last_run"]["status"], "failed");
     assert_eq!(stray["last_run"]["gate"], Value::Null);
-}
-
-fn join(server: &Server, admin: &mut Client, workspace: i64) -> Client {
-    let (_, invitation) = admin.call(
-        "POST",
-        &format!("/api/v1/workspaces/{workspace}/invitations"),
-        Some(&json!({ "email": "dev@agency.test", "role": "regular_user" })),
-    );
-    let mut developer = server.client();
-    let (status, body) = developer.call(
-        "POST",
-        "/api/v1/invitations/accept",
-        Some(&json!({ "token": invitation["token"], "display_name": "Dev", "password": PASSWORD })),
-    );
-    assert_eq!(status, 200, "{body}");
-    developer
 }
 
 /// The members' badges, and the public one: its link only for super users, its key for one

@@ -5,8 +5,8 @@
 
 mod common;
 
-use common::{Client, code, set_up, shop_remote_edited, wait_for_status};
-use serde_json::{Value, json};
+use common::{Client, code, connected_server, shop_remote_edited, start_run, wait_for_status};
+use serde_json::Value;
 
 const LINES: usize = 100_000;
 
@@ -36,25 +36,10 @@ fn a_long_log_reads_from_its_tail_back_to_its_start_with_every_line_once() {
         );
         std::fs::write(build, text).unwrap();
     });
-    let server = common::Server::start(&dir.path().join("data"));
-    let (mut admin, workspace) = set_up(&server);
-    let (status, body) = admin.call(
-        "PUT",
-        &format!("/api/v1/workspaces/{workspace}/repository"),
-        Some(&json!({ "url": url })),
-    );
-    assert_eq!(status, 200, "{body}");
-    let (status, run) = admin.call(
-        "POST",
-        &format!("/api/v1/workspaces/{workspace}/environments/staging/runs"),
-        Some(&json!({})),
-    );
-    assert_eq!(status, 202, "{run}");
+    let (_server, mut admin, workspace) = connected_server(dir.path(), &url);
+    let run = start_run(&mut admin, workspace, "staging");
     wait_for_status(&mut admin, workspace, "staging", "succeeded");
-    let log = format!(
-        "/api/v1/workspaces/{workspace}/runs/{}/logs/build",
-        run["run_id"].as_str().unwrap()
-    );
+    let log = format!("/api/v1/workspaces/{workspace}/runs/{run}/logs/build");
 
     let whole = get(&mut admin, &format!("{log}?offset=0"));
     let all = texts(&whole);
