@@ -21,7 +21,7 @@ use upkeep_store::{
 };
 use utoipa::ToSchema;
 
-use super::error::{ApiResult, ErrorBody};
+use super::error::ApiResult;
 use super::runs::EnvironmentPath;
 use super::upgrades::{PullRequestView, UpgradeRunView};
 use super::{PathParams, WorkspacePath};
@@ -144,7 +144,6 @@ pub struct BadgeLinks {
     params(WorkspacePath),
     responses(
         (status = 200, description = "The Upgrader and the environments with their last runs", body = WorkspaceOverview),
-        (status = 404, description = "`not_found`", body = ErrorBody),
     ),
     extensions(("x-upkeep-role" = json!("member"))),
 )]
