@@ -260,19 +260,99 @@ impl LogStore {
             .iter()
             .rposition(|&byte| byte == b'\n')
             .map_or(0, |last| last + 1);
-        let mut lines = Vec::new();
-        let mut line_offset = offset;
-        for record in bytes[..complete].split_inclusive(|&byte| byte == b'\n') {
-            let text = String::from_utf8_lossy(&record[..record.len() - 1]);
-            let line = LogLine::parse(&text).ok_or_else(|| LogError::Malformed {
-                path: path.to_path_buf(),
-                offset: line_offset,
-            })?;
-            lines.push(line);
-            line_offset += record.len() as u64;
-        }
+        let lines = parse_records(path, &bytes[..complete], offset)?;
         Ok((lines, offset + complete as u64))
     }
+
+    /// At most `limit` whole lines that end at or before byte `before` (the last ones of the
+    /// log for `u64::MAX`), read backwards from there, so that the tail of a long log costs
+    /// what the lines cost, not what the log does. Returns the lines, where the first of them
+    /// starts and where the last ends. A partly written last line is left out, as by
+    /// [`LogStore::read_from`]; a log that does not exist yet reads as empty.
+    pub fn read_before(
+        path: &Path,
+        before: u64,
+        limit: usize,
+    ) -> Result<(Vec<LogLine>, u64, u64), LogError> {
+        Self::read_before_in_chunks(path, before, limit, BACKWARD_CHUNK_BYTES)
+    }
+
+    fn read_before_in_chunks(
+        path: &Path,
+        before: u64,
+        limit: usize,
+        chunk_bytes: u64,
+    ) -> Result<(Vec<LogLine>, u64, u64), LogError> {
+        let mut file = match fs_err::File::open(path) {
+            Ok(file) => file,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                return Ok((Vec::new(), 0, 0));
+            }
+            Err(error) => return Err(error.into()),
+        };
+        let bound = before.min(file.metadata()?.len());
+        // Chunks read so far, the latest (earliest in the file) last; `start` is where the
+        // earliest begins, `end` where the last whole line ends once a line end was seen.
+        let mut chunks: Vec<Vec<u8>> = Vec::new();
+        let mut start = bound;
+        let mut end = None;
+        let mut line_starts = 0;
+        while start > 0 && line_starts < limit {
+            let from = start.saturating_sub(chunk_bytes);
+            let mut chunk = vec![0; usize::try_from(start - from).unwrap_or(usize::MAX)];
+            file.seek(SeekFrom::Start(from))?;
+            file.read_exact(&mut chunk)?;
+            // Walk the chunk backwards: the first line end seen closes the last whole line,
+            // every later one opens the line after it.
+            for index in (0..chunk.len()).rev() {
+                if chunk[index] != b'\n' {
+                    continue;
+                }
+                let after = from + index as u64 + 1;
+                if end.is_none() {
+                    end = Some(after);
+                } else {
+                    line_starts += 1;
+                    if line_starts == limit {
+                        chunk.drain(..=index);
+                        start = after;
+                        break;
+                    }
+                }
+            }
+            if line_starts < limit {
+                start = from;
+            }
+            chunks.push(chunk);
+        }
+        let Some(end) = end else {
+            // No line ends before `bound`: nothing before it (or nothing asked for).
+            return Ok((Vec::new(), start, start));
+        };
+        let mut bytes: Vec<u8> = chunks.into_iter().rev().flatten().collect();
+        bytes.truncate(usize::try_from(end - start).unwrap_or(usize::MAX));
+        Ok((parse_records(path, &bytes, start)?, start, end))
+    }
+}
+
+/// How many bytes [`LogStore::read_before`] reads at a time.
+const BACKWARD_CHUNK_BYTES: u64 = 64 * 1024;
+
+/// The records of `bytes` (whole lines, each ending with a line break), which start at byte
+/// `offset` of the log at `path`.
+fn parse_records(path: &Path, bytes: &[u8], offset: u64) -> Result<Vec<LogLine>, LogError> {
+    let mut lines = Vec::new();
+    let mut line_offset = offset;
+    for record in bytes.split_inclusive(|&byte| byte == b'\n') {
+        let text = String::from_utf8_lossy(&record[..record.len() - 1]);
+        let line = LogLine::parse(&text).ok_or_else(|| LogError::Malformed {
+            path: path.to_path_buf(),
+            offset: line_offset,
+        })?;
+        lines.push(line);
+        line_offset += record.len() as u64;
+    }
+    Ok(lines)
 }
 
 /// Stage and step names become path parts: anything but letters, digits, `.`, `_` and `-` is
@@ -410,6 +490,53 @@ mod tests {
             matches!(error, LogError::Malformed { offset: 32, .. }),
             "{error:?}"
         );
+    }
+
+    #[test]
+    fn reading_backwards_gives_the_whole_lines_that_end_before_an_offset() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("step.log");
+        let texts = ["", "one", "a longer second line", "3", "", "the fifth one"];
+        let mut log = String::new();
+        // (start, end, text) of every whole line, as a forward reader sees them.
+        let mut whole = Vec::new();
+        for text in texts {
+            let start = log.len() as u64;
+            let _ = writeln!(log, "2025-05-01T12:00:03.000Z o {text}");
+            whole.push((start, log.len() as u64, text));
+        }
+        // A line being written is never read.
+        log.push_str("2025-05-01T12:00:04.000Z o half");
+        fs_err::write(&path, &log).expect("write");
+        let size = log.len() as u64;
+        for chunk in [1, 2, 7, 31, 64 * 1024] {
+            for before in (0..=size + 2).chain([u64::MAX]) {
+                for limit in 1..=7 {
+                    let fits: Vec<_> = whole.iter().filter(|(_, end, _)| *end <= before).collect();
+                    let wanted = &fits[fits.len().saturating_sub(limit)..];
+                    let (lines, start, end) =
+                        LogStore::read_before_in_chunks(&path, before, limit, chunk).expect("read");
+                    let label = format!("chunk {chunk}, before {before}, limit {limit}");
+                    let got: Vec<&str> = lines.iter().map(|line| line.text.as_str()).collect();
+                    let expected: Vec<&str> = wanted.iter().map(|(_, _, text)| *text).collect();
+                    assert_eq!(got, expected, "{label}");
+                    let (first, last) = match (wanted.first(), wanted.last()) {
+                        (Some(first), Some(last)) => (first.0, last.1),
+                        _ => (0, 0),
+                    };
+                    assert_eq!((start, end), (first, last), "{label}");
+                }
+            }
+        }
+        assert_eq!(
+            LogStore::read_before(&dir.path().join("none.log"), 100, 5).expect("missing"),
+            (Vec::new(), 0, 0)
+        );
+        fs_err::write(&path, "2025-05-01T12:00:03.000Z o fine\ngarbage\n").expect("write");
+        assert!(matches!(
+            LogStore::read_before(&path, u64::MAX, 1),
+            Err(LogError::Malformed { offset: 32, .. })
+        ));
     }
 
     #[test]

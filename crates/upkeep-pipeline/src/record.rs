@@ -369,6 +369,16 @@ pub enum GateVerdict {
 }
 
 impl GateVerdict {
+    /// The name in the record's JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Passed => "passed",
+            Self::Warned => "warned",
+            Self::Blocked => "blocked",
+            Self::Skipped => "skipped",
+        }
+    }
+
     /// Whether the image of the run may go on towards deployment.
     pub fn allows_promotion(self) -> bool {
         !matches!(self, Self::Blocked)
@@ -829,6 +839,17 @@ mod tests {
         for kind in RunKind::ALL {
             assert_eq!(serde_json::to_value(kind).expect("json"), kind.as_str());
             assert_eq!(RunKind::from_name(kind.as_str()), Some(kind));
+        }
+        for verdict in [
+            GateVerdict::Passed,
+            GateVerdict::Warned,
+            GateVerdict::Blocked,
+            GateVerdict::Skipped,
+        ] {
+            assert_eq!(
+                serde_json::to_value(verdict).expect("json"),
+                verdict.as_str()
+            );
         }
     }
 

@@ -19,6 +19,7 @@
 
 pub mod api;
 mod auth;
+mod badge;
 pub mod clock;
 mod connection;
 mod demo;
@@ -345,6 +346,7 @@ impl App {
             .route("/oauth/{provider}/callback", get(api::oauth::callback))
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(ready))
+            .route("/badges/{workspace}/{badge}", get(badge::public))
             .route("/metrics", get(metrics::metrics))
             .merge(api::router().split_for_parts().0)
             .fallback(ui::fallback)

@@ -11,6 +11,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use chacha20poly1305::aead::Aead;
 use chacha20poly1305::{KeyInit, XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
 /// The file of the key in the data directory.
 pub const KEY_FILE: &str = "secret.key";
@@ -19,6 +21,8 @@ const NONCE_BYTES: usize = 24;
 #[derive(Clone)]
 pub struct Sealer {
     cipher: XChaCha20Poly1305,
+    /// Keys for other purposes are derived from the same key (see [`Sealer::derive_key`]).
+    derivation: Hmac<Sha256>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,7 +85,18 @@ impl Sealer {
 
     fn from_key(key: &[u8]) -> Result<Self, SealError> {
         let cipher = XChaCha20Poly1305::new_from_slice(key).map_err(|_| SealError::KeyLength)?;
-        Ok(Self { cipher })
+        let derivation =
+            <Hmac<Sha256> as Mac>::new_from_slice(key).map_err(|_| SealError::KeyLength)?;
+        Ok(Self { cipher, derivation })
+    }
+
+    /// A key for `purpose` (e.g. signing public badge links), HMAC-SHA256 of the purpose under
+    /// the sealing key: stored nowhere, the same after a restart, and never the sealing key
+    /// itself, so what it signs cannot open a sealed secret.
+    pub fn derive_key(&self, purpose: &str) -> [u8; 32] {
+        let mut mac = self.derivation.clone();
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
     }
 
     /// `base64(nonce ‖ ciphertext)`.
@@ -136,6 +151,11 @@ mod tests {
         let stranger = Sealer::load_or_create(other.path()).expect("key");
         assert!(stranger.open(&boxed).is_err());
         assert!(sealer.open("AAAA").is_err());
+        // Derived keys differ by purpose and by sealing key, and stay across a restart.
+        let badges = sealer.derive_key("badges");
+        assert_eq!(badges, again.derive_key("badges"));
+        assert_ne!(badges, sealer.derive_key("other"));
+        assert_ne!(badges, stranger.derive_key("badges"));
         // A key file others can read is refused.
         fs_err::set_permissions(
             dir.path().join(KEY_FILE),

@@ -20,7 +20,8 @@ use std::sync::Mutex;
 
 use browser::harness::{Browser, Driver};
 use common::{
-    Client, PASSWORD, Server, git, set_up, shop_remote, shop_remote_edited, wait_for_status,
+    PASSWORD, Server, connected_server, git, set_up, shop_remote, shop_remote_edited,
+    wait_for_status,
 };
 use serde_json::{Value, json};
 
@@ -31,19 +32,6 @@ fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
     ONE_AT_A_TIME
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// A server set up through the API, its first workspace connected to the repository at `url`.
-fn connected_server(dir: &std::path::Path, url: &str) -> (Server, Client, i64) {
-    let server = Server::start(&dir.join("data"));
-    let (mut admin, workspace) = set_up(&server);
-    let (status, body) = admin.call(
-        "PUT",
-        &format!("/api/v1/workspaces/{workspace}/repository"),
-        Some(&json!({ "url": url })),
-    );
-    assert_eq!(status, 200, "{body}");
-    (server, admin, workspace)
 }
 
 #[test]

@@ -144,6 +144,7 @@ fn the_schedule_fires_on_the_servers_clock_and_opens_then_refreshes_one_pull_req
         summary.contains("still open") && summary.contains("refresh"),
         "{summary}"
     );
+    upgrader_in_the_overview(&mut admin, workspace, &run, &refused);
 
     // With refresh on (and no reviewers of the workspace's own), the same request is updated.
     let (status, set) = admin.call(
@@ -162,6 +163,26 @@ fn the_schedule_fires_on_the_servers_clock_and_opens_then_refreshes_one_pull_req
     assert_eq!(github.pull_requests().len(), 1);
 
     bad_settings_are_refused(&mut admin, &upgrader);
+}
+
+/// The dashboard's Upgrader: the refused run last, the request of the run before it.
+fn upgrader_in_the_overview(admin: &mut Client, workspace: i64, run: &Value, refused: &Value) {
+    let (status, overview) = admin.call(
+        "GET",
+        &format!("/api/v1/workspaces/{workspace}/overview"),
+        None,
+    );
+    assert_eq!(status, 200, "{overview}");
+    let upgrader_overview = &overview["upgrader"];
+    assert_eq!(upgrader_overview["last_run"]["id"], refused["id"]);
+    assert_eq!(upgrader_overview["last_run"]["summary"], refused["summary"]);
+    assert_eq!(
+        upgrader_overview["pull_request"]["url"],
+        run["pull_request"]["url"]
+    );
+    assert_eq!(upgrader_overview["pull_request"]["number"], 1);
+    assert_eq!(upgrader_overview["pull_request"]["upgrade_run"], run["id"]);
+    assert!(upgrader_overview["next_run_at"].is_string(), "{overview}");
 }
 
 /// The run's report and log, as the history shows them.
@@ -234,6 +255,22 @@ fn history_and_log(server: &Server, admin: &mut Client, workspace: i64, id: i64,
     );
     assert_eq!(rest["lines"], json!([]));
     assert_eq!(rest["next_offset"], next);
+    // Its tail, and a page back from there, as a page loads a long log.
+    let log_path = format!("/api/v1/workspaces/{workspace}/upgrades/{id}/log");
+    let (status, tail) = admin.call("GET", &format!("{log_path}?tail=2"), None);
+    assert_eq!(status, 200, "{tail}");
+    assert_eq!(
+        tail["lines"].as_array().unwrap()[..],
+        log["lines"].as_array().unwrap()[text.len() - 2..]
+    );
+    assert_eq!(tail["next_offset"], next);
+    let (_, back) = admin.call(
+        "GET",
+        &format!("{log_path}?before={}&limit=1", tail["previous_offset"]),
+        None,
+    );
+    assert_eq!(back["lines"][0]["text"], text[text.len() - 3]);
+    assert_eq!(back["next_offset"], tail["offset"]);
 
     // The same lines as live events, which end with the run's status; and resumed.
     let events_path = format!("/api/v1/workspaces/{workspace}/upgrades/{id}/log/events");

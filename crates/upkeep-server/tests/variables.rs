@@ -9,7 +9,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{Client, PASSWORD, Server, code, git, set_up, shop_remote};
+use common::{Client, Server, code, git, invite_regular_user, set_up, shop_remote};
 use serde_json::{Value, json};
 
 const SECRET: &str = "server-side-pw-4711";
@@ -86,22 +86,6 @@ fn digest(text: &str) -> String {
         })
         .unwrap();
     String::from_utf8(output.stdout).unwrap()[..16].to_string()
-}
-
-fn invite_regular_user(server: &Server, admin: &mut Client, workspace: i64) -> Client {
-    let (_, invitation) = admin.call(
-        "POST",
-        &format!("/api/v1/workspaces/{workspace}/invitations"),
-        Some(&json!({ "email": "dev@agency.test", "role": "regular_user" })),
-    );
-    let mut developer = server.client();
-    let (status, body) = developer.call(
-        "POST",
-        "/api/v1/invitations/accept",
-        Some(&json!({ "token": invitation["token"], "display_name": "Dev", "password": PASSWORD })),
-    );
-    assert_eq!(status, 200, "{body}");
-    developer
 }
 
 /// Wrong names and values are refused, naming what is wrong.

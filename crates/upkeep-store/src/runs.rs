@@ -98,6 +98,18 @@ pub trait RunStore {
         workspace: WorkspaceId,
         page: PageRequest,
     ) -> impl Future<Output = Result<Page<StoredRun>, StoreError>> + Send;
+    /// The newest run of each environment of a workspace that has runs, by environment name
+    /// (for the dashboard: one index range per workspace, however many runs it has).
+    fn newest_run_of_each_environment(
+        &self,
+        workspace: WorkspaceId,
+    ) -> impl Future<Output = Result<Vec<StoredRun>, StoreError>> + Send;
+    /// The runs of a workspace in one status, newest first (e.g. those waiting for approval).
+    fn runs_in_status(
+        &self,
+        workspace: WorkspaceId,
+        status: RunStatus,
+    ) -> impl Future<Output = Result<Vec<StoredRun>, StoreError>> + Send;
     /// How many runs are in each status, all workspaces (for metrics).
     fn count_runs_by_status(
         &self,
@@ -240,6 +252,36 @@ impl RunStore for Store {
         .await?;
         let runs = rows.iter().map(run_from).collect::<Result<_, _>>()?;
         Ok(Page::of(runs, page, |run: &StoredRun| run.row_id))
+    }
+
+    async fn newest_run_of_each_environment(
+        &self,
+        workspace: WorkspaceId,
+    ) -> Result<Vec<StoredRun>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM runs WHERE id IN \
+             (SELECT MAX(id) FROM runs WHERE workspace_id = $1 GROUP BY environment) \
+             ORDER BY environment"
+        ))
+        .bind(workspace.0)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(run_from).collect()
+    }
+
+    async fn runs_in_status(
+        &self,
+        workspace: WorkspaceId,
+        status: RunStatus,
+    ) -> Result<Vec<StoredRun>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM runs WHERE workspace_id = $1 AND status = $2 ORDER BY id DESC"
+        ))
+        .bind(workspace.0)
+        .bind(status.as_str())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(run_from).collect()
     }
 
     async fn count_runs_by_status(&self) -> Result<Vec<(RunStatus, i64)>, StoreError> {

@@ -213,6 +213,12 @@ pub trait UpgradeStore {
         workspace: WorkspaceId,
         page: PageRequest,
     ) -> impl Future<Output = Result<Page<UpgradeRun>, StoreError>> + Send;
+    /// The newest run of the workspace that opened or refreshed a pull or merge request (for
+    /// the dashboard; whether the request is still open is the provider's to say).
+    fn latest_upgrade_request(
+        &self,
+        workspace: WorkspaceId,
+    ) -> impl Future<Output = Result<Option<UpgradeRun>, StoreError>> + Send;
     /// At start: runs a stopped server left queued or running become interrupted.
     fn interrupt_unfinished_upgrades(
         &self,
@@ -534,6 +540,22 @@ impl UpgradeStore for Store {
         .await?;
         let runs = rows.iter().map(run_from).collect::<Result<_, _>>()?;
         Ok(Page::of(runs, page, |run: &UpgradeRun| run.id))
+    }
+
+    async fn latest_upgrade_request(
+        &self,
+        workspace: WorkspaceId,
+    ) -> Result<Option<UpgradeRun>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {RUN_COLUMNS} FROM upgrade_runs WHERE workspace_id = $1 \
+             AND pull_request_url IS NOT NULL ORDER BY id DESC LIMIT 1"
+        ))
+        .bind(workspace.0)
+        .fetch_optional(self.pool())
+        .await?
+        .as_ref()
+        .map(run_from)
+        .transpose()
     }
 
     async fn interrupt_unfinished_upgrades(&self, now: Timestamp) -> Result<u64, StoreError> {

@@ -1174,6 +1174,7 @@ async fn runs(store: &Store, workspace: WorkspaceId, admin: AccountId) {
     assert_eq!(done.trigger, Trigger::Manual);
 
     runs_page_by_page(store, workspace, &ids).await;
+    newest_of_each_environment_and_waiting(store, workspace, &ids).await;
 
     // A server stopped mid-run: at the next start the running and queued runs are
     // interrupted; the waiting one still waits, the finished one stays finished.
@@ -1252,6 +1253,48 @@ async fn runs_page_by_page(store: &Store, workspace: WorkspaceId, ids: &[RunId])
         [&ids[1], &ids[0]]
     );
     assert_eq!(rest.next, None);
+}
+
+/// What the dashboard reads: the newest run of each environment, and the runs that wait.
+async fn newest_of_each_environment_and_waiting(
+    store: &Store,
+    workspace: WorkspaceId,
+    ids: &[RunId],
+) {
+    let newest = store
+        .newest_run_of_each_environment(workspace)
+        .await
+        .unwrap();
+    assert_eq!(
+        newest
+            .iter()
+            .map(|run| (run.environment.as_str(), &run.run_id))
+            .collect::<Vec<_>>(),
+        [("production", &ids[4]), ("staging", &ids[3])]
+    );
+    let waiting = store
+        .runs_in_status(workspace, RunStatus::WaitingForApproval)
+        .await
+        .unwrap();
+    assert_eq!(
+        waiting.iter().map(|run| &run.run_id).collect::<Vec<_>>(),
+        [&ids[2]]
+    );
+    let other = WorkspaceId(9999);
+    assert!(
+        store
+            .newest_run_of_each_environment(other)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .runs_in_status(other, RunStatus::WaitingForApproval)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// A branch head is news once: for the first caller that sees it, whoever that is.
@@ -1391,6 +1434,7 @@ async fn upgrade_schedules(store: &Store, workspace: WorkspaceId, admin: Account
 }
 
 async fn upgrade_runs(store: &Store, workspace: WorkspaceId, admin: AccountId) {
+    assert_eq!(store.latest_upgrade_request(workspace).await.unwrap(), None);
     let first = store
         .queue_upgrade_run(
             workspace,
@@ -1452,6 +1496,16 @@ async fn upgrade_runs(store: &Store, workspace: WorkspaceId, admin: AccountId) {
         None
     );
     upgrade_runs_page_by_page(store, workspace, (first.id, second.id), admin).await;
+    // The newer run opened no request: the newest request is the first run's.
+    let request = store.latest_upgrade_request(workspace).await.unwrap();
+    assert_eq!(request.map(|run| run.id), Some(first.id));
+    assert_eq!(
+        store
+            .latest_upgrade_request(WorkspaceId(9999))
+            .await
+            .unwrap(),
+        None
+    );
     assert_eq!(store.interrupt_unfinished_upgrades(at).await.unwrap(), 1);
     let interrupted = store
         .upgrade_run(workspace, second.id)

@@ -1,7 +1,8 @@
 //! Logs as the API serves them, for a pipeline step's log and an upgrade run's alike: lines
-//! read from a byte offset, and a live stream of server-sent events that resumes where a
-//! client left off (`Last-Event-ID`). Where a log is and whether it is still written is the
-//! caller's to say, through [`LogSource`].
+//! read from a byte offset, the last lines or those before an offset (read backwards from
+//! there, so that a page of a 100 MB log costs what the page does), and a live stream of
+//! server-sent events that resumes where a client left off (`Last-Event-ID`). Where a log is
+//! and whether it is still written is the caller's to say, through [`LogSource`].
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -28,11 +29,7 @@ pub struct LogRange {
 impl LogRange {
     /// The offset asked for; read here rather than by serde, so that a bad one is named.
     pub fn offset(&self) -> ApiResult<u64> {
-        self.offset.as_deref().map_or(Ok(0), |text| {
-            text.parse().map_err(|_| {
-                ApiError::invalid_field("offset", "`offset` must be a byte offset (0 or more)")
-            })
-        })
+        self.offset.as_deref().map_or(Ok(0), byte_offset("offset"))
     }
 
     /// Where a live stream starts: after the last event a reconnecting client received, else
@@ -49,6 +46,112 @@ impl LogRange {
     }
 }
 
+/// A byte offset given as query parameter `field`; read here rather than by serde, so that a
+/// bad one is named.
+fn byte_offset(field: &'static str) -> impl Fn(&str) -> ApiResult<u64> {
+    move |text| {
+        text.parse().map_err(|_| {
+            ApiError::invalid_field(
+                field,
+                format!("`{field}` must be a byte offset (0 or more)"),
+            )
+        })
+    }
+}
+
+/// The most lines one read of a log gives by `tail` or `limit`.
+pub const MAX_PAGE_LINES: usize = 10_000;
+/// The lines a read `before` an offset gives without a `limit`.
+const DEFAULT_PAGE_LINES: usize = 200;
+
+/// Which lines of a log to read: from an offset on (the default), the last ones (`tail`), or
+/// those before an offset (`before` and `limit`), to page back from the tail.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LogPage {
+    /// A byte offset in the log (default 0): the lines from there on; one inside a line starts
+    /// at the next line.
+    #[param(value_type = Option<u64>, minimum = 0)]
+    offset: Option<String>,
+    /// The last N whole lines of the log (1–10,000), instead of lines from an offset.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 10000)]
+    tail: Option<String>,
+    /// A byte offset (an answer's `previous_offset`): the `limit` whole lines that end at or
+    /// before it, to page back from the tail.
+    #[param(value_type = Option<u64>, minimum = 0)]
+    before: Option<String>,
+    /// With `before`: how many lines (1–10,000, default 200).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 10000)]
+    limit: Option<String>,
+}
+
+/// A read of a log, as [`LogPage`] asked for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogRead {
+    /// Every whole line from the first at or after this offset.
+    From(u64),
+    /// At most `limit` whole lines that end at or before `before` (`u64::MAX`: the last ones).
+    Before { before: u64, limit: usize },
+}
+
+impl LogPage {
+    /// The read asked for, each wrong or clashing parameter named.
+    pub fn read(&self) -> ApiResult<LogRead> {
+        let lines = |field: &'static str, text: &str| {
+            text.parse::<usize>()
+                .ok()
+                .filter(|count| (1..=MAX_PAGE_LINES).contains(count))
+                .ok_or_else(|| {
+                    ApiError::invalid_field(
+                        field,
+                        format!("`{field}` must be a number of lines from 1 to {MAX_PAGE_LINES}"),
+                    )
+                })
+        };
+        let clash = |field: &str, other: &str| {
+            ApiError::invalid_field(field, format!("`{field}` does not go with `{other}`"))
+        };
+        if let Some(tail) = &self.tail {
+            if self.offset.is_some() {
+                return Err(clash("tail", "offset"));
+            }
+            if self.before.is_some() {
+                return Err(clash("tail", "before"));
+            }
+            if self.limit.is_some() {
+                return Err(clash("limit", "tail"));
+            }
+            return Ok(LogRead::Before {
+                before: u64::MAX,
+                limit: lines("tail", tail)?,
+            });
+        }
+        if let Some(before) = &self.before {
+            if self.offset.is_some() {
+                return Err(clash("before", "offset"));
+            }
+            return Ok(LogRead::Before {
+                before: byte_offset("before")(before)?,
+                limit: self
+                    .limit
+                    .as_deref()
+                    .map_or(Ok(DEFAULT_PAGE_LINES), |limit| lines("limit", limit))?,
+            });
+        }
+        if self.limit.is_some() {
+            return Err(ApiError::invalid_field(
+                "limit",
+                "`limit` goes with `before` (use `tail` for the last lines)",
+            ));
+        }
+        Ok(LogRead::From(
+            self.offset
+                .as_deref()
+                .map_or(Ok(0), byte_offset("offset"))?,
+        ))
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct LogLine {
     #[schema(format = DateTime)]
@@ -58,26 +161,37 @@ pub struct LogLine {
     pub text: String,
 }
 
-/// Lines of a log read from a byte offset.
+/// Lines of a log.
 #[derive(Serialize, ToSchema)]
 pub struct LogLines {
     /// Where these lines start.
     pub offset: u64,
-    /// Where the next read starts.
+    /// Where the next read starts (as `offset`, or to follow the log live).
     pub next_offset: u64,
+    /// Where the lines before these end: pass it as `before` to page back; `null` when these
+    /// start the log.
+    pub previous_offset: Option<u64>,
     pub lines: Vec<LogLine>,
 }
 
-/// A log from the first whole line at or after `offset`: where that line starts, where to
-/// continue, and the lines.
-pub fn read_log(path: &Path, offset: u64) -> ApiResult<LogLines> {
-    let start = LogStore::line_start_at_or_after(path, offset)
-        .map_err(|error| ApiError::internal(&error))?;
-    let (lines, next) =
-        LogStore::read_from(path, start).map_err(|error| ApiError::internal(&error))?;
+/// The lines of a log that `read` asks for: where the first starts, where to continue, and
+/// the lines.
+pub fn read_log(path: &Path, read: LogRead) -> ApiResult<LogLines> {
+    let internal = |error: upkeep_pipeline::log_store::LogError| ApiError::internal(&error);
+    let (lines, start, next) = match read {
+        LogRead::From(offset) => {
+            let start = LogStore::line_start_at_or_after(path, offset).map_err(internal)?;
+            let (lines, next) = LogStore::read_from(path, start).map_err(internal)?;
+            (lines, start, next)
+        }
+        LogRead::Before { before, limit } => {
+            LogStore::read_before(path, before, limit).map_err(internal)?
+        }
+    };
     Ok(LogLines {
         offset: start,
         next_offset: next,
+        previous_offset: (start > 0).then_some(start),
         lines: lines
             .into_iter()
             .map(|line| LogLine {

@@ -6,9 +6,11 @@
 mod agents;
 pub mod doc;
 pub mod error;
+mod findings;
 mod hooks;
 mod logs;
 pub mod oauth;
+mod overview;
 mod page;
 pub(crate) mod people;
 pub(crate) mod repository;
@@ -87,7 +89,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(runs::cancel))
         .routes(routes!(runs::rerun))
         .routes(routes!(runs::log_range))
-        .routes(routes!(runs::log_events));
+        .routes(routes!(runs::log_events))
+        .routes(routes!(overview::overview))
+        .routes(routes!(overview::badge))
+        .routes(routes!(findings::findings));
     OpenApiRouter::with_openapi(doc::base()).nest(PREFIX, api)
 }
 

@@ -19,7 +19,7 @@ use upkeep_store::{
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ApiResult, ErrorBody};
-use super::logs::{LogLines, LogRange, LogSource, LogState, live_events, read_log};
+use super::logs::{LogLines, LogPage, LogRange, LogSource, LogState, live_events, read_log};
 use super::page::{PageQuery, next_cursor};
 use super::{Body, PathParams, QueryParams, WorkspacePath, check_field};
 use crate::AppState;
@@ -101,9 +101,9 @@ pub struct StartRun {
 #[into_params(parameter_in = Path)]
 pub struct EnvironmentPath {
     /// The workspace's id.
-    workspace: i64,
+    pub(super) workspace: i64,
     /// An environment of the repository's `upkeep.yml`.
-    environment: String,
+    pub(super) environment: String,
 }
 
 /// Start the environment's main pipeline by hand.
@@ -357,9 +357,9 @@ pub async fn find_run(
 #[into_params(parameter_in = Path)]
 pub struct RunPath {
     /// The workspace's id.
-    workspace: i64,
+    pub(super) workspace: i64,
     /// The run's id, e.g. `20261201T080000.000Z-00000001`.
-    run: String,
+    pub(super) run: String,
 }
 
 /// A run and its record.
@@ -691,14 +691,16 @@ fn parse_stage(stage: &str) -> ApiResult<StageKind> {
         .map_err(|message: String| ApiError::invalid_field("stage", message))
 }
 
-/// A stage's log from a byte offset on.
+/// A stage's log: the lines from a byte offset on, the last lines (`tail`), or those before
+/// an offset (`before`, `limit`).
 #[utoipa::path(
     get,
     path = "/workspaces/{workspace}/runs/{run}/logs/{stage}",
     tag = "runs",
-    params(LogPath, LogRange),
+    params(LogPath, LogPage),
     responses(
-        (status = 200, description = "The lines from the offset on", body = LogChunk),
+        (status = 200, description = "The lines asked for, where they start (`offset`), where to go on (`next_offset`) and to page back (`previous_offset`)", body = LogChunk),
+        (status = 400, description = "`invalid_field`: a bad or clashing `offset`, `tail`, `before` or `limit`", body = ErrorBody),
         (status = 404, description = "`not_found`: no such run, or the stage has no log (yet)", body = ErrorBody),
     ),
     extensions(("x-upkeep-role" = json!("member"))),
@@ -711,12 +713,12 @@ pub async fn log_range(
         run: run_id,
         stage: stage_name,
     }): PathParams<LogPath>,
-    QueryParams(range): QueryParams<LogRange>,
+    QueryParams(page): QueryParams<LogPage>,
 ) -> ApiResult<Json<LogChunk>> {
     let workspace = WorkspaceId(workspace);
     require_role(&state, &caller, workspace, Role::RegularUser).await?;
     let kind = parse_stage(&stage_name)?;
-    let offset = range.offset()?;
+    let read = page.read()?;
     let (stored, _) = find_run(&state, workspace, &run_id).await?;
     let Some((path, status)) = step_log(&state, workspace, &stored.run_id, kind) else {
         return Err(ApiError::not_found("log of this stage (yet)"));
@@ -724,7 +726,7 @@ pub async fn log_range(
     Ok(Json(LogChunk {
         stage: kind.as_str(),
         status: status.as_str(),
-        log: read_log(&path, offset)?,
+        log: read_log(&path, read)?,
     }))
 }
 

@@ -19,7 +19,7 @@ use upkeep_store::{
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ApiResult, ErrorBody};
-use super::logs::{LogLines, LogRange, LogSource, LogState, live_events};
+use super::logs::{LogLines, LogPage, LogRange, LogSource, LogState, live_events};
 use super::page::{PageQuery, next_cursor};
 use super::{Body, PathParams, QueryParams, WorkspacePath, check_field};
 use crate::AppState;
@@ -116,7 +116,7 @@ pub struct PullRequestView {
 }
 
 impl UpgradeRunView {
-    fn of(run: &UpgradeRun) -> Self {
+    pub(super) fn of(run: &UpgradeRun) -> Self {
         Self {
             id: run.id,
             trigger: run.trigger.as_str(),
@@ -489,14 +489,16 @@ pub async fn get_run(
     }))
 }
 
-/// An upgrade run's log from a byte offset, as a pipeline step's.
+/// An upgrade run's log, as a pipeline step's: from a byte offset on, the last lines (`tail`),
+/// or those before an offset (`before`, `limit`).
 #[utoipa::path(
     get,
     path = "/workspaces/{workspace}/upgrades/{id}/log",
     tag = "upgrades",
-    params(UpgradePath, LogRange),
+    params(UpgradePath, LogPage),
     responses(
-        (status = 200, description = "Whole lines from the offset on, and where to continue", body = UpgradeLog),
+        (status = 200, description = "The whole lines asked for, where they start, where to continue and where to page back from", body = UpgradeLog),
+        (status = 400, description = "`invalid_field`: a bad or clashing `offset`, `tail`, `before` or `limit`", body = ErrorBody),
         (status = 404, description = "`not_found`: no such upgrade run, or no log yet", body = ErrorBody),
     ),
     extensions(("x-upkeep-role" = json!("member"))),
@@ -505,11 +507,11 @@ pub async fn log_range(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(UpgradePath { workspace, id }): PathParams<UpgradePath>,
-    QueryParams(range): QueryParams<LogRange>,
+    QueryParams(page): QueryParams<LogPage>,
 ) -> ApiResult<Json<UpgradeLog>> {
     let workspace = WorkspaceId(workspace);
     require_role(&state, &caller, workspace, Role::RegularUser).await?;
-    let offset = range.offset()?;
+    let read = page.read()?;
     let run = find_run(&state, workspace, id).await?;
     let path = run.run_dir.join(LOG_FILE);
     if !path.is_file() {
@@ -517,7 +519,7 @@ pub async fn log_range(
     }
     Ok(Json(UpgradeLog {
         status: run.status.as_str(),
-        log: super::logs::read_log(&path, offset)?,
+        log: super::logs::read_log(&path, read)?,
     }))
 }
 

@@ -200,6 +200,48 @@ pub fn join(
     client
 }
 
+/// A server set up through the API, its first workspace connected to the repository at `url`.
+pub fn connected_server(dir: &Path, url: &str) -> (Server, Client, i64) {
+    let server = Server::start(&dir.join("data"));
+    let (mut admin, workspace) = set_up(&server);
+    let (status, body) = admin.call(
+        "PUT",
+        &format!("/api/v1/workspaces/{workspace}/repository"),
+        Some(&json!({ "url": url })),
+    );
+    assert_eq!(status, 200, "{body}");
+    (server, admin, workspace)
+}
+
+/// Invites `dev@agency.test` as a regular user of the workspace and returns its signed-in
+/// client.
+pub fn invite_regular_user(server: &Server, admin: &mut Client, workspace: i64) -> Client {
+    let (_, invitation) = admin.call(
+        "POST",
+        &format!("/api/v1/workspaces/{workspace}/invitations"),
+        Some(&json!({ "email": "dev@agency.test", "role": "regular_user" })),
+    );
+    let mut developer = server.client();
+    let (status, body) = developer.call(
+        "POST",
+        "/api/v1/invitations/accept",
+        Some(&json!({ "token": invitation["token"], "display_name": "Dev", "password": PASSWORD })),
+    );
+    assert_eq!(status, 200, "{body}");
+    developer
+}
+
+/// Starts the environment's main pipeline by hand and returns the queued run's id.
+pub fn start_run(client: &mut Client, workspace: i64, environment: &str) -> String {
+    let (status, run) = client.call(
+        "POST",
+        &format!("/api/v1/workspaces/{workspace}/environments/{environment}/runs"),
+        Some(&json!({})),
+    );
+    assert_eq!(status, 202, "{run}");
+    run["run_id"].as_str().unwrap().to_string()
+}
+
 /// Runs git in `dir` and returns what it printed.
 pub fn git(dir: &Path, arguments: &[&str]) -> String {
     let output = Command::new("git")
