@@ -629,6 +629,17 @@ fn refused_at_the_field(
         refused.body.contains(&format!("value=\"{cron}\"")),
         "the form keeps what was typed"
     );
+    assert!(
+        refused.body.contains("<details class=\"change\" open>"),
+        "the form is open"
+    );
+    assert!(
+        refused
+            .body
+            .contains("<dd><code>0 8 * * MON</code> in UTC</dd>"),
+        "the settings as they are stay shown: {}",
+        refused.body
+    );
 }
 
 #[test]

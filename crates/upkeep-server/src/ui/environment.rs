@@ -4,12 +4,15 @@
 //! GitLab, duration, when), "Run pipeline" for every member, and for super users the
 //! environment's own variables and secrets.
 
+use std::path::PathBuf;
+
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use upkeep_forge::{ForgeKind, RemoteRepository};
 use upkeep_pipeline::record::{RunKind, RunStatus};
+use upkeep_runner::index::load_current;
 use upkeep_store::{Provider, Repository, RepositoryStore, Role, RunStore, WorkspaceId};
 
 use super::dashboard::{REFRESH_SECONDS, RunRow};
@@ -107,22 +110,40 @@ pub async fn environment_page_for(
             .items
             .iter()
             .any(|run| matches!(run.status, RunStatus::Queued | RunStatus::Running));
+    // A run started by hand learns its commit when it checks it out: its record knows it.
+    let run_dirs: Vec<PathBuf> = runs.items.iter().map(|run| run.run_dir.clone()).collect();
+    let recorded: Vec<Option<String>> = tokio::task::spawn_blocking(move || {
+        run_dirs
+            .iter()
+            .map(|dir| load_current(dir).ok().and_then(|record| record.commit))
+            .collect()
+    })
+    .await
+    .map_err(|error| ApiError::internal(&error))?;
     let history = runs
         .items
         .iter()
-        .map(|run| HistoryRow {
-            run: RunRow::of(run),
-            who: run
-                .requested_by
-                .and_then(|account| names.get(&account).cloned()),
-            commit_url: repository
-                .as_ref()
-                .zip(run.commit.as_deref())
-                .and_then(|(repository, commit)| commit_url(repository, commit)),
-            took: run
-                .started_at
-                .zip(run.finished_at)
-                .map(|(started, finished)| duration(started, finished)),
+        .zip(recorded)
+        .map(|(run, recorded)| {
+            let commit = recorded.or_else(|| run.commit.clone());
+            let mut row = RunRow::of(run);
+            row.commit = commit
+                .as_deref()
+                .map(|commit| commit.chars().take(10).collect());
+            HistoryRow {
+                run: row,
+                who: run
+                    .requested_by
+                    .and_then(|account| names.get(&account).cloned()),
+                commit_url: repository
+                    .as_ref()
+                    .zip(commit.as_deref())
+                    .and_then(|(repository, commit)| commit_url(repository, commit)),
+                took: run
+                    .started_at
+                    .zip(run.finished_at)
+                    .map(|(started, finished)| duration(started, finished)),
+            }
         })
         .collect();
     let variables = if role == Role::SuperUser {

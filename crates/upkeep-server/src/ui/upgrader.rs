@@ -84,9 +84,12 @@ struct UpgraderPage {
     is_super_user: bool,
     connection: Connection,
     enabled: bool,
+    /// The settings as they are.
+    current: SettingsValues,
     next_run: Option<Moment>,
     /// The next run in the schedule's time zone (`Monday 2026-11-23 08:00 Europe/Berlin`).
     next_run_local: Option<String>,
+    /// The form's fields: the settings as they are, or as sent with an error.
     values: SettingsValues,
     error: Option<FormError>,
     /// A run that is not over yet.
@@ -203,6 +206,7 @@ async fn upgrader_page_for(
         enabled: settings.enabled,
         next_run: next.map(Moment::now_relative),
         next_run_local,
+        current: SettingsValues::of(settings),
         values: SettingsValues::of(settings),
         error: None,
         active,
