@@ -293,13 +293,7 @@ fn e_run_now_on_the_upgrader_page_shows_the_pull_request_it_opened() {
     let (status, connected) = admin.call(
         "PUT",
         &format!("/api/v1/workspaces/{workspace}/repository"),
-        Some(&json!({
-            "provider": "github",
-            "url": format!("file://{}", shop.origin.display()),
-            "repository": "acme/shop",
-            "token": github.token(),
-            "api_base": github.base_url(),
-        })),
+        Some(&shop.github_connection(&github.base_url(), &github.token())),
     );
     assert_eq!(status, 200, "{connected}");
 

@@ -97,14 +97,8 @@ pub async fn environment_page_for(
     }
     let path = format!("/workspaces/{}/environments/{environment}", workspace.0);
     let pager = Pager::of(&path, "#runs", "runs", query, &runs);
-    let names = account_names(
-        state,
-        runs.items
-            .iter()
-            .filter_map(|run| run.requested_by)
-            .collect(),
-    )
-    .await?;
+    let requesters = runs.items.iter().filter_map(|run| run.requested_by);
+    let names = account_names(state, requesters.collect()).await?;
     let busy = matches!(declared, Declared::Reading)
         || runs
             .items

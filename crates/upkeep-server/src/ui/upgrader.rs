@@ -160,14 +160,8 @@ async fn upgrader_page_for(
         .map_err(ApiError::from)?;
     let path = format!("/workspaces/{}/upgrader", workspace.0);
     let pager = Pager::of(&path, "#history", "upgrades", query, &runs);
-    let names = account_names(
-        state,
-        runs.items
-            .iter()
-            .filter_map(|run| run.requested_by)
-            .collect(),
-    )
-    .await?;
+    let requesters = runs.items.iter().filter_map(|run| run.requested_by);
+    let names = account_names(state, requesters.collect()).await?;
     // The newest run comes first: if any is not over, it is.
     let active = runs
         .items
