@@ -112,6 +112,18 @@ impl ComposerShop {
         shop
     }
 
+    /// The body of `PUT …/repository` that connects a server to this shop's `origin` as the
+    /// repository `acme/shop` of the GitHub double at `api_base`, with its `token`.
+    pub fn github_connection(&self, api_base: &str, token: &str) -> serde_json::Value {
+        serde_json::json!({
+            "provider": "github",
+            "url": format!("file://{}", self.origin.display()),
+            "repository": "acme/shop",
+            "token": token,
+            "api_base": api_base,
+        })
+    }
+
     pub fn home(&self) -> PathBuf {
         self.dir.path().join("home")
     }

@@ -23,6 +23,8 @@ pub struct EnvironmentSummary {
     pub branch: Option<String>,
     /// Whether its deployments wait for a super user's approval.
     pub approval: bool,
+    /// `normal` or `destructive`.
+    pub deploy_type: &'static str,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,6 +128,7 @@ fn read_from_clone(clone: &Path, url: &str) -> Option<Result<Vec<EnvironmentSumm
                         name: environment.name.clone(),
                         branch: environment.branch.clone(),
                         approval: environment.approval,
+                        deploy_type: environment.deploy_type.as_str(),
                     })
                     .collect()
             })

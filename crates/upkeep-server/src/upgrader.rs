@@ -10,8 +10,9 @@
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use tokio::runtime::Handle;
+use upkeep_forge::forge::PullRequest;
 use upkeep_forge::git::Git;
 use upkeep_pipeline::log_store::{LineSink as _, LogLine, LogWriter, Stream};
 use upkeep_pipeline::mask::Masker;
@@ -19,7 +20,9 @@ use upkeep_store::{
     AccountId, RepositoryStore, Store, StoreError, UpgradeRun, UpgradeRunEnd, UpgradeRunStatus,
     UpgradeSchedule, UpgradeStore, UpgradeTrigger, WorkspaceId,
 };
-use upkeep_upgrade::apply::ApplyError;
+use upkeep_upgrade::apply::{ApplyError, ApplyOutcome};
+use upkeep_upgrade::plan::UpgradePlan;
+use upkeep_upgrade::pull_request::{AppliedUpdate, FailedGroup, Link};
 use upkeep_upgrade::scheduled::{
     ForgeTarget, RepositoryOptions, ScheduledRun, ScheduledUpgrade, run_scheduled_upgrade,
 };
@@ -237,40 +240,20 @@ impl Job {
 
     /// How the run ended, and its report written next to its log.
     fn ended(&self, run: &ScheduledRun) -> Ending {
-        let mut report = json!({ "plan": run.plan });
-        let ending = match &run.applied {
-            Err(ApplyError::AlreadyOpen { what }) => Ending {
-                status: UpgradeRunStatus::Refused,
-                summary: format!(
-                    "not started: the previous upgrade is still open ({what}); merge or close it, or turn `refresh` on in the upgrader's settings to rebuild and update it"
-                ),
-                ..Ending::failed(String::new())
-            },
-            Err(error) => Ending::failed(with_hint(error)),
+        let (ending, outcome) = match &run.applied {
+            Err(ApplyError::AlreadyOpen { what }) => (
+                Ending {
+                    status: UpgradeRunStatus::Refused,
+                    summary: format!(
+                        "not started: the previous upgrade is still open ({what}); merge or close it, or turn `refresh` on in the upgrader's settings to rebuild and update it"
+                    ),
+                    ..Ending::failed(String::new())
+                },
+                None,
+            ),
+            Err(error) => (Ending::failed(with_hint(error)), None),
             Ok(outcome) => {
                 let applied = &outcome.report;
-                report["branch"] = json!(outcome.branch);
-                report["base"] = json!(outcome.base);
-                report["commits"] = json!(outcome.commits);
-                report["pushed"] = json!(outcome.pushed);
-                report["pull_request"] = json!(outcome.pull_request);
-                report["applied"] = json!(applied.applied);
-                report["failed_groups"] = json!(applied.failed_groups);
-                report["new_findings"] = json!(applied.new_findings);
-                report["gate_problem"] = json!(applied.gate_problem);
-                report["deferred"] = json!(applied.deferred);
-                report["majors"] = json!(
-                    applied
-                        .majors
-                        .iter()
-                        .map(|major| json!({
-                            "name": major.name,
-                            "locked": major.locked,
-                            "major": major.major,
-                            "instructions": major.instructions(),
-                        }))
-                        .collect::<Vec<_>>()
-                );
                 let failed = applied.failed_groups.len();
                 let request = outcome.pull_request.as_ref().map(|request| {
                     (
@@ -288,7 +271,7 @@ impl Job {
                         "{count} packages updated, {failed} groups could not be; no request was opened"
                     ),
                 };
-                Ending {
+                let ending = Ending {
                     status: if failed == 0 {
                         UpgradeRunStatus::Succeeded
                     } else {
@@ -298,11 +281,16 @@ impl Job {
                     pull_request: request,
                     applied: i64::try_from(applied.applied.len()).unwrap_or(i64::MAX),
                     failed_groups: i64::try_from(failed).unwrap_or(i64::MAX),
-                }
+                };
+                (ending, Some(AppliedReport::of(outcome)))
             }
         };
-        report["status"] = json!(ending.status.as_str());
-        report["summary"] = json!(ending.summary);
+        let report = UpgradeReportFile {
+            plan: run.plan.clone(),
+            outcome,
+            status: ending.status.as_str().to_string(),
+            summary: ending.summary.clone(),
+        };
         if let Err(error) = fs_err::write(
             self.run.run_dir.join(REPORT_FILE),
             serde_json::to_vec_pretty(&report).unwrap_or_default(),
@@ -310,6 +298,78 @@ impl Job {
             return Ending::failed(format!("cannot write the report: {error}"));
         }
         ending
+    }
+}
+
+/// A run's report file (`report.json`): written when the run ends, answered by the API as it
+/// is and read back by the run's page.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UpgradeReportFile {
+    pub plan: UpgradePlan,
+    /// What the apply did; none when the run was refused or failed before it.
+    #[serde(flatten)]
+    pub outcome: Option<AppliedReport>,
+    pub status: String,
+    pub summary: String,
+}
+
+impl UpgradeReportFile {
+    /// The report of a run, once it wrote one.
+    pub fn read(run_dir: &Path) -> Option<Self> {
+        let bytes = fs_err::read(run_dir.join(REPORT_FILE)).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AppliedReport {
+    pub branch: String,
+    pub base: String,
+    pub commits: Vec<String>,
+    pub pushed: bool,
+    pub pull_request: Option<PullRequest>,
+    pub applied: Vec<AppliedUpdate>,
+    pub failed_groups: Vec<FailedGroup>,
+    pub new_findings: Vec<String>,
+    pub gate_problem: Option<String>,
+    pub deferred: Vec<String>,
+    pub majors: Vec<MajorReport>,
+}
+
+/// A major upgrade left to do by hand, with where it is explained.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MajorReport {
+    pub name: String,
+    pub locked: String,
+    pub major: String,
+    pub instructions: Vec<Link>,
+}
+
+impl AppliedReport {
+    fn of(outcome: &ApplyOutcome) -> Self {
+        let report = &outcome.report;
+        Self {
+            branch: outcome.branch.clone(),
+            base: outcome.base.clone(),
+            commits: outcome.commits.clone(),
+            pushed: outcome.pushed,
+            pull_request: outcome.pull_request.clone(),
+            applied: report.applied.clone(),
+            failed_groups: report.failed_groups.clone(),
+            new_findings: report.new_findings.clone(),
+            gate_problem: report.gate_problem.clone(),
+            deferred: report.deferred.clone(),
+            majors: report
+                .majors
+                .iter()
+                .map(|major| MajorReport {
+                    name: major.name.clone(),
+                    locked: major.locked.clone(),
+                    major: major.major.clone(),
+                    instructions: major.instructions(),
+                })
+                .collect(),
+        }
     }
 }
 
@@ -342,5 +402,89 @@ pub fn overrides_of(schedule: &UpgradeSchedule) -> SettingsOverrides {
         max_groups: limit(schedule.settings.max_groups),
         reviewers: schedule.settings.reviewers.clone(),
         base_branch: schedule.settings.base_branch.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan() -> UpgradePlan {
+        UpgradePlan {
+            packages: Vec::new(),
+            groups: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_report_without_an_apply_reads_back_without_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let report = UpgradeReportFile {
+            plan: plan(),
+            outcome: None,
+            status: "refused".to_string(),
+            summary: "not started".to_string(),
+        };
+        let json = serde_json::to_value(&report).unwrap();
+        let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["plan", "status", "summary"]);
+        fs_err::write(dir.path().join(REPORT_FILE), json.to_string()).unwrap();
+        let read = UpgradeReportFile::read(dir.path()).unwrap();
+        assert!(read.outcome.is_none());
+        assert_eq!(read.status, "refused");
+    }
+
+    #[test]
+    fn a_report_with_its_request_and_majors_reads_back_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let report = UpgradeReportFile {
+            plan: plan(),
+            outcome: Some(AppliedReport {
+                branch: "upkeep/upgrade-for-main".to_string(),
+                base: "main".to_string(),
+                commits: vec!["abc".to_string()],
+                pushed: true,
+                pull_request: Some(PullRequest {
+                    number: 7,
+                    url: "https://github.test/acme/shop/pull/7".to_string(),
+                    head: "upkeep/upgrade-for-main".to_string(),
+                    base: "main".to_string(),
+                    title: "Upkeep: update 1 package".to_string(),
+                }),
+                applied: Vec::new(),
+                failed_groups: vec![FailedGroup {
+                    name: "conflicting".to_string(),
+                    packages: vec!["conflicting/pkg".to_string()],
+                    problem: "Problem 1".to_string(),
+                }],
+                new_findings: Vec::new(),
+                gate_problem: None,
+                deferred: Vec::new(),
+                majors: vec![MajorReport {
+                    name: "spryker/kernel".to_string(),
+                    locked: "3.70.0".to_string(),
+                    major: "4.0.0".to_string(),
+                    instructions: vec![Link {
+                        label: "upgrade guide".to_string(),
+                        url: "https://docs.spryker.com/".to_string(),
+                    }],
+                }],
+            }),
+            status: "partial".to_string(),
+            summary: "0 packages updated, 1 groups could not be".to_string(),
+        };
+        let json = serde_json::to_value(&report).unwrap();
+        // The API answers the file as it is: its members stay where clients read them.
+        assert_eq!(json["pull_request"]["number"], 7);
+        assert_eq!(
+            json["majors"][0]["instructions"][0]["label"],
+            "upgrade guide"
+        );
+        fs_err::write(dir.path().join(REPORT_FILE), json.to_string()).unwrap();
+        let read = UpgradeReportFile::read(dir.path()).unwrap();
+        let outcome = read.outcome.unwrap();
+        assert_eq!(outcome.pull_request.unwrap().number, 7);
+        assert_eq!(outcome.failed_groups[0].problem, "Problem 1");
+        assert_eq!(outcome.majors[0].major, "4.0.0");
     }
 }

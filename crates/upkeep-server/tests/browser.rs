@@ -9,21 +9,33 @@
 //! c. a push → the run appears on the dashboard without a reload → its page follows it to the
 //!    approval → the super user approves → the install step's lines arrive in the page while
 //!    the step runs → deployed, green on the dashboard;
-//! f. a run whose log holds `<script>alert(1)</script>` shows it as text on the run page.
+//! e. "Run now" on the upgrader page (the upgrader's Composer shop, the GitHub double): the
+//!    run's page follows the run until its pull request's link appears, with the plan, the
+//!    group Composer could not update and the majors;
+//! f. a run whose log holds `<script>alert(1)</script>` shows it as text on the run page;
+//! - people: a super user changes a member's role and revokes an invitation, and the audit log
+//!   shows both;
+//! - settings: a secret is set (its value never in the page afterwards) and a variable
+//!   deleted; an environment's page lists its runs and takes its own secret.
 
 mod browser {
     pub mod harness;
 }
 mod common;
+#[path = "../../../tests/support/composer_shop.rs"]
+mod composer_shop;
 
 use std::sync::Mutex;
+use std::time::Duration;
 
 use browser::harness::{Browser, Driver};
 use common::{
     PASSWORD, Server, connected_server, git, set_up, shop_remote, shop_remote_edited,
     wait_for_status,
 };
+use composer_shop::{ComposerShop, require_composer};
 use serde_json::{Value, json};
+use upkeep_forge::testing::FakeGitHub;
 
 /// One journey at a time: each starts Chromium and a server, and CI has two cores.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -386,4 +398,221 @@ fn c_a_push_runs_waits_for_approval_and_its_install_log_streams_into_the_page() 
     browser.goto(&dashboard);
     browser.wait_for_text(".projects", "succeeded");
     assert!(browser.has(".projects .badge-succeeded"));
+}
+
+#[test]
+fn e_run_now_on_the_upgrader_page_shows_the_pull_request_it_opened() {
+    require_composer();
+    let _turn = one_at_a_time();
+    let shop = ComposerShop::new();
+    let github = FakeGitHub::start();
+    github.require_branches_in(&shop.origin);
+    let server = Server::start(&shop.dir.path().join("data"));
+    let (mut admin, workspace) = set_up(&server);
+    let (status, connected) = admin.call(
+        "PUT",
+        &format!("/api/v1/workspaces/{workspace}/repository"),
+        Some(&shop.github_connection(&github.base_url(), &github.token())),
+    );
+    assert_eq!(status, 200, "{connected}");
+
+    let driver = Driver::start();
+    let browser = Browser::open(&driver, &server.url);
+    browser.sign_in(
+        "ops@agency.test",
+        PASSWORD,
+        &format!("/workspaces/{workspace}"),
+    );
+    browser.click("#project-upgrader h3 a");
+    browser.wait_for_path(&format!("/workspaces/{workspace}/upgrader"));
+    browser.wait_for_text("#history", "No upgrade yet");
+    let next = browser.wait_for_text("#next-run .next-run", "Monday");
+    assert!(next.contains("08:00 UTC"), "relative and absolute: {next}");
+
+    browser.click("#next-run form button");
+    browser.wait_for_path(&format!("/workspaces/{workspace}/upgrades/"));
+    browser.wait_for_text(".flash", "is queued: this page follows it");
+    // The page reloads itself while the upgrade runs Composer, until the request is there.
+    let request =
+        browser.wait_for_text_within("a.pull-request", "Request #1", Duration::from_mins(4));
+    assert_eq!(request, "Request #1");
+    let href = browser.script(
+        "return document.querySelector('a.pull-request').getAttribute('href');",
+        vec![],
+    );
+    assert_eq!(
+        href,
+        json!(format!("{}/acme/shop/pull/1", github.base_url()))
+    );
+    assert_eq!(browser.wait_for_text("h1 .badge", "partial"), "partial");
+    assert!(browser.wait_for_text("#plan", "acme/lib").contains("→"));
+    assert!(browser.wait_for_text("#applied", "acme/lib").contains("→"));
+    browser.wait_for_text("#failed", "conflicting");
+    let majors = browser.wait_for_text("#majors", "spryker/kernel");
+    assert!(
+        majors.contains("upgrade guide") && majors.contains("release notes"),
+        "{majors}"
+    );
+    browser.wait_for_text("#log pre", "pushed upkeep/upgrade-for-main to origin");
+    assert!(
+        !browser.source().contains(&github.token()),
+        "the token is nowhere in the page"
+    );
+
+    // The history has the run with its request.
+    browser.click(".crumbs a[href$='/upgrader']");
+    let row = browser.wait_for_text("#history tbody tr", "partial");
+    assert!(row.contains("manual by Ops"), "{row}");
+    assert_eq!(browser.wait_for_text("#history a.pull-request", "#1"), "#1");
+    browser.screenshot("upgrader");
+}
+
+#[test]
+fn people_a_super_user_changes_a_role_and_revokes_an_invitation_and_the_audit_log_shows_both() {
+    let _turn = one_at_a_time();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let (mut admin, workspace) = set_up(&server);
+    let (_, invited) = admin.call(
+        "POST",
+        &format!("/api/v1/workspaces/{workspace}/invitations"),
+        Some(&json!({ "email": "dev@agency.test", "role": "regular_user" })),
+    );
+    let (status, accepted) = server.client().call(
+        "POST",
+        "/api/v1/invitations/accept",
+        Some(&json!({ "token": invited["token"], "display_name": "Dev", "password": PASSWORD })),
+    );
+    assert_eq!(status, 200, "{accepted}");
+    let dev = accepted["account"].as_i64().unwrap();
+
+    let driver = Driver::start();
+    let browser = Browser::open(&driver, &server.url);
+    let people = format!("/workspaces/{workspace}/people");
+    browser.sign_in("ops@agency.test", PASSWORD, &people);
+    // An invitation made here: its link can be copied while this page shows it.
+    browser.fill("#invitations input[name=email]", "temp@agency.test");
+    browser.click("#invitations form.stacked button");
+    let link = browser.wait_for_text("#invitation-link", "/invitations/accept?token=");
+    assert!(browser.has("ul.invitations button[data-copy=invitation-link]"));
+
+    browser.select(&format!("#member-{dev} select[name=role]"), "super_user");
+    browser.click(&format!("#member-{dev} form button"));
+    browser.wait_for_text(".flash", "dev@agency.test is now super user.");
+    assert!(
+        !browser.has("ul.invitations button[data-copy]"),
+        "the link is not known any more"
+    );
+
+    let (_, pending) = admin.call(
+        "GET",
+        &format!("/api/v1/workspaces/{workspace}/invitations"),
+        None,
+    );
+    let temp = pending["invitations"][0]["id"].as_i64().unwrap();
+    browser.click(&format!("#invitation-{temp} form button"));
+    browser.accept_dialog();
+    browser.wait_for_text(".flash", "The invitation of temp@agency.test is revoked");
+    browser.wait_for_text("#invitations", "None.");
+
+    let audit = browser.wait_for_text("#audit", "invitation.revoked");
+    assert!(
+        audit.contains("revoked the invitation of temp@agency.test"),
+        "{audit}"
+    );
+    assert!(audit.contains("role.changed"), "{audit}");
+    assert!(
+        audit.contains("dev@agency.test is now super user"),
+        "{audit}"
+    );
+    let (_, members) = admin.call(
+        "GET",
+        &format!("/api/v1/workspaces/{workspace}/members"),
+        None,
+    );
+    assert_eq!(members["members"][0]["role"], "super_user", "{members}");
+
+    // The revoked link leads nowhere.
+    let stranger = Browser::open(&driver, &server.url);
+    stranger.goto(&link);
+    stranger.wait_for_text("main", "was revoked");
+}
+
+#[test]
+fn settings_a_secret_is_never_shown_back_a_variable_is_deleted_and_an_environment_lists_its_runs() {
+    let _turn = one_at_a_time();
+    let dir = tempfile::tempdir().unwrap();
+    let (url, commit) = shop_remote(dir.path());
+    let (server, mut admin, workspace) = connected_server(dir.path(), &url);
+    let (status, run) = admin.call(
+        "POST",
+        &format!("/api/v1/workspaces/{workspace}/environments/staging/runs"),
+        Some(&json!({})),
+    );
+    assert_eq!(status, 202, "{run}");
+    wait_for_status(&mut admin, workspace, "staging", "succeeded");
+
+    let driver = Driver::start();
+    let browser = Browser::open(&driver, &server.url);
+    let settings = format!("/workspaces/{workspace}/settings");
+    browser.sign_in("ops@agency.test", PASSWORD, &settings);
+    let secret = "pa55word-of-the-shop-db";
+    set_variable(&browser, "DB_PASSWORD", secret, true);
+    browser.wait_for_text(".flash", "Secret DB_PASSWORD is set");
+    let row = browser.wait_for_text("#variable-DB_PASSWORD", "secret");
+    assert!(row.contains("set"), "{row}");
+    assert!(
+        !browser.source().contains(secret),
+        "a secret's value is write-only"
+    );
+
+    set_variable(&browser, "APP_NAME", "shop-7", false);
+    browser.wait_for_text("#variable-APP_NAME", "shop-7");
+    browser.click("#variable-APP_NAME form button");
+    browser.accept_dialog();
+    browser.wait_for_text(".flash", "APP_NAME is deleted.");
+    assert!(!browser.has("#variable-APP_NAME"));
+    assert!(browser.has("#variable-DB_PASSWORD"));
+    browser.wait_for_text("#deliveries", "None yet");
+    browser.goto(&format!("{settings}#variables"));
+    browser.wait_for_text("#variables", "DB_PASSWORD");
+    assert!(!browser.source().contains(secret));
+    browser.screenshot("settings");
+
+    // The environment's page, from its dashboard card: its run, and a secret of its own.
+    browser.goto(&format!("/workspaces/{workspace}"));
+    browser.click("#environment-staging h3 a");
+    browser.wait_for_path(&format!("/workspaces/{workspace}/environments/staging"));
+    browser.wait_for_text("h1", "*** staging Pipeline ***");
+    browser.wait_for_text("#environment", "Deploy type");
+    let row = browser.wait_for_text("#runs tbody tr", "succeeded");
+    assert!(row.contains(&run["run_id"].as_str().unwrap()[..8]), "{row}");
+    assert!(row.contains("manual") && row.contains("Ops"), "{row}");
+    assert!(row.contains(&commit[..10]), "the commit: {row}");
+    set_variable(&browser, "DB_PASSWORD", "staging-only-pa55word", true);
+    browser.wait_for_text(".flash", "Secret DB_PASSWORD is set");
+    browser.wait_for_path(&format!("/workspaces/{workspace}/environments/staging"));
+    browser.goto(&format!("/workspaces/{workspace}/environments/staging"));
+    browser.wait_for_text("#variables", "DB_PASSWORD");
+    assert!(!browser.source().contains("staging-only-pa55word"));
+    let (_, variables) = admin.call(
+        "GET",
+        &format!("/api/v1/workspaces/{workspace}/variables"),
+        None,
+    );
+    assert_eq!(
+        variables["variables"][1]["environment"], "staging",
+        "{variables}"
+    );
+    browser.screenshot("environment");
+}
+
+/// Sets a variable through the variables form of the page shown.
+fn set_variable(browser: &Browser, name: &str, value: &str, secret: bool) {
+    browser.fill("#variables input[name=name]", name);
+    browser.fill("#variables textarea[name=value]", value);
+    if secret {
+        browser.click("#variables input[name=secret]");
+    }
+    browser.click("#variables form.variable-form button");
 }

@@ -70,13 +70,7 @@ fn the_schedule_fires_on_the_servers_clock_and_opens_then_refreshes_one_pull_req
     let (status, connected) = admin.call(
         "PUT",
         &format!("/api/v1/workspaces/{workspace}/repository"),
-        Some(&json!({
-            "provider": "github",
-            "url": format!("file://{}", shop.origin.display()),
-            "repository": "acme/shop",
-            "token": github.token(),
-            "api_base": github.base_url(),
-        })),
+        Some(&shop.github_connection(&github.base_url(), &github.token())),
     );
     assert_eq!(status, 200, "{connected}");
     let upgrader = format!("/api/v1/workspaces/{workspace}/upgrader");

@@ -20,7 +20,7 @@ use std::rc::Rc;
 
 use indexmap::IndexMap;
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use upkeep_composer::repository::PackageVersion;
 use upkeep_composer::{
     ComposerJson, ComposerLock, Constraint, LockedPackage, Stability, Version, is_platform_package,
@@ -39,14 +39,14 @@ pub struct PlanInput<'a> {
     pub settings: &'a UpgradeSettings,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UpgradePlan {
     pub packages: Vec<PackagePlan>,
     /// In the order they are applied.
     pub groups: Vec<GroupPlan>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum UpdateKind {
     Patch,
@@ -64,7 +64,7 @@ impl UpdateKind {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PackagePlan {
     pub name: String,
     pub locked: String,
@@ -88,7 +88,7 @@ pub struct PackagePlan {
     pub source_url: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GroupPlan {
     pub name: String,
     pub packages: Vec<String>,

@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// Everything an upgrade run did, as the pull request tells it.
@@ -25,7 +25,7 @@ pub struct UpgradeReport {
     pub deferred: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AppliedUpdate {
     pub name: String,
     pub from: String,
@@ -38,7 +38,7 @@ pub struct AppliedUpdate {
     pub source_url: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FailedGroup {
     pub name: String,
     pub packages: Vec<String>,
@@ -264,7 +264,7 @@ fn links(source_url: Option<&str>, from: &str, to: &str) -> String {
 }
 
 /// A link a person follows, with what it leads to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Link {
     pub label: String,
     pub url: String,

@@ -555,13 +555,7 @@ fn the_upgrader_runs_from_the_command_line_and_is_followed_to_its_pull_request()
     let (status, connected) = admin.call(
         "PUT",
         &format!("/api/v1/workspaces/{workspace}/repository"),
-        Some(&json!({
-            "provider": "github",
-            "url": format!("file://{}", shop.origin.display()),
-            "repository": "acme/shop",
-            "token": github.token(),
-            "api_base": github.base_url(),
-        })),
+        Some(&shop.github_connection(&github.base_url(), &github.token())),
     );
     assert_eq!(status, 200, "{connected}");
     let (status, token) = admin.call("POST", "/api/v1/tokens", Some(&json!({ "name": "cli" })));

@@ -11,15 +11,15 @@ mod hooks;
 mod logs;
 pub mod oauth;
 mod overview;
-mod page;
+pub(crate) mod page;
 pub(crate) mod people;
 pub(crate) mod repository;
 pub(crate) mod runs;
 pub(crate) mod session;
 pub(crate) mod setup;
 pub(crate) mod tokens;
-mod upgrades;
-mod variables;
+pub(crate) mod upgrades;
+pub(crate) mod variables;
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts};

@@ -28,6 +28,11 @@ pub struct PageQuery {
 }
 
 impl PageQuery {
+    /// The cursor asked for; none for the first page.
+    pub fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+
     /// The store's page request for the list named `list`.
     pub fn request(&self, list: &str) -> ApiResult<PageRequest> {
         let limit = match self.limit.as_deref() {

@@ -207,11 +207,30 @@ pub async fn set_role(
     PathParams(path): PathParams<MemberPath>,
     Body(request): Body<RoleChange>,
 ) -> ApiResult<StatusCode> {
-    let workspace = WorkspaceId(path.workspace);
-    require_role(&state, &caller, workspace, Role::SuperUser).await?;
-    let role = parse_role(&request.role)?;
+    change_role(
+        &state,
+        &caller,
+        WorkspaceId(path.workspace),
+        AccountId(path.account),
+        &request.role,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Gives a member another role (super users), keeping at least one super user in the
+/// workspace, and records it in the audit log; what was done, in words. Shared by the API and
+/// the web UI.
+pub async fn change_role(
+    state: &AppState,
+    caller: &Caller,
+    workspace: WorkspaceId,
+    account: AccountId,
+    role: &str,
+) -> ApiResult<String> {
+    require_role(state, caller, workspace, Role::SuperUser).await?;
+    let role = parse_role(role)?;
     let store = &state.inner.store;
-    let account = AccountId(path.account);
     if store.role_of(workspace, account).await?.is_none() {
         return Err(ApiError::not_found("member"));
     }
@@ -232,15 +251,20 @@ pub async fn set_role(
         }
     }
     store.set_role(workspace, account, role).await?;
+    let member = store
+        .account(account)
+        .await?
+        .map_or_else(|| format!("account {}", account.0), |found| found.email);
+    let done = format!("{member} is now {}", role.as_str().replace('_', " "));
     store
         .record_audit(
             Some(workspace),
             Some(caller.account.id),
             "role.changed",
-            &format!("account {} is now {}", account.0, role.as_str()),
+            &done,
         )
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(done)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -485,18 +509,31 @@ pub async fn revoke_invitation(
     caller: Caller,
     PathParams(path): PathParams<InvitationPath>,
 ) -> ApiResult<StatusCode> {
-    let workspace = WorkspaceId(path.workspace);
-    let invitation = path.invitation;
-    require_role(&state, &caller, workspace, Role::SuperUser).await?;
+    revoke(
+        &state,
+        &caller,
+        WorkspaceId(path.workspace),
+        InvitationId(path.invitation),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes a pending invitation of the workspace (super users), so that its link no longer
+/// works, and records it in the audit log; the invitation as it was. Shared by the API and the
+/// web UI.
+pub async fn revoke(
+    state: &AppState,
+    caller: &Caller,
+    workspace: WorkspaceId,
+    invitation: InvitationId,
+) -> ApiResult<upkeep_store::Invitation> {
+    require_role(state, caller, workspace, Role::SuperUser).await?;
     let store = &state.inner.store;
     let now = Timestamp::now();
-    let Some(found) = store
-        .invitation(InvitationId(invitation))
-        .await?
-        .filter(|found| {
-            found.workspace == workspace && found.state(now) == InvitationState::Pending
-        })
-    else {
+    let Some(found) = store.invitation(invitation).await?.filter(|found| {
+        found.workspace == workspace && found.state(now) == InvitationState::Pending
+    }) else {
         return Err(ApiError::not_found("pending invitation"));
     };
     store.revoke_invitation(found.id, now).await?;
@@ -508,7 +545,7 @@ pub async fn revoke_invitation(
             &format!("revoked the invitation of {}", found.email),
         )
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(found)
 }
 
 #[derive(Deserialize, ToSchema)]

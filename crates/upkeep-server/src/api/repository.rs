@@ -774,9 +774,20 @@ pub async fn reclone(
     caller: Caller,
     PathParams(path): PathParams<WorkspacePath>,
 ) -> ApiResult<Json<Recloned>> {
-    let workspace = WorkspaceId(path.workspace);
-    require_role(&state, &caller, workspace, Role::SuperUser).await?;
-    connected(&state, workspace).await?;
+    let dropped = drop_clone(&state, &caller, WorkspaceId(path.workspace)).await?;
+    Ok(Json(Recloned { dropped }))
+}
+
+/// Drops the workspace's cached clone (super users), so that the next run clones from
+/// scratch, and records it in the audit log; whether there was one. Shared by the API and the
+/// web UI.
+pub async fn drop_clone(
+    state: &AppState,
+    caller: &Caller,
+    workspace: WorkspaceId,
+) -> ApiResult<bool> {
+    require_role(state, caller, workspace, Role::SuperUser).await?;
+    connected(state, workspace).await?;
     let executor = state.inner.executor.clone();
     let dropped = tokio::task::spawn_blocking(move || executor.drop_clone(workspace))
         .await
@@ -801,5 +812,5 @@ pub async fn reclone(
             ),
         )
         .await?;
-    Ok(Json(Recloned { dropped }))
+    Ok(dropped)
 }

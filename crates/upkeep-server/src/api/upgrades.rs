@@ -184,23 +184,33 @@ pub async fn show_upgrader(
     caller: Caller,
     PathParams(path): PathParams<WorkspacePath>,
 ) -> ApiResult<Json<UpgraderView>> {
-    let workspace = WorkspaceId(path.workspace);
-    require_role(&state, &caller, workspace, Role::RegularUser).await?;
+    let (schedule, opens_requests) =
+        upgrader_of(&state, &caller, WorkspaceId(path.workspace)).await?;
+    let mut view = UpgraderView::of(&schedule);
+    view.opens_requests = Some(opens_requests);
+    Ok(Json(view))
+}
+
+/// The workspace's upgrader for a member: its schedule and settings (the defaults until a
+/// super user sets them), and whether runs can open pull or merge requests (a GitHub or
+/// GitLab connection with a token). Shared by the API and the web UI.
+pub async fn upgrader_of(
+    state: &AppState,
+    caller: &Caller,
+    workspace: WorkspaceId,
+) -> ApiResult<(UpgradeSchedule, bool)> {
+    require_role(state, caller, workspace, Role::RegularUser).await?;
     let store = &state.inner.store;
     let schedule = store
         .ensure_upgrade_schedule(workspace, state.inner.clock.now())
         .await?;
-    let mut view = UpgraderView::of(&schedule);
-    view.opens_requests = Some(
-        store
-            .repository(workspace)
-            .await?
-            .is_some_and(|repository| {
-                repository.token_sealed.is_some()
-                    && repository.provider != upkeep_store::Provider::Git
-            }),
-    );
-    Ok(Json(view))
+    let opens_requests = store
+        .repository(workspace)
+        .await?
+        .is_some_and(|repository| {
+            repository.token_sealed.is_some() && repository.provider != upkeep_store::Provider::Git
+        });
+    Ok((schedule, opens_requests))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -213,34 +223,34 @@ pub async fn show_upgrader(
 pub struct UpgraderRequest {
     /// Default `true`.
     #[serde(default)]
-    enabled: Option<bool>,
+    pub enabled: Option<bool>,
     /// Default `0 8 * * MON`.
     #[serde(default)]
-    cron: Option<String>,
+    pub cron: Option<String>,
     /// Default `UTC`.
     #[serde(default)]
-    time_zone: Option<String>,
+    pub time_zone: Option<String>,
     /// Default `false`.
     #[serde(default)]
-    refresh: Option<bool>,
+    pub refresh: Option<bool>,
     /// Each `null` or missing: as `upkeep.toml` says.
     #[serde(default)]
-    settings: OverridesRequest,
+    pub settings: OverridesRequest,
 }
 
 #[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OverridesRequest {
     #[serde(default)]
-    max_minor: Option<u32>,
+    pub max_minor: Option<u32>,
     #[serde(default)]
-    max_patch: Option<u32>,
+    pub max_patch: Option<u32>,
     #[serde(default)]
-    max_groups: Option<u32>,
+    pub max_groups: Option<u32>,
     #[serde(default)]
-    reviewers: Option<Vec<String>>,
+    pub reviewers: Option<Vec<String>>,
     #[serde(default)]
-    base_branch: Option<String>,
+    pub base_branch: Option<String>,
 }
 
 /// Checks the request field by field, naming what is wrong.
@@ -329,8 +339,19 @@ pub async fn set_upgrader(
     PathParams(path): PathParams<WorkspacePath>,
     Body(request): Body<UpgraderRequest>,
 ) -> ApiResult<Json<UpgraderView>> {
-    let workspace = WorkspaceId(path.workspace);
-    require_role(&state, &caller, workspace, Role::SuperUser).await?;
+    let schedule = save_upgrader(&state, &caller, WorkspaceId(path.workspace), request).await?;
+    Ok(Json(UpgraderView::of(&schedule)))
+}
+
+/// Replaces the upgrader's schedule and settings (super users) after checking them field by
+/// field, and records it in the audit log. Shared by the API and the web UI.
+pub async fn save_upgrader(
+    state: &AppState,
+    caller: &Caller,
+    workspace: WorkspaceId,
+    request: UpgraderRequest,
+) -> ApiResult<UpgradeSchedule> {
+    require_role(state, caller, workspace, Role::SuperUser).await?;
     let update = validate(request)?;
     let store = &state.inner.store;
     let schedule = store
@@ -364,7 +385,7 @@ pub async fn set_upgrader(
             ),
         )
         .await?;
-    Ok(Json(UpgraderView::of(&schedule)))
+    Ok(schedule)
 }
 
 /// Run the upgrader now.
@@ -387,10 +408,20 @@ pub async fn run_now(
     caller: Caller,
     PathParams(path): PathParams<WorkspacePath>,
 ) -> ApiResult<(StatusCode, Json<UpgradeRunView>)> {
-    let workspace = WorkspaceId(path.workspace);
-    require_role(&state, &caller, workspace, Role::SuperUser).await?;
+    let run = start_now(&state, &caller, WorkspaceId(path.workspace)).await?;
+    Ok((StatusCode::ACCEPTED, Json(UpgradeRunView::of(&run))))
+}
+
+/// Queues an upgrade run by hand (super users) and records it in the audit log. Shared by the
+/// API and the web UI.
+pub async fn start_now(
+    state: &AppState,
+    caller: &Caller,
+    workspace: WorkspaceId,
+) -> ApiResult<UpgradeRun> {
+    require_role(state, caller, workspace, Role::SuperUser).await?;
     let run = upgrader::start(
-        &state,
+        state,
         workspace,
         UpgradeTrigger::Manual,
         Some(caller.account.id),
@@ -417,7 +448,7 @@ pub async fn run_now(
             &format!("{} started upgrade run {}", caller.account.email, run.id),
         )
         .await?;
-    Ok((StatusCode::ACCEPTED, Json(UpgradeRunView::of(&run))))
+    Ok(run)
 }
 
 /// The history of upgrade runs, newest first.
@@ -448,7 +479,8 @@ pub async fn list_runs(
     }))
 }
 
-async fn find_run(state: &AppState, workspace: WorkspaceId, id: i64) -> ApiResult<UpgradeRun> {
+/// An upgrade run of the workspace.
+pub async fn find_run(state: &AppState, workspace: WorkspaceId, id: i64) -> ApiResult<UpgradeRun> {
     state
         .inner
         .store

@@ -25,10 +25,10 @@ const MAX_VALUE_BYTES: usize = 64 * 1024;
 #[schema(example = json!({ "value": "shop", "secret": false }))]
 pub struct NewValue {
     /// The value; a secret's has at least 3 characters (shorter ones cannot be masked).
-    value: String,
+    pub value: String,
     /// A secret is sealed at rest, never answered, and masked in logs and records.
     #[serde(default)]
-    secret: bool,
+    pub secret: bool,
 }
 
 /// A variable as the API shows it: a secret's value never.
@@ -114,7 +114,16 @@ pub async fn set_for_workspace(
     PathParams(VariablePath { workspace, name }): PathParams<VariablePath>,
     Body(request): Body<NewValue>,
 ) -> ApiResult<Json<VariableView>> {
-    set(&state, &caller, workspace, Scope::Workspace, &name, request).await
+    let variable = set(
+        &state,
+        &caller,
+        WorkspaceId(workspace),
+        Scope::Workspace,
+        &name,
+        request,
+    )
+    .await?;
+    Ok(Json(shown(&variable)))
 }
 
 /// Set a variable or secret for one environment, over the workspace's of the same name.
@@ -138,7 +147,16 @@ pub async fn set_for_environment(
     Body(request): Body<NewValue>,
 ) -> ApiResult<Json<VariableView>> {
     let scope = environment_scope(environment)?;
-    set(&state, &caller, workspace, scope, &name, request).await
+    let variable = set(
+        &state,
+        &caller,
+        WorkspaceId(workspace),
+        scope,
+        &name,
+        request,
+    )
+    .await?;
+    Ok(Json(shown(&variable)))
 }
 
 /// Remove a variable or secret of the workspace.
@@ -158,7 +176,15 @@ pub async fn delete_for_workspace(
     caller: Caller,
     PathParams(VariablePath { workspace, name }): PathParams<VariablePath>,
 ) -> ApiResult<StatusCode> {
-    delete(&state, &caller, workspace, Scope::Workspace, &name).await
+    delete(
+        &state,
+        &caller,
+        WorkspaceId(workspace),
+        Scope::Workspace,
+        &name,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Remove a variable or secret of one environment.
@@ -183,18 +209,21 @@ pub async fn delete_for_environment(
     }): PathParams<EnvironmentVariablePath>,
 ) -> ApiResult<StatusCode> {
     let scope = environment_scope(environment)?;
-    delete(&state, &caller, workspace, scope, &name).await
+    delete(&state, &caller, WorkspaceId(workspace), scope, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
-async fn set(
+/// Sets a variable or secret (super users): checks its name and value, seals a secret's value
+/// before it reaches the store, and records it in the audit log without the value. Shared by
+/// the API and the web UI.
+pub async fn set(
     state: &AppState,
     caller: &Caller,
-    workspace: i64,
+    workspace: WorkspaceId,
     scope: Scope,
     name: &str,
     request: NewValue,
-) -> ApiResult<Json<VariableView>> {
-    let workspace = WorkspaceId(workspace);
+) -> ApiResult<Variable> {
     require_role(state, caller, workspace, Role::SuperUser).await?;
     check_name(name)?;
     if request.value.len() > MAX_VALUE_BYTES {
@@ -238,17 +267,18 @@ async fn set(
             &format!("set {kind} {name} {}", scope_words(&scope)),
         )
         .await?;
-    Ok(Json(shown(&variable)))
+    Ok(variable)
 }
 
-async fn delete(
+/// Removes a variable or secret (super users) and records it in the audit log. Shared by the
+/// API and the web UI.
+pub async fn delete(
     state: &AppState,
     caller: &Caller,
-    workspace: i64,
+    workspace: WorkspaceId,
     scope: Scope,
     name: &str,
-) -> ApiResult<StatusCode> {
-    let workspace = WorkspaceId(workspace);
+) -> ApiResult<()> {
     require_role(state, caller, workspace, Role::SuperUser).await?;
     let store = &state.inner.store;
     if !store.delete_variable(workspace, &scope, name).await? {
@@ -262,7 +292,7 @@ async fn delete(
             &format!("removed {name} {}", scope_words(&scope)),
         )
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 fn check_name(name: &str) -> ApiResult<()> {
@@ -271,7 +301,8 @@ fn check_name(name: &str) -> ApiResult<()> {
         .map_err(|error| ApiError::invalid_field("name", format!("`name`: {error}")))
 }
 
-fn environment_scope(environment: String) -> ApiResult<Scope> {
+/// The scope of one environment, whose name is checked.
+pub fn environment_scope(environment: String) -> ApiResult<Scope> {
     let valid = environment
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));

@@ -1,12 +1,17 @@
 //! What every page shares: the base layout's header (the workspace switcher and the account
-//! menu), the flash area, the assets' addresses, and the status badge.
+//! menu), the flash area, the assets' addresses, the status badge, the links between the pages
+//! of a list, and people's names.
 
-use upkeep_store::{Role, WorkspaceId, WorkspaceStore};
+use std::collections::HashMap;
+
+use upkeep_store::{AccountId, AccountStore, Page, Role, WorkspaceId, WorkspaceStore};
 
 use super::UiResult;
 use super::assets::{SCRIPT, STYLESHEET};
 use super::request::{Flash, Visitor};
 use crate::AppState;
+use crate::api::error::ApiError;
+use crate::api::page::{PageQuery, next_cursor};
 
 /// The base layout's data; every page struct has it as `layout`.
 pub struct Layout {
@@ -64,7 +69,7 @@ impl Layout {
             .store
             .workspaces_of(visitor.caller.account.id)
             .await
-            .map_err(crate::api::error::ApiError::from)?
+            .map_err(ApiError::from)?
             .into_iter()
             .map(|(workspace, role)| WorkspaceLink {
                 id: workspace.id.0,
@@ -112,7 +117,7 @@ pub async fn workspace_of(
         .store
         .workspace(workspace)
         .await
-        .map_err(crate::api::error::ApiError::from)?
+        .map_err(ApiError::from)?
         .map_or_else(String::new, |found| found.name);
     Ok((role, name))
 }
@@ -131,4 +136,53 @@ impl Badge {
             label: status.replace('_', " "),
         }
     }
+}
+
+/// The links between the pages of a list that the API's cursor pages, newest first: back to
+/// the newest, and on to older ones (`?cursor=`, the API's own cursor).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pager {
+    pub newest: Option<String>,
+    pub older: Option<String>,
+}
+
+impl Pager {
+    /// The links of `page` of the list `list`, shown at `path` (with `anchor`, the list's
+    /// section on it, e.g. `#audit`), asked for with `query`.
+    pub fn of<T>(path: &str, anchor: &str, list: &str, query: &PageQuery, page: &Page<T>) -> Self {
+        Self {
+            newest: query.cursor().map(|_| format!("{path}{anchor}")),
+            older: next_cursor(list, page).map(|cursor| {
+                let query = serde_urlencoded::to_string([("cursor", cursor)]).unwrap_or_default();
+                format!("{path}?{query}{anchor}")
+            }),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.newest.is_none() && self.older.is_none()
+    }
+}
+
+/// The names of accounts (their display names), for the lists that say who did something.
+pub async fn account_names(
+    state: &AppState,
+    accounts: Vec<AccountId>,
+) -> UiResult<HashMap<AccountId, String>> {
+    let mut names = HashMap::new();
+    for account in accounts {
+        if names.contains_key(&account) {
+            continue;
+        }
+        if let Some(found) = state
+            .inner
+            .store
+            .account(account)
+            .await
+            .map_err(ApiError::from)?
+        {
+            names.insert(account, found.display_name);
+        }
+    }
+    Ok(names)
 }

@@ -18,6 +18,7 @@
 mod ansi;
 mod assets;
 mod dashboard;
+mod environment;
 mod error;
 mod layout;
 mod people;
@@ -26,6 +27,8 @@ mod runs;
 mod session;
 mod settings;
 mod time;
+mod upgrader;
+mod variables;
 
 use askama::Template;
 use axum::Router;
@@ -85,8 +88,29 @@ pub fn router() -> Router<AppState> {
         )
         .route("/workspaces/{workspace}", get(dashboard::dashboard))
         .route(
+            "/workspaces/{workspace}/environments/{environment}",
+            get(environment::environment_page),
+        )
+        .route(
             "/workspaces/{workspace}/environments/{environment}/runs",
             post(dashboard::run_pipeline),
+        )
+        .route(
+            "/workspaces/{workspace}/environments/{environment}/variables",
+            post(variables::set_for_environment),
+        )
+        .route(
+            "/workspaces/{workspace}/environments/{environment}/variables/{name}/delete",
+            post(variables::delete_for_environment),
+        )
+        .route(
+            "/workspaces/{workspace}/upgrader",
+            get(upgrader::upgrader_page).post(upgrader::save_settings),
+        )
+        .route("/workspaces/{workspace}/upgrades", post(upgrader::run_now))
+        .route(
+            "/workspaces/{workspace}/upgrades/{upgrade}",
+            get(upgrader::upgrade_page),
         )
         .route("/workspaces/{workspace}/runs/{run}", get(runs::run_page))
         .route(
@@ -112,12 +136,32 @@ pub fn router() -> Router<AppState> {
         .route("/workspaces/{workspace}/people", get(people::people_page))
         .route("/workspaces/{workspace}/invitations", post(people::invite))
         .route(
+            "/workspaces/{workspace}/invitations/{invitation}/revoke",
+            post(people::revoke),
+        )
+        .route(
+            "/workspaces/{workspace}/members/{account}/role",
+            post(people::change_role),
+        )
+        .route(
             "/workspaces/{workspace}/settings",
             get(settings::settings_page),
         )
         .route(
             "/workspaces/{workspace}/settings/repository",
             post(settings::connect_repository),
+        )
+        .route(
+            "/workspaces/{workspace}/settings/reclone",
+            post(settings::reclone),
+        )
+        .route(
+            "/workspaces/{workspace}/variables",
+            post(variables::set_for_workspace),
+        )
+        .route(
+            "/workspaces/{workspace}/variables/{name}/delete",
+            post(variables::delete_for_workspace),
         )
 }
 

@@ -114,6 +114,29 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Submitted<T> {
     }
 }
 
+/// A page's query (`?cursor=…`), whose rejection is an error page naming what was wrong.
+pub struct Asked<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Asked<T> {
+    type Rejection = UiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, UiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Self(value))
+            .map_err(|rejection| {
+                UiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_field",
+                    format!(
+                        "the address's query is not understood: {}",
+                        rejection.body_text()
+                    ),
+                )
+            })
+    }
+}
+
 /// The form of a button that posts nothing but its CSRF token.
 #[derive(Deserialize)]
 pub struct NoFields {}

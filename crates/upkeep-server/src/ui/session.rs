@@ -26,6 +26,15 @@ use crate::secrets::{hash_password, verify_password};
 pub struct FormError {
     pub code: &'static str,
     pub message: String,
+    /// The field it is about, named as the API names it (and as the form's input is named).
+    pub field: Option<String>,
+}
+
+impl FormError {
+    /// Whether the error is about the input `name`, to be shown beside it.
+    pub fn is_at(&self, name: &str) -> bool {
+        self.field.as_deref() == Some(name)
+    }
 }
 
 impl From<ApiError> for FormError {
@@ -33,6 +42,7 @@ impl From<ApiError> for FormError {
         Self {
             code: error.code,
             message: error.message,
+            field: error.field,
         }
     }
 }

@@ -1,24 +1,32 @@
 //! A workspace's settings, for its super users (a regular user gets a 403 page, and so does a
-//! forged post): for now the repository — the connection without its secrets, and the form
-//! that connects or switches it.
+//! forged post): the repository — the connection without its secrets, the form that connects
+//! or switches it, "clone from scratch" —, the webhook's recent deliveries with their verdicts,
+//! and the workspace's variables and secrets (`variables`).
 
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
-use upkeep_store::{RepositoryStore, Role, WorkspaceId};
+use upkeep_store::{DeliveryStore, RepositoryStore, Role, Scope, WorkspaceId};
 
-use super::layout::{Layout, workspace_of};
-use super::request::{Flash, Posted, Visitor, redirect};
+use super::layout::{Badge, Layout, Pager, workspace_of};
+use super::request::{Asked, Flash, NoFields, Posted, Visitor, redirect};
 use super::session::FormError;
+use super::time::Moment;
+use super::variables::VariablesSection;
 use super::{UiResult, render, render_once};
 use crate::AppState;
 use crate::api::error::ApiError;
+use crate::api::page::PageQuery;
 use crate::api::repository::{
-    ConnectionRequest, DEFAULT_POLL_INTERVAL, RepositoryView, connect_and_register, repository_view,
+    ConnectionRequest, DEFAULT_POLL_INTERVAL, RepositoryView, connect_and_register, drop_clone,
+    repository_view,
 };
 use crate::auth::require_role;
+
+/// How many deliveries a page of the settings lists.
+const DELIVERIES_PER_PAGE: u32 = 10;
 
 /// The connect form as it was sent, but its secrets.
 #[derive(Default)]
@@ -31,9 +39,30 @@ struct ConnectValues {
     poll_interval_seconds: String,
 }
 
+struct DeliveryRow {
+    received: Moment,
+    provider: String,
+    event: String,
+    verdict: Badge,
+    detail: String,
+}
+
+/// A verdict's badge: accepted is good news, ignored is neither, the rest were refused.
+fn verdict_badge(verdict: &str) -> Badge {
+    let class = match verdict {
+        "accepted" => "succeeded",
+        "ignored" => "ignored",
+        _ => "failed",
+    };
+    Badge {
+        class,
+        label: verdict.to_string(),
+    }
+}
+
 #[derive(Template)]
 #[template(path = "workspace/settings.html")]
-struct SettingsPage {
+pub struct SettingsPage {
     layout: Layout,
     workspace: i64,
     name: String,
@@ -43,23 +72,32 @@ struct SettingsPage {
     webhook_secret: Option<String>,
     values: ConnectValues,
     error: Option<FormError>,
+    deliveries: Vec<DeliveryRow>,
+    deliveries_pager: Pager,
+    pub variables: VariablesSection,
 }
 
-async fn settings_page_for(
+/// The settings page with empty forms, its deliveries' page as `query` asks.
+pub async fn settings_page_for(
     state: &AppState,
     visitor: &Visitor,
     workspace: WorkspaceId,
-    values: ConnectValues,
-    error: Option<FormError>,
+    query: &PageQuery,
 ) -> UiResult<SettingsPage> {
     let (_, name) = workspace_of(state, visitor, workspace, Role::SuperUser).await?;
-    let repository = state
-        .inner
-        .store
+    let store = &state.inner.store;
+    let repository = store
         .repository(workspace)
         .await
         .map_err(ApiError::from)?
         .map(|repository| repository_view(state, &repository));
+    let mut request = query.request("deliveries")?;
+    request.limit = request.limit.min(DELIVERIES_PER_PAGE);
+    let deliveries = store
+        .deliveries(workspace, request)
+        .await
+        .map_err(ApiError::from)?;
+    let path = format!("/workspaces/{}/settings", workspace.0);
     Ok(SettingsPage {
         layout: Layout::of(
             state,
@@ -73,8 +111,24 @@ async fn settings_page_for(
         is_super_user: true,
         repository,
         webhook_secret: None,
-        values,
-        error,
+        values: ConnectValues {
+            poll_interval_seconds: DEFAULT_POLL_INTERVAL.to_string(),
+            ..ConnectValues::default()
+        },
+        error: None,
+        deliveries_pager: Pager::of(&path, "#deliveries", "deliveries", query, &deliveries),
+        deliveries: deliveries
+            .items
+            .into_iter()
+            .map(|delivery| DeliveryRow {
+                received: Moment::now_relative(delivery.received_at),
+                verdict: verdict_badge(&delivery.verdict),
+                provider: delivery.provider,
+                event: delivery.event,
+                detail: delivery.detail,
+            })
+            .collect(),
+        variables: VariablesSection::of(state, workspace, &Scope::Workspace).await?,
     })
 }
 
@@ -82,12 +136,9 @@ pub async fn settings_page(
     State(state): State<AppState>,
     visitor: Visitor,
     Path(id): Path<i64>,
+    Asked(query): Asked<PageQuery>,
 ) -> UiResult<Response> {
-    let values = ConnectValues {
-        poll_interval_seconds: DEFAULT_POLL_INTERVAL.to_string(),
-        ..ConnectValues::default()
-    };
-    let page = settings_page_for(&state, &visitor, WorkspaceId(id), values, None).await?;
+    let page = settings_page_for(&state, &visitor, WorkspaceId(id), &query).await?;
     Ok(render(StatusCode::OK, &page))
 }
 
@@ -174,7 +225,8 @@ pub async fn connect_repository(
         Ok(view) => match view.webhook.secret.clone() {
             Some(secret) => {
                 let mut page =
-                    settings_page_for(&state, &visitor, workspace, form.values(), None).await?;
+                    settings_page_for(&state, &visitor, workspace, &PageQuery::default()).await?;
+                page.values = form.values();
                 page.webhook_secret = Some(secret);
                 Ok(render_once(&page))
             }
@@ -188,15 +240,38 @@ pub async fn connect_repository(
         },
         Err(error) => {
             let status = error.status;
-            let page = settings_page_for(
-                &state,
-                &visitor,
-                workspace,
-                form.values(),
-                Some(error.into()),
-            )
-            .await?;
+            let mut page =
+                settings_page_for(&state, &visitor, workspace, &PageQuery::default()).await?;
+            page.values = form.values();
+            page.error = Some(error.into());
             Ok(render(status, &page))
         }
     }
+}
+
+/// "Clone from scratch": the next run clones the repository afresh.
+pub async fn reclone(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Posted { visitor, .. }: Posted<NoFields>,
+) -> UiResult<Response> {
+    let back = format!("/workspaces/{id}/settings");
+    Ok(
+        match drop_clone(&state, &visitor.caller, WorkspaceId(id)).await {
+            Ok(true) => redirect(
+                &back,
+                Some(Flash::notice(
+                    "The cached clone is dropped: the next run clones the repository from scratch.",
+                )),
+            ),
+            Ok(false) => redirect(
+                &back,
+                Some(Flash::notice(
+                    "There was no cached clone: the next run clones the repository from scratch.",
+                )),
+            ),
+            Err(error) if error.status == StatusCode::FORBIDDEN => return Err(error.into()),
+            Err(error) => redirect(&back, Some(Flash::error(error.message))),
+        },
+    )
 }

@@ -55,6 +55,22 @@ pub fn relative(at: Timestamp, now: Timestamp) -> String {
     }
 }
 
+/// How long something took, from `from` to `to`: `45 s`, `3 min 5 s`, `2 h 4 min`.
+pub fn duration(from: Timestamp, to: Timestamp) -> String {
+    let seconds = (to.as_second() - from.as_second()).max(0);
+    match seconds {
+        0..60 => format!("{seconds} s"),
+        60..3_600 => match seconds % 60 {
+            0 => format!("{} min", seconds / 60),
+            rest => format!("{} min {rest} s", seconds / 60),
+        },
+        _ => match (seconds % 3_600) / 60 {
+            0 => format!("{} h", seconds / 3_600),
+            minutes => format!("{} h {minutes} min", seconds / 3_600),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,6 +96,30 @@ mod tests {
         assert_eq!(ago(-3 * 86_400), "in 3 days");
         assert_eq!(ago(65 * 86_400), "2 months ago");
         assert_eq!(ago(800 * 86_400), "2 years ago");
+    }
+
+    #[test]
+    fn durations_say_minutes_and_seconds() {
+        let start: Timestamp = "2026-05-04T08:00:00Z".parse().unwrap();
+        let after = |seconds: i64| {
+            duration(
+                start,
+                start
+                    .checked_add(jiff::SignedDuration::from_secs(seconds))
+                    .unwrap(),
+            )
+        };
+        assert_eq!(after(0), "0 s");
+        assert_eq!(after(45), "45 s");
+        assert_eq!(after(60), "1 min");
+        assert_eq!(after(185), "3 min 5 s");
+        assert_eq!(after(7_440), "2 h 4 min");
+        assert_eq!(after(3_600), "1 h");
+        assert_eq!(
+            after(-5),
+            "0 s",
+            "clocks that step back are no negative time"
+        );
     }
 
     #[test]

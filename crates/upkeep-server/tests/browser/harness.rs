@@ -248,7 +248,13 @@ impl Browser {
 
     /// The text of the first `css`, once it holds `wanted` (the page may reload meanwhile).
     pub fn wait_for_text(&self, css: &str, wanted: &str) -> String {
-        let deadline = Instant::now() + DEADLINE;
+        self.wait_for_text_within(css, wanted, DEADLINE)
+    }
+
+    /// As [`Self::wait_for_text`], for what takes longer than a page usually does (an
+    /// upgrade runs Composer).
+    pub fn wait_for_text_within(&self, css: &str, wanted: &str, within: Duration) -> String {
+        let deadline = Instant::now() + within;
         loop {
             let text = self
                 .runtime
@@ -296,6 +302,24 @@ impl Browser {
         self.runtime
             .block_on(self.client().execute_async(script, arguments))
             .unwrap()
+    }
+
+    /// The page's HTML as the browser holds it now.
+    pub fn source(&self) -> String {
+        self.runtime.block_on(self.client().source()).unwrap()
+    }
+
+    /// Accepts the `confirm()` dialog the last click opened.
+    pub fn accept_dialog(&self) {
+        let deadline = Instant::now() + DEADLINE;
+        while self.runtime.block_on(self.client().accept_alert()).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "no dialog opened on {}",
+                self.path()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// Whether an `alert()` dialog is open.
