@@ -12,6 +12,8 @@
 //! e. "Run now" on the upgrader page (the upgrader's Composer shop, the GitHub double): the
 //!    run's page follows the run until its pull request's link appears, with the plan, the
 //!    group Composer could not update and the majors;
+//! d. a run whose gate fails: its findings on the run's page with their source lines, and the
+//!    run blocked before its deployment;
 //! f. a run whose log holds `<script>alert(1)</script>` shows it as text on the run page;
 //! - people: a super user changes a member's role and revokes an invitation, and the audit log
 //!   shows both;
@@ -615,4 +617,48 @@ fn set_variable(browser: &Browser, name: &str, value: &str, secret: bool) {
         browser.click("#variables input[name=secret]");
     }
     browser.click("#variables form.variable-form button");
+}
+
+#[test]
+fn d_a_failing_gate_shows_its_findings_with_their_source_and_blocks_the_run() {
+    let _turn = one_at_a_time();
+    let dir = tempfile::tempdir().unwrap();
+    let (url, _) = shop_remote_edited(dir.path(), |work| {
+        let module = work.join("src/Pyz/Zed/Broken");
+        std::fs::create_dir_all(&module).unwrap();
+        std::fs::write(
+            module.join("BrokenFacade.php"),
+            "<?php\n\nnamespace Pyz\\Zed\\Broken;\n\nclass BrokenFacade\n{\n    public function run(\n}\n",
+        )
+        .unwrap();
+    });
+    let (server, mut admin, workspace) = connected_server(dir.path(), &url);
+    // Production's gate blocks: the run fails at the gate and deploys nothing.
+    let (status, run) = admin.call(
+        "POST",
+        &format!("/api/v1/workspaces/{workspace}/environments/production/runs"),
+        Some(&json!({})),
+    );
+    assert_eq!(status, 202, "{run}");
+    let run_id = run["run_id"].as_str().unwrap().to_string();
+    wait_for_status(&mut admin, workspace, "production", "failed");
+
+    let driver = Driver::start();
+    let browser = Browser::open(&driver, &server.url);
+    let page = format!("/workspaces/{workspace}/runs/{run_id}");
+    browser.sign_in("ops@agency.test", PASSWORD, &page);
+    let findings = browser.wait_for_text(".findings", "Quality gate: blocked");
+    assert!(findings.contains("parse-error"), "{findings}");
+    assert!(
+        findings.contains("src/Pyz/Zed/Broken/BrokenFacade.php"),
+        "{findings}"
+    );
+    // The source around the finding (line 8, the `}`), its line marked.
+    browser.wait_for_text(".findings .excerpt", "public function run(");
+    let hit = browser.wait_for_text(".findings .excerpt .line.hit", "8");
+    assert!(hit.contains('}'), "{hit}");
+    // Blocked: no deployment stage ran.
+    assert!(!browser.has(".log[data-stage='install']"), "it deployed");
+    browser.wait_for_text(".page-head h1", "failed");
+    browser.screenshot("run-gate-findings");
 }

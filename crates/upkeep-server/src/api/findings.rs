@@ -134,9 +134,21 @@ pub async fn findings(
     caller: Caller,
     PathParams(RunPath { workspace, run }): PathParams<RunPath>,
 ) -> ApiResult<Json<RunFindings>> {
-    let workspace = WorkspaceId(workspace);
-    require_role(&state, &caller, workspace, Role::RegularUser).await?;
-    let (stored, record) = find_run(&state, workspace, &run).await?;
+    run_findings(&state, &caller, WorkspaceId(workspace), &run)
+        .await
+        .map(Json)
+}
+
+/// A run's gate findings by rule, for the API and the run's page; `not_found` when the run
+/// has no gate report.
+pub async fn run_findings(
+    state: &AppState,
+    caller: &Caller,
+    workspace: WorkspaceId,
+    run: &str,
+) -> ApiResult<RunFindings> {
+    require_role(state, caller, workspace, Role::RegularUser).await?;
+    let (stored, record) = find_run(state, workspace, run).await?;
     let Some(gate) = record.and_then(|record| record.gate) else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -166,7 +178,7 @@ pub async fn findings(
         .await
         .map_err(|error| ApiError::internal(&error))??;
     let (rules, notices) = read;
-    Ok(Json(RunFindings {
+    Ok(RunFindings {
         run_id: stored.run_id.as_str().to_string(),
         verdict: gate.verdict.as_str(),
         policy: gate.policy.to_string(),
@@ -175,7 +187,7 @@ pub async fn findings(
         warnings: gate.warnings,
         rules,
         notices,
-    }))
+    })
 }
 
 /// The report's findings grouped by rule, and its notices.

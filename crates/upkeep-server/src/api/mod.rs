@@ -6,7 +6,7 @@
 mod agents;
 pub mod doc;
 pub mod error;
-mod findings;
+pub(crate) mod findings;
 mod hooks;
 mod logs;
 pub mod oauth;

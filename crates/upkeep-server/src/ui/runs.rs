@@ -21,6 +21,7 @@ use super::request::{Flash, NoFields, Posted, Visitor, redirect};
 use super::time::Moment;
 use super::{UiError, UiResult, render};
 use crate::AppState;
+use crate::api::findings::{RunFindings, run_findings};
 use crate::api::runs::{cancel_run, decide_run, find_run, rerun_run};
 
 /// How many lines of a step's log the page shows at first: its tail.
@@ -90,6 +91,8 @@ struct RunPage {
     commit: Option<String>,
     queued: Moment,
     graph: Vec<GraphNode>,
+    /// The quality gate's findings by rule, once it ran; or why they cannot be shown.
+    findings: Option<Result<RunFindings, String>>,
     steps: Vec<StepView>,
     notes: Vec<String>,
 }
@@ -259,6 +262,12 @@ pub async fn run_page(
         || (Vec::new(), Vec::new()),
         |record| (graph(record, stored.status), step_views(record, &run_dir)),
     );
+    let findings = match run_findings(&state, &visitor.caller, workspace, &run_id).await {
+        Ok(findings) => Some(Ok(findings)),
+        // No gate report (yet, or on an agent): nothing to show beyond the gate's step.
+        Err(error) if error.status == StatusCode::NOT_FOUND => None,
+        Err(error) => Some(Err(error.message)),
+    };
     let pipeline = RunKind::Pipeline.pipeline_name(&stored.environment);
     let page = RunPage {
         layout: Layout::of(&state, &visitor, &pipeline, Some(workspace)).await?,
@@ -284,6 +293,7 @@ pub async fn run_page(
             .or(stored.commit),
         queued: Moment::now_relative(stored.queued_at),
         graph,
+        findings,
         steps,
         notes: record.map(|record| record.notes).unwrap_or_default(),
     };
