@@ -5,7 +5,8 @@
 //! a. the setup link → the first account → a new workspace → its repository connected → the
 //!    dashboard lists the environments of its `upkeep.yml`;
 //! b. a super user invites a regular user, who accepts in a browser of their own, sees the
-//!    dashboard without settings, and whose forged posts the server refuses with 403;
+//!    dashboard without settings, and whose forged posts the server refuses with 403; they run
+//!    production's pipeline, are offered no approval, and a forged approval is refused;
 //! c. a push → the run appears on the dashboard without a reload → its page follows it to the
 //!    approval → the super user approves → the install step's lines arrive in the page while
 //!    the step runs → deployed, green on the dashboard;
@@ -32,7 +33,7 @@ use std::time::Duration;
 
 use browser::harness::{Browser, Driver};
 use common::{
-    PASSWORD, Server, connected_server, git, set_up, shop_remote, shop_remote_edited,
+    Client, PASSWORD, Server, connected_server, git, set_up, shop_remote, shop_remote_edited,
     wait_for_status,
 };
 use composer_shop::{ComposerShop, require_composer};
@@ -179,6 +180,7 @@ fn b_an_invited_regular_user_sees_no_settings_and_forged_posts_are_refused() {
     );
 
     forged_posts_are_refused(&regular, workspace);
+    a_regular_user_runs_a_pipeline_but_cannot_approve_it(&regular, &mut admin, workspace);
 
     // Nothing changed.
     let (_, repository) = admin.call(
@@ -197,6 +199,41 @@ fn b_an_invited_regular_user_sees_no_settings_and_forged_posts_are_refused() {
 
 /// Posts a regular user's browser forges with its session's own CSRF token (taken from a form
 /// of the dashboard) are refused: the server decides, whatever the page shows.
+/// The regular user starts production's pipeline from the dashboard; once it waits, their
+/// run page offers no approval, and an approval posted anyway is refused: it still waits.
+fn a_regular_user_runs_a_pipeline_but_cannot_approve_it(
+    regular: &Browser,
+    admin: &mut Client,
+    workspace: i64,
+) {
+    regular.goto(&format!("/workspaces/{workspace}"));
+    regular.click("#environment-production form button");
+    regular.wait_for_text(".flash", "production");
+    let waiting = wait_for_status(admin, workspace, "production", "waiting_for_approval");
+    let run_id = waiting["run_id"].as_str().unwrap().to_string();
+    let page = format!("/workspaces/{workspace}/runs/{run_id}");
+    regular.goto(&page);
+    regular.wait_for_text(".attention", "A super user of b2c-shop approves or rejects");
+    assert!(
+        !regular.has("form[action$='/approve']"),
+        "a regular user is offered no approval"
+    );
+    let answer = regular.async_script(
+        "const [path, done] = arguments;
+         const csrf = document.querySelector('input[name=csrf]').value;
+         fetch(path, {method: 'POST', body: new URLSearchParams({csrf})})
+           .then(response => response.text().then(text => done([response.status, text])));",
+        vec![json!(format!("{page}/approve"))],
+    );
+    assert_eq!(answer[0], 403, "{answer}");
+    let (_, run) = admin.call(
+        "GET",
+        &format!("/api/v1/workspaces/{workspace}/runs/{run_id}"),
+        None,
+    );
+    assert_eq!(run["status"], "waiting_for_approval", "{run}");
+}
+
 fn forged_posts_are_refused(regular: &Browser, workspace: i64) {
     regular.goto(&format!("/workspaces/{workspace}"));
     regular.wait_for_text("#environment-staging", "staging");
