@@ -1007,3 +1007,49 @@ fn roles_change_invitations_are_revoked_and_the_audit_log_pages_back() {
     assert!(audit.contains("<td>Ops</td>"), "who did it: {audit}");
     audit_log_pages_back(&mut browser, &mut admin);
 }
+
+#[test]
+fn a_changed_password_signs_the_account_out_everywhere_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    set_up(&server);
+    let mut laptop = Visitor::signed_in(&server, "ops@agency.test");
+    let mut phone = Visitor::signed_in(&server, "ops@agency.test");
+    assert_eq!(phone.get("/account").status, 200);
+
+    let csrf = laptop.csrf("/account");
+    let new_password = "a much longer new passphrase";
+    let changed = laptop.post(
+        "/account/password",
+        &[
+            ("csrf", &csrf),
+            ("current_password", PASSWORD),
+            ("new_password", new_password),
+        ],
+    );
+    let page = laptop.follow(&changed);
+    assert!(
+        page.body.contains("your other sessions are signed out"),
+        "{}",
+        page.body
+    );
+    // The session that changed it goes on; the other one is sent to sign in.
+    assert_eq!(laptop.get("/account").status, 200);
+    let elsewhere = phone.get("/account");
+    assert_eq!(elsewhere.status, 303, "{}", elsewhere.body);
+    assert!(
+        elsewhere.location().starts_with("/sign-in"),
+        "{}",
+        elsewhere.location()
+    );
+    let mut again = Visitor::new(&server);
+    let signed_in = again.post(
+        "/sign-in",
+        &[
+            ("email", "ops@agency.test"),
+            ("password", new_password),
+            ("next", "/"),
+        ],
+    );
+    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+}

@@ -35,6 +35,13 @@ pub trait SessionStore {
         &self,
         token_hash: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Ends every session of the account but the one of `keep` (a changed password signs the
+    /// account out everywhere else); how many ended.
+    fn delete_other_sessions(
+        &self,
+        account: AccountId,
+        keep: Option<&str>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
 impl SessionStore for Store {
@@ -89,5 +96,19 @@ impl SessionStore for Store {
             .execute(self.pool())
             .await?;
         Ok(())
+    }
+
+    async fn delete_other_sessions(
+        &self,
+        account: AccountId,
+        keep: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM sessions WHERE account_id = $1 AND token_hash <> $2")
+            .bind(account.0)
+            // No session hash is empty: without one to keep, every session ends.
+            .bind(keep.unwrap_or_default())
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected())
     }
 }

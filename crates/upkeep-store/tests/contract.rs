@@ -787,6 +787,25 @@ async fn sessions(store: &Store, owner: AccountId) {
     );
     store.delete_session("session-hash").await.unwrap();
     assert!(store.session("session-hash", now).await.unwrap().is_none());
+
+    // A changed password keeps the session that changed it and ends the others.
+    for hash in ["laptop", "phone", "tablet"] {
+        store
+            .create_session(owner, hash, "csrf", now + 12.hours())
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store
+            .delete_other_sessions(owner, Some("laptop"))
+            .await
+            .unwrap(),
+        2
+    );
+    assert!(store.session("laptop", now).await.unwrap().is_some());
+    assert!(store.session("phone", now).await.unwrap().is_none());
+    assert_eq!(store.delete_other_sessions(owner, None).await.unwrap(), 1);
+    assert!(store.session("laptop", now).await.unwrap().is_none());
 }
 
 async fn repositories(store: &Store, workspace: WorkspaceId, admin: AccountId) {

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde::Deserialize;
 use upkeep_store::{
-    AccountStore, ApiTokenId, ApiTokenStore, AuditStore, PageRequest, WorkspaceStore,
+    AccountStore, ApiTokenId, ApiTokenStore, AuditStore, PageRequest, SessionStore, WorkspaceStore,
 };
 
 use super::layout::Layout;
@@ -481,12 +481,19 @@ pub async fn change_password(
         let hash = hash_password(&form.new_password).map_err(|error| ApiError::internal(&error))?;
         let store = &state.inner.store;
         store.set_password_hash(account.id, &hash).await?;
+        // Whoever else was signed in with the old password is signed out.
+        let ended = store
+            .delete_other_sessions(account.id, visitor.caller.session.as_deref())
+            .await?;
         store
             .record_audit(
                 None,
                 Some(account.id),
                 "account.password_changed",
-                &format!("{} changed their password", account.email),
+                &format!(
+                    "{} changed their password; {ended} other session(s) ended",
+                    account.email
+                ),
             )
             .await?;
         Ok(())
@@ -495,7 +502,9 @@ pub async fn change_password(
     match changed {
         Ok(()) => Ok(redirect(
             "/account",
-            Some(Flash::notice("Your password is changed.")),
+            Some(Flash::notice(
+                "Your password is changed, and your other sessions are signed out.",
+            )),
         )),
         Err(error) => {
             let status = error.status;
