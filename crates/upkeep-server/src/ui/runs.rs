@@ -160,29 +160,35 @@ fn line_view(number: u64, line: &LogLine) -> LineView {
 }
 
 /// The tail of a step's log: its last lines with their numbers, where they start and where
-/// the log goes on.
+/// the log goes on. Read backwards from the end, so that a long log costs what its tail does;
+/// the first number comes from counting the line breaks before it.
 fn log_tail(path: &std::path::Path) -> (Vec<LineView>, Option<u64>, u64, u64) {
-    let Ok((lines, next_offset)) = LogStore::read_from(path, 0) else {
+    let Ok((lines, start, end)) = LogStore::read_before(path, u64::MAX, TAIL_LINES) else {
         return (Vec::new(), None, 0, 1);
     };
-    let total = lines.len();
-    let skip = total.saturating_sub(TAIL_LINES);
-    let earlier_end: u64 = lines[..skip]
-        .iter()
-        .map(|line| line.to_string().len() as u64 + 1)
-        .sum();
+    let first = lines_before(path, start).map_or(1, |count| count + 1);
+    let count = lines.len() as u64;
     let shown = lines
-        .into_iter()
+        .iter()
         .enumerate()
-        .skip(skip)
-        .map(|(index, line)| line_view(index as u64 + 1, &line))
+        .map(|(index, line)| line_view(first + index as u64, line))
         .collect();
-    (
-        shown,
-        (skip > 0).then_some(earlier_end),
-        next_offset,
-        total as u64 + 1,
-    )
+    (shown, (start > 0).then_some(start), end, first + count)
+}
+
+/// How many lines end before byte `offset` of a log.
+fn lines_before(path: &std::path::Path, offset: u64) -> std::io::Result<u64> {
+    use std::io::Read as _;
+    let mut reader = std::fs::File::open(path)?.take(offset);
+    let mut buffer = vec![0; 64 * 1024];
+    let mut count = 0;
+    loop {
+        let read = reader.read(&mut buffer)?;
+        if read == 0 {
+            return Ok(count);
+        }
+        count += memchr::memchr_iter(b'\n', &buffer[..read]).count() as u64;
+    }
 }
 
 fn step_views(record: &RunRecord, run_dir: &std::path::Path) -> Vec<StepView> {
