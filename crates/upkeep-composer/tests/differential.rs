@@ -16,10 +16,9 @@
 //! | sort        | 600    | `Semver::sort` / `Semver::rsort`            |
 //! | flags       | 600    | `RootPackageLoader::extractStabilityFlags`  |
 //!
-//! The test is skipped, with a message, only when `php` or composer/semver is missing;
-//! `scripts/test.sh` installs Debian's `composer`, so it runs there. The `flags` category also
-//! needs Composer itself (not only composer/semver) and is skipped alone if only the library is
-//! installed.
+//! The test fails, never skips, when `php` or composer/semver is missing; `scripts/test.sh`
+//! installs Debian's `composer`, so it runs there. The `flags` category also needs Composer
+//! itself (not only composer/semver): cases it cannot ask fail the test too.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
