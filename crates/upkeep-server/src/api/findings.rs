@@ -11,7 +11,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use upkeep_store::{Role, WorkspaceId};
+use upkeep_pipeline::record::RunRecord;
+use upkeep_store::{Role, StoredRun, WorkspaceId};
 use utoipa::ToSchema;
 
 use super::PathParams;
@@ -134,22 +135,19 @@ pub async fn findings(
     caller: Caller,
     PathParams(RunPath { workspace, run }): PathParams<RunPath>,
 ) -> ApiResult<Json<RunFindings>> {
-    run_findings(&state, &caller, WorkspaceId(workspace), &run)
-        .await
-        .map(Json)
+    let workspace = WorkspaceId(workspace);
+    require_role(&state, &caller, workspace, Role::RegularUser).await?;
+    let (stored, record) = find_run(&state, workspace, &run).await?;
+    run_findings(&stored, record.as_ref()).await.map(Json)
 }
 
-/// A run's gate findings by rule, for the API and the run's page; `not_found` when the run
-/// has no gate report.
+/// The gate findings of a run the caller found already (the API, the run's page), by rule;
+/// `not_found` when the run has no gate report.
 pub async fn run_findings(
-    state: &AppState,
-    caller: &Caller,
-    workspace: WorkspaceId,
-    run: &str,
+    stored: &StoredRun,
+    record: Option<&RunRecord>,
 ) -> ApiResult<RunFindings> {
-    require_role(state, caller, workspace, Role::RegularUser).await?;
-    let (stored, record) = find_run(state, workspace, run).await?;
-    let Some(gate) = record.and_then(|record| record.gate) else {
+    let Some(gate) = record.and_then(|record| record.gate.clone()) else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",

@@ -268,7 +268,7 @@ pub async fn run_page(
         || (Vec::new(), Vec::new()),
         |record| (graph(record, stored.status), step_views(record, &run_dir)),
     );
-    let findings = match run_findings(&state, &visitor.caller, workspace, &run_id).await {
+    let findings = match run_findings(&stored, record.as_ref()).await {
         Ok(findings) => Some(Ok(findings)),
         // No gate report (yet, or on an agent): nothing to show beyond the gate's step.
         Err(error) if error.status == StatusCode::NOT_FOUND => None,
