@@ -18,10 +18,6 @@
 //!   own interfaces and exceptions (the constant might override one declared there), or a file
 //!   that contains the name does not parse.
 
-use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
-use std::path::Path;
-
 use bumpalo::Bump;
 use mago_span::HasSpan;
 use mago_syntax::ast::{
@@ -32,121 +28,11 @@ use mago_syntax::walker::Walker;
 use upkeep_php::extract::{FileFacts, extract_facts};
 use upkeep_php::parse::parse_php;
 use upkeep_php::source::TextSpan;
-use upkeep_php::spryker::ProjectNamespaces;
 use upkeep_php::{ClassKind, ClassLike, CodebaseIndex, FileId};
 
 use super::Lineage;
+use super::rename_sources::{RenameSources, relative};
 use crate::finding::{Edit, Fix};
-use crate::rule::ProjectScope;
-
-/// What renames need to know about the project, gathered once per run: the PHP files a
-/// rename may touch, which of them mention each constant name to rename, and which project
-/// classes inherit from each class.
-pub struct RenameSources<'a> {
-    files: Vec<SourceFile<'a>>,
-    namespaces: &'a ProjectNamespaces,
-    /// Constant name -> the files (positions in `files`) in which it occurs as a word.
-    mentions: HashMap<String, Vec<usize>>,
-    /// Lower-cased class name -> the project classes that inherit from it.
-    descendants: HashMap<String, Vec<&'a ClassLike>>,
-}
-
-struct SourceFile<'a> {
-    /// Path relative to the project root, with `/` separators.
-    path: String,
-    text: Cow<'a, [u8]>,
-    /// True when the file has syntax errors (its uses cannot all be found).
-    broken: bool,
-}
-
-impl<'a> RenameSources<'a> {
-    /// Project PHP files (`src/`) from memory, plus `config/**/*.php` and the front
-    /// controllers in `public/` read from disk (unreadable files are left out), indexed for
-    /// the constant `names` that are to be renamed. One pass over all files, however many
-    /// constants there are.
-    pub fn of<'n>(project: &ProjectScope<'a>, names: impl IntoIterator<Item = &'n str>) -> Self {
-        let loaded = project.project;
-        let broken: HashSet<FileId> = loaded.problems.iter().map(|problem| problem.file).collect();
-        let mut files: Vec<SourceFile<'a>> = loaded
-            .sources
-            .iter()
-            .filter(|source| project.index.file(source.file).is_php())
-            .map(|source| SourceFile {
-                path: relative(&project.index.file(source.file).path),
-                text: Cow::Borrowed(source.text.as_slice()),
-                broken: broken.contains(&source.file),
-            })
-            .collect();
-        let entry_files = upkeep_php::project::entry_point_files(project.root).unwrap_or_default();
-        for path in entry_files {
-            if let Ok(text) = fs_err::read(project.root.join(&path)) {
-                files.push(SourceFile {
-                    path: relative(&path),
-                    text: Cow::Owned(text),
-                    broken: false,
-                });
-            }
-        }
-        let mut mentions: HashMap<String, Vec<usize>> = names
-            .into_iter()
-            .map(|name| (name.to_string(), Vec::new()))
-            .collect();
-        for (position, file) in files.iter().enumerate() {
-            let mut seen = HashSet::new();
-            for word in file
-                .text
-                .split(|byte| !(byte.is_ascii_alphanumeric() || *byte == b'_'))
-                .filter(|word| !word.is_empty())
-            {
-                if !seen.insert(word) {
-                    continue;
-                }
-                if let Some(found) = std::str::from_utf8(word)
-                    .ok()
-                    .and_then(|word| mentions.get_mut(word))
-                {
-                    found.push(position);
-                }
-            }
-        }
-        let index = project.index;
-        let mut descendants: HashMap<String, Vec<&'a ClassLike>> = HashMap::new();
-        for class in index.project_classes() {
-            for member in Lineage::of(index, class).members() {
-                descendants
-                    .entry(member.name.to_ascii_lowercase())
-                    .or_default()
-                    .push(class);
-            }
-        }
-        Self {
-            files,
-            namespaces: &loaded.namespaces,
-            mentions,
-            descendants,
-        }
-    }
-
-    /// The files in which `name` occurs as a word (code, strings or comments).
-    fn mentioning(&self, name: &str) -> impl Iterator<Item = &SourceFile<'a>> {
-        self.mentions
-            .get(name)
-            .into_iter()
-            .flatten()
-            .map(|&position| &self.files[position])
-    }
-
-    /// The project classes and interfaces that inherit from `class`.
-    fn descendants_of(&self, class: &ClassLike) -> &[&'a ClassLike] {
-        self.descendants
-            .get(&class.name.to_ascii_lowercase())
-            .map_or(&[], Vec::as_slice)
-    }
-}
-
-fn relative(path: &Path) -> String {
-    path.to_string_lossy().replace('\\', "/")
-}
 
 /// Why a rename was not offered (for tests and debugging; the finding just has no fix).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,7 +59,7 @@ pub fn rename_constant(
     if class.constant(new).is_some() || lineage.declares_constant(new) {
         return Err(Unsafe(format!("`{new}` already exists")));
     }
-    if !sources.mentions.contains_key(old) {
+    if !sources.indexed(old) {
         return Err(Unsafe(format!("the sources were not indexed for `{old}`")));
     }
     for descendant in sources.descendants_of(class) {

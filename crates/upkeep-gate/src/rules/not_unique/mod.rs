@@ -11,6 +11,7 @@
 //! class (what it may override), and the position of an XML attribute.
 
 pub mod constant_rename;
+pub mod method_rename;
 pub mod not_unique_constant;
 pub mod not_unique_database_column;
 pub mod not_unique_database_table;
@@ -18,6 +19,7 @@ pub mod not_unique_method;
 pub mod not_unique_module_name;
 pub mod not_unique_transfer_name;
 pub mod not_unique_transfer_property;
+pub mod rename_sources;
 
 use std::collections::HashSet;
 

@@ -4,7 +4,8 @@
 use upkeep_php::ClassKind;
 use upkeep_php::names::short_name;
 
-use super::constant_rename::{RenameSources, rename_constant};
+use super::constant_rename::rename_constant;
+use super::rename_sources::{NameCase, RenameSources};
 use super::{Lineage, has_project_prefix, suggested_prefix};
 use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink};
 
@@ -135,6 +136,7 @@ impl Rule for NotUniqueConstant {
             unprefixed
                 .iter()
                 .map(|(_, _, constant)| constant.name.as_str()),
+            NameCase::Sensitive,
         );
         for (class, core, constant) in unprefixed {
             let renamed = format!("{prefix}_{}", constant.name);
@@ -161,14 +163,13 @@ impl Rule for NotUniqueConstant {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
-    use super::{RenameSources, rename_constant};
+    use super::{NameCase, RenameSources, rename_constant};
     use crate::finding::{Finding, Fix};
     use crate::manifests::ProjectManifests;
     use crate::rule::ProjectScope;
     use crate::rules::not_unique::constant_rename::Unsafe;
-    use crate::rules::packages::test_support::run_rules;
+    use crate::rules::packages::test_support::{apply_fix, run_rules};
     use crate::settings::GateSettings;
 
     const CORE_CONFIG: (&str, &str) = (
@@ -204,39 +205,6 @@ mod tests {
         run_rules(&["not-unique-constant"], &borrowed).findings
     }
 
-    /// The files after applying `fix`, for the files it touches.
-    fn apply(files: &[(String, String)], fix: &Fix) -> BTreeMap<String, String> {
-        let mut by_file: BTreeMap<&str, Vec<&crate::finding::Edit>> = BTreeMap::new();
-        for edit in &fix.edits {
-            by_file.entry(edit.file.as_str()).or_default().push(edit);
-        }
-        by_file
-            .into_iter()
-            .map(|(file, mut edits)| {
-                let mut text = files
-                    .iter()
-                    .find(|(path, _)| path == file)
-                    .unwrap_or_else(|| panic!("edit in unknown file {file}"))
-                    .1
-                    .clone();
-                edits.sort_by_key(|edit| std::cmp::Reverse(edit.span.start));
-                let mut previous_start = u32::MAX;
-                for edit in edits {
-                    assert!(
-                        edit.span.end <= previous_start,
-                        "overlapping edits in {file}"
-                    );
-                    previous_start = edit.span.start;
-                    text.replace_range(
-                        edit.span.start as usize..edit.span.end as usize,
-                        &edit.replacement,
-                    );
-                }
-                (file.to_string(), text)
-            })
-            .collect()
-    }
-
     #[test]
     fn renames_the_declaration_and_every_resolvable_use() {
         let files = project(
@@ -270,7 +238,7 @@ mod tests {
             fix.description,
             "rename `ProductConfig::COLOR` to `PYZ_COLOR` and its 9 uses"
         );
-        let fixed = apply(&files, fix);
+        let fixed = apply_fix(&files, fix);
         assert_eq!(
             fixed.keys().collect::<Vec<_>>(),
             [
@@ -314,7 +282,7 @@ mod tests {
         let lines: Vec<u32> = found.iter().map(|f| f.location.start.line).collect();
         assert_eq!(lines, [9], "{found:#?}");
         let fix = found[0].fix.as_ref().expect("a fix");
-        let fixed = apply(&files, fix);
+        let fixed = apply_fix(&files, fix);
         assert!(
             fixed["src/Pyz/Zed/Product/Business/Feed.php"]
                 .contains("static::PYZ_FEED_URL . ProductConstants::PYZ_FEED_URL")
@@ -345,7 +313,7 @@ mod tests {
             .index
             .class("Pyz\\Zed\\Product\\ProductConfig")
             .unwrap();
-        let sources = RenameSources::of(&scope, ["COLOR"]);
+        let sources = RenameSources::of(&scope, ["COLOR"], NameCase::Sensitive);
         rename_constant(&project.index, &sources, class, "COLOR", "PYZ_COLOR")
     }
 

@@ -5,6 +5,8 @@ use upkeep_php::names::short_name;
 use upkeep_php::spryker::ClassRole;
 use upkeep_php::{ClassKind, ClassLike, MethodInfo, Visibility};
 
+use super::method_rename::{rename_method, searched_words};
+use super::rename_sources::{NameCase, RenameSources};
 use super::{Lineage, has_project_prefix, lower_first, suggested_prefix, upper_first};
 use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink};
 
@@ -63,7 +65,16 @@ class ProductFacade extends SprykerProductFacade
 ```
 
 ## Fix
-Rename the method so that it carries the prefix, and its callers with it.
+Rename the method so that it carries the prefix, and its callers with it. `--fix` does it when it
+is safe: it renames the declaration, the declarations of project subclasses and implementers that
+override it, and every call whose receiver's class is known from declarations (`$this`,
+`self::`/`parent::`, typed parameters and properties, `@var`, `@method` tags such as
+`getFacade()`, return types) and runs the renamed method. It offers no fix when a call might
+reach the method but its receiver's class is not known (an untyped variable, a core interface
+that does not declare the method), when the method is called by a computed name or named in a
+string (`[$this, 'getColors']`), when a Twig template under `src/` mentions it (for classes other
+than facades, factories, configs, clients, repositories and the like), or when the new name is
+taken.
 
 ## Configuration
 `evaluator.prefixes` in `tooling.yml` (default: the project namespaces, `Pyz`); the first
@@ -108,6 +119,7 @@ impl Rule for NotUniqueMethod {
     fn check_project(&self, project: &ProjectScope<'_>, sink: &mut Sink) {
         let index = project.index;
         let prefix = suggested_prefix(project.settings);
+        let mut unprefixed = Vec::new();
         for class in index.project_classes() {
             if !matches!(class.kind, ClassKind::Class | ClassKind::Interface) {
                 continue;
@@ -128,20 +140,40 @@ impl Rule for NotUniqueMethod {
                 {
                     continue;
                 }
-                sink.push(project.finding(
-                    &META,
-                    class.file,
-                    method.name_span,
-                    format!(
-                        "public method `{}::{}()` is new to core's `{}` and has no project prefix: a later core release may add `{}()` too; rename it to `{}()`",
-                        short_name(&class.name),
-                        method.name,
-                        core.name,
-                        method.name,
-                        prefixed_method_name(&method.name, prefix),
-                    ),
-                ));
+                unprefixed.push((class, core, method));
             }
+        }
+        if unprefixed.is_empty() {
+            return;
+        }
+        let words: Vec<String> = unprefixed
+            .iter()
+            .flat_map(|(_, _, method)| searched_words(&method.name))
+            .collect();
+        let sources = RenameSources::of(
+            project,
+            words.iter().map(String::as_str),
+            NameCase::Insensitive,
+        );
+        for (class, core, method) in unprefixed {
+            let renamed = prefixed_method_name(&method.name, prefix);
+            let finding = project.finding(
+                &META,
+                class.file,
+                method.name_span,
+                format!(
+                    "public method `{}::{}()` is new to core's `{}` and has no project prefix: a later core release may add `{}()` too; rename it to `{renamed}()`",
+                    short_name(&class.name),
+                    method.name,
+                    core.name,
+                    method.name,
+                ),
+            );
+            let finding = match rename_method(index, &sources, class, &method.name, &renamed) {
+                Ok(fix) => finding.with_fix(fix),
+                Err(_) => finding,
+            };
+            sink.push(finding);
         }
     }
 }

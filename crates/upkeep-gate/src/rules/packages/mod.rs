@@ -169,7 +169,11 @@ impl<'a> LockedPackageLocations<'a> {
 
 #[cfg(test)]
 pub(crate) mod test_support {
-    //! Runs rules on a small project written to a temporary directory.
+    //! Runs rules on a small project written to a temporary directory, and applies fixes to it.
+
+    use std::collections::BTreeMap;
+
+    use crate::finding::{Edit, Fix};
 
     use crate::engine::{GateOptions, GateReport, run};
     use crate::inputs::GateInputs;
@@ -224,6 +228,39 @@ pub(crate) mod test_support {
             .iter()
             .filter(|notice| notice.rule == rule)
             .map(|notice| notice.message.clone())
+            .collect()
+    }
+
+    /// The files after applying `fix`, for the files it touches.
+    pub fn apply_fix(files: &[(String, String)], fix: &Fix) -> BTreeMap<String, String> {
+        let mut by_file: BTreeMap<&str, Vec<&Edit>> = BTreeMap::new();
+        for edit in &fix.edits {
+            by_file.entry(edit.file.as_str()).or_default().push(edit);
+        }
+        by_file
+            .into_iter()
+            .map(|(file, mut edits)| {
+                let mut text = files
+                    .iter()
+                    .find(|(path, _)| path == file)
+                    .unwrap_or_else(|| panic!("edit in unknown file {file}"))
+                    .1
+                    .clone();
+                edits.sort_by_key(|edit| std::cmp::Reverse(edit.span.start));
+                let mut previous_start = u32::MAX;
+                for edit in edits {
+                    assert!(
+                        edit.span.end <= previous_start,
+                        "overlapping edits in {file}"
+                    );
+                    previous_start = edit.span.start;
+                    text.replace_range(
+                        edit.span.start as usize..edit.span.end as usize,
+                        &edit.replacement,
+                    );
+                }
+                (file.to_string(), text)
+            })
             .collect()
     }
 }
