@@ -22,6 +22,12 @@ ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
 # browser.rs starts chromedriver on a loopback port; the tests fail, never skip, without them).
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+# An OCI registry (Debian's docker-registry, with htpasswd auth and TLS from openssl) and skopeo as
+# a peer client, for image push and pull (crates/upkeep-deploy/tests/registry.rs).
+command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
+command -v htpasswd >/dev/null 2>&1 || missing+=(apache2-utils)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v skopeo >/dev/null 2>&1 || missing+=(skopeo)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}" >&2
     sudo_cmd=""

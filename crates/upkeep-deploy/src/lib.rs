@@ -10,5 +10,6 @@ pub mod image;
 pub mod layout;
 pub mod promotion;
 pub mod queue;
+pub mod registry;
 pub mod stage;
 pub mod target;

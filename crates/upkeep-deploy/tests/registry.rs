@@ -1,0 +1,380 @@
+//! Push and pull against a real registry: Debian's `docker-registry` on a loopback port, with
+//! TLS from a CA made by the test (openssl) and htpasswd basic auth; skopeo, a peer client,
+//! reads back what we pushed. The tools are installed by `scripts/test.sh`; a missing one fails
+//! the test loudly.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use upkeep_deploy::image::{ImageInput, build_image};
+use upkeep_deploy::layout::{Digest, ImageStore};
+use upkeep_deploy::registry::{
+    BlobOutcome, Credentials, ImageReference, Registry, RegistryError, RegistryOptions,
+};
+
+const USER: &str = "ci";
+const PASSWORD: &str = "correct-horse-battery";
+
+fn run(program: &str, args: &[&str], dir: &Path) -> Vec<u8> {
+    let output = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|error| {
+            panic!("{program} is needed (scripts/test.sh installs it): {error}")
+        });
+    assert!(
+        output.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
+/// A `docker-registry` on 127.0.0.1 with TLS and basic auth, stopped when dropped.
+struct TestRegistry {
+    dir: tempfile::TempDir,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl TestRegistry {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path();
+        // A CA and a server certificate for 127.0.0.1 signed by it.
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        let mut ca = vec!["req", "-x509"];
+        ca.extend(ec);
+        ca.extend([
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=upkeep test CA",
+        ]);
+        run("openssl", &ca, path);
+        let mut request = vec!["req"];
+        request.extend(ec);
+        request.extend([
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ]);
+        run("openssl", &request, path);
+        std::fs::write(
+            path.join("server.ext"),
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n",
+        )
+        .unwrap();
+        run(
+            "openssl",
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "server.crt",
+                "-days",
+                "2",
+                "-extfile",
+                "server.ext",
+            ],
+            path,
+        );
+        let htpasswd = run("htpasswd", &["-Bbn", USER, PASSWORD], path);
+        std::fs::write(path.join("htpasswd"), htpasswd).unwrap();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {root}/data\nhttp:\n  addr: 127.0.0.1:{port}\n  tls:\n    certificate: {root}/server.crt\n    key: {root}/server.key\nauth:\n  htpasswd:\n    realm: upkeep-test\n    path: {root}/htpasswd\n",
+            root = path.display()
+        );
+        std::fs::write(path.join("config.yml"), config).unwrap();
+        let mut registry = Self {
+            port,
+            child: None,
+            dir,
+        };
+        registry.spawn();
+        registry
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new("docker-registry")
+            .args(["serve", "config.yml"])
+            .current_dir(self.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|error| {
+                panic!("docker-registry is needed (scripts/test.sh installs it): {error}")
+            });
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "docker-registry did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn ca(&self) -> PathBuf {
+        self.dir.path().join("ca.crt")
+    }
+
+    fn reference(&self, repository: &str, tag: &str) -> ImageReference {
+        format!("127.0.0.1:{}/{repository}:{tag}", self.port)
+            .parse()
+            .unwrap()
+    }
+
+    fn options(&self, password: &str) -> RegistryOptions {
+        RegistryOptions {
+            credentials: Some(Credentials {
+                username: USER.to_string(),
+                password: password.to_string(),
+            }),
+            ca_certificate: Some(self.ca()),
+            ..RegistryOptions::default()
+        }
+    }
+}
+
+impl Drop for TestRegistry {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// An image of a tree with a file of incompressible bytes (`size`), in a new store.
+fn image(size: usize) -> (tempfile::TempDir, ImageStore, Digest) {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(tree.join("src")).unwrap();
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let noise: Vec<u8> = (0..size)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state.to_le_bytes()[0]
+        })
+        .collect();
+    std::fs::write(tree.join("src/noise.bin"), noise).unwrap();
+    std::fs::write(tree.join("index.php"), "<?php echo 'shop';\n").unwrap();
+    let store = ImageStore::open_or_create(dir.path().join("store")).unwrap();
+    let built = build_image(
+        &store,
+        &ImageInput {
+            root: &tree,
+            environment: [("APPLICATION_ENV".to_string(), "production".to_string())].into(),
+            labels: std::collections::BTreeMap::default(),
+            created: "2026-12-01T12:00:00Z".parse().unwrap(),
+            base: None,
+        },
+    )
+    .unwrap();
+    (dir, store, built.manifest_digest)
+}
+
+#[test]
+fn push_then_pull_back_by_digest_gives_the_same_image() {
+    let registry = TestRegistry::start();
+    let (_source_dir, store, digest) = image(300_000);
+    let target = registry.reference("shop/app", "4f2a9c1");
+    let client = Registry::connect(&target, &registry.options(PASSWORD)).unwrap();
+
+    let pushed = client.push(&store, &digest, &target, None).unwrap();
+    assert_eq!(pushed.digest, digest);
+    assert_eq!(
+        pushed.reference.to_string(),
+        format!("127.0.0.1:{}/shop/app:4f2a9c1@{digest}", registry.port)
+    );
+    assert_eq!(pushed.blobs.len(), 2, "config and one layer");
+    assert!(
+        pushed
+            .blobs
+            .iter()
+            .all(|(_, _, outcome)| matches!(outcome, BlobOutcome::Uploaded { requests: 2 }))
+    );
+    assert!(pushed.uploaded_bytes() > 300_000);
+
+    // A peer client reads the same manifest digest from the registry.
+    let cert_dir = tempfile::tempdir().unwrap();
+    std::fs::copy(registry.ca(), cert_dir.path().join("ca.crt")).unwrap();
+    let inspected = run(
+        "skopeo",
+        &[
+            "inspect",
+            "--cert-dir",
+            cert_dir.path().to_str().unwrap(),
+            "--creds",
+            &format!("{USER}:{PASSWORD}"),
+            &format!("docker://{target}"),
+        ],
+        Path::new("."),
+    );
+    let inspected: serde_json::Value = serde_json::from_slice(&inspected).unwrap();
+    assert_eq!(inspected["Digest"], digest.to_string());
+
+    // Pulled into an empty store by digest: identical manifest, config and layer.
+    let (_pull_dir, empty, _) = image(1);
+    let pulled = client.pull(&empty, &pushed.reference).unwrap();
+    assert_eq!(pulled.manifest_digest, digest);
+    for (blob, _, _) in &pushed.blobs {
+        assert_eq!(
+            empty.read_blob(blob).unwrap(),
+            store.read_blob(blob).unwrap()
+        );
+    }
+
+    // A second push sends nothing but the manifest.
+    let again = client.push(&store, &digest, &target, None).unwrap();
+    assert!(
+        again
+            .blobs
+            .iter()
+            .all(|(_, _, outcome)| *outcome == BlobOutcome::Present)
+    );
+    assert_eq!(again.uploaded_bytes(), 0);
+}
+
+#[test]
+fn large_blobs_go_in_chunks_and_other_repositories_mount_them() {
+    let registry = TestRegistry::start();
+    let (_dir, store, digest) = image(300_000);
+    let target = registry.reference("shop/base", "1");
+    let options = RegistryOptions {
+        chunk_size: 64 * 1024,
+        ..registry.options(PASSWORD)
+    };
+    let client = Registry::connect(&target, &options).unwrap();
+    let pushed = client.push(&store, &digest, &target, None).unwrap();
+    let layer = pushed.blobs.last().unwrap();
+    // 300,000 incompressible bytes in 64 KiB chunks: POST, 5 PATCHes, PUT.
+    assert_eq!(layer.2, BlobOutcome::Uploaded { requests: 7 }, "{pushed:?}");
+
+    let other = registry.reference("shop/app", "1");
+    let mounted = client
+        .push(&store, &digest, &other, Some("shop/base"))
+        .unwrap();
+    assert!(
+        mounted
+            .blobs
+            .iter()
+            .all(|(_, _, outcome)| *outcome == BlobOutcome::Mounted),
+        "{mounted:?}"
+    );
+    let (_pull_dir, empty, _) = image(1);
+    let pulled = client.pull(&empty, &other).unwrap();
+    assert_eq!(pulled.manifest_digest, digest);
+}
+
+#[test]
+fn wrong_credentials_an_unknown_ca_and_a_stopped_registry_are_clear_errors() {
+    let mut registry = TestRegistry::start();
+    let (_dir, store, digest) = image(1000);
+    let target = registry.reference("shop/app", "1");
+
+    let wrong = Registry::connect(&target, &registry.options("wrong-password")).unwrap();
+    let error = wrong.push(&store, &digest, &target, None).unwrap_err();
+    assert!(
+        matches!(error, RegistryError::Unauthorized { .. }),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    assert!(
+        message.starts_with(&format!(
+            "the registry 127.0.0.1:{} refused the credentials' access to shop/app",
+            registry.port
+        )),
+        "{message}"
+    );
+    assert!(
+        !message.contains("wrong-password") && !format!("{error:?}").contains("wrong-password")
+    );
+    assert!(
+        upkeep_hint::Hint::hint(&error)
+            .unwrap()
+            .contains("aws ecr get-login-password")
+    );
+
+    let anonymous = Registry::connect(
+        &target,
+        &RegistryOptions {
+            ca_certificate: Some(registry.ca()),
+            ..RegistryOptions::default()
+        },
+    )
+    .unwrap();
+    let error = anonymous.push(&store, &digest, &target, None).unwrap_err();
+    assert!(
+        error.to_string().contains("refused anonymous access"),
+        "{error}"
+    );
+
+    // Without the CA the registry's certificate is not trusted.
+    let untrusted = Registry::connect(
+        &target,
+        &RegistryOptions {
+            ca_certificate: None,
+            ..registry.options(PASSWORD)
+        },
+    )
+    .unwrap();
+    let error = untrusted.push(&store, &digest, &target, None).unwrap_err();
+    assert!(
+        matches!(error, RegistryError::Unreachable { .. }),
+        "{error:?}"
+    );
+
+    registry.stop();
+    let client = Registry::connect(&target, &registry.options(PASSWORD)).unwrap();
+    let error = client.push(&store, &digest, &target, None).unwrap_err();
+    assert!(
+        matches!(error, RegistryError::Unreachable { .. }),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().starts_with(&format!(
+            "cannot reach the registry 127.0.0.1:{}",
+            registry.port
+        )),
+        "{error}"
+    );
+    // Nothing was written to the store by the failed pushes.
+    assert_eq!(
+        store.resolve(&digest.to_string()).unwrap().manifest_digest,
+        digest
+    );
+}
