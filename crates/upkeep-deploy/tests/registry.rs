@@ -41,7 +41,20 @@ struct TestRegistry {
 }
 
 impl TestRegistry {
+    /// With htpasswd basic auth.
     fn start() -> Self {
+        Self::start_with(|path| {
+            let htpasswd = run("htpasswd", &["-Bbn", USER, PASSWORD], path);
+            std::fs::write(path.join("htpasswd"), htpasswd).unwrap();
+            format!(
+                "auth:\n  htpasswd:\n    realm: upkeep-test\n    path: {}/htpasswd\n",
+                path.display()
+            )
+        })
+    }
+
+    /// With the `auth:` section `auth` writes (given the registry's directory).
+    fn start_with(auth: impl FnOnce(&Path) -> String) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path();
         // A CA and a server certificate for 127.0.0.1 signed by it.
@@ -102,15 +115,14 @@ impl TestRegistry {
             ],
             path,
         );
-        let htpasswd = run("htpasswd", &["-Bbn", USER, PASSWORD], path);
-        std::fs::write(path.join("htpasswd"), htpasswd).unwrap();
+        let auth = auth(path);
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
         let config = format!(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {root}/data\nhttp:\n  addr: 127.0.0.1:{port}\n  tls:\n    certificate: {root}/server.crt\n    key: {root}/server.key\nauth:\n  htpasswd:\n    realm: upkeep-test\n    path: {root}/htpasswd\n",
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {root}/data\nhttp:\n  addr: 127.0.0.1:{port}\n  tls:\n    certificate: {root}/server.crt\n    key: {root}/server.key\n{auth}",
             root = path.display()
         );
         std::fs::write(path.join("config.yml"), config).unwrap();
@@ -376,5 +388,170 @@ fn wrong_credentials_an_unknown_ca_and_a_stopped_registry_are_clear_errors() {
     assert_eq!(
         store.resolve(&digest.to_string()).unwrap().manifest_digest,
         digest
+    );
+}
+
+/// Base64 of `bytes`, standard (`+/`, padded) or URL-safe without padding (JWT).
+fn base64(bytes: &[u8], url: bool) -> String {
+    let alphabet: &[u8; 64] = if url {
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    } else {
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    };
+    let mut encoded = String::new();
+    for chunk in bytes.chunks(3) {
+        let value = chunk.iter().enumerate().fold(0u32, |value, (i, byte)| {
+            value | u32::from(*byte) << (16 - 8 * i)
+        });
+        for position in 0..=chunk.len() {
+            encoded.push(char::from(
+                alphabet[((value >> (18 - 6 * position)) & 0x3f) as usize],
+            ));
+        }
+        if !url {
+            encoded.push_str(&"=".repeat(3 - chunk.len()));
+        }
+    }
+    encoded
+}
+
+/// A JWT for Docker's token protocol, signed ES256 by `token.key` (openssl) with `token.crt`
+/// in its `x5c` header, granting `pull,push` on `repository`.
+fn signed_token(dir: &Path, service: &str, repository: &str) -> String {
+    let certificate = run(
+        "openssl",
+        &["x509", "-in", "token.crt", "-outform", "DER"],
+        dir,
+    );
+    let header =
+        serde_json::json!({"typ": "JWT", "alg": "ES256", "x5c": [base64(&certificate, false)]});
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = serde_json::json!({
+        "iss": "upkeep-test-issuer", "sub": USER, "aud": service, "jti": "1",
+        "iat": now - 60, "nbf": now - 60, "exp": now + 3600,
+        "access": [{"type": "repository", "name": repository, "actions": ["pull", "push"]}],
+    });
+    let signing_input = format!(
+        "{}.{}",
+        base64(header.to_string().as_bytes(), true),
+        base64(claims.to_string().as_bytes(), true)
+    );
+    std::fs::write(dir.join("token.input"), &signing_input).unwrap();
+    let der = run(
+        "openssl",
+        &["dgst", "-sha256", "-sign", "token.key", "token.input"],
+        dir,
+    );
+    // DER `SEQUENCE { INTEGER r, INTEGER s }` -> JWT's fixed-width r || s.
+    let mut raw = Vec::new();
+    let mut at = 2;
+    for _ in 0..2 {
+        assert_eq!(der[at], 0x02, "an ASN.1 integer");
+        let length = usize::from(der[at + 1]);
+        let integer = &der[at + 2..at + 2 + length];
+        let integer = &integer[integer.len().saturating_sub(32)..];
+        raw.extend(std::iter::repeat_n(0, 32 - integer.len()));
+        raw.extend_from_slice(integer);
+        at += 2 + length;
+    }
+    format!("{signing_input}.{}", base64(&raw, true))
+}
+
+/// A token endpoint on loopback that hands `token` to requests with our basic credentials,
+/// and counts the requests it answered with a token.
+fn serve_tokens(token: String) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let issued = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = issued.clone();
+    let expected = format!(
+        "authorization: basic {}",
+        base64(format!("{USER}:{PASSWORD}").as_bytes(), false).to_ascii_lowercase()
+    );
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut authorized = false;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                    break;
+                }
+                authorized |= line.trim().to_ascii_lowercase() == expected;
+            }
+            let (status, body) = if authorized {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                ("200 OK", serde_json::json!({"token": token}).to_string())
+            } else {
+                ("401 Unauthorized", "{}".to_string())
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (port, issued)
+}
+
+#[test]
+fn bearer_tokens_come_from_the_realm_the_registry_names() {
+    let issued = std::cell::RefCell::new(None);
+    let registry = TestRegistry::start_with(|path| {
+        let mut key = vec!["req", "-x509", "-newkey", "ec", "-pkeyopt"];
+        key.extend([
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "token.key",
+        ]);
+        key.extend([
+            "-out",
+            "token.crt",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=upkeep token issuer",
+        ]);
+        run("openssl", &key, path);
+        let token = signed_token(path, "upkeep-test", "shop/app");
+        let (port, count) = serve_tokens(token);
+        *issued.borrow_mut() = Some(count);
+        format!(
+            "auth:\n  token:\n    realm: http://127.0.0.1:{port}/token\n    service: upkeep-test\n    issuer: upkeep-test-issuer\n    rootcertbundle: {}/token.crt\n",
+            path.display()
+        )
+    });
+    let issued = issued.into_inner().unwrap();
+    let (_dir, store, digest) = image(1000);
+    let target = registry.reference("shop/app", "1");
+    let client = Registry::connect(&target, &registry.options(PASSWORD)).unwrap();
+    let pushed = client.push(&store, &digest, &target, None).unwrap();
+    assert_eq!(pushed.digest, digest);
+    // One token, fetched at the first challenge and used for every later request.
+    assert_eq!(issued.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let (_pull_dir, empty, _) = image(1);
+    assert_eq!(
+        client
+            .pull(&empty, &pushed.reference)
+            .unwrap()
+            .manifest_digest,
+        digest
+    );
+
+    // The token endpoint refuses other credentials: a clear error, nothing pushed.
+    let wrong = Registry::connect(&target, &registry.options("wrong")).unwrap();
+    let error = wrong
+        .push(&store, &digest, &registry.reference("shop/app", "2"), None)
+        .unwrap_err();
+    assert!(
+        matches!(error, RegistryError::Unauthorized { .. }),
+        "{error:?}"
     );
 }
