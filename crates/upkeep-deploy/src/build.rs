@@ -14,6 +14,7 @@ use upkeep_pipeline::record::{RunStatus, StageKind, StageRecord};
 use crate::checkout::Commit;
 use crate::image::{BuiltImage, ImageError, ImageInput, build_image};
 use crate::layout::{Digest, ImageStore, LayoutError, write_atomically};
+use crate::registry::{BlobOutcome, ImageReference, PushTarget, Registry};
 use crate::stage::{StageError, StageRunner, project_buildspec};
 
 /// Image labels upkeep sets (the `org.opencontainers` ones are the OCI annotation names).
@@ -37,6 +38,8 @@ pub struct BuildInput<'a> {
     /// The project's build buildspec relative to the repository root; `None` runs the built-in one.
     pub buildspec: Option<&'a Path>,
     pub store: &'a ImageStore,
+    /// Where to push the image after it is built; `None` keeps it in the store only.
+    pub push: Option<&'a PushTarget>,
 }
 
 /// How the build went.
@@ -54,6 +57,8 @@ pub struct TaggedBuild {
     /// `<environment>-<12 hex of the commit>`.
     pub reference: String,
     pub built: BuiltImage,
+    /// Where it was pushed, pinned by digest, when the build had a push target.
+    pub pushed: Option<ImageReference>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -172,11 +177,93 @@ pub fn build(runner: &StageRunner<'_>, input: &BuildInput<'_>) -> Result<BuildOu
         built.manifest_digest,
         input.store.root().display()
     ));
+    let mut record = result.record;
+    let mut pushed = None;
+    if let Some(target) = input.push {
+        pushed = push_step(runner, input.store, &built, &reference, target, &mut record)?;
+        if pushed.is_none() {
+            // Nothing is deployed from an image the environment's registry does not have.
+            return Ok(BuildOutcome {
+                record,
+                image: None,
+                exported: result.exported,
+            });
+        }
+    }
     Ok(BuildOutcome {
-        record: result.record,
-        image: Some(TaggedBuild { reference, built }),
+        record,
+        image: Some(TaggedBuild {
+            reference,
+            built,
+            pushed,
+        }),
         exported: result.exported,
     })
+}
+
+/// The Build stage's `push` step: pushes the image and adds the step to the stage's `record`;
+/// on failure the stage fails and `None` is returned.
+fn push_step(
+    runner: &StageRunner<'_>,
+    store: &ImageStore,
+    built: &BuiltImage,
+    reference: &str,
+    target: &PushTarget,
+    record: &mut StageRecord,
+) -> Result<Option<ImageReference>, BuildError> {
+    let mut pushed = None;
+    let step = runner.run_own_step(StageKind::Build, "push", |say| {
+        pushed = push(say, store, built, reference, target);
+        pushed.is_some()
+    })?;
+    let failed = step.status != RunStatus::Succeeded;
+    record.steps.push(step);
+    if failed {
+        record.status = RunStatus::Failed;
+    }
+    runner.observer.stage_finished(record);
+    if failed {
+        runner.say("build: the image was not pushed; see the build's push log");
+    }
+    Ok(pushed)
+}
+
+/// Pushes the built image to `target` tagged `reference`, saying what travelled; `None` (after
+/// saying why) when the push failed.
+fn push(
+    say: &mut dyn FnMut(&str),
+    store: &ImageStore,
+    built: &BuiltImage,
+    reference: &str,
+    target: &PushTarget,
+) -> Option<ImageReference> {
+    let destination = target.repository.with_tag(reference);
+    say(&format!("pushing {destination}"));
+    let pushed = Registry::connect(&destination, &target.options)
+        .and_then(|registry| registry.push(store, &built.manifest_digest, &destination, None));
+    match pushed {
+        Ok(report) => {
+            let sent = report
+                .blobs
+                .iter()
+                .filter(|(_, _, outcome)| matches!(outcome, BlobOutcome::Uploaded { .. }))
+                .count();
+            say(&format!(
+                "pushed {} ({sent} of {} blobs sent, {} bytes; the others were there)",
+                report.reference,
+                report.blobs.len(),
+                report.uploaded_bytes()
+            ));
+            Some(report.reference)
+        }
+        Err(error) => {
+            say(&format!("the push to {destination} failed: {error}"));
+            if let Some(hint) = upkeep_hint::Hint::hint(&error) {
+                say(&format!("hint: {hint}"));
+            }
+            None
+        }
+    }
 }
 
 /// Keeps the variables a build exported with its image, so a later `upkeep deploy` of that

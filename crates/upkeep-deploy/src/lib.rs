@@ -13,3 +13,5 @@ pub mod queue;
 pub mod registry;
 pub mod stage;
 pub mod target;
+#[cfg(feature = "testing")]
+pub mod testing;

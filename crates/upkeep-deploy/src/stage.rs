@@ -11,8 +11,8 @@ use upkeep_pipeline::buildspec::{Buildspec, BuildspecError};
 use upkeep_pipeline::buildspec_run::{
     BuildspecRun, BuildspecRunError, CommandStatus, run_buildspec,
 };
-use upkeep_pipeline::executor::CancelToken;
-use upkeep_pipeline::log_store::{LineSink, LogError, LogLine, LogStore, LogWriter};
+use upkeep_pipeline::executor::{CancelToken, StepOutcome, StepStatus};
+use upkeep_pipeline::log_store::{LineSink, LogError, LogLine, LogStore, LogWriter, Stream};
 use upkeep_pipeline::mask::Masker;
 use upkeep_pipeline::record::{RunStatus, StageKind, StageRecord, StepRecord};
 
@@ -93,6 +93,59 @@ impl StageRunner<'_> {
         let record = StageRecord::skipped(stage);
         self.observer.stage_finished(&record);
         record
+    }
+
+    /// Runs a piece of upkeep's own work (the Build stage's `push`) as a step `step` of `stage`
+    /// with a log of its own, so that it shows in the run like a buildspec's step. `work` says
+    /// what it does through the given function (each text a masked line of the log) and returns
+    /// whether it succeeded. The step's record is returned; the caller puts it in the stage's.
+    pub fn run_own_step(
+        &self,
+        stage: StageKind,
+        step: &str,
+        work: impl FnOnce(&mut dyn FnMut(&str)) -> bool,
+    ) -> Result<StepRecord, StageError> {
+        let started_at = jiff::Timestamp::now();
+        let started = std::time::Instant::now();
+        let relative_log = LogStore::relative_step_log_path(stage.as_str(), step);
+        let writer = self.logs.create_step_log(stage.as_str(), step)?;
+        self.observer.stage_started(
+            stage,
+            &StepRecord::running(step, started_at, relative_log.clone()),
+        );
+        let mut sink = ObservedSink {
+            writer,
+            stage,
+            observer: self.observer,
+        };
+        let mut write_failure = None;
+        let succeeded = work(&mut |text: &str| {
+            let line = LogLine::now(Stream::System, self.masker.mask_line(text));
+            if let Err(error) = sink.write_line(&line) {
+                write_failure.get_or_insert(error);
+            }
+        });
+        if let Some(error) = write_failure {
+            return Err(StageError::Log(LogError::from(error)));
+        }
+        let log_bytes = sink.writer.finish()?;
+        let outcome = StepOutcome {
+            status: if succeeded {
+                StepStatus::Succeeded
+            } else {
+                StepStatus::Failed
+            },
+            exit_code: None,
+            started_at,
+            finished_at: jiff::Timestamp::now(),
+            duration: started.elapsed(),
+        };
+        Ok(StepRecord::finished(
+            step,
+            &outcome,
+            relative_log,
+            log_bytes,
+        ))
     }
 
     /// Runs `buildspec` as the single step of `stage`, in `work_dir`, with exactly `variables`

@@ -69,6 +69,31 @@ pub struct Environment {
     /// Labels an agent must carry to run the environment's pipeline, when a server hands runs
     /// to remote agents (`upkeep serve --executor agents`); sorted, once each.
     pub agent_labels: Vec<String>,
+    /// Where Build pushes the image, when the environment has a registry.
+    pub registry: Option<RegistrySettings>,
+}
+
+/// The environment's image registry (`registry:`): after Build, the image is pushed there as
+/// `<image>:<environment>-<commit>` with the OCI distribution API.
+///
+/// ```yaml
+/// registry:
+///   image: registry.example.com:5000/my-shop/app
+///   username-secret: REGISTRY_USER      # names of secrets, never the values
+///   password-secret: REGISTRY_PASSWORD
+///   ca-certificate: ci/registry-ca.pem  # a private CA, relative to the project root
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrySettings {
+    /// `host[:port]/repository`, without a tag.
+    pub image: String,
+    /// Names of the secrets with the user name and the password (or token).
+    pub username_secret: Option<String>,
+    pub password_secret: Option<String>,
+    /// A PEM file with the registry's CA certificate, resolved against the project root.
+    pub ca_certificate: Option<PathBuf>,
+    /// Plain http instead of https (a registry on loopback or in a trusted network).
+    pub plain_http: bool,
 }
 
 /// What a failing quality gate does to the run.
@@ -543,6 +568,53 @@ struct RawEnvironment {
     timeout: Option<StepTimeout>,
     #[serde(default)]
     agent_labels: Vec<AgentLabel>,
+    #[serde(default)]
+    registry: Option<RawRegistry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawRegistry {
+    image: RegistryImage,
+    #[serde(default)]
+    username_secret: Option<SecretName>,
+    #[serde(default)]
+    password_secret: Option<SecretName>,
+    #[serde(default)]
+    ca_certificate: Option<PathBuf>,
+    #[serde(default)]
+    plain_http: bool,
+}
+
+/// `host[:port]/repository` without tag or digest: the tag is the build's.
+struct RegistryImage(String);
+
+impl<'de> Deserialize<'de> for RegistryImage {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        checked_string(deserializer, |image| {
+            let problem = match image.split_once('/') {
+                None => Some("it names no repository after the registry host"),
+                Some((host, _)) if !(host.contains(['.', ':']) || host == "localhost") => Some(
+                    "the part before the first `/` must be a registry host (with a dot or a port, or `localhost`)",
+                ),
+                Some((_, repository)) if repository.contains(['@', ':']) => Some(
+                    "it must not carry a tag or digest: each build is tagged `<environment>-<commit>`",
+                ),
+                Some((_, repository))
+                    if repository.is_empty() || image.contains(char::is_whitespace) =>
+                {
+                    Some("the repository is empty or has spaces")
+                }
+                Some(_) => None,
+            };
+            match problem {
+                None => Ok(Self(image)),
+                Some(problem) => Err(format!(
+                    "invalid registry image `{image}`: {problem}, e.g. `registry.example.com:5000/my-shop/app`"
+                )),
+            }
+        })
+    }
 }
 
 impl RawEnvironment {
@@ -584,6 +656,13 @@ impl RawEnvironment {
                 labels.dedup();
                 labels
             },
+            registry: self.registry.map(|registry| RegistrySettings {
+                image: registry.image.0,
+                username_secret: registry.username_secret.map(|name| name.0),
+                password_secret: registry.password_secret.map(|name| name.0),
+                ca_certificate: registry.ca_certificate.map(|path| root.join(path)),
+                plain_http: registry.plain_http,
+            }),
         }
     }
 }
@@ -754,6 +833,11 @@ environments:
     secrets: [DB_PASSWORD, API_TOKEN]
     timeout: 1h30m
     agent-labels: [php8.3, linux, php8.3]
+    registry:
+      image: registry.example.com:5000/my-shop/app
+      username-secret: REGISTRY_USER
+      password-secret: REGISTRY_PASSWORD
+      ca-certificate: ci/registry-ca.pem
   production:
     branch: main
     target:
@@ -804,6 +888,13 @@ environments:
                 secrets: vec!["DB_PASSWORD".to_string(), "API_TOKEN".to_string()],
                 timeout: Duration::from_mins(90),
                 agent_labels: vec!["linux".to_string(), "php8.3".to_string()],
+                registry: Some(RegistrySettings {
+                    image: "registry.example.com:5000/my-shop/app".to_string(),
+                    username_secret: Some("REGISTRY_USER".to_string()),
+                    password_secret: Some("REGISTRY_PASSWORD".to_string()),
+                    ca_certificate: Some(PathBuf::from("/repo/ci/registry-ca.pem")),
+                    plain_http: false,
+                }),
             }
         );
     }
@@ -819,6 +910,7 @@ environments:
         assert_eq!(production.timeout, Duration::from_hours(1));
         assert_eq!(production.secrets, Vec::<String>::new());
         assert_eq!(production.agent_labels, Vec::<String>::new());
+        assert_eq!(production.registry, None);
         assert_eq!(production.buildspec, StageBuildspecs::default());
         assert_eq!(production.deploy_file, PathBuf::from("/repo/deploy.yml"));
         assert_eq!(
@@ -862,8 +954,27 @@ environments:
             error(text),
             "/repo/upkeep.yml:5:5: at `environments.staging.deploy-typ`: unknown field \
              `deploy-typ`, expected one of branch, deploy-file, deploy-type, destructive-allowed, gate, approval, \
-             target, buildspec, keep-releases, secrets, timeout, agent-labels"
+             target, buildspec, keep-releases, secrets, timeout, agent-labels, registry"
         );
+    }
+
+    #[test]
+    fn a_registry_image_with_a_tag_or_without_a_host_is_refused_at_its_position() {
+        let text = |image: &str| {
+            format!(
+                "project: my-shop\nenvironments:\n  staging:\n    target: {{local: {{path: t}}}}\n    registry: {{image: '{image}'}}\n"
+            )
+        };
+        let tagged = error(&text("registry.example.com/shop:1"));
+        assert!(
+            tagged.starts_with("/repo/upkeep.yml:5:")
+                && tagged.contains("at `environments.staging.registry.image`")
+                && tagged.contains("must not carry a tag"),
+            "{tagged}"
+        );
+        assert!(error(&text("shop/app")).contains("must be a registry host"));
+        assert!(error(&text("registry.example.com")).contains("names no repository"));
+        assert!(parse(&text("localhost:5000/shop")).is_ok());
     }
 
     #[test]

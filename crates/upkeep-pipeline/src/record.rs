@@ -416,6 +416,10 @@ pub struct ImageRecord {
     pub environment: Option<String>,
     /// Whether this run promoted it (made it deployable for its environment).
     pub promoted: bool,
+    /// Where Build pushed it, pinned by digest (`registry.example.com/shop/app:staging-…@sha256:…`),
+    /// when the environment has a registry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pushed: Option<String>,
 }
 
 /// Who drives a run: a process on a machine since a boot. Process ids are reused, so the

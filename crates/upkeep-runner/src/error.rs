@@ -9,6 +9,7 @@ use upkeep_deploy::deployment::DeploymentError;
 use upkeep_deploy::layout::LayoutError;
 use upkeep_deploy::promotion::PromotionError;
 use upkeep_deploy::queue::QueueError;
+use upkeep_deploy::registry::ReferenceError;
 use upkeep_deploy::target::TargetError;
 use upkeep_pipeline::deploy_file::DeployFileError;
 use upkeep_pipeline::log_store::LogError;
@@ -100,6 +101,16 @@ pub enum RunError {
     Promotion(#[from] PromotionError),
     #[error(transparent)]
     Build(#[from] BuildError),
+    #[error("upkeep.yml's registry image: {0}")]
+    RegistryImage(#[source] ReferenceError),
+    #[error(
+        "environment `{environment}`: `registry.{key}` names the secret {name}, which this run was not given"
+    )]
+    RegistrySecret {
+        environment: String,
+        key: &'static str,
+        name: String,
+    },
     #[error(transparent)]
     Deployment(#[from] DeploymentError),
     #[error(transparent)]
@@ -198,6 +209,10 @@ impl Hint for RunError {
             Self::WrongSourceEnvironment { built_for, .. } => format!("pass `--from-env {built_for}`"),
             Self::DeployFile { commit, .. } => format!("the deploy file is read from commit {commit}; fix it there (`upkeep deploy-file show FILE` checks it)"),
             Self::Build(error) => return error.hint(),
+            Self::RegistryImage(error) => return error.hint(),
+            Self::RegistrySecret { name, .. } => format!(
+                "list {name} under the environment's `secrets:` and give it a value: an environment variable {name} for the command line, or a secret of that name in the server's settings"
+            ),
             Self::Image(error) => return error.hint(),
             Self::Promotion(error) => return error.hint(),
             Self::Deployment(error) => return error.hint(),

@@ -137,6 +137,7 @@ pub fn run_deployment(
         digest: authorized.image.manifest_digest.to_string(),
         environment: upkeep_deploy::promotion::built_for(&authorized.image).map(str::to_string),
         promoted: false,
+        pushed: None,
     });
     let runtime = Runtime::new(vec![Phase::Deployment { deploy_type }]);
     record.runtime = Some(runtime.clone());

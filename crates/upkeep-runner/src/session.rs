@@ -199,10 +199,26 @@ impl StageObserver for RecordingObserver<'_> {
     }
 
     fn stage_started(&self, stage: StageKind, step: &StepRecord) {
-        self.record_stage(StageRecord {
-            name: stage,
-            status: RunStatus::Running,
-            steps: vec![step.clone()],
+        // A stage may run more than one step (Build's buildspec, then its push): a step that
+        // starts joins the steps the stage has recorded.
+        let kind = self.sub_pipeline;
+        let _ = self.session.update(|record| {
+            if let Some(sub) = record.sub_pipeline_mut(kind) {
+                match sub.stages.iter_mut().find(|known| known.name == stage) {
+                    Some(known) => {
+                        known.status = RunStatus::Running;
+                        known
+                            .steps
+                            .retain(|known_step| known_step.name != step.name);
+                        known.steps.push(step.clone());
+                    }
+                    None => sub.stages.push(StageRecord {
+                        name: stage,
+                        status: RunStatus::Running,
+                        steps: vec![step.clone()],
+                    }),
+                }
+            }
         });
         self.observer.stage_started(stage, step);
     }

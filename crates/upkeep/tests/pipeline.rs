@@ -8,12 +8,17 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::CommandCargoExt;
+use upkeep_deploy::layout::ImageStore;
+use upkeep_deploy::registry::{ImageReference, Registry};
+use upkeep_deploy::testing::TestRegistry;
 
 mod common;
 use common::server::copy_tree;
 use common::{assert_exit, stderr, stdout};
 
 const SECRET: &str = "s3cr3t-staging-pw";
+const REGISTRY_USER: &str = upkeep_deploy::testing::USER;
+const REGISTRY_PASSWORD: &str = upkeep_deploy::testing::PASSWORD;
 
 struct Shop {
     _dir: tempfile::TempDir,
@@ -1893,4 +1898,118 @@ fn plans_and_deploy_files_never_print_a_secret_value() {
         "deploy-file show shows the secret:\n{shown}"
     );
     assert!(shown.contains("FIXTURE_DB_PASSWORD"), "{shown}");
+}
+
+/// Points staging at `registry` (credentials from two secrets) and commits it.
+fn use_registry(shop: &Shop, registry: &TestRegistry) {
+    shop.edit(
+        "upkeep.yml",
+        &[(
+            "    secrets: [FIXTURE_DB_PASSWORD]\n",
+            &format!(
+                "    secrets: [FIXTURE_DB_PASSWORD, REGISTRY_USER, REGISTRY_PASSWORD]\n    registry:\n      image: 127.0.0.1:{}/fixture-shop/app\n      username-secret: REGISTRY_USER\n      password-secret: REGISTRY_PASSWORD\n      ca-certificate: {}\n",
+                registry.port,
+                registry.ca().display()
+            ),
+        )],
+    );
+    shop.commit("push staging's images");
+}
+
+#[test]
+fn build_pushes_the_image_to_the_environment_registry() {
+    let registry = TestRegistry::start();
+    let shop = Shop::new();
+    use_registry(&shop, &registry);
+    let output = shop
+        .upkeep(&["pipeline", "run", "--env", "staging"])
+        .env("REGISTRY_USER", REGISTRY_USER)
+        .env("REGISTRY_PASSWORD", REGISTRY_PASSWORD)
+        .output()
+        .unwrap();
+    assert_exit(&output, 0);
+    let record = shop.record("staging");
+    let digest = record["image"]["digest"].as_str().unwrap().to_string();
+    let tag = record["image"]["reference"].as_str().unwrap();
+    let pushed = record["image"]["pushed"].as_str().unwrap();
+    assert_eq!(
+        pushed,
+        format!(
+            "127.0.0.1:{}/fixture-shop/app:{tag}@{digest}",
+            registry.port
+        )
+    );
+    let log = stdout(&shop.run(&["pipeline", "logs", "--env", "staging", "--stage", "build"]));
+    assert!(
+        log.contains(&format!("pushed {pushed} (2 of 2 blobs sent")),
+        "{log}"
+    );
+    // The registry serves the same image: pulled back by digest into an empty store.
+    let store_dir = tempfile::tempdir().unwrap();
+    let store = ImageStore::open_or_create(store_dir.path()).unwrap();
+    let reference: ImageReference = pushed.parse().unwrap();
+    let client = Registry::connect(&reference, &registry.options(REGISTRY_PASSWORD)).unwrap();
+    assert_eq!(
+        client
+            .pull(&store, &reference)
+            .unwrap()
+            .manifest_digest
+            .to_string(),
+        digest
+    );
+    // The password never reaches the run's files.
+    for entry in walk(&shop.newest_run("staging")) {
+        let text = String::from_utf8_lossy(&std::fs::read(&entry).unwrap()).into_owned();
+        assert!(!text.contains(REGISTRY_PASSWORD), "{}", entry.display());
+    }
+}
+
+#[test]
+fn a_failed_push_fails_the_build_and_deploys_nothing() {
+    let mut registry = TestRegistry::start();
+    let shop = Shop::new();
+    use_registry(&shop, &registry);
+    let run = |password: &str| {
+        shop.upkeep(&["pipeline", "run", "--env", "staging"])
+            .env("REGISTRY_USER", REGISTRY_USER)
+            .env("REGISTRY_PASSWORD", password)
+            .output()
+            .unwrap()
+    };
+    let wrong = run("not-the-password");
+    assert_exit(&wrong, 1);
+    let log = stdout(&shop.run(&["pipeline", "logs", "--env", "staging", "--stage", "build"]));
+    assert!(
+        log.contains("the push to 127.0.0.1:")
+            && log.contains("refused the credentials' access to fixture-shop/app")
+            && log.contains("hint: check the user name and password secrets"),
+        "{log}"
+    );
+    assert!(!log.contains("not-the-password"), "{log}");
+    assert_eq!(shop.record("staging")["status"], "failed");
+    assert_eq!(shop.current_release("staging"), None);
+
+    registry.stop();
+    let down = run(REGISTRY_PASSWORD);
+    assert_exit(&down, 1);
+    let log = stdout(&shop.run(&["pipeline", "logs", "--env", "staging", "--stage", "build"]));
+    assert!(
+        log.contains("cannot reach the registry 127.0.0.1:"),
+        "{log}"
+    );
+    assert_eq!(shop.current_release("staging"), None);
+
+    // A secret the run was not given stops it before the build, naming the key.
+    let missing = shop
+        .upkeep(&["pipeline", "run", "--env", "staging"])
+        .env_remove("REGISTRY_PASSWORD")
+        .env("REGISTRY_USER", REGISTRY_USER)
+        .output()
+        .unwrap();
+    assert_exit(&missing, 2);
+    assert!(
+        stderr(&missing).contains("`registry.password-secret` names the secret REGISTRY_PASSWORD, which this run was not given"),
+        "{}",
+        stderr(&missing)
+    );
 }

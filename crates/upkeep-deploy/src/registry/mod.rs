@@ -77,6 +77,13 @@ impl Default for RegistryOptions {
     }
 }
 
+/// Where a build pushes its image: the repository (its tag is the build's) and how to reach it.
+#[derive(Debug, Clone)]
+pub struct PushTarget {
+    pub repository: ImageReference,
+    pub options: RegistryOptions,
+}
+
 /// What went wrong talking to a registry. Messages never contain credentials or tokens.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use upkeep_deploy::build::{BuildInput, TaggedBuild, build};
 use upkeep_deploy::checkout::{Commit, export_tree};
+use upkeep_deploy::registry::{Credentials, ImageReference, PushTarget, RegistryOptions};
 use upkeep_pipeline::deploy_file::DeployFile;
 use upkeep_pipeline::project_file::Stage;
 use upkeep_pipeline::record::{ImageRecord, RunStatus, SubPipelineKind, SubPipelineRecord};
@@ -48,6 +49,7 @@ pub fn run(
     session.set_masker(context.masker(deploy_file.image_environment().iter()));
     let store = context.open_store()?;
     let secrets = context.secret_store();
+    let push = push_target(context, &secrets)?;
     let provided = context.provided.environment();
     let buildspec = context
         .environment
@@ -66,6 +68,7 @@ pub fn run(
             deploy_file: &deploy_file,
             buildspec: buildspec.as_deref(),
             store: &store,
+            push: push.as_ref(),
         },
     )?;
     let status = outcome.record.status;
@@ -80,6 +83,7 @@ pub fn run(
                 digest: image.built.manifest_digest.to_string(),
                 environment: Some(context.name().to_string()),
                 promoted: false,
+                pushed: image.pushed.as_ref().map(ToString::to_string),
             });
         }
     })?;
@@ -89,4 +93,45 @@ pub fn run(
         image: outcome.image,
         exported: outcome.exported,
     })
+}
+
+/// The environment's registry with its credentials from the run's secrets; `None` when the
+/// environment has no registry.
+fn push_target(
+    context: &EnvironmentContext,
+    secrets: &BTreeMap<String, String>,
+) -> Result<Option<PushTarget>, RunError> {
+    let Some(settings) = &context.environment.registry else {
+        return Ok(None);
+    };
+    let repository: ImageReference = settings.image.parse().map_err(RunError::RegistryImage)?;
+    let secret = |key: &'static str, name: &Option<String>| -> Result<Option<String>, RunError> {
+        let Some(name) = name else { return Ok(None) };
+        match secrets.get(name) {
+            Some(value) => Ok(Some(value.clone())),
+            None => Err(RunError::RegistrySecret {
+                environment: context.name().to_string(),
+                key,
+                name: name.clone(),
+            }),
+        }
+    };
+    let username = secret("username-secret", &settings.username_secret)?;
+    let password = secret("password-secret", &settings.password_secret)?;
+    let credentials = match (username, password) {
+        (None, None) => None,
+        (username, password) => Some(Credentials {
+            username: username.unwrap_or_default(),
+            password: password.unwrap_or_default(),
+        }),
+    };
+    Ok(Some(PushTarget {
+        repository,
+        options: RegistryOptions {
+            credentials,
+            ca_certificate: settings.ca_certificate.clone(),
+            plain_http: settings.plain_http,
+            ..RegistryOptions::default()
+        },
+    }))
 }
