@@ -378,3 +378,83 @@ fn bearer_tokens_come_from_the_realm_the_registry_names() {
         "{error:?}"
     );
 }
+
+/// A TCP proxy on loopback to `port` that passes the first `budget` bytes the client sends on
+/// each connection and then cuts it, as a registry killed halfway through an upload would.
+fn cutting_proxy(port: u16, budget: usize) -> u16 {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy_port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { continue };
+            let Ok(mut server) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+                continue;
+            };
+            let mut client_reader = client.try_clone().unwrap();
+            let mut server_writer = server.try_clone().unwrap();
+            std::thread::spawn(move || {
+                let mut sent = 0;
+                let mut buffer = [0u8; 16 * 1024];
+                while let Ok(read) = client_reader.read(&mut buffer) {
+                    if read == 0 || sent + read > budget {
+                        break;
+                    }
+                    if server_writer.write_all(&buffer[..read]).is_err() {
+                        break;
+                    }
+                    sent += read;
+                }
+                let _ = client_reader.shutdown(std::net::Shutdown::Both);
+                let _ = server_writer.shutdown(std::net::Shutdown::Both);
+            });
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut server, &mut client);
+            });
+        }
+    });
+    proxy_port
+}
+
+#[test]
+fn an_upload_cut_off_halfway_leaves_no_tag_and_the_next_push_completes_it() {
+    let registry = TestRegistry::start();
+    let (_dir, store, digest) = image(2_000_000);
+    let options = RegistryOptions {
+        chunk_size: 256 * 1024,
+        ..registry.options(PASSWORD)
+    };
+    // Through the proxy each connection dies after 1 MB: the layer's upload breaks off.
+    let proxy = cutting_proxy(registry.port, 1_000_000);
+    let cut: upkeep_deploy::registry::ImageReference =
+        format!("127.0.0.1:{proxy}/shop/app:1").parse().unwrap();
+    let error = Registry::connect(&cut, &options)
+        .unwrap()
+        .push(&store, &digest, &cut, None)
+        .unwrap_err();
+    assert!(
+        matches!(error, RegistryError::Unreachable { .. }),
+        "{error:?}"
+    );
+
+    // The registry has no manifest for the tag: nothing can be deployed from it.
+    let target = registry.reference("shop/app", "1");
+    let client = Registry::connect(&target, &options).unwrap();
+    let (_pull_dir, empty, _) = image(1);
+    let missing = client.pull(&empty, &target).unwrap_err();
+    assert!(
+        missing.to_string().contains("answered 404")
+            && missing.to_string().contains("MANIFEST_UNKNOWN"),
+        "{missing}"
+    );
+
+    // Pushed again directly, the upload starts over and the image arrives whole.
+    let pushed = client.push(&store, &digest, &target, None).unwrap();
+    assert_eq!(
+        client
+            .pull(&empty, &pushed.reference)
+            .unwrap()
+            .manifest_digest,
+        digest
+    );
+}
