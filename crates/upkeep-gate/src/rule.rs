@@ -150,6 +150,9 @@ pub struct Notice {
 
 /// One project PHP file with its syntax tree, as a rule sees it.
 pub struct PhpFile<'a, 'arena> {
+    /// The project root, for reading core files next to this one (paths in the index are
+    /// relative to it).
+    pub root: &'a Path,
     /// Path relative to the project root, with `/` separators.
     pub path: &'a str,
     pub text: &'a [u8],
