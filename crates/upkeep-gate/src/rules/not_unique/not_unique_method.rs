@@ -5,7 +5,9 @@ use upkeep_php::names::short_name;
 use upkeep_php::spryker::ClassRole;
 use upkeep_php::{ClassKind, ClassLike, MethodInfo, Visibility};
 
-use super::{Lineage, has_project_prefix, lower_first, suggested_prefix, upper_first};
+use super::{
+    Lineage, has_project_prefix, lower_first, on_ignored_core, suggested_prefix, upper_first,
+};
 use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink};
 
 pub struct NotUniqueMethod;
@@ -36,6 +38,11 @@ When the class inherits from code that the index does not hold (a core class ext
 Symfony, Twig or Propel class, an unknown interface), a method may override something there:
 such classes are not checked for methods rather than reported wrongly. PHP's own interfaces and
 exceptions (`Countable`, `ArrayAccess`, `JsonSerializable`, `Exception`, ...) are known.
+
+A method added to a class whose nearest core parent is on the ignore list of Spryker's former
+checker (the `*DataImport` modules, bootstrap and development code, `Gui`'s tables) is
+reported as a **warning**: it does not fail the gate. `docs/gate-vs-spryker.md` lists where
+this rule is stricter than Spryker's checker.
 
 ## Why it matters
 Core adds public methods in minor releases. When core adds a method with the project's name,
@@ -128,7 +135,7 @@ impl Rule for NotUniqueMethod {
                 {
                     continue;
                 }
-                sink.push(project.finding(
+                let finding = project.finding(
                     &META,
                     class.file,
                     method.name_span,
@@ -140,7 +147,8 @@ impl Rule for NotUniqueMethod {
                         method.name,
                         prefixed_method_name(&method.name, prefix),
                     ),
-                ));
+                );
+                sink.push(on_ignored_core(finding, core));
             }
         }
     }
