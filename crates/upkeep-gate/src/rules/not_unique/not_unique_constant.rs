@@ -6,7 +6,7 @@ use upkeep_php::names::short_name;
 
 use super::constant_rename::{RenameSources, rename_constant};
 use super::{Lineage, has_project_prefix, on_ignored_core, suggested_prefix};
-use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink};
+use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink, own_documentation};
 
 pub struct NotUniqueConstant;
 
@@ -103,7 +103,7 @@ prefix, upper-cased, is the one suggested.
             ),
         ],
     },
-    guideline: "https://docs.spryker.com/docs/dg/dev/guidelines/keeping-a-project-upgradable/upgradability-guidelines/entity-name-is-not-unique.html#constant-name-is-not-unique",
+    guideline: own_documentation!("not-unique-constant"),
     needs_core: true,
 };
 

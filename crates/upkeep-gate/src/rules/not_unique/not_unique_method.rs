@@ -8,7 +8,7 @@ use upkeep_php::{ClassKind, ClassLike, MethodInfo, Visibility};
 use super::{
     Lineage, has_project_prefix, lower_first, on_ignored_core, suggested_prefix, upper_first,
 };
-use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink};
+use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink, own_documentation};
 
 pub struct NotUniqueMethod;
 
@@ -103,7 +103,7 @@ prefix is the one suggested.
             ),
         ],
     },
-    guideline: "https://docs.spryker.com/docs/dg/dev/guidelines/keeping-a-project-upgradable/upgradability-guidelines/entity-name-is-not-unique.html#method-name-is-not-unique",
+    guideline: own_documentation!("not-unique-method"),
     needs_core: true,
 };
 

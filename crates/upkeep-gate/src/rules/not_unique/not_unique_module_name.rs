@@ -10,7 +10,7 @@ use upkeep_php::spryker::Origin;
 use upkeep_php::{ClassLike, FileId};
 
 use super::{has_project_prefix, suggested_prefix, upper_first};
-use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink};
+use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink, own_documentation};
 use crate::rules::dependency_provider::{classify_returns, unparenthesized};
 
 pub struct NotUniqueModuleName;
@@ -99,7 +99,7 @@ name (facade, factory, config, dependency provider, client), and their uses.
             ),
         ],
     },
-    guideline: "https://docs.spryker.com/docs/dg/dev/guidelines/keeping-a-project-upgradable/upgradability-guidelines/entity-name-is-not-unique.html#module-name-is-not-unique",
+    guideline: own_documentation!("not-unique-module-name"),
     needs_core: true,
 };
 

@@ -35,17 +35,6 @@ use upkeep_php::{ClassKind, ClassLike, CodebaseIndex};
 
 use crate::rule::{PhpFile, RuleMeta, Sink};
 
-/// A guideline page of Spryker's upgradability documentation.
-macro_rules! guideline {
-    ($page:literal) => {
-        concat!(
-            "https://docs.spryker.com/docs/dg/dev/guidelines/keeping-a-project-upgradable/upgradability-guidelines/",
-            $page
-        )
-    };
-}
-pub(crate) use guideline;
-
 /// What the private-API findings tell the user to do instead.
 pub(crate) const USE_PUBLIC_API: &str = "use the module's public API (facade, client, service or a plugin) or ask Spryker for an extension point";
 

@@ -8,10 +8,10 @@ use upkeep_php::infer::class_names;
 use upkeep_php::names::ClassScope;
 
 use super::{
-    guideline, is_private_api_name, is_project_business_model, mirrored_constructor_parameters,
+    is_private_api_name, is_project_business_model, mirrored_constructor_parameters,
     project_classes_of,
 };
-use crate::rule::{Category, Example, PhpFile, Rule, RuleMeta, Sink};
+use crate::rule::{Category, Example, PhpFile, Rule, RuleMeta, Sink, own_documentation};
 
 pub struct PrivateApiDependencyInBusinessModel;
 
@@ -104,7 +104,7 @@ or class silences the rule there; `tooling.yml` `evaluator.ignoreErrors` entries
             ),
         ],
     },
-    guideline: guideline!("private-api-is-used-on-the-project-level.html"),
+    guideline: own_documentation!("private-api-dependency-in-business-model"),
     needs_core: true,
 };
 

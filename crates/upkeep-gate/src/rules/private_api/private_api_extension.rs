@@ -3,10 +3,9 @@
 use upkeep_php::ClassKind;
 
 use super::{
-    USE_PUBLIC_API, guideline, is_private_api, is_project_business_model,
-    mirrored_constructor_parameters,
+    USE_PUBLIC_API, is_private_api, is_project_business_model, mirrored_constructor_parameters,
 };
-use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink};
+use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink, own_documentation};
 
 pub struct PrivateApiExtension;
 
@@ -94,7 +93,7 @@ for what you need, ask Spryker for one instead of inheriting its internals.
             ),
         ],
     },
-    guideline: guideline!("private-api-is-extended.html"),
+    guideline: own_documentation!("private-api-extension"),
     needs_core: true,
 };
 

@@ -14,8 +14,8 @@ use upkeep_php::parse::parse_php;
 use upkeep_php::spryker::ClassRole;
 use upkeep_php::{ClassKind, ClassLike, FileId, MethodInfo, Visibility};
 
-use super::{guideline, is_core_declared, is_ignored};
-use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink};
+use super::{is_core_declared, is_ignored};
+use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink, own_documentation};
 use crate::rules::dependency_provider::{classify_returns, written_class_name};
 
 pub struct PrivateApiMethodOverridden;
@@ -109,7 +109,7 @@ the rule there; `tooling.yml` `evaluator.ignoreErrors` entries for
             ),
         ],
     },
-    guideline: guideline!("private-api-method-is-overridden-on-the-project-level.html"),
+    guideline: own_documentation!("private-api-method-overridden"),
     needs_core: true,
 };
 
