@@ -453,14 +453,20 @@ mod tests {
     use super::*;
     use bumpalo::Bump;
 
+    /// The instantiations and function bodies of `source`, which must parse.
+    fn parsed<'a>(arena: &'a Bump, source: &'a str) -> FunctionBodies<'a, 'a> {
+        let program = upkeep_php::parse::parse_php(arena, source.as_bytes());
+        assert!(program.errors.is_empty(), "{source}");
+        let mut found = FunctionBodies::default();
+        FunctionBodyFinder.walk_program(program, &mut found);
+        found
+    }
+
     /// The unsupported part of the first argument of `new P(...)`, as source text.
     fn unsupported_text(argument: &str) -> Option<String> {
         let arena = Bump::new();
         let source = format!("<?php new P({argument});");
-        let program = upkeep_php::parse::parse_php(&arena, source.as_bytes());
-        assert!(program.errors.is_empty(), "{argument}");
-        let mut found = FunctionBodies::default();
-        FunctionBodyFinder.walk_program(program, &mut found);
+        let found = parsed(&arena, &source);
         let first = found.instantiations[0]
             .argument_list
             .as_ref()?
@@ -504,10 +510,7 @@ mod tests {
     fn unsupported_in_body(body: &str) -> Vec<Option<String>> {
         let arena = Bump::new();
         let source = format!("<?php function f($parameter) {{ {body} }}");
-        let program = upkeep_php::parse::parse_php(&arena, source.as_bytes());
-        assert!(program.errors.is_empty(), "{body}");
-        let mut found = FunctionBodies::default();
-        FunctionBodyFinder.walk_program(program, &mut found);
+        let found = parsed(&arena, &source);
         let plugins: Vec<&Instantiation<'_>> = found
             .instantiations
             .iter()
