@@ -130,17 +130,22 @@ impl Rule for SinglePluginArgument {
                 .iter()
                 .map(|(instantiation, _)| instantiation.span().start.offset)
                 .collect();
+            let mut locals_by_body: HashMap<Option<u32>, LocalValues<'_, '_>> = HashMap::new();
             for (instantiation, plugin) in plugins {
                 let Some(arguments) = &instantiation.argument_list else {
                     continue;
                 };
-                let locals = bodies
-                    .innermost(instantiation.span().start.offset)
-                    .map_or_else(LocalValues::default, |body| {
-                        LocalValues::of(body, &plugin_starts)
+                // A plugin list holds hundreds of plugins in one body: read it once.
+                let body = bodies.innermost(instantiation.span().start.offset);
+                let locals = locals_by_body
+                    .entry(body.map(|body| body.left_brace.start.offset))
+                    .or_insert_with(|| {
+                        body.map_or_else(LocalValues::default, |body| {
+                            LocalValues::of(body, &plugin_starts)
+                        })
                     });
                 for argument in &arguments.arguments {
-                    let Some(unsupported) = unsupported_part(argument, &locals) else {
+                    let Some(unsupported) = unsupported_part(argument, locals) else {
                         continue;
                     };
                     sink.push(file.finding(
