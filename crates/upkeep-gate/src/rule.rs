@@ -81,7 +81,8 @@ pub struct RuleMeta {
     /// A file that must produce at least one finding of this rule, and one that must not.
     pub bad_example: Example,
     pub good_example: Example,
-    /// The upgradability guideline this rule enforces.
+    /// The page a finding links to: Spryker's upgradability guideline for the check, or, where
+    /// Spryker publishes none, the rule's own documentation (`docs/rules/<name>.md`).
     pub guideline: &'static str,
     /// True for rules that compare project code with core (`vendor/spryker*`); without core
     /// they are skipped with a notice instead of passing silently.
