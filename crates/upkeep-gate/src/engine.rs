@@ -542,6 +542,7 @@ fn check_php_files(
                 let program = parse_php(arena, &source.text);
                 let facts = extract_facts(program, &source.text, source.file, &project.namespaces);
                 let file = PhpFile {
+                    root: &project.root,
                     path: &path,
                     text: &source.text,
                     lines: &source.lines,

@@ -1,5 +1,6 @@
 //! What a rule is: its metadata (name, Spryker ids, category, docs) and its checks.
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use mago_syntax::ast::Program;
@@ -80,7 +81,8 @@ pub struct RuleMeta {
     /// A file that must produce at least one finding of this rule, and one that must not.
     pub bad_example: Example,
     pub good_example: Example,
-    /// The upgradability guideline this rule enforces.
+    /// The page a finding links to: Spryker's upgradability guideline for the check, or, where
+    /// Spryker publishes none, the rule's own documentation (`docs/rules/<name>.md`).
     pub guideline: &'static str,
     /// True for rules that compare project code with core (`vendor/spryker*`); without core
     /// they are skipped with a notice instead of passing silently.
@@ -94,7 +96,59 @@ pub struct Example {
     pub files: &'static [(&'static str, &'static str)],
 }
 
+/// Where rule documentation is published: `docs/rules/<name>.md` on the repository, generated
+/// from each rule's [`RuleMeta`] by the test `tests/rule_docs.rs`.
+pub const PUBLISHED_DOCUMENTATION: &str =
+    "https://github.com/upkeep-dev/upkeep/blob/main/docs/rules/";
+
+/// The published documentation of rule `$name`, for rules that no Spryker page covers (a
+/// `guideline` must be a page that exists; the test `tests/rule_docs.rs` holds the list).
+macro_rules! own_documentation {
+    ($name:literal) => {
+        concat!(
+            "https://github.com/upkeep-dev/upkeep/blob/main/docs/rules/",
+            $name,
+            ".md"
+        )
+    };
+}
+pub(crate) use own_documentation;
+
 impl RuleMeta {
+    /// The URL of this rule's published documentation (`docs/rules/<name>.md`).
+    pub fn documentation_url(&self) -> String {
+        format!("{PUBLISHED_DOCUMENTATION}{}.md", self.name)
+    }
+
+    /// The rule's documentation as one Markdown page: what `upkeep rules NAME` prints and
+    /// `docs/rules/<name>.md` publishes.
+    pub fn documentation_page(&self) -> String {
+        let spryker_ids = if self.spryker_ids.is_empty() {
+            "none".to_string()
+        } else {
+            self.spryker_ids
+                .iter()
+                .map(|id| format!("`{id}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut page = format!(
+            "# {}\n\n{}\n\n- Category: `{}`\n- Default severity: {}\n- Spryker ids: {spryker_ids}\n- Needs core (`vendor/spryker*`): {}\n",
+            self.name,
+            self.summary,
+            self.category.name(),
+            self.category.default_severity(),
+            if self.needs_core { "yes" } else { "no" },
+        );
+        if self.guideline != self.documentation_url() {
+            let _ = writeln!(page, "- Guideline: {}", self.guideline);
+        }
+        page.push('\n');
+        page.push_str(self.documentation.trim_end());
+        page.push('\n');
+        page
+    }
+
     /// The primary id that Spryker's current tools print for this check, if any.
     pub fn spryker_id(&self) -> Option<&'static str> {
         self.spryker_ids.first().copied()
@@ -150,6 +204,9 @@ pub struct Notice {
 
 /// One project PHP file with its syntax tree, as a rule sees it.
 pub struct PhpFile<'a, 'arena> {
+    /// The project root, for reading core files next to this one (paths in the index are
+    /// relative to it).
+    pub root: &'a Path,
     /// Path relative to the project root, with `/` separators.
     pub path: &'a str,
     pub text: &'a [u8],

@@ -17,14 +17,8 @@ pub fn run(args: &RulesArgs) -> Outcome {
         return Outcome::Success;
     };
     if let Some(meta) = registry::meta(name) {
-        writeln!(
-            output::stdout(),
-            "# {}\n\n{}\n\nGuideline: {}\n\n{}",
-            meta.name,
-            meta.summary,
-            meta.guideline,
-            meta.documentation.trim_end()
-        );
+        // The same page `docs/rules/<name>.md` publishes.
+        write!(output::stdout(), "{}", meta.documentation_page());
         return Outcome::Success;
     }
     let message = registry::expand(std::slice::from_ref(name))

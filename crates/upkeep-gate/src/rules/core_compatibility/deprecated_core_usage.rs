@@ -12,12 +12,12 @@ use mago_syntax::walker::Walker;
 use upkeep_php::infer::{TypeEnvironment, find_method};
 use upkeep_php::model::ConstantInfo;
 use upkeep_php::spryker::Origin;
-use upkeep_php::{ClassLike, CodebaseIndex};
+use upkeep_php::{ClassLike, CodebaseIndex, MethodInfo};
 
-use super::core_signature_mismatch::{interfaces, overridden_core_methods};
+use super::core_signature_mismatch::{CoreDeclaration, interfaces, overridden_core_methods};
 use crate::finding::Finding;
 use crate::rule::{Category, Example, PhpFile, Rule, RuleMeta, Sink};
-use crate::rules::dependency_provider::{text, unparenthesized, written_class_name};
+use crate::rules::dependency_provider::{returned_bool, text, unparenthesized, written_class_name};
 
 pub struct DeprecatedCoreUsage;
 
@@ -44,6 +44,17 @@ the replacement, e.g. \"Use `getProductAbstractById()` instead.\"). Reported use
 - a project method that **overrides** a deprecated core method (or implements a deprecated
   core interface method): core stops calling it when it removes the method, so the
   customisation silently stops working.
+
+An override of a deprecated core **feature toggle** whose migration is finished is not
+reported: the project method returns a boolean literal (`return true;`), and that is the value
+core takes once it removes the toggle, as its deprecation note tells. A note that names one
+value (\"... then always `true`\") means that value; \"Becomes default behavior\" means the
+opposite of the literal core returns today; \"Exists for Backward Compatibility reasons only\"
+means the opposite of core's literal too (core keeps the old behaviour). So
+`SalesConfig::isOldDeterminationForOrderItemProcessEnabled()` returning `false`, or an
+`OauthApiConfig` toggle marked \"Becomes default behavior\" returning `true`, pass; the same
+override returning the old value (an unfinished migration) is reported with the value to
+switch to, and so is any toggle whose note states no future value.
 
 A deprecated class covers all of its members: calling any method or reading any constant
 through a deprecated class by name is reported. Through `$this`, `self`, `static` and
@@ -180,6 +191,45 @@ pub(crate) fn plain_note(note: &str) -> String {
     plain
 }
 
+/// What a project override of a deprecated core toggle returns, and what core will do.
+#[derive(Clone, Copy)]
+struct ToggleOverride {
+    project: bool,
+    future: bool,
+}
+
+/// The value a deprecated core toggle stands for once core removes it, read from its note:
+/// a note that names one value ("will be removed, the behaviour will be `true`") means that
+/// one; "Becomes default behavior" means the opposite of what core returns today (`true`
+/// when that is unknown); a toggle kept "for backward compatibility" only guards the old
+/// behaviour core returns today, so the future is its opposite. `None` when the note says
+/// neither.
+fn future_toggle_value(note: &str, core_returns: Option<bool>) -> Option<bool> {
+    let lower = note.to_ascii_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .collect();
+    let names_true = words.contains(&"true");
+    let names_false = words.contains(&"false");
+    if names_true != names_false {
+        return Some(names_true);
+    }
+    let becomes_default = ["default behavior", "default behaviour", "by default"]
+        .iter()
+        .any(|phrase| lower.contains(phrase));
+    if becomes_default {
+        return Some(core_returns.is_none_or(|today| !today));
+    }
+    let keeps_old_behaviour = ["backward compatib", "backwards compatib", "bc reason"]
+        .iter()
+        .any(|phrase| lower.contains(phrase));
+    if keeps_old_behaviour {
+        return core_returns.map(|today| !today);
+    }
+    None
+}
+
 fn is_core(class: &ClassLike) -> bool {
     class.layout.origin == Origin::Core
 }
@@ -270,15 +320,27 @@ impl<'a> Scan<'_, 'a, '_> {
     fn check_overrides(&mut self, class: &'a ClassLike) {
         for method in &class.methods {
             let overridden = overridden_core_methods(self.index(), class, &method.name);
-            if let Some((owner, note)) = overridden.iter().find_map(|declaration| {
+            if let Some((declaration, note)) = overridden.iter().find_map(|declaration| {
                 declaration
                     .method
                     .deprecation()
-                    .map(|note| (declaration.owner, note))
+                    .map(|note| (declaration, note))
             }) {
+                let toggle = self.toggle_override(method, declaration, note);
+                if toggle.is_some_and(|toggle| toggle.project == toggle.future) {
+                    // A finished migration: the project already has the behaviour core
+                    // makes the default, so the override changes nothing when core drops it.
+                    continue;
+                }
+                let advice = toggle.map_or_else(String::new, |toggle| {
+                    format!(
+                        "; it still returns `{}`: return `{}`, the behaviour core makes the default, then delete the override",
+                        toggle.project, toggle.future
+                    )
+                });
                 let message = format!(
-                    "overrides `{}::{}()`, which core deprecated{}; once core removes it, nothing calls this override",
-                    owner.name,
+                    "overrides `{}::{}()`, which core deprecated{}; once core removes it, nothing calls this override{advice}",
+                    declaration.owner.name,
                     method.name,
                     quoted_note(note)
                 );
@@ -286,6 +348,29 @@ impl<'a> Scan<'_, 'a, '_> {
                     .push(self.file.finding(&META, method.name_span, message));
             }
         }
+    }
+
+    /// The override of a deprecated core feature toggle (`isXEnabled(): bool`, both returning a
+    /// boolean literal or core's intent stated in its note), with what it returns and what core
+    /// will do once it removes the toggle; `None` for any other override.
+    fn toggle_override(
+        &self,
+        method: &MethodInfo,
+        declaration: &CoreDeclaration<'_>,
+        note: &str,
+    ) -> Option<ToggleOverride> {
+        let project = returned_bool(self.file.source(method.body_span?))?;
+        let core = declaration.method.body_span.and_then(|body| {
+            let path = self
+                .file
+                .root
+                .join(&self.index().file(declaration.owner.file).path);
+            let text = fs_err::read(path).ok()?;
+            let body = text.get(body.start as usize..body.end as usize)?;
+            returned_bool(&String::from_utf8_lossy(body))
+        });
+        let future = future_toggle_value(note, core)?;
+        Some(ToggleOverride { project, future })
     }
 
     /// A class named in `extends`, `implements` or a trait `use`.
@@ -661,5 +746,41 @@ mod tests {
         assert_eq!(plain_note("Broken {@link tag"), "Broken {@link tag");
         assert_eq!(quoted_note(""), " (without a note)");
         assert_eq!(quoted_note("Will be removed."), ": \"Will be removed.\"");
+    }
+
+    #[test]
+    fn future_values_of_deprecated_toggles() {
+        let becomes_default = "Will be removed in the next major. Becomes default behavior.";
+        assert_eq!(
+            future_toggle_value(becomes_default, Some(false)),
+            Some(true)
+        );
+        assert_eq!(future_toggle_value(becomes_default, None), Some(true));
+        assert_eq!(
+            future_toggle_value(
+                "Exists for Backward Compatibility reasons only.",
+                Some(true)
+            ),
+            Some(false)
+        );
+        assert_eq!(
+            future_toggle_value("Exists for Backward Compatibility reasons only.", None),
+            None
+        );
+        assert_eq!(
+            future_toggle_value(
+                "Will be removed, the method will return `true`.",
+                Some(false)
+            ),
+            Some(true)
+        );
+        assert_eq!(
+            future_toggle_value("Use {@link isNewFlowEnabled()} instead.", Some(false)),
+            None
+        );
+        assert_eq!(
+            future_toggle_value("Either true or false, see the changelog.", Some(false)),
+            None
+        );
     }
 }

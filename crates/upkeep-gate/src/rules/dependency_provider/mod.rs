@@ -133,6 +133,50 @@ impl<'ast, 'arena> OwnBody<'ast, 'arena> {
     }
 }
 
+/// What every own `return` of a method body returns, each classified by `classify` (`None`
+/// for a bare `return;`). `body` is the text of the method's `{ ... }`, which may be another
+/// file's (core's) than the one being checked. `None` when the body does not parse.
+pub(crate) fn classify_returns<T>(
+    body: &str,
+    classify: impl Fn(&Expression<'_>) -> T,
+) -> Option<Vec<Option<T>>> {
+    let arena = bumpalo::Bump::new();
+    let wrapped = format!("<?php function upkeep_body() {body}");
+    let program = upkeep_php::parse::parse_php(&arena, wrapped.as_bytes());
+    if !program.errors.is_empty() {
+        return None;
+    }
+    let function = program
+        .statements
+        .iter()
+        .find_map(|statement| match statement {
+            mago_syntax::ast::Statement::Function(function) => Some(function),
+            _ => None,
+        })?;
+    let own = OwnBody::of(&function.body);
+    Some(
+        own.returns
+            .iter()
+            .map(|r#return| r#return.value.map(|value| classify(unparenthesized(value))))
+            .collect(),
+    )
+}
+
+/// The boolean literal every own `return` of a method body returns (`{ return true; }`);
+/// `None` when a return returns anything else, or there is none.
+pub(crate) fn returned_bool(body: &str) -> Option<bool> {
+    let returns = classify_returns(body, |value| match value {
+        Expression::Literal(mago_syntax::ast::Literal::True(_)) => Some(true),
+        Expression::Literal(mago_syntax::ast::Literal::False(_)) => Some(false),
+        _ => None,
+    })?;
+    let first = returns.first().copied().flatten().flatten()?;
+    returns
+        .iter()
+        .all(|value| *value == Some(Some(first)))
+        .then_some(first)
+}
+
 struct OwnBodyWalker;
 
 impl<'ast, 'arena> Walker<'ast, 'arena, OwnBody<'ast, 'arena>> for OwnBodyWalker {
@@ -219,6 +263,26 @@ pub(crate) fn names_container(resolved: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn returned_booleans() {
+        assert_eq!(returned_bool("{\n    return true;\n}"), Some(true));
+        assert_eq!(
+            returned_bool("{ if ($a) { return (false); } return FALSE; }"),
+            Some(false)
+        );
+        assert_eq!(
+            returned_bool("{ if ($a) { return true; } return false; }"),
+            None
+        );
+        assert_eq!(returned_bool("{ return $this->get('x', true); }"), None);
+        assert_eq!(
+            returned_bool("{ $f = function () { return true; }; }"),
+            None
+        );
+        assert_eq!(returned_bool("{ return; }"), None);
+        assert_eq!(returned_bool("{ return true "), None);
+    }
 
     #[test]
     fn snippets_collapse_whitespace_and_cut() {

@@ -27,6 +27,7 @@ use upkeep_php::source::TextSpan;
 use upkeep_php::spryker::Origin;
 use upkeep_php::{ClassKind, ClassLike, CodebaseIndex};
 
+use crate::finding::{Finding, Severity};
 use crate::settings::GateSettings;
 
 /// True when `name` carries one of `prefixes` as a word of its own: at the start, after `_`,
@@ -56,6 +57,26 @@ fn carries_word(name: &str, word: &str) -> bool {
             || bytes[end].is_ascii_digit();
         starts_word && ends_word
     })
+}
+
+/// Names added to a core class on the ignore list of Spryker's former checker (the
+/// `*DataImport` modules, whose import steps hold CSV column keys as constants, bootstrap
+/// and development code, `Gui`'s tables; see `private_api::is_ignored`) are reported as
+/// warnings: a clash is possible but rare there, and Spryker never failed a project on them.
+/// Returns the finding, lowered and explained when `core` is such a class.
+pub(crate) fn on_ignored_core(finding: Finding, core: &ClassLike) -> Finding {
+    if !crate::rules::private_api::is_ignored(&core.name) {
+        return finding;
+    }
+    let message = format!(
+        "{}; a warning, as Spryker's former checker ignores `{}`",
+        finding.message, core.name
+    );
+    Finding {
+        severity: Severity::Warning,
+        message,
+        ..finding
+    }
 }
 
 /// The project prefix used in suggestions: the first configured one.
@@ -333,6 +354,75 @@ pub(crate) fn xml_name_span(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::packages::test_support::run_rules;
+
+    #[test]
+    fn names_added_to_ignored_core_classes_are_warnings() {
+        let report = run_rules(
+            &["not-unique-constant", "not-unique-method"],
+            &[
+                (
+                    "vendor/spryker/data-import/src/Spryker/Zed/DataImport/Business/Model/DataImportStep/PublishAwareStep.php",
+                    "<?php\nnamespace Spryker\\Zed\\DataImport\\Business\\Model\\DataImportStep;\nclass PublishAwareStep {}\n",
+                ),
+                (
+                    "src/Pyz/Zed/DataImport/Business/Model/ProductWriterStep.php",
+                    "<?php\nnamespace Pyz\\Zed\\DataImport\\Business\\Model;\nuse Spryker\\Zed\\DataImport\\Business\\Model\\DataImportStep\\PublishAwareStep;\nclass ProductWriterStep extends PublishAwareStep\n{\n    public const COLUMN_SKU = 'sku';\n    public function execute(): void {}\n}\n",
+                ),
+                (
+                    "vendor/spryker/product/src/Spryker/Zed/Product/Business/ProductWriter.php",
+                    "<?php\nnamespace Spryker\\Zed\\Product\\Business;\nclass ProductWriter {}\n",
+                ),
+                (
+                    "src/Pyz/Zed/Product/Business/ProductWriter.php",
+                    "<?php\nnamespace Pyz\\Zed\\Product\\Business;\nuse Spryker\\Zed\\Product\\Business\\ProductWriter as SprykerProductWriter;\nclass ProductWriter extends SprykerProductWriter\n{\n    public const COLUMN_SKU = 'sku';\n    public function execute(): void {}\n}\n",
+                ),
+            ],
+        );
+        let seen: Vec<(&str, &str, Severity)> = report
+            .findings
+            .iter()
+            .map(|finding| {
+                (
+                    finding.rule.name,
+                    finding.location.file.as_str(),
+                    finding.severity,
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (
+                    "not-unique-constant",
+                    "src/Pyz/Zed/DataImport/Business/Model/ProductWriterStep.php",
+                    Severity::Warning
+                ),
+                (
+                    "not-unique-method",
+                    "src/Pyz/Zed/DataImport/Business/Model/ProductWriterStep.php",
+                    Severity::Warning
+                ),
+                (
+                    "not-unique-constant",
+                    "src/Pyz/Zed/Product/Business/ProductWriter.php",
+                    Severity::Error
+                ),
+                (
+                    "not-unique-method",
+                    "src/Pyz/Zed/Product/Business/ProductWriter.php",
+                    Severity::Error
+                ),
+            ]
+        );
+        assert!(
+            report.findings[0].message.ends_with(
+                "; a warning, as Spryker's former checker ignores `Spryker\\Zed\\DataImport\\Business\\Model\\DataImportStep\\PublishAwareStep`"
+            ),
+            "{}",
+            report.findings[0].message
+        );
+    }
 
     #[test]
     fn prefixes_are_whole_words() {

@@ -6,8 +6,8 @@ use upkeep_php::names::short_name;
 
 use super::constant_rename::rename_constant;
 use super::rename_sources::{NameCase, RenameSources};
-use super::{Lineage, has_project_prefix, suggested_prefix};
-use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink};
+use super::{Lineage, has_project_prefix, on_ignored_core, suggested_prefix};
+use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink, own_documentation};
 
 pub struct NotUniqueConstant;
 
@@ -34,6 +34,12 @@ reads the whole lineage and checks constants interfaces too, which is where proj
 of their configuration keys. A class whose ancestry leaves the indexed code (a core console
 extends Symfony's `Command`) is still checked: third-party parents declare few constants, and
 for such a class no automatic fix is offered.
+
+A constant added to a class whose nearest core parent is on the ignore list of Spryker's former
+checker (the `*DataImport` modules, whose import steps declare CSV column keys such as
+`COLUMN_SKU`; bootstrap and development code; `Gui`'s tables) is reported as a **warning**: it
+does not fail the gate. `docs/gate-vs-spryker.md` lists where this rule is stricter than
+Spryker's checker.
 
 ## Why it matters
 Core adds constants in minor releases. When core's new constant has the name of the project's,
@@ -98,7 +104,7 @@ prefix, upper-cased, is the one suggested.
             ),
         ],
     },
-    guideline: "https://docs.spryker.com/docs/dg/dev/guidelines/keeping-a-project-upgradable/upgradability-guidelines/entity-name-is-not-unique.html#constant-name-is-not-unique",
+    guideline: own_documentation!("not-unique-constant"),
     needs_core: true,
 };
 
@@ -156,7 +162,7 @@ impl Rule for NotUniqueConstant {
                 Ok(fix) => finding.with_fix(fix),
                 Err(_) => finding,
             };
-            sink.push(finding);
+            sink.push(on_ignored_core(finding, core));
         }
     }
 }

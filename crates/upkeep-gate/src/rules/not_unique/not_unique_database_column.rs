@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use upkeep_php::FileOrigin;
 
 use super::{has_project_prefix, suggested_prefix, xml_name_span};
-use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink};
+use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink, own_documentation};
 
 pub struct NotUniqueDatabaseColumn;
 
@@ -77,7 +77,7 @@ prefix, lower-cased, is the one suggested.
             ),
         ],
     },
-    guideline: "https://docs.spryker.com/docs/dg/dev/guidelines/keeping-a-project-upgradable/upgradability-guidelines/entity-name-is-not-unique.html#name-of-database-table-column-is-not-unique",
+    guideline: own_documentation!("not-unique-database-column"),
     needs_core: true,
 };
 

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use upkeep_php::FileOrigin;
 
 use super::{has_project_prefix, suggested_prefix, xml_name_span};
-use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink};
+use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink, own_documentation};
 
 pub struct NotUniqueDatabaseTable;
 
@@ -78,7 +78,7 @@ prefix, lower-cased, is the one suggested.
             ),
         ],
     },
-    guideline: "https://docs.spryker.com/docs/dg/dev/guidelines/keeping-a-project-upgradable/upgradability-guidelines/entity-name-is-not-unique.html#database-table-name-is-not-unique",
+    guideline: own_documentation!("not-unique-database-table"),
     needs_core: true,
 };
 

@@ -7,8 +7,10 @@ use upkeep_php::{ClassKind, ClassLike, MethodInfo, Visibility};
 
 use super::method_rename::{rename_method, searched_words};
 use super::rename_sources::{NameCase, RenameSources};
-use super::{Lineage, has_project_prefix, lower_first, suggested_prefix, upper_first};
-use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink};
+use super::{
+    Lineage, has_project_prefix, lower_first, on_ignored_core, suggested_prefix, upper_first,
+};
+use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink, own_documentation};
 
 pub struct NotUniqueMethod;
 
@@ -38,6 +40,11 @@ When the class inherits from code that the index does not hold (a core class ext
 Symfony, Twig or Propel class, an unknown interface), a method may override something there:
 such classes are not checked for methods rather than reported wrongly. PHP's own interfaces and
 exceptions (`Countable`, `ArrayAccess`, `JsonSerializable`, `Exception`, ...) are known.
+
+A method added to a class whose nearest core parent is on the ignore list of Spryker's former
+checker (the `*DataImport` modules, bootstrap and development code, `Gui`'s tables) is
+reported as a **warning**: it does not fail the gate. `docs/gate-vs-spryker.md` lists where
+this rule is stricter than Spryker's checker.
 
 ## Why it matters
 Core adds public methods in minor releases. When core adds a method with the project's name,
@@ -107,7 +114,7 @@ prefix is the one suggested.
             ),
         ],
     },
-    guideline: "https://docs.spryker.com/docs/dg/dev/guidelines/keeping-a-project-upgradable/upgradability-guidelines/entity-name-is-not-unique.html#method-name-is-not-unique",
+    guideline: own_documentation!("not-unique-method"),
     needs_core: true,
 };
 
@@ -173,7 +180,7 @@ impl Rule for NotUniqueMethod {
                 Ok(fix) => finding.with_fix(fix),
                 Err(_) => finding,
             };
-            sink.push(finding);
+            sink.push(on_ignored_core(finding, core));
         }
     }
 }

@@ -1,16 +1,17 @@
 //! `not-unique-module-name`: a project module that is not a core module and lacks the
 //! project prefix.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use mago_span::HasSpan;
-use mago_syntax::ast::Statement;
+use mago_syntax::ast::{ArrayElement, Expression, Literal, Statement};
 use upkeep_php::source::TextSpan;
 use upkeep_php::spryker::Origin;
 use upkeep_php::{ClassLike, FileId};
 
 use super::{has_project_prefix, suggested_prefix, upper_first};
-use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink};
+use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink, own_documentation};
+use crate::rules::dependency_provider::{classify_returns, unparenthesized};
 
 pub struct NotUniqueModuleName;
 
@@ -23,9 +24,15 @@ pub static META: RuleMeta = RuleMeta {
 ## What it finds
 Project modules (the `<Module>` segment of `Pyz\\<Layer>\\<Module>\\...` classes) whose name is
 not the name of a core module (a module of any layer in `vendor/spryker*`) and does not carry
-a project prefix as a word (`PyzBrand`). A module is reported once per application layer it
-has (`Zed`, `Yves`, `Glue`, `Client`, `Service`, `Shared`), at the module segment of the
-namespace declaration of its first file (by path).
+a project prefix as a word (`PyzBrand`). A module is reported once, naming the application
+layers it has (`Zed`, `Yves`, `Glue`, `Client`, `Service`, `Shared`), at the module segment of
+the namespace declaration of its first file (by path).
+
+A module named after a core module plus one of the project's **code buckets** is that core
+module's bucket-specific part, not a new module: with `getCodeBuckets()` of the project's
+`CodeBucketConfig` returning `['DE', 'US']`, `Pyz\\Shared\\PriceUS` is core's `Price` for the
+bucket `US` (renaming it would silently disable the override). The buckets are read from the
+string literals of the arrays that method returns; a list computed at run time is not known.
 
 Adding a layer to a core module (`Pyz\\Yves\\Product` while core's `Product` has no Yves part)
 is not reported: the module name is core's, the project extends it.
@@ -92,7 +99,7 @@ name (facade, factory, config, dependency provider, client), and their uses.
             ),
         ],
     },
-    guideline: "https://docs.spryker.com/docs/dg/dev/guidelines/keeping-a-project-upgradable/upgradability-guidelines/entity-name-is-not-unique.html#module-name-is-not-unique",
+    guideline: own_documentation!("not-unique-module-name"),
     needs_core: true,
 };
 
@@ -110,48 +117,125 @@ impl Rule for NotUniqueModuleName {
             .filter_map(|class| class.layout.module.as_deref())
             .map(str::to_ascii_lowercase)
             .collect();
-        // (organisation, layer, module) -> the module's first class, by file (path) order.
-        let mut modules: BTreeMap<(&str, &str, &str), &ClassLike> = BTreeMap::new();
+        let code_buckets = code_buckets(project);
+        // (organisation, module) -> its layers and its first class, by file (path) order.
+        let mut modules: BTreeMap<(&str, &str), ProjectModule<'_>> = BTreeMap::new();
         for class in index.project_classes() {
             let (Some(_), Some(module)) = (class.layout.layer, class.layout.module.as_deref())
             else {
                 continue;
             };
             let layer = class.name.split('\\').nth(1).unwrap_or_default();
-            let key = (class.layout.organisation.as_str(), layer, module);
-            modules
-                .entry(key)
-                .and_modify(|first| {
-                    if (class.file, class.span.start) < (first.file, first.span.start) {
-                        *first = class;
-                    }
-                })
-                .or_insert(class);
+            let key = (class.layout.organisation.as_str(), module);
+            let entry = modules.entry(key).or_insert(ProjectModule {
+                layers: BTreeSet::new(),
+                first: class,
+                first_layer: layer,
+            });
+            entry.layers.insert(layer);
+            if (class.file, class.span.start) < (entry.first.file, entry.first.span.start) {
+                entry.first = class;
+                entry.first_layer = layer;
+            }
         }
         let prefix = upper_first(suggested_prefix(project.settings));
-        for ((organisation, layer, module), first) in modules {
-            if core_modules.contains(&module.to_ascii_lowercase())
+        for ((organisation, module), found) in modules {
+            let is_core = |name: &str| core_modules.contains(&name.to_ascii_lowercase());
+            if is_core(module)
+                || without_code_bucket(module, &code_buckets).is_some_and(is_core)
                 || has_project_prefix(module, &project.settings.prefixes)
             {
                 continue;
             }
+            let first = found.first;
             let span = module_span(
                 project,
                 first.file,
-                &format!("{organisation}\\{layer}\\"),
+                &format!("{organisation}\\{}\\", found.first_layer),
                 module,
             )
             .unwrap_or(first.name_span);
+            let layers = found.layers.into_iter().collect::<Vec<_>>().join(", ");
             sink.push(project.finding(
                 &META,
                 first.file,
                 span,
                 format!(
-                    "module `{module}` ({layer}) is not a core module and has no project prefix: a later Spryker release may ship a module `{module}` that the project's would replace; rename it to `{prefix}{module}`"
+                    "module `{module}` ({layers}) is not a core module and has no project prefix: a later Spryker release may ship a module `{module}` that the project's would replace; rename it to `{prefix}{module}`"
                 ),
             ));
         }
     }
+}
+
+/// A project module: the layers it has and its first class.
+struct ProjectModule<'a> {
+    layers: BTreeSet<&'a str>,
+    first: &'a ClassLike,
+    first_layer: &'a str,
+}
+
+/// `PriceUS` with the code bucket `US` is core's `Price`: Spryker's kernel resolves a module's
+/// classes in `<Module><CodeBucket>` first. The module without its bucket, when it ends with
+/// one (and is more than the bucket).
+fn without_code_bucket<'m>(module: &'m str, buckets: &[String]) -> Option<&'m str> {
+    buckets
+        .iter()
+        .filter(|bucket| !bucket.is_empty())
+        .find_map(|bucket| module.strip_suffix(bucket.as_str()))
+        .filter(|stripped| !stripped.is_empty())
+}
+
+/// The code buckets the project configures: the string literals of the arrays that
+/// `getCodeBuckets()` of a project `CodeBucketConfig` returns (every branch counts). A
+/// bucket list computed at run time (from the stores, the environment) is not known here.
+fn code_buckets(project: &ProjectScope<'_>) -> Vec<String> {
+    let mut buckets = Vec::new();
+    for class in project.index.project_classes() {
+        if class.short_name() != "CodeBucketConfig" {
+            continue;
+        }
+        let Some(body) = class
+            .method("getCodeBuckets")
+            .and_then(|method| method.body_span)
+        else {
+            continue;
+        };
+        let Some(text) = project
+            .project
+            .source(class.file)
+            .and_then(|source| source.text.get(body.start as usize..body.end as usize))
+        else {
+            continue;
+        };
+        let returned = classify_returns(&String::from_utf8_lossy(text), string_literals);
+        buckets.extend(returned.into_iter().flatten().flatten().flatten());
+    }
+    buckets.sort();
+    buckets.dedup();
+    buckets
+}
+
+/// The string literals of an array literal (`['DE', 'AT']`); other elements are skipped.
+fn string_literals(value: &Expression<'_>) -> Vec<String> {
+    let elements = match value {
+        Expression::Array(array) => &array.elements,
+        Expression::LegacyArray(array) => &array.elements,
+        _ => return Vec::new(),
+    };
+    elements
+        .iter()
+        .filter_map(|element| match element {
+            ArrayElement::Value(element) => match unparenthesized(element.value) {
+                Expression::Literal(Literal::String(string)) => string
+                    .value
+                    .and_then(|value| std::str::from_utf8(value).ok())
+                    .map(str::to_string),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
 }
 
 /// The span of `module` in the file's `namespace <organisation>\<layer>\<module>...;`
@@ -190,4 +274,51 @@ fn module_span(
             start + u32::try_from(module.len()).ok()?,
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::packages::test_support::{findings, run_rules};
+
+    #[test]
+    fn a_module_is_reported_once_with_its_layers() {
+        let report = run_rules(
+            &["not-unique-module-name"],
+            &[
+                (
+                    "vendor/spryker/price/src/Spryker/Zed/Price/PriceConfig.php",
+                    "<?php\nnamespace Spryker\\Zed\\Price;\nclass PriceConfig {}\n",
+                ),
+                (
+                    "src/Pyz/Zed/Brand/BrandConfig.php",
+                    "<?php\nnamespace Pyz\\Zed\\Brand;\nclass BrandConfig {}\n",
+                ),
+                (
+                    "src/Pyz/Client/Brand/BrandClient.php",
+                    "<?php\nnamespace Pyz\\Client\\Brand;\nclass BrandClient {}\n",
+                ),
+                (
+                    "src/Pyz/Yves/Brand/BrandFactory.php",
+                    "<?php\nnamespace Pyz\\Yves\\Brand;\nclass BrandFactory {}\n",
+                ),
+            ],
+        );
+        assert_eq!(
+            findings(&report),
+            [
+                "not-unique-module-name src/Pyz/Client/Brand/BrandClient.php:2: module `Brand` (Client, Yves, Zed) is not a core module and has no project prefix: a later Spryker release may ship a module `Brand` that the project's would replace; rename it to `PyzBrand`"
+            ]
+        );
+    }
+
+    #[test]
+    fn code_buckets_are_stripped_only_as_a_suffix_of_a_longer_name() {
+        let buckets = vec!["US".to_string(), "DE".to_string()];
+        assert_eq!(without_code_bucket("PriceUS", &buckets), Some("Price"));
+        assert_eq!(without_code_bucket("PriceDE", &buckets), Some("Price"));
+        assert_eq!(without_code_bucket("US", &buckets), None);
+        assert_eq!(without_code_bucket("PriceUs", &buckets), None);
+        assert_eq!(without_code_bucket("Price", &[]), None);
+    }
 }

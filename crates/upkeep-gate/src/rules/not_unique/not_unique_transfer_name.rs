@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use upkeep_php::FileOrigin;
 
 use super::{has_project_prefix, suggested_prefix, upper_first, xml_name_span};
-use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink};
+use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink, own_documentation};
 
 pub struct NotUniqueTransferName;
 
@@ -78,7 +78,7 @@ in other transfer definitions), then regenerate transfers (`console transfer:gen
             ),
         ],
     },
-    guideline: "https://docs.spryker.com/docs/dg/dev/guidelines/keeping-a-project-upgradable/upgradability-guidelines/entity-name-is-not-unique.html#transfer-name-is-not-unique",
+    guideline: own_documentation!("not-unique-transfer-name"),
     needs_core: true,
 };
 

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use upkeep_php::FileOrigin;
 
 use super::{has_project_prefix, lower_first, suggested_prefix, upper_first, xml_name_span};
-use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink};
+use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink, own_documentation};
 
 pub struct NotUniqueTransferProperty;
 
@@ -77,7 +77,7 @@ regenerate transfers.
             ),
         ],
     },
-    guideline: "https://docs.spryker.com/docs/dg/dev/guidelines/keeping-a-project-upgradable/upgradability-guidelines/entity-name-is-not-unique.html#transfer-property-name-is-not-unique",
+    guideline: own_documentation!("not-unique-transfer-property"),
     needs_core: true,
 };
 

@@ -1,9 +1,12 @@
 //! `discouraged-package`: an installed package that Spryker projects should not use.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 use std::sync::OnceLock;
 
+use upkeep_composer::LockedPackage;
+
+use crate::finding::{Finding, Severity};
 use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink};
 use crate::rules::packages::{data_table, locked_packages};
 
@@ -26,6 +29,13 @@ another module. The finding names the reason and, when there is one, the replace
 
 Only installed packages count: a package that is required but not locked (not installed) is not
 reported, nor is its replacement.
+
+A package that `composer.json` requires (`require` or `require-dev`) is the project's choice
+and an error. A package that only comes in as a dependency of others (a **transitive** one) is
+a **warning**: the finding names the locked packages that require it and the packages of
+`composer.json` they come from (\"`doctrine/cache` ... composer.json does not require it:
+`spryker/cache` pulls it in, which `spryker-feature/spryker-core` requires\"), since it goes
+when they drop it. Without a readable `composer.json`, every package counts as required.
 
 ## Why it matters
 An abandoned package gets no security fixes and no support for new PHP versions; sooner or later
@@ -149,6 +159,20 @@ impl Rule for DiscouragedPackage {
         let Some((lock, locations)) = locked_packages(project, &META, sink) else {
             return;
         };
+        // Without a readable composer.json nothing tells direct from transitive: every
+        // package is then treated as the project's own choice.
+        let direct: Option<HashSet<String>> = match project.manifests.composer_json() {
+            Some(Ok(manifest)) => Some(
+                manifest
+                    .require
+                    .keys()
+                    .chain(manifest.require_dev.keys())
+                    .map(|name| name.to_ascii_lowercase())
+                    .collect(),
+            ),
+            _ => None,
+        };
+        let graph = RequireGraph::of(lock.packages.iter().chain(&lock.packages_dev));
         for package in lock.packages.iter().chain(&lock.packages_dev) {
             let Some(entry) = list.get(&package.name) else {
                 continue;
@@ -158,15 +182,99 @@ impl Rule for DiscouragedPackage {
                 .as_ref()
                 .map(|replacement| format!("; use {replacement} instead"))
                 .unwrap_or_default();
-            sink.push(locations.finding(
-                &META,
-                &package.name,
-                format!(
-                    "`{}` ({}) is discouraged: {}{instead}",
-                    package.name, package.version, entry.reason
-                ),
-            ));
+            let message = format!(
+                "`{}` ({}) is discouraged: {}{instead}",
+                package.name, package.version, entry.reason
+            );
+            let name = package.name.to_ascii_lowercase();
+            let requirers = graph.requirers(&name);
+            let is_direct = direct
+                .as_ref()
+                .is_none_or(|direct| direct.contains(&name) || requirers.is_empty());
+            let finding = locations.finding(&META, &package.name, message);
+            if is_direct {
+                sink.push(finding);
+                continue;
+            }
+            let roots = direct
+                .as_ref()
+                .map(|direct| graph.direct_roots(&name, direct))
+                .unwrap_or_default();
+            let through = if roots.is_empty() || roots == requirers {
+                String::new()
+            } else {
+                format!(", which {} requires", quoted_list(&roots))
+            };
+            let message = format!(
+                "{}. composer.json does not require it: {} pulls it in{through}, so this is a warning; it goes when they drop it (update them), or replace the package that needs it",
+                finding.message,
+                quoted_list(&requirers)
+            );
+            sink.push(Finding {
+                severity: Severity::Warning,
+                message,
+                ..finding
+            });
         }
+    }
+}
+
+/// `` `a` `` / `` `a` and `b` `` / `` `a`, `b` and `c` ``.
+fn quoted_list(names: &[String]) -> String {
+    let quoted: Vec<String> = names.iter().map(|name| format!("`{name}`")).collect();
+    match quoted.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// Who requires whom among the locked packages (names lower-cased).
+struct RequireGraph {
+    /// package -> the locked packages whose `require` names it, sorted.
+    requirers: HashMap<String, BTreeSet<String>>,
+}
+
+impl RequireGraph {
+    fn of<'a>(packages: impl Iterator<Item = &'a LockedPackage>) -> Self {
+        let mut requirers: HashMap<String, BTreeSet<String>> = HashMap::new();
+        for package in packages {
+            for required in package.require.keys() {
+                requirers
+                    .entry(required.to_ascii_lowercase())
+                    .or_default()
+                    .insert(package.name.to_ascii_lowercase());
+            }
+        }
+        Self { requirers }
+    }
+
+    fn requirers(&self, package: &str) -> Vec<String> {
+        self.requirers
+            .get(package)
+            .map(|requirers| requirers.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The packages composer.json requires that pull `package` in, walking the requirers up
+    /// (each package once, so cycles end).
+    fn direct_roots(&self, package: &str, direct: &HashSet<String>) -> Vec<String> {
+        let mut roots = BTreeSet::new();
+        let mut seen = HashSet::from([package.to_string()]);
+        let mut queue = vec![package.to_string()];
+        while let Some(current) = queue.pop() {
+            for requirer in self.requirers.get(&current).into_iter().flatten() {
+                if !seen.insert(requirer.clone()) {
+                    continue;
+                }
+                if direct.contains(requirer) {
+                    roots.insert(requirer.clone());
+                } else {
+                    queue.push(requirer.clone());
+                }
+            }
+        }
+        roots.into_iter().collect()
     }
 }
 
@@ -207,6 +315,41 @@ mod tests {
             [
                 "discouraged-package composer.lock:4: `fzaninotto/faker` (v1.9.2) is discouraged: abandoned in 2020; use fakerphp/faker instead"
             ]
+        );
+    }
+
+    #[test]
+    fn transitive_packages_are_warnings_naming_who_pulls_them_in() {
+        let report = run_rules(
+            &["discouraged-package"],
+            &[
+                (
+                    "composer.json",
+                    "{\"require\": {\"spryker-feature/spryker-core\": \"^202410.0\", \"swiftmailer/swiftmailer\": \"^6.3\"}}",
+                ),
+                (
+                    "composer.lock",
+                    "{\"packages\": [\n{\"name\": \"doctrine/cache\", \"version\": \"1.13.0\"},\n{\"name\": \"spryker-feature/spryker-core\", \"version\": \"202410.0\", \"require\": {\"spryker/cache\": \"^3.4\"}},\n{\"name\": \"spryker/cache\", \"version\": \"3.4.0\", \"require\": {\"doctrine/cache\": \"^1.10\", \"swiftmailer/swiftmailer\": \"^6.0\"}},\n{\"name\": \"swiftmailer/swiftmailer\", \"version\": \"v6.3.0\"}\n]}",
+                ),
+            ],
+        );
+        let seen: Vec<(u32, Severity)> = report
+            .findings
+            .iter()
+            .map(|finding| (finding.location.start.line, finding.severity))
+            .collect();
+        assert_eq!(seen, [(2, Severity::Warning), (5, Severity::Error)]);
+        assert_eq!(
+            report.findings[0].message,
+            "`doctrine/cache` (1.13.0) is discouraged: abandoned by Doctrine; use symfony/cache (PSR-6) instead. composer.json does not require it: `spryker/cache` pulls it in, which `spryker-feature/spryker-core` requires, so this is a warning; it goes when they drop it (update them), or replace the package that needs it"
+        );
+        // Required directly, though a core package requires it too: the project's own choice.
+        assert!(
+            report.findings[1]
+                .message
+                .starts_with("`swiftmailer/swiftmailer` (v6.3.0) is discouraged: "),
+            "{}",
+            report.findings[1].message
         );
     }
 

@@ -26,7 +26,10 @@ pub static META: RuleMeta = RuleMeta {
 Among the packages that `composer.json` requires directly (`require` and `require-dev`), as locked in
 `composer.lock`:
 - feature packages (`spryker-feature/*`) locked at a product release older than the oldest
-  supported one (202204.0);
+  supported one (202204.0). Only packages versioned by release (`YYYYMM.x`, the release
+  trains) are compared: feature packages with semantic versions of their own
+  (`spryker-feature/self-service-portal` 15.0.0) are not releases, and `spryker-feature/ssp-*`
+  and `spryker-feature/feature-ui` are skipped by name, as Spryker's checker does;
 - deprecated feature packages, whatever their version;
 - modules (`spryker/*`, `spryker-shop/*`) locked below the version that the oldest supported
   release ships, for projects that require modules instead of features.
@@ -170,13 +173,16 @@ impl MinimumVersions {
             )));
         }
         let minimum = if is_feature {
+            if !is_release_train(&name, &locked_version(package)?) {
+                return Ok(None);
+            }
             &self.feature_release
         } else if let Some(minimum) = self.modules.get(&name) {
             minimum
         } else {
             return Ok(None);
         };
-        let locked = package.parse_version().map_err(|error| error.to_string())?;
+        let locked = locked_version(package)?;
         // A named branch (`dev-master`) has no place among releases.
         if locked.major().is_none() || locked >= *minimum {
             return Ok(None);
@@ -197,6 +203,25 @@ impl MinimumVersions {
             )
         }))
     }
+}
+
+fn locked_version(package: &LockedPackage) -> Result<Version, String> {
+    package.parse_version().map_err(|error| error.to_string())
+}
+
+/// True for a feature package versioned by product release (`202204.0`: `YYYYMM.x`), the
+/// only ones the minimum release applies to. Newer feature packages are libraries with
+/// their own semantic versions (`spryker-feature/self-service-portal` 15.0.0), and Spryker's
+/// checker skips the `ssp-*` and `feature-ui` packages by name too. A branch (`dev-master`)
+/// counts as a train here and is then left alone by the comparison.
+fn is_release_train(name: &str, locked: &Version) -> bool {
+    let short = name.strip_prefix(FEATURE_VENDOR).unwrap_or(name);
+    if short.starts_with("ssp-") || short == "feature-ui" {
+        return false;
+    }
+    locked.major().is_none_or(|major| {
+        (200_000..1_000_000).contains(&major) && (1..=12).contains(&(major % 100))
+    })
 }
 
 impl Rule for MinimumShopVersion {
@@ -287,6 +312,21 @@ mod tests {
         assert!(problem("202204.0-p1").is_none());
         assert!(problem("202212.0").is_none());
         assert!(problem("dev-master").is_none());
+    }
+
+    #[test]
+    fn only_release_trains_are_compared_with_the_release() {
+        let table = MinimumVersions::built_in();
+        let problem = |name, version| table.problem(&locked(name, version)).unwrap();
+        assert!(problem("spryker-feature/self-service-portal", "15.0.0").is_none());
+        assert!(problem("spryker-feature/self-service-portal", "1.2.0").is_none());
+        assert!(problem("spryker-feature/ssp-asset-management", "202108.0").is_none());
+        // Not compared with the release; the shipped table lists it as deprecated, though.
+        let feature_ui = problem("spryker-feature/feature-ui", "202108.0").unwrap();
+        assert!(feature_ui.contains("is deprecated"), "{feature_ui}");
+        assert!(problem("spryker-feature/agent-assist", "202108.0").is_some());
+        // Not a month: 2021.13 is no release either.
+        assert!(problem("spryker-feature/agent-assist", "202113.0").is_none());
     }
 
     #[test]

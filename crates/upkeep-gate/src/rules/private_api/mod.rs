@@ -35,17 +35,6 @@ use upkeep_php::{ClassKind, ClassLike, CodebaseIndex};
 
 use crate::rule::{PhpFile, RuleMeta, Sink};
 
-/// A guideline page of Spryker's upgradability documentation.
-macro_rules! guideline {
-    ($page:literal) => {
-        concat!(
-            "https://docs.spryker.com/docs/dg/dev/guidelines/keeping-a-project-upgradable/upgradability-guidelines/",
-            $page
-        )
-    };
-}
-pub(crate) use guideline;
-
 /// What the private-API findings tell the user to do instead.
 pub(crate) const USE_PUBLIC_API: &str = "use the module's public API (facade, client, service or a plugin) or ask Spryker for an extension point";
 
@@ -94,6 +83,53 @@ pub(crate) fn is_private_api(class: &ClassLike) -> bool {
 /// [`is_private_api`] for a class known by name (classes the index does not hold are not judged).
 pub(crate) fn is_private_api_name(name: &str, index: &CodebaseIndex) -> bool {
     index.class(name).is_some_and(is_private_api)
+}
+
+/// The constructor parameters of a project class that extends a private-API core class and
+/// only mirror that parent's constructor: each private-API class a parameter's declared type
+/// names is one the parent's constructor takes too. A subclass has to take them to call
+/// `parent::__construct()`; they go when the extension goes, so `private-api-extension`
+/// names them and `private-api-dependency-in-business-model` does not report them again.
+/// Returns `(parameter name without `$`, the private-API classes it names)`.
+pub(crate) fn mirrored_constructor_parameters<'a>(
+    index: &'a CodebaseIndex,
+    class: &'a ClassLike,
+) -> Vec<(&'a str, Vec<&'a str>)> {
+    let Some(parent) = class.parent().and_then(|name| index.class(name)) else {
+        return Vec::new();
+    };
+    let (Some(constructor), Some((owner, core_constructor))) = (
+        class.method("__construct"),
+        index.find_method(parent, "__construct"),
+    ) else {
+        return Vec::new();
+    };
+    if !is_private_api(parent) || owner.layout.origin != Origin::Core {
+        return Vec::new();
+    }
+    let core_types: Vec<String> = core_constructor
+        .parameters
+        .iter()
+        .filter_map(|parameter| parameter.type_hint.as_deref())
+        .flat_map(upkeep_php::infer::class_names)
+        .map(str::to_ascii_lowercase)
+        .collect();
+    constructor
+        .parameters
+        .iter()
+        .filter_map(|parameter| {
+            let private: Vec<&str> =
+                upkeep_php::infer::class_names(parameter.type_hint.as_deref()?)
+                    .into_iter()
+                    .filter(|name| is_private_api_name(name, index))
+                    .collect();
+            let mirrored = !private.is_empty()
+                && private
+                    .iter()
+                    .all(|name| core_types.contains(&name.to_ascii_lowercase()));
+            mirrored.then(|| (parameter.name.trim_start_matches('$'), private))
+        })
+        .collect()
 }
 
 /// A member declared in core code that is not on the ignore list (kernel base classes declare

@@ -5,10 +5,10 @@ use mago_syntax::ast::Call;
 use upkeep_php::spryker::ClassRole;
 
 use super::{
-    BodyVisitor, Site, called_method, guideline, is_call_on_this, is_core_declared,
+    BodyVisitor, Site, called_method, is_call_on_this, is_core_declared,
     is_project_class_with_role, member, visit_method_bodies,
 };
-use crate::rule::{Category, Example, PhpFile, Rule, RuleMeta, Sink};
+use crate::rule::{Category, Example, PhpFile, Rule, RuleMeta, Sink, own_documentation};
 
 pub struct PrivateApiCorePersistenceUsage;
 
@@ -92,7 +92,7 @@ silences the rule there; `tooling.yml` `evaluator.ignoreErrors` entries for
             ),
         ],
     },
-    guideline: guideline!("private-api-is-used-on-the-project-level.html"),
+    guideline: own_documentation!("private-api-core-persistence-usage"),
     needs_core: true,
 };
 

@@ -9,10 +9,10 @@ use upkeep_php::spryker::ClassRole;
 use upkeep_php::{ClassKind, ClassLike, CodebaseIndex};
 
 use super::{
-    BodyVisitor, Site, called_method, guideline, is_call_on_this, is_core_declared, member,
-    role_of, visit_method_bodies,
+    BodyVisitor, Site, called_method, is_call_on_this, is_core_declared, member, role_of,
+    visit_method_bodies,
 };
-use crate::rule::{Category, Example, PhpFile, Rule, RuleMeta, Sink};
+use crate::rule::{Category, Example, PhpFile, Rule, RuleMeta, Sink, own_documentation};
 use crate::rules::dependency_provider::unparenthesized;
 
 pub struct PrivateApiDependency;
@@ -98,7 +98,7 @@ too.
             ),
         ],
     },
-    guideline: guideline!("private-api-is-used-on-the-project-level.html"),
+    guideline: own_documentation!("private-api-dependency"),
     needs_core: true,
 };
 

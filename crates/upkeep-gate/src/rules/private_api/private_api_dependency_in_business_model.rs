@@ -7,8 +7,11 @@ use upkeep_php::ClassLike;
 use upkeep_php::infer::class_names;
 use upkeep_php::names::ClassScope;
 
-use super::{guideline, is_private_api_name, is_project_business_model, project_classes_of};
-use crate::rule::{Category, Example, PhpFile, Rule, RuleMeta, Sink};
+use super::{
+    is_private_api_name, is_project_business_model, mirrored_constructor_parameters,
+    project_classes_of,
+};
+use crate::rule::{Category, Example, PhpFile, Rule, RuleMeta, Sink, own_documentation};
 
 pub struct PrivateApiDependencyInBusinessModel;
 
@@ -27,6 +30,11 @@ container, plugin, config, transfer or exception. Declared types are read with i
 aliases resolved, through `?Type` and unions (each class is checked); an untyped parameter is
 read from the constructor's `@param` tag. Promoted constructor parameters count. The finding
 points at the parameter's type (or, for a `@param`-only type, at the parameter).
+
+A class that extends a private-API core class must take what the parent's constructor takes
+to call `parent::__construct()`: parameters whose private-API types the parent's constructor
+takes too are not reported here, since `private-api-extension` reports the extension and names
+them. A private-API parameter the parent does not take is reported.
 
 Spryker's checker read only the constructor's `@param` tags; this rule reads the declared
 types first.
@@ -96,7 +104,7 @@ or class silences the rule there; `tooling.yml` `evaluator.ignoreErrors` entries
             ),
         ],
     },
-    guideline: guideline!("private-api-is-used-on-the-project-level.html"),
+    guideline: own_documentation!("private-api-dependency-in-business-model"),
     needs_core: true,
 };
 
@@ -130,6 +138,7 @@ fn check_constructor(
         name: &class.name,
         parent: class.parent(),
     };
+    let mirrored = mirrored_constructor_parameters(file.index, class);
     let documented: Vec<(&str, &str)> = class
         .methods
         .iter()
@@ -141,6 +150,10 @@ fn check_constructor(
         let name = std::str::from_utf8(parameter.variable.name)
             .unwrap_or_default()
             .trim_start_matches('$');
+        if mirrored.iter().any(|(mirrored, _)| *mirrored == name) {
+            // `private-api-extension` reports the parent that makes the class take it.
+            continue;
+        }
         let (resolved, span) = if let Some(hint) = &parameter.hint {
             (
                 context.resolve_type(file.source(hint.span()), Some(scope)),
@@ -174,5 +187,65 @@ fn check_constructor(
                 private.join("|"),
             ),
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::packages::test_support::{findings, run_rules};
+
+    const CORE_WRITER: (&str, &str) = (
+        "vendor/spryker/product/src/Spryker/Zed/Product/Business/Writer/ProductWriter.php",
+        "<?php\nnamespace Spryker\\Zed\\Product\\Business\\Writer;\nuse Spryker\\Zed\\Product\\Business\\Reader\\ProductReaderInterface;\nclass ProductWriter\n{\n    public function __construct(ProductReaderInterface $reader) {}\n}\n",
+    );
+    const CORE_READER: (&str, &str) = (
+        "vendor/spryker/product/src/Spryker/Zed/Product/Business/Reader/ProductReaderInterface.php",
+        "<?php\nnamespace Spryker\\Zed\\Product\\Business\\Reader;\ninterface ProductReaderInterface {}\n",
+    );
+    const CORE_MAPPER: (&str, &str) = (
+        "vendor/spryker/product/src/Spryker/Zed/Product/Business/Mapper/ProductMapper.php",
+        "<?php\nnamespace Spryker\\Zed\\Product\\Business\\Mapper;\nclass ProductMapper {}\n",
+    );
+
+    #[test]
+    fn mirrored_constructor_parameters_are_part_of_the_extension_finding() {
+        let report = run_rules(
+            &[
+                "private-api-extension",
+                "private-api-dependency-in-business-model",
+            ],
+            &[
+                CORE_WRITER,
+                CORE_READER,
+                CORE_MAPPER,
+                (
+                    "src/Pyz/Zed/Product/Business/Writer/ProductWriter.php",
+                    "<?php\nnamespace Pyz\\Zed\\Product\\Business\\Writer;\nuse Spryker\\Zed\\Product\\Business\\Mapper\\ProductMapper;\nuse Spryker\\Zed\\Product\\Business\\Reader\\ProductReaderInterface;\nuse Spryker\\Zed\\Product\\Business\\Writer\\ProductWriter as SprykerProductWriter;\nclass ProductWriter extends SprykerProductWriter\n{\n    public function __construct(\n        ProductReaderInterface $reader,\n        ProductMapper $mapper,\n    ) {\n        parent::__construct($reader);\n    }\n}\n",
+                ),
+            ],
+        );
+        assert_eq!(
+            findings(&report),
+            [
+                "private-api-extension src/Pyz/Zed/Product/Business/Writer/ProductWriter.php:6: `Pyz\\Zed\\Product\\Business\\Writer\\ProductWriter` extends `Spryker\\Zed\\Product\\Business\\Writer\\ProductWriter`, a core class that is private API and may change in any minor release; use the module's public API (facade, client, service or a plugin) or ask Spryker for an extension point instead of extending it; its constructor takes the parent's private-API dependencies `$reader` (Spryker\\Zed\\Product\\Business\\Reader\\ProductReaderInterface) to pass them on, and drops them with the extension",
+                "private-api-dependency-in-business-model src/Pyz/Zed/Product/Business/Writer/ProductWriter.php:10: `ProductWriter::__construct()` takes `$mapper` as `Spryker\\Zed\\Product\\Business\\Mapper\\ProductMapper`, core private API that may change in any minor release; inject the module's facade (or client, service) instead, or ask Spryker for an extension point",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_class_that_does_not_extend_private_api_has_every_parameter_reported() {
+        let report = run_rules(
+            &["private-api-dependency-in-business-model"],
+            &[
+                CORE_READER,
+                (
+                    "src/Pyz/Zed/Product/Business/Writer/ProductWriter.php",
+                    "<?php\nnamespace Pyz\\Zed\\Product\\Business\\Writer;\nuse Spryker\\Zed\\Product\\Business\\Reader\\ProductReaderInterface;\nclass ProductWriter\n{\n    public function __construct(ProductReaderInterface $reader) {}\n}\n",
+                ),
+            ],
+        );
+        assert_eq!(report.findings.len(), 1, "{:?}", findings(&report));
+        assert_eq!(report.findings[0].location.start.line, 6);
     }
 }

@@ -2,8 +2,10 @@
 
 use upkeep_php::ClassKind;
 
-use super::{USE_PUBLIC_API, guideline, is_private_api, is_project_business_model};
-use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink};
+use super::{
+    USE_PUBLIC_API, is_private_api, is_project_business_model, mirrored_constructor_parameters,
+};
+use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink, own_documentation};
 
 pub struct PrivateApiExtension;
 
@@ -25,7 +27,9 @@ namespaces, `*Bootstrap`, `*ConfigurationProvider`, the `Development` and `*Data
 modules, `Gui`'s `AbstractTable` and `AbstractTabs`, `DecimalObject`).
 
 The finding points at the name of the project class. Only the class that extends core
-directly is reported; its own project subclasses are not.
+directly is reported; its own project subclasses are not. When the class's constructor takes
+private-API dependencies of the parent's constructor to pass them on, the finding names them
+(`private-api-dependency-in-business-model` then does not report them a second time).
 
 ## Why it matters
 Business models, readers, writers and mappers are Spryker's internals: their constructors,
@@ -89,7 +93,7 @@ for what you need, ask Spryker for one instead of inheriting its internals.
             ),
         ],
     },
-    guideline: guideline!("private-api-is-extended.html"),
+    guideline: own_documentation!("private-api-extension"),
     needs_core: true,
 };
 
@@ -110,12 +114,25 @@ impl Rule for PrivateApiExtension {
             if !is_private_api(parent) {
                 continue;
             }
+            let mirrored = mirrored_constructor_parameters(index, class);
+            let constructor = if mirrored.is_empty() {
+                String::new()
+            } else {
+                let parameters = mirrored
+                    .iter()
+                    .map(|(name, types)| format!("`${name}` ({})", types.join("|")))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                format!(
+                    "; its constructor takes the parent's private-API dependencies {parameters} to pass them on, and drops them with the extension"
+                )
+            };
             sink.push(project.finding(
                 &META,
                 class.file,
                 class.name_span,
                 format!(
-                    "`{}` extends `{}`, a core class that is private API and may change in any minor release; {USE_PUBLIC_API} instead of extending it",
+                    "`{}` extends `{}`, a core class that is private API and may change in any minor release; {USE_PUBLIC_API} instead of extending it{constructor}",
                     class.name, parent.name
                 ),
             ));

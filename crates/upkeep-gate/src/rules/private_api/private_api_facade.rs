@@ -3,8 +3,8 @@
 
 use upkeep_php::spryker::ClassRole;
 
-use super::{guideline, is_project_class_with_role, member, report_core_declared_calls, role_of};
-use crate::rule::{Category, Example, PhpFile, Rule, RuleMeta, Sink};
+use super::{is_project_class_with_role, member, report_core_declared_calls, role_of};
+use crate::rule::{Category, Example, PhpFile, Rule, RuleMeta, Sink, own_documentation};
 
 pub struct PrivateApiFacade;
 
@@ -95,7 +95,7 @@ there; `tooling.yml` `evaluator.ignoreErrors` entries for `PrivateApi:Facade` ap
             ),
         ],
     },
-    guideline: guideline!("private-api-is-used-on-the-project-level.html"),
+    guideline: own_documentation!("private-api-facade"),
     needs_core: true,
 };
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use bumpalo::Bump;
 use mago_span::HasSpan;
-use mago_syntax::ast::{Expression, Instantiation, Statement};
+use mago_syntax::ast::{Expression, Instantiation};
 use mago_syntax::walker::Walker;
 use upkeep_php::extract::extract_facts;
 use upkeep_php::infer::class_names;
@@ -14,9 +14,9 @@ use upkeep_php::parse::parse_php;
 use upkeep_php::spryker::ClassRole;
 use upkeep_php::{ClassKind, ClassLike, FileId, MethodInfo, Visibility};
 
-use super::{guideline, is_core_declared, is_ignored};
-use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink};
-use crate::rules::dependency_provider::{OwnBody, unparenthesized, written_class_name};
+use super::{is_core_declared, is_ignored};
+use crate::rule::{Category, Example, ProjectScope, Rule, RuleMeta, Sink, own_documentation};
+use crate::rules::dependency_provider::{classify_returns, written_class_name};
 
 pub struct PrivateApiMethodOverridden;
 
@@ -109,7 +109,7 @@ the rule there; `tooling.yml` `evaluator.ignoreErrors` entries for
             ),
         ],
     },
-    guideline: guideline!("private-api-method-is-overridden-on-the-project-level.html"),
+    guideline: own_documentation!("private-api-method-overridden"),
     needs_core: true,
 };
 
@@ -301,33 +301,14 @@ impl CoreBodies<'_, '_> {
 
 /// `body` is the `{ ... }` of a method.
 fn body_returns_only_empty_arrays(body: &str) -> bool {
-    let arena = Bump::new();
-    let wrapped = format!("<?php function upkeep_body() {body}");
-    let program = parse_php(&arena, wrapped.as_bytes());
-    if !program.errors.is_empty() {
-        return false;
-    }
-    let Some(function) = program
-        .statements
-        .iter()
-        .find_map(|statement| match statement {
-            Statement::Function(function) => Some(function),
-            _ => None,
-        })
-    else {
-        return false;
-    };
-    let own = OwnBody::of(&function.body);
-    !own.returns.is_empty()
-        && own.returns.iter().all(|r#return| {
-            r#return
-                .value
-                .is_some_and(|value| match unparenthesized(value) {
-                    Expression::Array(array) => array.elements.is_empty(),
-                    Expression::LegacyArray(array) => array.elements.is_empty(),
-                    _ => false,
-                })
-        })
+    let returns = classify_returns(body, |value| match value {
+        Expression::Array(array) => array.elements.is_empty(),
+        Expression::LegacyArray(array) => array.elements.is_empty(),
+        _ => false,
+    });
+    returns.is_some_and(|returns| {
+        !returns.is_empty() && returns.iter().all(|is_empty| *is_empty == Some(true))
+    })
 }
 
 #[cfg(test)]

@@ -6,10 +6,10 @@ use mago_syntax::ast::{Expression, Instantiation};
 use upkeep_php::spryker::ClassRole;
 
 use super::{
-    BodyVisitor, Site, USE_PUBLIC_API, guideline, is_private_api_name, is_project_business_model,
-    member, visit_method_bodies,
+    BodyVisitor, Site, USE_PUBLIC_API, is_private_api_name, is_project_business_model, member,
+    visit_method_bodies,
 };
-use crate::rule::{Category, Example, PhpFile, Rule, RuleMeta, Sink};
+use crate::rule::{Category, Example, PhpFile, Rule, RuleMeta, Sink, own_documentation};
 
 pub struct PrivateApiObjectInitialization;
 
@@ -89,7 +89,7 @@ silences the rule there; `tooling.yml` `evaluator.ignoreErrors` entries for
             ),
         ],
     },
-    guideline: guideline!("private-api-is-used-on-the-project-level.html"),
+    guideline: own_documentation!("private-api-object-initialization"),
     needs_core: true,
 };
 

@@ -3,8 +3,8 @@
 
 use upkeep_php::spryker::ClassRole;
 
-use super::{guideline, is_project_class_with_role, member, report_core_declared_calls};
-use crate::rule::{Category, Example, PhpFile, Rule, RuleMeta, Sink};
+use super::{is_project_class_with_role, member, report_core_declared_calls};
+use crate::rule::{Category, Example, PhpFile, Rule, RuleMeta, Sink, own_documentation};
 
 pub struct PrivateApiPersistence;
 
@@ -91,7 +91,7 @@ too.
             ),
         ],
     },
-    guideline: guideline!("private-api-is-used-on-the-project-level.html"),
+    guideline: own_documentation!("private-api-persistence"),
     needs_core: true,
 };
 

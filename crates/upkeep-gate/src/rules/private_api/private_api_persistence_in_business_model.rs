@@ -3,8 +3,8 @@
 
 use upkeep_php::spryker::ClassRole;
 
-use super::{guideline, is_project_business_model, member, report_core_declared_calls};
-use crate::rule::{Category, Example, PhpFile, Rule, RuleMeta, Sink};
+use super::{is_project_business_model, member, report_core_declared_calls};
+use crate::rule::{Category, Example, PhpFile, Rule, RuleMeta, Sink, own_documentation};
 
 pub struct PrivateApiPersistenceInBusinessModel;
 
@@ -90,7 +90,7 @@ class silences the rule there; `tooling.yml` `evaluator.ignoreErrors` entries fo
             ),
         ],
     },
-    guideline: guideline!("private-api-is-used-on-the-project-level.html"),
+    guideline: own_documentation!("private-api-persistence-in-business-model"),
     needs_core: true,
 };
 
