@@ -1205,9 +1205,8 @@ mod tests {
                 format!("1.0-{}", "beta1.".repeat(length / 6)),
                 format!("dev-{}", "a".repeat(length)),
             ] {
-                let started = std::time::Instant::now();
+                // Refused by the length check, before any parsing (the reason says so).
                 let error = Version::parse(&input).expect_err("too long");
-                assert!(started.elapsed() < std::time::Duration::from_millis(200));
                 assert_eq!(error.input(), input);
                 assert_eq!(
                     error.reason(),

@@ -409,9 +409,7 @@ mod tests {
         let text = format!(
             "<?php\nnamespace Pyz\\Zed\\Foo;\nclass Foo {{ public function x($a) {{ return {expr}; }} }}\n"
         );
-        let started = std::time::Instant::now();
         let (statements, problem) = on_small_stack(text.clone().into_bytes());
-        assert!(started.elapsed() < std::time::Duration::from_secs(1));
         assert_eq!(statements, 0);
         let problem = problem.expect("refused");
         assert_eq!(
