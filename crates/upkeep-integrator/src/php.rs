@@ -597,10 +597,16 @@ impl<'ast, 'arena> Walker<'ast, 'arena, Found> for Collector<'_, '_> {
                     });
                 }
                 Expression::Assignment(assignment) => {
-                    if let Expression::ArrayAppend(append) = assignment.lhs {
+                    // `$stack[] = new Plugin();` and `$stack[KEY] = new Plugin();`
+                    let array = match assignment.lhs {
+                        Expression::ArrayAppend(append) => Some(append.array),
+                        Expression::ArrayAccess(access) => Some(access.array),
+                        _ => None,
+                    };
+                    if let Some(array) = array {
                         found.calls.push(CallStatement {
                             statement: statement_range,
-                            receiver: range(append.array.span()),
+                            receiver: range(array.span()),
                             method: None,
                             arguments: vec![range(assignment.rhs.span())],
                             class: self.reader.class_of(assignment.rhs).map(|(class, _)| class),

@@ -162,11 +162,17 @@ fn is_wired(text: &str, method: &MethodView, entry: &StackEntry) -> bool {
                 .iter()
                 .flat_map(|array| &array.elements)
                 .find(|element| element.value.0 == instantiation.span.0);
-            let call = method.calls.iter().find(|call| {
-                call.arguments.iter().any(|argument| {
-                    argument.0 <= instantiation.span.0 && instantiation.span.1 <= argument.1
+            // The innermost call: `$container->extend(..., function ... { $c->add(new P()); })`
+            // holds the plugin too.
+            let call = method
+                .calls
+                .iter()
+                .filter(|call| {
+                    call.arguments.iter().any(|argument| {
+                        argument.0 <= instantiation.span.0 && instantiation.span.1 <= argument.1
+                    })
                 })
-            });
+                .min_by_key(|call| call.statement.1 - call.statement.0);
             if let Some(key) = &key {
                 let written = element
                     .and_then(|element| element.key)
@@ -498,7 +504,7 @@ fn conditional_append(
             Edit::insert(
                 r#return.statement.1,
                 format!(
-                    "{newline}{newline}{}{newline}{indent}return {variable};",
+                    "{newline}{newline}{}{newline}{newline}{indent}return {variable};",
                     append(variable, indent).trim_end_matches(['\r', '\n'])
                 ),
             ),
