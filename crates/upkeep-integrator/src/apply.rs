@@ -75,20 +75,20 @@ pub fn apply_manifests(workspace: &mut Workspace, manifests: &[&Manifest]) -> Ve
 /// Applies one manifest; if a step would leave a PHP file with a syntax error it did not have,
 /// every change of the manifest is undone and each of its steps reports that.
 pub fn apply_manifest(workspace: &mut Workspace, manifest: &Manifest) -> ManifestReport {
-    let snapshot = workspace.snapshot();
+    let start = workspace.mark();
     let mut steps = Vec::new();
     let mut rolled_back = None;
     for step in &manifest.steps {
-        let before = workspace.snapshot();
+        let before = workspace.mark();
         let status = match apply_step(workspace, &manifest.module, step) {
             Ok(status) => status,
             Err(reason) => {
-                workspace.restore(before.clone());
+                workspace.rollback(before);
                 StepStatus::Failed(reason)
             }
         };
         if status == StepStatus::Applied
-            && let Some(why) = breakage(workspace, &before)
+            && let Some(why) = breakage(workspace, before)
         {
             rolled_back = Some(format!("{}: {why}", step.describe()));
             steps.push(StepReport {
@@ -105,7 +105,7 @@ pub fn apply_manifest(workspace: &mut Workspace, manifest: &Manifest) -> Manifes
         });
     }
     if rolled_back.is_some() {
-        workspace.restore(snapshot);
+        workspace.rollback(start);
         for step in &mut steps {
             if step.status == StepStatus::Applied {
                 step.status =
@@ -121,31 +121,32 @@ pub fn apply_manifest(workspace: &mut Workspace, manifest: &Manifest) -> Manifes
     }
 }
 
-/// A PHP file the last step changed that now has more syntax errors than before it.
-fn breakage(workspace: &mut Workspace, before: &[(String, Option<String>)]) -> Option<String> {
-    for change in workspace.changes() {
-        if !change.path.ends_with(".php") {
+/// A PHP file written since `mark` that now has more syntax errors than it had then.
+fn breakage(workspace: &Workspace, mark: usize) -> Option<String> {
+    for (path, previous) in workspace.written_since(mark) {
+        if !path.ends_with(".php") {
             continue;
         }
-        let previous = before
-            .iter()
-            .find(|(path, _)| *path == change.path)
-            .and_then(|(_, text)| text.clone())
-            .or(change.before.clone());
-        if previous.as_deref() == Some(change.after.as_str()) {
+        let Some(after) = workspace.current(&path) else {
+            continue;
+        };
+        if previous.as_deref() == Some(after) {
             continue;
         }
         let arena = bumpalo::Bump::new();
-        let after = syntax_problems(parse_php(&arena, change.after.as_bytes()));
+        let problems = syntax_problems(parse_php(&arena, after.as_bytes()));
+        let Some(first) = problems.first() else {
+            continue;
+        };
         let errors_before = previous
             .map(|text| syntax_problems(parse_php(&arena, text.as_bytes())).len())
             .unwrap_or(0);
-        if after.len() > errors_before {
-            let position = upkeep_php::source::LineIndex::new(change.after.as_bytes())
-                .line_column(change.after.as_bytes(), after[0].offset);
+        if problems.len() > errors_before {
+            let position = upkeep_php::source::LineIndex::new(after.as_bytes())
+                .line_column(after.as_bytes(), first.offset);
             return Some(format!(
-                "{}:{}:{}: {}",
-                change.path, position.line, position.column, after[0].message
+                "{path}:{}:{}: {}",
+                position.line, position.column, first.message
             ));
         }
     }
@@ -176,7 +177,7 @@ fn apply_step(
                 "\\SprykerShop\\Yves\\ShopApplication\\ShopApplicationDependencyProvider::getGlobalWidgets",
             )?;
             let entry = StackEntry {
-                class: widget.source.trim_start_matches('\\').to_string(),
+                class: class_name(&widget.source),
                 class_name_only: true,
                 ..StackEntry::default()
             };
@@ -198,7 +199,7 @@ fn apply_step(
             let mut outcome = StepStatus::AlreadyApplied;
             for (resource, plugin) in &relationship.source {
                 let entry = StackEntry {
-                    class: plugin.trim_start_matches('\\').to_string(),
+                    class: class_name(plugin),
                     prepend: vec![values::scalar(&serde_json::Value::String(resource.clone()))],
                     default_call: Some("addRelationship"),
                     ..StackEntry::default()
@@ -307,6 +308,12 @@ fn apply_step(
     }
 }
 
+/// A class name from a manifest: without the leading backslash, nor the white space some
+/// real manifests leave around it.
+fn class_name(written: &str) -> String {
+    written.trim().trim_start_matches('\\').to_string()
+}
+
 fn plugin_entry(wiring: &PluginWiring) -> StackEntry {
     let arguments = wiring.arguments.clone().unwrap_or_default();
     let render = |arguments: &[crate::manifest::ArgumentValue]| -> Vec<String> {
@@ -317,7 +324,7 @@ fn plugin_entry(wiring: &PluginWiring) -> StackEntry {
     };
     let position = wiring.position.clone().unwrap_or_default();
     StackEntry {
-        class: wiring.source.trim_start_matches('\\').to_string(),
+        class: class_name(&wiring.source),
         class_name_only: false,
         constructor: render(&arguments.constructor),
         key: wiring
@@ -330,12 +337,12 @@ fn plugin_entry(wiring: &PluginWiring) -> StackEntry {
         before: position
             .before
             .iter()
-            .map(|class| class.trim_start_matches('\\').to_string())
+            .map(|class| class_name(class))
             .collect(),
         after: position
             .after
             .iter()
-            .map(|class| class.trim_start_matches('\\').to_string())
+            .map(|class| class_name(class))
             .collect(),
         default_call: None,
     }

@@ -75,6 +75,8 @@ pub struct Workspace {
     pub root: PathBuf,
     pub namespaces: ProjectNamespaces,
     files: BTreeMap<String, FileState>,
+    /// Each write's path and the state it replaced, for rolling back.
+    journal: Vec<(String, Option<FileState>)>,
 }
 
 impl Workspace {
@@ -83,6 +85,7 @@ impl Workspace {
             root: root.to_path_buf(),
             namespaces: upkeep_php::project::read_project_namespaces(root),
             files: BTreeMap::new(),
+            journal: Vec::new(),
         }
     }
 
@@ -107,6 +110,8 @@ impl Workspace {
     }
 
     pub fn write(&mut self, path: &str, text: String) {
+        self.journal
+            .push((path.to_string(), self.files.get(path).cloned()));
         match self.files.get_mut(path) {
             Some(state) => state.after = text,
             None => {
@@ -122,22 +127,47 @@ impl Workspace {
         }
     }
 
-    /// The state of every file, to restore with [`Self::restore`].
-    pub fn snapshot(&self) -> Vec<(String, Option<String>)> {
-        self.files
+    /// A point to come back to with [`Self::rollback`].
+    pub fn mark(&self) -> usize {
+        self.journal.len()
+    }
+
+    /// Undoes every write since `mark`.
+    pub fn rollback(&mut self, mark: usize) {
+        while self.journal.len() > mark {
+            let Some((path, previous)) = self.journal.pop() else {
+                break;
+            };
+            match previous {
+                Some(state) => {
+                    self.files.insert(path, state);
+                }
+                None => {
+                    self.files.remove(&path);
+                }
+            }
+        }
+    }
+
+    /// The files written since `mark`, each with its text at `mark` (`None`: it did not exist).
+    pub fn written_since(&self, mark: usize) -> Vec<(String, Option<String>)> {
+        let mut seen = std::collections::BTreeSet::new();
+        self.journal[mark..]
             .iter()
-            .map(|(path, state)| (path.clone(), Some(state.after.clone())))
+            .filter(|(path, _)| seen.insert(path.clone()))
+            .map(|(path, previous)| {
+                let text = previous
+                    .as_ref()
+                    .map(|state| state.after.clone())
+                    .or_else(|| std::fs::read_to_string(self.root.join(path)).ok());
+                (path.clone(), text)
+            })
             .collect()
     }
 
-    pub fn restore(&mut self, snapshot: Vec<(String, Option<String>)>) {
-        let keep: BTreeMap<String, Option<String>> = snapshot.into_iter().collect();
-        self.files.retain(|path, _| keep.contains_key(path));
-        for (path, text) in keep {
-            if let (Some(state), Some(text)) = (self.files.get_mut(&path), text) {
-                state.after = text;
-            }
-        }
+    /// The current text of a file the workspace holds.
+    pub fn current(&self, path: &str) -> Option<&str> {
+        self.files.get(path).map(|state| state.after.as_str())
     }
 
     /// Every file whose text differs from what is on disk, by path.
