@@ -7,6 +7,7 @@
 //! method, it is added, overriding the core one.
 
 use serde_json::Value;
+use std::fmt::Write as _;
 
 use crate::manifest::ConfigValue;
 use crate::php::{
@@ -44,43 +45,39 @@ pub fn set_constant(
     let mut imports = Imports::of(&view);
     let written = value_code(value, &mut imports, "", &layout);
     let mut edits = Vec::new();
-    match class_view.constant(name) {
-        Some(constant) => {
-            let current = normalized(text_of(text, constant.value));
-            if current == normalized(&written) {
-                return Ok(Change::Unchanged);
-            }
-            if let Some(previous) = previous {
-                let mut scratch = Imports::of(&view);
-                if current != normalized(&value_code(previous, &mut scratch, "", &layout)) {
-                    return Err(format!(
-                        "{class}::{name} is not the previous value the manifest expects; left as it is"
-                    ));
-                }
-            }
-            edits.push(Edit::replace(constant.value, written));
+    if let Some(constant) = class_view.constant(name) {
+        let current = normalized(text_of(text, constant.value));
+        if current == normalized(&written) {
+            return Ok(Change::Unchanged);
         }
-        None => {
-            let unit = &layout.unit;
-            let newline = layout.newline;
-            let visibility = if visibility.is_empty() {
-                "public"
-            } else {
-                visibility
-            };
-            let line = format!("{unit}{visibility} const {name} = {written};{newline}");
-            let at = match class_view.constants.last() {
-                Some(last) => crate::php::line_end(text, last.statement.1),
-                None => crate::php::line_end(text, class_view.left_brace),
-            };
-            let separator =
-                if class_view.constants.is_empty() && class_view.last_member_end.is_some() {
-                    newline
-                } else {
-                    ""
-                };
-            edits.push(Edit::insert(at, format!("{line}{separator}")));
+        if let Some(previous) = previous {
+            let mut scratch = Imports::of(&view);
+            if current != normalized(&value_code(previous, &mut scratch, "", &layout)) {
+                return Err(format!(
+                    "{class}::{name} is not the previous value the manifest expects; left as it is"
+                ));
+            }
         }
+        edits.push(Edit::replace(constant.value, written));
+    } else {
+        let unit = &layout.unit;
+        let newline = layout.newline;
+        let visibility = if visibility.is_empty() {
+            "public"
+        } else {
+            visibility
+        };
+        let line = format!("{unit}{visibility} const {name} = {written};{newline}");
+        let at = match class_view.constants.last() {
+            Some(last) => crate::php::line_end(text, last.statement.1),
+            None => crate::php::line_end(text, class_view.left_brace),
+        };
+        let separator = if class_view.constants.is_empty() && class_view.last_member_end.is_some() {
+            newline
+        } else {
+            ""
+        };
+        edits.push(Edit::insert(at, format!("{line}{separator}")));
     }
     edits.extend(imports.edits(&view, text, &layout));
     Ok(Change::Changed(apply_edits(text, edits)))
@@ -154,7 +151,7 @@ pub fn set_return(
     let mut replacement = String::from(newline);
     for statement in &wanted {
         for line in statement.lines() {
-            replacement.push_str(&format!("{indent}{line}{newline}"));
+            let _ = write!(replacement, "{indent}{line}{newline}");
         }
     }
     replacement.push_str(indentation(text, method.span.0));
@@ -164,14 +161,14 @@ pub fn set_return(
 }
 
 /// The array the method returns (directly or as the last array argument of `array_merge`).
-fn returned_array<'m>(method: &'m MethodView) -> Option<&'m ArrayView> {
+fn returned_array(method: &MethodView) -> Option<&ArrayView> {
     let value = method.returns.last()?.value?;
     method
         .arrays
         .iter()
         .filter(|array| value.0 <= array.open && array.close < value.1)
         // The outermost arrays only: not an array nested in an element.
-        .filter(|array| {
+        .rfind(|array| {
             !method.arrays.iter().any(|outer| {
                 outer.open < array.open
                     && array.close < outer.close
@@ -179,7 +176,6 @@ fn returned_array<'m>(method: &'m MethodView) -> Option<&'m ArrayView> {
                     && outer.close < value.1
             })
         })
-        .last()
 }
 
 fn merge_into_returned_array(
@@ -294,12 +290,11 @@ pub fn append_element(text: &str, array: &ArrayView, element: &str, layout: &Lay
         format!("{outer}{}", layout.unit)
     };
     let mut edits = Vec::new();
-    let end = match last.comma_end {
-        Some(comma) => comma,
-        None => {
-            edits.push(Edit::insert(last.span.1, ","));
-            last.span.1
-        }
+    let end = if let Some(comma) = last.comma_end {
+        comma
+    } else {
+        edits.push(Edit::insert(last.span.1, ","));
+        last.span.1
     };
     let at = crate::php::line_end(text, end);
     if at > array.close {

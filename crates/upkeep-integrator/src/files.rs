@@ -3,6 +3,7 @@
 //! `copy-module-file` (a file of the package copied into the project).
 
 use regex::Regex;
+use std::fmt::Write as _;
 
 use crate::configure::Change;
 use crate::manifest::{ConfigValue, GlossaryKeys};
@@ -65,12 +66,13 @@ pub fn add_glossary_keys(text: &str, keys: &GlossaryKeys) -> Change {
     for (key, translations) in &keys.new {
         for (locale, translation) in translations {
             if !present.contains(&(key.clone(), locale.clone())) {
-                rows.push_str(&format!(
+                let _ = write!(
+                    rows,
                     "{},{},{}{newline}",
                     csv_field(key),
                     csv_field(translation),
                     csv_field(locale)
-                ));
+                );
             }
         }
     }

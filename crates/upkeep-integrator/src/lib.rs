@@ -24,6 +24,7 @@
 pub mod apply;
 pub mod configure;
 pub mod files;
+pub mod integrate;
 pub mod lock;
 pub mod manifest;
 pub mod php;

@@ -5,6 +5,7 @@
 //! offset, the file's line ending and indentation, and the imports a change adds.
 
 use std::collections::HashSet;
+use std::fmt::Write as _;
 
 use bumpalo::Bump;
 use mago_span::HasSpan;
@@ -250,7 +251,7 @@ impl Reader<'_> {
                     let span = range(statement.span());
                     if let UseItems::Sequence(sequence) = &statement.items {
                         let single = sequence.items.len() == 1;
-                        for item in sequence.items.iter() {
+                        for item in &sequence.items {
                             let name = String::from_utf8_lossy(item.name.value())
                                 .trim_start_matches('\\')
                                 .to_string();
@@ -285,7 +286,7 @@ impl Reader<'_> {
                         methods: Vec::new(),
                         last_member_end: None,
                     };
-                    for member in class.members.iter() {
+                    for member in &class.members {
                         view.last_member_end = Some(range(member.span()).1);
                         match member {
                             ClassLikeMember::Constant(constant) => {
@@ -302,7 +303,7 @@ impl Reader<'_> {
                                         matches!(word.as_str(), "public" | "protected" | "private")
                                     })
                                     .unwrap_or_default();
-                                for item in constant.items.iter() {
+                                for item in &constant.items {
                                     view.constants.push(ConstantView {
                                         name: String::from_utf8_lossy(item.name.value).into_owned(),
                                         statement: range(constant.span()),
@@ -379,7 +380,7 @@ impl Reader<'_> {
         };
         if let MethodBody::Concrete(block) = &method.body {
             view.body = Some((range(block.left_brace).0, range(block.right_brace).0));
-            for statement in block.statements.iter() {
+            for statement in &block.statements {
                 view.statements.push(range(statement.span()));
                 match statement {
                     Statement::Return(r#return) => view.returns.push(ReturnView {
@@ -566,7 +567,7 @@ impl<'ast, 'arena> Walker<'ast, 'arena, Found> for Collector<'_, '_> {
     }
 
     fn walk_in_block(&self, block: &'ast Block<'arena>, found: &mut Found) {
-        for statement in block.statements.iter() {
+        for statement in &block.statements {
             let Statement::Expression(expression_statement) = statement else {
                 continue;
             };
@@ -736,7 +737,7 @@ pub fn normalized(code: &str) -> String {
         }
     }
     flush(&mut word, &mut out);
-    out.trim_end_matches(';').replace("\"", "'")
+    out.trim_end_matches(';').replace('"', "'")
 }
 
 /// The imports one change adds to a file, and the names to write for classes.
@@ -874,10 +875,10 @@ impl Imports {
                 .collect()
         };
         if statements.is_empty() {
-            let lines: String = added
-                .iter()
-                .map(|(name, _)| format!("{newline}use {name};"))
-                .collect();
+            let lines: String = added.iter().fold(String::new(), |mut lines, (name, _)| {
+                let _ = write!(lines, "{newline}use {name};");
+                lines
+            });
             let at = view.namespace_end.unwrap_or(view.open_tag_end);
             if at == 0 {
                 return Vec::new();

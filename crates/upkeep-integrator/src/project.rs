@@ -4,6 +4,7 @@
 //! when missing, and a method added overriding the core one when missing.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use upkeep_php::names::{NameContext, is_builtin_type, namespace_of, short_name};
@@ -112,18 +113,17 @@ impl Workspace {
     pub fn write(&mut self, path: &str, text: String) {
         self.journal
             .push((path.to_string(), self.files.get(path).cloned()));
-        match self.files.get_mut(path) {
-            Some(state) => state.after = text,
-            None => {
-                let before = std::fs::read_to_string(self.root.join(path)).ok();
-                self.files.insert(
-                    path.to_string(),
-                    FileState {
-                        before,
-                        after: text,
-                    },
-                );
-            }
+        if let Some(state) = self.files.get_mut(path) {
+            state.after = text;
+        } else {
+            let before = std::fs::read_to_string(self.root.join(path)).ok();
+            self.files.insert(
+                path.to_string(),
+                FileState {
+                    before,
+                    after: text,
+                },
+            );
         }
     }
 
@@ -330,7 +330,7 @@ impl CoreMethod {
                 } else {
                     line.to_string()
                 };
-                out.push_str(&format!("{unit}{line}{newline}"));
+                let _ = write!(out, "{unit}{line}{newline}");
             }
         }
         let mut parameters = Vec::new();
@@ -364,21 +364,22 @@ impl CoreMethod {
             .return_type
             .map(|range| format!(": {}", self.type_for(&self.text[range.0..range.1], imports)))
             .unwrap_or_default();
-        out.push_str(&format!(
+        let _ = write!(
+            out,
             "{unit}{visibility}{statik} function {}({}){return_type}{newline}{unit}{{{newline}",
             self.method.name,
             parameters.join(", ")
-        ));
+        );
         for statement in body {
             for line in statement.lines() {
                 if line.trim().is_empty() {
                     out.push_str(newline);
                 } else {
-                    out.push_str(&format!("{unit}{unit}{line}{newline}"));
+                    let _ = write!(out, "{unit}{unit}{line}{newline}");
                 }
             }
         }
-        out.push_str(&format!("{unit}}}{newline}"));
+        let _ = write!(out, "{unit}}}{newline}");
         out
     }
 

@@ -260,29 +260,29 @@ fn find_matching<'m>(
     classes: &[String],
     last: bool,
 ) -> Option<((usize, usize), &'m CallStatement)> {
-    let matching = entries(method).into_iter().filter(|(class, _, call)| {
+    let mut matching = entries(method).into_iter().filter(|(class, _, call)| {
         call.is_some() && classes.iter().any(|wanted| same_class(class, wanted))
     });
     let found = if last {
-        matching.last()
+        matching.next_back()
     } else {
-        matching.into_iter().next()
+        matching.next()
     };
     found.and_then(|(_, span, call)| call.map(|call| (span, call)))
 }
 
 /// The element of `array` to insert after (or before) for the position lists.
 fn array_anchor(array: &ArrayView, classes: &[String], last: bool) -> Option<usize> {
-    let positions = array.elements.iter().enumerate().filter(|(_, element)| {
+    let mut positions = array.elements.iter().enumerate().filter(|(_, element)| {
         element
             .class
             .as_ref()
             .is_some_and(|class| classes.iter().any(|wanted| same_class(class, wanted)))
     });
     let found = if last {
-        positions.last()
+        positions.next_back()
     } else {
-        positions.into_iter().next()
+        positions.next()
     };
     found.map(|(index, _)| index)
 }
@@ -332,7 +332,7 @@ fn site<'m>(method: &'m MethodView, entry: &StackEntry) -> Result<Site<'m>, Stri
                 .iter()
                 .any(|(_, value)| value.0 <= array.open && array.close < value.1))
     };
-    if let Some(array) = method.arrays.iter().filter(in_return).last() {
+    if let Some(array) = method.arrays.iter().rfind(in_return) {
         return Ok(Site::Array(array));
     }
     if let Some(call) = entry.default_call {
@@ -387,12 +387,11 @@ fn array_insert(
         }
         let indent = element_indentation(index);
         let mut edits = Vec::new();
-        let end = match anchor.comma_end {
-            Some(comma) => comma,
-            None => {
-                edits.push(Edit::insert(anchor.span.1, ","));
-                anchor.span.1
-            }
+        let end = if let Some(comma) = anchor.comma_end {
+            comma
+        } else {
+            edits.push(Edit::insert(anchor.span.1, ","));
+            anchor.span.1
         };
         let trailing_comma = anchor.comma_end.is_some() || index + 1 < array.elements.len();
         let comma = if trailing_comma { "," } else { "" };

@@ -4,6 +4,7 @@
 //! line. Class names stay fully qualified here; the file's imports shorten them.
 
 use serde_json::Value;
+use std::fmt::Write as _;
 
 use crate::manifest::ConfigValue;
 
@@ -15,7 +16,7 @@ pub fn is_class_constant(text: &str) -> bool {
     let class = class.trim_start_matches('\\');
     !class.is_empty()
         && !constant.is_empty()
-        && class.split('\\').all(|segment| is_identifier(segment))
+        && class.split('\\').all(is_identifier)
         && is_identifier(constant)
 }
 
@@ -46,9 +47,7 @@ pub fn scalar(value: &Value) -> String {
 
 /// A key of a PHP array: a class constant, an integer, or a string.
 fn key(text: &str) -> String {
-    if is_class_constant(text) {
-        text.to_string()
-    } else if text.parse::<i64>().is_ok() {
+    if is_class_constant(text) || text.parse::<i64>().is_ok() {
         text.to_string()
     } else {
         quoted(text)
@@ -65,12 +64,13 @@ pub fn expression(value: &Value, indent: &str, unit: &str, newline: &str) -> Str
         Value::Array(elements) => {
             let mut out = format!("[{newline}");
             for element in elements {
-                out.push_str(&format!(
+                let _ = write!(
+                    out,
                     "{inner}{},{newline}",
                     expression(element, &inner, unit, newline)
-                ));
+                );
             }
-            out.push_str(&format!("{indent}]"));
+            let _ = write!(out, "{indent}]");
             out
         }
         Value::Object(members) => {
@@ -81,12 +81,12 @@ pub fn expression(value: &Value, indent: &str, unit: &str, newline: &str) -> Str
                 let value = expression(element, &inner, unit, newline);
                 if name.parse::<i64>().ok() == Some(position) {
                     position += 1;
-                    out.push_str(&format!("{inner}{value},{newline}"));
+                    let _ = write!(out, "{inner}{value},{newline}");
                 } else {
-                    out.push_str(&format!("{inner}{} => {value},{newline}", key(name)));
+                    let _ = write!(out, "{inner}{} => {value},{newline}", key(name));
                 }
             }
-            out.push_str(&format!("{indent}]"));
+            let _ = write!(out, "{indent}]");
             out
         }
         other => scalar(other),

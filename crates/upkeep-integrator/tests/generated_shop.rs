@@ -263,7 +263,10 @@ fn every_real_manifest_applies_to_a_generated_shop_and_again_changes_nothing() {
     }
     let changes = workspace.changes();
     for change in &changes {
-        if change.path.ends_with(".php") {
+        if Path::new(&change.path)
+            .extension()
+            .is_some_and(|extension| extension == "php")
+        {
             let arena = bumpalo::Bump::new();
             let program = upkeep_php::parse::parse_php(&arena, change.after.as_bytes());
             let problems = upkeep_php::parse::syntax_problems(program);
