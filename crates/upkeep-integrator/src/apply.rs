@@ -12,6 +12,7 @@ use crate::php::{Imports, Layout, PhpView};
 use crate::project::{Target, Workspace, add_method, kebab_case};
 use crate::stack::{self, StackEntry};
 use crate::values;
+use crate::xml;
 
 /// What one step did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -306,10 +307,47 @@ fn apply_step(
             Ok(StepStatus::Applied)
         }
         Step::ExecuteConsole(command) => Ok(StepStatus::ToRun(command.target.clone())),
-        Step::WireSchema(_)
-        | Step::WireTransfer(_)
-        | Step::WireNavigation(_)
-        | Step::UnwireNavigation(_) => Err(format!("`{}` is not supported yet", step.kind())),
+        Step::WireSchema(merge) | Step::WireTransfer(merge) => {
+            let target = merge.target.trim().trim_start_matches('/');
+            if target.contains("..") {
+                return Err("the target must stay inside the project".into());
+            }
+            let namespace = workspace
+                .namespaces
+                .0
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "Pyz".into());
+            let path = format!("src/{namespace}/{target}");
+            let text = workspace.read(&path);
+            match xml::merge(text.as_deref(), &merge.data)
+                .map_err(|why| format!("{path}: {why}"))?
+            {
+                Change::Unchanged => Ok(StepStatus::AlreadyApplied),
+                Change::Changed(after) => {
+                    workspace.write(&path, after);
+                    Ok(StepStatus::Applied)
+                }
+            }
+        }
+        Step::WireNavigation(navigation) | Step::UnwireNavigation(navigation) => {
+            let text = workspace
+                .read(xml::NAVIGATION)
+                .ok_or_else(|| format!("{} does not exist", xml::NAVIGATION))?;
+            let change = if matches!(step, Step::WireNavigation(_)) {
+                xml::wire_navigation(&text, &navigation.navigations, navigation.after.as_deref())
+            } else {
+                xml::unwire_navigation(&text, &navigation.navigations)
+            }
+            .map_err(|why| format!("{}: {why}", xml::NAVIGATION))?;
+            match change {
+                Change::Unchanged => Ok(StepStatus::AlreadyApplied),
+                Change::Changed(after) => {
+                    workspace.write(xml::NAVIGATION, after);
+                    Ok(StepStatus::Applied)
+                }
+            }
+        }
     }
 }
 

@@ -31,6 +31,7 @@ pub mod php;
 pub mod project;
 pub mod stack;
 pub mod values;
+pub mod xml;
 
 use std::path::Path;
 

@@ -190,6 +190,11 @@ fn generate_shop(root: &Path, set: &manifest::ManifestSet) -> (usize, usize) {
         "data/import/common/common/glossary.csv",
         "key,translation,locale\n",
     );
+    write(
+        root,
+        "config/Zed/navigation.xml",
+        "<?xml version=\"1.0\"?>\n<config>\n    <users>\n        <label>Users</label>\n    </users>\n    <administration>\n        <label>Administration</label>\n        <pages>\n        </pages>\n    </administration>\n</config>\n",
+    );
     let mut project = 0;
     for (index, (class, members)) in classes.iter().enumerate() {
         let organisation = class.split('\\').next().unwrap();
