@@ -8,9 +8,11 @@ use std::path::{Path, PathBuf};
 
 use upkeep_composer::{ComposerLock, DocumentError};
 
-use crate::apply::{ManifestReport, apply_manifests};
+use std::fmt::Write as _;
+
+use crate::apply::{ManifestReport, StepStatus, apply_manifests};
 use crate::lock::{IntegratorLock, LockError, ModuleUpdate, select, updates_from_lock};
-use crate::manifest::ManifestSet;
+use crate::manifest::{ManifestSet, ModuleId};
 use crate::project::{FileChange, Workspace};
 
 /// What an integration would change, and the lock after it.
@@ -105,11 +107,120 @@ impl Integration {
         Ok(())
     }
 
+    /// The pull request's part: per module the manifest versions and what they changed, then
+    /// every step that could not be applied with its reason (Markdown).
+    pub fn pull_request_section(&self) -> String {
+        let mut text = String::new();
+        if self.reports.is_empty() {
+            return text;
+        }
+        text.push_str("### Code changes\n\n| Module | Versions | Changes |\n|---|---|---|\n");
+        let mut modules: BTreeMap<&ModuleId, (Vec<&str>, usize, usize)> = BTreeMap::new();
+        for report in &self.reports {
+            let entry = modules.entry(&report.module).or_default();
+            entry.0.push(&report.version);
+            for step in &report.steps {
+                match step.status {
+                    StepStatus::Applied => entry.1 += 1,
+                    StepStatus::Failed(_) => entry.2 += 1,
+                    _ => {}
+                }
+            }
+        }
+        for (module, (versions, applied, failed)) in &modules {
+            let failed = if *failed > 0 {
+                format!(", {failed} not applied")
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                text,
+                "| {module} | {} | {applied} applied{failed} |",
+                versions.join(", ")
+            );
+        }
+        let problems: Vec<String> = self
+            .reports
+            .iter()
+            .flat_map(|report| {
+                report
+                    .steps
+                    .iter()
+                    .filter_map(move |step| match &step.status {
+                        StepStatus::Failed(why) => Some(format!(
+                            "- {} {}: `{}`: {}",
+                            report.module,
+                            report.version,
+                            step.description,
+                            why.replace('|', "\\|")
+                        )),
+                        StepStatus::ToRun(command) => Some(format!(
+                            "- {} {}: run `{command}`",
+                            report.module, report.version
+                        )),
+                        _ => None,
+                    })
+            })
+            .collect();
+        if !problems.is_empty() {
+            text.push_str("\n**To do by hand**\n\n");
+            text.push_str(&problems.join("\n"));
+            text.push('\n');
+        }
+        text
+    }
+
     /// True when some step could not be applied.
     pub fn has_failures(&self) -> bool {
         self.reports
             .iter()
             .flat_map(|report| &report.steps)
             .any(|step| step.status.is_failure())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::StepReport;
+
+    #[test]
+    fn the_pull_request_lists_changes_per_module_and_what_is_left_to_do() {
+        let step = |status| StepReport {
+            kind: "wire-plugin",
+            description: "wire-plugin P in C::m".to_string(),
+            status,
+        };
+        let report = |version: &str, steps| ManifestReport {
+            module: ModuleId::new("Spryker", "Acl"),
+            version: version.to_string(),
+            steps,
+            rolled_back: None,
+        };
+        let integration = Integration {
+            updates: Vec::new(),
+            reports: vec![
+                report(
+                    "3.9.1",
+                    vec![step(StepStatus::Applied), step(StepStatus::AlreadyApplied)],
+                ),
+                report(
+                    "3.10.0",
+                    vec![
+                        step(StepStatus::Failed("C::m builds its stack | oddly".into())),
+                        step(StepStatus::ToRun(
+                            "vendor/bin/console transfer:generate".into(),
+                        )),
+                    ],
+                ),
+            ],
+            changes: Vec::new(),
+            lock: IntegratorLock::default(),
+        };
+        assert_eq!(
+            integration.pull_request_section(),
+            "### Code changes\n\n| Module | Versions | Changes |\n|---|---|---|\n| Spryker.Acl | 3.9.1, 3.10.0 | 1 applied, 1 not applied |\n\n**To do by hand**\n\n- Spryker.Acl 3.10.0: `wire-plugin P in C::m`: C::m builds its stack \\| oddly\n- Spryker.Acl 3.10.0: run `vendor/bin/console transfer:generate`\n"
+        );
+        assert!(integration.has_failures());
     }
 }
