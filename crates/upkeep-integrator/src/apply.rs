@@ -396,10 +396,7 @@ fn wire_entry(
     target: &Target,
     entry: &StackEntry,
 ) -> Result<StepStatus, String> {
-    let method = target
-        .member
-        .clone()
-        .ok_or_else(|| format!("{} names no method", target.class))?;
+    let method = target.method()?;
     let mut outcome = StepStatus::AlreadyApplied;
     let classes = match workspace.project_classes(target) {
         Ok(classes) => classes,
@@ -490,10 +487,7 @@ fn unwire_entry(
     target: &Target,
     entry: &StackEntry,
 ) -> Result<StepStatus, String> {
-    let method = target
-        .member
-        .clone()
-        .ok_or_else(|| format!("{} names no method", target.class))?;
+    let method = target.method()?;
     let mut outcome = StepStatus::AlreadyApplied;
     for namespace in workspace.namespaces.0.clone() {
         let class = format!(
@@ -578,9 +572,7 @@ fn add_configured_method(
         .core_method(target, method)
         .ok_or_else(|| format!("the installed {} has no method {method}", target.class))?;
     let view = PhpView::read(text);
-    let class_view = view
-        .class(class)
-        .ok_or_else(|| format!("the file does not declare class {class}"))?;
+    let class_view = view.require_class(class)?;
     let layout = Layout::of(text);
     let mut imports = Imports::of(&view);
     let body: Vec<String> = match value {

@@ -38,9 +38,7 @@ pub fn set_constant(
     visibility: &str,
 ) -> Result<Change, String> {
     let view = PhpView::read(text);
-    let class_view = view
-        .class(class)
-        .ok_or_else(|| format!("the file does not declare class {class}"))?;
+    let class_view = view.require_class(class)?;
     let layout = Layout::of(text);
     let mut imports = Imports::of(&view);
     let written = value_code(value, &mut imports, "", &layout);
@@ -103,9 +101,7 @@ pub fn set_return(
     previous: Option<&ConfigValue>,
 ) -> Result<Option<Change>, String> {
     let view = PhpView::read(text);
-    let class_view = view
-        .class(class)
-        .ok_or_else(|| format!("the file does not declare class {class}"))?;
+    let class_view = view.require_class(class)?;
     let Some(method) = class_view.method(name) else {
         return Ok(None);
     };

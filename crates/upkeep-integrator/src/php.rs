@@ -215,6 +215,12 @@ impl PhpView {
             .iter()
             .find(|class| class.short_name.eq_ignore_ascii_case(short_name))
     }
+
+    /// [`Self::class`], or why the file does not do.
+    pub fn require_class(&self, short_name: &str) -> Result<&ClassView, String> {
+        self.class(short_name)
+            .ok_or_else(|| format!("the file does not declare class {short_name}"))
+    }
 }
 
 struct Reader<'r> {

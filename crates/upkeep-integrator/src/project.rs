@@ -40,6 +40,13 @@ impl Target {
         })
     }
 
+    /// The method the target names, or why it names none.
+    pub fn method(&self) -> Result<String, String> {
+        self.member
+            .clone()
+            .ok_or_else(|| format!("{} names no method", self.class))
+    }
+
     /// `Zed`, `Yves`, ...: the class name after its organisation.
     fn after_organisation(&self) -> &str {
         self.class.split_once('\\').map_or("", |(_, rest)| rest)

@@ -56,9 +56,7 @@ pub fn wire(
     entry: &StackEntry,
 ) -> Result<Option<String>, String> {
     let view = PhpView::read(text);
-    let class_view = view
-        .class(class)
-        .ok_or_else(|| format!("the file does not declare class {class}"))?;
+    let class_view = view.require_class(class)?;
     let method_view = class_view
         .method(method)
         .ok_or_else(|| format!("{class} has no method {method}"))?;
@@ -606,9 +604,7 @@ pub fn unwire(
     entry: &StackEntry,
 ) -> Result<Option<String>, String> {
     let view = PhpView::read(text);
-    let class_view = view
-        .class(class)
-        .ok_or_else(|| format!("the file does not declare class {class}"))?;
+    let class_view = view.require_class(class)?;
     let Some(method_view) = class_view.method(method) else {
         // The project does not override the stack: nothing of it to remove.
         return Ok(None);

@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod support;
+
 use upkeep_integrator::apply::{StepStatus, apply_manifests};
 use upkeep_integrator::manifest;
 use upkeep_integrator::project::Workspace;
@@ -134,20 +136,7 @@ fn every_type_applies_byte_exactly_and_a_second_time_changes_nothing() {
     );
 
     // Every PHP file the manifests touched parses.
-    for change in &changes {
-        if Path::new(&change.path)
-            .extension()
-            .is_some_and(|extension| extension == "php")
-        {
-            let arena = bumpalo::Bump::new();
-            let program = upkeep_php::parse::parse_php(&arena, change.after.as_bytes());
-            assert!(
-                upkeep_php::parse::syntax_problems(program).is_empty(),
-                "{}",
-                change.path
-            );
-        }
-    }
+    support::assert_php_parses(&changes);
 
     // Again: nothing changes, and nothing that applied the first time fails now.
     let mut again = Workspace::new(shop.path());

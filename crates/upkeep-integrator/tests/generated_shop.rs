@@ -9,20 +9,12 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+mod support;
+use support::manifests_dir;
+
 use upkeep_integrator::apply::{StepStatus, apply_manifest};
 use upkeep_integrator::manifest::{self, Step};
 use upkeep_integrator::project::{Target, Workspace, kebab_case};
-
-fn manifests_dir() -> PathBuf {
-    let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/integrator-manifests");
-    assert!(
-        dir.is_dir(),
-        "the real manifests are missing at {}",
-        dir.display()
-    );
-    dir
-}
 
 /// What a class's member is, as the manifests use it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -267,22 +259,7 @@ fn every_real_manifest_applies_to_a_generated_shop_and_again_changes_nothing() {
         reports.push(report);
     }
     let changes = workspace.changes();
-    for change in &changes {
-        if Path::new(&change.path)
-            .extension()
-            .is_some_and(|extension| extension == "php")
-        {
-            let arena = bumpalo::Bump::new();
-            let program = upkeep_php::parse::parse_php(&arena, change.after.as_bytes());
-            let problems = upkeep_php::parse::syntax_problems(program);
-            assert!(
-                problems.is_empty(),
-                "{}: {problems:?}\n{}",
-                change.path,
-                change.after
-            );
-        }
-    }
+    support::assert_php_parses(&changes);
     upkeep_integrator::write(shop.path(), &changes).unwrap();
 
     let mut counts: BTreeMap<(&str, &str), usize> = BTreeMap::new();
