@@ -166,13 +166,14 @@ fn apply_step(
 ) -> Result<StepStatus, String> {
     match step {
         Step::WirePlugin(wiring) => {
-            if wiring.call.is_some() {
-                return Err(
-                    "a stack built through another method (`call`) is not supported yet".into(),
-                );
-            }
             let target = Target::parse(&wiring.target)?;
-            wire_entry(workspace, &target, &plugin_entry(wiring))
+            let status = wire_entry(workspace, &target, &plugin_entry(wiring))?;
+            match &wiring.call {
+                Some(call) if !matches!(status, StepStatus::NotApplicable(_)) => {
+                    merge_into_caller(workspace, &target, call, status)
+                }
+                _ => Ok(status),
+            }
         }
         Step::UnwirePlugin(wiring) => {
             let target = Target::parse(&wiring.target)?;
@@ -238,11 +239,6 @@ fn apply_step(
             )
         }
         Step::AddConfigArrayElement(element) => {
-            if element.call.is_some() {
-                return Err(
-                    "an array built through another method (`call`) is not supported yet".into(),
-                );
-            }
             let target = Target::parse(&element.target)?;
             let value = match &element.value {
                 ConfigValue::Value(serde_json::Value::Array(_)) => element.value.clone(),
@@ -253,7 +249,13 @@ fn apply_step(
                     return Err("a literal array element is not supported".into());
                 }
             };
-            configure_member(workspace, &target, &value, None)
+            let status = configure_member(workspace, &target, &value, None)?;
+            match &element.call {
+                Some(call) if !matches!(status, StepStatus::NotApplicable(_)) => {
+                    merge_into_caller(workspace, &target, call, status)
+                }
+                _ => Ok(status),
+            }
         }
         Step::ConfigureEnv(configuration) => {
             let value = match (&configuration.value, &configuration.default) {
@@ -388,7 +390,70 @@ fn plugin_entry(wiring: &PluginWiring) -> StackEntry {
             .map(|class| class_name(class))
             .collect(),
         default_call: None,
+        project_method: wiring.call.is_some(),
     }
+}
+
+/// For a manifest's `call`: the method `call.target` (of the same class) must merge the
+/// target's stack in; adds `$this->target()` to its `array_merge(...)` when it does not.
+fn merge_into_caller(
+    workspace: &mut Workspace,
+    target: &Target,
+    call: &crate::manifest::CallTarget,
+    status: StepStatus,
+) -> Result<StepStatus, String> {
+    let caller = Target::parse(&call.target)?;
+    if !caller.class.eq_ignore_ascii_case(&target.class) {
+        return Err(format!(
+            "the stack is merged in by {}, another class; add the call by hand",
+            caller.class
+        ));
+    }
+    let (merged, merging_method) = (target.method()?, caller.method()?);
+    let method_of = |name: &Option<String>| {
+        name.as_deref()
+            .map(|name| name.rsplit("::").next().unwrap_or(name).to_string())
+    };
+    let (before, after) = (method_of(&call.before), method_of(&call.after));
+    let mut outcome = status;
+    for (path, class) in workspace.project_classes(target)? {
+        let mut text = workspace
+            .read(&path)
+            .ok_or_else(|| format!("cannot read {path}"))?;
+        let view = PhpView::read(&text);
+        let class_view = view.require_class(&class)?;
+        if class_view.method(&merging_method).is_none()
+            && let Some(core) = workspace.core_method(&caller, &merging_method)
+            && core
+                .return_type()
+                .is_some_and(|kind| kind.eq_ignore_ascii_case("array"))
+        {
+            // The project does not override the merging method yet: it does now, merging the
+            // core's stack and the new one.
+            let layout = Layout::of(&text);
+            let mut imports = Imports::of(&view);
+            let body = vec![format!(
+                "return array_merge({}, $this->{merged}());",
+                core.parent_call()
+            )];
+            let method_text = core.override_text(&mut imports, &body, &layout);
+            text = add_method(&text, &view, class_view, &method_text, &imports, &layout);
+            workspace.write(&path, text.clone());
+            outcome = StepStatus::Applied;
+        }
+        if let Some(after_text) = stack::ensure_called(
+            &text,
+            &class,
+            &merging_method,
+            &merged,
+            before.as_deref(),
+            after.as_deref(),
+        )? {
+            workspace.write(&path, after_text);
+            outcome = StepStatus::Applied;
+        }
+    }
+    Ok(outcome)
 }
 
 fn wire_entry(
@@ -439,12 +504,27 @@ fn ensure_stack_method(
     if class_view.method(method).is_some() {
         return Ok(text.to_string());
     }
-    let core = workspace.core_method(target, method).ok_or_else(|| {
-        format!(
+    let Some(core) = workspace.core_method(target, method) else {
+        if entry.project_method {
+            let layout = Layout::of(text);
+            let (unit, newline) = (&layout.unit, layout.newline);
+            let method_text = format!(
+                "{unit}/**{newline}{unit} * @return array<mixed>{newline}{unit} */{newline}{unit}protected function {method}(): array{newline}{unit}{{{newline}{unit}{unit}return [];{newline}{unit}}}{newline}"
+            );
+            return Ok(add_method(
+                text,
+                &view,
+                class_view,
+                &method_text,
+                &Imports::of(&view),
+                &layout,
+            ));
+        }
+        return Err(format!(
             "neither {path} nor the installed {} has a method {method}",
             target.class
-        )
-    })?;
+        ));
+    };
     let return_type = core.return_type().unwrap_or_default();
     let body = if return_type.eq_ignore_ascii_case("array") {
         if core.returns_something() {

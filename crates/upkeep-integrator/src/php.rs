@@ -102,6 +102,14 @@ pub struct MethodView {
     pub calls: Vec<CallStatement>,
     /// Variable names used in the body, with `$`.
     pub variables: HashSet<String>,
+    /// `array_merge(...)` calls: each argument's range and the closing parenthesis.
+    pub merges: Vec<MergeCall>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MergeCall {
+    pub arguments: Vec<Range>,
+    pub right_parenthesis: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -383,6 +391,7 @@ impl Reader<'_> {
             arrays: Vec::new(),
             calls: Vec::new(),
             variables: HashSet::new(),
+            merges: Vec::new(),
         };
         if let MethodBody::Concrete(block) = &method.body {
             view.body = Some((range(block.left_brace).0, range(block.right_brace).0));
@@ -414,6 +423,7 @@ impl Reader<'_> {
             view.arrays = found.arrays;
             view.calls = found.calls;
             view.variables = found.variables;
+            view.merges = found.merges;
         }
         view
     }
@@ -462,6 +472,7 @@ struct Found {
     arrays: Vec<ArrayView>,
     calls: Vec<CallStatement>,
     variables: HashSet<String>,
+    merges: Vec<MergeCall>,
 }
 
 struct Collector<'c, 'r> {
@@ -560,6 +571,24 @@ impl<'ast, 'arena> Walker<'ast, 'arena, Found> for Collector<'_, '_> {
             close: range(array.right_parenthesis).0,
             elements: self.elements(&array.elements),
         });
+    }
+
+    fn walk_in_function_call(
+        &self,
+        call: &'ast mago_syntax::ast::FunctionCall<'arena>,
+        found: &mut Found,
+    ) {
+        if let Expression::Identifier(name) = call.function
+            && name.value().eq_ignore_ascii_case(b"array_merge")
+        {
+            found.merges.push(MergeCall {
+                arguments: Self::arguments(&call.argument_list)
+                    .iter()
+                    .map(|(span, _)| *span)
+                    .collect(),
+                right_parenthesis: range(call.argument_list.right_parenthesis).0,
+            });
+        }
     }
 
     fn walk_in_direct_variable(

@@ -29,6 +29,10 @@ pub struct StackEntry {
     /// The collection method to call when the method has no call to copy yet, on its first
     /// parameter (`addRelationship` for Glue relationships).
     pub default_call: Option<&'static str>,
+    /// The stack method may be the project's own (a manifest's `call` names the method that
+    /// merges it in): when neither the project nor the core has it, it starts as an empty
+    /// array.
+    pub project_method: bool,
 }
 
 /// Where the entry goes.
@@ -703,4 +707,98 @@ fn drop_unused_import(text: &str, class: &str) -> String {
 /// For tests and reports: the class view of `class` in `text`.
 pub fn class_view(text: &str, class: &str) -> Option<ClassView> {
     PhpView::read(text).class(class).cloned()
+}
+
+/// `text` with `$this->callee()` added to the `array_merge(...)` that method `caller` of
+/// `class` returns, before the argument calling `before` (or after the one calling `after`,
+/// else last), for a stack that another method merges in (a manifest's `call`); a value
+/// returned otherwise is wrapped in `array_merge(value, $this->callee())`. `Ok(None)` when
+/// `caller` calls it already.
+pub fn ensure_called(
+    text: &str,
+    class: &str,
+    merging: &str,
+    merged: &str,
+    before: Option<&str>,
+    after: Option<&str>,
+) -> Result<Option<String>, String> {
+    let view = PhpView::read(text);
+    let class_view = view.require_class(class)?;
+    let method = class_view.method(merging).ok_or_else(|| {
+        format!("{class} has no method {merging} to call {merged} from; add the call by hand")
+    })?;
+    let (start, end) = method.body.unwrap_or(method.span);
+    let body = &text[start..end];
+    let merged_already = [format!("->{merged}("), format!("::{merged}(")]
+        .iter()
+        .any(|call| body.contains(call.as_str()));
+    if merged_already {
+        return Ok(None);
+    }
+    let call = format!("$this->{merged}()");
+    let last_return = method.returns.last();
+    let Some(merge) = last_return.and_then(|r#return| {
+        method.merges.iter().find(|merge| {
+            r#return.statement.0 <= merge.right_parenthesis
+                && merge.right_parenthesis < r#return.statement.1
+        })
+    }) else {
+        // `return [...];` (or any other value) becomes `return array_merge([...], $this->x());`.
+        let value = last_return
+            .and_then(|r#return| r#return.value)
+            .ok_or_else(|| {
+                format!(
+                    "{merging} returns nothing to merge $this->{merged}() into; add the call by hand"
+                )
+            })?;
+        return Ok(Some(apply_edits(
+            text,
+            vec![
+                Edit::insert(value.0, "array_merge("),
+                Edit::insert(value.1, format!(", {call})")),
+            ],
+        )));
+    };
+    let calls = |argument: &(usize, usize), name: Option<&str>| {
+        name.is_some_and(|name| {
+            let name = name.rsplit("::").next().unwrap_or(name);
+            text[argument.0..argument.1].contains(&format!("{name}("))
+        })
+    };
+    let newline = Layout::of(text).newline;
+    let anchor = merge
+        .arguments
+        .iter()
+        .position(|argument| calls(argument, before))
+        .or_else(|| {
+            merge
+                .arguments
+                .iter()
+                .position(|argument| calls(argument, after))
+                .map(|index| index + 1)
+                .filter(|index| *index < merge.arguments.len())
+        });
+    let edit = if let Some(index) = anchor {
+        let argument = merge.arguments[index];
+        if starts_line(text, argument.0) {
+            let indent = indentation(text, argument.0);
+            Edit::insert(
+                line_start(text, argument.0),
+                format!("{indent}{call},{newline}"),
+            )
+        } else {
+            Edit::insert(argument.0, format!("{call}, "))
+        }
+    } else {
+        let Some(last) = merge.arguments.last() else {
+            return Err(format!("{merging}'s array_merge() has no arguments"));
+        };
+        if starts_line(text, last.0) {
+            let indent = indentation(text, last.0);
+            Edit::insert(last.1, format!(",{newline}{indent}{call}"))
+        } else {
+            Edit::insert(last.1, format!(", {call}"))
+        }
+    };
+    Ok(Some(apply_edits(text, vec![edit])))
 }

@@ -126,7 +126,12 @@ fn member_of(step: &Step) -> Vec<(String, Member)> {
         vec![(target.to_string(), member)]
     };
     match step {
-        Step::WirePlugin(wiring) | Step::UnwirePlugin(wiring) => stack(&wiring.target),
+        Step::WirePlugin(wiring) | Step::UnwirePlugin(wiring) => {
+            let mut members = stack(&wiring.target);
+            // The method that merges the stack in (`call`) is a stack of the class too.
+            members.extend(wiring.call.iter().flat_map(|call| stack(&call.target)));
+            members
+        }
         Step::ConfigureModule(configuration) => {
             let constant = configuration
                 .target
@@ -138,7 +143,11 @@ fn member_of(step: &Step) -> Vec<(String, Member)> {
                 if constant { Member::Constant } else { Member::ConfigMethod },
             )]
         }
-        Step::AddConfigArrayElement(element) => vec![(element.target.clone(), Member::Stack)],
+        Step::AddConfigArrayElement(element) => {
+            let mut members = vec![(element.target.clone(), Member::Stack)];
+            members.extend(element.call.iter().map(|call| (call.target.clone(), Member::Stack)));
+            members
+        }
         Step::WireWidget(_) | Step::UnwireWidget(_) => vec![(
             "\\SprykerShop\\Yves\\ShopApplication\\ShopApplicationDependencyProvider::getGlobalWidgets".to_string(),
             Member::Stack,
