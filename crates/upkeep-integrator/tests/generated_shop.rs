@@ -13,7 +13,7 @@ mod support;
 use support::manifests_dir;
 
 use upkeep_integrator::apply::{StepStatus, apply_manifest};
-use upkeep_integrator::manifest::{self, Step};
+use upkeep_integrator::manifest::{self, ConfigValue, Step};
 use upkeep_integrator::project::{Target, Workspace, kebab_case};
 
 /// What a class's member is, as the manifests use it.
@@ -138,10 +138,19 @@ fn member_of(step: &Step) -> Vec<(String, Member)> {
                 .rsplit("::")
                 .next()
                 .is_some_and(|name| name.chars().all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit()));
-            vec![(
-                configuration.target.clone(),
-                if constant { Member::Constant } else { Member::ConfigMethod },
-            )]
+            // A method configured with a list or a map returns an array in the project too.
+            let returns_array = matches!(
+                configuration.value,
+                Some(ConfigValue::Value(serde_json::Value::Array(_) | serde_json::Value::Object(_)))
+            );
+            let member = if constant {
+                Member::Constant
+            } else if returns_array {
+                Member::Stack
+            } else {
+                Member::ConfigMethod
+            };
+            vec![(configuration.target.clone(), member)]
         }
         Step::AddConfigArrayElement(element) => {
             let mut members = vec![(element.target.clone(), Member::Stack)];
