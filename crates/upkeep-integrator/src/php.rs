@@ -180,6 +180,8 @@ pub struct PhpView {
     /// Name resolution at the file's top level (the namespace and its imports).
     pub context: NameContext,
     pub syntax_errors: usize,
+    /// Lower-cased names of the classes the file refers to.
+    pub references: Vec<String>,
 }
 
 impl PhpView {
@@ -201,6 +203,11 @@ impl PhpView {
             classes: Vec::new(),
             context: NameContext::default(),
             syntax_errors,
+            references: upkeep_php::references::collect_references(
+                program,
+                text.as_bytes(),
+                &facts,
+            ),
         };
         let mut reader = Reader {
             text,
@@ -797,6 +804,17 @@ impl Imports {
                 .iter()
                 .map(|class| class.short_name.to_ascii_lowercase()),
         );
+        // A class of the file's own namespace used without an import: an import of another
+        // class with that short name would change what it means.
+        if let Some(namespace) = &view.namespace {
+            let own = namespace.to_ascii_lowercase();
+            taken.extend(
+                view.references
+                    .iter()
+                    .filter(|reference| upkeep_php::names::namespace_of(reference) == own)
+                    .map(|reference| upkeep_php::names::short_name(reference).to_string()),
+            );
+        }
         Self {
             existing: view.uses.clone(),
             namespace: view.namespace.clone(),
@@ -1030,6 +1048,18 @@ mod tests {
             text.contains("\n\nuse A\\B;\nuse Spryker\\Zed\\Aaa\\AaaPlugin;\nuse Spryker\\Zed\\Foo\\FooDependencyProvider as SprykerFooDependencyProvider;\nuse Spryker\\Zed\\Kernel\\Container;\nuse Spryker\\Zed\\Zzz\\ZzzPlugin;\n\nclass"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_class_of_the_own_namespace_in_use_is_not_shadowed_by_an_import() {
+        let text = "<?php\n\nnamespace Pyz\\Zed\\Foo;\n\nclass FooDependencyProvider\n{\n    protected function getPlugins(): array\n    {\n        return [new BarPlugin()];\n    }\n}\n";
+        let view = PhpView::read(text);
+        let mut imports = Imports::of(&view);
+        assert_eq!(
+            imports.name("Spryker\\Zed\\Bar\\BarPlugin"),
+            "\\Spryker\\Zed\\Bar\\BarPlugin"
+        );
+        assert_eq!(imports.name("Spryker\\Zed\\Baz\\BazPlugin"), "BazPlugin");
     }
 
     #[test]
