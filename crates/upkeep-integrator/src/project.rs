@@ -236,7 +236,8 @@ impl Workspace {
         if !found.is_empty() {
             return Ok(found);
         }
-        let core = self.core_path(target).ok_or_else(|| {
+        // A project class is created only for a core class that is installed.
+        self.core_path(target).ok_or_else(|| {
             format!(
                 "{} is not installed (no vendor/{}/{} with it)",
                 target.class,
@@ -244,7 +245,6 @@ impl Workspace {
                 kebab_case(target.module())
             )
         })?;
-        let _ = core;
         let namespace = self
             .namespaces
             .0

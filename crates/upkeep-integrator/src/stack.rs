@@ -5,8 +5,8 @@
 //! entry's lines and the imports; the file's indentation and line ending are followed.
 
 use crate::php::{
-    ArrayView, CallStatement, ClassView, Edit, Imports, Layout, MethodView, PhpView, apply_edits,
-    indentation, line_end, line_start, normalized, starts_line,
+    ArrayView, CallStatement, Edit, Imports, Layout, MethodView, PhpView, apply_edits, indentation,
+    line_end, line_start, normalized, starts_line,
 };
 
 /// One stack entry, with PHP code whose class names are fully qualified (they are shortened
@@ -254,9 +254,8 @@ fn first_matching<'m>(
     find_matching(method, classes, false)
 }
 
-/// The span of the first (or last) entry of one of `classes`, and its call statement when it
-/// is one (else a dummy reference is never returned: array anchors come from
-/// [`array_anchor`]).
+/// The first (or last) collection call that adds one of `classes`, with its span. (Anchors in
+/// an array literal are found by [`array_anchor`].)
 fn find_matching<'m>(
     method: &'m MethodView,
     classes: &[String],
@@ -702,11 +701,6 @@ fn drop_unused_import(text: &str, class: &str) -> String {
         return text.to_string();
     }
     apply_edits(text, vec![remove_statement(text, import.statement)])
-}
-
-/// For tests and reports: the class view of `class` in `text`.
-pub fn class_view(text: &str, class: &str) -> Option<ClassView> {
-    PhpView::read(text).class(class).cloned()
 }
 
 /// `text` with `$this->callee()` added to the `array_merge(...)` that method `caller` of
