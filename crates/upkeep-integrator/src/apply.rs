@@ -456,6 +456,21 @@ fn merge_into_caller(
     Ok(outcome)
 }
 
+/// The project classes of `target` (created when missing), or, inside, the status of a step
+/// whose core class is not installed: then the step is not for this project.
+fn target_classes(
+    workspace: &mut Workspace,
+    target: &Target,
+) -> Result<Result<Vec<(String, String)>, StepStatus>, String> {
+    match workspace.project_classes(target) {
+        Ok(classes) => Ok(Ok(classes)),
+        Err(why) if workspace.core_path(target).is_none() => {
+            Ok(Err(StepStatus::NotApplicable(why)))
+        }
+        Err(why) => Err(why),
+    }
+}
+
 fn wire_entry(
     workspace: &mut Workspace,
     target: &Target,
@@ -463,12 +478,9 @@ fn wire_entry(
 ) -> Result<StepStatus, String> {
     let method = target.method()?;
     let mut outcome = StepStatus::AlreadyApplied;
-    let classes = match workspace.project_classes(target) {
+    let classes = match target_classes(workspace, target)? {
         Ok(classes) => classes,
-        Err(why) if workspace.core_path(target).is_none() => {
-            return Ok(StepStatus::NotApplicable(why));
-        }
-        Err(why) => return Err(why),
+        Err(status) => return Ok(status),
     };
     for (path, class) in classes {
         let text = workspace
@@ -597,12 +609,9 @@ fn configure_member(
         .member
         .clone()
         .ok_or_else(|| format!("{} names no constant or method", target.class))?;
-    let classes = match workspace.project_classes(target) {
+    let classes = match target_classes(workspace, target)? {
         Ok(classes) => classes,
-        Err(why) if workspace.core_path(target).is_none() => {
-            return Ok(StepStatus::NotApplicable(why));
-        }
-        Err(why) => return Err(why),
+        Err(status) => return Ok(status),
     };
     let is_constant = member
         .chars()
