@@ -113,6 +113,14 @@ pub fn apply_manifest(workspace: &mut Workspace, manifest: &Manifest) -> Manifes
                     StepStatus::Failed("rolled back with the rest of its manifest".into());
             }
         }
+        // The steps after the one that broke were not tried; they are reported all the same.
+        for step in &manifest.steps[steps.len()..] {
+            steps.push(StepReport {
+                kind: step.kind(),
+                description: step.describe(),
+                status: StepStatus::Failed("not tried: its manifest was rolled back".into()),
+            });
+        }
     }
     ManifestReport {
         module: manifest.module.clone(),
