@@ -4,6 +4,7 @@
 
 mod agent;
 mod gate;
+mod manifests;
 mod output;
 mod pipeline;
 mod remote;

@@ -36,6 +36,9 @@ pub enum UpgradeCommand {
     /// Exit status: 0 done (also when there was nothing to update), 1 some groups could not be
     /// updated, 2 the run could not start or failed (dirty tree, open upgrade, Composer missing).
     Apply(ApplyArgs),
+    /// The code changes of Spryker's integration manifests, on their own: `plan` shows them,
+    /// `apply` writes them and `integrator.lock`.
+    Manifests(crate::manifests::ManifestsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -139,6 +142,7 @@ pub fn run(args: &UpgradeArgs) -> Outcome {
     match &args.command {
         UpgradeCommand::Plan(args) => run_plan(args),
         UpgradeCommand::Apply(args) => run_apply(args),
+        UpgradeCommand::Manifests(args) => crate::manifests::run(args),
     }
 }
 
