@@ -1894,3 +1894,55 @@ fn plans_and_deploy_files_never_print_a_secret_value() {
     );
     assert!(shown.contains("FIXTURE_DB_PASSWORD"), "{shown}");
 }
+
+/// Issue 14, item 8: the Quality gate step reads `upkeep.toml` as `upkeep gate` does, so a
+/// baseline named there makes a blocking gate block on new findings only.
+#[test]
+fn a_baseline_in_upkeep_toml_blocks_the_pipeline_on_new_findings_only() {
+    let shop = Shop::new();
+    commit_gate_error(&shop);
+    let output = shop.run(&["gate", ".", "--generate-baseline", "upkeep-baseline.json"]);
+    assert_exit(&output, 0);
+    shop.edit(
+        "upkeep.toml",
+        &[("[gate]\n", "[gate]\nbaseline = \"upkeep-baseline.json\"\n")],
+    );
+    shop.commit("baseline the known findings");
+    let output = shop.run(&[
+        "pipeline",
+        "run",
+        "--env",
+        "production",
+        "--approve",
+        "--quiet",
+    ]);
+    assert_exit(&output, 0);
+    let record = shop.record("production");
+    assert_eq!(record["gate"]["passed"], true);
+    assert_eq!(record["gate"]["findings"], 0);
+    assert!(shop.current_release("production").is_some());
+
+    // A new finding blocks, and is the only one the gate reports.
+    shop.write(
+        "src/Pyz/Zed/Greeting/GreetingFormDependencyProvider.php",
+        "<?php\n\nnamespace Pyz\\Zed\\Greeting;\n\nuse Spryker\\Zed\\Kernel\\AbstractBundleDependencyProvider;\nuse Spryker\\Zed\\Kernel\\Container;\n\nclass GreetingFormDependencyProvider extends AbstractBundleDependencyProvider\n{\n    public function provideBusinessLayerDependencies(Container $container): Container\n    {\n        $container->set('GREETING_FORMS', function () {\n            return [new \\stdClass()];\n        });\n\n        return $container;\n    }\n}\n",
+    );
+    shop.commit("another inline list");
+    let output = shop.run(&[
+        "pipeline",
+        "run",
+        "--env",
+        "production",
+        "--approve",
+        "--quiet",
+    ]);
+    assert_exit(&output, 1);
+    let record = shop.record("production");
+    assert_eq!(record["gate"]["verdict"], "blocked");
+    assert_eq!(record["gate"]["findings"], 1);
+    assert!(
+        stderr(&output).contains("GreetingFormDependencyProvider.php"),
+        "{}",
+        stderr(&output)
+    );
+}
