@@ -11,7 +11,8 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 mod common;
-use common::{assert_exit, stderr, stdout};
+use common::server::git;
+use common::{assert_contains, assert_exit, stderr, stdout};
 
 fn upkeep(dir: &Path) -> Command {
     let mut command = Command::cargo_bin("upkeep").unwrap();
@@ -32,16 +33,6 @@ fn run(dir: &Path, arguments: &[&str]) -> Output {
 fn write(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, text).unwrap();
-}
-
-fn git(dir: &Path, arguments: &[&str]) {
-    let status = std::process::Command::new("git")
-        .current_dir(dir)
-        .args(["-c", "user.email=test@example.test", "-c", "user.name=Test"])
-        .args(arguments)
-        .status()
-        .unwrap();
-    assert!(status.success(), "git {arguments:?}");
 }
 
 /// A dependency provider whose `$container->set()` closures return array literals: one
@@ -265,7 +256,7 @@ fn at_most_one_format_goes_to_standard_output() {
         "{}",
         stderr(&output)
     );
-    assert!(stderr(&output).contains("hint: "), "{}", stderr(&output));
+    assert_contains(&stderr(&output), "hint: ");
 
     let output = run(
         &repository.root,
@@ -279,11 +270,7 @@ fn at_most_one_format_goes_to_standard_output() {
         ],
     );
     assert_exit(&output, 2);
-    assert!(
-        stderr(&output).contains("`--output b.txt` has no report to take"),
-        "{}",
-        stderr(&output)
-    );
+    assert_contains(&stderr(&output), "`--output b.txt` has no report to take");
 
     for bad in ["sarif=", "yaml=report.yml"] {
         let output = run(&repository.root, &["gate", "shop", "--format", bad]);
@@ -583,11 +570,7 @@ fn unknown_and_unused_suppressions_are_findings_of_their_own() {
         ],
     );
     assert_exit(&output, 0);
-    assert!(
-        stdout(&output).contains("unmatched-suppression: 2 warnings"),
-        "{}",
-        stdout(&output)
-    );
+    assert_contains(&stdout(&output), "unmatched-suppression: 2 warnings");
 }
 
 #[test]
@@ -607,32 +590,19 @@ fn a_baseline_named_in_upkeep_toml_lets_only_new_findings_fail() {
     );
     let output = gate(&[]);
     assert_exit(&output, 2);
-    assert!(
-        stderr(&output).contains("(the `baseline` of `[gate]` in upkeep.toml)"),
-        "{}",
-        stderr(&output)
+    assert_contains(
+        &stderr(&output),
+        "(the `baseline` of `[gate]` in upkeep.toml)",
     );
     // `--generate-baseline` writes every finding, whatever the configured baseline says.
     let output = gate(&["--generate-baseline", "upkeep-baseline.json"]);
     assert_exit(&output, 0);
-    assert!(
-        stderr(&output).contains("3 findings"),
-        "{}",
-        stderr(&output)
-    );
+    assert_contains(&stderr(&output), "3 findings");
     let output = gate(&[]);
     assert_exit(&output, 0);
-    assert!(
-        stdout(&output).contains("baseline: 3 known findings not shown"),
-        "{}",
-        stdout(&output)
-    );
+    assert_contains(&stdout(&output), "baseline: 3 known findings not shown");
     let output = gate(&["--generate-baseline", "upkeep-baseline.json"]);
-    assert!(
-        stderr(&output).contains("3 findings"),
-        "{}",
-        stderr(&output)
-    );
+    assert_contains(&stderr(&output), "3 findings");
 
     // A new finding fails the gate, alone.
     write(

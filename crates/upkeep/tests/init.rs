@@ -12,20 +12,12 @@ use upkeep_pipeline::deploy_file::DeployFile;
 use upkeep_pipeline::project_file::ProjectFile;
 
 mod common;
-use common::{assert_exit, stderr, stdout};
+use common::server::git;
+use common::{assert_contains, assert_exit, stderr, stdout};
 
 fn write(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, text).unwrap();
-}
-
-fn git(dir: &Path, arguments: &[&str]) {
-    let status = std::process::Command::new("git")
-        .current_dir(dir)
-        .args(arguments)
-        .status()
-        .unwrap();
-    assert!(status.success(), "git {arguments:?}");
 }
 
 fn init(dir: &Path, arguments: &[&str]) -> Output {
@@ -303,17 +295,12 @@ fn without_a_forge_no_ci_file_is_written_and_the_hint_says_how() {
     let output = init(&root, &["shop"]);
     assert_exit(&output, 0);
     assert!(!stdout(&output).contains(".github") && !stdout(&output).contains(".gitlab-ci"));
-    assert!(
-        stderr(&output).contains("hint: run `upkeep init --forge github` or `--forge gitlab`"),
-        "{}",
-        stderr(&output)
+    assert_contains(
+        &stderr(&output),
+        "hint: run `upkeep init --forge github` or `--forge gitlab`",
     );
     let output = init(&root, &["shop", "--forge", "github"]);
-    assert!(
-        stdout(&output).contains(".github/workflows/upkeep.yml"),
-        "{}",
-        stdout(&output)
-    );
+    assert_contains(&stdout(&output), ".github/workflows/upkeep.yml");
 }
 
 #[test]
@@ -321,15 +308,10 @@ fn a_directory_without_composer_json_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let output = init(dir.path(), &[]);
     assert_exit(&output, 2);
-    assert!(
-        stderr(&output).contains("composer.json"),
-        "{}",
-        stderr(&output)
-    );
-    assert!(
-        stderr(&output).contains("hint: run `upkeep init` in a Spryker project"),
-        "{}",
-        stderr(&output)
+    assert_contains(&stderr(&output), "composer.json");
+    assert_contains(
+        &stderr(&output),
+        "hint: run `upkeep init` in a Spryker project",
     );
     assert!(!dir.path().join("upkeep.yml").exists());
 }

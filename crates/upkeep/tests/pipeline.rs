@@ -1908,34 +1908,35 @@ fn a_baseline_in_upkeep_toml_blocks_the_pipeline_on_new_findings_only() {
         &[("[gate]\n", "[gate]\nbaseline = \"upkeep-baseline.json\"\n")],
     );
     shop.commit("baseline the known findings");
-    let output = shop.run(&[
-        "pipeline",
-        "run",
-        "--env",
-        "production",
-        "--approve",
-        "--quiet",
-    ]);
+    let deploy = || {
+        shop.run(&[
+            "pipeline",
+            "run",
+            "--env",
+            "production",
+            "--approve",
+            "--quiet",
+        ])
+    };
+    let output = deploy();
     assert_exit(&output, 0);
     let record = shop.record("production");
     assert_eq!(record["gate"]["passed"], true);
     assert_eq!(record["gate"]["findings"], 0);
     assert!(shop.current_release("production").is_some());
 
-    // A new finding blocks, and is the only one the gate reports.
+    // A new finding (the same mistake in another class) blocks, and is the only one reported.
+    let provider = "src/Pyz/Zed/Greeting/GreetingDependencyProvider.php";
+    let text = std::fs::read_to_string(shop.repo.join(provider)).unwrap();
     shop.write(
         "src/Pyz/Zed/Greeting/GreetingFormDependencyProvider.php",
-        "<?php\n\nnamespace Pyz\\Zed\\Greeting;\n\nuse Spryker\\Zed\\Kernel\\AbstractBundleDependencyProvider;\nuse Spryker\\Zed\\Kernel\\Container;\n\nclass GreetingFormDependencyProvider extends AbstractBundleDependencyProvider\n{\n    public function provideBusinessLayerDependencies(Container $container): Container\n    {\n        $container->set('GREETING_FORMS', function () {\n            return [new \\stdClass()];\n        });\n\n        return $container;\n    }\n}\n",
+        &text.replace(
+            "class GreetingDependencyProvider",
+            "class GreetingFormDependencyProvider",
+        ),
     );
     shop.commit("another inline list");
-    let output = shop.run(&[
-        "pipeline",
-        "run",
-        "--env",
-        "production",
-        "--approve",
-        "--quiet",
-    ]);
+    let output = deploy();
     assert_exit(&output, 1);
     let record = shop.record("production");
     assert_eq!(record["gate"]["verdict"], "blocked");
