@@ -102,12 +102,9 @@ pub fn run(args: &InitArgs) -> Outcome {
     }
     let mut out = output::stdout();
     for (path, text) in files {
+        let shown = shown_path(&path);
         if path.exists() && !args.force {
-            writeln!(
-                out,
-                "kept {} (it exists; --force overwrites it)",
-                path.display()
-            );
+            writeln!(out, "kept {shown} (it exists; --force overwrites it)");
             continue;
         }
         let written = path
@@ -119,7 +116,7 @@ pub fn run(args: &InitArgs) -> Outcome {
             print_error(&format!("cannot write: {error}"), None);
             return Outcome::Failed;
         }
-        writeln!(out, "wrote {}", path.display());
+        writeln!(out, "wrote {shown}");
     }
     out.flush();
     if survey.forge.is_none() {
@@ -129,6 +126,19 @@ pub fn run(args: &InitArgs) -> Outcome {
         anstream::eprintln!("hint: run `upkeep init --forge github` or `--forge gitlab`");
     }
     Outcome::Success
+}
+
+/// `path` as the user would type it: relative to the working directory when it is below it
+/// (the repository's root is found canonical, the project's paths are as given).
+fn shown_path(path: &Path) -> String {
+    let below_cwd = std::env::current_dir()
+        .and_then(fs_err::canonicalize)
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf));
+    below_cwd
+        .unwrap_or_else(|| path.to_path_buf())
+        .display()
+        .to_string()
 }
 
 /// The template with the survey's values. Only our own `{{name}}` placeholders are replaced:
