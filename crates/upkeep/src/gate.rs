@@ -223,7 +223,7 @@ fn colored_stdout(when: ColorWhen) -> bool {
 
 /// The reports of a run with where each goes: `--format` as given (text when none), the one
 /// without a path going to `--output` if given. `Err` says why the combination is unusable.
-fn report_targets(args: &GateArgs) -> Result<Vec<ReportTarget>, String> {
+fn report_targets(args: &GateArgs) -> Result<Vec<ReportTarget>, (String, &'static str)> {
     let mut targets = args.formats.clone();
     if targets.is_empty() {
         targets.push(ReportTarget {
@@ -237,17 +237,23 @@ fn report_targets(args: &GateArgs) -> Result<Vec<ReportTarget>, String> {
         .map(|target| target.format.name())
         .collect();
     if to_stdout.len() > 1 {
-        return Err(format!(
-            "{} formats would go to standard output ({}); at most one can",
-            to_stdout.len(),
-            to_stdout.join(", ")
+        return Err((
+            format!(
+                "{} formats would go to standard output ({}); at most one can",
+                to_stdout.len(),
+                to_stdout.join(", ")
+            ),
+            "give the others a file: `--format github --format sarif=upkeep.sarif`",
         ));
     }
     if let Some(output) = &args.output {
         let Some(target) = targets.iter_mut().find(|target| target.path.is_none()) else {
-            return Err(format!(
-                "`--output {}` has no report to take: every `--format` names its file",
-                output.display()
+            return Err((
+                format!(
+                    "`--output {}` has no report to take: every `--format` names its file",
+                    output.display()
+                ),
+                "drop `--output`, or give one `--format` without `=PATH`",
             ));
         };
         target.path = Some(output.clone());
@@ -329,11 +335,8 @@ fn gate_options(args: &GateArgs) -> Option<GateOptions> {
 pub fn run(args: &GateArgs) -> Outcome {
     let targets = match report_targets(args) {
         Ok(targets) => targets,
-        Err(message) => {
-            print_error(
-                &message,
-                Some("give the others a file: `--format github --format sarif=upkeep.sarif`"),
-            );
+        Err((message, hint)) => {
+            print_error(&message, Some(hint));
             return Outcome::Failed;
         }
     };

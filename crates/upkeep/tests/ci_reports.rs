@@ -256,7 +256,10 @@ fn at_most_one_format_goes_to_standard_output() {
         "{}",
         stderr(&output)
     );
-    assert_contains(&stderr(&output), "hint: ");
+    assert_contains(
+        &stderr(&output),
+        "hint: give the others a file: `--format github --format sarif=upkeep.sarif`",
+    );
 
     let output = run(
         &repository.root,
@@ -271,6 +274,10 @@ fn at_most_one_format_goes_to_standard_output() {
     );
     assert_exit(&output, 2);
     assert_contains(&stderr(&output), "`--output b.txt` has no report to take");
+    assert_contains(
+        &stderr(&output),
+        "hint: drop `--output`, or give one `--format` without `=PATH`",
+    );
 
     for bad in ["sarif=", "yaml=report.yml"] {
         let output = run(&repository.root, &["gate", "shop", "--format", bad]);
