@@ -20,8 +20,9 @@ use crate::finding::{Finding, Location, Severity};
 use crate::inputs::{GateInputs, NpmAudit};
 use crate::manifests::ProjectManifests;
 use crate::registry::{self, UnknownRule};
+use crate::repository::SourceRoot;
 use crate::rule::{Notice, PhpFile, ProjectScope, Rule, RuleMeta, Sink};
-use crate::rules::syntax::parse_error;
+use crate::rules::syntax::{parse_error, unmatched_suppression};
 use crate::settings::GateSettings;
 use crate::suppress::Suppressions;
 
@@ -40,8 +41,11 @@ pub struct GateOptions {
     /// Directory of the incremental cache (`--cache-dir`, by default `<root>/.upkeep/cache`);
     /// `None` parses every file.
     pub cache_dir: Option<PathBuf>,
-    /// Report only the findings this baseline file does not list (`--baseline`).
+    /// Report only the findings this baseline file does not list (`--baseline`); without it,
+    /// the `baseline` of `upkeep.toml`'s `[gate]`, if any.
     pub baseline: Option<PathBuf>,
+    /// Apply no baseline, not even `upkeep.toml`'s (`--no-baseline`, `--generate-baseline`).
+    pub skip_config_baseline: bool,
     /// Report only findings in files changed since this git revision (`--changed-since`).
     pub changed_since: Option<String>,
     /// An older vendor directory to compare the current core with (`--compare-core`): the
@@ -129,6 +133,9 @@ pub struct GateReport {
     pub baseline: Option<BaselineSummary>,
     /// What changed in the core classes the project builds on, with `--compare-core`.
     pub core_changes: Option<CoreComparison>,
+    /// The repository the project is in, for the CI formats' paths; `None` for a report
+    /// built by hand (paths then stay relative to the project).
+    pub source_root: Option<SourceRoot>,
 }
 
 impl GateReport {
@@ -280,11 +287,20 @@ pub fn run(options: &GateOptions) -> Result<GateReport, GateError> {
     let config = ProjectConfig::read(&options.root, options.config_file.as_deref())?;
     let selection = select(options, &config)?;
     // Read before the long work, so a bad baseline fails at once.
-    let baseline = options
-        .baseline
-        .as_deref()
-        .map(Baseline::read)
-        .transpose()?;
+    let configured = || {
+        let path = config.upkeep.gate.baseline.as_ref()?;
+        (!options.skip_config_baseline).then(|| options.root.join(path))
+    };
+    let baseline = match (&options.baseline, configured()) {
+        (Some(path), _) => Some(Baseline::read(path)?),
+        (None, Some(path)) => Some(Baseline::read(&path).map_err(|mut error| {
+            error
+                .message
+                .push_str(" (the `baseline` of `[gate]` in upkeep.toml)");
+            error
+        })?),
+        (None, None) => None,
+    };
     let (jobs, jobs_notice) = worker_threads(options.jobs);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
@@ -403,7 +419,7 @@ fn run_in_pool(
     // Vendor code is read as the core model only; it is never ours to report on.
     let mut findings = sink.findings;
     findings.retain(|finding| !finding.location.file.starts_with("vendor/"));
-    let findings = apply_suppressions(findings, &project);
+    let findings = apply_suppressions(findings, &project, selection);
     let mut findings = apply_configuration(findings, config, selection);
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     findings.dedup();
@@ -431,6 +447,7 @@ fn run_in_pool(
         duration: started.elapsed(),
         baseline: None,
         core_changes,
+        source_root: SourceRoot::of_project(&options.root),
     })
 }
 
@@ -566,15 +583,24 @@ fn check_php_files(
 }
 
 /// Drops findings that an in-code annotation suppresses (see `suppress.rs`). Done once for all
-/// findings, so project-wide rules (e.g. `dead-code`) honour the annotations too.
-fn apply_suppressions(findings: Vec<Finding>, project: &LoadedProject) -> Vec<Finding> {
+/// findings, so project-wide rules (e.g. `dead-code`) honour the annotations too. When
+/// `unmatched-suppression` runs, adds its findings: pragmas that name no rule, or that
+/// suppressed nothing of a rule that ran.
+fn apply_suppressions(
+    findings: Vec<Finding>,
+    project: &LoadedProject,
+    selection: &Selection,
+) -> Vec<Finding> {
+    // Only files with a suppression matter: most have none.
     let mut classes_by_path: HashMap<String, Vec<&upkeep_php::ClassLike>> = HashMap::new();
     for class in project.index.project_classes() {
-        let path = relative_path(&project.index.file(class.file).path);
-        classes_by_path.entry(path).or_default().push(class);
+        if Suppressions::any_in(class) {
+            let path = relative_path(&project.index.file(class.file).path);
+            classes_by_path.entry(path).or_default().push(class);
+        }
     }
     let mut suppressions_by_path: HashMap<&str, Suppressions> = HashMap::new();
-    findings
+    let mut kept: Vec<Finding> = findings
         .into_iter()
         .filter(|finding| {
             let Some((path, classes)) = classes_by_path.get_key_value(&finding.location.file)
@@ -586,7 +612,32 @@ fn apply_suppressions(findings: Vec<Finding>, project: &LoadedProject) -> Vec<Fi
                 .or_insert_with(|| Suppressions::of_classes(classes.iter().copied()));
             !suppressions.is_suppressed(finding)
         })
-        .collect()
+        .collect();
+    let ran: Vec<&str> = selection
+        .rules
+        .iter()
+        .map(|rule| rule.meta().name)
+        .collect();
+    if !ran.contains(&unmatched_suppression::META.name) {
+        return kept;
+    }
+    for (path, classes) in &classes_by_path {
+        let suppressions = suppressions_by_path
+            .entry(path.as_str())
+            .or_insert_with(|| Suppressions::of_classes(classes.iter().copied()));
+        let Some(source) = classes.first().and_then(|class| project.source(class.file)) else {
+            continue;
+        };
+        for unmatched in suppressions.unmatched(&ran) {
+            kept.push(unmatched_suppression::finding(
+                path,
+                &source.text,
+                &source.lines,
+                &unmatched,
+            ));
+        }
+    }
+    kept
 }
 
 /// Applies `tooling.yml` ignores and severity overrides.

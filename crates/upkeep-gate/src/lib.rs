@@ -25,6 +25,7 @@ pub mod inputs;
 pub mod manifests;
 pub mod registry;
 pub mod report;
+pub mod repository;
 pub mod rule;
 pub mod rules;
 pub mod settings;

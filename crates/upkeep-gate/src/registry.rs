@@ -6,6 +6,7 @@ use crate::rules;
 /// Every rule, in documentation order.
 pub static RULES: &[&dyn Rule] = &[
     &rules::syntax::parse_error::ParseError,
+    &rules::syntax::unmatched_suppression::UnmatchedSuppression,
     &rules::dependency_provider::dependency_provider_additional_logic::DependencyProviderAdditionalLogic,
     &rules::dependency_provider::container_set_returns_array::ContainerSetReturnsArray,
     &rules::dependency_provider::multidimensional_plugin_array::MultidimensionalPluginArray,
@@ -37,6 +38,15 @@ pub static RULES: &[&dyn Rule] = &[
     &rules::core_compatibility::deprecated_core_usage::DeprecatedCoreUsage,
     &rules::core_compatibility::core_signature_mismatch::CoreSignatureMismatch,
 ];
+
+/// The rules whose findings can come with an automatic fix (`upkeep gate --fix`, `--diff`).
+/// A test runs every rule's bad example and checks this list against the fixes it produces.
+const FIXABLE: &[&str] = &["not-unique-constant", "not-unique-method"];
+
+/// Whether findings of `rule` can come with an automatic fix.
+pub fn is_fixable(rule: &RuleMeta) -> bool {
+    FIXABLE.contains(&rule.name)
+}
 
 pub fn all() -> impl Iterator<Item = &'static dyn Rule> {
     RULES.iter().copied()

@@ -18,7 +18,7 @@ use crate::settings::GateSettings;
 /// Groups of rules; a category decides the default severity of its rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Category {
-    /// Files that cannot be read as PHP, XML, JSON or YAML.
+    /// Files that cannot be read as PHP, XML, JSON or YAML, and suppressions that do not apply.
     Syntax,
     /// Spryker's dependency-provider rules (section A of the spec).
     DependencyProvider,

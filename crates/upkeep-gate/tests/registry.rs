@@ -62,7 +62,7 @@ fn every_rule_is_documented_with_the_fixed_headings() {
     }
 }
 
-fn findings_of_example(rule: &str, files: &[(&str, &str)]) -> Vec<String> {
+fn report_of_example(rule: &str, files: &[(&str, &str)]) -> upkeep_gate::GateReport {
     let project = tempfile::tempdir().unwrap();
     for (path, content) in files {
         let full = project.path().join(path);
@@ -75,8 +75,11 @@ fn findings_of_example(rule: &str, files: &[(&str, &str)]) -> Vec<String> {
         jobs: 1,
         ..GateOptions::default()
     };
-    let report = run(&options).unwrap_or_else(|error| panic!("{rule}: {error}"));
-    report
+    run(&options).unwrap_or_else(|error| panic!("{rule}: {error}"))
+}
+
+fn findings_of_example(rule: &str, files: &[(&str, &str)]) -> Vec<String> {
+    report_of_example(rule, files)
         .findings
         .iter()
         .map(|finding| format!("{}: {}", finding.rule.name, finding.message))
@@ -100,4 +103,28 @@ fn bad_examples_fire_and_good_examples_do_not() {
             meta.name
         );
     }
+}
+
+/// `upkeep rules --format json` says which rules are fixable from the registry's list: a rule
+/// whose bad example gets a fix must be on it, and one on it must fix its bad example.
+#[test]
+fn the_fixable_rules_are_those_whose_bad_example_gets_a_fix() {
+    let mut fixed = Vec::new();
+    for rule in registry::all() {
+        let meta = rule.meta();
+        let report = report_of_example(meta.name, meta.bad_example.files);
+        let has_fix = report.findings.iter().any(|finding| finding.fix.is_some());
+        assert_eq!(
+            has_fix,
+            registry::is_fixable(meta),
+            "{}: its bad example {} a fix, but the registry says {}",
+            meta.name,
+            if has_fix { "gets" } else { "gets no" },
+            registry::is_fixable(meta)
+        );
+        if has_fix {
+            fixed.push(meta.name);
+        }
+    }
+    assert!(fixed.contains(&"not-unique-constant"), "{fixed:?}");
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use upkeep_gate::report::{Format, RenderOptions, fingerprints, render};
+use upkeep_gate::repository::SourceRoot;
 use upkeep_gate::rule::{Example, Notice};
 use upkeep_gate::{
     Category, FileCounts, Finding, GateOptions, GateReport, Location, Rule, RuleMeta, Severity,
@@ -164,6 +165,7 @@ fn report_of(mut findings: Vec<Finding>, notices: Vec<Notice>) -> GateReport {
         duration: Duration::from_millis(1_234),
         baseline: None,
         core_changes: None,
+        source_root: None,
     }
 }
 
@@ -438,6 +440,7 @@ fn sarif_is_valid_against_the_official_schema() {
         ("clean", clean_report()),
         ("every registered rule", every_rule),
         ("relative root", relative_root),
+        ("in a repository", in_a_repository()),
     ] {
         let sarif = json_of(&rendered(&report, Format::Sarif));
         let errors = schema_errors(&validator, &sarif);
@@ -715,7 +718,7 @@ fn attribute<'a>(node: roxmltree::Node<'a, '_>, name: &str) -> &'a str {
 }
 
 #[test]
-fn junit_counts_rules_as_tests_and_errors_as_failures() {
+fn junit_has_a_test_case_per_finding_and_per_clean_rule() {
     let report = sample_report();
     let xml = rendered(&report, Format::Junit);
     let document = roxmltree::Document::parse(&xml).unwrap();
@@ -724,24 +727,47 @@ fn junit_counts_rules_as_tests_and_errors_as_failures() {
         .find(|node| node.has_tag_name("testsuite"))
         .unwrap();
     assert_eq!(attribute(suite, "name"), "upkeep gate");
-    // Five rules ran; three have errors (php-version only warns, spryker-dev-package is clean).
-    assert_eq!(attribute(suite, "tests"), "5");
-    assert_eq!(attribute(suite, "failures"), "3");
+    // Six findings (four errors) and one rule that found nothing (spryker-dev-package).
+    assert_eq!(attribute(suite, "tests"), "7");
+    assert_eq!(attribute(suite, "failures"), "4");
     assert_eq!(attribute(suite, "time"), "1.234");
     let cases: Vec<_> = suite
         .children()
         .filter(|node| node.has_tag_name("testcase"))
         .collect();
-    let names: Vec<&str> = cases.iter().map(|case| attribute(*case, "name")).collect();
+    let described: Vec<(&str, Option<&str>, Option<&str>)> = cases
+        .iter()
+        .map(|case| {
+            (
+                attribute(*case, "classname"),
+                case.attribute("file"),
+                case.attribute("line"),
+            )
+        })
+        .collect();
     assert_eq!(
-        names,
+        described,
         [
-            "parse-error",
-            "dependency-provider-additional-logic",
-            "container-set-returns-array",
-            "spryker-dev-package",
-            "php-version"
+            ("upkeep.parse-error", Some(TRANSFER_PATH), Some("3")),
+            ("upkeep.parse-error", Some(FACADE_PATH), Some("5")),
+            (
+                "upkeep.dependency-provider-additional-logic",
+                Some(PROVIDER_PATH),
+                Some("9")
+            ),
+            (
+                "upkeep.container-set-returns-array",
+                Some(PROVIDER_PATH),
+                Some("11")
+            ),
+            ("upkeep.php-version", Some("composer.json"), Some("3")),
+            ("upkeep.php-version", Some("deploy.yml"), Some("1")),
+            ("upkeep.spryker-dev-package", None, None),
         ]
+    );
+    assert_eq!(
+        attribute(cases[2], "name"),
+        format!("dependency-provider-additional-logic at {PROVIDER_PATH}:9:7")
     );
     let failures = |case: roxmltree::Node| -> Vec<String> {
         case.children()
@@ -751,12 +777,9 @@ fn junit_counts_rules_as_tests_and_errors_as_failures() {
     };
     assert_eq!(
         failures(cases[0]),
-        [
-            "malformed XML: unescaped \"&\" in <property name=\"a&b\">; write \"&amp;\"",
-            "PHP syntax error: unexpected token `{`, expected `)`",
-        ]
+        ["malformed XML: unescaped \"&\" in <property name=\"a&b\">; write \"&amp;\""]
     );
-    let logic_failure = cases[1]
+    let logic_failure = cases[2]
         .children()
         .find(|node| node.has_tag_name("failure"))
         .unwrap();
@@ -767,15 +790,17 @@ fn junit_counts_rules_as_tests_and_errors_as_failures() {
         "{:?}",
         logic_failure.text()
     );
-    assert!(failures(cases[3]).is_empty());
-    assert!(failures(cases[4]).is_empty());
-    let warnings = cases[4]
+    // Warnings pass, with the warning in the case's output.
+    for case in &cases[4..] {
+        assert!(failures(*case).is_empty());
+    }
+    let warning = cases[5]
         .children()
         .find(|node| node.has_tag_name("system-out"))
         .unwrap()
         .text()
         .unwrap();
-    assert!(warnings.contains("warning: deploy.yml:1:1: the image `spryker/php:8.1` and `require.php` disagree,\nsee composer.json"));
+    assert!(warning.starts_with("warning: deploy.yml:1:1: the image `spryker/php:8.1` and `require.php` disagree,\nsee composer.json"), "{warning}");
 
     let clean = rendered(&clean_report(), Format::Junit);
     let clean = roxmltree::Document::parse(&clean).unwrap();
@@ -785,6 +810,69 @@ fn junit_counts_rules_as_tests_and_errors_as_failures() {
         .unwrap();
     assert_eq!(attribute(suite, "tests"), "5");
     assert_eq!(attribute(suite, "failures"), "0");
+}
+
+/// The sample report of a project in `shop/` of the repository at `/srv/repo`.
+fn in_a_repository() -> GateReport {
+    GateReport {
+        root: PathBuf::from("/srv/repo/shop"),
+        source_root: Some(SourceRoot {
+            dir: PathBuf::from("/srv/repo"),
+            prefix: "shop/".to_string(),
+        }),
+        ..sample_report()
+    }
+}
+
+#[test]
+fn ci_formats_name_files_from_the_repository_root_and_text_and_json_from_the_project() {
+    let report = in_a_repository();
+    let sarif = json_of(&rendered(&report, Format::Sarif));
+    let run = &sarif["runs"][0];
+    assert_eq!(
+        run["originalUriBaseIds"]["%SRCROOT%"]["uri"],
+        "file:///srv/repo/"
+    );
+    let uris: Vec<&str> = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|result| {
+            result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert!(uris.iter().all(|uri| uri.starts_with("shop/")), "{uris:?}");
+    assert!(uris.contains(&"shop/composer.json"), "{uris:?}");
+
+    let gitlab = json_of(&rendered(&report, Format::Gitlab));
+    assert_eq!(gitlab[0]["location"]["path"], "shop/composer.json");
+    let github = rendered(&report, Format::Github);
+    assert!(
+        github.contains(&format!("::error file=shop/{PROVIDER_PATH},line=9,")),
+        "{github}"
+    );
+    let checkstyle = rendered(&report, Format::Checkstyle);
+    assert!(
+        checkstyle.contains("<file name=\"shop/composer.json\">"),
+        "{checkstyle}"
+    );
+    let junit = rendered(&report, Format::Junit);
+    assert!(
+        junit.contains(&format!("file=\"shop/{FACADE_PATH}\"")),
+        "{junit}"
+    );
+    // The fingerprints do not move with the checkout.
+    assert_eq!(fingerprints(&report), fingerprints(&sample_report()));
+
+    let text = rendered(&report, Format::Text);
+    assert!(
+        text.contains(&format!("  --> {PROVIDER_PATH}:9:7\n")),
+        "{text}"
+    );
+    let json = json_of(&rendered(&report, Format::Json));
+    assert_eq!(json["findings"][0]["file"], "composer.json");
 }
 
 #[test]

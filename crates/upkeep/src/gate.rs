@@ -7,6 +7,7 @@ use upkeep_gate::baseline::Baseline;
 use upkeep_gate::fix::FixPlan;
 use upkeep_gate::inputs::{GateInputs, NpmAudit};
 use upkeep_gate::report::{Format, RenderOptions, render};
+
 use upkeep_gate::{GateOptions, GateReport};
 use upkeep_hint::Hint as _;
 
@@ -20,13 +21,22 @@ pub struct GateArgs {
     #[arg(default_value = ".")]
     pub path: PathBuf,
 
-    /// Report format.
-    #[arg(long, default_value_t = Format::Text, value_parser = clap::builder::ValueParser::new(|value: &str| value.parse::<Format>()))]
-    pub format: Format,
+    /// Report format, and the file it goes to: `FORMAT` writes to standard output (or
+    /// `--output`), `FORMAT=PATH` to PATH. Repeat it for several reports from one run, e.g.
+    /// `--format github --format sarif=upkeep.sarif`; at most one goes to standard output.
+    /// Default: `text`.
+    #[arg(long = "format", value_name = "FORMAT[=PATH]", value_parser = ReportTargetParser)]
+    pub formats: Vec<ReportTarget>,
 
-    /// Write the report to this file instead of standard output.
+    /// Write the report of the `--format` without a path to this file instead of standard
+    /// output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// Colour the text report on standard output: `auto` when it is a terminal, or when
+    /// `FORCE_COLOR` is set (as in CI logs that show colours); `NO_COLOR` turns it off.
+    #[arg(long, value_name = "WHEN", default_value_t = ColorWhen::Auto, value_enum)]
+    pub color: ColorWhen,
 
     /// Run only these rules (names, Spryker ids or categories; comma-separated or repeated).
     #[arg(long, value_delimiter = ',', value_name = "RULES")]
@@ -66,6 +76,10 @@ pub struct GateArgs {
     /// Baseline entries that no longer occur are listed as fixed; they do not fail the gate.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+
+    /// Apply no baseline, not even the `baseline` of `upkeep.toml`: report every finding.
+    #[arg(long, conflicts_with = "baseline")]
+    pub no_baseline: bool,
 
     /// Write today's findings to FILE as a baseline (JSON: file, rule, message and count, no
     /// line numbers) instead of a report. Always exits with 0 once the file is written.
@@ -111,6 +125,140 @@ pub struct GateArgs {
     /// `npm-advisory` rule.
     #[arg(long, value_name = "FILE")]
     pub npm_audit_report: Option<PathBuf>,
+}
+
+/// A report to write: its format, and its file (`None`: standard output, or `--output`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportTarget {
+    pub format: Format,
+    pub path: Option<PathBuf>,
+}
+
+/// Parses `FORMAT[=PATH]`, and lists the formats (with what each is for) in `--help`.
+#[derive(Debug, Clone, Copy)]
+struct ReportTargetParser;
+
+impl clap::builder::TypedValueParser for ReportTargetParser {
+    type Value = ReportTarget;
+
+    fn parse_ref(
+        &self,
+        command: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<ReportTarget, clap::Error> {
+        let invalid = |message: String| {
+            clap::Error::raw(
+                clap::error::ErrorKind::InvalidValue,
+                format!("invalid value for '--format <FORMAT[=PATH]>': {message}\n"),
+            )
+            .with_cmd(command)
+        };
+        let text = value
+            .to_str()
+            .ok_or_else(|| invalid(format!("{} is not UTF-8", value.to_string_lossy())))?;
+        let (name, path) = match text.split_once('=') {
+            Some((name, path)) => (name, Some(path)),
+            None => (text, None),
+        };
+        let format = name.parse::<Format>().map_err(invalid)?;
+        if path == Some("") {
+            return Err(invalid(format!(
+                "`{text}` names no file: write `{name}` for standard output or `{name}=PATH`"
+            )));
+        }
+        Ok(ReportTarget {
+            format,
+            path: path.map(PathBuf::from),
+        })
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(Format::ALL.iter().map(|format| {
+            clap::builder::PossibleValue::new(format.name()).help(format.description())
+        })))
+    }
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+impl std::fmt::Display for ColorWhen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Auto => "auto",
+            Self::Always => "always",
+            Self::Never => "never",
+        })
+    }
+}
+
+/// Whether the text report on standard output is coloured: `--color always|never`; else
+/// `NO_COLOR` (any non-empty value) turns it off, `FORCE_COLOR` (non-empty, not `0`) on —
+/// CI runners such as GitHub Actions show colours but give no terminal — and otherwise
+/// colours go to a terminal only (anstream's rules, which also honour `CLICOLOR_FORCE`).
+fn colored_stdout(when: ColorWhen) -> bool {
+    let set = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty());
+    match when {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto if set("NO_COLOR").is_some() => false,
+        ColorWhen::Auto
+            if set("FORCE_COLOR").is_some_and(|value| value != "0" && value != "false") =>
+        {
+            true
+        }
+        ColorWhen::Auto => {
+            anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
+        }
+    }
+}
+
+/// The reports of a run with where each goes: `--format` as given (text when none), the one
+/// without a path going to `--output` if given. `Err` says why the combination is unusable.
+fn report_targets(args: &GateArgs) -> Result<Vec<ReportTarget>, (String, &'static str)> {
+    let mut targets = args.formats.clone();
+    if targets.is_empty() {
+        targets.push(ReportTarget {
+            format: Format::Text,
+            path: None,
+        });
+    }
+    let to_stdout: Vec<&str> = targets
+        .iter()
+        .filter(|target| target.path.is_none())
+        .map(|target| target.format.name())
+        .collect();
+    if to_stdout.len() > 1 {
+        return Err((
+            format!(
+                "{} formats would go to standard output ({}); at most one can",
+                to_stdout.len(),
+                to_stdout.join(", ")
+            ),
+            "give the others a file: `--format github --format sarif=upkeep.sarif`",
+        ));
+    }
+    if let Some(output) = &args.output {
+        let Some(target) = targets.iter_mut().find(|target| target.path.is_none()) else {
+            return Err((
+                format!(
+                    "`--output {}` has no report to take: every `--format` names its file",
+                    output.display()
+                ),
+                "drop `--output`, or give one `--format` without `=PATH`",
+            ));
+        };
+        target.path = Some(output.clone());
+    }
+    Ok(targets)
 }
 
 /// `--no-cache`, else `--cache-dir`, else `UPKEEP_CACHE_DIR`, else `<PATH>/.upkeep/cache`.
@@ -176,6 +324,8 @@ fn gate_options(args: &GateArgs) -> Option<GateOptions> {
         config_file: args.config.clone(),
         cache_dir: cache_dir(args),
         baseline: args.baseline.clone(),
+        // A new baseline holds every finding, whatever the old one accepted.
+        skip_config_baseline: args.no_baseline || args.generate_baseline.is_some(),
         changed_since: args.changed_since.clone(),
         compare_core: args.compare_core.clone(),
         inputs,
@@ -183,6 +333,13 @@ fn gate_options(args: &GateArgs) -> Option<GateOptions> {
 }
 
 pub fn run(args: &GateArgs) -> Outcome {
+    let targets = match report_targets(args) {
+        Ok(targets) => targets,
+        Err((message, hint)) => {
+            print_error(&message, Some(hint));
+            return Outcome::Failed;
+        }
+    };
     let Some(options) = gate_options(args) else {
         return Outcome::Failed;
     };
@@ -206,7 +363,7 @@ pub fn run(args: &GateArgs) -> Outcome {
                 counted(plan.files.len(), "file")
             );
         }
-        if args.output.is_none() {
+        if targets.iter().all(|target| target.path.is_none()) {
             return exit_status(&report, args);
         }
     }
@@ -241,20 +398,28 @@ pub fn run(args: &GateArgs) -> Outcome {
             report = again;
         }
     }
-    let color = args.output.is_none()
-        && anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never;
-    let rendered = render(&report, args.format, &RenderOptions { color });
-    match &args.output {
-        Some(path) => {
-            if let Err(error) = std::fs::write(path, rendered.as_bytes()) {
-                print_error(&format!("cannot write {}: {error}", path.display()), None);
-                return Outcome::Failed;
+    let color = colored_stdout(args.color);
+    let mut text_on_stdout = false;
+    for target in &targets {
+        match &target.path {
+            Some(path) => {
+                let rendered = render(&report, target.format, &RenderOptions { color: false });
+                if let Err(error) = fs_err::write(path, rendered.as_bytes()) {
+                    print_error(&format!("cannot write the report: {error}"), None);
+                    return Outcome::Failed;
+                }
+            }
+            // `--diff` has standard output for itself.
+            None if args.diff => {}
+            None => {
+                text_on_stdout = target.format == Format::Text;
+                let rendered = render(&report, target.format, &RenderOptions { color });
+                output::stdout().write_bytes(rendered.as_bytes());
             }
         }
-        None => output::stdout().write_bytes(rendered.as_bytes()),
     }
     // The text report shows notices itself; machine formats keep them out of their data.
-    if args.format != Format::Text || args.output.is_some() {
+    if !text_on_stdout {
         for notice in &report.notices {
             anstream::eprintln!("note: {}", notice.message);
         }

@@ -4,6 +4,7 @@
 
 mod agent;
 mod gate;
+mod init;
 mod manifests;
 mod output;
 mod pipeline;
@@ -38,6 +39,10 @@ enum Command {
     Gate(Box<gate::GateArgs>),
     /// List the gate's rules, or show one rule's documentation.
     Rules(rules::RulesArgs),
+    /// Set up upkeep in a Spryker project: `upkeep.yml`, a deploy file skeleton if it has
+    /// none, and the CI file of its forge (a GitHub Actions workflow or `.gitlab-ci.yml`).
+    /// Existing files are kept unless `--force` is given.
+    Init(init::InitArgs),
     /// Plan or run an environment's main pipeline (Build → Quality gate → Approval →
     /// Deployment), or read the logs of a run. Environments are declared in upkeep.yml.
     Pipeline(pipeline::PipelineArgs),
@@ -96,6 +101,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Gate(args) => gate::run(&args),
         Command::Rules(args) => rules::run(&args),
+        Command::Init(args) => init::run(&args),
         Command::Pipeline(args) => pipeline::run(&args),
         Command::Build(args) => pipeline::run_build(&args),
         Command::Deploy(args) => pipeline::run_deploy(&args),

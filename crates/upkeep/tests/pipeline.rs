@@ -2013,3 +2013,56 @@ fn a_failed_push_fails_the_build_and_deploys_nothing() {
         stderr(&missing)
     );
 }
+
+/// Issue 14, item 8: the Quality gate step reads `upkeep.toml` as `upkeep gate` does, so a
+/// baseline named there makes a blocking gate block on new findings only.
+#[test]
+fn a_baseline_in_upkeep_toml_blocks_the_pipeline_on_new_findings_only() {
+    let shop = Shop::new();
+    commit_gate_error(&shop);
+    let output = shop.run(&["gate", ".", "--generate-baseline", "upkeep-baseline.json"]);
+    assert_exit(&output, 0);
+    shop.edit(
+        "upkeep.toml",
+        &[("[gate]\n", "[gate]\nbaseline = \"upkeep-baseline.json\"\n")],
+    );
+    shop.commit("baseline the known findings");
+    let deploy = || {
+        shop.run(&[
+            "pipeline",
+            "run",
+            "--env",
+            "production",
+            "--approve",
+            "--quiet",
+        ])
+    };
+    let output = deploy();
+    assert_exit(&output, 0);
+    let record = shop.record("production");
+    assert_eq!(record["gate"]["passed"], true);
+    assert_eq!(record["gate"]["findings"], 0);
+    assert!(shop.current_release("production").is_some());
+
+    // A new finding (the same mistake in another class) blocks, and is the only one reported.
+    let provider = "src/Pyz/Zed/Greeting/GreetingDependencyProvider.php";
+    let text = std::fs::read_to_string(shop.repo.join(provider)).unwrap();
+    shop.write(
+        "src/Pyz/Zed/Greeting/GreetingFormDependencyProvider.php",
+        &text.replace(
+            "class GreetingDependencyProvider",
+            "class GreetingFormDependencyProvider",
+        ),
+    );
+    shop.commit("another inline list");
+    let output = deploy();
+    assert_exit(&output, 1);
+    let record = shop.record("production");
+    assert_eq!(record["gate"]["verdict"], "blocked");
+    assert_eq!(record["gate"]["findings"], 1);
+    assert!(
+        stderr(&output).contains("GreetingFormDependencyProvider.php"),
+        "{}",
+        stderr(&output)
+    );
+}

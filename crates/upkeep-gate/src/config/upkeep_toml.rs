@@ -10,6 +10,7 @@
 //! npm-audit-report = "npm-audit.json"              # a saved `npm audit --json`: turns npm-advisory on
 //! minimum-versions = "upkeep/minimum-versions.toml" # replaces the shipped minimum-version table
 //! discouraged-packages = "upkeep/discouraged.toml"  # replaces the shipped discouraged-package list
+//! baseline = "upkeep-baseline.json"                # report only what it does not list
 //!
 //! [gate.severity]
 //! discouraged-package = "warning"                  # error | warning
@@ -46,6 +47,9 @@ pub struct GateSection {
     pub npm_audit_report: Option<PathBuf>,
     pub minimum_versions: Option<PathBuf>,
     pub discouraged_packages: Option<PathBuf>,
+    /// A baseline file (relative to the project root), applied to every run that does not
+    /// name its own: the CLI's and the pipeline's gate step block on new findings only.
+    pub baseline: Option<PathBuf>,
     #[serde(default)]
     pub severity: BTreeMap<String, Severity>,
 }

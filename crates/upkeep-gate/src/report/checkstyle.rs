@@ -12,22 +12,22 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::xml;
+use super::{ci_path, xml};
 use crate::engine::GateReport;
 use crate::finding::Finding;
 
 pub fn render(report: &GateReport) -> String {
-    let mut by_file: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
+    let mut by_file: BTreeMap<String, Vec<&Finding>> = BTreeMap::new();
     for finding in &report.findings {
         by_file
-            .entry(finding.location.file.as_str())
+            .entry(ci_path(report, &finding.location.file))
             .or_default()
             .push(finding);
     }
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     out.push_str("<checkstyle version=\"4.3\">\n");
     for (file, findings) in by_file {
-        let _ = writeln!(out, "  <file name=\"{}\">", xml::attribute(file));
+        let _ = writeln!(out, "  <file name=\"{}\">", xml::attribute(&file));
         for finding in findings {
             let _ = writeln!(
                 out,

@@ -7,7 +7,7 @@
 
 use std::fmt::Write;
 
-use super::{is_whole_file, summary_line};
+use super::{ci_path, is_whole_file, summary_line};
 use crate::engine::GateReport;
 use crate::finding::Severity;
 
@@ -50,7 +50,7 @@ pub fn render(report: &GateReport) -> String {
         let _ = writeln!(
             out,
             "::{command} file={}{position},title={}::{}",
-            escape_property(&location.file),
+            escape_property(&ci_path(report, &location.file)),
             escape_property(finding.rule.name),
             escape_data(&format!(
                 "{}\nguideline: {}",

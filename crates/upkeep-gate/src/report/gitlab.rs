@@ -11,7 +11,7 @@
 
 use serde_json::{Value, json};
 
-use super::fingerprints;
+use super::{ci_path, fingerprints};
 use crate::engine::GateReport;
 use crate::finding::Severity;
 
@@ -37,7 +37,7 @@ pub fn render(report: &GateReport) -> String {
                 "fingerprint": fingerprint,
                 "severity": gitlab_severity(finding.severity),
                 "location": {
-                    "path": location.file,
+                    "path": ci_path(report, &location.file),
                     "lines": {
                         "begin": location.start.line,
                         "end": location.end.line.max(location.start.line),

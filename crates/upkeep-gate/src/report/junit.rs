@@ -1,85 +1,98 @@
 //! `JUnit` XML, for CIs that show test results (GitLab, Jenkins, Azure DevOps): one test suite
-//! `upkeep gate` with one test case per rule that ran. A rule's test case fails with one
-//! `<failure>` per error finding; its warnings, which do not fail the gate, are listed in the
-//! test case's `<system-out>` so the test stays green, as the exit code does. Notices about
-//! the run go to the suite's `<system-out>`.
+//! `upkeep gate` with one test case per finding, so a CI lists each one with its file (the
+//! `file` and `line` attributes, relative to the repository's root as the other CI formats
+//! are), and one passing test case per rule that ran and found nothing. An error finding's test
+//! case fails; a warning's passes, with the warning in its `<system-out>`, as the exit code
+//! does. Notices about the run go to the suite's `<system-out>`.
 
 use std::fmt::Write;
 
-use super::{rules_of, xml};
+use super::{ci_path, rules_of, xml};
 use crate::engine::GateReport;
 use crate::finding::{Finding, Severity};
 
-fn position(finding: &Finding) -> String {
+fn position(report: &GateReport, finding: &Finding) -> String {
     let location = &finding.location;
     format!(
         "{}:{}:{}",
-        location.file, location.start.line, location.start.column
+        ci_path(report, &location.file),
+        location.start.line,
+        location.start.column
     )
 }
 
 pub fn render(report: &GateReport) -> String {
     let rules = rules_of(report);
-    let failing = rules
+    let clean_rules: Vec<_> = rules
         .iter()
         .filter(|rule| {
-            report.findings.iter().any(|finding| {
-                finding.rule.name == rule.name && finding.severity == Severity::Error
-            })
+            !report
+                .findings
+                .iter()
+                .any(|finding| finding.rule.name == rule.name)
         })
+        .collect();
+    let failing = report
+        .findings
+        .iter()
+        .filter(|finding| finding.severity == Severity::Error)
         .count();
     let seconds = format!("{:.3}", report.duration.as_secs_f64());
     let counts = format!(
         "tests=\"{}\" failures=\"{failing}\" errors=\"0\" skipped=\"0\" time=\"{seconds}\"",
-        rules.len()
+        report.findings.len() + clean_rules.len()
     );
 
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(out, "<testsuites name=\"upkeep\" {counts}>");
     let _ = writeln!(out, "  <testsuite name=\"upkeep gate\" {counts}>");
-    for rule in rules {
-        let findings: Vec<&Finding> = report
+    for rule in &rules {
+        let findings = report
             .findings
             .iter()
-            .filter(|finding| finding.rule.name == rule.name)
-            .collect();
-        let head = format!(
-            "    <testcase name=\"{}\" classname=\"upkeep.{}\"",
-            xml::attribute(rule.name),
-            xml::attribute(rule.category.name())
-        );
-        if findings.is_empty() {
-            let _ = writeln!(out, "{head}/>");
-            continue;
-        }
-        let _ = writeln!(out, "{head}>");
-        for finding in findings
-            .iter()
-            .filter(|finding| finding.severity == Severity::Error)
-        {
+            .filter(|finding| finding.rule.name == rule.name);
+        for finding in findings {
+            let position = position(report, finding);
             let _ = writeln!(
                 out,
-                "      <failure type=\"{}\" message=\"{}\">{}: {}\nguideline: {}</failure>",
+                "    <testcase name=\"{}\" classname=\"upkeep.{}\" file=\"{}\" line=\"{}\">",
+                xml::attribute(&format!("{} at {position}", rule.name)),
                 xml::attribute(rule.name),
-                xml::attribute(&finding.message),
-                xml::text(&position(finding)),
-                xml::text(&finding.message),
-                xml::text(rule.guideline),
+                xml::attribute(&ci_path(report, &finding.location.file)),
+                finding.location.start.line,
             );
-        }
-        let warnings: Vec<String> = findings
-            .iter()
-            .filter(|finding| finding.severity == Severity::Warning)
-            .map(|finding| format!("warning: {}: {}", position(finding), finding.message))
-            .collect();
-        if !warnings.is_empty() {
-            let _ = writeln!(
-                out,
-                "      <system-out>{}</system-out>",
-                xml::text(&warnings.join("\n"))
+            let body = format!(
+                "{position}: {}\nguideline: {}",
+                finding.message, rule.guideline
             );
+            match finding.severity {
+                Severity::Error => {
+                    let _ = writeln!(
+                        out,
+                        "      <failure type=\"{}\" message=\"{}\">{}</failure>",
+                        xml::attribute(rule.name),
+                        xml::attribute(&finding.message),
+                        xml::text(&body),
+                    );
+                }
+                Severity::Warning => {
+                    let _ = writeln!(
+                        out,
+                        "      <system-out>{}</system-out>",
+                        xml::text(&format!("warning: {body}"))
+                    );
+                }
+            }
+            out.push_str("    </testcase>\n");
         }
-        out.push_str("    </testcase>\n");
+    }
+    for rule in clean_rules {
+        let _ = writeln!(
+            out,
+            "    <testcase name=\"{}\" classname=\"upkeep.{}\"/>",
+            xml::attribute(rule.name),
+            xml::attribute(rule.name)
+        );
     }
     if !report.notices.is_empty() {
         let notes: Vec<String> = report

@@ -31,7 +31,7 @@ pub enum Format {
     Sarif,
     /// GitLab Code Quality JSON, for merge-request widgets.
     Gitlab,
-    /// `JUnit` XML: one test case per rule.
+    /// `JUnit` XML: one test case per finding, and one per rule that found nothing.
     Junit,
     /// Checkstyle XML, for tools that read `PHP_CodeSniffer`'s and `PHPStan`'s reports.
     Checkstyle,
@@ -59,6 +59,21 @@ impl Format {
             Self::Junit => "junit",
             Self::Checkstyle => "checkstyle",
             Self::Github => "github",
+        }
+    }
+}
+
+impl Format {
+    /// One line on who reads the format, for `--help`.
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::Text => "for people: findings grouped by rule, with their source lines",
+            Self::Json => "upkeep's own JSON: findings, notices and a summary",
+            Self::Sarif => "SARIF 2.1.0, for GitHub code scanning and SARIF viewers",
+            Self::Gitlab => "GitLab Code Quality, for the merge-request widget",
+            Self::Junit => "JUnit XML, one test case per finding, for CI test reports",
+            Self::Checkstyle => "Checkstyle XML, as PHP_CodeSniffer and PHPStan write it",
+            Self::Github => "GitHub Actions annotations on the changed lines",
         }
     }
 }
@@ -120,6 +135,16 @@ fn rules_of(report: &GateReport) -> Vec<&'static RuleMeta> {
         }
     }
     rules
+}
+
+/// The path CIs resolve against their checkout: `file` (relative to the project) prefixed
+/// with the project's directory in its git repository (`shop/src/...`). The CI formats use
+/// it; `text` and `json` stay relative to the project, as the gate's own messages are.
+fn ci_path(report: &GateReport, file: &str) -> String {
+    report
+        .source_root
+        .as_ref()
+        .map_or_else(|| file.to_string(), |root| root.path_of(file))
 }
 
 /// True for a location that stands for a whole file (`Location::whole_file`: no source line,

@@ -3,8 +3,10 @@
 //! documentation and Spryker ids), and one result per finding.
 //!
 //! Columns count characters, as ours do (`columnKind: unicodeCodePoints`), and end columns are
-//! exclusive in both. File paths are relative to `%SRCROOT%`, the project root, so a report
-//! made in a CI container still points at the right files in a checkout elsewhere.
+//! exclusive in both. File paths are relative to `%SRCROOT%`, the root of the git repository
+//! the project is in (`shop/src/...` for a project in `shop/`), which GitHub code scanning
+//! resolves against its checkout; `originalUriBaseIds` says where that root was, so a viewer
+//! elsewhere can still map it.
 
 use std::fmt::Write;
 use std::path::Path;
@@ -12,7 +14,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use super::fingerprint::FINGERPRINT_VERSION;
-use super::{fingerprints, is_whole_file, rules_of};
+use super::{ci_path, fingerprints, is_whole_file, rules_of};
 use crate::engine::GateReport;
 use crate::finding::{Finding, Severity};
 use crate::rule::RuleMeta;
@@ -113,10 +115,10 @@ fn descriptor(rule: &RuleMeta) -> Value {
     })
 }
 
-fn physical_location(finding: &Finding) -> Value {
+fn physical_location(report: &GateReport, finding: &Finding) -> Value {
     let location = &finding.location;
     let artifact = json!({
-        "uri": encode_path(&location.file, b""),
+        "uri": encode_path(&ci_path(report, &location.file), b""),
         "uriBaseId": SRCROOT,
     });
     // No region is SARIF's way to say "the whole artifact".
@@ -153,7 +155,7 @@ pub fn render(report: &GateReport) -> String {
                 "ruleIndex": rule_index(finding.rule.name),
                 "level": level(finding.severity),
                 "message": {"text": finding.message},
-                "locations": [{"physicalLocation": physical_location(finding)}],
+                "locations": [{"physicalLocation": physical_location(report, finding)}],
                 "partialFingerprints": {FINGERPRINT_VERSION: fingerprint},
             })
         })
@@ -201,7 +203,11 @@ pub fn render(report: &GateReport) -> String {
         "columnKind": "unicodeCodePoints",
         "results": results,
     });
-    if let Some(uri) = root_uri(&report.root) {
+    let base = report
+        .source_root
+        .as_ref()
+        .map_or(report.root.as_path(), |root| root.dir.as_path());
+    if let Some(uri) = root_uri(base) {
         run["originalUriBaseIds"] = json!({SRCROOT: {"uri": uri}});
     }
     let log = json!({

@@ -1,21 +1,26 @@
-//! The text report, for people: each finding as
+//! The text report, for people. A real shop has hundreds of findings of a few rules, so the
+//! report starts with the count per rule (most first), then shows the findings grouped by rule
+//! in that order, the rule's guideline once above its group:
 //!
 //! ```text
+//! container-set-returns-array: 1 error
+//!   = guideline: https://docs.spryker.com/...
+//!
 //! error[container-set-returns-array]: the closure passed to `$container->set()` returns an array literal
 //!   --> src/Pyz/Zed/Product/ProductDependencyProvider.php:31:20
 //!    |
 //! 31 |             return [new FooPlugin()];
 //!    |                    ^^^^^^^^^^^^^^^^^
-//!    = guideline: https://docs.spryker.com/...
 //! ```
 //!
-//! then a summary line with the counts per rule and the files read.
+//! then notices and a summary line with the counts per rule and the files read.
 
 use std::fmt::Write;
 
 use crate::engine::GateReport;
 use crate::finding::{Finding, Severity};
-use crate::report::RenderOptions;
+use crate::report::{RenderOptions, plural};
+use crate::rule::RuleMeta;
 
 /// Tabs are shown as four spaces, so the marker lines up whatever the terminal's tab stops.
 const TAB: &str = "    ";
@@ -51,8 +56,21 @@ pub fn render(report: &GateReport, options: RenderOptions) -> String {
         color: options.color,
     };
     let mut out = String::new();
-    for finding in &report.findings {
-        render_finding(&mut out, finding, &style);
+    let groups = groups(report);
+    if groups.len() > 1 {
+        render_counts(&mut out, &groups, &style);
+    }
+    for group in &groups {
+        let _ = writeln!(
+            out,
+            "{}: {}",
+            style.paint("1", group.rule.name),
+            group.counts()
+        );
+        let _ = writeln!(out, "  = guideline: {}\n", group.rule.guideline);
+        for finding in &group.findings {
+            render_finding(&mut out, finding, &style);
+        }
     }
     if let Some(comparison) = &report.core_changes {
         comparison.render_text(&mut out);
@@ -117,9 +135,91 @@ fn render_finding(out: &mut String, finding: &Finding, style: &Style) {
             " ".repeat(start),
             style.paint(code, &"^".repeat(width))
         );
-        let _ = writeln!(out, "{gutter} = guideline: {}", finding.rule.guideline);
-    } else {
-        let _ = writeln!(out, "   = guideline: {}", finding.rule.guideline);
+    }
+    out.push('\n');
+}
+
+/// The findings of one rule, in report order.
+struct RuleGroup<'r> {
+    rule: &'static RuleMeta,
+    findings: Vec<&'r Finding>,
+}
+
+impl RuleGroup<'_> {
+    fn errors(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|finding| finding.severity == Severity::Error)
+            .count()
+    }
+
+    /// `2 errors`, `1 warning`, `1 error, 3 warnings`.
+    fn counts(&self) -> String {
+        let errors = self.errors();
+        let warnings = self.findings.len() - errors;
+        let mut parts = Vec::new();
+        if errors > 0 {
+            parts.push(plural(errors, "error"));
+        }
+        if warnings > 0 {
+            parts.push(plural(warnings, "warning"));
+        }
+        parts.join(", ")
+    }
+}
+
+/// The findings by rule: the rule with the most findings first, then by name.
+fn groups(report: &GateReport) -> Vec<RuleGroup<'_>> {
+    let mut groups: Vec<RuleGroup<'_>> = Vec::new();
+    for finding in &report.findings {
+        match groups
+            .iter_mut()
+            .find(|group| group.rule.name == finding.rule.name)
+        {
+            Some(group) => group.findings.push(finding),
+            None => groups.push(RuleGroup {
+                rule: finding.rule,
+                findings: vec![finding],
+            }),
+        }
+    }
+    groups.sort_by(|a, b| {
+        b.findings
+            .len()
+            .cmp(&a.findings.len())
+            .then_with(|| a.rule.name.cmp(b.rule.name))
+    });
+    groups
+}
+
+/// The count per rule before the findings, so a long report says first where its bulk is.
+fn render_counts(out: &mut String, groups: &[RuleGroup<'_>], style: &Style) {
+    let total: usize = groups.iter().map(|group| group.findings.len()).sum();
+    let width = groups
+        .iter()
+        .map(|group| group.findings.len().to_string().len())
+        .max()
+        .unwrap_or(1);
+    let name_width = groups
+        .iter()
+        .map(|group| group.rule.name.len())
+        .max()
+        .unwrap_or(0);
+    let _ = writeln!(out, "{} by rule:", plural(total, "finding"));
+    for group in groups {
+        let (label, code) = if group.errors() > 0 {
+            ("error", "1;31")
+        } else {
+            ("warning", "1;33")
+        };
+        let _ = writeln!(
+            out,
+            "  {:>width$}  {}  {:<name_width$}  {}",
+            group.findings.len(),
+            style.paint(code, &format!("{label:<7}")),
+            group.rule.name,
+            group.counts()
+        );
     }
     out.push('\n');
 }

@@ -1,2 +1,3 @@
-//! Files that cannot be read.
+//! Files that cannot be read, and suppressions that do not apply.
 pub mod parse_error;
+pub mod unmatched_suppression;
