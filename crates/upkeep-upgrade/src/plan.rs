@@ -27,6 +27,7 @@ use upkeep_composer::{
 };
 use upkeep_gate::advisories::AdvisoryDatabase;
 
+use crate::pull_request::HeldBack;
 use crate::settings::UpgradeSettings;
 
 /// What the planner reads.
@@ -86,6 +87,56 @@ pub struct PackagePlan {
     pub advisories: Vec<String>,
     /// Where the package's source lives (for compare and release links).
     pub source_url: Option<String>,
+    /// The update waits for the next run (per-run limits); `to` is what it would take.
+    #[serde(default)]
+    pub deferred: bool,
+}
+
+impl PackagePlan {
+    /// Whether someone has something to do or know about this package: an update (made or
+    /// waiting), a newer release within the major that is held back, a known vulnerability, or
+    /// a package the planner could not read. Up to date packages, also those with only a new
+    /// major, need nothing.
+    pub fn needs_action(&self) -> bool {
+        self.to.is_some()
+            || self.deferred
+            || self.security
+            || !self.advisories.is_empty()
+            || self.minor.is_some()
+            || self.patch.is_some()
+            || self.problem()
+    }
+
+    /// The planner could not look at the package (an unreadable locked version, no repository
+    /// has it).
+    fn problem(&self) -> bool {
+        self.update == UpdateKind::None
+            && self.patch.is_none()
+            && self.minor.is_none()
+            && self.major.is_none()
+            && !self.reason.starts_with("up to date")
+            && !self.reason.starts_with("dev branch")
+    }
+
+    /// What the pull request says about an update this run does not make: deferred by the
+    /// limits, or a newer release within the major that is held back.
+    pub fn held_back(&self) -> Option<HeldBack> {
+        let newest = self
+            .minor
+            .clone()
+            .filter(|newest| self.to.as_ref() != Some(newest));
+        if !self.deferred && (self.to.is_some() || newest.is_none()) {
+            return None;
+        }
+        Some(HeldBack {
+            name: self.name.clone(),
+            locked: self.locked.clone(),
+            to: self.to.clone().filter(|_| self.deferred),
+            newest,
+            deferred: self.deferred,
+            reason: self.reason.clone(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -278,6 +329,7 @@ impl<'a> Context<'a> {
             security: false,
             advisories: Vec::new(),
             source_url: None,
+            deferred: false,
         };
         let Some(locked) = self.locked.get(&name) else {
             plan.reason = format!(
@@ -664,12 +716,12 @@ fn defer(packages: &mut [PackagePlan], names: &[String], why: &str) {
     }
 }
 
-/// Leaves `package`'s update for the next run, saying why before the reason it had.
+/// Leaves `package`'s update for the next run, saying why before the reason it had. `to` keeps
+/// the version the update would take.
 fn postpone(package: &mut PackagePlan, why: &str) {
     package.reason = format!("{why} (was: {})", package.reason);
     package.update = UpdateKind::None;
-    package.to = None;
-    package.new_constraint = None;
+    package.deferred = true;
     package.group = None;
 }
 

@@ -127,6 +127,12 @@ pub struct ApplyArgs {
     /// Do not run the quality gate before and after.
     #[arg(long)]
     pub no_gate: bool,
+
+    /// Print the pull request's title and body and change nothing: Composer runs on a scratch
+    /// clone of the base branch (lock file only), no branch or commit is made here, nothing is
+    /// pushed or opened, and no forge or token is needed.
+    #[arg(long, conflicts_with_all = ["push", "pr", "refresh"])]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -288,24 +294,35 @@ fn run_apply(args: &ApplyArgs) -> Outcome {
         date: jiff::Timestamp::now().strftime("%Y-%m-%d").to_string(),
         cancel: Some(&cancel),
         git_env: &GitEnv::default(),
+        dry_run: args.dry_run,
     };
     let mut log = |line: &str| anstream::eprintln!("{line}");
     match apply(&options, &mut log) {
         Ok(outcome) => {
             let report = &outcome.report;
             let mut out = output::stdout();
-            writeln!(
-                out,
-                "{} packages updated in {} commits on {}{}",
-                report.applied.len(),
-                outcome.commits.len(),
-                outcome.branch,
-                outcome
-                    .pull_request
-                    .as_ref()
-                    .map(|request| format!("; {}", request.url))
-                    .unwrap_or_default()
-            );
+            if args.dry_run {
+                writeln!(out, "# {}\n\n{}", report.title(), report.body());
+            } else {
+                let request = outcome.pull_request.as_ref().map(|request| {
+                    let kind = forge
+                        .as_ref()
+                        .map_or(ForgeKind::GitHub, |forge| forge.kind());
+                    format!(
+                        "; {} {}",
+                        kind.request_reference(request.number),
+                        request.url
+                    )
+                });
+                writeln!(
+                    out,
+                    "{} packages updated in {} commits on {}{}",
+                    report.applied.len(),
+                    outcome.commits.len(),
+                    outcome.branch,
+                    request.unwrap_or_default()
+                );
+            }
             for group in &report.failed_groups {
                 writeln!(
                     out,
@@ -314,7 +331,14 @@ fn run_apply(args: &ApplyArgs) -> Outcome {
                     group.packages.join(", ")
                 );
             }
-            if report.failed_groups.is_empty() {
+            for dropped in &report.dropped {
+                writeln!(
+                    out,
+                    "not updated: {} {} (left out of group {}; Composer named it)",
+                    dropped.name, dropped.to, dropped.group
+                );
+            }
+            if report.failed_groups.is_empty() && report.dropped.is_empty() {
                 Outcome::Success
             } else {
                 Outcome::ProblemsFound

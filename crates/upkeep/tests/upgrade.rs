@@ -258,6 +258,27 @@ fn apply_opens_a_gitlab_merge_request() {
             .description
             .contains("| `acme/lib` | 1.0.0 | 1.1.0 | minor · security |")
     );
+    // GitLab's words: a merge request, `!` and its iid.
+    let out = stdout(&output);
+    assert!(
+        out.contains(&format!(
+            "; merge request !{} {}/acme/shops/b2c/-/merge_requests/{}",
+            requests[0].iid,
+            gitlab.web_url(),
+            requests[0].iid
+        )),
+        "{out}"
+    );
+    assert!(
+        stderr(&output).contains("merge request !"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        !stderr(&output).contains("pull request #"),
+        "{}",
+        stderr(&output)
+    );
     assert!(
         gitlab
             .requests()
@@ -309,6 +330,241 @@ fn a_failed_run_ends_on_a_clean_base_branch() {
         stdout(&output).starts_with("3 packages updated in 2 commits on upkeep/upgrade-for-main"),
         "{}",
         stdout(&output)
+    );
+}
+
+/// A composer that is there but does not work.
+fn broken_composer(dir: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt as _;
+    let script = dir.join("broken-composer");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho 'PHP Fatal error: Uncaught Error: Class \"Composer\\Console\\Application\" not found' >&2\nexit 255\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+#[test]
+fn a_missing_or_broken_composer_fails_before_any_branch_is_made() {
+    require_composer();
+    let shop = Shop::new();
+    let tools = tempfile::tempdir().unwrap();
+    let broken = broken_composer(tools.path());
+    let head = shop.git(&["rev-parse", "HEAD"]);
+    let reflog = shop.git(&["reflog"]);
+    for (composer, error) in [
+        (
+            "/nonexistent/composer".to_string(),
+            "error: cannot run `/nonexistent/composer`: No such file or directory (os error 2)\nhint: install Composer".to_string(),
+        ),
+        (
+            broken.display().to_string(),
+            format!(
+                "error: `{0} --version` does not answer as Composer does: it exited with status 255: PHP Fatal error: Uncaught Error: Class \"Composer\\Console\\Application\" not found\nhint: run `{0} --version` to see what is wrong, or pass --composer with a working one\n",
+                broken.display()
+            ),
+        ),
+    ] {
+        let output = shop.run(&["upgrade", "apply", "--composer", &composer]);
+        assert_exit(&output, 2);
+        let stderr = stderr(&output);
+        assert!(stderr.contains(&error), "{stderr}");
+        // Nothing was made or checked out: no branch, no commit, not even a checkout.
+        assert!(!stderr.contains("on branch"), "{stderr}");
+        assert_eq!(shop.git(&["branch", "--list", "upkeep/*"]), "");
+        assert_eq!(shop.git(&["rev-parse", "HEAD"]), head);
+        assert_eq!(shop.git(&["reflog"]), reflog);
+        assert_eq!(shop.git(&["status", "--porcelain"]), "");
+    }
+}
+
+#[test]
+fn a_dry_run_prints_the_pull_request_and_changes_nothing() {
+    require_composer();
+    let shop = Shop::new();
+    let head = shop.git(&["rev-parse", "HEAD"]);
+    let reflog = shop.git(&["reflog"]);
+    let refs = shop.git(&["for-each-ref"]);
+    let lock = std::fs::read(shop.project.join("composer.lock")).unwrap();
+    let status = shop.git(&["status", "--porcelain", "--ignored"]);
+    // No forge and no token: none is needed.
+    let output = shop.run(&["upgrade", "apply", "--dry-run"]);
+    // The group Composer cannot resolve makes it 1, as the real run would.
+    assert_exit(&output, 1);
+    let out = stdout(&output);
+    assert!(out.starts_with("# Upkeep: update 3 packages ("), "{out}");
+    for expected in [
+        "Updates 3 packages of `main`: 3 minor, 0 patch, **1 with security fixes**.",
+        "| `acme/lib` | 1.0.0 | 1.1.0 | minor · security |",
+        "| `acme/tight` | 1.2.0 | 1.3.0 | minor | — |",
+        "| `spryker/kernel` | 3.70.0 | 3.72.0 | minor |",
+        "### Not updated: Composer could not resolve\n\n- **conflicting** (`conflicting/pkg`)",
+        "- conflicting/pkg 1.1.0 conflicts with acme/tight >=1.3.",
+        "### Held back\n",
+        "| `tools/php84` | 1.0.0 | — | 1.1.0 | 1.1.0 needs PHP >=8.4; the platform is PHP 8.2.10 |",
+        "### New majors (manual upgrade)",
+        "The gate could not compare before and after: the dry run does not run the gate",
+        "not updated: conflicting (conflicting/pkg)",
+    ] {
+        assert!(out.contains(expected), "{expected}\n---\n{out}");
+    }
+    // Nothing changed: no branch, no commit, no checkout, the same lock file, nothing pushed.
+    assert_eq!(shop.git(&["rev-parse", "HEAD"]), head);
+    assert_eq!(shop.git(&["reflog"]), reflog);
+    assert_eq!(shop.git(&["for-each-ref"]), refs);
+    assert_eq!(shop.git(&["status", "--porcelain", "--ignored"]), status);
+    assert_eq!(
+        std::fs::read(shop.project.join("composer.lock")).unwrap(),
+        lock
+    );
+    let remote = Command::new("git")
+        .args([
+            "--git-dir",
+            shop.origin.to_str().unwrap(),
+            "branch",
+            "--list",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&remote.stdout), "* main\n");
+    // The real run then makes what the dry run said.
+    let output = shop.run(&["upgrade", "apply", "--no-gate"]);
+    assert_exit(&output, 1);
+    assert!(
+        stdout(&output).starts_with("3 packages updated in 2 commits on upkeep/upgrade-for-main"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn a_dry_run_takes_no_push_pr_or_refresh() {
+    let output = Command::cargo_bin("upkeep")
+        .unwrap()
+        .args(["upgrade", "apply", "--dry-run", "--pr"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_exit(&output, 2);
+    assert!(
+        stderr(&output).contains("'--dry-run' cannot be used with '--pr'"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+/// One group of three (vendor `v`): `v/two` 1.1.0 conflicts with `v/one` 1.1.0, so Composer
+/// refuses the group as planned.
+fn one_bad_package() -> serde_json::Value {
+    let release = |name: &str, version: &str| serde_json::json!({"name": name, "version": version, "type": "metapackage"});
+    let mut two = release("v/two", "1.1.0");
+    two["conflict"] = serde_json::json!({"v/one": ">=1.1"});
+    serde_json::json!({
+        "v/one": {"1.0.0": release("v/one", "1.0.0"), "1.1.0": release("v/one", "1.1.0")},
+        "v/two": {"1.0.0": release("v/two", "1.0.0"), "1.1.0": two},
+        "v/three": {"1.0.0": release("v/three", "1.0.0"), "1.1.0": release("v/three", "1.1.0")},
+    })
+}
+
+#[test]
+fn one_bad_package_is_left_out_and_the_rest_of_its_group_is_updated() {
+    require_composer();
+    let shop = Shop(ComposerShop::with_repository(
+        &one_bad_package(),
+        &[
+            ("v/one", "^1.0", "1.0.0"),
+            ("v/two", "^1.0", "1.0.0"),
+            ("v/three", "^1.0", "1.0.0"),
+        ],
+        &[],
+        "",
+    ));
+    let github = FakeGitHub::start();
+    let api = github.base_url();
+    let output = shop
+        .upkeep(&[
+            "upgrade",
+            "apply",
+            "--pr",
+            "--no-gate",
+            "--forge",
+            "github",
+            "--repository",
+            "acme/shop",
+            "--api-url",
+            &api,
+        ])
+        .env("UPKEEP_FORGE_TOKEN", github.token())
+        .output()
+        .unwrap();
+    // Something was left out: 1, as for a failed group.
+    assert_exit(&output, 1);
+    let out = stdout(&output);
+    assert!(
+        out.starts_with(
+            "2 packages updated in 1 commits on upkeep/upgrade-for-main; pull request #1 "
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("not updated: v/two 1.1.0 (left out of group v; Composer named it)"),
+        "{out}"
+    );
+    assert!(
+        stderr(&output)
+            .contains("Composer names v/two 1.1.0: trying the rest of the group without it"),
+        "{}",
+        stderr(&output)
+    );
+    let subjects = shop.git(&["log", "--format=%s", "main..origin/upkeep/upgrade-for-main"]);
+    assert_eq!(subjects.trim(), "Update v: v/one 1.1.0, v/three 1.1.0");
+    let pull = &github.pull_requests()[0];
+    assert!(
+        pull.body.contains(
+            "| `v/one` | 1.0.0 | 1.1.0 | minor | — |\n| `v/three` | 1.0.0 | 1.1.0 | minor | — |\n"
+        ),
+        "{}",
+        pull.body
+    );
+    assert!(
+        pull.body.contains("### Left out of their group: Composer named them\n\n- `v/two` 1.1.0 (group **v**; the rest of the group was updated without it)"),
+        "{}",
+        pull.body
+    );
+    assert!(
+        pull.body
+            .contains("- v/two 1.1.0 conflicts with v/one >=1.1."),
+        "{}",
+        pull.body
+    );
+    assert!(!pull.body.contains("### Not updated"), "{}", pull.body);
+}
+
+#[test]
+fn a_bad_schedule_in_upkeep_toml_is_an_error_naming_the_line_and_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("composer.json"), "{}\n").unwrap();
+    std::fs::write(
+        dir.path().join("upkeep.toml"),
+        "[upgrade]\nmax-minor = 5\nschedule = \"0 8 * * MONDAY\"\n",
+    )
+    .unwrap();
+    let output = Command::cargo_bin("upkeep")
+        .unwrap()
+        .args(["upgrade", "plan"])
+        .arg(dir.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_exit(&output, 2);
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "error: {}:3: [upgrade] schedule `0 8 * * MONDAY` is not a cron expression: day of week: `MONDAY` is not a number\nhint: fix the [upgrade] table of upkeep.toml\n",
+            dir.path().join("upkeep.toml").display()
+        )
     );
 }
 
@@ -484,7 +740,7 @@ fn slow_composer(dir: &Path) -> PathBuf {
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\nprintf '\\n' >> composer.lock\necho $$ > '{0}/started.tmp'\nmv '{0}/started.tmp' '{0}/started'\nexec sleep 60\n",
+            "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'Composer version 2.5.5 2023-03-21 11:50:05'; exit 0; fi\nprintf '\\n' >> composer.lock\necho $$ > '{0}/started.tmp'\nmv '{0}/started.tmp' '{0}/started'\nexec sleep 60\n",
             dir.display()
         ),
     )
