@@ -569,10 +569,24 @@ fn update_group<'p>(
             named.name,
             named.to.as_deref().unwrap_or_default()
         ));
-        result
-            .remaining
-            .retain(|package| !std::ptr::eq(*package, named));
-        result.dropped.push((named, problem));
+        // What moves only for the package left out goes with it.
+        let (out, kept): (Vec<&PackagePlan>, Vec<&PackagePlan>) =
+            result.remaining.iter().partition(|package| {
+                std::ptr::eq(**package, named)
+                    || package
+                        .moved_with
+                        .as_ref()
+                        .is_some_and(|with| with.eq_ignore_ascii_case(&named.name))
+            });
+        result.remaining = kept;
+        for package in out {
+            let why = if std::ptr::eq(package, named) {
+                problem.clone()
+            } else {
+                format!("moves only with {}, which was left out", named.name)
+            };
+            result.dropped.push((package, why));
+        }
     }
 }
 
@@ -608,8 +622,8 @@ fn named_package<'p>(problem: &str, members: &[&'p PackagePlan]) -> Option<&'p P
 /// (package, from, to) of every planned package whose locked version changed.
 type Updates<'p> = Vec<(&'p PackagePlan, String, String)>;
 
-/// Moves root requirements that must move, then `composer update` with the planned versions;
-/// on failure once more with `--with-all-dependencies`. `Err(problem)` when Composer refused.
+/// Moves root requirements that must move, then `composer update` with the planned versions
+/// (the group's updates and what they move). `Err(problem)` when Composer refused.
 fn update_packages<'p>(
     composer: &Composer<'_>,
     project: &Path,
@@ -642,11 +656,7 @@ fn update_packages<'p>(
         .iter()
         .filter_map(|package| package.to.clone().map(|to| (package.name.clone(), to)))
         .collect();
-    let mut run = composer.update(&targets, false, log)?;
-    if !run.succeeded && !run.cancelled {
-        log("retrying with --with-all-dependencies");
-        run = composer.update(&targets, true, log)?;
-    }
+    let run = composer.update(&targets, log)?;
     if run.cancelled {
         return Err(ApplyError::Cancelled);
     }

@@ -171,12 +171,14 @@ impl Composer<'_> {
         self.run(&arguments, log)
     }
 
-    /// `composer update <packages> --with <package:version>... --with-dependencies` (or
-    /// `--with-all-dependencies`): installs exactly the planned versions.
+    /// `composer update <packages> --with <package:version>...`: installs exactly the planned
+    /// versions and moves no other locked package (no `--with-dependencies`, which would move
+    /// the dependencies of `packages` to their newest releases, past what the plan shows and
+    /// counts; the plan lists the dependencies that must move among `targets`). Packages the
+    /// update adds or no longer needs are added or removed, as always.
     pub fn update(
         &self,
         targets: &[(String, String)],
-        all_dependencies: bool,
         log: &mut dyn FnMut(&str),
     ) -> Result<ComposerRun, ComposerError> {
         let mut arguments = vec!["update".to_string()];
@@ -185,11 +187,6 @@ impl Composer<'_> {
             arguments.push("--with".to_string());
             arguments.push(format!("{package}:{version}"));
         }
-        arguments.push(if all_dependencies {
-            "--with-all-dependencies".to_string()
-        } else {
-            "--with-dependencies".to_string()
-        });
         if self.lock_only {
             arguments.push("--no-install".to_string());
         }

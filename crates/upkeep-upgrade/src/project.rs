@@ -122,6 +122,23 @@ pub fn plan_project(
 
     let set = RepositorySet::from_project(project, &manifest, repositories)?;
     let mut metadata = set.fetch(&names)?;
+    // The planner checks an update's requirements as Composer's solver would: packages that
+    // are not locked (new dependencies of newer releases, and theirs) are asked for too.
+    for _ in 0..crate::plan::FETCH_ROUNDS {
+        let wanted = crate::plan::unknown_requirements(&lock, &metadata.versions);
+        if wanted.is_empty() {
+            break;
+        }
+        let more = set.fetch(&wanted)?;
+        metadata.versions.extend(more.versions);
+        metadata.problems.extend(more.problems);
+        metadata
+            .warnings
+            .extend(more.warnings.into_iter().filter(|warning| {
+                // The set's own warnings (skipped repositories) come with every fetch.
+                !set.warnings().contains(warning)
+            }));
+    }
     let mut warnings: Vec<Warning> = set.warnings().iter().cloned().map(Warning::from).collect();
     warnings.extend(
         std::mem::take(&mut metadata.warnings)

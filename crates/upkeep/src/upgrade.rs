@@ -12,7 +12,7 @@ use upkeep_forge::git_auth::GitEnv;
 use upkeep_forge::{ForgeKind, Token};
 use upkeep_hint::Hint as _;
 use upkeep_upgrade::apply::{ApplyOptions, apply};
-use upkeep_upgrade::plan::{UpdateKind, UpgradePlan};
+use upkeep_upgrade::plan::{PackagePlan, UpdateKind, UpgradePlan};
 use upkeep_upgrade::project::plan_project;
 use upkeep_upgrade::scheduled::{ForgeTarget, ScheduledUpgrade, connect};
 use upkeep_upgrade::settings::{SettingsOverrides, UpgradeSettings};
@@ -73,6 +73,11 @@ pub struct PlanArgs {
 
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
+
+    /// Show every locked package in the text output, also those that are up to date (by
+    /// default only what needs action: updates, held-back ones, vulnerabilities, problems).
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -199,15 +204,21 @@ fn run_plan(args: &PlanArgs) -> Outcome {
                 return Outcome::Failed;
             }
         },
-        PlanFormat::Text => output::stdout().write_bytes(render_plan(&plan).as_bytes()),
+        PlanFormat::Text => output::stdout().write_bytes(render_plan(&plan, args.all).as_bytes()),
     }
     Outcome::Success
 }
 
-fn render_plan(plan: &UpgradePlan) -> String {
+/// The plan as a table: the packages that need action (or, with `all`, every one), a count of
+/// the rest, and the groups in the order they are applied.
+fn render_plan(plan: &UpgradePlan, all: bool) -> String {
     let mut text = String::new();
-    let width = plan
+    let shown: Vec<&PackagePlan> = plan
         .packages
+        .iter()
+        .filter(|package| all || package.needs_action())
+        .collect();
+    let width = shown
         .iter()
         .map(|package| package.name.len())
         .max()
@@ -215,28 +226,51 @@ fn render_plan(plan: &UpgradePlan) -> String {
         .max(7);
     let _ = writeln!(
         text,
-        "{:width$}  {:12} {:12} {:12} {:12} {:6} reason",
-        "package", "locked", "patch", "minor", "major", "update"
+        "{:width$}  {:12} {:12} {:12} {:12} {:6} {:12} reason",
+        "package", "locked", "patch", "minor", "major", "update", "to"
     );
-    for package in &plan.packages {
+    for package in &shown {
         let update = match package.update {
             UpdateKind::Patch => "patch",
             UpdateKind::Minor => "minor",
+            UpdateKind::None if package.deferred => "later",
             UpdateKind::None => "-",
         };
         let dash = |value: &Option<String>| value.clone().unwrap_or_else(|| "-".into());
         let _ = writeln!(
             text,
-            "{:width$}  {:12} {:12} {:12} {:12} {:6} {}{}",
+            "{:width$}  {:12} {:12} {:12} {:12} {:6} {:12} {}{}",
             package.name,
             package.locked,
             dash(&package.patch),
             dash(&package.minor),
             dash(&package.major),
             update,
+            dash(&package.to),
             if package.security { "[security] " } else { "" },
             package.reason
         );
+    }
+    let up_to_date: Vec<&PackagePlan> = plan
+        .packages
+        .iter()
+        .filter(|package| !package.needs_action())
+        .collect();
+    let with_major = up_to_date
+        .iter()
+        .filter(|package| package.major.is_some())
+        .count();
+    let noun = |count: usize| if count == 1 { "package" } else { "packages" };
+    let _ = write!(
+        text,
+        "\n{} {} up to date ({with_major} with a new major)",
+        up_to_date.len(),
+        noun(up_to_date.len())
+    );
+    if all || up_to_date.is_empty() {
+        text.push_str(".\n");
+    } else {
+        text.push_str(": not shown; --all shows every package.\n");
     }
     text.push('\n');
     if plan.groups.is_empty() {

@@ -640,8 +640,8 @@ fn plan_text_shows_a_row_per_package_and_the_groups_in_order() {
     let text = stdout(&output);
     assert!(text.starts_with("package "), "{text}");
     assert!(
-        text.lines()
-            .any(|line| line.starts_with("acme/lib ") && line.contains(" minor  [security] ")),
+        text.lines().any(|line| line.starts_with("acme/lib ")
+            && line.contains(" minor  1.1.0        [security] ")),
         "{text}"
     );
     assert!(
@@ -994,4 +994,281 @@ fn plan_refuses_over_long_versions_in_the_lock_and_the_repository_at_once() {
         "took {elapsed:?}"
     );
     eprintln!("plan with two 64 KB versions: {elapsed:?}");
+}
+
+/// A metapackage release of the scenario repositories, requiring `require`.
+fn meta(name: &str, version: &str, require: &[(&str, &str)]) -> serde_json::Value {
+    let require: serde_json::Map<String, serde_json::Value> = require
+        .iter()
+        .map(|(name, constraint)| ((*name).to_string(), serde_json::Value::from(*constraint)))
+        .collect();
+    serde_json::json!({"name": name, "version": version, "type": "metapackage", "require": require})
+}
+
+/// The packages of the issue's cases: `a/a` 1.0.1 needs `b/b ^1.1` (`c/c` requires `b/b` as
+/// `c_requires`), `a/a` 1.1.0 needs `z/missing ^1.0` (which only `with_missing` adds), and
+/// `a/a` needs `d/d`, which has a patch of its own.
+fn solver_cases(c_requires: &str, with_missing: bool) -> serde_json::Value {
+    let mut packages = serde_json::json!({
+        "a/a": {
+            "1.0.0": meta("a/a", "1.0.0", &[("b/b", "^1.0"), ("d/d", "^1.0")]),
+            "1.0.1": meta("a/a", "1.0.1", &[("b/b", "^1.1"), ("d/d", "^1.0")]),
+            "1.1.0": meta("a/a", "1.1.0", &[("b/b", "^1.1"), ("d/d", "^1.0"), ("z/missing", "^1.0")]),
+        },
+        "b/b": {"1.0.0": meta("b/b", "1.0.0", &[]), "1.1.0": meta("b/b", "1.1.0", &[])},
+        "c/c": {"1.0.0": meta("c/c", "1.0.0", &[("b/b", c_requires)])},
+        "d/d": {"1.0.0": meta("d/d", "1.0.0", &[]), "1.0.5": meta("d/d", "1.0.5", &[])},
+    });
+    if with_missing {
+        packages["z/missing"] = serde_json::json!({"1.0.0": meta("z/missing", "1.0.0", &[])});
+    }
+    packages
+}
+
+fn solver_shop(c_requires: &str, with_missing: bool, upkeep_toml: &str) -> Shop {
+    Shop(ComposerShop::with_repository(
+        &solver_cases(c_requires, with_missing),
+        &[("a/a", "^1.0", "1.0.0"), ("c/c", "^1.0", "1.0.0")],
+        &[("b/b", "1.0.0"), ("d/d", "1.0.0")],
+        upkeep_toml,
+    ))
+}
+
+/// What `composer update <package> -w --dry-run` would do: (name, new version), sorted.
+fn composer_would(shop: &Shop, package: &str) -> Vec<(String, String)> {
+    let output = Command::new("composer")
+        .args(["update", package, "--with-dependencies", "--dry-run"])
+        .args(["--no-interaction", "--no-scripts", "--no-plugins"])
+        .current_dir(&shop.project)
+        .env("COMPOSER_HOME", shop.home().join("composer"))
+        .env("COMPOSER_CACHE_DIR", shop.home().join("composer-cache"))
+        .output()
+        .unwrap();
+    let text = format!("{}{}", stdout(&output), stderr(&output));
+    assert!(output.status.success(), "{text}");
+    let mut moves: Vec<(String, String)> = text
+        .lines()
+        .filter_map(|line| {
+            let line = line.trim_start().strip_prefix("- ")?;
+            let (name, rest) = if let Some(rest) = line.strip_prefix("Upgrading ") {
+                let (name, versions) = rest.split_once(' ')?;
+                (name, versions.split("=> ").nth(1)?)
+            } else {
+                let rest = line.strip_prefix("Installing ")?;
+                rest.split_once(' ')?
+            };
+            Some((name.to_string(), rest.trim_matches(['(', ')']).to_string()))
+        })
+        .collect();
+    // The dry run lists the lock file's operations, then the installs.
+    moves.sort();
+    moves.dedup();
+    moves
+}
+
+/// That Composer's update of `package` agrees with the plan's: the same version of the
+/// package, and every package the plan moves with it at the same version. Composer may move
+/// more: `-w` also takes the package's other dependencies to their newest releases, which the
+/// plan leaves to their own rows (`d/d` here).
+fn assert_agrees(plan: &serde_json::Value, composer: &[(String, String)], package: &str) {
+    let planned = planned_moves(plan, package);
+    let version = |moves: &[(String, String)]| {
+        moves
+            .iter()
+            .find(|(name, _)| name == package)
+            .map(|(_, version)| version.clone())
+    };
+    assert_eq!(
+        version(&planned),
+        version(composer),
+        "{planned:?} vs {composer:?}"
+    );
+    for moved in &planned {
+        assert!(composer.contains(moved), "{moved:?} not in {composer:?}");
+    }
+    for (name, version) in composer {
+        if planned.iter().any(|(planned, _)| planned == name) {
+            continue;
+        }
+        assert_eq!(
+            (name.as_str(), version.as_str()),
+            ("d/d", "1.0.5"),
+            "Composer moves more than the plan and d/d: {composer:?}"
+        );
+    }
+}
+
+/// The plan's update of `package` and what it moves: (name, new version), sorted.
+fn planned_moves(plan: &serde_json::Value, package: &str) -> Vec<(String, String)> {
+    let row = plan["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["name"] == package)
+        .unwrap();
+    let Some(to) = row["to"].as_str().filter(|_| row["update"] != "none") else {
+        return Vec::new();
+    };
+    let mut moves = vec![(package.to_string(), to.to_string())];
+    for moved in row["moves"].as_array().unwrap() {
+        moves.push((
+            moved["name"].as_str().unwrap().to_string(),
+            moved["to"].as_str().unwrap().to_string(),
+        ));
+    }
+    moves.sort();
+    moves
+}
+
+fn plan_json(shop: &Shop) -> serde_json::Value {
+    let output = shop.run(&["upgrade", "plan", "--format", "json"]);
+    assert_exit(&output, 0);
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn reason_of(plan: &serde_json::Value, package: &str) -> String {
+    plan["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["name"] == package)
+        .unwrap()["reason"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn the_plan_checks_new_requirements_as_composer_does() {
+    require_composer();
+    // z/missing is in no repository: 1.1.0 is not offered; c/c forbids b/b 1.1.0, which
+    // 1.0.1 needs: nothing is offered, and Composer agrees (nothing to modify).
+    let shop = solver_shop("~1.0.0", false, "");
+    let plan = plan_json(&shop);
+    assert_eq!(
+        reason_of(&plan, "a/a"),
+        "1.1.0 requires b/b ^1.1; the locked 1.0.0 cannot move there: 1.1.0 is not allowed by c/c 1.0.0 (requires ~1.0.0)"
+    );
+    assert_agrees(&plan, &composer_would(&shop, "a/a"), "a/a");
+    assert_eq!(planned_moves(&plan, "a/a"), []);
+
+    // c/c allows b/b 1.1: 1.1.0 still needs z/missing, so 1.0.1, with b/b 1.1.0 and d/d as
+    // locked (it needs no newer d/d) — Composer's choice for a/a and b/b too.
+    let shop = solver_shop("^1.0", false, "");
+    let plan = plan_json(&shop);
+    assert_eq!(
+        reason_of(&plan, "a/a"),
+        "newest possible; 1.1.0 requires z/missing ^1.0, which no repository has"
+    );
+    assert_eq!(
+        planned_moves(&plan, "a/a"),
+        [
+            ("a/a".to_string(), "1.0.1".to_string()),
+            ("b/b".to_string(), "1.1.0".to_string())
+        ]
+    );
+    assert_agrees(&plan, &composer_would(&shop, "a/a"), "a/a");
+
+    // With z/missing in the repository, 1.1.0 and z/missing as Composer has them.
+    let shop = solver_shop("^1.0", true, "");
+    let plan = plan_json(&shop);
+    assert_eq!(
+        planned_moves(&plan, "a/a"),
+        [
+            ("a/a".to_string(), "1.1.0".to_string()),
+            ("b/b".to_string(), "1.1.0".to_string()),
+            ("z/missing".to_string(), "1.0.0".to_string())
+        ]
+    );
+    assert_agrees(&plan, &composer_would(&shop, "a/a"), "a/a");
+}
+
+#[test]
+fn apply_moves_exactly_what_the_plan_shows_and_the_limits_hold() {
+    require_composer();
+    // No minor allowed: a/a's patch would move b/b a minor, so nothing of a/a moves, and b/b
+    // does not move on its own either; d/d's patch (which `-w` would have pulled along) is
+    // its own update.
+    let shop = solver_shop("^1.0", false, "[upgrade]\nmax-minor = 0\n");
+    let plan = plan_json(&shop);
+    let row = |name: &str| {
+        plan["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|row| row["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(row("a/a")["update"], "none");
+    assert_eq!(row("a/a")["to"], "1.0.1");
+    assert_eq!(row("a/a")["deferred"], true);
+    assert_eq!(row("b/b")["update"], "none");
+    assert_eq!(row("d/d")["update"], "patch");
+    let output = shop.run(&["upgrade", "plan"]);
+    let text = stdout(&output);
+    assert!(
+        text.lines().any(|line| line.starts_with("a/a ")
+            && line.contains(" later  1.0.1        waits for the next run: at most 0 minor updates per run; it moves b/b 1.0.0 → 1.1.0 (minor)")),
+        "{text}"
+    );
+    let output = shop.run(&["upgrade", "apply", "--no-gate"]);
+    assert_exit(&output, 0);
+    shop.git(&["checkout", "-q", "upkeep/upgrade-for-main"]);
+    assert_eq!(shop.locked("a/a").as_deref(), Some("1.0.0"));
+    assert_eq!(shop.locked("b/b").as_deref(), Some("1.0.0"));
+    assert_eq!(shop.locked("d/d").as_deref(), Some("1.0.5"));
+    shop.git(&["checkout", "-q", "main"]);
+
+    // One of each: a/a and b/b go together in a/a's group, d/d waits (a/a's patch took
+    // the one patch), and the lock moves exactly those two.
+    let shop = solver_shop("^1.0", false, "[upgrade]\nmax-minor = 1\nmax-patch = 1\n");
+    let plan = plan_json(&shop);
+    let groups: Vec<String> = plan["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|group| format!("{}: {}", group["name"].as_str().unwrap(), group["packages"]))
+        .collect();
+    assert_eq!(groups, [r#"a: ["a/a","b/b"]"#]);
+    let output = shop.run(&["upgrade", "apply", "--no-gate"]);
+    assert_exit(&output, 0);
+    let subjects = shop.git(&["log", "--format=%s", "main..upkeep/upgrade-for-main"]);
+    assert_eq!(subjects.trim(), "Update a: a/a 1.0.1, b/b 1.1.0");
+    shop.git(&["checkout", "-q", "upkeep/upgrade-for-main"]);
+    assert_eq!(shop.locked("a/a").as_deref(), Some("1.0.1"));
+    assert_eq!(shop.locked("b/b").as_deref(), Some("1.1.0"));
+    assert_eq!(shop.locked("c/c").as_deref(), Some("1.0.0"));
+    assert_eq!(shop.locked("d/d").as_deref(), Some("1.0.0"));
+}
+
+#[test]
+fn plan_text_shows_what_needs_action_and_all_shows_every_row() {
+    require_composer();
+    let shop = Shop::new();
+    let output = shop.run(&["upgrade", "plan"]);
+    assert_exit(&output, 0);
+    let text = stdout(&output);
+    // other/pinned has only a new major: up to date, counted, not shown.
+    assert!(!text.contains("other/pinned"), "{text}");
+    assert!(
+        text.contains(
+            "\n1 package up to date (1 with a new major): not shown; --all shows every package.\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|line| line.starts_with("tools/php84 ")),
+        "{text}"
+    );
+    let output = shop.run(&["upgrade", "plan", "--all"]);
+    let text = stdout(&output);
+    assert!(
+        text.lines().any(|line| line.starts_with("other/pinned ")),
+        "{text}"
+    );
+    assert!(
+        text.contains("\n1 package up to date (1 with a new major).\n"),
+        "{text}"
+    );
 }
