@@ -8,10 +8,13 @@
 //!   the requirement's `@flag`, or the locked version's own stability);
 //! - the newest candidate within the locked major (for `0.x`: within the locked `0.minor`, as
 //!   Composer's caret does) that every other locked package's requirement allows, that fits the
-//!   platform PHP and that conflicts with nothing locked is chosen; a root requirement that does
-//!   not allow it is moved (`composer require`);
+//!   platform PHP, that conflicts with nothing locked, and whose requirements can be met as
+//!   Composer's solver would meet them (moving locked dependencies, adding new ones) is chosen;
+//!   a root requirement that does not allow it is moved (`composer require`);
+//! - what an update moves is listed with it and updated in its group;
 //! - security updates go first, then groups in name order; at most `max-minor` minor and
-//!   `max-patch` patch updates and `max-groups` groups per run, the rest waits for the next run.
+//!   `max-patch` patch updates (each package an update moves counted) and `max-groups` groups
+//!   per run, the rest waits for the next run.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
