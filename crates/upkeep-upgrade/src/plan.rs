@@ -450,14 +450,7 @@ impl<'a> Context<'a> {
             .copied()
             .filter(|release| release.line == line)
             .collect();
-        within.sort_by(|a, b| b.version.cmp(a.version));
-        if self.prefer_stable
-            && within
-                .iter()
-                .any(|release| release.stability == Stability::Stable)
-        {
-            within.retain(|release| release.stability == Stability::Stable);
-        }
+        self.newest_first(&mut within);
         let mut first_blocker = None;
         let chosen = within.into_iter().find_map(|release| {
             // The candidate and what it moves with it, as `composer update <name>` would.
@@ -632,14 +625,7 @@ impl<'a> Context<'a> {
                 ));
             }
         }
-        matching.sort_by(|a, b| b.version.cmp(a.version));
-        if self.prefer_stable
-            && matching
-                .iter()
-                .any(|release| release.stability == Stability::Stable)
-        {
-            matching.retain(|release| release.stability == Stability::Stable);
-        }
+        self.newest_first(&mut matching);
         let mut first_problem = None;
         for release in matching.into_iter().take(MOVE_TRIES) {
             let mark = moving.len();
@@ -670,6 +656,19 @@ impl<'a> Context<'a> {
             ),
             None => format!("requires {required} {written}, which cannot be added: {problem}"),
         })
+    }
+
+    /// `releases` newest first, only the stable ones when the project prefers stable releases
+    /// and there are any, as Composer orders what it tries.
+    fn newest_first(&self, releases: &mut Vec<&Release<'a>>) {
+        releases.sort_by(|a, b| b.version.cmp(a.version));
+        if self.prefer_stable
+            && releases
+                .iter()
+                .any(|release| release.stability == Stability::Stable)
+        {
+            releases.retain(|release| release.stability == Stability::Stable);
+        }
     }
 
     /// Newer releases of the accepted stability.

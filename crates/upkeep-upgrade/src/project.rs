@@ -129,9 +129,14 @@ pub fn plan_project(
         if wanted.is_empty() {
             break;
         }
-        let more = set.fetch(&wanted)?;
+        let mut more = set.fetch(&wanted)?;
+        // A package whose metadata could not be had (offline and not cached, say) is left
+        // out: unknown to the planner, Composer decides about it; empty, it would read as a
+        // package no repository has.
+        for problem in &more.problems {
+            more.versions.shift_remove(&problem.package);
+        }
         metadata.versions.extend(more.versions);
-        metadata.problems.extend(more.problems);
         metadata
             .warnings
             .extend(more.warnings.into_iter().filter(|warning| {

@@ -551,13 +551,7 @@ fn a_bad_schedule_in_upkeep_toml_is_an_error_naming_the_line_and_the_field() {
         "[upgrade]\nmax-minor = 5\nschedule = \"0 8 * * MONDAY\"\n",
     )
     .unwrap();
-    let output = Command::cargo_bin("upkeep")
-        .unwrap()
-        .args(["upgrade", "plan"])
-        .arg(dir.path())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
+    let output = plan_outside_a_shop(dir.path());
     assert_exit(&output, 2);
     assert_eq!(
         stderr(&output),
@@ -674,17 +668,22 @@ fn apply_with_pr_asks_for_the_token_before_reading_the_project() {
     assert!(!stderr.contains("composer.json"), "{stderr}");
 }
 
+/// `upkeep upgrade plan DIR` for a directory that is no test shop.
+fn plan_outside_a_shop(dir: &Path) -> Output {
+    Command::cargo_bin("upkeep")
+        .unwrap()
+        .args(["upgrade", "plan"])
+        .arg(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn a_project_without_a_lock_file_is_an_error_with_a_hint() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("composer.json"), "{}\n").unwrap();
-    let output = Command::cargo_bin("upkeep")
-        .unwrap()
-        .args(["upgrade", "plan"])
-        .arg(dir.path())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
+    let output = plan_outside_a_shop(dir.path());
     assert_exit(&output, 2);
     assert_eq!(
         stderr(&output),
