@@ -111,7 +111,7 @@ impl Composer<'_> {
         let output = Command::new(self.program)
             .arg("--version")
             .arg("--no-interaction")
-            .current_dir(self.project)
+            // Not in the project: a path that does not exist would read as a missing program.
             .env("COMPOSER_NO_INTERACTION", "1")
             .stdin(Stdio::null())
             .output()

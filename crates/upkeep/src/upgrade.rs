@@ -12,6 +12,7 @@ use upkeep_forge::git_auth::GitEnv;
 use upkeep_forge::{ForgeKind, Token};
 use upkeep_hint::Hint as _;
 use upkeep_upgrade::apply::{ApplyOptions, apply};
+use upkeep_upgrade::composer_cli::Composer;
 use upkeep_upgrade::plan::{PackagePlan, UpdateKind, UpgradePlan};
 use upkeep_upgrade::project::plan_project;
 use upkeep_upgrade::scheduled::{ForgeTarget, ScheduledUpgrade, connect};
@@ -311,6 +312,17 @@ fn run_apply(args: &ApplyArgs) -> Outcome {
     } else {
         None
     };
+    // Composer next, before the metadata is fetched: a missing or broken one fails first.
+    let composer = Composer {
+        program: &args.composer,
+        project: &args.metadata.path,
+        cancel: None,
+        lock_only: false,
+    };
+    if let Err(error) = composer.check() {
+        print_error(&error.to_string(), error.hint().as_deref());
+        return Outcome::Failed;
+    }
     let (settings, plan) = match planned(&args.metadata) {
         Ok(planned) => planned,
         Err(outcome) => return outcome,

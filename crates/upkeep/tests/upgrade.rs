@@ -381,6 +381,27 @@ fn a_missing_or_broken_composer_fails_before_any_branch_is_made() {
 }
 
 #[test]
+fn a_missing_composer_is_found_before_the_project_is_read() {
+    // An empty directory: planning would fail on the missing composer.json, but the missing
+    // Composer is found first, before any metadata is fetched.
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::cargo_bin("upkeep")
+        .unwrap()
+        .args(["upgrade", "apply", "--composer", "/nonexistent/composer"])
+        .arg(dir.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_exit(&output, 2);
+    let stderr = stderr(&output);
+    assert!(
+        stderr.starts_with("error: cannot run `/nonexistent/composer`"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("composer.json"), "{stderr}");
+}
+
+#[test]
 fn a_dry_run_prints_the_pull_request_and_changes_nothing() {
     require_composer();
     let shop = Shop::new();
