@@ -233,18 +233,19 @@ fn apply_opens_a_gitlab_merge_request() {
     let gitlab = FakeGitLab::start();
     gitlab.add_user("reviewer", 42);
     let api = gitlab.base_url();
+    let arguments = [
+        "upgrade",
+        "apply",
+        "--pr",
+        "--forge",
+        "gitlab",
+        "--repository",
+        "acme/shops/b2c",
+        "--api-url",
+        &api,
+    ];
     let output = shop
-        .upkeep(&[
-            "upgrade",
-            "apply",
-            "--pr",
-            "--forge",
-            "gitlab",
-            "--repository",
-            "acme/shops/b2c",
-            "--api-url",
-            &api,
-        ])
+        .upkeep(&arguments)
         .env("UPKEEP_FORGE_TOKEN", gitlab.token())
         .output()
         .unwrap();
@@ -278,6 +279,21 @@ fn apply_opens_a_gitlab_merge_request() {
         !stderr(&output).contains("pull request #"),
         "{}",
         stderr(&output)
+    );
+    // Refused while it is open, in the same words.
+    let again = shop
+        .upkeep(&arguments)
+        .env("UPKEEP_FORGE_TOKEN", gitlab.token())
+        .output()
+        .unwrap();
+    assert_exit(&again, 2);
+    assert!(
+        stderr(&again).contains(&format!(
+            "(merge request !{}) from `upkeep/upgrade-for-main`",
+            requests[0].iid
+        )),
+        "{}",
+        stderr(&again)
     );
     assert!(
         gitlab
