@@ -627,7 +627,19 @@ impl<'a> Context<'a> {
         }
         self.newest_first(&mut matching);
         let mut first_problem = None;
-        for release in matching.into_iter().take(MOVE_TRIES) {
+        let mut tries = 0;
+        for release in matching {
+            // What rules a release out by itself is cheap to see; only the walks into its own
+            // requirements are counted.
+            if let Some(problem) = self.blocker(key, release.version, release.metadata, moving) {
+                first_problem
+                    .get_or_insert_with(|| format!("{} {problem}", release.version.pretty()));
+                continue;
+            }
+            if tries == MOVE_TRIES {
+                break;
+            }
+            tries += 1;
             let mark = moving.len();
             moving.push(Moving {
                 key: key.to_string(),
@@ -636,13 +648,7 @@ impl<'a> Context<'a> {
                 constraint: written.to_string(),
                 because: because.to_string(),
             });
-            let problem = self
-                .blocker(key, release.version, release.metadata, moving)
-                .or_else(|| {
-                    self.requirements_met(release.metadata, moving, depth + 1)
-                        .err()
-                });
-            let Some(problem) = problem else {
+            let Err(problem) = self.requirements_met(release.metadata, moving, depth + 1) else {
                 return Ok(());
             };
             moving.truncate(mark);
@@ -864,7 +870,8 @@ pub fn unknown_requirements(
 /// How deep the planner follows what an update moves (an update's dependency's dependency's
 /// …); deeper, Composer decides.
 const MOVE_DEPTH: usize = 3;
-/// How many releases of a dependency the planner tries before it says none fits.
+/// How many releases of a dependency the planner follows into their own requirements before it
+/// says none fits.
 const MOVE_TRIES: usize = 12;
 
 /// A package that moves in the update being checked, at its new release.
@@ -986,7 +993,14 @@ fn apply_thresholds(packages: &mut [PackagePlan], settings: &UpgradeSettings) ->
             );
             continue;
         }
-        group.packages.sort();
+        // Updates that move others first: a package they move at another version than its own
+        // update is then taken at theirs (and its own row says so), not a clash.
+        group.packages.sort_by_key(|name| {
+            let moves_others = index
+                .get(&name.to_ascii_lowercase())
+                .is_some_and(|&at| !packages[at].moves.is_empty());
+            (!moves_others, name.clone())
+        });
         let mut members = Vec::new();
         for name in &group.packages {
             let Some(&at) = index.get(&name.to_ascii_lowercase()) else {
