@@ -951,20 +951,7 @@ fn moved_constraint(written: &str, version: &Version) -> String {
 /// version when that meets the requirement), their rows say so, and when the limits leave no
 /// room for all of them the update waits for the next run.
 fn apply_thresholds(packages: &mut [PackagePlan], settings: &UpgradeSettings) -> Vec<GroupPlan> {
-    let mut groups: BTreeMap<String, GroupPlan> = BTreeMap::new();
-    for package in packages.iter().filter(|package| package.to.is_some()) {
-        let name = package.group.clone().unwrap_or_default();
-        let group = groups.entry(name.clone()).or_insert_with(|| GroupPlan {
-            name,
-            packages: Vec::new(),
-            security: false,
-        });
-        group.packages.push(package.name.clone());
-        group.security |= package.security;
-    }
-    let mut ordered: Vec<GroupPlan> = groups.into_values().collect();
-    // Stable sort: security groups first, names in order within each part.
-    ordered.sort_by_key(|group| !group.security);
+    let ordered = ordered_groups(packages);
     let index: HashMap<String, usize> = packages
         .iter()
         .enumerate()
@@ -1061,6 +1048,25 @@ fn apply_thresholds(packages: &mut [PackagePlan], settings: &UpgradeSettings) ->
         }
     }
     kept
+}
+
+/// The groups of the updates, security groups first, then by name.
+fn ordered_groups(packages: &[PackagePlan]) -> Vec<GroupPlan> {
+    let mut groups: BTreeMap<String, GroupPlan> = BTreeMap::new();
+    for package in packages.iter().filter(|package| package.to.is_some()) {
+        let name = package.group.clone().unwrap_or_default();
+        let group = groups.entry(name.clone()).or_insert_with(|| GroupPlan {
+            name,
+            packages: Vec::new(),
+            security: false,
+        });
+        group.packages.push(package.name.clone());
+        group.security |= package.security;
+    }
+    let mut ordered: Vec<GroupPlan> = groups.into_values().collect();
+    // Stable sort: security groups first, names in order within each part.
+    ordered.sort_by_key(|group| !group.security);
+    ordered
 }
 
 /// Takes the update at `head` and the `bundle` it moves into this run's `group`: the moved
