@@ -1548,6 +1548,36 @@ mod tests {
     }
 
     #[test]
+    fn an_update_takes_what_it_moves_past_that_package_s_own_update() {
+        // p/bb's own update stays within ~8.0 (p/dc 1.8.0 requires that); p/dc 1.8.2 needs
+        // p/bb ~8.2.0. Taken first, p/dc moves p/bb to 8.2.4 instead of waiting for a run in
+        // which p/bb's own 8.0.2 would not be in its way.
+        let mut project = Project::new(
+            "\"p/dc\": \"^1.8\"",
+            &[("p/dc", "1.8.0"), ("p/bb", "8.0.1")],
+        );
+        project.available.insert(
+            "p/dc".into(),
+            vec![
+                with_require(release("p/dc", "1.8.0"), &[("p/bb", "~8.0.0")]),
+                with_require(release("p/dc", "1.8.2"), &[("p/bb", "~8.2.0")]),
+            ],
+        );
+        project.releases("p/bb", &["8.0.1", "8.0.2", "8.2.4"]);
+        let plan = project.plan();
+        assert_eq!(plan.groups.len(), 1);
+        assert_eq!(plan.groups[0].packages, ["p/dc", "p/bb"]);
+        assert_eq!(
+            summary(&plan, "p/bb"),
+            "8.0.1 patch=8.0.2 minor=8.2.4 major=- update=Minor to=8.2.4 | moves with p/dc 1.8.2: p/dc 1.8.2 requires p/bb ~8.2.0"
+        );
+        assert_eq!(
+            summary(&plan, "p/dc"),
+            "1.8.0 patch=1.8.2 minor=1.8.2 major=- update=Patch to=1.8.2 | newest release"
+        );
+    }
+
+    #[test]
     fn only_packages_that_need_action_are_marked_so() {
         let mut project = Project::new(
             "",
