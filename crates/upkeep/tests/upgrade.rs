@@ -408,13 +408,7 @@ fn a_missing_composer_is_found_before_the_project_is_read() {
         .env("NO_COLOR", "1")
         .output()
         .unwrap();
-    assert_exit(&output, 2);
-    let stderr = stderr(&output);
-    assert!(
-        stderr.starts_with("error: cannot run `/nonexistent/composer`"),
-        "{stderr}"
-    );
-    assert!(!stderr.contains("composer.json"), "{stderr}");
+    refused_before_the_project_is_read(&output, "error: cannot run `/nonexistent/composer`");
 }
 
 #[test]
@@ -696,12 +690,16 @@ fn apply_with_pr_asks_for_the_token_before_reading_the_project() {
         .env("NO_COLOR", "1")
         .output()
         .unwrap();
-    assert_exit(&output, 2);
-    let stderr = stderr(&output);
-    assert!(
-        stderr.starts_with("error: --pr needs an API token\n"),
-        "{stderr}"
-    );
+    refused_before_the_project_is_read(&output, "error: --pr needs an API token\n");
+}
+
+/// `output` is a refusal that starts with `error`, said before the project (an empty
+/// directory, where planning would fail on the missing composer.json) was read.
+#[track_caller]
+fn refused_before_the_project_is_read(output: &Output, error: &str) {
+    assert_exit(output, 2);
+    let stderr = stderr(output);
+    assert!(stderr.starts_with(error), "{stderr}");
     assert!(!stderr.contains("composer.json"), "{stderr}");
 }
 
