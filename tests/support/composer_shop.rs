@@ -38,11 +38,82 @@ pub struct ComposerShop {
 impl ComposerShop {
     /// A project locked at the old versions, committed and pushed to a bare `origin`.
     pub fn new() -> Self {
+        let repository = format!("file://{}", fixture().display());
+        let upkeep_toml = format!(
+            "[upgrade]\nreviewers = [\"reviewer\"]\nadvisories = \"{}\"\n",
+            fixture().join("advisories").display()
+        );
+        Self::build(
+            &repository,
+            &[
+                ("acme/lib", "^1.0", "1.0.0"),
+                ("acme/tight", "~1.2.0", "1.2.0"),
+                ("spryker/kernel", "^3.70", "3.70.0"),
+                ("other/pinned", "^1.0", "1.0.0"),
+                ("conflicting/pkg", "^1.0", "1.0.0"),
+                ("tools/php84", "^1.0", "1.0.0"),
+            ],
+            &[],
+            &upkeep_toml,
+        )
+    }
+
+    /// A project of its own Composer repository: `packages` is the `packages` object of its
+    /// `packages.json` (metapackages, so nothing is downloaded), `require` the root
+    /// requirements (name, constraint, version to lock), `also_locked` dependencies locked at a
+    /// version, `upkeep_toml` the settings file.
+    pub fn with_repository(
+        packages: &serde_json::Value,
+        require: &[(&str, &str, &str)],
+        also_locked: &[(&str, &str)],
+        upkeep_toml: &str,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
+        let repository = dir.path().join("repository");
+        std::fs::create_dir_all(&repository).unwrap();
+        std::fs::write(
+            repository.join("packages.json"),
+            serde_json::to_vec_pretty(&serde_json::json!({ "packages": packages })).unwrap(),
+        )
+        .unwrap();
+        Self::build_in(
+            dir,
+            &format!("file://{}", repository.display()),
+            require,
+            also_locked,
+            upkeep_toml,
+        )
+    }
+
+    fn build(
+        repository: &str,
+        require: &[(&str, &str, &str)],
+        also_locked: &[(&str, &str)],
+        upkeep_toml: &str,
+    ) -> Self {
+        Self::build_in(
+            tempfile::tempdir().unwrap(),
+            repository,
+            require,
+            also_locked,
+            upkeep_toml,
+        )
+    }
+
+    fn build_in(
+        dir: tempfile::TempDir,
+        repository: &str,
+        require: &[(&str, &str, &str)],
+        also_locked: &[(&str, &str)],
+        upkeep_toml: &str,
+    ) -> Self {
         let project = dir.path().join("shop");
         let origin = dir.path().join("origin.git");
         std::fs::create_dir_all(&project).unwrap();
-        let repository = format!("file://{}", fixture().display());
+        let requirements: Vec<String> = require
+            .iter()
+            .map(|(name, constraint, _)| format!("        \"{name}\": \"{constraint}\""))
+            .collect();
         std::fs::write(
             project.join("composer.json"),
             format!(
@@ -50,12 +121,7 @@ impl ComposerShop {
     "name": "acme/shop",
     "description": "The upgrader's test shop",
     "require": {{
-        "acme/lib": "^1.0",
-        "acme/tight": "~1.2.0",
-        "spryker/kernel": "^3.70",
-        "other/pinned": "^1.0",
-        "conflicting/pkg": "^1.0",
-        "tools/php84": "^1.0"
+{}
     }},
     "repositories": [
         {{"type": "composer", "url": "{repository}"}},
@@ -65,39 +131,29 @@ impl ComposerShop {
         "platform": {{"php": "8.2.10"}}
     }}
 }}
-"#
+"#,
+                requirements.join(",\n")
             ),
         )
         .unwrap();
         std::fs::write(project.join(".gitignore"), "/vendor/\n").unwrap();
-        std::fs::write(
-            project.join("upkeep.toml"),
-            format!(
-                "[upgrade]\nreviewers = [\"reviewer\"]\nadvisories = \"{}\"\n",
-                fixture().join("advisories").display()
-            ),
-        )
-        .unwrap();
+        std::fs::write(project.join("upkeep.toml"), upkeep_toml).unwrap();
         let shop = Self {
             dir,
             project,
             origin,
         };
-        shop.composer(&[
-            "update",
-            "--with",
-            "acme/lib:1.0.0",
-            "--with",
-            "acme/tight:1.2.0",
-            "--with",
-            "spryker/kernel:3.70.0",
-            "--with",
-            "other/pinned:1.0.0",
-            "--with",
-            "conflicting/pkg:1.0.0",
-            "--with",
-            "tools/php84:1.0.0",
-        ]);
+        let pins: Vec<String> = require
+            .iter()
+            .map(|(name, _, version)| (*name, *version))
+            .chain(also_locked.iter().copied())
+            .map(|(name, version)| format!("{name}:{version}"))
+            .collect();
+        let mut arguments = vec!["update"];
+        for pin in &pins {
+            arguments.extend(["--with", pin.as_str()]);
+        }
+        shop.composer(&arguments);
         shop.git(&["init", "-q", "-b", "main"]);
         shop.git(&["add", "-A"]);
         shop.git(&["commit", "-q", "-m", "shop"]);
@@ -110,6 +166,19 @@ impl ComposerShop {
         shop.git(&["remote", "add", "origin", shop.origin.to_str().unwrap()]);
         shop.git(&["push", "-q", "origin", "main"]);
         shop
+    }
+
+    /// The version `name` is locked at in `composer.lock` (of the working tree).
+    pub fn locked(&self, name: &str) -> Option<String> {
+        let lock: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(self.project.join("composer.lock")).unwrap())
+                .unwrap();
+        lock["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|package| package["name"] == name)
+            .map(|package| package["version"].as_str().unwrap().to_string())
     }
 
     /// The body of `PUT …/repository` that connects a server to this shop's `origin` as the

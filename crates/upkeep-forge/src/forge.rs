@@ -41,6 +41,8 @@ pub struct NewPullRequest {
 
 /// The calls the upgrader makes on a forge. Implemented by [`GitHub`] and [`GitLab`].
 pub trait Forge {
+    /// Which forge this is (for its words: pull request #7, merge request !7).
+    fn kind(&self) -> ForgeKind;
     /// The open request from branch `head` into `base` in this repository, if there is one.
     fn find_open_request(&self, head: &str, base: &str) -> Result<Option<PullRequest>, ForgeError>;
     fn create_request(&self, request: &NewPullRequest) -> Result<PullRequest, ForgeError>;
@@ -63,6 +65,9 @@ pub trait Forge {
 }
 
 impl<F: Forge + ?Sized> Forge for Box<F> {
+    fn kind(&self) -> ForgeKind {
+        (**self).kind()
+    }
     fn find_open_request(&self, head: &str, base: &str) -> Result<Option<PullRequest>, ForgeError> {
         (**self).find_open_request(head, base)
     }

@@ -7,6 +7,7 @@ use serde_json::json;
 use crate::forge::{
     Forge, ForgeError, Http, Method, NewPullRequest, PullRequest, Token, user_agent,
 };
+use crate::remote::ForgeKind;
 
 /// The public GitHub's API; GitHub Enterprise Server answers at `https://<host>/api/v3`.
 pub const DEFAULT_API_BASE: &str = "https://api.github.com";
@@ -101,6 +102,10 @@ impl GitHub {
 }
 
 impl Forge for GitHub {
+    fn kind(&self) -> ForgeKind {
+        ForgeKind::GitHub
+    }
+
     fn find_open_request(&self, head: &str, base: &str) -> Result<Option<PullRequest>, ForgeError> {
         let path = self.pulls_path();
         // `head` filters by `owner:branch`; a bare branch name would be ignored by the API.

@@ -8,6 +8,7 @@ use serde_json::json;
 use crate::forge::{
     Forge, ForgeError, Http, Method, NewPullRequest, PullRequest, Token, percent_encode, user_agent,
 };
+use crate::remote::ForgeKind;
 
 /// GitLab marks a merge request as draft by this title prefix; the create endpoint has no
 /// draft flag.
@@ -117,6 +118,10 @@ fn draft_title(title: &str) -> String {
 }
 
 impl Forge for GitLab {
+    fn kind(&self) -> ForgeKind {
+        ForgeKind::GitLab
+    }
+
     fn find_open_request(&self, head: &str, base: &str) -> Result<Option<PullRequest>, ForgeError> {
         let path = self.merge_requests_path();
         let merges: Vec<MergeResponse> = self.http.get_as(

@@ -46,6 +46,14 @@ impl ForgeKind {
             ForgeKind::GitHub | ForgeKind::Unknown => "pull request",
         }
     }
+
+    /// How people name request `number` there: `pull request #7`, `merge request !7`.
+    pub fn request_reference(self, number: u64) -> String {
+        match self {
+            ForgeKind::GitLab => format!("merge request !{number}"),
+            ForgeKind::GitHub | ForgeKind::Unknown => format!("pull request #{number}"),
+        }
+    }
 }
 
 impl fmt::Display for ForgeKind {

@@ -358,7 +358,12 @@ impl AppliedReport {
             failed_groups: report.failed_groups.clone(),
             new_findings: report.new_findings.clone(),
             gate_problem: report.gate_problem.clone(),
-            deferred: report.deferred.clone(),
+            deferred: report
+                .held_back
+                .iter()
+                .filter(|held| held.deferred)
+                .map(|held| held.name.clone())
+                .collect(),
             majors: report
                 .majors
                 .iter()

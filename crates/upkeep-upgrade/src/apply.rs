@@ -9,12 +9,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use upkeep_composer::ComposerLock;
 use upkeep_forge::git_auth::GitEnv;
-use upkeep_forge::{Forge, ForgeError, Git, GitError, NewPullRequest, PullRequest};
+use upkeep_forge::{Forge, ForgeError, ForgeKind, Git, GitError, NewPullRequest, PullRequest};
 use upkeep_gate::GateOptions;
 
 use crate::composer_cli::{Composer, ComposerError};
-use crate::plan::{PackagePlan, UpdateKind, UpgradePlan};
-use crate::pull_request::{AppliedUpdate, FailedGroup, MajorUpgrade, UpgradeReport};
+use crate::plan::{PackagePlan, UpgradePlan};
+use crate::pull_request::{
+    AppliedUpdate, DroppedPackage, FailedGroup, MajorUpgrade, UpgradeReport,
+};
 use crate::settings::UpgradeSettings;
 
 /// What every upgrade branch's name starts with.
@@ -35,6 +37,8 @@ pub fn base_of_upgrade_branch(branch: &str) -> Option<&str> {
     Some(base)
 }
 
+// Switches of a run, each on its own.
+#[allow(clippy::struct_excessive_bools)]
 pub struct ApplyOptions<'a> {
     /// The directory with `composer.json` (inside a git repository).
     pub project: &'a Path,
@@ -59,6 +63,10 @@ pub struct ApplyOptions<'a> {
     /// The environment of every git command (credentials for the push, from
     /// [`upkeep_forge::git_auth::GitAuth`]); empty: git's own configuration.
     pub git_env: &'a GitEnv,
+    /// Work on a scratch clone of the base branch and report what the pull request would say:
+    /// no branch, commit, push or request in the project's repository, and no gate (the clone
+    /// has no `vendor/`). `push`, `forge` and `refresh` are ignored.
+    pub dry_run: bool,
 }
 
 impl ApplyOptions<'_> {
@@ -111,6 +119,8 @@ pub enum ApplyError {
     OnUpgradeBranch { branch: String, base: String },
     #[error("the upgrade was cancelled (interrupted or terminated); nothing more was applied")]
     Cancelled,
+    #[error("cannot make the dry run's scratch copy: {0}")]
+    Scratch(String),
 }
 
 impl upkeep_hint::Hint for ApplyError {
@@ -135,7 +145,7 @@ impl upkeep_hint::Hint for ApplyError {
                 "the checkout is back on the base branch; run the upgrade again to start over"
                     .into(),
             ),
-            Self::Gate(_) | Self::Lock { .. } => None,
+            Self::Gate(_) | Self::Lock { .. } | Self::Scratch(_) => None,
         }
     }
 }
@@ -145,6 +155,11 @@ pub fn apply(
     options: &ApplyOptions<'_>,
     log: &mut dyn FnMut(&str),
 ) -> Result<ApplyOutcome, ApplyError> {
+    if options.dry_run {
+        let version = composer(options).check()?;
+        log(&format!("using {version}"));
+        return dry_run(options, log);
+    }
     let git = Git::open(options.project)?.with_git_env(options.git_env);
     // Before the tree is looked at: what a killed run left is uncommitted on its branch, and
     // "commit your changes" would be the wrong advice.
@@ -168,6 +183,10 @@ pub fn apply(
         ),
         None => (git.current_branch()?, true),
     };
+    // Before anything changes: a missing or broken Composer would otherwise first show
+    // on the upgrade branch.
+    let version = composer(options).check()?;
+    log(&format!("using {version}"));
     if !on_base {
         git.checkout(&base)?;
     }
@@ -206,6 +225,66 @@ pub fn apply(
     Ok(outcome)
 }
 
+/// The run on a scratch clone of the base branch: the same Composer runs and commits as
+/// [`apply`], in the clone, which is removed afterwards.
+fn dry_run(
+    options: &ApplyOptions<'_>,
+    log: &mut dyn FnMut(&str),
+) -> Result<ApplyOutcome, ApplyError> {
+    let git = Git::open(options.project)?.with_git_env(options.git_env);
+    let base = if let Some(base) = &options.settings.base_branch {
+        base.clone()
+    } else {
+        let current = git.current_branch()?;
+        base_of_upgrade_branch(&current).map_or(current.clone(), str::to_string)
+    };
+    if !git.dirty_paths()?.is_empty() {
+        log(&format!(
+            "the dry run starts from the last commit of {base}: uncommitted changes are not in it"
+        ));
+    }
+    let scratch_error = |error: std::io::Error| ApplyError::Scratch(error.to_string());
+    let scratch = tempfile::Builder::new()
+        .prefix("upkeep-dry-run-")
+        .tempdir()
+        .map_err(scratch_error)?;
+    let toplevel = fs_err::canonicalize(git.toplevel()).map_err(scratch_error)?;
+    let project = fs_err::canonicalize(options.project).map_err(scratch_error)?;
+    let inside = project.strip_prefix(&toplevel).unwrap_or(Path::new(""));
+    let clone_dir = scratch.path().join("repository");
+    let clone = Git::clone_from(&toplevel.to_string_lossy(), &clone_dir)?;
+    let commit = git.rev_parse(&base)?;
+    let branch = upgrade_branch(&base);
+    clone.create_branch(&branch, &commit)?;
+    clone.checkout(&branch)?;
+    let scratch_project = clone_dir.join(inside);
+    log(&format!(
+        "dry run: on a scratch clone of {base} ({}); nothing is changed here",
+        &commit[..commit.len().min(12)]
+    ));
+    let scratch_options = ApplyOptions {
+        project: &scratch_project,
+        plan: options.plan,
+        settings: options.settings,
+        composer: options.composer,
+        push: false,
+        forge: None,
+        refresh: false,
+        remote: options.remote,
+        gate: false,
+        date: options.date.clone(),
+        cancel: options.cancel,
+        git_env: options.git_env,
+        dry_run: true,
+    };
+    let mut outcome = apply_on_branch(&scratch_options, &clone, &base, &branch, None, None, log)?;
+    if options.gate {
+        outcome.report.gate_problem =
+            Some("the dry run does not run the gate (its scratch copy has no vendor/)".to_string());
+    }
+    Ok(outcome)
+}
+
 fn refuse_open_upgrade(
     git: &Git,
     options: &ApplyOptions<'_>,
@@ -213,8 +292,13 @@ fn refuse_open_upgrade(
     request: Option<&PullRequest>,
 ) -> Result<(), ApplyError> {
     if let Some(request) = request {
+        let kind = options.forge.map_or(ForgeKind::GitHub, Forge::kind);
         return Err(ApplyError::AlreadyOpen {
-            what: format!("{} (#{}) from `{branch}`", request.url, request.number),
+            what: format!(
+                "{} ({}) from `{branch}`",
+                request.url,
+                kind.request_reference(request.number)
+            ),
         });
     }
     if git.branch_exists(branch)? {
@@ -262,15 +346,11 @@ fn apply_on_branch(
             })
         })
         .collect();
-    report.deferred = options
+    report.held_back = options
         .plan
         .packages
         .iter()
-        .filter(|package| {
-            package.update == UpdateKind::None
-                && package.reason.starts_with("waits for the next run")
-        })
-        .map(|package| package.name.clone())
+        .filter_map(PackagePlan::held_back)
         .collect();
     if let Some(before) = before {
         match gate_findings(options.project) {
@@ -329,54 +409,62 @@ fn update_groups(
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
-        match update_group(composer, git, options.project, &members, log)? {
-            GroupResult::Failed(problem) => {
-                log(&format!(
-                    "group {} skipped: Composer could not resolve it",
-                    group.name
-                ));
-                report.failed_groups.push(FailedGroup {
-                    name: group.name.clone(),
-                    packages: members.iter().map(|package| package.name.clone()).collect(),
-                    problem,
-                });
-            }
-            GroupResult::Updated(updates) => {
-                if updates.is_empty() {
-                    log(&format!("group {}: nothing changed", group.name));
-                    continue;
-                }
-                let message = commit_message(&group.name, &updates);
-                let paths = ["composer.json", "composer.lock"];
-                let sha =
-                    git.commit_paths(&paths.map(|path| options.project.join(path)), &message)?;
-                log(&format!(
-                    "committed {}: {}",
-                    &sha[..sha.len().min(12)],
-                    message.lines().next().unwrap_or_default()
-                ));
-                commits.push(sha);
-                report
-                    .applied
-                    .extend(
-                        updates
-                            .into_iter()
-                            .map(|(package, from, to)| AppliedUpdate {
-                                kind: package.update.as_str().to_string(),
-                                group: group.name.clone(),
-                                fixes: if package.security {
-                                    package.advisories.clone()
-                                } else {
-                                    Vec::new()
-                                },
-                                source_url: package.source_url.clone(),
-                                name: package.name.clone(),
-                                from,
-                                to,
-                            }),
-                    );
-            }
+        let result = update_group(composer, git, options.project, &members, log)?;
+        for (package, problem) in result.dropped {
+            report.dropped.push(DroppedPackage {
+                name: package.name.clone(),
+                group: group.name.clone(),
+                to: package.to.clone().unwrap_or_default(),
+                problem,
+            });
         }
+        if let Some(problem) = result.failed {
+            log(&format!(
+                "group {} skipped: Composer could not resolve it",
+                group.name
+            ));
+            report.failed_groups.push(FailedGroup {
+                name: group.name.clone(),
+                packages: result
+                    .remaining
+                    .iter()
+                    .map(|package| package.name.clone())
+                    .collect(),
+                problem,
+            });
+            continue;
+        }
+        let updates = result.updated;
+        if updates.is_empty() {
+            log(&format!("group {}: nothing changed", group.name));
+            continue;
+        }
+        let message = commit_message(&group.name, &updates);
+        let paths = ["composer.json", "composer.lock"];
+        let sha = git.commit_paths(&paths.map(|path| options.project.join(path)), &message)?;
+        log(&format!(
+            "committed {}: {}",
+            &sha[..sha.len().min(12)],
+            message.lines().next().unwrap_or_default()
+        ));
+        commits.push(sha);
+        report.applied.extend(
+            updates
+                .into_iter()
+                .map(|(package, from, to)| AppliedUpdate {
+                    kind: package.update.as_str().to_string(),
+                    group: group.name.clone(),
+                    fixes: if package.security {
+                        package.advisories.clone()
+                    } else {
+                        Vec::new()
+                    },
+                    source_url: package.source_url.clone(),
+                    name: package.name.clone(),
+                    from,
+                    to,
+                }),
+        );
     }
     Ok(commits)
 }
@@ -413,8 +501,9 @@ fn publish(
             forge.request_reviewers(request.number, &options.settings.reviewers)?;
         }
         log(&format!(
-            "pull request #{}: {}",
-            request.number, request.url
+            "{}: {}",
+            forge.kind().request_reference(request.number),
+            request.url
         ));
         outcome.pull_request = Some(request);
     }
@@ -426,19 +515,26 @@ fn composer<'a>(options: &ApplyOptions<'a>) -> Composer<'a> {
         program: options.composer,
         project: options.project,
         cancel: options.cancel,
+        lock_only: options.dry_run,
     }
 }
 
-enum GroupResult<'p> {
-    /// (package, from, to) of every planned package whose locked version changed.
-    Updated(Vec<(&'p PackagePlan, String, String)>),
-    /// Composer's problem text.
-    Failed(String),
+/// How one group went.
+struct GroupResult<'p> {
+    updated: Updates<'p>,
+    /// Packages left out because Composer named them when it refused the group, with its
+    /// explanation.
+    dropped: Vec<(&'p PackagePlan, String)>,
+    /// Composer's problem text when the group could not be updated at all.
+    failed: Option<String>,
+    /// The members still in the group when it ended.
+    remaining: Vec<&'p PackagePlan>,
 }
 
-/// One group: move root requirements that must move, then `composer update` with the planned
-/// versions; on failure once more with `--with-all-dependencies`; on failure again the group's
-/// changes are undone.
+/// One group: [`update_packages`]; when Composer refuses and names one of the group's
+/// packages in its problem, the group is tried again without that package, so that one bad
+/// package does not hold back the others. When it names none (or only one is left), the
+/// group's changes are undone and it fails.
 fn update_group<'p>(
     composer: &Composer<'_>,
     git: &Git,
@@ -446,6 +542,94 @@ fn update_group<'p>(
     members: &[&'p PackagePlan],
     log: &mut dyn FnMut(&str),
 ) -> Result<GroupResult<'p>, ApplyError> {
+    let mut result = GroupResult {
+        updated: Vec::new(),
+        dropped: Vec::new(),
+        failed: None,
+        remaining: members.to_vec(),
+    };
+    loop {
+        let problem = match update_packages(composer, project, &result.remaining, log)? {
+            Ok(updated) => {
+                result.updated = updated;
+                return Ok(result);
+            }
+            Err(problem) => problem,
+        };
+        git.reset_hard("HEAD")?;
+        let named = (result.remaining.len() > 1)
+            .then(|| named_package(&problem, &result.remaining))
+            .flatten();
+        let Some(named) = named else {
+            result.failed = Some(problem);
+            return Ok(result);
+        };
+        log(&format!(
+            "Composer names {} {}: trying the rest of the group without it",
+            named.name,
+            named.to.as_deref().unwrap_or_default()
+        ));
+        // What moves only for the package left out goes with it.
+        let (out, kept): (Vec<&PackagePlan>, Vec<&PackagePlan>) =
+            result.remaining.iter().partition(|package| {
+                std::ptr::eq(**package, named)
+                    || package
+                        .moved_with
+                        .as_ref()
+                        .is_some_and(|with| with.eq_ignore_ascii_case(&named.name))
+            });
+        result.remaining = kept;
+        for package in out {
+            let why = if std::ptr::eq(package, named) {
+                problem.clone()
+            } else {
+                format!("moves only with {}, which was left out", named.name)
+            };
+            result.dropped.push((package, why));
+        }
+    }
+}
+
+/// The package of `members` that Composer's problem text blames: the first that is the subject
+/// of a rule (`- acme/b 1.1.0 conflicts with …`, `- acme/b 1.1.0 requires …`), else the first
+/// the text mentions at all.
+fn named_package<'p>(problem: &str, members: &[&'p PackagePlan]) -> Option<&'p PackagePlan> {
+    let member = |name: &str| {
+        members
+            .iter()
+            .copied()
+            .find(|package| package.name.eq_ignore_ascii_case(name))
+    };
+    let subjects = problem.lines().filter_map(|line| {
+        let rule = line.trim_start().strip_prefix("- ")?;
+        let subject = rule.split_whitespace().next()?;
+        // `Root composer.json requires …` is the request, not the culprit.
+        member(subject)
+    });
+    let mentioned = || {
+        let words: Vec<&str> = problem
+            .split(|character: char| {
+                !(character.is_ascii_alphanumeric() || "/-_.".contains(character))
+            })
+            .collect();
+        words
+            .iter()
+            .find_map(|word| member(word.trim_end_matches('.')))
+    };
+    subjects.into_iter().next().or_else(mentioned)
+}
+
+/// (package, from, to) of every planned package whose locked version changed.
+type Updates<'p> = Vec<(&'p PackagePlan, String, String)>;
+
+/// Moves root requirements that must move, then `composer update` with the planned versions
+/// (the group's updates and what they move). `Err(problem)` when Composer refused.
+fn update_packages<'p>(
+    composer: &Composer<'_>,
+    project: &Path,
+    members: &[&'p PackagePlan],
+    log: &mut dyn FnMut(&str),
+) -> Result<Result<Updates<'p>, String>, ApplyError> {
     let before = locked_versions(project)?;
     for dev in [false, true] {
         let moves: Vec<(String, String)> = members
@@ -464,8 +648,7 @@ fn update_group<'p>(
                 return Err(ApplyError::Cancelled);
             }
             if !run.succeeded {
-                git.reset_hard("HEAD")?;
-                return Ok(GroupResult::Failed(run.problem()));
+                return Ok(Err(run.problem()));
             }
         }
     }
@@ -473,17 +656,12 @@ fn update_group<'p>(
         .iter()
         .filter_map(|package| package.to.clone().map(|to| (package.name.clone(), to)))
         .collect();
-    let mut run = composer.update(&targets, false, log)?;
-    if !run.succeeded && !run.cancelled {
-        log("retrying with --with-all-dependencies");
-        run = composer.update(&targets, true, log)?;
-    }
+    let run = composer.update(&targets, log)?;
     if run.cancelled {
         return Err(ApplyError::Cancelled);
     }
     if !run.succeeded {
-        git.reset_hard("HEAD")?;
-        return Ok(GroupResult::Failed(run.problem()));
+        return Ok(Err(run.problem()));
     }
     let after = locked_versions(project)?;
     let updates = members
@@ -495,7 +673,7 @@ fn update_group<'p>(
             (from != to).then(|| (*package, from.clone(), to.clone()))
         })
         .collect();
-    Ok(GroupResult::Updated(updates))
+    Ok(Ok(updates))
 }
 
 fn locked_versions(project: &Path) -> Result<BTreeMap<String, String>, ApplyError> {
@@ -686,8 +864,37 @@ mod tests {
         assert_eq!(ApplyError::Gate("no php".to_string()).hint(), None);
     }
 
+    fn planned(name: &str) -> PackagePlan {
+        serde_json::from_value(serde_json::json!({
+            "name": name, "locked": "1.0.0", "constraint": null, "dev": false,
+            "patch": null, "minor": "1.1.0", "major": null, "update": "minor", "to": "1.1.0",
+            "new_constraint": null, "reason": "newest release", "group": "v", "security": false,
+            "advisories": [], "source_url": null
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_package_composer_blames_is_the_subject_of_a_rule_not_the_root_request() {
+        let (one, two, three) = (planned("v/one"), planned("v/two"), planned("v/three"));
+        let members = [&one, &three, &two];
+        // Composer 2.5's words for two updates of one group that conflict.
+        let problem = "  Problem 1\n    - Root composer.json requires v/one ^1.0 -> satisfiable by v/one[1.1.0].\n    - v/two 1.1.0 conflicts with v/one >=1.1.\n    - Root composer.json requires v/two ^1.0 -> satisfiable by v/two[1.1.0].";
+        assert_eq!(named_package(problem, &members).unwrap().name, "v/two");
+        let missing = "  Problem 1\n    - Root composer.json requires v/three 1.1.0 -> satisfiable by v/three[1.1.0].\n    - v/three 1.1.0 requires z/missing ^1.0 -> could not be found in any version.";
+        assert_eq!(named_package(missing, &members).unwrap().name, "v/three");
+        // Only a mention: the first one.
+        let mention = "Root composer.json requires v/three 1.1.0, found v/three[1.1.0] but it conflicts with another require.";
+        assert_eq!(named_package(mention, &members).unwrap().name, "v/three");
+        assert!(
+            named_package("  Problem 1\n    - other/x 1.0 requires php >=9", &members).is_none()
+        );
+    }
+
     #[test]
     fn update_kinds() {
+        use crate::plan::UpdateKind;
+
         assert_eq!(UpdateKind::Patch.as_str(), "patch");
         assert_eq!(UpdateKind::Minor.as_str(), "minor");
     }

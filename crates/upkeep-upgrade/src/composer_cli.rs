@@ -26,6 +26,8 @@ pub enum ComposerError {
         program: String,
         source: std::io::Error,
     },
+    #[error("`{program} --version` does not answer as Composer does: {detail}")]
+    NotWorking { program: String, detail: String },
 }
 
 impl upkeep_hint::Hint for ComposerError {
@@ -35,6 +37,9 @@ impl upkeep_hint::Hint for ComposerError {
                 "install Composer (Debian: `apt-get install composer`) or pass --composer PATH"
                     .to_string(),
             ),
+            Self::NotWorking { program, .. } => Some(format!(
+                "run `{program} --version` to see what is wrong, or pass --composer with a working one"
+            )),
         }
     }
 }
@@ -92,9 +97,59 @@ pub struct Composer<'a> {
     pub project: &'a Path,
     /// When set while Composer runs, Composer and what it started are stopped.
     pub cancel: Option<&'a AtomicBool>,
+    /// `update` writes `composer.lock` only, installs nothing (`--no-install`): the dry run's
+    /// scratch copy has no `vendor/` to keep in step, and filling one would download every
+    /// package.
+    pub lock_only: bool,
 }
 
 impl Composer<'_> {
+    /// `composer --version`: that the program is there and is Composer, before anything is
+    /// changed (a missing or broken one would otherwise first show after the branch was made).
+    /// Returns the version line.
+    pub fn check(&self) -> Result<String, ComposerError> {
+        let output = Command::new(self.program)
+            .arg("--version")
+            .arg("--no-interaction")
+            // Not in the project: a path that does not exist would read as a missing program.
+            .env("COMPOSER_NO_INTERACTION", "1")
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|source| ComposerError::Missing {
+                program: self.program.to_string(),
+                source,
+            })?;
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let version = text
+            .lines()
+            .find(|line| line.trim_start().starts_with("Composer version"))
+            .map(|line| line.trim().to_string());
+        match version {
+            Some(version) if output.status.success() => Ok(version),
+            _ => {
+                let said: Vec<&str> = text
+                    .lines()
+                    .filter(|line| !line.trim().is_empty())
+                    .collect();
+                let tail = said[said.len().saturating_sub(3)..].join(" / ");
+                Err(ComposerError::NotWorking {
+                    program: self.program.to_string(),
+                    detail: match (output.status.code(), tail.is_empty()) {
+                        (Some(code), true) => {
+                            format!("it exited with status {code} and said nothing")
+                        }
+                        (Some(code), false) => format!("it exited with status {code}: {tail}"),
+                        (None, _) => "it was killed by a signal".to_string(),
+                    },
+                })
+            }
+        }
+    }
+
     /// `composer require --no-update <package:constraint>...`: moves root requirements (only
     /// `composer.json` changes).
     pub fn require(
@@ -116,12 +171,14 @@ impl Composer<'_> {
         self.run(&arguments, log)
     }
 
-    /// `composer update <packages> --with <package:version>... --with-dependencies` (or
-    /// `--with-all-dependencies`): installs exactly the planned versions.
+    /// `composer update <packages> --with <package:version>...`: installs exactly the planned
+    /// versions and moves no other locked package (no `--with-dependencies`, which would move
+    /// the dependencies of `packages` to their newest releases, past what the plan shows and
+    /// counts; the plan lists the dependencies that must move among `targets`). Packages the
+    /// update adds or no longer needs are added or removed, as always.
     pub fn update(
         &self,
         targets: &[(String, String)],
-        all_dependencies: bool,
         log: &mut dyn FnMut(&str),
     ) -> Result<ComposerRun, ComposerError> {
         let mut arguments = vec!["update".to_string()];
@@ -130,11 +187,9 @@ impl Composer<'_> {
             arguments.push("--with".to_string());
             arguments.push(format!("{package}:{version}"));
         }
-        arguments.push(if all_dependencies {
-            "--with-all-dependencies".to_string()
-        } else {
-            "--with-dependencies".to_string()
-        });
+        if self.lock_only {
+            arguments.push("--no-install".to_string());
+        }
         arguments.extend(COMMON_FLAGS.map(str::to_string));
         self.run(&arguments, log)
     }

@@ -8,14 +8,17 @@
 //!   the requirement's `@flag`, or the locked version's own stability);
 //! - the newest candidate within the locked major (for `0.x`: within the locked `0.minor`, as
 //!   Composer's caret does) that every other locked package's requirement allows, that fits the
-//!   platform PHP and that conflicts with nothing locked is chosen; a root requirement that does
-//!   not allow it is moved (`composer require`);
+//!   platform PHP, that conflicts with nothing locked, and whose requirements can be met as
+//!   Composer's solver would meet them (moving locked dependencies, adding new ones) is chosen;
+//!   a root requirement that does not allow it is moved (`composer require`);
+//! - what an update moves is listed with it and updated in its group;
 //! - security updates go first, then groups in name order; at most `max-minor` minor and
-//!   `max-patch` patch updates and `max-groups` groups per run, the rest waits for the next run.
+//!   `max-patch` patch updates (each package an update moves counted) and `max-groups` groups
+//!   per run, the rest waits for the next run.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 
 use indexmap::IndexMap;
@@ -27,6 +30,7 @@ use upkeep_composer::{
 };
 use upkeep_gate::advisories::AdvisoryDatabase;
 
+use crate::pull_request::HeldBack;
 use crate::settings::UpgradeSettings;
 
 /// What the planner reads.
@@ -86,6 +90,78 @@ pub struct PackagePlan {
     pub advisories: Vec<String>,
     /// Where the package's source lives (for compare and release links).
     pub source_url: Option<String>,
+    /// The update waits for the next run (per-run limits); `to` is what it would take.
+    #[serde(default)]
+    pub deferred: bool,
+    /// The packages the update moves with it: dependencies whose locked version its
+    /// requirements do not allow, and new ones. Each locked one is a row of the plan too,
+    /// updated in the same group and counted against the limits.
+    #[serde(default)]
+    pub moves: Vec<PackageMove>,
+    /// This package is updated because the update of the named one needs it.
+    #[serde(default)]
+    pub moved_with: Option<String>,
+}
+
+/// A package an update moves with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageMove {
+    pub name: String,
+    /// The locked version; `None` for a package the update adds.
+    pub from: Option<String>,
+    /// The release it moves to: the newest that the requirement and everything locked allow.
+    pub to: String,
+    /// The requirement it must meet (`^1.1`).
+    pub constraint: String,
+    /// Why it moves: `acme/a 1.0.1 requires acme/b ^1.1`.
+    pub because: String,
+}
+
+impl PackagePlan {
+    /// Whether someone has something to do or know about this package: an update (made or
+    /// waiting), a newer release within the major that is held back, a known vulnerability, or
+    /// a package the planner could not read. Up to date packages, also those with only a new
+    /// major, need nothing.
+    pub fn needs_action(&self) -> bool {
+        self.to.is_some()
+            || self.deferred
+            || self.security
+            || !self.advisories.is_empty()
+            || self.minor.is_some()
+            || self.patch.is_some()
+            || self.problem()
+    }
+
+    /// The planner could not look at the package (an unreadable locked version, no repository
+    /// has it).
+    fn problem(&self) -> bool {
+        self.update == UpdateKind::None
+            && self.patch.is_none()
+            && self.minor.is_none()
+            && self.major.is_none()
+            && !self.reason.starts_with("up to date")
+            && !self.reason.starts_with("dev branch")
+    }
+
+    /// What the pull request says about an update this run does not make: deferred by the
+    /// limits, or a newer release within the major that is held back.
+    pub fn held_back(&self) -> Option<HeldBack> {
+        let newest = self
+            .minor
+            .clone()
+            .filter(|newest| self.to.as_ref() != Some(newest));
+        if !self.deferred && (self.to.is_some() || newest.is_none()) {
+            return None;
+        }
+        Some(HeldBack {
+            name: self.name.clone(),
+            locked: self.locked.clone(),
+            to: self.to.clone().filter(|_| self.deferred),
+            newest,
+            deferred: self.deferred,
+            reason: self.reason.clone(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -127,6 +203,9 @@ struct Context<'a> {
     releases: HashMap<String, Vec<Release<'a>>>,
     /// The requirements and conflicts of the locked versions, by the lowercase name they point at.
     links_to: HashMap<String, Vec<Link<'a>>>,
+    /// Names the locked versions replace or provide (`psr/log-implementation`): a requirement
+    /// on one is met without a package of that name.
+    provided: HashSet<String>,
     minimum_stability: Stability,
     prefer_stable: bool,
     platform_php: Option<Version>,
@@ -183,6 +262,7 @@ impl<'a> Context<'a> {
             .collect();
         let mut locked = BTreeMap::new();
         let mut links_to: HashMap<String, Vec<Link<'a>>> = HashMap::new();
+        let mut provided = HashSet::new();
         let mut constraints = HashMap::new();
         for package in input.lock.packages.iter().chain(&input.lock.packages_dev) {
             let name = package.name.to_ascii_lowercase();
@@ -196,6 +276,13 @@ impl<'a> Context<'a> {
                     .map(|release| release.metadata)
             });
             if let Some(metadata) = metadata {
+                provided.extend(
+                    metadata
+                        .replace
+                        .iter()
+                        .chain(metadata.provide.iter())
+                        .map(|(name, _)| name.to_ascii_lowercase()),
+                );
                 let links = metadata
                     .require
                     .iter()
@@ -237,6 +324,7 @@ impl<'a> Context<'a> {
             locked,
             releases,
             links_to,
+            provided,
             minimum_stability,
             prefer_stable,
             platform_php,
@@ -278,6 +366,9 @@ impl<'a> Context<'a> {
             security: false,
             advisories: Vec::new(),
             source_url: None,
+            deferred: false,
+            moves: Vec::new(),
+            moved_with: None,
         };
         let Some(locked) = self.locked.get(&name) else {
             plan.reason = format!(
@@ -351,33 +442,41 @@ impl<'a> Context<'a> {
         name: &str,
         locked: &Version,
         constraint: Option<&str>,
-        candidates: &[&Release<'_>],
+        candidates: &[&Release<'a>],
     ) {
         let line = release_line(locked);
-        let mut within: Vec<&Release<'_>> = candidates
+        let mut within: Vec<&Release<'a>> = candidates
             .iter()
             .copied()
             .filter(|release| release.line == line)
             .collect();
-        within.sort_by(|a, b| b.version.cmp(a.version));
-        if self.prefer_stable
-            && within
-                .iter()
-                .any(|release| release.stability == Stability::Stable)
-        {
-            within.retain(|release| release.stability == Stability::Stable);
-        }
+        self.newest_first(&mut within);
         let mut first_blocker = None;
-        let chosen = within.into_iter().find(|release| {
-            if let Some(blocker) = self.blocker(name, release.version, release.metadata) {
-                first_blocker
-                    .get_or_insert_with(|| format!("{} {blocker}", release.version.pretty()));
-                false
-            } else {
-                true
+        let chosen = within.into_iter().find_map(|release| {
+            // The candidate and what it moves with it, as `composer update <name>` would.
+            let mut moving = vec![Moving {
+                key: name.to_string(),
+                metadata: release.metadata,
+                from: Some(locked.pretty().to_string()),
+                constraint: String::new(),
+                because: String::new(),
+            }];
+            let problem = self
+                .blocker(name, release.version, release.metadata, &moving)
+                .or_else(|| {
+                    self.requirements_met(release.metadata, &mut moving, 0)
+                        .err()
+                });
+            match problem {
+                Some(blocker) => {
+                    first_blocker
+                        .get_or_insert_with(|| format!("{} {blocker}", release.version.pretty()));
+                    None
+                }
+                None => Some((release, moving)),
             }
         });
-        let Some(Release { version, .. }) = chosen else {
+        let Some((Release { version, .. }, moving)) = chosen else {
             plan.reason = first_blocker.unwrap_or_else(|| match &plan.major {
                 Some(major) => {
                     format!("up to date within its major; {major} is a new major (manual upgrade)")
@@ -387,6 +486,17 @@ impl<'a> Context<'a> {
             return;
         };
         plan.to = Some(version.pretty().to_string());
+        plan.moves = moving
+            .into_iter()
+            .skip(1)
+            .map(|moved| PackageMove {
+                name: moved.metadata.name.to_string(),
+                from: moved.from,
+                to: moved.metadata.version.pretty().to_string(),
+                constraint: moved.constraint,
+                because: moved.because,
+            })
+            .collect();
         plan.update = if version.minor() == locked.minor() && version.major() == locked.major() {
             UpdateKind::Patch
         } else {
@@ -412,50 +522,159 @@ impl<'a> Context<'a> {
         };
     }
 
-    /// A requirement of the candidate that no reachable version of a locked package meets:
-    /// `composer update --with-dependencies` may move a locked dependency, but only to a release
-    /// the root requirement allows. Packages that are not locked (new dependencies, virtual
-    /// packages) are left to Composer.
-    fn unmet_requirement(&self, metadata: &PackageVersion) -> Option<String> {
+    /// Whether every requirement of `metadata` can be met next to the locked packages and those
+    /// in `moving`, as Composer's solver would: by the locked version, by a package that
+    /// replaces or provides the name, or by moving the package (a locked one within its root
+    /// requirement; a new one) to a release that is installable itself. Pushes what must move
+    /// onto `moving`; `Err` says why the requirements cannot be met.
+    fn requirements_met(
+        &self,
+        metadata: &'a PackageVersion,
+        moving: &mut Vec<Moving<'a>>,
+        depth: usize,
+    ) -> Result<(), String> {
         for (required, written) in metadata.require.iter() {
             let key = lowercase(required);
-            if is_platform_package(&key) {
+            if is_platform_package(&key) || key.eq_ignore_ascii_case(&metadata.name) {
                 continue;
             }
-            let (Some(locked), Some(constraint)) =
-                (self.locked.get(key.as_ref()), self.constraint(written))
-            else {
+            let Some(constraint) = self.constraint(written) else {
                 continue;
             };
-            if constraint.matches(locked) {
+            if let Some(moved) = moving.iter().find(|moved| moved.key == key) {
+                if constraint.matches(&moved.metadata.version) {
+                    continue;
+                }
+                return Err(format!(
+                    "requires {required} {written}; the update moves {required} to {}",
+                    moved.metadata.version.pretty()
+                ));
+            }
+            match self.locked.get(key.as_ref()) {
+                Some(locked) if constraint.matches(locked) => continue,
+                None if self.provided.contains(key.as_ref()) => continue,
+                _ => {}
+            }
+            // Deeper than this, Composer decides.
+            if depth >= MOVE_DEPTH {
                 continue;
             }
-            let root = self
-                .root_requirement(&key)
-                .and_then(|root| self.constraint(root).map(|parsed| (root, parsed)));
-            let reachable = self.releases.get(key.as_ref()).is_some_and(|releases| {
-                releases.iter().any(|release| {
-                    !release.dev_branch
-                        && constraint.matches(release.version)
-                        && root
-                            .as_ref()
-                            .is_none_or(|(_, root)| root.matches(release.version))
-                })
+            let because = format!(
+                "{} {} requires {required} {written}",
+                metadata.name,
+                metadata.version.pretty()
+            );
+            let link = (required, written, constraint.as_ref());
+            self.move_to_meet(&key, link, &because, moving, depth)?;
+        }
+        Ok(())
+    }
+
+    /// Finds the newest release of `key` that meets `link` (name, constraint as written,
+    /// parsed), its root requirement and every other locked package, and whose own
+    /// requirements can be met, and pushes it onto `moving`.
+    fn move_to_meet(
+        &self,
+        key: &str,
+        (required, written, constraint): (&str, &str, &Constraint),
+        because: &str,
+        moving: &mut Vec<Moving<'a>>,
+        depth: usize,
+    ) -> Result<(), String> {
+        let locked = self.locked.get(key);
+        // Not asked of the repositories (deeper than the planner looks): Composer decides.
+        let Some(releases) = self.releases.get(key) else {
+            return Ok(());
+        };
+        let next_to_locked = locked
+            .map(|locked| format!(" next to the locked {}", locked.pretty()))
+            .unwrap_or_default();
+        if releases.is_empty() {
+            return Err(match locked {
+                Some(_) => format!(
+                    "requires {required} {written}, which no known release of it meets{next_to_locked}"
+                ),
+                None => format!("requires {required} {written}, which no repository has"),
             });
-            if !reachable {
-                return Some(match root {
-                    Some((root, _)) => format!(
-                        "requires {required} {written}; the locked {} cannot move there within composer.json's {root}",
-                        locked.pretty()
-                    ),
-                    None => format!(
-                        "requires {required} {written}, which no known release of it meets next to the locked {}",
-                        locked.pretty()
-                    ),
-                });
+        }
+        let accepted = locked.map_or(self.minimum_stability, |locked| {
+            self.minimum_stability.min(locked.stability())
+        });
+        let mut matching: Vec<&Release<'a>> = releases
+            .iter()
+            .filter(|release| {
+                !release.dev_branch
+                    && release.stability >= accepted
+                    && constraint.matches(release.version)
+                    && locked.is_none_or(|locked| release.version > locked)
+            })
+            .collect();
+        if matching.is_empty() {
+            return Err(format!(
+                "requires {required} {written}, which no known release of it meets{next_to_locked}"
+            ));
+        }
+        if let Some(root) = self.root_requirement(key)
+            && let Some(parsed) = self.constraint(root)
+        {
+            matching.retain(|release| parsed.matches(release.version));
+            if matching.is_empty() {
+                return Err(format!(
+                    "requires {required} {written}; the locked {} cannot move there within composer.json's {root}",
+                    locked.map_or_else(String::new, |locked| locked.pretty().to_string())
+                ));
             }
         }
-        None
+        self.newest_first(&mut matching);
+        let mut first_problem = None;
+        let mut tries = 0;
+        for release in matching {
+            // What rules a release out by itself is cheap to see; only the walks into its own
+            // requirements are counted.
+            if let Some(problem) = self.blocker(key, release.version, release.metadata, moving) {
+                first_problem
+                    .get_or_insert_with(|| format!("{} {problem}", release.version.pretty()));
+                continue;
+            }
+            if tries == MOVE_TRIES {
+                break;
+            }
+            tries += 1;
+            let mark = moving.len();
+            moving.push(Moving {
+                key: key.to_string(),
+                metadata: release.metadata,
+                from: locked.map(|locked| locked.pretty().to_string()),
+                constraint: written.to_string(),
+                because: because.to_string(),
+            });
+            let Err(problem) = self.requirements_met(release.metadata, moving, depth + 1) else {
+                return Ok(());
+            };
+            moving.truncate(mark);
+            first_problem.get_or_insert_with(|| format!("{} {problem}", release.version.pretty()));
+        }
+        let problem = first_problem.unwrap_or_default();
+        Err(match locked {
+            Some(locked) => format!(
+                "requires {required} {written}; the locked {} cannot move there: {problem}",
+                locked.pretty()
+            ),
+            None => format!("requires {required} {written}, which cannot be added: {problem}"),
+        })
+    }
+
+    /// `releases` newest first, only the stable ones when the project prefers stable releases
+    /// and there are any, as Composer orders what it tries.
+    fn newest_first(&self, releases: &mut Vec<&Release<'a>>) {
+        releases.sort_by(|a, b| b.version.cmp(a.version));
+        if self.prefer_stable
+            && releases
+                .iter()
+                .any(|release| release.stability == Stability::Stable)
+        {
+            releases.retain(|release| release.stability == Stability::Stable);
+        }
     }
 
     /// Newer releases of the accepted stability.
@@ -481,11 +700,24 @@ impl<'a> Context<'a> {
             .collect()
     }
 
-    /// Why `version` of `name` cannot be installed next to the other locked packages, if it
-    /// cannot.
-    fn blocker(&self, name: &str, version: &Version, metadata: &PackageVersion) -> Option<String> {
+    /// Why `version` of `name` cannot be installed next to the other locked packages and the
+    /// releases in `moving` (whose locked versions no longer count), if it cannot: a
+    /// requirement on it or a conflict with it, a conflict of its own, or the platform PHP. Its
+    /// own requirements are [`Context::requirements_met`]'s.
+    fn blocker(
+        &self,
+        name: &str,
+        version: &Version,
+        metadata: &PackageVersion,
+        moving: &[Moving<'a>],
+    ) -> Option<String> {
+        let is_moving = |other: &str| {
+            moving
+                .iter()
+                .any(|moved| moved.key.eq_ignore_ascii_case(other))
+        };
         for link in self.links_to.get(name).into_iter().flatten() {
-            if link.from.name.eq_ignore_ascii_case(name) {
+            if link.from.name.eq_ignore_ascii_case(name) || is_moving(&link.from.name) {
                 continue;
             }
             let written = link.written;
@@ -504,20 +736,55 @@ impl<'a> Context<'a> {
                 ));
             }
         }
-        for (other, conflict) in metadata.conflict.iter() {
-            if let Some(locked) = self.locked.get(lowercase(other).as_ref())
-                && self
-                    .constraint(conflict)
-                    .is_some_and(|constraint| constraint.matches(locked))
-            {
-                return Some(format!(
-                    "conflicts with the locked {other} {} (conflict {conflict})",
-                    locked.pretty()
-                ));
+        for moved in moving
+            .iter()
+            .filter(|moved| !moved.key.eq_ignore_ascii_case(name))
+        {
+            let links = moved
+                .metadata
+                .require
+                .iter()
+                .map(|link| (link, false))
+                .chain(moved.metadata.conflict.iter().map(|link| (link, true)));
+            for ((target, written), conflict) in links {
+                if !target.eq_ignore_ascii_case(name) {
+                    continue;
+                }
+                let Some(constraint) = self.constraint(written) else {
+                    continue;
+                };
+                let (from, at) = (&moved.metadata.name, moved.metadata.version.pretty());
+                if !conflict && !constraint.matches(version) {
+                    return Some(format!(
+                        "is not allowed by {from} {at}, which moves with it (requires {written})"
+                    ));
+                }
+                if conflict && constraint.matches(version) {
+                    return Some(format!(
+                        "conflicts with {from} {at}, which moves with it (conflict {written})"
+                    ));
+                }
             }
         }
-        if let Some(blocker) = self.unmet_requirement(metadata) {
-            return Some(blocker);
+        for (other, conflict) in metadata.conflict.iter() {
+            let key = lowercase(other);
+            let Some(constraint) = self.constraint(conflict) else {
+                continue;
+            };
+            let moved = moving.iter().find(|moved| moved.key == key);
+            let target = match moved {
+                Some(moved) => Some(&moved.metadata.version),
+                None => self.locked.get(key.as_ref()),
+            };
+            if let Some(target) = target
+                && constraint.matches(target)
+            {
+                return Some(format!(
+                    "conflicts with the {} {other} {} (conflict {conflict})",
+                    if moved.is_some() { "moving" } else { "locked" },
+                    target.pretty()
+                ));
+            }
         }
         if let (Some(php), Some(required)) = (&self.platform_php, metadata.require.get("php"))
             && self
@@ -531,6 +798,92 @@ impl<'a> Context<'a> {
         }
         None
     }
+}
+
+/// How many times the metadata of packages that are not locked, but required by releases the
+/// planner may choose, is fetched (each round adds the requirements of what the last found).
+pub const FETCH_ROUNDS: usize = 2;
+
+/// The packages that releases newer than the locked ones (and the packages fetched for them)
+/// require, that are not locked, not platform packages, not replaced or provided by a locked
+/// package, and not yet in `available`: what [`plan`] needs to know to check an update's
+/// requirements.
+pub fn unknown_requirements(
+    lock: &ComposerLock,
+    available: &IndexMap<String, Vec<PackageVersion>>,
+) -> Vec<String> {
+    let locked: HashMap<String, Option<Version>> = lock
+        .packages
+        .iter()
+        .chain(&lock.packages_dev)
+        .map(|package| {
+            (
+                package.name.to_ascii_lowercase(),
+                package.parse_version().ok(),
+            )
+        })
+        .collect();
+    let mut provided = HashSet::new();
+    for (name, releases) in available {
+        if let Some(Some(version)) = locked.get(name)
+            && let Some(release) = releases.iter().find(|release| release.version == *version)
+        {
+            provided.extend(
+                release
+                    .replace
+                    .iter()
+                    .chain(release.provide.iter())
+                    .map(|(name, _)| name.to_ascii_lowercase()),
+            );
+        }
+    }
+    let mut wanted: Vec<String> = available
+        .iter()
+        .flat_map(|(name, releases)| {
+            let newer_than = locked.get(name).cloned().flatten();
+            releases
+                .iter()
+                .filter(move |release| {
+                    newer_than
+                        .as_ref()
+                        .is_none_or(|locked| release.version > *locked)
+                })
+                .flat_map(|release| {
+                    release
+                        .require
+                        .iter()
+                        .map(|(required, _)| required.to_ascii_lowercase())
+                })
+        })
+        .filter(|required| {
+            !is_platform_package(required)
+                && !locked.contains_key(required)
+                && !provided.contains(required)
+                && !available.contains_key(required)
+        })
+        .collect();
+    wanted.sort();
+    wanted.dedup();
+    wanted
+}
+
+/// How deep the planner follows what an update moves (an update's dependency's dependency's
+/// …); deeper, Composer decides.
+const MOVE_DEPTH: usize = 3;
+/// How many releases of a dependency the planner follows into their own requirements before it
+/// says none fits.
+const MOVE_TRIES: usize = 12;
+
+/// A package that moves in the update being checked, at its new release.
+struct Moving<'a> {
+    /// The lowercase name.
+    key: String,
+    metadata: &'a PackageVersion,
+    /// Its locked version; `None` for a package the update adds.
+    from: Option<String>,
+    /// The requirement it moves for, as written.
+    constraint: String,
+    because: String,
 }
 
 /// `written` parsed, or taken from `parsed` when it was parsed before: a shop's packages repeat
@@ -593,8 +946,112 @@ fn moved_constraint(written: &str, version: &Version) -> String {
 }
 
 /// Orders the updates (security first, then groups by name), applies the per-run limits, and
-/// returns the groups in the order they are applied.
+/// returns the groups in the order they are applied. An update counts with every locked
+/// package it moves ([`PackagePlan::moves`]): those join its group (at their own planned
+/// version when that meets the requirement), their rows say so, and when the limits leave no
+/// room for all of them the update waits for the next run.
 fn apply_thresholds(packages: &mut [PackagePlan], settings: &UpgradeSettings) -> Vec<GroupPlan> {
+    let ordered = ordered_groups(packages);
+    let index: HashMap<String, usize> = packages
+        .iter()
+        .enumerate()
+        .map(|(at, package)| (package.name.to_ascii_lowercase(), at))
+        .collect();
+
+    let mut counts = Counts::default();
+    // What this run moves, by lowercase name: the version.
+    let mut taken: HashMap<String, String> = HashMap::new();
+    let mut kept = Vec::new();
+    for mut group in ordered {
+        if kept.len() == settings.max_groups {
+            let waiting: Vec<String> = group
+                .packages
+                .iter()
+                .filter(|name| !taken.contains_key(&name.to_ascii_lowercase()))
+                .cloned()
+                .collect();
+            defer(
+                packages,
+                &waiting,
+                &format!(
+                    "waits for the next run: at most {} groups per run",
+                    settings.max_groups
+                ),
+            );
+            continue;
+        }
+        // Updates that move others first: a package they move at another version than its own
+        // update is then taken at theirs (and its own row says so), not a clash.
+        group.packages.sort_by_key(|name| {
+            let moves_others = index
+                .get(&name.to_ascii_lowercase())
+                .is_some_and(|&at| !packages[at].moves.is_empty());
+            (!moves_others, name.clone())
+        });
+        let mut members = Vec::new();
+        for name in &group.packages {
+            let Some(&at) = index.get(&name.to_ascii_lowercase()) else {
+                continue;
+            };
+            // Already moved by an update before it: its row says so.
+            if taken.contains_key(&name.to_ascii_lowercase()) || packages[at].to.is_none() {
+                continue;
+            }
+            let bundle = match bundle(packages, &index, at, &taken) {
+                Ok(bundle) => bundle,
+                Err(clash) => {
+                    postpone(
+                        &mut packages[at],
+                        &format!("waits for the next run: {clash}"),
+                    );
+                    continue;
+                }
+            };
+            let head = &packages[at];
+            let needed = bundle.iter().fold(Counts::of(head.update), |sum, moved| {
+                sum + Counts::of(moved.2)
+            });
+            // Security updates are never deferred.
+            if let Some((limit, kind)) = counts.exceeds(needed, settings)
+                && !head.security
+            {
+                let moves: Vec<String> = bundle
+                    .iter()
+                    .map(|(moved, to, kind)| {
+                        format!(
+                            "{} {} → {to} ({})",
+                            packages[*moved].name,
+                            packages[*moved].locked,
+                            kind.as_str()
+                        )
+                    })
+                    .collect();
+                let with = if moves.is_empty() {
+                    String::new()
+                } else {
+                    format!("; it moves {}", moves.join(", "))
+                };
+                postpone(
+                    &mut packages[at],
+                    &format!(
+                        "waits for the next run: at most {limit} {kind} updates per run{with}"
+                    ),
+                );
+                continue;
+            }
+            counts = counts + needed;
+            members.extend(take(packages, at, bundle, &group.name, &mut taken));
+        }
+        if !members.is_empty() {
+            group.packages = members;
+            kept.push(group);
+        }
+    }
+    kept
+}
+
+/// The groups of the updates, security groups first, then by name.
+fn ordered_groups(packages: &[PackagePlan]) -> Vec<GroupPlan> {
     let mut groups: BTreeMap<String, GroupPlan> = BTreeMap::new();
     for package in packages.iter().filter(|package| package.to.is_some()) {
         let name = package.group.clone().unwrap_or_default();
@@ -609,50 +1066,136 @@ fn apply_thresholds(packages: &mut [PackagePlan], settings: &UpgradeSettings) ->
     let mut ordered: Vec<GroupPlan> = groups.into_values().collect();
     // Stable sort: security groups first, names in order within each part.
     ordered.sort_by_key(|group| !group.security);
+    ordered
+}
 
-    let mut minors = 0;
-    let mut patches = 0;
-    let mut kept = Vec::new();
-    for mut group in ordered {
-        if kept.len() == settings.max_groups {
-            defer(
-                packages,
-                &group.packages,
-                &format!(
-                    "waits for the next run: at most {} groups per run",
-                    settings.max_groups
-                ),
-            );
+/// Takes the update at `head` and the `bundle` it moves into this run's `group`: the moved
+/// packages' rows say what moves them. Returns the names of the group's new members.
+fn take(
+    packages: &mut [PackagePlan],
+    head: usize,
+    bundle: Vec<(usize, String, UpdateKind)>,
+    group: &str,
+    taken: &mut HashMap<String, String>,
+) -> Vec<String> {
+    let (head_name, head_to) = (
+        packages[head].name.clone(),
+        packages[head].to.clone().unwrap_or_default(),
+    );
+    taken.insert(head_name.to_ascii_lowercase(), head_to.clone());
+    let because: HashMap<String, String> = packages[head]
+        .moves
+        .iter()
+        .map(|moved| (moved.name.to_ascii_lowercase(), moved.because.clone()))
+        .collect();
+    let mut members = vec![head_name.clone()];
+    for (moved, to, kind) in bundle {
+        let row = &mut packages[moved];
+        taken.insert(row.name.to_ascii_lowercase(), to.clone());
+        let why = because
+            .get(&row.name.to_ascii_lowercase())
+            .cloned()
+            .unwrap_or_default();
+        row.reason = if row.to.as_deref() == Some(to.as_str()) && !row.deferred {
+            format!("moves with {head_name} {head_to} ({why}); {}", row.reason)
+        } else {
+            // The release the requirement needs, which the root requirement allows.
+            row.new_constraint = None;
+            format!("moves with {head_name} {head_to}: {why}")
+        };
+        row.to = Some(to);
+        row.update = kind;
+        row.deferred = false;
+        row.group = Some(group.to_string());
+        row.moved_with = Some(head_name.clone());
+        members.push(row.name.clone());
+    }
+    members
+}
+
+/// The locked packages the update at `head` moves that this run does not move yet: (row,
+/// version, kind). A package's own planned update is taken when it meets the requirement.
+/// `Err` when the update needs a package at a version this run already moves it away from.
+fn bundle(
+    packages: &[PackagePlan],
+    index: &HashMap<String, usize>,
+    head: usize,
+    taken: &HashMap<String, String>,
+) -> Result<Vec<(usize, String, UpdateKind)>, String> {
+    let meets = |constraint: &str, version: &str| {
+        Constraint::parse(constraint)
+            .ok()
+            .zip(Version::parse(version).ok())
+            .is_some_and(|(constraint, version)| constraint.matches(&version))
+    };
+    let mut bundle = Vec::new();
+    for moved in &packages[head].moves {
+        let key = moved.name.to_ascii_lowercase();
+        if let Some(version) = taken.get(&key) {
+            if !meets(&moved.constraint, version) {
+                return Err(format!(
+                    "it needs {} {} and this run moves {} to {version}",
+                    moved.name, moved.constraint, moved.name
+                ));
+            }
             continue;
         }
-        group.packages.sort();
-        let mut members = Vec::new();
-        for name in &group.packages {
-            let Some(package) = packages.iter_mut().find(|package| &package.name == name) else {
-                continue;
-            };
-            let (count, limit, kind) = match package.update {
-                UpdateKind::Minor => (&mut minors, settings.max_minor, "minor"),
-                UpdateKind::Patch => (&mut patches, settings.max_patch, "patch"),
-                UpdateKind::None => continue,
-            };
-            // Security updates are never deferred.
-            if *count >= limit && !package.security {
-                postpone(
-                    package,
-                    &format!("waits for the next run: at most {limit} {kind} updates per run"),
-                );
-                continue;
+        // A package the update adds is not an update of a locked one.
+        let (Some(from), Some(&row)) = (&moved.from, index.get(&key)) else {
+            continue;
+        };
+        let own = packages[row]
+            .to
+            .clone()
+            .filter(|own| meets(&moved.constraint, own));
+        let to = own.unwrap_or_else(|| moved.to.clone());
+        let kind = match (Version::parse(from), Version::parse(&to)) {
+            (Ok(from), Ok(to)) if from.major() == to.major() && from.minor() == to.minor() => {
+                UpdateKind::Patch
             }
-            *count += 1;
-            members.push(name.clone());
-        }
-        if !members.is_empty() {
-            group.packages = members;
-            kept.push(group);
+            _ => UpdateKind::Minor,
+        };
+        bundle.push((row, to, kind));
+    }
+    Ok(bundle)
+}
+
+/// Minor and patch updates counted against the per-run limits.
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts {
+    minor: usize,
+    patch: usize,
+}
+
+impl Counts {
+    fn of(kind: UpdateKind) -> Self {
+        match kind {
+            UpdateKind::Minor => Self { minor: 1, patch: 0 },
+            UpdateKind::Patch => Self { minor: 0, patch: 1 },
+            UpdateKind::None => Self::default(),
         }
     }
-    kept
+
+    /// The limit (and its kind) that `more` on top of these would pass, if one.
+    fn exceeds(self, more: Self, settings: &UpgradeSettings) -> Option<(usize, &'static str)> {
+        if more.minor > 0 && self.minor + more.minor > settings.max_minor {
+            Some((settings.max_minor, "minor"))
+        } else if more.patch > 0 && self.patch + more.patch > settings.max_patch {
+            Some((settings.max_patch, "patch"))
+        } else {
+            None
+        }
+    }
+}
+
+impl std::ops::Add for Counts {
+    type Output = Self;
+    fn add(self, other: Self) -> Self {
+        Self {
+            minor: self.minor + other.minor,
+            patch: self.patch + other.patch,
+        }
+    }
 }
 
 fn defer(packages: &mut [PackagePlan], names: &[String], why: &str) {
@@ -664,12 +1207,12 @@ fn defer(packages: &mut [PackagePlan], names: &[String], why: &str) {
     }
 }
 
-/// Leaves `package`'s update for the next run, saying why before the reason it had.
+/// Leaves `package`'s update for the next run, saying why before the reason it had. `to` keeps
+/// the version the update would take.
 fn postpone(package: &mut PackagePlan, why: &str) {
     package.reason = format!("{why} (was: {})", package.reason);
     package.update = UpdateKind::None;
-    package.to = None;
-    package.new_constraint = None;
+    package.deferred = true;
     package.group = None;
 }
 
@@ -867,6 +1410,191 @@ mod tests {
             summary(&plan, "acme/app"),
             "2.6.1 patch=2.6.5 minor=2.7.1 major=- update=Patch to=2.6.5 | newest possible; 2.7.1 requires acme/queue ^10.0; the locked 9.2.0 cannot move there within composer.json's ^9.0"
         );
+    }
+
+    /// `a/a` (root `^1.0`) and `b/b` locked at 1.0.0; `a/a` 1.0.1 requires `b/b ^1.1`; `c/c`
+    /// 1.0.0 requires `b/b` as `c_requires`.
+    fn needs_a_newer_dependency(c_requires: &str) -> Project {
+        let mut project = Project::new(
+            "\"a/a\": \"^1.0\", \"c/c\": \"^1.0\"",
+            &[("a/a", "1.0.0"), ("b/b", "1.0.0"), ("c/c", "1.0.0")],
+        );
+        project.available.insert(
+            "a/a".into(),
+            vec![
+                with_require(release("a/a", "1.0.0"), &[("b/b", "^1.0")]),
+                with_require(release("a/a", "1.0.1"), &[("b/b", "^1.1")]),
+            ],
+        );
+        project.releases("b/b", &["1.0.0", "1.1.0"]);
+        project.available.insert(
+            "c/c".into(),
+            vec![with_require(
+                release("c/c", "1.0.0"),
+                &[("b/b", c_requires)],
+            )],
+        );
+        project
+    }
+
+    fn row<'p>(plan: &'p UpgradePlan, name: &str) -> &'p PackagePlan {
+        plan.packages
+            .iter()
+            .find(|package| package.name == name)
+            .unwrap()
+    }
+
+    #[test]
+    fn an_update_whose_new_requirement_no_repository_has_is_not_offered() {
+        let mut project = Project::new("\"a/a\": \"^1.0\"", &[("a/a", "1.0.0")]);
+        project.available.insert(
+            "a/a".into(),
+            vec![
+                release("a/a", "1.0.0"),
+                release("a/a", "1.0.1"),
+                with_require(release("a/a", "1.1.0"), &[("z/missing", "^1.0")]),
+            ],
+        );
+        // Asked of the repositories, which have no such package.
+        project.available.insert("z/missing".into(), Vec::new());
+        let plan = project.plan();
+        assert_eq!(
+            summary(&plan, "a/a"),
+            "1.0.0 patch=1.0.1 minor=1.1.0 major=- update=Patch to=1.0.1 | newest possible; 1.1.0 requires z/missing ^1.0, which no repository has"
+        );
+        assert!(row(&plan, "a/a").moves.is_empty());
+
+        // The near miss: the repository has it, so 1.1.0 is offered and adds it.
+        project.releases("z/missing", &["1.2.0"]);
+        let plan = project.plan();
+        assert_eq!(
+            summary(&plan, "a/a"),
+            "1.0.0 patch=1.0.1 minor=1.1.0 major=- update=Minor to=1.1.0 | newest release"
+        );
+        assert_eq!(
+            row(&plan, "a/a").moves,
+            [PackageMove {
+                name: "z/missing".into(),
+                from: None,
+                to: "1.2.0".into(),
+                constraint: "^1.0".into(),
+                because: "a/a 1.1.0 requires z/missing ^1.0".into(),
+            }]
+        );
+    }
+
+    #[test]
+    fn an_update_whose_new_requirement_another_locked_package_forbids_is_not_offered() {
+        let plan = needs_a_newer_dependency("~1.0.0").plan();
+        assert_eq!(
+            summary(&plan, "a/a"),
+            "1.0.0 patch=1.0.1 minor=1.0.1 major=- update=None to=- | 1.0.1 requires b/b ^1.1; the locked 1.0.0 cannot move there: 1.1.0 is not allowed by c/c 1.0.0 (requires ~1.0.0)"
+        );
+        assert_eq!(
+            summary(&plan, "b/b"),
+            "1.0.0 patch=- minor=1.1.0 major=- update=None to=- | 1.1.0 is not allowed by c/c 1.0.0 (requires ~1.0.0)"
+        );
+        assert!(plan.groups.is_empty(), "{:?}", plan.groups);
+
+        // The near miss: c/c allows b/b 1.1, so a/a 1.0.1 is offered and b/b moves with it,
+        // in a/a's group, at its own planned version.
+        let plan = needs_a_newer_dependency("^1.0").plan();
+        assert_eq!(
+            summary(&plan, "a/a"),
+            "1.0.0 patch=1.0.1 minor=1.0.1 major=- update=Patch to=1.0.1 | newest release"
+        );
+        assert_eq!(
+            summary(&plan, "b/b"),
+            "1.0.0 patch=- minor=1.1.0 major=- update=Minor to=1.1.0 | moves with a/a 1.0.1 (a/a 1.0.1 requires b/b ^1.1); newest release"
+        );
+        assert_eq!(row(&plan, "b/b").moved_with.as_deref(), Some("a/a"));
+        assert_eq!(plan.groups.len(), 1);
+        assert_eq!(plan.groups[0].name, "a");
+        assert_eq!(plan.groups[0].packages, ["a/a", "b/b"]);
+    }
+
+    #[test]
+    fn what_an_update_moves_counts_against_the_limits() {
+        // No minor update allowed: a/a's patch would move b/b a minor, so it waits, and says
+        // which version it would take and what it would move.
+        let mut project = needs_a_newer_dependency("^1.0");
+        project.settings.max_minor = 0;
+        let plan = project.plan();
+        assert!(plan.groups.is_empty(), "{:?}", plan.groups);
+        let a = row(&plan, "a/a");
+        assert_eq!(
+            (a.update, a.to.as_deref(), a.deferred),
+            (UpdateKind::None, Some("1.0.1"), true)
+        );
+        assert_eq!(
+            a.reason,
+            "waits for the next run: at most 0 minor updates per run; it moves b/b 1.0.0 → 1.1.0 (minor) (was: newest release)"
+        );
+        let b = row(&plan, "b/b");
+        assert_eq!(
+            (b.update, b.to.as_deref(), b.deferred),
+            (UpdateKind::None, Some("1.1.0"), true)
+        );
+        assert!(a.needs_action() && b.needs_action());
+        let held = a.held_back().unwrap();
+        assert_eq!((held.to.as_deref(), held.deferred), (Some("1.0.1"), true));
+
+        // One minor allowed: a/a and b/b go together, and b/b's own group has nothing left.
+        project.settings.max_minor = 1;
+        let plan = project.plan();
+        assert_eq!(plan.groups.len(), 1, "{:?}", plan.groups);
+        assert_eq!(plan.groups[0].packages, ["a/a", "b/b"]);
+        assert_eq!(row(&plan, "b/b").update, UpdateKind::Minor);
+    }
+
+    #[test]
+    fn an_update_takes_what_it_moves_past_that_package_s_own_update() {
+        // p/bb's own update stays within ~8.0 (p/dc 1.8.0 requires that); p/dc 1.8.2 needs
+        // p/bb ~8.2.0. Taken first, p/dc moves p/bb to 8.2.4 instead of waiting for a run in
+        // which p/bb's own 8.0.2 would not be in its way.
+        let mut project = Project::new(
+            "\"p/dc\": \"^1.8\"",
+            &[("p/dc", "1.8.0"), ("p/bb", "8.0.1")],
+        );
+        project.available.insert(
+            "p/dc".into(),
+            vec![
+                with_require(release("p/dc", "1.8.0"), &[("p/bb", "~8.0.0")]),
+                with_require(release("p/dc", "1.8.2"), &[("p/bb", "~8.2.0")]),
+            ],
+        );
+        project.releases("p/bb", &["8.0.1", "8.0.2", "8.2.4"]);
+        let plan = project.plan();
+        assert_eq!(plan.groups.len(), 1);
+        assert_eq!(plan.groups[0].packages, ["p/dc", "p/bb"]);
+        assert_eq!(
+            summary(&plan, "p/bb"),
+            "8.0.1 patch=8.0.2 minor=8.2.4 major=- update=Minor to=8.2.4 | moves with p/dc 1.8.2: p/dc 1.8.2 requires p/bb ~8.2.0"
+        );
+        assert_eq!(
+            summary(&plan, "p/dc"),
+            "1.8.0 patch=1.8.2 minor=1.8.2 major=- update=Patch to=1.8.2 | newest release"
+        );
+    }
+
+    #[test]
+    fn only_packages_that_need_action_are_marked_so() {
+        let mut project = Project::new(
+            "",
+            &[
+                ("u/current", "1.0.0"),
+                ("u/major", "1.0.0"),
+                ("u/gone", "1.0.0"),
+            ],
+        );
+        project
+            .releases("u/current", &["1.0.0"])
+            .releases("u/major", &["1.0.0", "2.0.0"]);
+        let plan = project.plan();
+        assert!(!row(&plan, "u/current").needs_action());
+        assert!(!row(&plan, "u/major").needs_action());
+        // No repository has it: someone should look.
+        assert!(row(&plan, "u/gone").needs_action());
     }
 
     #[test]

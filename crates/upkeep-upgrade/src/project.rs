@@ -122,6 +122,28 @@ pub fn plan_project(
 
     let set = RepositorySet::from_project(project, &manifest, repositories)?;
     let mut metadata = set.fetch(&names)?;
+    // The planner checks an update's requirements as Composer's solver would: packages that
+    // are not locked (new dependencies of newer releases, and theirs) are asked for too.
+    for _ in 0..crate::plan::FETCH_ROUNDS {
+        let wanted = crate::plan::unknown_requirements(&lock, &metadata.versions);
+        if wanted.is_empty() {
+            break;
+        }
+        let mut more = set.fetch(&wanted)?;
+        // A package whose metadata could not be had (offline and not cached, say) is left
+        // out: unknown to the planner, Composer decides about it; empty, it would read as a
+        // package no repository has.
+        for problem in &more.problems {
+            more.versions.shift_remove(&problem.package);
+        }
+        metadata.versions.extend(more.versions);
+        metadata
+            .warnings
+            .extend(more.warnings.into_iter().filter(|warning| {
+                // The set's own warnings (skipped repositories) come with every fetch.
+                !set.warnings().contains(warning)
+            }));
+    }
     let mut warnings: Vec<Warning> = set.warnings().iter().cloned().map(Warning::from).collect();
     warnings.extend(
         std::mem::take(&mut metadata.warnings)

@@ -21,8 +21,37 @@ pub struct UpgradeReport {
     pub new_findings: Vec<String>,
     /// Why the gate could not compare, if it could not.
     pub gate_problem: Option<String>,
-    /// Updates left for the next run (thresholds), by name.
-    pub deferred: Vec<String>,
+    /// Packages Composer could not update with the rest of their group: the group was
+    /// updated without them.
+    pub dropped: Vec<DroppedPackage>,
+    /// Updates this run does not make: left for the next run by the per-run limits, or held
+    /// back by a requirement, a conflict or the platform.
+    pub held_back: Vec<HeldBack>,
+}
+
+/// A package left out of its group because Composer named it when it refused the group.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DroppedPackage {
+    pub name: String,
+    pub group: String,
+    /// The version the plan wanted.
+    pub to: String,
+    /// Composer's explanation when it refused the group.
+    pub problem: String,
+}
+
+/// An update the plan knows of and this run does not make.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HeldBack {
+    pub name: String,
+    pub locked: String,
+    /// The version the update would take (a deferred one), if any would be taken.
+    pub to: Option<String>,
+    /// The newest release within the locked major, when it is not what would be taken.
+    pub newest: Option<String>,
+    /// Left for the next run by the per-run limits (else held back by what `reason` says).
+    pub deferred: bool,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -130,17 +159,6 @@ impl UpgradeReport {
         }
         body.push('\n');
 
-        if !self.deferred.is_empty() {
-            let _ = writeln!(
-                body,
-                "Left for the next run (per-run limits): {}.\n",
-                self.deferred
-                    .iter()
-                    .map(|name| format!("`{name}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        }
         let _ = writeln!(
             body,
             "<sub>Report {} · opened by Upkeep</sub>",
@@ -186,8 +204,23 @@ impl UpgradeReport {
         }
     }
 
-    /// Groups Composer could not update, and majors that need manual work.
+    /// Groups and packages Composer could not update, what was held back, and majors that
+    /// need manual work.
     fn write_problems(&self, body: &mut String) {
+        if !self.dropped.is_empty() {
+            body.push_str("### Left out of their group: Composer named them\n\n");
+            for dropped in &self.dropped {
+                let _ = writeln!(
+                    body,
+                    "- `{}` {} (group **{}**; the rest of the group was updated without it)\n\n  ```\n{}\n  ```",
+                    dropped.name,
+                    dropped.to,
+                    dropped.group,
+                    indent(&dropped.problem, "  ")
+                );
+            }
+            body.push('\n');
+        }
         if !self.failed_groups.is_empty() {
             body.push_str("### Not updated: Composer could not resolve\n\n");
             for group in &self.failed_groups {
@@ -202,6 +235,23 @@ impl UpgradeReport {
                         .collect::<Vec<_>>()
                         .join(", "),
                     indent(&group.problem, "  ")
+                );
+            }
+            body.push('\n');
+        }
+
+        if !self.held_back.is_empty() {
+            body.push_str("### Held back\n\n| Package | Locked | Would take | Newest | Why |\n|---|---|---|---|---|\n");
+            let dash = |value: &Option<String>| value.clone().unwrap_or_else(|| "—".to_string());
+            for held in &self.held_back {
+                let _ = writeln!(
+                    body,
+                    "| `{}` | {} | {} | {} | {} |",
+                    held.name,
+                    held.locked,
+                    dash(&held.to),
+                    dash(&held.newest),
+                    held.reason.replace('|', "\\|")
                 );
             }
             body.push('\n');
@@ -365,7 +415,30 @@ mod tests {
                 "private-api-facade src/Pyz/Zed/Foo/FooFacade.php:12 calls a private method".into(),
             ],
             gate_problem: None,
-            deferred: vec!["acme/later".into()],
+            dropped: vec![DroppedPackage {
+                name: "acme/broken".into(),
+                group: "spryker".into(),
+                to: "1.1.0".into(),
+                problem: "Problem 1\n  - acme/broken 1.1.0 requires z/missing ^1.0 -> could not be found in any version".into(),
+            }],
+            held_back: vec![
+                HeldBack {
+                    name: "acme/later".into(),
+                    locked: "1.0.0".into(),
+                    to: Some("1.2.0".into()),
+                    newest: None,
+                    deferred: true,
+                    reason: "waits for the next run: at most 10 minor updates per run".into(),
+                },
+                HeldBack {
+                    name: "tools/php84".into(),
+                    locked: "1.0.0".into(),
+                    to: None,
+                    newest: Some("1.1.0".into()),
+                    deferred: false,
+                    reason: "1.1.0 needs PHP >=8.4; the platform is PHP 8.2.10".into(),
+                },
+            ],
         }
     }
 

@@ -121,6 +121,7 @@ pub fn run_scheduled_upgrade(
         date: now.strftime("%Y-%m-%d").to_string(),
         cancel: None,
         git_env: &job.git_env,
+        dry_run: false,
     };
     let applied = apply(&options, log);
     Ok(ScheduledRun {

@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::schedule::Schedule;
+
 /// The file the settings are read from, at the project root.
 pub const SETTINGS_FILE: &str = "upkeep.toml";
 
@@ -93,9 +95,11 @@ impl Default for UpgradeSettings {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("{}: {message}", path.display())]
+#[error("{}{}: {message}", path.display(), line.map(|line| format!(":{line}")).unwrap_or_default())]
 pub struct SettingsError {
     pub path: PathBuf,
+    /// The line (from 1) of what is wrong, when it is known.
+    pub line: Option<usize>,
     pub message: String,
 }
 
@@ -111,6 +115,24 @@ struct SettingsFile {
     upgrade: Option<UpgradeSettings>,
 }
 
+/// Where `schedule` is written, read apart from the settings so that an error can name its line.
+#[derive(Deserialize)]
+struct ScheduleSpan {
+    #[serde(default)]
+    upgrade: Option<UpgradeScheduleSpan>,
+}
+
+#[derive(Deserialize)]
+struct UpgradeScheduleSpan {
+    #[serde(default)]
+    schedule: Option<toml::Spanned<String>>,
+}
+
+/// The line (from 1) of byte `offset` in `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset).unwrap_or(text).lines().count().max(1)
+}
+
 impl UpgradeSettings {
     /// Reads `<project>/upkeep.toml`; defaults when it or its `[upgrade]` table is missing.
     pub fn read(project: &Path) -> Result<Self, SettingsError> {
@@ -124,9 +146,25 @@ impl UpgradeSettings {
     pub fn parse(text: &str, path: &Path) -> Result<Self, SettingsError> {
         let file: SettingsFile = toml::from_str(text).map_err(|error| SettingsError {
             path: path.to_path_buf(),
+            line: None,
             message: error.to_string().trim().replace('\n', " "),
         })?;
         let mut settings = file.upgrade.unwrap_or_default();
+        // A schedule cron cannot read would otherwise only show when a scheduler reads it.
+        if let Err(error) = Schedule::parse(&settings.schedule) {
+            let line = toml::from_str::<ScheduleSpan>(text)
+                .ok()
+                .and_then(|spans| spans.upgrade?.schedule)
+                .map(|schedule| line_of(text, schedule.span().start));
+            return Err(SettingsError {
+                path: path.to_path_buf(),
+                line,
+                message: format!(
+                    "[upgrade] schedule `{}` is not a cron expression: {}",
+                    error.expression, error.reason
+                ),
+            });
+        }
         if let Some(advisories) = &settings.advisories
             && advisories.is_relative()
         {
@@ -209,6 +247,44 @@ mod tests {
             upkeep_hint::Hint::hint(&error).as_deref(),
             Some("fix the [upgrade] table of upkeep.toml")
         );
+    }
+
+    #[test]
+    fn a_bad_schedule_is_an_error_naming_the_file_the_line_and_the_field() {
+        let error = UpgradeSettings::parse(
+            "[gate]\nrules = []\n\n[upgrade]\nmax-minor = 3\nschedule = \"0 8 * * MONDAY\"\n",
+            Path::new("shop/upkeep.toml"),
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "shop/upkeep.toml:6: [upgrade] schedule `0 8 * * MONDAY` is not a cron expression: day of week: `MONDAY` is not a number"
+        );
+        let error = UpgradeSettings::parse(
+            "[upgrade]\nschedule = \"0 25 * *\"\n",
+            Path::new("upkeep.toml"),
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "upkeep.toml:2: [upgrade] schedule `0 25 * *` is not a cron expression: expected 5 fields (minute hour day-of-month month day-of-week), found 4"
+        );
+        let error = UpgradeSettings::parse(
+            "[upgrade]\nschedule = \"0 25 * * *\"\n",
+            Path::new("upkeep.toml"),
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "upkeep.toml:2: [upgrade] schedule `0 25 * * *` is not a cron expression: hour: 25 is outside 0-23"
+        );
+        // The near miss: a valid one with names, ranges and steps.
+        let settings = UpgradeSettings::parse(
+            "[upgrade]\nschedule = \"*/30 6-18 * JAN-DEC MON-FRI\"\n",
+            Path::new("upkeep.toml"),
+        )
+        .unwrap();
+        assert_eq!(settings.schedule, "*/30 6-18 * JAN-DEC MON-FRI");
     }
 
     #[test]

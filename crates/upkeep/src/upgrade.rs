@@ -12,7 +12,8 @@ use upkeep_forge::git_auth::GitEnv;
 use upkeep_forge::{ForgeKind, Token};
 use upkeep_hint::Hint as _;
 use upkeep_upgrade::apply::{ApplyOptions, apply};
-use upkeep_upgrade::plan::{UpdateKind, UpgradePlan};
+use upkeep_upgrade::composer_cli::Composer;
+use upkeep_upgrade::plan::{PackagePlan, UpdateKind, UpgradePlan};
 use upkeep_upgrade::project::plan_project;
 use upkeep_upgrade::scheduled::{ForgeTarget, ScheduledUpgrade, connect};
 use upkeep_upgrade::settings::{SettingsOverrides, UpgradeSettings};
@@ -76,6 +77,11 @@ pub struct PlanArgs {
 
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
+
+    /// Show every locked package in the text output, also those that are up to date (by
+    /// default only what needs action: updates, held-back ones, vulnerabilities, problems).
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -130,6 +136,12 @@ pub struct ApplyArgs {
     /// Do not run the quality gate before and after.
     #[arg(long)]
     pub no_gate: bool,
+
+    /// Print the pull request's title and body and change nothing: Composer runs on a scratch
+    /// clone of the base branch (lock file only), no branch or commit is made here, nothing is
+    /// pushed or opened, and no forge or token is needed.
+    #[arg(long, conflicts_with_all = ["push", "pr", "refresh"])]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -197,15 +209,21 @@ fn run_plan(args: &PlanArgs) -> Outcome {
                 return Outcome::Failed;
             }
         },
-        PlanFormat::Text => output::stdout().write_bytes(render_plan(&plan).as_bytes()),
+        PlanFormat::Text => output::stdout().write_bytes(render_plan(&plan, args.all).as_bytes()),
     }
     Outcome::Success
 }
 
-fn render_plan(plan: &UpgradePlan) -> String {
+/// The plan as a table: the packages that need action (or, with `all`, every one), a count of
+/// the rest, and the groups in the order they are applied.
+fn render_plan(plan: &UpgradePlan, all: bool) -> String {
     let mut text = String::new();
-    let width = plan
+    let shown: Vec<&PackagePlan> = plan
         .packages
+        .iter()
+        .filter(|package| all || package.needs_action())
+        .collect();
+    let width = shown
         .iter()
         .map(|package| package.name.len())
         .max()
@@ -213,28 +231,51 @@ fn render_plan(plan: &UpgradePlan) -> String {
         .max(7);
     let _ = writeln!(
         text,
-        "{:width$}  {:12} {:12} {:12} {:12} {:6} reason",
-        "package", "locked", "patch", "minor", "major", "update"
+        "{:width$}  {:12} {:12} {:12} {:12} {:6} {:12} reason",
+        "package", "locked", "patch", "minor", "major", "update", "to"
     );
-    for package in &plan.packages {
+    for package in &shown {
         let update = match package.update {
             UpdateKind::Patch => "patch",
             UpdateKind::Minor => "minor",
+            UpdateKind::None if package.deferred => "later",
             UpdateKind::None => "-",
         };
         let dash = |value: &Option<String>| value.clone().unwrap_or_else(|| "-".into());
         let _ = writeln!(
             text,
-            "{:width$}  {:12} {:12} {:12} {:12} {:6} {}{}",
+            "{:width$}  {:12} {:12} {:12} {:12} {:6} {:12} {}{}",
             package.name,
             package.locked,
             dash(&package.patch),
             dash(&package.minor),
             dash(&package.major),
             update,
+            dash(&package.to),
             if package.security { "[security] " } else { "" },
             package.reason
         );
+    }
+    let up_to_date: Vec<&PackagePlan> = plan
+        .packages
+        .iter()
+        .filter(|package| !package.needs_action())
+        .collect();
+    let with_major = up_to_date
+        .iter()
+        .filter(|package| package.major.is_some())
+        .count();
+    let noun = |count: usize| if count == 1 { "package" } else { "packages" };
+    let _ = write!(
+        text,
+        "\n{} {} up to date ({with_major} with a new major)",
+        up_to_date.len(),
+        noun(up_to_date.len())
+    );
+    if all || up_to_date.is_empty() {
+        text.push_str(".\n");
+    } else {
+        text.push_str(": not shown; --all shows every package.\n");
     }
     text.push('\n');
     if plan.groups.is_empty() {
@@ -275,6 +316,17 @@ fn run_apply(args: &ApplyArgs) -> Outcome {
     } else {
         None
     };
+    // Composer next, before the metadata is fetched: a missing or broken one fails first.
+    let composer = Composer {
+        program: &args.composer,
+        project: &args.metadata.path,
+        cancel: None,
+        lock_only: false,
+    };
+    if let Err(error) = composer.check() {
+        print_error(&error.to_string(), error.hint().as_deref());
+        return Outcome::Failed;
+    }
     let (settings, plan) = match planned(&args.metadata) {
         Ok(planned) => planned,
         Err(outcome) => return outcome,
@@ -292,24 +344,35 @@ fn run_apply(args: &ApplyArgs) -> Outcome {
         date: jiff::Timestamp::now().strftime("%Y-%m-%d").to_string(),
         cancel: Some(&cancel),
         git_env: &GitEnv::default(),
+        dry_run: args.dry_run,
     };
     let mut log = |line: &str| anstream::eprintln!("{line}");
     match apply(&options, &mut log) {
         Ok(outcome) => {
             let report = &outcome.report;
             let mut out = output::stdout();
-            writeln!(
-                out,
-                "{} packages updated in {} commits on {}{}",
-                report.applied.len(),
-                outcome.commits.len(),
-                outcome.branch,
-                outcome
-                    .pull_request
-                    .as_ref()
-                    .map(|request| format!("; {}", request.url))
-                    .unwrap_or_default()
-            );
+            if args.dry_run {
+                writeln!(out, "# {}\n\n{}", report.title(), report.body());
+            } else {
+                let request = outcome.pull_request.as_ref().map(|request| {
+                    let kind = forge
+                        .as_ref()
+                        .map_or(ForgeKind::GitHub, |forge| forge.kind());
+                    format!(
+                        "; {} {}",
+                        kind.request_reference(request.number),
+                        request.url
+                    )
+                });
+                writeln!(
+                    out,
+                    "{} packages updated in {} commits on {}{}",
+                    report.applied.len(),
+                    outcome.commits.len(),
+                    outcome.branch,
+                    request.unwrap_or_default()
+                );
+            }
             for group in &report.failed_groups {
                 writeln!(
                     out,
@@ -318,7 +381,14 @@ fn run_apply(args: &ApplyArgs) -> Outcome {
                     group.packages.join(", ")
                 );
             }
-            if report.failed_groups.is_empty() {
+            for dropped in &report.dropped {
+                writeln!(
+                    out,
+                    "not updated: {} {} (left out of group {}; Composer named it)",
+                    dropped.name, dropped.to, dropped.group
+                );
+            }
+            if report.failed_groups.is_empty() && report.dropped.is_empty() {
                 Outcome::Success
             } else {
                 Outcome::ProblemsFound

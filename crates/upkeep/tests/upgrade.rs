@@ -233,18 +233,19 @@ fn apply_opens_a_gitlab_merge_request() {
     let gitlab = FakeGitLab::start();
     gitlab.add_user("reviewer", 42);
     let api = gitlab.base_url();
+    let arguments = [
+        "upgrade",
+        "apply",
+        "--pr",
+        "--forge",
+        "gitlab",
+        "--repository",
+        "acme/shops/b2c",
+        "--api-url",
+        &api,
+    ];
     let output = shop
-        .upkeep(&[
-            "upgrade",
-            "apply",
-            "--pr",
-            "--forge",
-            "gitlab",
-            "--repository",
-            "acme/shops/b2c",
-            "--api-url",
-            &api,
-        ])
+        .upkeep(&arguments)
         .env("UPKEEP_FORGE_TOKEN", gitlab.token())
         .output()
         .unwrap();
@@ -257,6 +258,42 @@ fn apply_opens_a_gitlab_merge_request() {
         requests[0]
             .description
             .contains("| `acme/lib` | 1.0.0 | 1.1.0 | minor · security |")
+    );
+    // GitLab's words: a merge request, `!` and its iid.
+    let out = stdout(&output);
+    assert!(
+        out.contains(&format!(
+            "; merge request !{} {}/acme/shops/b2c/-/merge_requests/{}",
+            requests[0].iid,
+            gitlab.web_url(),
+            requests[0].iid
+        )),
+        "{out}"
+    );
+    assert!(
+        stderr(&output).contains("merge request !"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        !stderr(&output).contains("pull request #"),
+        "{}",
+        stderr(&output)
+    );
+    // Refused while it is open, in the same words.
+    let again = shop
+        .upkeep(&arguments)
+        .env("UPKEEP_FORGE_TOKEN", gitlab.token())
+        .output()
+        .unwrap();
+    assert_exit(&again, 2);
+    assert!(
+        stderr(&again).contains(&format!(
+            "(merge request !{}) from `upkeep/upgrade-for-main`",
+            requests[0].iid
+        )),
+        "{}",
+        stderr(&again)
     );
     assert!(
         gitlab
@@ -309,6 +346,250 @@ fn a_failed_run_ends_on_a_clean_base_branch() {
         stdout(&output).starts_with("3 packages updated in 2 commits on upkeep/upgrade-for-main"),
         "{}",
         stdout(&output)
+    );
+}
+
+/// A composer that is there but does not work.
+fn broken_composer(dir: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt as _;
+    let script = dir.join("broken-composer");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho 'PHP Fatal error: Uncaught Error: Class \"Composer\\Console\\Application\" not found' >&2\nexit 255\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+#[test]
+fn a_missing_or_broken_composer_fails_before_any_branch_is_made() {
+    require_composer();
+    let shop = Shop::new();
+    let tools = tempfile::tempdir().unwrap();
+    let broken = broken_composer(tools.path());
+    let head = shop.git(&["rev-parse", "HEAD"]);
+    let reflog = shop.git(&["reflog"]);
+    for (composer, error) in [
+        (
+            "/nonexistent/composer".to_string(),
+            "error: cannot run `/nonexistent/composer`: No such file or directory (os error 2)\nhint: install Composer".to_string(),
+        ),
+        (
+            broken.display().to_string(),
+            format!(
+                "error: `{0} --version` does not answer as Composer does: it exited with status 255: PHP Fatal error: Uncaught Error: Class \"Composer\\Console\\Application\" not found\nhint: run `{0} --version` to see what is wrong, or pass --composer with a working one\n",
+                broken.display()
+            ),
+        ),
+    ] {
+        let output = shop.run(&["upgrade", "apply", "--composer", &composer]);
+        assert_exit(&output, 2);
+        let stderr = stderr(&output);
+        assert!(stderr.contains(&error), "{stderr}");
+        // Nothing was made or checked out: no branch, no commit, not even a checkout.
+        assert!(!stderr.contains("on branch"), "{stderr}");
+        assert_eq!(shop.git(&["branch", "--list", "upkeep/*"]), "");
+        assert_eq!(shop.git(&["rev-parse", "HEAD"]), head);
+        assert_eq!(shop.git(&["reflog"]), reflog);
+        assert_eq!(shop.git(&["status", "--porcelain"]), "");
+    }
+}
+
+#[test]
+fn a_missing_composer_is_found_before_the_project_is_read() {
+    // An empty directory: planning would fail on the missing composer.json, but the missing
+    // Composer is found first, before any metadata is fetched.
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::cargo_bin("upkeep")
+        .unwrap()
+        .args(["upgrade", "apply", "--composer", "/nonexistent/composer"])
+        .arg(dir.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    refused_before_the_project_is_read(&output, "error: cannot run `/nonexistent/composer`");
+}
+
+#[test]
+fn a_dry_run_prints_the_pull_request_and_changes_nothing() {
+    require_composer();
+    let shop = Shop::new();
+    let head = shop.git(&["rev-parse", "HEAD"]);
+    let reflog = shop.git(&["reflog"]);
+    let refs = shop.git(&["for-each-ref"]);
+    let lock = std::fs::read(shop.project.join("composer.lock")).unwrap();
+    let status = shop.git(&["status", "--porcelain", "--ignored"]);
+    // No forge and no token: none is needed.
+    let output = shop.run(&["upgrade", "apply", "--dry-run"]);
+    // The group Composer cannot resolve makes it 1, as the real run would.
+    assert_exit(&output, 1);
+    let out = stdout(&output);
+    assert!(out.starts_with("# Upkeep: update 3 packages ("), "{out}");
+    for expected in [
+        "Updates 3 packages of `main`: 3 minor, 0 patch, **1 with security fixes**.",
+        "| `acme/lib` | 1.0.0 | 1.1.0 | minor · security |",
+        "| `acme/tight` | 1.2.0 | 1.3.0 | minor | — |",
+        "| `spryker/kernel` | 3.70.0 | 3.72.0 | minor |",
+        "### Not updated: Composer could not resolve\n\n- **conflicting** (`conflicting/pkg`)",
+        "- conflicting/pkg 1.1.0 conflicts with acme/tight >=1.3.",
+        "### Held back\n",
+        "| `tools/php84` | 1.0.0 | — | 1.1.0 | 1.1.0 needs PHP >=8.4; the platform is PHP 8.2.10 |",
+        "### New majors (manual upgrade)",
+        "The gate could not compare before and after: the dry run does not run the gate",
+        "not updated: conflicting (conflicting/pkg)",
+    ] {
+        assert!(out.contains(expected), "{expected}\n---\n{out}");
+    }
+    // Nothing changed: no branch, no commit, no checkout, the same lock file, nothing pushed.
+    assert_eq!(shop.git(&["rev-parse", "HEAD"]), head);
+    assert_eq!(shop.git(&["reflog"]), reflog);
+    assert_eq!(shop.git(&["for-each-ref"]), refs);
+    assert_eq!(shop.git(&["status", "--porcelain", "--ignored"]), status);
+    assert_eq!(
+        std::fs::read(shop.project.join("composer.lock")).unwrap(),
+        lock
+    );
+    let remote = Command::new("git")
+        .args([
+            "--git-dir",
+            shop.origin.to_str().unwrap(),
+            "branch",
+            "--list",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&remote.stdout), "* main\n");
+    // The real run then makes what the dry run said.
+    let output = shop.run(&["upgrade", "apply", "--no-gate"]);
+    assert_exit(&output, 1);
+    assert!(
+        stdout(&output).starts_with("3 packages updated in 2 commits on upkeep/upgrade-for-main"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn a_dry_run_takes_no_push_pr_or_refresh() {
+    let output = Command::cargo_bin("upkeep")
+        .unwrap()
+        .args(["upgrade", "apply", "--dry-run", "--pr"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_exit(&output, 2);
+    assert!(
+        stderr(&output).contains("'--dry-run' cannot be used with '--pr'"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+/// One group of three (vendor `v`): `v/two` 1.1.0 conflicts with `v/one` 1.1.0, so Composer
+/// refuses the group as planned.
+fn one_bad_package() -> serde_json::Value {
+    let release = |name: &str, version: &str| serde_json::json!({"name": name, "version": version, "type": "metapackage"});
+    let mut two = release("v/two", "1.1.0");
+    two["conflict"] = serde_json::json!({"v/one": ">=1.1"});
+    serde_json::json!({
+        "v/one": {"1.0.0": release("v/one", "1.0.0"), "1.1.0": release("v/one", "1.1.0")},
+        "v/two": {"1.0.0": release("v/two", "1.0.0"), "1.1.0": two},
+        "v/three": {"1.0.0": release("v/three", "1.0.0"), "1.1.0": release("v/three", "1.1.0")},
+    })
+}
+
+#[test]
+fn one_bad_package_is_left_out_and_the_rest_of_its_group_is_updated() {
+    require_composer();
+    let shop = Shop(ComposerShop::with_repository(
+        &one_bad_package(),
+        &[
+            ("v/one", "^1.0", "1.0.0"),
+            ("v/two", "^1.0", "1.0.0"),
+            ("v/three", "^1.0", "1.0.0"),
+        ],
+        &[],
+        "",
+    ));
+    let github = FakeGitHub::start();
+    let api = github.base_url();
+    let output = shop
+        .upkeep(&[
+            "upgrade",
+            "apply",
+            "--pr",
+            "--no-gate",
+            "--forge",
+            "github",
+            "--repository",
+            "acme/shop",
+            "--api-url",
+            &api,
+        ])
+        .env("UPKEEP_FORGE_TOKEN", github.token())
+        .output()
+        .unwrap();
+    // Something was left out: 1, as for a failed group.
+    assert_exit(&output, 1);
+    let out = stdout(&output);
+    assert!(
+        out.starts_with(
+            "2 packages updated in 1 commits on upkeep/upgrade-for-main; pull request #1 "
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("not updated: v/two 1.1.0 (left out of group v; Composer named it)"),
+        "{out}"
+    );
+    assert!(
+        stderr(&output)
+            .contains("Composer names v/two 1.1.0: trying the rest of the group without it"),
+        "{}",
+        stderr(&output)
+    );
+    let subjects = shop.git(&["log", "--format=%s", "main..origin/upkeep/upgrade-for-main"]);
+    assert_eq!(subjects.trim(), "Update v: v/one 1.1.0, v/three 1.1.0");
+    let pull = &github.pull_requests()[0];
+    assert!(
+        pull.body.contains(
+            "| `v/one` | 1.0.0 | 1.1.0 | minor | — |\n| `v/three` | 1.0.0 | 1.1.0 | minor | — |\n"
+        ),
+        "{}",
+        pull.body
+    );
+    assert!(
+        pull.body.contains("### Left out of their group: Composer named them\n\n- `v/two` 1.1.0 (group **v**; the rest of the group was updated without it)"),
+        "{}",
+        pull.body
+    );
+    assert!(
+        pull.body
+            .contains("- v/two 1.1.0 conflicts with v/one >=1.1."),
+        "{}",
+        pull.body
+    );
+    assert!(!pull.body.contains("### Not updated"), "{}", pull.body);
+}
+
+#[test]
+fn a_bad_schedule_in_upkeep_toml_is_an_error_naming_the_line_and_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("composer.json"), "{}\n").unwrap();
+    std::fs::write(
+        dir.path().join("upkeep.toml"),
+        "[upgrade]\nmax-minor = 5\nschedule = \"0 8 * * MONDAY\"\n",
+    )
+    .unwrap();
+    let output = plan_outside_a_shop(dir.path());
+    assert_exit(&output, 2);
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "error: {}:3: [upgrade] schedule `0 8 * * MONDAY` is not a cron expression: day of week: `MONDAY` is not a number\nhint: fix the [upgrade] table of upkeep.toml\n",
+            dir.path().join("upkeep.toml").display()
+        )
     );
 }
 
@@ -384,8 +665,8 @@ fn plan_text_shows_a_row_per_package_and_the_groups_in_order() {
     let text = stdout(&output);
     assert!(text.starts_with("package "), "{text}");
     assert!(
-        text.lines()
-            .any(|line| line.starts_with("acme/lib ") && line.contains(" minor  [security] ")),
+        text.lines().any(|line| line.starts_with("acme/lib ")
+            && line.contains(" minor  1.1.0        [security] ")),
         "{text}"
     );
     assert!(
@@ -409,26 +690,35 @@ fn apply_with_pr_asks_for_the_token_before_reading_the_project() {
         .env("NO_COLOR", "1")
         .output()
         .unwrap();
-    assert_exit(&output, 2);
-    let stderr = stderr(&output);
-    assert!(
-        stderr.starts_with("error: --pr needs an API token\n"),
-        "{stderr}"
-    );
+    refused_before_the_project_is_read(&output, "error: --pr needs an API token\n");
+}
+
+/// `output` is a refusal that starts with `error`, said before the project (an empty
+/// directory, where planning would fail on the missing composer.json) was read.
+#[track_caller]
+fn refused_before_the_project_is_read(output: &Output, error: &str) {
+    assert_exit(output, 2);
+    let stderr = stderr(output);
+    assert!(stderr.starts_with(error), "{stderr}");
     assert!(!stderr.contains("composer.json"), "{stderr}");
+}
+
+/// `upkeep upgrade plan DIR` for a directory that is no test shop.
+fn plan_outside_a_shop(dir: &Path) -> Output {
+    Command::cargo_bin("upkeep")
+        .unwrap()
+        .args(["upgrade", "plan"])
+        .arg(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
 }
 
 #[test]
 fn a_project_without_a_lock_file_is_an_error_with_a_hint() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("composer.json"), "{}\n").unwrap();
-    let output = Command::cargo_bin("upkeep")
-        .unwrap()
-        .args(["upgrade", "plan"])
-        .arg(dir.path())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
+    let output = plan_outside_a_shop(dir.path());
     assert_exit(&output, 2);
     assert_eq!(
         stderr(&output),
@@ -484,7 +774,7 @@ fn slow_composer(dir: &Path) -> PathBuf {
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\nprintf '\\n' >> composer.lock\necho $$ > '{0}/started.tmp'\nmv '{0}/started.tmp' '{0}/started'\nexec sleep 60\n",
+            "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'Composer version 2.5.5 2023-03-21 11:50:05'; exit 0; fi\nprintf '\\n' >> composer.lock\necho $$ > '{0}/started.tmp'\nmv '{0}/started.tmp' '{0}/started'\nexec sleep 60\n",
             dir.display()
         ),
     )
@@ -738,4 +1028,281 @@ fn plan_refuses_over_long_versions_in_the_lock_and_the_repository_at_once() {
         "took {elapsed:?}"
     );
     eprintln!("plan with two 64 KB versions: {elapsed:?}");
+}
+
+/// A metapackage release of the scenario repositories, requiring `require`.
+fn meta(name: &str, version: &str, require: &[(&str, &str)]) -> serde_json::Value {
+    let require: serde_json::Map<String, serde_json::Value> = require
+        .iter()
+        .map(|(name, constraint)| ((*name).to_string(), serde_json::Value::from(*constraint)))
+        .collect();
+    serde_json::json!({"name": name, "version": version, "type": "metapackage", "require": require})
+}
+
+/// The packages of the issue's cases: `a/a` 1.0.1 needs `b/b ^1.1` (`c/c` requires `b/b` as
+/// `c_requires`), `a/a` 1.1.0 needs `z/missing ^1.0` (which only `with_missing` adds), and
+/// `a/a` needs `d/d`, which has a patch of its own.
+fn solver_cases(c_requires: &str, with_missing: bool) -> serde_json::Value {
+    let mut packages = serde_json::json!({
+        "a/a": {
+            "1.0.0": meta("a/a", "1.0.0", &[("b/b", "^1.0"), ("d/d", "^1.0")]),
+            "1.0.1": meta("a/a", "1.0.1", &[("b/b", "^1.1"), ("d/d", "^1.0")]),
+            "1.1.0": meta("a/a", "1.1.0", &[("b/b", "^1.1"), ("d/d", "^1.0"), ("z/missing", "^1.0")]),
+        },
+        "b/b": {"1.0.0": meta("b/b", "1.0.0", &[]), "1.1.0": meta("b/b", "1.1.0", &[])},
+        "c/c": {"1.0.0": meta("c/c", "1.0.0", &[("b/b", c_requires)])},
+        "d/d": {"1.0.0": meta("d/d", "1.0.0", &[]), "1.0.5": meta("d/d", "1.0.5", &[])},
+    });
+    if with_missing {
+        packages["z/missing"] = serde_json::json!({"1.0.0": meta("z/missing", "1.0.0", &[])});
+    }
+    packages
+}
+
+fn solver_shop(c_requires: &str, with_missing: bool, upkeep_toml: &str) -> Shop {
+    Shop(ComposerShop::with_repository(
+        &solver_cases(c_requires, with_missing),
+        &[("a/a", "^1.0", "1.0.0"), ("c/c", "^1.0", "1.0.0")],
+        &[("b/b", "1.0.0"), ("d/d", "1.0.0")],
+        upkeep_toml,
+    ))
+}
+
+/// What `composer update <package> -w --dry-run` would do: (name, new version), sorted.
+fn composer_would(shop: &Shop, package: &str) -> Vec<(String, String)> {
+    let output = Command::new("composer")
+        .args(["update", package, "--with-dependencies", "--dry-run"])
+        .args(["--no-interaction", "--no-scripts", "--no-plugins"])
+        .current_dir(&shop.project)
+        .env("COMPOSER_HOME", shop.home().join("composer"))
+        .env("COMPOSER_CACHE_DIR", shop.home().join("composer-cache"))
+        .output()
+        .unwrap();
+    let text = format!("{}{}", stdout(&output), stderr(&output));
+    assert!(output.status.success(), "{text}");
+    let mut moves: Vec<(String, String)> = text
+        .lines()
+        .filter_map(|line| {
+            let line = line.trim_start().strip_prefix("- ")?;
+            let (name, rest) = if let Some(rest) = line.strip_prefix("Upgrading ") {
+                let (name, versions) = rest.split_once(' ')?;
+                (name, versions.split("=> ").nth(1)?)
+            } else {
+                let rest = line.strip_prefix("Installing ")?;
+                rest.split_once(' ')?
+            };
+            Some((name.to_string(), rest.trim_matches(['(', ')']).to_string()))
+        })
+        .collect();
+    // The dry run lists the lock file's operations, then the installs.
+    moves.sort();
+    moves.dedup();
+    moves
+}
+
+/// That Composer's update of `package` agrees with the plan's: the same version of the
+/// package, and every package the plan moves with it at the same version. Composer may move
+/// more: `-w` also takes the package's other dependencies to their newest releases, which the
+/// plan leaves to their own rows (`d/d` here).
+fn assert_agrees(plan: &serde_json::Value, composer: &[(String, String)], package: &str) {
+    let planned = planned_moves(plan, package);
+    let version = |moves: &[(String, String)]| {
+        moves
+            .iter()
+            .find(|(name, _)| name == package)
+            .map(|(_, version)| version.clone())
+    };
+    assert_eq!(
+        version(&planned),
+        version(composer),
+        "{planned:?} vs {composer:?}"
+    );
+    for moved in &planned {
+        assert!(composer.contains(moved), "{moved:?} not in {composer:?}");
+    }
+    for (name, version) in composer {
+        if planned.iter().any(|(planned, _)| planned == name) {
+            continue;
+        }
+        assert_eq!(
+            (name.as_str(), version.as_str()),
+            ("d/d", "1.0.5"),
+            "Composer moves more than the plan and d/d: {composer:?}"
+        );
+    }
+}
+
+/// The plan's update of `package` and what it moves: (name, new version), sorted.
+fn planned_moves(plan: &serde_json::Value, package: &str) -> Vec<(String, String)> {
+    let row = plan["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["name"] == package)
+        .unwrap();
+    let Some(to) = row["to"].as_str().filter(|_| row["update"] != "none") else {
+        return Vec::new();
+    };
+    let mut moves = vec![(package.to_string(), to.to_string())];
+    for moved in row["moves"].as_array().unwrap() {
+        moves.push((
+            moved["name"].as_str().unwrap().to_string(),
+            moved["to"].as_str().unwrap().to_string(),
+        ));
+    }
+    moves.sort();
+    moves
+}
+
+fn plan_json(shop: &Shop) -> serde_json::Value {
+    let output = shop.run(&["upgrade", "plan", "--format", "json"]);
+    assert_exit(&output, 0);
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn reason_of(plan: &serde_json::Value, package: &str) -> String {
+    plan["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["name"] == package)
+        .unwrap()["reason"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn the_plan_checks_new_requirements_as_composer_does() {
+    require_composer();
+    // z/missing is in no repository: 1.1.0 is not offered; c/c forbids b/b 1.1.0, which
+    // 1.0.1 needs: nothing is offered, and Composer agrees (nothing to modify).
+    let shop = solver_shop("~1.0.0", false, "");
+    let plan = plan_json(&shop);
+    assert_eq!(
+        reason_of(&plan, "a/a"),
+        "1.1.0 requires b/b ^1.1; the locked 1.0.0 cannot move there: 1.1.0 is not allowed by c/c 1.0.0 (requires ~1.0.0)"
+    );
+    assert_agrees(&plan, &composer_would(&shop, "a/a"), "a/a");
+    assert_eq!(planned_moves(&plan, "a/a"), []);
+
+    // c/c allows b/b 1.1: 1.1.0 still needs z/missing, so 1.0.1, with b/b 1.1.0 and d/d as
+    // locked (it needs no newer d/d) — Composer's choice for a/a and b/b too.
+    let shop = solver_shop("^1.0", false, "");
+    let plan = plan_json(&shop);
+    assert_eq!(
+        reason_of(&plan, "a/a"),
+        "newest possible; 1.1.0 requires z/missing ^1.0, which no repository has"
+    );
+    assert_eq!(
+        planned_moves(&plan, "a/a"),
+        [
+            ("a/a".to_string(), "1.0.1".to_string()),
+            ("b/b".to_string(), "1.1.0".to_string())
+        ]
+    );
+    assert_agrees(&plan, &composer_would(&shop, "a/a"), "a/a");
+
+    // With z/missing in the repository, 1.1.0 and z/missing as Composer has them.
+    let shop = solver_shop("^1.0", true, "");
+    let plan = plan_json(&shop);
+    assert_eq!(
+        planned_moves(&plan, "a/a"),
+        [
+            ("a/a".to_string(), "1.1.0".to_string()),
+            ("b/b".to_string(), "1.1.0".to_string()),
+            ("z/missing".to_string(), "1.0.0".to_string())
+        ]
+    );
+    assert_agrees(&plan, &composer_would(&shop, "a/a"), "a/a");
+}
+
+#[test]
+fn apply_moves_exactly_what_the_plan_shows_and_the_limits_hold() {
+    require_composer();
+    // No minor allowed: a/a's patch would move b/b a minor, so nothing of a/a moves, and b/b
+    // does not move on its own either; d/d's patch (which `-w` would have pulled along) is
+    // its own update.
+    let shop = solver_shop("^1.0", false, "[upgrade]\nmax-minor = 0\n");
+    let plan = plan_json(&shop);
+    let row = |name: &str| {
+        plan["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|row| row["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(row("a/a")["update"], "none");
+    assert_eq!(row("a/a")["to"], "1.0.1");
+    assert_eq!(row("a/a")["deferred"], true);
+    assert_eq!(row("b/b")["update"], "none");
+    assert_eq!(row("d/d")["update"], "patch");
+    let output = shop.run(&["upgrade", "plan"]);
+    let text = stdout(&output);
+    assert!(
+        text.lines().any(|line| line.starts_with("a/a ")
+            && line.contains(" later  1.0.1        waits for the next run: at most 0 minor updates per run; it moves b/b 1.0.0 → 1.1.0 (minor)")),
+        "{text}"
+    );
+    let output = shop.run(&["upgrade", "apply", "--no-gate"]);
+    assert_exit(&output, 0);
+    shop.git(&["checkout", "-q", "upkeep/upgrade-for-main"]);
+    assert_eq!(shop.locked("a/a").as_deref(), Some("1.0.0"));
+    assert_eq!(shop.locked("b/b").as_deref(), Some("1.0.0"));
+    assert_eq!(shop.locked("d/d").as_deref(), Some("1.0.5"));
+    shop.git(&["checkout", "-q", "main"]);
+
+    // One of each: a/a and b/b go together in a/a's group, d/d waits (a/a's patch took
+    // the one patch), and the lock moves exactly those two.
+    let shop = solver_shop("^1.0", false, "[upgrade]\nmax-minor = 1\nmax-patch = 1\n");
+    let plan = plan_json(&shop);
+    let groups: Vec<String> = plan["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|group| format!("{}: {}", group["name"].as_str().unwrap(), group["packages"]))
+        .collect();
+    assert_eq!(groups, [r#"a: ["a/a","b/b"]"#]);
+    let output = shop.run(&["upgrade", "apply", "--no-gate"]);
+    assert_exit(&output, 0);
+    let subjects = shop.git(&["log", "--format=%s", "main..upkeep/upgrade-for-main"]);
+    assert_eq!(subjects.trim(), "Update a: a/a 1.0.1, b/b 1.1.0");
+    shop.git(&["checkout", "-q", "upkeep/upgrade-for-main"]);
+    assert_eq!(shop.locked("a/a").as_deref(), Some("1.0.1"));
+    assert_eq!(shop.locked("b/b").as_deref(), Some("1.1.0"));
+    assert_eq!(shop.locked("c/c").as_deref(), Some("1.0.0"));
+    assert_eq!(shop.locked("d/d").as_deref(), Some("1.0.0"));
+}
+
+#[test]
+fn plan_text_shows_what_needs_action_and_all_shows_every_row() {
+    require_composer();
+    let shop = Shop::new();
+    let output = shop.run(&["upgrade", "plan"]);
+    assert_exit(&output, 0);
+    let text = stdout(&output);
+    // other/pinned has only a new major: up to date, counted, not shown.
+    assert!(!text.contains("other/pinned"), "{text}");
+    assert!(
+        text.contains(
+            "\n1 package up to date (1 with a new major): not shown; --all shows every package.\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|line| line.starts_with("tools/php84 ")),
+        "{text}"
+    );
+    let output = shop.run(&["upgrade", "plan", "--all"]);
+    let text = stdout(&output);
+    assert!(
+        text.lines().any(|line| line.starts_with("other/pinned ")),
+        "{text}"
+    );
+    assert!(
+        text.contains("\n1 package up to date (1 with a new major).\n"),
+        "{text}"
+    );
 }

@@ -14,7 +14,6 @@ use upkeep_pipeline::log_store::{LogStore, Stream};
 use upkeep_store::{
     RepositoryStore, Role, UpgradeRun, UpgradeStore, UpgraderSettings, WorkspaceId,
 };
-use upkeep_upgrade::plan::UpdateKind;
 use upkeep_upgrade::pull_request::{AppliedUpdate, FailedGroup};
 
 use super::dashboard::REFRESH_SECONDS;
@@ -449,10 +448,11 @@ impl UpgradeRunPage {
     /// What the run's report says: the plan's packages with something to do, the groups
     /// applied and failed, the majors, the gate and the request.
     fn fill_from(&mut self, report: UpgradeReportFile) {
-        let (planned, up_to_date): (Vec<_>, Vec<_>) =
-            report.plan.packages.into_iter().partition(|package| {
-                package.update != UpdateKind::None || package.major.is_some() || package.security
-            });
+        let (planned, up_to_date): (Vec<_>, Vec<_>) = report
+            .plan
+            .packages
+            .into_iter()
+            .partition(|package| package.needs_action() || package.major.is_some());
         self.up_to_date = up_to_date.len();
         self.plan = planned
             .into_iter()
