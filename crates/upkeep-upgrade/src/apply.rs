@@ -11,11 +11,12 @@ use upkeep_composer::ComposerLock;
 use upkeep_forge::git_auth::GitEnv;
 use upkeep_forge::{Forge, ForgeError, ForgeKind, Git, GitError, NewPullRequest, PullRequest};
 use upkeep_gate::GateOptions;
+use upkeep_integrator::manifest::ManifestSet;
 
 use crate::composer_cli::{Composer, ComposerError};
 use crate::plan::{PackagePlan, UpgradePlan};
 use crate::pull_request::{
-    AppliedUpdate, DroppedPackage, FailedGroup, MajorUpgrade, UpgradeReport,
+    AppliedUpdate, DroppedPackage, FailedGroup, GroupCodeChanges, MajorUpgrade, UpgradeReport,
 };
 use crate::settings::UpgradeSettings;
 
@@ -67,6 +68,9 @@ pub struct ApplyOptions<'a> {
     /// no branch, commit, push or request in the project's repository, and no gate (the clone
     /// has no `vendor/`). `push`, `forge` and `refresh` are ignored.
     pub dry_run: bool,
+    /// Spryker's integration manifests: after each group, the code changes its updates call
+    /// for are applied and committed on their own (`Apply code changes for <group>`).
+    pub manifests: Option<&'a ManifestSet>,
 }
 
 impl ApplyOptions<'_> {
@@ -276,6 +280,7 @@ fn dry_run(
         cancel: options.cancel,
         git_env: options.git_env,
         dry_run: true,
+        manifests: options.manifests,
     };
     let mut outcome = apply_on_branch(&scratch_options, &clone, &base, &branch, None, None, log)?;
     if options.gate {
@@ -448,6 +453,14 @@ fn update_groups(
             message.lines().next().unwrap_or_default()
         ));
         commits.push(sha);
+        if let Some(set) = options.manifests {
+            let changes =
+                apply_code_changes(options.project, git, set, &group.name, &updates, log)?;
+            if let Some(commit) = &changes.commit {
+                commits.push(commit.clone());
+            }
+            report.code_changes.push(changes);
+        }
         report.applied.extend(
             updates
                 .into_iter()
@@ -467,6 +480,69 @@ fn update_groups(
         );
     }
     Ok(commits)
+}
+
+/// Applies the manifests the group's updates call for (from the version each package had
+/// before) and commits what they changed with `integrator.lock`. A manifest that cannot be
+/// applied is reported in the pull request; a lock or file that cannot be read is too, and the
+/// run goes on without the group's code changes.
+fn apply_code_changes(
+    project: &Path,
+    git: &Git,
+    set: &ManifestSet,
+    group: &str,
+    updates: &[(&PackagePlan, String, String)],
+    log: &mut dyn FnMut(&str),
+) -> Result<GroupCodeChanges, ApplyError> {
+    let previous: BTreeMap<String, String> = updates
+        .iter()
+        .map(|(package, from, _)| (package.name.clone(), from.clone()))
+        .collect();
+    let integration = match upkeep_integrator::integrate::integrate(project, set, &previous) {
+        Ok(integration) => integration,
+        Err(error) => {
+            log(&format!("group {group}: code changes not applied: {error}"));
+            return Ok(GroupCodeChanges {
+                group: group.to_string(),
+                commit: None,
+                section: format!("The code changes could not be applied: {error}\n"),
+            });
+        }
+    };
+    let section = integration.pull_request_section();
+    if integration.updates.is_empty() {
+        return Ok(GroupCodeChanges {
+            group: group.to_string(),
+            commit: None,
+            section,
+        });
+    }
+    if let Err(error) = integration.write(project) {
+        log(&format!("group {group}: code changes not written: {error}"));
+        return Ok(GroupCodeChanges {
+            group: group.to_string(),
+            commit: None,
+            section: format!("The code changes could not be written: {error}\n"),
+        });
+    }
+    let mut paths: Vec<PathBuf> = integration
+        .changes
+        .iter()
+        .map(|change| project.join(&change.path))
+        .collect();
+    paths.push(project.join(upkeep_integrator::lock::LOCK_FILE));
+    let message = format!("Apply code changes for {group}");
+    let sha = git.commit_paths(&paths, &message)?;
+    log(&format!(
+        "committed {}: {message} ({} files)",
+        &sha[..sha.len().min(12)],
+        integration.changes.len()
+    ));
+    Ok(GroupCodeChanges {
+        group: group.to_string(),
+        commit: Some(sha),
+        section,
+    })
 }
 
 /// Pushes the branch and opens (or, for an existing one, updates) the pull request.

@@ -27,6 +27,20 @@ pub struct UpgradeReport {
     /// Updates this run does not make: left for the next run by the per-run limits, or held
     /// back by a requirement, a conflict or the platform.
     pub held_back: Vec<HeldBack>,
+    /// The code changes Spryker's integration manifests called for, per group, when the run
+    /// was given manifests.
+    pub code_changes: Vec<GroupCodeChanges>,
+}
+
+/// What the manifests of one group's updates changed, rendered for the pull request.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GroupCodeChanges {
+    pub group: String,
+    /// The commit `Apply code changes for <group>`, when something changed.
+    pub commit: Option<String>,
+    /// Per module the manifest versions and what they changed, then the steps left to do by
+    /// hand with their reasons (Markdown), or why the manifests could not be applied at all.
+    pub section: String,
 }
 
 /// A package left out of its group because Composer named it when it refused the group.
@@ -113,6 +127,35 @@ impl UpgradeReport {
         format!("Upkeep: update {count} {noun} ({})", self.date)
     }
 
+    /// "Code changes" per group, from Spryker's integration manifests.
+    fn write_code_changes(&self, body: &mut String) {
+        if self
+            .code_changes
+            .iter()
+            .any(|changes| !changes.section.trim().is_empty())
+        {
+            body.push_str("### Code changes (Spryker's integration manifests)\n\n");
+        }
+        for changes in &self.code_changes {
+            if changes.section.trim().is_empty() {
+                continue;
+            }
+            let commit = changes
+                .commit
+                .as_deref()
+                .map(|sha| format!(" ({})", &sha[..sha.len().min(12)]))
+                .unwrap_or_default();
+            let _ = writeln!(body, "#### Code changes for {}{commit}\n", changes.group);
+            // The integrator's section has a heading of its own; the group's heading replaces it.
+            let section = changes
+                .section
+                .strip_prefix("### Code changes\n\n")
+                .unwrap_or(&changes.section);
+            body.push_str(section.trim_end());
+            body.push_str("\n\n");
+        }
+    }
+
     pub fn body(&self) -> String {
         let mut body = String::new();
         let security = self
@@ -139,6 +182,7 @@ impl UpgradeReport {
 
         self.write_updates(&mut body);
         self.write_problems(&mut body);
+        self.write_code_changes(&mut body);
         body.push_str("### Quality gate\n\n");
         match (&self.gate_problem, self.new_findings.is_empty()) {
             (Some(problem), _) => {
@@ -420,6 +464,11 @@ mod tests {
                 group: "spryker".into(),
                 to: "1.1.0".into(),
                 problem: "Problem 1\n  - acme/broken 1.1.0 requires z/missing ^1.0 -> could not be found in any version".into(),
+            }],
+            code_changes: vec![GroupCodeChanges {
+                group: "spryker".into(),
+                commit: Some("0123456789abcdef0123456789abcdef01234567".into()),
+                section: "### Code changes\n\n| Module | Versions | Changes |\n|---|---|---|\n| Spryker.Kernel | 3.71.0, 3.72.0 | 2 applied, 1 not applied |\n\n**To do by hand**\n\n- Spryker.Kernel 3.72.0: `configure-module KernelConfig::isDebug`: its value is not `previousValue` false\n".into(),
             }],
             held_back: vec![
                 HeldBack {

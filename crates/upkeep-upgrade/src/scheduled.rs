@@ -108,6 +108,21 @@ pub fn run_scheduled_upgrade(
         }
     }
     let forge = connect(job)?;
+    // Manifests that cannot be read leave the code changes out, not the updates.
+    let manifests = settings.manifests.as_ref().and_then(|dir| {
+        match upkeep_integrator::manifest::read_dir(dir) {
+            Ok(set) => {
+                for warning in &set.warnings {
+                    log(&format!("warning: {warning}"));
+                }
+                Some(set)
+            }
+            Err(error) => {
+                log(&format!("warning: no code changes are applied: {error}"));
+                None
+            }
+        }
+    });
     let options = ApplyOptions {
         project: &job.project,
         plan: &planned.plan,
@@ -122,6 +137,7 @@ pub fn run_scheduled_upgrade(
         cancel: None,
         git_env: &job.git_env,
         dry_run: false,
+        manifests: manifests.as_ref(),
     };
     let applied = apply(&options, log);
     Ok(ScheduledRun {

@@ -37,6 +37,9 @@ pub struct UpgradeSettings {
     pub groups: Vec<GroupRule>,
     /// A local advisory database (as the gate's `--advisories`): marks security updates.
     pub advisories: Option<PathBuf>,
+    /// A directory of Spryker's integration manifests (`<Org>/<Module>/<version>/
+    /// installer-manifest.json`): the upgrade applies the code changes its updates call for.
+    pub manifests: Option<PathBuf>,
 }
 
 /// Settings a server keeps per workspace; each that is set wins over `upkeep.toml`.
@@ -90,6 +93,7 @@ impl Default for UpgradeSettings {
             base_branch: None,
             groups: Vec::new(),
             advisories: None,
+            manifests: None,
         }
     }
 }
@@ -165,10 +169,12 @@ impl UpgradeSettings {
                 ),
             });
         }
-        if let Some(advisories) = &settings.advisories
-            && advisories.is_relative()
-        {
-            settings.advisories = path.parent().map(|parent| parent.join(advisories));
+        for relative in [&mut settings.advisories, &mut settings.manifests] {
+            if let Some(value) = relative.as_ref()
+                && value.is_relative()
+            {
+                *relative = path.parent().map(|parent| parent.join(value));
+            }
         }
         Ok(settings)
     }

@@ -133,6 +133,12 @@ pub struct ApplyArgs {
     #[arg(long, value_name = "PROGRAM", default_value = "composer")]
     pub composer: String,
 
+    /// A directory of Spryker's integration manifests: after each group, the code changes its
+    /// updates call for are applied and committed (default: `[upgrade] manifests` of
+    /// upkeep.toml; without either, no code changes are made)
+    #[arg(long, value_name = "DIR", env = "UPKEEP_MANIFESTS")]
+    pub manifests: Option<PathBuf>,
+
     /// Do not run the quality gate before and after.
     #[arg(long)]
     pub no_gate: bool,
@@ -305,6 +311,28 @@ fn cancel_on_signals() -> Arc<AtomicBool> {
     flag
 }
 
+/// The integration manifests of `--manifests` or `[upgrade] manifests`, with their warnings
+/// printed; `Ok(None)` when neither names a directory.
+fn read_manifests(
+    dir: Option<&PathBuf>,
+) -> Result<Option<upkeep_integrator::manifest::ManifestSet>, Outcome> {
+    let Some(dir) = dir else {
+        return Ok(None);
+    };
+    match upkeep_integrator::manifest::read_dir(dir) {
+        Ok(set) => {
+            for warning in &set.warnings {
+                anstream::eprintln!("warning: {warning}");
+            }
+            Ok(Some(set))
+        }
+        Err(error) => {
+            print_error(&error.to_string(), error.hint().as_deref());
+            Err(Outcome::Failed)
+        }
+    }
+}
+
 fn run_apply(args: &ApplyArgs) -> Outcome {
     let cancel = cancel_on_signals();
     // The forge first: a missing token or an unknown forge should not wait for the metadata.
@@ -331,6 +359,10 @@ fn run_apply(args: &ApplyArgs) -> Outcome {
         Ok(planned) => planned,
         Err(outcome) => return outcome,
     };
+    let manifests = match read_manifests(args.manifests.as_ref().or(settings.manifests.as_ref())) {
+        Ok(manifests) => manifests,
+        Err(outcome) => return outcome,
+    };
     let options = ApplyOptions {
         project: &args.metadata.path,
         plan: &plan,
@@ -345,6 +377,7 @@ fn run_apply(args: &ApplyArgs) -> Outcome {
         cancel: Some(&cancel),
         git_env: &GitEnv::default(),
         dry_run: args.dry_run,
+        manifests: manifests.as_ref(),
     };
     let mut log = |line: &str| anstream::eprintln!("{line}");
     match apply(&options, &mut log) {

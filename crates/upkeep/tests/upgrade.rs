@@ -1306,3 +1306,86 @@ fn plan_text_shows_what_needs_action_and_all_shows_every_row() {
         "{text}"
     );
 }
+
+/// Issue 15, item 5: after a group's Composer update, the code changes its manifests call for
+/// are applied and committed on their own, and the pull request lists them.
+#[test]
+fn apply_commits_the_code_changes_of_a_groups_manifests() {
+    require_composer();
+    let shop = Shop::new();
+    let config = shop.project.join("config/Shared/config_default.php");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(
+        &config,
+        "<?php\n\nuse Spryker\\Shared\\Kernel\\KernelConstants;\n\n$config[KernelConstants::PROJECT_NAMESPACES] = ['Pyz'];\n",
+    )
+    .unwrap();
+    shop.git(&["add", "-A"]);
+    shop.git(&["commit", "-q", "-m", "config"]);
+    // spryker/kernel moves from 3.70.0 to 3.72.0: the 3.71.0 manifest applies, 3.73.0's not.
+    let manifests = tempfile::tempdir().unwrap();
+    for (version, key) in [("3.71.0", "UPKEEP_FLAG"), ("3.73.0", "LATER_FLAG")] {
+        let dir = manifests.path().join(format!("Spryker/Kernel/{version}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("installer-manifest.json"),
+            format!(
+                "{{\"configure-env\": [{{\"target\": \"\\\\Spryker\\\\Shared\\\\Kernel\\\\KernelConstants::{key}\", \"value\": true}}]}}"
+            ),
+        )
+        .unwrap();
+    }
+    let output = shop
+        .upkeep(&["upgrade", "apply", "--dry-run"])
+        .arg("--manifests")
+        .arg(manifests.path())
+        .output()
+        .unwrap();
+    let body = stdout(&output);
+    assert!(
+        body.contains("### Code changes (Spryker's integration manifests)")
+            && body.contains("#### Code changes for spryker")
+            && body.contains("| Spryker.Kernel | 3.71.0 | 1 applied |"),
+        "{body}{}",
+        stderr(&output)
+    );
+
+    // Without manifests, no code changes.
+    let output = shop.run(&["upgrade", "apply"]);
+    assert!(output.status.code().is_some(), "{}", stderr(&output));
+    let subjects = shop.git(&["log", "--format=%s", "main..upkeep/upgrade-for-main"]);
+    assert!(!subjects.contains("Apply code changes"), "{subjects}");
+    // `[upgrade] manifests` in upkeep.toml turns them on, as --manifests does.
+    std::fs::write(
+        shop.project.join("upkeep.toml"),
+        format!(
+            "[upgrade]\nmanifests = \"{}\"\n",
+            manifests.path().display()
+        ),
+    )
+    .unwrap();
+    shop.git(&["add", "-A"]);
+    shop.git(&["commit", "-q", "-m", "manifests"]);
+    let output = shop.run(&["upgrade", "apply", "--refresh"]);
+    assert!(output.status.code().is_some(), "{}", stderr(&output));
+    let branch = "upkeep/upgrade-for-main";
+    let subjects = shop.git(&["log", "--format=%s", &format!("main..{branch}")]);
+    assert!(
+        subjects
+            .lines()
+            .any(|subject| subject == "Apply code changes for spryker"),
+        "{subjects}{}",
+        stderr(&output)
+    );
+    let config_after = shop.git(&[
+        "show",
+        &format!("{branch}:config/Shared/config_default.php"),
+    ]);
+    assert!(
+        config_after.contains("$config[KernelConstants::UPKEEP_FLAG] = true;")
+            && !config_after.contains("LATER_FLAG"),
+        "{config_after}"
+    );
+    let lock = shop.git(&["show", &format!("{branch}:integrator.lock")]);
+    assert!(lock.contains("\"Spryker.Kernel\": \"3.72.0\""), "{lock}");
+}
