@@ -92,6 +92,24 @@ const ROLE_SUFFIXES: &[(&str, ClassRole)] = &[
 ];
 
 impl ClassRole {
+    /// The kernel's service classes, which Spryker's kernel finds by naming convention and
+    /// never hands to a template: facades, factories, dependency providers, configs,
+    /// repositories, entity managers, query containers, clients and services.
+    pub fn is_kernel_service(self) -> bool {
+        matches!(
+            self,
+            Self::Facade
+                | Self::Factory
+                | Self::DependencyProvider
+                | Self::Config
+                | Self::Repository
+                | Self::EntityManager
+                | Self::QueryContainer
+                | Self::Client
+                | Self::Service
+        )
+    }
+
     /// The role of a class by its short name, ignoring a trailing `Interface`.
     pub fn of(short: &str) -> Self {
         let base = short

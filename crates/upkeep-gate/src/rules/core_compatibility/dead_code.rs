@@ -146,19 +146,8 @@ impl Rule for DeadCode {
 /// so that no code needs to name them.
 fn found_by_convention(class: &ClassLike) -> bool {
     let short = short_name(&class.name);
-    let kernel_role = matches!(
-        class.layout.role,
-        ClassRole::Facade
-            | ClassRole::Factory
-            | ClassRole::DependencyProvider
-            | ClassRole::Config
-            | ClassRole::Repository
-            | ClassRole::EntityManager
-            | ClassRole::QueryContainer
-            | ClassRole::Client
-            | ClassRole::Service
-            | ClassRole::Controller
-    );
+    let kernel_role =
+        class.layout.role.is_kernel_service() || class.layout.role == ClassRole::Controller;
     let glue_resource =
         class.layout.layer == Some(ApplicationLayer::Glue) && short.ends_with("Resource");
     // Propel's generated `src/Orm` classes extend these; `src/Orm` is not read.

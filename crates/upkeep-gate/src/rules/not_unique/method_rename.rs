@@ -34,7 +34,6 @@ use upkeep_php::extract::{FileFacts, extract_facts};
 use upkeep_php::infer::{TypeEnvironment, find_method};
 use upkeep_php::parse::parse_php;
 use upkeep_php::source::TextSpan;
-use upkeep_php::spryker::ClassRole;
 use upkeep_php::{ClassKind, ClassLike, CodebaseIndex, FileId};
 
 use super::constant_rename::Unsafe;
@@ -196,18 +195,7 @@ fn describe(class: &ClassLike, old: &str, new: &str, calls: usize, overrides: us
 /// Classes whose objects Twig templates may be given: everything but the kernel's service
 /// classes, which Spryker never hands to a template.
 fn seen_by_templates(class: &ClassLike) -> bool {
-    !matches!(
-        class.layout.role,
-        ClassRole::Facade
-            | ClassRole::Factory
-            | ClassRole::DependencyProvider
-            | ClassRole::Config
-            | ClassRole::Repository
-            | ClassRole::EntityManager
-            | ClassRole::QueryContainer
-            | ClassRole::Client
-            | ClassRole::Service
-    )
+    !class.layout.role.is_kernel_service()
 }
 
 /// The declarations that are renamed together, and the types through which a call might reach
