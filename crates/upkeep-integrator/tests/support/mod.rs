@@ -4,14 +4,15 @@
 
 use std::path::PathBuf;
 
-/// The shared copy of Spryker's integrator-manifests (MIT), beside the repository. Its absence
-/// fails the test: a silent skip would hide that the real data was never read.
+/// The copy of Spryker's integrator-manifests (MIT, its LICENSE beside it) kept as test data in
+/// the repository, so that a fresh clone has it. Its absence fails the test: a silent skip would
+/// hide that the real data was never read.
 pub fn manifests_dir() -> PathBuf {
     let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/integrator-manifests");
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/integrator-manifests");
     assert!(
         dir.is_dir(),
-        "the real manifests are missing at {}; they are Spryker's integrator-manifests, kept in ../shared/data",
+        "the real manifests are missing at {}; they are Spryker's integrator-manifests, kept in tests/data",
         dir.display()
     );
     dir
