@@ -200,6 +200,7 @@ impl StageRunner<'_> {
             secrets: self.secrets,
             timeout: Some(self.timeout),
             artifacts_dir: None,
+            container: None,
         };
         let outcome = run_buildspec(&run, &masker, &mut sink, self.cancel);
         // The session's driver files are upkeep's, not the user's; the log keeps what happened.

@@ -23,6 +23,9 @@
 //! earlier stages, host basics), then the buildspec's `env.secrets` (explicitly requested from
 //! upkeep's secret store, so they win). Nothing else of upkeep's own environment gets in.
 //!
+//! With [`BuildspecRun::container`] the session runs inside a container of an image instead of
+//! on the host ([`crate::container`]); the rules above are the same.
+//!
 //! The log shows `[upkeep] Running command: <command>` before each command's output and
 //! `[upkeep] Command did not exit successfully (exit status N)` after a failed one, plus a line
 //! when a phase starts, ends or is skipped.
@@ -33,6 +36,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::buildspec::{Artifacts, Buildspec, OnFailure, Phase, PhaseName};
+use crate::container::{ContainerError, ContainerRun, find_program};
 use crate::executor::{
     CancelToken, ExecError, StepCommand, StepOutcome, StepSpec, StepStatus, run_step,
 };
@@ -57,6 +61,9 @@ pub struct BuildspecRun<'a> {
     pub timeout: Option<Duration>,
     /// Where to copy `artifacts.files` after a successful build; `None` collects nothing.
     pub artifacts_dir: Option<PathBuf>,
+    /// Runs the session in a container of this image instead of on the host; `work_dir` is
+    /// then only where artifacts are collected from.
+    pub container: Option<&'a ContainerRun>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,6 +129,8 @@ pub enum BuildspecRunError {
     State(#[from] io::Error),
     #[error(transparent)]
     Exec(#[from] ExecError),
+    #[error(transparent)]
+    Container(#[from] ContainerError),
 }
 
 impl upkeep_hint::Hint for BuildspecRunError {
@@ -131,6 +140,7 @@ impl upkeep_hint::Hint for BuildspecRunError {
                 "provide it in the environment of upkeep and list it under the environment's `secrets` in upkeep.yml"
                     .to_string(),
             ),
+            Self::Container(error) => error.hint(),
             Self::State(_) | Self::Exec(_) => None,
         }
     }
@@ -190,23 +200,7 @@ pub fn run_buildspec(
     let files = SessionFiles::prepare(&state_dir)?;
     fs_err::write(&files.script, driver_script(spec, &files))?;
 
-    let shell = match &spec.env.shell {
-        Some(shell) => shell.program().to_string(),
-        None if find_in_path("bash", env.get("PATH").map(String::as_str)) => "bash".to_string(),
-        None => "sh".to_string(),
-    };
-    let step_spec = StepSpec {
-        name: run.name.clone(),
-        command: StepCommand::Exec {
-            program: shell,
-            args: vec![files.script.display().to_string()],
-        },
-        cwd: run.work_dir.clone(),
-        env,
-        timeout: run.timeout,
-        stdin: None,
-    };
-    let step = run_step(&step_spec, &masker, sink, cancel)?;
+    let step = run_session(run, &files, &state_dir, env, &masker, sink, cancel)?;
 
     let report = StatusReport::read(&files.status)?;
     let phases = phase_outcomes(spec, &report, step.exit_code);
@@ -254,6 +248,71 @@ pub fn run_buildspec(
         exported,
         artifacts,
     })
+}
+
+/// Runs the driver script as one process: on the host, or in a container of the image.
+fn run_session(
+    run: &BuildspecRun<'_>,
+    files: &SessionFiles,
+    state_dir: &Path,
+    env: BTreeMap<String, String>,
+    masker: &Masker,
+    sink: &mut dyn LineSink,
+    cancel: &CancelToken,
+) -> Result<StepOutcome, BuildspecRunError> {
+    match run.container {
+        None => {
+            let shell = match &run.buildspec.env.shell {
+                Some(shell) => shell.program().to_string(),
+                None if has_bash(env.get("PATH")) => "bash".to_string(),
+                None => "sh".to_string(),
+            };
+            let step_spec = StepSpec {
+                name: run.name.clone(),
+                command: StepCommand::Exec {
+                    program: shell,
+                    args: vec![files.script.display().to_string()],
+                },
+                cwd: run.work_dir.clone(),
+                env,
+                timeout: run.timeout,
+                stdin: None,
+                stopper: None,
+            };
+            Ok(run_step(&step_spec, masker, sink, cancel)?)
+        }
+        Some(container) => {
+            // The image's shell is unknown from here: `sh` is in every image that can run one.
+            let shell = run
+                .buildspec
+                .env
+                .shell
+                .as_ref()
+                .map_or("sh", |shell| shell.program());
+            let podman = container.step(shell, &files.script, state_dir, &env);
+            let step_spec = StepSpec {
+                name: run.name.clone(),
+                command: podman.command,
+                cwd: state_dir.to_path_buf(),
+                env: podman.env,
+                timeout: run.timeout,
+                stdin: None,
+                stopper: Some(podman.stopper),
+            };
+            let step = run_step(&step_spec, masker, sink, cancel);
+            // Whatever happened, no container outlives its session.
+            if let Err(error) = container.remove() {
+                write_system(sink, &run.name, &format!("upkeep: {error}"))?;
+            }
+            Ok(step?)
+        }
+    }
+}
+
+/// Whether `bash` is on the session's `PATH` (upkeep's own when the session has none).
+fn has_bash(path: Option<&String>) -> bool {
+    let fallback = std::env::var("PATH").unwrap_or_default();
+    find_program("bash", Some(path.unwrap_or(&fallback))).is_some()
 }
 
 fn write_system(sink: &mut dyn LineSink, step: &str, text: &str) -> Result<(), BuildspecRunError> {
@@ -519,14 +578,6 @@ fn read_exported(spec: &Buildspec, files: &SessionFiles) -> io::Result<BTreeMap<
 }
 
 /// True when `program` is a file in one of the directories of `path` (`PATH` syntax).
-fn find_in_path(program: &str, path: Option<&str>) -> bool {
-    let fallback = std::env::var("PATH").unwrap_or_default();
-    path.unwrap_or(&fallback)
-        .split(':')
-        .filter(|dir| !dir.is_empty())
-        .any(|dir| Path::new(dir).join(program).is_file())
-}
-
 /// Copies the files matching `artifacts.files` from the workspace (or its `base-directory`) to
 /// `destination`, keeping their paths relative to the base unless `discard-paths` is set.
 /// Globs: `**` is any number of directories, `*` any characters but `/` (dot files included),
@@ -707,6 +758,7 @@ mod tests {
                 secrets: &self.secrets,
                 timeout: None,
                 artifacts_dir: None,
+                container: None,
             }
         }
 

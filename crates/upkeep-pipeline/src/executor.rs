@@ -13,6 +13,7 @@
 //!     env: BTreeMap::from([("PATH".to_string(), "/usr/bin:/bin".to_string())]),
 //!     timeout: None,
 //!     stdin: None,
+//!     stopper: None,
 //! };
 //! let mut lines = Vec::new();
 //! let outcome = run_step(&spec, &Masker::default(), &mut lines, &CancelToken::new())?;
@@ -79,6 +80,21 @@ pub struct StepSpec {
     pub timeout: Option<Duration>,
     /// Written to the process's stdin, which is then closed; without it stdin is `/dev/null`.
     pub stdin: Option<String>,
+    /// How to stop the step on timeout or cancel when its real work is outside its process
+    /// group (a container's processes belong to the container runtime); `None`: SIGTERM to the
+    /// group, SIGKILL after a grace period.
+    pub stopper: Option<Stopper>,
+}
+
+/// A command that stops a step from outside its process group, such as `podman stop --time 10
+/// <name>`. It runs with the step's environment and working directory; the group itself is
+/// killed once `grace` (plus a short margin) has passed without the step ending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stopper {
+    pub program: String,
+    pub args: Vec<String>,
+    /// How long the stop command may take to end the step (its own SIGTERM-to-SIGKILL wait).
+    pub grace: Duration,
 }
 
 /// How a step ended.
@@ -184,6 +200,10 @@ pub fn run_step(
     }
 
     let mut output = Output::new(masker, sink, &spec.name);
+    let kill_after = spec
+        .stopper
+        .as_ref()
+        .map_or(KILL_GRACE, |stopper| stopper.grace + KILL_GRACE);
     let mut stop: Option<Stop> = None;
     let mut term_sent_at: Option<Instant> = None;
     let mut exited_at: Option<(ExitStatus, Instant)> = None;
@@ -230,10 +250,13 @@ pub fn run_step(
                 ))?;
             }
             if stop.is_some() {
-                signal_group(group, Signal::TERM);
+                match &spec.stopper {
+                    Some(stopper) => start_stopper(spec, stopper),
+                    None => signal_group(group, Signal::TERM),
+                }
                 term_sent_at = Some(Instant::now());
             }
-        } else if term_sent_at.is_some_and(|sent| sent.elapsed() >= KILL_GRACE) {
+        } else if term_sent_at.is_some_and(|sent| sent.elapsed() >= kill_after) {
             signal_group(group, Signal::KILL);
         }
         output.flush_held_lines(false)?;
@@ -259,6 +282,25 @@ pub fn run_step(
         finished_at: Timestamp::now(),
         duration: start.elapsed(),
     })
+}
+
+/// Starts the stop command in the background: the supervision loop goes on reading output while
+/// it works. Its own output is not the step's; a failure shows as the group being killed later.
+fn start_stopper(spec: &StepSpec, stopper: &Stopper) {
+    let mut command = Command::new(&stopper.program);
+    command
+        .args(&stopper.args)
+        .current_dir(&spec.cwd)
+        .env_clear()
+        .envs(&spec.env)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if let Ok(mut child) = command.spawn() {
+        thread::spawn(move || {
+            let _ = child.wait();
+        });
+    }
 }
 
 fn spawn(spec: &StepSpec) -> Result<Child, ExecError> {
@@ -540,6 +582,7 @@ mod tests {
             env: BTreeMap::from([("PATH".to_string(), host_path())]),
             timeout: None,
             stdin: None,
+            stopper: None,
         }
     }
 
@@ -630,6 +673,40 @@ mod tests {
             ["upkeep: the process was ended by signal 9"]
         );
         assert!(outcome.finished_at >= outcome.started_at);
+    }
+
+    #[test]
+    fn a_stopper_ends_a_timed_out_step_from_outside_its_group() {
+        // The step ignores SIGTERM; the stopper (standing in for `podman stop`) kills it by the
+        // pid it wrote, and leaves a mark that it ran.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pid_file = dir.path().join("pid");
+        let mark = dir.path().join("stopped");
+        let mut spec = shell_step(&format!(
+            "trap '' TERM; echo $$ > '{}'; echo started; while :; do sleep 0.05; done",
+            pid_file.display()
+        ));
+        spec.timeout = Some(Duration::from_millis(300));
+        spec.stopper = Some(Stopper {
+            program: "sh".to_string(),
+            args: vec![
+                "-c".to_string(),
+                format!(
+                    "touch '{}'; kill -KILL $(cat '{}')",
+                    mark.display(),
+                    pid_file.display()
+                ),
+            ],
+            grace: Duration::from_secs(5),
+        });
+        let (outcome, lines) = run(&spec);
+        assert_eq!(outcome.status, StepStatus::TimedOut);
+        assert!(mark.exists(), "the stopper did not run");
+        assert_eq!(texts(&lines, Stream::Stdout), ["started"]);
+        assert_eq!(
+            texts(&lines, Stream::System),
+            ["upkeep: timed out after 300ms; stopping the step's processes"]
+        );
     }
 
     #[test]

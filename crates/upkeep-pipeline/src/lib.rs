@@ -10,6 +10,7 @@
 
 pub mod buildspec;
 pub mod buildspec_run;
+pub mod container;
 pub mod deploy_file;
 pub mod executor;
 pub mod log_store;
@@ -19,4 +20,6 @@ pub mod project_file;
 pub mod provided;
 pub mod record;
 pub mod runtime;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod yaml;
