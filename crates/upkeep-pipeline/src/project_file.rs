@@ -71,6 +71,53 @@ pub struct Environment {
     pub agent_labels: Vec<String>,
     /// Where Build pushes the image, when the environment has a registry.
     pub registry: Option<RegistrySettings>,
+    /// Where the deployment stages run: on this machine, or in containers of the images.
+    pub executor: Executor,
+}
+
+/// Where an environment's deployment stages run (`executor:`).
+///
+/// ```yaml
+/// executor: container          # or `local`, the default
+/// # or, with limits:
+/// executor:
+///   container:
+///     memory: 2g               # podman --memory
+///     cpus: 1.5                # podman --cpus
+///     pids: 1024               # podman --pids-limit
+///     stop-grace: 30s          # SIGTERM to SIGKILL when a step is stopped (default 10s)
+///     network: host            # podman --network (default host)
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Executor {
+    /// Hooks run on this machine in the unpacked release.
+    #[default]
+    Local,
+    /// pre-deploy runs in a container of the running image, install of the new one,
+    /// post-deploy of the active one (podman).
+    Container(ContainerSettings),
+}
+
+/// The options of `executor: container`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerSettings {
+    pub memory: Option<String>,
+    pub cpus: Option<String>,
+    pub pids: Option<u32>,
+    pub stop_grace: Duration,
+    pub network: Option<String>,
+}
+
+impl Default for ContainerSettings {
+    fn default() -> Self {
+        Self {
+            memory: None,
+            cpus: None,
+            pids: None,
+            stop_grace: crate::container::DEFAULT_STOP_GRACE,
+            network: None,
+        }
+    }
 }
 
 /// The environment's image registry (`registry:`): after Build, the image is pushed there as
@@ -570,6 +617,144 @@ struct RawEnvironment {
     agent_labels: Vec<AgentLabel>,
     #[serde(default)]
     registry: Option<RawRegistry>,
+    #[serde(default)]
+    executor: Option<RawExecutor>,
+}
+
+/// `executor:`: a name, or a map with the one key `container` and its options. Written by
+/// hand rather than as an untagged enum so that a bad option is reported at its own position.
+enum RawExecutor {
+    Local,
+    Container(Option<RawContainerOptions>),
+}
+
+impl<'de> Deserialize<'de> for RawExecutor {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ExecutorVisitor;
+
+        impl<'de> serde::de::Visitor<'de> for ExecutorVisitor {
+            type Value = RawExecutor;
+
+            fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str(
+                    "`local`, `container`, or `container:` with memory, cpus, pids, stop-grace, network",
+                )
+            }
+
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<RawExecutor, E> {
+                match name {
+                    "local" => Ok(RawExecutor::Local),
+                    "container" => Ok(RawExecutor::Container(None)),
+                    other => Err(E::unknown_variant(other, &["local", "container"])),
+                }
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RawExecutor, A::Error> {
+                let Some(key) = map.next_key::<String>()? else {
+                    return Err(serde::de::Error::invalid_length(0, &self));
+                };
+                let executor = match key.as_str() {
+                    "container" => RawExecutor::Container(Some(map.next_value()?)),
+                    "local" => {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                        RawExecutor::Local
+                    }
+                    other => {
+                        return Err(serde::de::Error::unknown_variant(
+                            other,
+                            &["local", "container"],
+                        ));
+                    }
+                };
+                if let Some(extra) = map.next_key::<String>()? {
+                    return Err(serde::de::Error::custom(format!(
+                        "`{extra}`: an environment has one executor"
+                    )));
+                }
+                Ok(executor)
+            }
+        }
+
+        deserializer.deserialize_any(ExecutorVisitor)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawContainerOptions {
+    #[serde(default)]
+    memory: Option<MemoryLimit>,
+    #[serde(default)]
+    cpus: Option<CpuLimit>,
+    #[serde(default)]
+    pids: Option<u32>,
+    #[serde(default)]
+    stop_grace: Option<StepTimeout>,
+    #[serde(default)]
+    network: Option<String>,
+}
+
+impl RawExecutor {
+    fn resolve(self) -> Executor {
+        match self {
+            Self::Local => Executor::Local,
+            Self::Container(None) => Executor::Container(ContainerSettings::default()),
+            Self::Container(Some(container)) => Executor::Container(ContainerSettings {
+                memory: container.memory.map(|limit| limit.0),
+                cpus: container.cpus.map(|limit| limit.0),
+                pids: container.pids,
+                stop_grace: container
+                    .stop_grace
+                    .map_or(crate::container::DEFAULT_STOP_GRACE, |grace| grace.0),
+                network: container.network,
+            }),
+        }
+    }
+}
+
+/// podman's `--memory`: a number with an optional unit `b`, `k`, `m` or `g`.
+struct MemoryLimit(String);
+
+impl<'de> Deserialize<'de> for MemoryLimit {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        checked_string(deserializer, |text| {
+            let digits = text.trim_end_matches(['b', 'k', 'm', 'g', 'B', 'K', 'M', 'G']);
+            let unit_len = text.len() - digits.len();
+            if !digits.is_empty()
+                && digits.bytes().all(|byte| byte.is_ascii_digit())
+                && unit_len <= 1
+            {
+                Ok(Self(text))
+            } else {
+                Err(format!(
+                    "invalid memory limit `{text}`: a number with an optional unit b, k, m or g, e.g. `2g`"
+                ))
+            }
+        })
+    }
+}
+
+/// podman's `--cpus`: a positive decimal number. Written as a number or a string.
+struct CpuLimit(String);
+
+impl<'de> Deserialize<'de> for CpuLimit {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        let text = match &value {
+            serde_json::Value::Number(number) => number.to_string(),
+            serde_json::Value::String(text) => text.clone(),
+            other => other.to_string(),
+        };
+        match text.parse::<f64>() {
+            Ok(cpus) if cpus > 0.0 && cpus.is_finite() => Ok(Self(text)),
+            _ => Err(serde::de::Error::custom(format!(
+                "invalid cpu limit `{text}`: a positive number of CPUs, e.g. `1.5`"
+            ))),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -663,6 +848,7 @@ impl RawEnvironment {
                 ca_certificate: registry.ca_certificate.map(|path| root.join(path)),
                 plain_http: registry.plain_http,
             }),
+            executor: self.executor.map(RawExecutor::resolve).unwrap_or_default(),
         }
     }
 }
@@ -838,6 +1024,12 @@ environments:
       username-secret: REGISTRY_USER
       password-secret: REGISTRY_PASSWORD
       ca-certificate: ci/registry-ca.pem
+    executor:
+      container:
+        memory: 2g
+        cpus: 1.5
+        pids: 512
+        stop-grace: 30s
   production:
     branch: main
     target:
@@ -895,6 +1087,13 @@ environments:
                     ca_certificate: Some(PathBuf::from("/repo/ci/registry-ca.pem")),
                     plain_http: false,
                 }),
+                executor: Executor::Container(ContainerSettings {
+                    memory: Some("2g".to_string()),
+                    cpus: Some("1.5".to_string()),
+                    pids: Some(512),
+                    stop_grace: Duration::from_secs(30),
+                    network: None,
+                }),
             }
         );
     }
@@ -911,6 +1110,7 @@ environments:
         assert_eq!(production.secrets, Vec::<String>::new());
         assert_eq!(production.agent_labels, Vec::<String>::new());
         assert_eq!(production.registry, None);
+        assert_eq!(production.executor, Executor::Local);
         assert_eq!(production.buildspec, StageBuildspecs::default());
         assert_eq!(production.deploy_file, PathBuf::from("/repo/deploy.yml"));
         assert_eq!(
@@ -954,7 +1154,41 @@ environments:
             error(text),
             "/repo/upkeep.yml:5:5: at `environments.staging.deploy-typ`: unknown field \
              `deploy-typ`, expected one of branch, deploy-file, deploy-type, destructive-allowed, gate, approval, \
-             target, buildspec, keep-releases, secrets, timeout, agent-labels, registry"
+             target, buildspec, keep-releases, secrets, timeout, agent-labels, registry, executor"
+        );
+    }
+
+    #[test]
+    fn the_executor_is_a_name_or_container_options_checked_at_their_position() {
+        let text = |executor: &str| {
+            format!(
+                "project: my-shop\nenvironments:\n  staging:\n    target: {{local: {{path: t}}}}\n    executor: {executor}\n"
+            )
+        };
+        let executor = |written: &str| {
+            parse(&text(written)).expect("valid").environments["staging"]
+                .executor
+                .clone()
+        };
+        assert_eq!(executor("local"), Executor::Local);
+        assert_eq!(
+            executor("container"),
+            Executor::Container(ContainerSettings::default())
+        );
+        assert_eq!(
+            executor("{container: {network: none}}"),
+            Executor::Container(ContainerSettings {
+                network: Some("none".to_string()),
+                ..ContainerSettings::default()
+            })
+        );
+        assert_eq!(
+            error(&text("{container: {memory: 2 gigs}}")),
+            "/repo/upkeep.yml:5:36: at `environments.staging.executor.container.memory`: invalid memory limit `2 gigs`: a number with an optional unit b, k, m or g, e.g. `2g`"
+        );
+        assert_eq!(
+            error(&text("docker")),
+            "/repo/upkeep.yml:5:5: at `environments.staging.executor`: unknown variant `docker`, expected one of local, container"
         );
     }
 
