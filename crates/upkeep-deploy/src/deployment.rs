@@ -16,6 +16,7 @@ use upkeep_pipeline::buildspec::Buildspec;
 use upkeep_pipeline::project_file::{DeployType, Stage};
 use upkeep_pipeline::record::{RunStatus, StageKind, StageRecord};
 
+use crate::containers::{ContainerExecutor, ContainerImageError, container_name};
 use crate::layout::{ImageStore, LayoutError, ResolvedImage};
 use crate::queue::{DeploymentQueue, QueueError};
 use crate::stage::{StageError, StageResult, StageRunner, project_buildspec};
@@ -42,6 +43,9 @@ pub struct DeploymentRequest<'a> {
     pub exported: BTreeMap<String, String>,
     /// Releases to keep after a successful deployment (at least 1).
     pub keep_releases: usize,
+    /// `executor: container`: every stage runs in a container of its release's image;
+    /// `None` runs them on this machine in the unpacked release.
+    pub containers: Option<&'a ContainerExecutor>,
 }
 
 /// How a deployment went.
@@ -67,6 +71,8 @@ pub enum DeploymentError {
     Queue(#[from] QueueError),
     #[error(transparent)]
     Stage(#[from] StageError),
+    #[error(transparent)]
+    Container(#[from] ContainerImageError),
     /// What failed after the switch: the new release serves, post-deploy did not run.
     #[error("release {release} is live, post-deploy did not run: {source}")]
     AfterSwitch {
@@ -82,6 +88,7 @@ impl upkeep_hint::Hint for DeploymentError {
             Self::Target(error) => error.hint(),
             Self::Queue(error) => error.hint(),
             Self::Stage(error) => error.hint(),
+            Self::Container(error) => error.hint(),
             Self::AfterSwitch { .. } => Some(
                 "run post-deploy by hand in the release, or roll back with `upkeep deploy rollback`"
                     .to_string(),
@@ -252,7 +259,8 @@ fn abandon(
 }
 
 /// Runs `stage` in `release`: its buildspec (the project's, read from that release, or the
-/// built-in one) in the release's directory with the release's image environment.
+/// built-in one) with the release's image environment, in the release's project directory on
+/// this machine or in a container of the release's image.
 fn run_in(
     runner: &StageRunner<'_>,
     request: &DeploymentRequest<'_>,
@@ -260,16 +268,58 @@ fn run_in(
     release: &Release,
     exported: &BTreeMap<String, String>,
 ) -> Result<StageResult, DeploymentError> {
-    let app = release.app_dir();
-    let buildspec = stage_buildspec(runner, request, stage, &app)?;
+    let project_dir = project_dir(request.store, release);
+    let buildspec = stage_buildspec(runner, request, stage, &project_dir)?;
     let mut variables = hook_environment(&release.environment, request);
     variables.extend(exported.clone());
+    let Some(containers) = request.containers else {
+        runner.say(&format!(
+            "{stage}: running {} in release {}",
+            buildspec.source.display(),
+            release.id
+        ));
+        return Ok(runner.run(stage.into(), &buildspec, &project_dir, &variables)?);
+    };
+    let image_id = containers.load(request.store, &release.image_digest)?;
+    let container = containers.container(
+        &image_id,
+        &container_name(&[
+            request.project_name,
+            request.label,
+            stage.as_str(),
+            &crate::layout::unique_suffix(),
+        ]),
+        None,
+    );
     runner.say(&format!(
-        "{stage}: running {} in release {}",
+        "{stage}: running {} in a container of release {} (image {}, podman image {})",
         buildspec.source.display(),
-        release.id
+        release.id,
+        release.image_digest,
+        &image_id[..12.min(image_id.len())]
     ));
-    Ok(runner.run(stage.into(), &buildspec, &app, &variables)?)
+    Ok(runner.run_in_container(
+        stage.into(),
+        &buildspec,
+        &project_dir,
+        &variables,
+        &container,
+    )?)
+}
+
+/// Where the project is in a release: the image's working directory (a Dockerfile's
+/// `WORKDIR`), or the image root when the image names none or the store no longer has it.
+fn project_dir(store: &ImageStore, release: &Release) -> PathBuf {
+    let app = release.app_dir();
+    let working_dir = store
+        .resolve(&release.image_digest.to_string())
+        .ok()
+        .and_then(|image| image.config.config.working_dir)
+        .filter(|dir| !dir.trim_matches('/').is_empty());
+    match working_dir {
+        Some(dir) => app.join(dir.trim_start_matches('/')),
+        None => app,
+    }
 }
 
 /// The project's buildspec of `stage` when the release has it, else the built-in default. A

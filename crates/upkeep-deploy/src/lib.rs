@@ -5,6 +5,7 @@
 
 pub mod build;
 pub mod checkout;
+pub mod containers;
 pub mod deployment;
 pub mod image;
 pub mod layout;

@@ -11,6 +11,7 @@ use upkeep_pipeline::buildspec::{Buildspec, BuildspecError};
 use upkeep_pipeline::buildspec_run::{
     BuildspecRun, BuildspecRunError, CommandStatus, run_buildspec,
 };
+use upkeep_pipeline::container::ContainerRun;
 use upkeep_pipeline::executor::{CancelToken, StepOutcome, StepStatus};
 use upkeep_pipeline::log_store::{LineSink, LogError, LogLine, LogStore, LogWriter, Stream};
 use upkeep_pipeline::mask::Masker;
@@ -157,7 +158,6 @@ impl StageRunner<'_> {
         work_dir: &Path,
         variables: &BTreeMap<String, String>,
     ) -> Result<StageResult, StageError> {
-        let step = stage.as_str();
         let mut env: BTreeMap<String, String> = HOST_VARIABLES
             .iter()
             .filter_map(|name| {
@@ -167,6 +167,38 @@ impl StageRunner<'_> {
             })
             .collect();
         env.extend(variables.clone());
+        self.run_session(stage, buildspec, work_dir, env, None)
+    }
+
+    /// Runs `buildspec` as the single step of `stage` inside `container`, with exactly
+    /// `variables` as its environment besides the image's own (nothing of the host's).
+    /// `work_dir` is the release on the host, where the session's files are kept.
+    pub fn run_in_container(
+        &self,
+        stage: StageKind,
+        buildspec: &Buildspec,
+        work_dir: &Path,
+        variables: &BTreeMap<String, String>,
+        container: &ContainerRun,
+    ) -> Result<StageResult, StageError> {
+        self.run_session(
+            stage,
+            buildspec,
+            work_dir,
+            variables.clone(),
+            Some(container),
+        )
+    }
+
+    fn run_session(
+        &self,
+        stage: StageKind,
+        buildspec: &Buildspec,
+        work_dir: &Path,
+        mut env: BTreeMap<String, String>,
+        container: Option<&ContainerRun>,
+    ) -> Result<StageResult, StageError> {
+        let step = stage.as_str();
         env.extend(self.provided.clone());
         let masker = self.masker.extended(
             buildspec
@@ -200,7 +232,7 @@ impl StageRunner<'_> {
             secrets: self.secrets,
             timeout: Some(self.timeout),
             artifacts_dir: None,
-            container: None,
+            container,
         };
         let outcome = run_buildspec(&run, &masker, &mut sink, self.cancel);
         // The session's driver files are upkeep's, not the user's; the log keeps what happened.

@@ -21,6 +21,19 @@ const APPLETS: [&str; 14] = [
     "false", "kill",
 ];
 
+/// Writes a minimal root file system into `root`: busybox with a few applets as `bin/*`, and
+/// empty `tmp`, `app` and `etc`.
+pub fn write_busybox_tree(root: &Path) {
+    fs_err::create_dir_all(root.join("bin")).expect("bin");
+    fs_err::copy(BUSYBOX, root.join("bin/busybox")).expect("copy busybox");
+    for applet in APPLETS {
+        std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).expect("link");
+    }
+    for dir in ["tmp", "app", "etc"] {
+        fs_err::create_dir_all(root.join(dir)).expect("dir");
+    }
+}
+
 /// podman with a configuration of the test's own.
 pub struct TestPodman {
     dir: tempfile::TempDir,
@@ -116,14 +129,7 @@ impl TestPodman {
     pub fn import_busybox(&self, files: &[(&str, &str)], changes: &[&str]) -> String {
         let tree = tempfile::tempdir().expect("tempdir");
         let root = tree.path();
-        fs_err::create_dir_all(root.join("bin")).expect("bin");
-        fs_err::copy(BUSYBOX, root.join("bin/busybox")).expect("copy busybox");
-        for applet in APPLETS {
-            std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).expect("link");
-        }
-        for dir in ["tmp", "app", "etc"] {
-            fs_err::create_dir_all(root.join(dir)).expect("dir");
-        }
+        write_busybox_tree(root);
         for (path, content) in files {
             let path = root.join(path.trim_start_matches('/'));
             fs_err::create_dir_all(path.parent().expect("parent")).expect("dir");

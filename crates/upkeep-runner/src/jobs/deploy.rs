@@ -6,11 +6,12 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use upkeep_deploy::build::load_exports;
-use upkeep_deploy::deployment::{DeploymentRequest, deploy};
+use upkeep_deploy::containers::{ContainerExecutor, ContainerImageError};
+use upkeep_deploy::deployment::{DeploymentError, DeploymentRequest, deploy};
 use upkeep_deploy::image::image_environment;
 use upkeep_deploy::layout::{ImageStore, LayoutError, ResolvedImage};
 use upkeep_deploy::promotion::{Promotions, built_for, latest_tag};
-use upkeep_pipeline::project_file::{DeployType, Stage};
+use upkeep_pipeline::project_file::{DeployType, Executor, Stage};
 use upkeep_pipeline::record::{RunStatus, SubPipelineKind, SubPipelineRecord};
 
 use crate::context::EnvironmentContext;
@@ -190,6 +191,14 @@ pub fn run(
     let secrets = context.secret_store();
     let provided = context.provided.environment();
     let label = session.id().to_string();
+    // podman is looked for before anything is prepared: missing, nothing is deployed.
+    let containers = match &context.environment.executor {
+        Executor::Local => None,
+        Executor::Container(settings) => Some(
+            ContainerExecutor::new(settings)
+                .map_err(|error| DeploymentError::from(ContainerImageError::from(error)))?,
+        ),
+    };
     let recording = session.recording(SubPipelineKind::Deployment, observer);
     let runner = session.stage_runner(context, &secrets, &provided, &recording);
     let outcome = deploy(
@@ -206,6 +215,7 @@ pub fn run(
             buildspecs: &buildspecs,
             exported,
             keep_releases: context.environment.keep_releases,
+            containers: containers.as_ref(),
         },
     )?;
     session.update(|record| {
