@@ -9,7 +9,7 @@ use upkeep_deploy::deployment::DeploymentError;
 use upkeep_deploy::layout::LayoutError;
 use upkeep_deploy::promotion::PromotionError;
 use upkeep_deploy::queue::QueueError;
-use upkeep_deploy::registry::ReferenceError;
+use upkeep_deploy::registry::{ReferenceError, RegistryError};
 use upkeep_deploy::target::TargetError;
 use upkeep_pipeline::deploy_file::DeployFileError;
 use upkeep_pipeline::log_store::LogError;
@@ -111,6 +111,12 @@ pub enum RunError {
         key: &'static str,
         name: String,
     },
+    #[error("nothing was deployed: cannot pull {image} from the environment's registry: {source}")]
+    RegistryPull {
+        image: String,
+        #[source]
+        source: RegistryError,
+    },
     #[error(transparent)]
     Deployment(#[from] DeploymentError),
     #[error(transparent)]
@@ -181,6 +187,7 @@ impl RunError {
             | Self::Queue(_)
             | Self::Promotion(PromotionError::Write { .. })
             | Self::DecisionInProgress { .. }
+            | Self::RegistryPull { .. }
             | Self::Runtime { .. } => ErrorKind::Environment,
             _ => ErrorKind::Input,
         }
@@ -210,6 +217,7 @@ impl Hint for RunError {
             Self::DeployFile { commit, .. } => format!("the deploy file is read from commit {commit}; fix it there (`upkeep deploy-file show FILE` checks it)"),
             Self::Build(error) => return error.hint(),
             Self::RegistryImage(error) => return error.hint(),
+            Self::RegistryPull { source, .. } => return source.hint(),
             Self::RegistrySecret { name, .. } => format!(
                 "list {name} under the environment's `secrets:` and give it a value: an environment variable {name} for the command line, or a secret of that name in the server's settings"
             ),

@@ -300,8 +300,12 @@ fn drive(
                     id: session.id(),
                     action: "deploy",
                 })?;
-                let store = context.open_store()?;
-                let resolved = store.resolve(&image.digest)?;
+                let resolved = match &image.pushed {
+                    Some(pushed) if context.environment.registry.is_some() => {
+                        jobs::deploy::pull_pushed(context, pushed, observer)?
+                    }
+                    _ => context.open_store()?.resolve(&image.digest)?,
+                };
                 let status = jobs::deploy::run(
                     context,
                     session,

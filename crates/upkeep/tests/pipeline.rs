@@ -2014,6 +2014,76 @@ fn a_failed_push_fails_the_build_and_deploys_nothing() {
     );
 }
 
+/// The deployment takes the image the build pushed from the registry, by digest: a blob the
+/// local store lost comes back from the registry, and a registry that is down stops the run
+/// before any stage of the deployment, with the running release untouched.
+#[test]
+fn the_deployment_pulls_the_pushed_image_by_digest_and_deploys_nothing_when_the_registry_is_down() {
+    let mut registry = TestRegistry::start();
+    let shop = Shop::new();
+    shop.edit(
+        "upkeep.yml",
+        &[(
+            "    keep-releases: 2\n",
+            &format!(
+                "    keep-releases: 2\n    secrets: [REGISTRY_USER, REGISTRY_PASSWORD]\n    registry:\n      image: 127.0.0.1:{}/fixture-shop/app\n      username-secret: REGISTRY_USER\n      password-secret: REGISTRY_PASSWORD\n      ca-certificate: {}\n",
+                registry.port,
+                registry.ca().display()
+            ),
+        )],
+    );
+    shop.commit("push production's images");
+    let upkeep = |arguments: &[&str]| {
+        shop.upkeep(arguments)
+            .env("REGISTRY_USER", REGISTRY_USER)
+            .env("REGISTRY_PASSWORD", REGISTRY_PASSWORD)
+            .output()
+            .unwrap()
+    };
+    let output = upkeep(&["pipeline", "run", "--env", "production", "--quiet"]);
+    assert_exit(&output, 0);
+    assert!(stdout(&output).starts_with("waiting for approval: "));
+    // The local store loses the application layer; the registry still has it.
+    let store = ImageStore::open_or_create(shop.repo.join(".upkeep/images")).unwrap();
+    let digest = shop.record("production")["image"]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let image = store.resolve(&digest).unwrap();
+    let layer = image.manifest.layers.last().unwrap().digest.clone();
+    std::fs::remove_file(store.blob_path(&layer)).unwrap();
+    let output = upkeep(&["pipeline", "approve", "--env", "production"]);
+    assert_exit(&output, 0);
+    assert!(
+        stderr(&output).contains("deploy: pulled 127.0.0.1:")
+            || stdout(&output).contains("deploy: pulled 127.0.0.1:"),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    assert!(
+        store.has_blob(&layer),
+        "the layer came back from the registry"
+    );
+    let first = shop.current_release("production").expect("deployed");
+
+    shop.release_version(2);
+    let output = upkeep(&["pipeline", "run", "--env", "production", "--quiet"]);
+    assert_exit(&output, 0);
+    registry.stop();
+    let output = upkeep(&["pipeline", "approve", "--env", "production"]);
+    assert_exit(&output, 2);
+    assert_eq!(shop.record("production")["status"], "failed");
+    assert!(
+        stderr(&output).contains("nothing was deployed: cannot pull 127.0.0.1:")
+            && stderr(&output).contains("cannot reach the registry 127.0.0.1:"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(shop.current_release("production"), Some(first));
+    assert_eq!(shop.journal("production").len(), 1);
+}
+
 /// Issue 14, item 8: the Quality gate step reads `upkeep.toml` as `upkeep gate` does, so a
 /// baseline named there makes a blocking gate block on new findings only.
 #[test]

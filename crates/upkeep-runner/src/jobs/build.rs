@@ -97,7 +97,7 @@ pub fn run(
 
 /// The environment's registry with its credentials from the run's secrets; `None` when the
 /// environment has no registry.
-fn push_target(
+pub(crate) fn push_target(
     context: &EnvironmentContext,
     secrets: &BTreeMap<String, String>,
 ) -> Result<Option<PushTarget>, RunError> {

@@ -11,11 +11,13 @@ use upkeep_deploy::deployment::{DeploymentError, DeploymentRequest, deploy};
 use upkeep_deploy::image::image_environment;
 use upkeep_deploy::layout::{ImageStore, LayoutError, ResolvedImage};
 use upkeep_deploy::promotion::{Promotions, built_for, latest_tag};
+use upkeep_deploy::registry::{ImageReference, Registry, RegistryError};
 use upkeep_pipeline::project_file::{DeployType, Executor, Stage};
 use upkeep_pipeline::record::{RunStatus, SubPipelineKind, SubPipelineRecord};
 
 use crate::context::EnvironmentContext;
 use crate::error::RunError;
+use crate::jobs::build::push_target;
 use crate::observer::RunObserver;
 use crate::session::RunSession;
 
@@ -145,6 +147,36 @@ pub fn authorize_image(
         }
     }
     Ok(authorized)
+}
+
+/// Fetches the image the build pushed, by digest, from the environment's registry, so that
+/// what is deployed is what the registry holds; blobs the store has already are not fetched
+/// again. A registry that cannot be reached, or holds other content, stops the run before any
+/// stage of the deployment.
+pub fn pull_pushed(
+    context: &EnvironmentContext,
+    pushed: &str,
+    observer: &dyn RunObserver,
+) -> Result<ResolvedImage, RunError> {
+    let pull_error = |source| RunError::RegistryPull {
+        image: pushed.to_string(),
+        source,
+    };
+    let secrets = context.secret_store();
+    let Some(target) = push_target(context, &secrets)? else {
+        return Err(pull_error(RegistryError::BadAnswer {
+            what: "upkeep.yml".to_string(),
+            reason: "the environment has no `registry:` any more".to_string(),
+        }));
+    };
+    let reference: ImageReference = pushed.parse().map_err(RunError::RegistryImage)?;
+    let store = context.open_store()?;
+    let registry = Registry::connect(&reference, &target.options).map_err(pull_error)?;
+    let image = registry.pull(&store, &reference).map_err(pull_error)?;
+    observer.message(&format!(
+        "deploy: pulled {pushed} from the environment's registry"
+    ));
+    Ok(image)
 }
 
 /// Runs the Deployment sub-pipeline of a run and records it. `exported` are the variables of
