@@ -209,3 +209,21 @@ fn a_failing_install_in_the_container_leaves_the_running_release_active() {
     let still = world.target.running().expect("target").expect("running");
     assert_eq!(still.id, active.id);
 }
+
+#[test]
+fn without_podman_the_executor_is_not_created_and_names_the_package() {
+    let empty = tempfile::tempdir().expect("tempdir");
+    let env = BTreeMap::from([("PATH".to_string(), empty.path().display().to_string())]);
+    let error = ContainerExecutor::with_env(&ContainerSettings::default(), env)
+        .expect_err("podman is not there");
+    assert_eq!(
+        error.to_string(),
+        "podman is not installed: `podman` is not on PATH"
+    );
+    assert_eq!(
+        upkeep_hint::Hint::hint(&error).as_deref(),
+        Some(
+            "install the Debian package `podman` (apt-get install podman), or use `executor: local` for this environment"
+        )
+    );
+}

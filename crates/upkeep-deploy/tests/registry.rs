@@ -458,3 +458,79 @@ fn an_upload_cut_off_halfway_leaves_no_tag_and_the_next_push_completes_it() {
         digest
     );
 }
+
+/// A tmpfs of `size` mounted for the life of the value (the tests run as root, as CI does).
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(size: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        run(
+            "mount",
+            &[
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size}"),
+                "tmpfs",
+                dir.path().to_str().unwrap(),
+            ],
+            Path::new("."),
+        );
+        Self { dir }
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+#[test]
+fn a_pull_onto_a_full_disk_is_a_clear_error_and_leaves_no_partial_blob() {
+    let registry = TestRegistry::start();
+    let (_source_dir, store, digest) = image(3_000_000);
+    let target = registry.reference("shop/app", "big");
+    let client = Registry::connect(&target, &registry.options(PASSWORD)).unwrap();
+    let pushed = client.push(&store, &digest, &target, None).unwrap();
+
+    let disk = SmallDisk::mount("1m");
+    let small = ImageStore::open_or_create(disk.dir.path().join("store")).unwrap();
+    let error = client
+        .pull(&small, &pushed.reference)
+        .expect_err("the layer does not fit");
+    let message = error.to_string();
+    assert!(message.contains("No space left on device"), "{message}");
+    assert!(
+        message.contains(&disk.dir.path().display().to_string()),
+        "{message}"
+    );
+    // Neither the layer nor a temporary file of it stays behind.
+    let leftovers: Vec<_> = walk(&disk.dir.path().join("store/blobs"))
+        .into_iter()
+        .filter(|path| std::fs::metadata(path).unwrap().len() > 1_000_000)
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let layer = &store.resolve(&digest.to_string()).unwrap().manifest.layers[0].digest;
+    assert!(!small.has_blob(layer));
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                files.extend(walk(&path));
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
