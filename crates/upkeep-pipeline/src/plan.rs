@@ -206,7 +206,7 @@ impl Plan {
             Some(deploy_type) => (deploy_type, DeployTypeChoice::CommandLine),
             None => (environment.deploy_type, DeployTypeChoice::Environment),
         };
-        let Target::Local { path: target_path } = &environment.target;
+        let target_path = environment.target.path();
         let current = target_path.join("current");
         let deployment_stages = [
             (
@@ -314,11 +314,11 @@ impl Plan {
         for import in &self.deploy_file_imports {
             let _ = writeln!(out, "  imports     {}", path(import));
         }
-        let Target::Local { path: target } = &self.target;
         let _ = writeln!(
             out,
-            "target:       local {} (keeps {} release{})",
-            path(target),
+            "target:       {} {} (keeps {} release{})",
+            self.target.kind(),
+            path(self.target.path()),
             self.keep_releases,
             if self.keep_releases == 1 { "" } else { "s" }
         );

@@ -172,6 +172,65 @@ impl fmt::Display for GatePolicy {
 pub enum Target {
     /// A directory on this machine holding `releases/<id>` and the `current` link.
     Local { path: PathBuf },
+    /// Releases kept as by `local`, and the application running as a container of the active
+    /// release's image on this machine (podman): a new release's container is started and
+    /// must pass its health command before `current` switches and the old one is stopped.
+    Container {
+        path: PathBuf,
+        #[serde(flatten)]
+        app: AppContainerSettings,
+    },
+}
+
+impl Target {
+    /// The directory holding `releases/` and `current`.
+    pub fn path(&self) -> &Path {
+        match self {
+            Self::Local { path } | Self::Container { path, .. } => path,
+        }
+    }
+
+    /// `local` or `container`, as written.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Local { .. } => "local",
+            Self::Container { .. } => "container",
+        }
+    }
+}
+
+/// How the application runs as a container (`target: {container: …}`).
+///
+/// ```yaml
+/// target:
+///   container:
+///     path: /srv/my-shop/production   # releases/ and current, as for `local`
+///     name: my-shop-production        # containers are <name>-<release>; default <project>-<env>
+///     command: [php-fpm, -F]          # default: the image's own entrypoint and command
+///     health: "php -r 'exit(0);'"     # run in the new container until it succeeds (sh -c)
+///     health-timeout: 60s             # default 60s
+///     network: shop                   # podman --network; default podman's
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct AppContainerSettings {
+    pub name: String,
+    pub command: Option<Vec<String>>,
+    pub health: Option<String>,
+    #[serde(serialize_with = "serialize_duration")]
+    pub health_timeout: Duration,
+    pub network: Option<String>,
+}
+
+/// Time a new application container gets to pass its health command when `health-timeout` is
+/// not given.
+pub const DEFAULT_HEALTH_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn serialize_duration<S: serde::Serializer>(
+    duration: &Duration,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&format_duration(*duration))
 }
 
 /// The project's own buildspec per stage, resolved against the project root; `None` means the
@@ -818,6 +877,24 @@ impl RawEnvironment {
             RawTarget::Local { path } => Target::Local {
                 path: root.join(path),
             },
+            RawTarget::Container {
+                path,
+                name: container_name,
+                command,
+                health,
+                health_timeout,
+                network,
+            } => Target::Container {
+                path: root.join(path),
+                app: AppContainerSettings {
+                    name: container_name.map_or_else(|| format!("{project}-{name}"), |name| name.0),
+                    command,
+                    health,
+                    health_timeout: health_timeout
+                        .map_or(DEFAULT_HEALTH_TIMEOUT, |timeout| timeout.0),
+                    network,
+                },
+            },
         };
         Environment {
             name,
@@ -856,7 +933,43 @@ impl RawEnvironment {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 enum RawTarget {
-    Local { path: PathBuf },
+    Local {
+        path: PathBuf,
+    },
+    Container {
+        path: PathBuf,
+        #[serde(default)]
+        name: Option<ContainerName>,
+        #[serde(default)]
+        command: Option<Vec<String>>,
+        #[serde(default)]
+        health: Option<String>,
+        #[serde(default)]
+        health_timeout: Option<StepTimeout>,
+        #[serde(default)]
+        network: Option<String>,
+    },
+}
+
+/// A podman container name prefix: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
+struct ContainerName(String);
+
+impl<'de> Deserialize<'de> for ContainerName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        checked_string(deserializer, |name| {
+            let valid = name.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+            if valid {
+                Ok(Self(name))
+            } else {
+                Err(format!(
+                    "invalid container name `{name}`: letters, digits, `_`, `.` and `-`, starting with a letter or digit"
+                ))
+            }
+        })
+    }
 }
 
 /// Deserializes a string and checks it; a failed check is reported at the value.

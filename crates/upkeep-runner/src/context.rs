@@ -9,7 +9,7 @@ use upkeep_deploy::queue::DeploymentQueue;
 use upkeep_deploy::target::LocalTarget;
 use upkeep_pipeline::mask::Masker;
 use upkeep_pipeline::plan::Plan;
-use upkeep_pipeline::project_file::{DeployType, Environment, ProjectFile, Target};
+use upkeep_pipeline::project_file::{DeployType, Environment, ProjectFile};
 use upkeep_pipeline::provided::ProvidedVariables;
 
 use crate::error::RunError;
@@ -68,9 +68,7 @@ impl EnvironmentContext {
 
     /// The directory of the local target (holds `releases/` and `current`).
     pub fn target_dir(&self) -> &Path {
-        match &self.environment.target {
-            Target::Local { path } => path,
-        }
+        self.environment.target.path()
     }
 
     /// The resolved plan of the environment, as `upkeep pipeline plan` prints it.
