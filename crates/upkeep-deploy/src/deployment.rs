@@ -14,8 +14,9 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use upkeep_pipeline::buildspec::Buildspec;
 use upkeep_pipeline::project_file::{DeployType, Stage};
-use upkeep_pipeline::record::{RunStatus, StageKind, StageRecord};
+use upkeep_pipeline::record::{RunStatus, StageKind, StageRecord, StepRecord};
 
+use crate::app_containers::AppContainers;
 use crate::containers::{ContainerExecutor, ContainerImageError, container_name};
 use crate::layout::{ImageStore, LayoutError, ResolvedImage};
 use crate::queue::{DeploymentQueue, QueueError};
@@ -46,6 +47,9 @@ pub struct DeploymentRequest<'a> {
     /// `executor: container`: every stage runs in a container of its release's image;
     /// `None` runs them on this machine in the unpacked release.
     pub containers: Option<&'a ContainerExecutor>,
+    /// `target: container`: the new release's container must be healthy before the switch,
+    /// and the other containers stop after it.
+    pub app: Option<&'a AppContainers>,
 }
 
 /// How a deployment went.
@@ -158,9 +162,26 @@ pub fn deploy(
         return abandon(runner, request, &new_release, outcome, "install");
     }
 
+    if let Some(app) = request.app {
+        let started = start_container(runner, request, app, &new_release, &exported)?;
+        let healthy = started.status == RunStatus::Succeeded;
+        if let Some(install) = outcome.stages.last_mut() {
+            install.steps.push(started);
+            if !healthy {
+                install.status = RunStatus::Failed;
+            }
+        }
+        if !healthy {
+            return abandon(runner, request, &new_release, outcome, "the new container");
+        }
+    }
+
     let active = request.target.activate(&new_release)?;
     outcome.activated = true;
     runner.say(&format!("release {} is now active", active.id));
+    if let Some(app) = request.app {
+        stop_previous_containers(runner, app, &active, &mut outcome.notes);
+    }
 
     let stage =
         run_in(runner, request, Stage::PostDeploy, &active, &exported).map_err(|source| {
@@ -186,6 +207,52 @@ pub fn deploy(
     prune(runner, request, &mut outcome.notes);
     outcome.status = RunStatus::Succeeded;
     Ok(outcome)
+}
+
+/// Starts the new release's container and waits for its health command, as a `start` step of
+/// the install stage with a log of its own.
+fn start_container(
+    runner: &StageRunner<'_>,
+    request: &DeploymentRequest<'_>,
+    app: &AppContainers,
+    release: &Release,
+    exported: &BTreeMap<String, String>,
+) -> Result<StepRecord, DeploymentError> {
+    let mut variables = hook_environment(&release.environment, request);
+    variables.extend(exported.clone());
+    Ok(runner.run_own_step(StageKind::Install, "start", |log| {
+        match app.start(request.store, release, &variables, &mut *log) {
+            Ok(_) => true,
+            Err(error) => {
+                log(&error.to_string());
+                if let Some(hint) = upkeep_hint::Hint::hint(&error) {
+                    log(&format!("hint: {hint}"));
+                }
+                false
+            }
+        }
+    })?)
+}
+
+/// Stops the containers of the releases `active` replaced. The new one serves already, so a
+/// container that would not stop is a note, not a failure.
+fn stop_previous_containers(
+    runner: &StageRunner<'_>,
+    app: &AppContainers,
+    active: &Release,
+    notes: &mut Vec<String>,
+) {
+    match app.stop_others(active) {
+        Ok(stopped) => {
+            for name in stopped {
+                notes.push(note(runner, &format!("stopped container {name}")));
+            }
+        }
+        Err(error) => notes.push(note(
+            runner,
+            &format!("the previous containers were not all stopped: {error}"),
+        )),
+    }
 }
 
 /// Checks, before the first hook, everything that can fail without one (the running release,

@@ -3,6 +3,7 @@
 //! per-environment deployment queue, the promotion of images that may be deployed, and the three
 //! deployment stages.
 
+pub mod app_containers;
 pub mod build;
 pub mod checkout;
 pub mod containers;

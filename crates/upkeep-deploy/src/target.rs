@@ -390,12 +390,34 @@ impl LocalTarget {
     /// [`activate`](Self::activate).
     pub fn rollback(&self) -> Result<(Release, Release), TargetError> {
         let _lock = self.lock()?;
+        let (mut from, mut to, mut history) = self.plan_rollback()?;
+        history.activations.dedup();
+        from.status = ReleaseStatus::RolledBack;
+        write_release_file(&from.dir, &from)?;
+        to.status = ReleaseStatus::Active;
+        write_release_file(&to.dir, &to)?;
+        self.write_history(&history)?;
+        self.point_current_at(&to.id)?;
+        Ok((from, to))
+    }
+
+    /// What [`rollback`](Self::rollback) would do now, `(from, to)`, without doing it: the
+    /// `container` target starts `to`'s container before it switches.
+    pub fn rollback_plan(&self) -> Result<(Release, Release), TargetError> {
+        let _lock = self.lock()?;
+        let (from, to, _) = self.plan_rollback()?;
+        Ok((from, to))
+    }
+
+    /// The running release, the one to return to, and the history after the rollback. The
+    /// caller holds the lock.
+    fn plan_rollback(&self) -> Result<(Release, Release, History), TargetError> {
         self.reconcile()?;
-        let mut from = self.running()?.ok_or_else(|| TargetError::NothingRunning {
+        let from = self.running()?.ok_or_else(|| TargetError::NothingRunning {
             root: self.root.clone(),
         })?;
         let history = self.read_history().unwrap_or_default();
-        let (mut history, mut to) =
+        let (history, to) =
             if let Some((position, to)) = self.rollback_target(&from.id, &history)? {
                 let mut history = history;
                 history.activations.truncate(position + 1);
@@ -411,14 +433,7 @@ impl LocalTarget {
                 };
                 (history, to)
             };
-        history.activations.dedup();
-        from.status = ReleaseStatus::RolledBack;
-        write_release_file(&from.dir, &from)?;
-        to.status = ReleaseStatus::Active;
-        write_release_file(&to.dir, &to)?;
-        self.write_history(&history)?;
-        self.point_current_at(&to.id)?;
-        Ok((from, to))
+        Ok((from, to, history))
     }
 
     /// The release a rollback from `current_id` would return to, with its position in the

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use upkeep_deploy::app_containers::{self, AppContainers};
 use upkeep_deploy::containers::ContainerExecutor;
 use upkeep_deploy::deployment::{DeploymentOutcome, DeploymentRequest, deploy};
 use upkeep_deploy::image::{ImageInput, build_image};
@@ -16,7 +17,7 @@ use upkeep_deploy::target::LocalTarget;
 use upkeep_pipeline::executor::CancelToken;
 use upkeep_pipeline::log_store::LogStore;
 use upkeep_pipeline::mask::Masker;
-use upkeep_pipeline::project_file::{ContainerSettings, DeployType, Stage};
+use upkeep_pipeline::project_file::{AppContainerSettings, ContainerSettings, DeployType, Stage};
 use upkeep_pipeline::record::RunStatus;
 use upkeep_pipeline::testing::{TestPodman, write_busybox_tree};
 
@@ -81,6 +82,16 @@ impl World {
 
     /// Deploys `image` with stages in containers; returns the outcome and each stage's output.
     fn deploy(&self, image: &ResolvedImage, run: &str) -> (DeploymentOutcome, Vec<String>) {
+        self.deploy_to(image, run, None)
+    }
+
+    /// As [`World::deploy`], to a `container` target when `app` is given.
+    fn deploy_to(
+        &self,
+        image: &ResolvedImage,
+        run: &str,
+        app: Option<&AppContainers>,
+    ) -> (DeploymentOutcome, Vec<String>) {
         let run_dir = self.dir.path().join("runs").join(run);
         let logs = LogStore::new(&run_dir);
         let masker = Masker::new(["pw-in-container"]);
@@ -121,10 +132,16 @@ impl World {
                 exported: BTreeMap::new(),
                 keep_releases: 5,
                 containers: Some(&containers),
+                app,
             },
         )
         .expect("deploy");
         let mut lines = Vec::new();
+        let start_log = logs.step_log_path("install", "start");
+        if start_log.exists() {
+            let (read, _) = LogStore::read_from(&start_log, 0).expect("log");
+            lines.extend(read.into_iter().map(|line| format!("start: {}", line.text)));
+        }
         for stage in ["pre-deploy", "install", "post-deploy"] {
             let path = logs.step_log_path(stage, stage);
             if path.exists() {
@@ -135,6 +152,21 @@ impl World {
             }
         }
         (outcome, lines)
+    }
+}
+
+/// An application tree whose `/marker` says `marker`, with a hook buildspec per deployment
+/// stage under `ci/`.
+fn write_app_tree(tree: &Path, marker: &str) {
+    fs_err::create_dir_all(tree.join("ci")).expect("ci");
+    fs_err::write(tree.join("marker"), marker).expect("marker");
+    for stage in ["pre-deploy", "install", "post-deploy"] {
+        fs_err::write(
+            tree.join(format!("ci/{stage}.yml")),
+            HOOK.replace("$STAGE_NAME", stage)
+                .replace("phases:", "env:\n  secrets:\n    DB_PASSWORD: db\nphases:"),
+        )
+        .expect("hook");
     }
 }
 
@@ -225,5 +257,147 @@ fn without_podman_the_executor_is_not_created_and_names_the_package() {
         Some(
             "install the Debian package `podman` (apt-get install podman), or use `executor: local` for this environment"
         )
+    );
+}
+
+/// The application containers of a `container` target in a test, removed at the end.
+struct App(AppContainers);
+
+impl App {
+    fn new(world: &World, test: &str) -> Self {
+        let podman = ContainerExecutor::with_env(&ContainerSettings::default(), world.podman.env())
+            .expect("podman");
+        Self(AppContainers {
+            settings: AppContainerSettings {
+                name: format!("upkeep-test-{test}-{}", std::process::id()),
+                // An image with /broken runs but never gets ready.
+                command: Some(vec![
+                    "sh".to_string(),
+                    "-c".to_string(),
+                    "test -f /broken || touch /tmp/ready; exec sleep 100000".to_string(),
+                ]),
+                health: Some("test -f /tmp/ready".to_string()),
+                health_timeout: std::time::Duration::from_secs(3),
+                network: None,
+            },
+            podman,
+        })
+    }
+
+    /// The application's containers that run.
+    fn running(&self, world: &World) -> Vec<String> {
+        let listed = world.podman.run(
+            &[
+                "ps",
+                "--filter",
+                &format!("label=upkeep.app={}", self.0.settings.name),
+                "--format",
+                "{{.Names}}",
+            ],
+            None,
+        );
+        let mut names: Vec<String> = listed.lines().map(str::to_string).collect();
+        names.sort();
+        names
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let listed = std::process::Command::new(&self.0.podman.podman)
+            .args(["ps", "--all", "--quiet", "--filter"])
+            .arg(format!("label=upkeep.app={}", self.0.settings.name))
+            .env_clear()
+            .envs(&self.0.podman.podman_env)
+            .output();
+        if let Ok(listed) = listed {
+            for id in String::from_utf8_lossy(&listed.stdout).lines() {
+                let _ = std::process::Command::new(&self.0.podman.podman)
+                    .args(["rm", "--force", "--time=0", id])
+                    .env_clear()
+                    .envs(&self.0.podman.podman_env)
+                    .output();
+            }
+        }
+    }
+}
+
+#[test]
+fn the_container_target_switches_only_to_a_healthy_container_and_rolls_back_by_starting_the_old_image()
+ {
+    let world = World::new();
+    let app = App::new(&world, "target");
+    let one = world.app_image("one");
+    let (outcome, lines) = world.deploy_to(&one, "run-1", Some(&app.0));
+    assert_eq!(outcome.status, RunStatus::Succeeded, "{lines:#?}");
+    let first = world.target.running().expect("target").expect("running");
+    assert_eq!(app.running(&world), [app.0.container_of(&first)]);
+    assert!(
+        lines.contains(&format!(
+            "start: container {} is healthy",
+            app.0.container_of(&first)
+        )),
+        "{lines:#?}"
+    );
+
+    let two = world.app_image("two");
+    let (outcome, lines) = world.deploy_to(&two, "run-2", Some(&app.0));
+    assert_eq!(outcome.status, RunStatus::Succeeded, "{lines:#?}");
+    let second = world.target.running().expect("target").expect("running");
+    assert_eq!(app.running(&world), [app.0.container_of(&second)]);
+    assert!(
+        outcome
+            .notes
+            .contains(&format!("stopped container {}", app.0.container_of(&first))),
+        "{:#?}",
+        outcome.notes
+    );
+
+    // An image whose container never gets healthy: the serving container is not touched.
+    let tree = world.dir.path().join("app-broken");
+    write_app_tree(&tree, "broken");
+    fs_err::write(tree.join("broken"), "").expect("broken");
+    let broken = build_image(&world.store, &input(&tree, Some(world.base.clone()))).expect("image");
+    let broken = world
+        .store
+        .resolve(&broken.manifest_digest.to_string())
+        .expect("image");
+    let (outcome, lines) = world.deploy_to(&broken, "run-3", Some(&app.0));
+    assert_eq!(outcome.status, RunStatus::Failed, "{lines:#?}");
+    assert!(!outcome.activated);
+    assert!(
+        lines
+            .iter()
+            .any(|line| line
+                .contains("did not pass its health command `test -f /tmp/ready` within 3s")),
+        "{lines:#?}"
+    );
+    assert_eq!(
+        world.target.running().expect("target").expect("running").id,
+        second.id
+    );
+    assert_eq!(app.running(&world), [app.0.container_of(&second)]);
+
+    // Rollback starts the first release's image again before switching to it.
+    let mut said = Vec::new();
+    let (from, to) = app_containers::rollback(
+        &world.target,
+        &app.0,
+        &world.store,
+        &|_| BTreeMap::new(),
+        &mut |text: &str| said.push(text.to_string()),
+    )
+    .expect("rollback");
+    assert_eq!(
+        (from.id.as_str(), to.id.as_str()),
+        (second.id.as_str(), first.id.as_str())
+    );
+    assert_eq!(app.running(&world), [app.0.container_of(&first)]);
+    assert!(
+        said.contains(&format!(
+            "container {} is healthy",
+            app.0.container_of(&first)
+        )),
+        "{said:#?}"
     );
 }

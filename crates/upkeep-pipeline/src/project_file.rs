@@ -224,7 +224,7 @@ pub struct AppContainerSettings {
 
 /// Time a new application container gets to pass its health command when `health-timeout` is
 /// not given.
-pub const DEFAULT_HEALTH_TIMEOUT: Duration = Duration::from_secs(60);
+pub const DEFAULT_HEALTH_TIMEOUT: Duration = Duration::from_mins(1);
 
 fn serialize_duration<S: serde::Serializer>(
     duration: &Duration,

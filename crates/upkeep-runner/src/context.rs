@@ -4,12 +4,17 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use upkeep_deploy::app_containers::AppContainers;
+use upkeep_deploy::containers::{ContainerExecutor, ContainerImageError};
+use upkeep_deploy::deployment::DeploymentError;
 use upkeep_deploy::layout::ImageStore;
 use upkeep_deploy::queue::DeploymentQueue;
 use upkeep_deploy::target::LocalTarget;
 use upkeep_pipeline::mask::Masker;
 use upkeep_pipeline::plan::Plan;
-use upkeep_pipeline::project_file::{DeployType, Environment, ProjectFile};
+use upkeep_pipeline::project_file::{
+    ContainerSettings, DeployType, Environment, ProjectFile, Target,
+};
 use upkeep_pipeline::provided::ProvidedVariables;
 
 use crate::error::RunError;
@@ -91,6 +96,24 @@ impl EnvironmentContext {
 
     pub fn open_target(&self) -> Result<LocalTarget, RunError> {
         Ok(LocalTarget::open(self.target_dir())?)
+    }
+
+    /// The application containers of a `container` target (podman found on `PATH`); `None`
+    /// for a `local` target.
+    pub fn app_containers(&self) -> Result<Option<AppContainers>, RunError> {
+        let Target::Container { app, .. } = &self.environment.target else {
+            return Ok(None);
+        };
+        let settings = ContainerSettings {
+            network: app.network.clone(),
+            ..ContainerSettings::default()
+        };
+        let podman = ContainerExecutor::new(&settings)
+            .map_err(|error| DeploymentError::from(ContainerImageError::from(error)))?;
+        Ok(Some(AppContainers {
+            settings: app.clone(),
+            podman,
+        }))
     }
 
     /// The secret store that buildspecs' `env.secrets` name: the values of the environment's

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use upkeep_deploy::app_containers::AppError;
 use upkeep_deploy::build::BuildError;
 use upkeep_deploy::checkout::CheckoutError;
 use upkeep_deploy::deployment::DeploymentError;
@@ -120,6 +121,8 @@ pub enum RunError {
     #[error(transparent)]
     Deployment(#[from] DeploymentError),
     #[error(transparent)]
+    App(#[from] AppError),
+    #[error(transparent)]
     Target(#[from] TargetError),
     #[error(transparent)]
     Queue(#[from] QueueError),
@@ -218,6 +221,7 @@ impl Hint for RunError {
             Self::Build(error) => return error.hint(),
             Self::RegistryImage(error) => return error.hint(),
             Self::RegistryPull { source, .. } => return source.hint(),
+            Self::App(error) => return error.hint(),
             Self::RegistrySecret { name, .. } => format!(
                 "list {name} under the environment's `secrets:` and give it a value: an environment variable {name} for the command line, or a secret of that name in the server's settings"
             ),

@@ -231,6 +231,7 @@ pub fn run(
                 .map_err(|error| DeploymentError::from(ContainerImageError::from(error)))?,
         ),
     };
+    let app = context.app_containers()?;
     let recording = session.recording(SubPipelineKind::Deployment, observer);
     let runner = session.stage_runner(context, &secrets, &provided, &recording);
     let outcome = deploy(
@@ -248,6 +249,7 @@ pub fn run(
             exported,
             keep_releases: context.environment.keep_releases,
             containers: containers.as_ref(),
+            app: app.as_ref(),
         },
     )?;
     session.update(|record| {

@@ -1,7 +1,11 @@
 //! A rollback as a recorded run: who rolled back, from which release to which, in the run's
 //! record and in its `switch` log, so that `upkeep pipeline logs` shows it like any run.
 
+use std::collections::BTreeMap;
+
 use jiff::Timestamp;
+use upkeep_deploy::app_containers;
+use upkeep_deploy::target::Release;
 use upkeep_pipeline::log_store::{LineSink, LogLine, LogStore, Stream};
 use upkeep_pipeline::record::{
     RollbackRecord, RunStatus, StageKind, StageRecord, StepRecord, SubPipelineKind,
@@ -31,7 +35,31 @@ pub fn run(
     let label = session.id().to_string();
     let ticket = queue.enter_with(&label, |event| observer.message(&event.to_string()))?;
     let started = Timestamp::now();
-    let switched = target.rollback();
+    // A `container` target starts the release it returns to, and sees it healthy, first.
+    let mut progress = Vec::new();
+    let switched = match context.app_containers() {
+        Ok(None) => target.rollback().map_err(RunError::from),
+        Ok(Some(app)) => context.open_store().and_then(|store| {
+            let variables = |release: &Release| {
+                let mut variables: BTreeMap<String, String> = release
+                    .environment
+                    .iter()
+                    .map(|(name, value)| (name.clone(), value.clone()))
+                    .collect();
+                variables.insert(
+                    "SPRYKER_PROJECT_NAME".to_string(),
+                    context.project.project.clone(),
+                );
+                variables
+            };
+            app_containers::rollback(&target, &app, &store, &variables, &mut |text: &str| {
+                observer.message(text);
+                progress.push(text.to_string());
+            })
+            .map_err(RunError::from)
+        }),
+        Err(error) => Err(error),
+    };
     drop(ticket);
     let (from, to) = switched?;
     let who = session
@@ -47,6 +75,10 @@ pub fn run(
     let step = StageKind::Switch.as_str();
     let relative_log = LogStore::relative_step_log_path(step, step);
     let mut log = session.logs.create_step_log(step, step)?;
+    for line in &progress {
+        log.write_line(&LogLine::now(Stream::System, line))
+            .map_err(|error| RunError::io("write", session.dir().join(&relative_log), error))?;
+    }
     log.write_line(&LogLine::now(Stream::System, &text))
         .map_err(|error| RunError::io("write", session.dir().join(&relative_log), error))?;
     let log_bytes = log.finish()?;
