@@ -1396,13 +1396,37 @@ environments:
     }
 
     #[test]
+    fn a_container_target_has_a_default_name_and_health_timeout() {
+        let text = "project: my-shop\nenvironments:\n  production:\n    target:\n      container:\n        path: t\n        health: test -f /ready\n";
+        let project = parse(text).expect("valid");
+        assert_eq!(
+            project.environments["production"].target,
+            Target::Container {
+                path: PathBuf::from("/repo/t"),
+                app: AppContainerSettings {
+                    name: "my-shop-production".to_string(),
+                    command: None,
+                    health: Some("test -f /ready".to_string()),
+                    health_timeout: DEFAULT_HEALTH_TIMEOUT,
+                    network: None,
+                },
+            }
+        );
+        let bad = "project: my-shop\nenvironments:\n  production:\n    target:\n      container: {path: t, name: 'my shop'}\n";
+        assert_eq!(
+            error(bad),
+            "/repo/upkeep.yml:5:34: at `environments.production.target.container.name`: invalid container name `my shop`: letters, digits, `_`, `.` and `-`, starting with a letter or digit"
+        );
+    }
+
+    #[test]
     fn an_unknown_target_kind_lists_the_known_ones() {
         let text =
             "project: my-shop\nenvironments:\n  staging:\n    target:\n      ssh: {host: web1}\n";
         assert_eq!(
             error(text),
             "/repo/upkeep.yml:5:7: at `environments.staging.target`: unknown variant `ssh`, \
-             expected one of local"
+             expected one of local, container"
         );
     }
 
