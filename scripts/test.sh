@@ -28,6 +28,12 @@ command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 command -v htpasswd >/dev/null 2>&1 || missing+=(apache2-utils)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v skopeo >/dev/null 2>&1 || missing+=(skopeo)
+# buildah for Dockerfile builds (rootful, with runc), busybox for the base image the tests make
+# from scratch (crates/upkeep/tests/dockerfile_build.rs), and podman for containers.
+command -v buildah >/dev/null 2>&1 || missing+=(buildah)
+command -v runc >/dev/null 2>&1 || missing+=(runc)
+command -v busybox >/dev/null 2>&1 || missing+=(busybox)
+command -v podman >/dev/null 2>&1 || missing+=(podman)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}" >&2
     sudo_cmd=""

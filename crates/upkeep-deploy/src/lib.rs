@@ -1,11 +1,12 @@
-//! Images and deployment: reproducible OCI images written to a local OCI image layout store,
-//! the local release target (`releases/<id>`, an atomically switched `current`), rollback, the
-//! per-environment deployment queue, the promotion of images that may be deployed, and the three
-//! deployment stages.
+//! Images and deployment: reproducible OCI images written to a local OCI image layout store (or
+//! built from the project's Dockerfile with buildah), the local release target
+//! (`releases/<id>`, an atomically switched `current`), rollback, the per-environment deployment
+//! queue, the promotion of images that may be deployed, and the three deployment stages.
 
 pub mod build;
 pub mod checkout;
 pub mod deployment;
+pub mod dockerfile;
 pub mod image;
 pub mod layout;
 pub mod promotion;
