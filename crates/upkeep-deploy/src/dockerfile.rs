@@ -317,3 +317,81 @@ fn built_image(descriptor: &Descriptor, image: &ResolvedImage) -> Option<BuiltIm
         size: top.size,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::{Credentials, RegistryOptions};
+
+    #[test]
+    fn the_dockerfile_is_the_named_one_or_the_one_at_the_root() {
+        let checkout = tempfile::tempdir().unwrap();
+        assert_eq!(dockerfile_of(checkout.path(), None).unwrap(), None);
+        fs_err::write(checkout.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+        assert_eq!(
+            dockerfile_of(checkout.path(), None).unwrap(),
+            Some(PathBuf::from("Dockerfile"))
+        );
+        let error =
+            dockerfile_of(checkout.path(), Some(Path::new("docker/app.Dockerfile"))).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the Dockerfile `docker/app.Dockerfile` named by `dockerfile` in upkeep.yml is not in the commit"
+        );
+        fs_err::create_dir(checkout.path().join("docker")).unwrap();
+        fs_err::write(checkout.path().join("docker/app.Dockerfile"), "FROM x\n").unwrap();
+        assert_eq!(
+            dockerfile_of(checkout.path(), Some(Path::new("docker/app.Dockerfile"))).unwrap(),
+            Some(PathBuf::from("docker/app.Dockerfile"))
+        );
+    }
+
+    #[test]
+    fn registry_credentials_go_to_a_private_auth_file_never_to_the_arguments() {
+        let private = tempfile::tempdir().unwrap();
+        let ca = private.path().join("registry-ca.pem");
+        fs_err::write(&ca, "-----BEGIN CERTIFICATE-----\n").unwrap();
+        let target = PushTarget {
+            repository: "127.0.0.1:5000/shop/app".parse().unwrap(),
+            options: RegistryOptions {
+                credentials: Some(Credentials {
+                    username: "ci".to_string(),
+                    password: "pa55word".to_string(),
+                }),
+                ca_certificate: Some(ca),
+                ..RegistryOptions::default()
+            },
+        };
+        let args = registry_access(private.path(), &target).unwrap();
+        let auth_file = private.path().join("auth.json");
+        assert_eq!(
+            args,
+            [
+                "--cert-dir".to_string(),
+                private.path().join("certs").display().to_string(),
+                "--authfile".to_string(),
+                auth_file.display().to_string(),
+            ]
+        );
+        assert!(!args.join(" ").contains("pa55word"));
+        assert!(private.path().join("certs/ca.crt").is_file());
+        let auth: serde_json::Value =
+            serde_json::from_slice(&fs_err::read(&auth_file).unwrap()).unwrap();
+        // base64 of `ci:pa55word`.
+        assert_eq!(auth["auths"]["127.0.0.1:5000"]["auth"], "Y2k6cGE1NXdvcmQ=");
+        let mode = fs_err::metadata(&auth_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn a_missing_buildah_names_the_debian_package() {
+        let error = DockerfileError::BuildahMissing {
+            dockerfile: PathBuf::from("Dockerfile"),
+        };
+        let hint = upkeep_hint::Hint::hint(&error).unwrap();
+        assert!(
+            hint.starts_with("install the Debian package `buildah`"),
+            "{hint}"
+        );
+    }
+}

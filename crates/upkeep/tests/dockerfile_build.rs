@@ -85,7 +85,7 @@ impl Setup {
         std::fs::create_dir_all(root.join("bin")).unwrap();
         std::fs::copy("/bin/busybox", root.join("bin/busybox"))
             .expect("busybox is needed (scripts/test.sh installs it)");
-        for applet in ["sh", "cat", "echo", "false", "true", "ls", "mkdir"] {
+        for applet in ["sh", "cat", "echo", "false", "true", "ls", "mkdir", "sleep"] {
             std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).unwrap();
         }
         self.buildah(&["umount", &container]);
@@ -382,6 +382,53 @@ fn a_failing_run_fails_the_build_with_its_output_in_the_log() {
     assert_contains(&log, "about to fail");
     assert_contains(&log, "STEP 3/6: RUN echo about to fail && false");
     assert_contains(&stderr(&failed), "see the build's dockerfile log");
+    assert!(shop.store().list().unwrap().is_empty());
+}
+
+/// Processes of this machine whose command line has `marker`.
+fn processes_with(marker: &str) -> Vec<String> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| {
+            let cmdline = std::fs::read(entry.ok()?.path().join("cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            cmdline.contains(marker).then_some(cmdline)
+        })
+        .collect()
+}
+
+#[test]
+fn a_dockerfile_build_over_the_time_limit_is_stopped_with_its_container() {
+    let setup = Setup::new(true);
+    // A number no other process of the machine has on its command line.
+    let marker = format!("{}", 86_400 + std::process::id());
+    let shop = Shop::new(
+        &setup,
+        &format!(
+            "FROM {}\nRUN echo sleeping && sleep {marker}\n",
+            setup.base()
+        ),
+    );
+    let upkeep_yml = std::fs::read_to_string(shop.repo.join("upkeep.yml")).unwrap();
+    std::fs::write(
+        shop.repo.join("upkeep.yml"),
+        upkeep_yml.replace(
+            "    keep-releases: 3\n",
+            "    keep-releases: 3\n    timeout: 5s\n",
+        ),
+    )
+    .unwrap();
+    shop.commit("a build that takes too long");
+    let output = shop.build(&setup);
+    assert_exit(&output, 1);
+    let record = shop.record();
+    let steps = &record["sub_pipelines"][0]["stages"][0]["steps"];
+    assert_eq!(steps[1]["name"], "dockerfile", "{record:#}");
+    assert_eq!(steps[1]["status"], "timed_out", "{record:#}");
+    assert_contains(&stderr(&output), "the Dockerfile build timed out");
+    assert_contains(&shop.build_log(&setup), "upkeep: timed out after 5s");
+    // Neither buildah nor the RUN's process outlives the step.
+    assert_eq!(processes_with(&marker), Vec::<String>::new());
     assert!(shop.store().list().unwrap().is_empty());
 }
 
