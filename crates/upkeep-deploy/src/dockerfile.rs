@@ -5,11 +5,12 @@
 //!
 //! buildah writes the image straight into an OCI layout of its own, beside the store, which
 //! [`ImageStore::import`] then copies in blob by blob, checking each digest: buildah does not
-//! take the store's `index.json` lock, so it never writes the store itself, and no image is
-//! left behind in buildah's container storage. Base images (`FROM`) are pulled by buildah; for
-//! the environment's registry it gets the CA certificate and the credentials in a private
-//! directory (an auth file of mode 0600), never on its command line. The deploy file's
-//! `image.environment` becomes build arguments whose values buildah reads from its environment.
+//! take the store's `index.json` lock, so it never writes the store itself, and the built image
+//! is not left in buildah's container storage (the base images are: its cache). Base images
+//! (`FROM`) are pulled by buildah; for the environment's registry it gets the CA certificate
+//! and the credentials in a private directory (an auth file of mode 0600), never on its
+//! command line. The deploy file's `image.environment` becomes build arguments whose values
+//! buildah reads from its environment.
 //!
 //! ```text
 //! buildah bud --file <checkout>/Dockerfile --tag oci:<store>/.buildah-…/layout:image
@@ -167,53 +168,17 @@ pub fn build_with_buildah(
     let output = output_dir(input.store)?;
     let layout = output.path().join("layout");
 
-    let mut env: BTreeMap<String, String> = BUILDAH_HOST_VARIABLES
-        .iter()
-        .filter_map(|name| Some(((*name).to_string(), std::env::var(name).ok()?)))
-        .collect();
-    let mut args: Vec<String> = vec![
-        "bud".into(),
-        "--file".into(),
-        input.context.join(input.dockerfile).display().to_string(),
-        "--tag".into(),
-        format!("oci:{}:{OUTPUT_TAG}", layout.display()),
-        // The commit time, not the clock: a rebuild of the commit gives the same times.
-        "--timestamp".into(),
-        input.created.to_string(),
-        // buildah's version label would make two buildah versions give two images.
-        "--identity-label=false".into(),
-        // bud keeps layers uncompressed unless told; the registry push would send them so.
-        "--disable-compression=false".into(),
-    ];
-    for (name, value) in input.labels {
-        args.extend(["--label".into(), format!("{name}={value}")]);
-    }
-    for (name, value) in input.build_args {
-        // `--build-arg NAME` without a value: buildah reads it from its environment, so no
-        // value ever shows in the process list.
-        args.extend(["--build-arg".into(), name.clone()]);
-        env.insert(name.clone(), value.clone());
-    }
-    if let Some(registry) = input.registry {
-        args.extend(registry_access(private.path(), registry)?);
-    }
-    args.push(input.context.display().to_string());
-
+    let access = match input.registry {
+        Some(registry) => registry_access(private.path(), registry)?,
+        None => Vec::new(),
+    };
     runner.say(&format!(
         "build: building the image from {} with buildah",
         input.dockerfile.display()
     ));
-    let spec = StepSpec {
-        name: DOCKERFILE_STEP.to_string(),
-        command: StepCommand::Exec {
-            program: buildah.display().to_string(),
-            args,
-        },
-        cwd: input.context.to_path_buf(),
-        env,
-        timeout: None,
-        stdin: None,
-    };
+    let spec = bud_step(buildah, input, &layout, access, &|name| {
+        std::env::var(name).ok()
+    });
     let step = runner.run_process_step(StageKind::Build, &spec)?;
     // The credentials go as soon as buildah is done with them.
     drop(private);
@@ -248,6 +213,83 @@ pub fn build_with_buildah(
     })?;
     runner.observer.stage_finished(record);
     Ok(Some(built))
+}
+
+/// The `buildah bud` step: its arguments, and its whole environment, made of the host variables
+/// buildah needs (`host` reads upkeep's) and the build arguments' values.
+fn bud_step(
+    buildah: &Path,
+    input: &DockerfileInput<'_>,
+    layout: &Path,
+    registry_access: Vec<String>,
+    host: &dyn Fn(&str) -> Option<String>,
+) -> StepSpec {
+    let mut env: BTreeMap<String, String> = BUILDAH_HOST_VARIABLES
+        .iter()
+        .filter_map(|name| Some(((*name).to_string(), host(name)?)))
+        .collect();
+    let mut args: Vec<String> = vec![
+        "bud".into(),
+        "--file".into(),
+        input.context.join(input.dockerfile).display().to_string(),
+        "--tag".into(),
+        format!("oci:{}:{OUTPUT_TAG}", layout.display()),
+        // The commit time, not the clock: a rebuild of the commit gives the same times.
+        "--timestamp".into(),
+        input.created.to_string(),
+        // buildah's version label would make two buildah versions give two images.
+        "--identity-label=false".into(),
+        // bud keeps layers uncompressed unless told; the registry push would send them so.
+        "--disable-compression=false".into(),
+    ];
+    for (name, value) in input.labels {
+        args.extend(["--label".into(), format!("{name}={value}")]);
+    }
+    for (name, value) in input.build_args {
+        if read_by_buildah(name) {
+            // In buildah's environment it would change how buildah itself works (a `PATH`
+            // without runc, an `HTTP_PROXY` for its pulls), so it goes inline; the caller
+            // passes no secret as a build argument.
+            args.extend(["--build-arg".into(), format!("{name}={value}")]);
+        } else {
+            // Without a value buildah reads it from its environment, so no value shows in
+            // the process list.
+            args.extend(["--build-arg".into(), name.clone()]);
+            env.insert(name.clone(), value.clone());
+        }
+    }
+    args.extend(registry_access);
+    args.push(input.context.display().to_string());
+    StepSpec {
+        name: DOCKERFILE_STEP.to_string(),
+        command: StepCommand::Exec {
+            program: buildah.display().to_string(),
+            args,
+        },
+        cwd: input.context.to_path_buf(),
+        env,
+        timeout: None,
+        stdin: None,
+    }
+}
+
+/// Whether buildah, or the containers libraries in it, read a variable of this name from its
+/// environment.
+fn read_by_buildah(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    BUILDAH_HOST_VARIABLES.contains(&name)
+        || [
+            "BUILDAH_",
+            "CONTAINERS_",
+            "REGISTRY_",
+            "STORAGE_",
+            "DOCKER_",
+            "XDG_",
+            "TMP",
+        ]
+        .iter()
+        .any(|prefix| upper.starts_with(prefix))
+        || ["HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY"].contains(&upper.as_str())
 }
 
 /// A directory for buildah's OCI layout inside the store, so that a large image is written on
@@ -381,6 +423,68 @@ mod tests {
         assert_eq!(auth["auths"]["127.0.0.1:5000"]["auth"], "Y2k6cGE1NXdvcmQ=");
         let mode = fs_err::metadata(&auth_file).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn build_arguments_reach_buildah_by_environment_unless_buildah_reads_the_name() {
+        let store_dir = tempfile::tempdir().unwrap();
+        let store = ImageStore::open_or_create(store_dir.path()).unwrap();
+        let build_args: IndexMap<String, String> = [
+            ("APPLICATION_ENV", "staging"),
+            ("PATH", "/app/vendor/bin:/usr/bin"),
+            ("http_proxy", "http://proxy.internal:3128"),
+        ]
+        .into_iter()
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect();
+        let labels =
+            BTreeMap::from([("dev.upkeep.environment".to_string(), "staging".to_string())]);
+        let input = DockerfileInput {
+            context: Path::new("/work/checkout"),
+            dockerfile: Path::new("docker/Dockerfile"),
+            build_args: &build_args,
+            labels: &labels,
+            created: 1_700_000_000,
+            registry: None,
+            store: &store,
+        };
+        let host = |name: &str| match name {
+            "PATH" => Some("/usr/sbin:/usr/bin".to_string()),
+            "CONTAINERS_CONF" => Some("/etc/upkeep/containers.conf".to_string()),
+            _ => None,
+        };
+        let spec = bud_step(
+            Path::new("/usr/bin/buildah"),
+            &input,
+            Path::new("/store/.buildah-x/layout"),
+            vec!["--authfile".to_string(), "/tmp/p/auth.json".to_string()],
+            &host,
+        );
+        let StepCommand::Exec { program, args } = &spec.command else {
+            panic!("{spec:?}");
+        };
+        assert_eq!(program, "/usr/bin/buildah");
+        assert_eq!(
+            args.join(" "),
+            "bud --file /work/checkout/docker/Dockerfile --tag oci:/store/.buildah-x/layout:image \
+             --timestamp 1700000000 --identity-label=false --disable-compression=false \
+             --label dev.upkeep.environment=staging --build-arg APPLICATION_ENV \
+             --build-arg PATH=/app/vendor/bin:/usr/bin \
+             --build-arg http_proxy=http://proxy.internal:3128 --authfile /tmp/p/auth.json \
+             /work/checkout"
+        );
+        // buildah keeps the host's PATH; nothing of the host beyond the listed variables.
+        assert_eq!(
+            spec.env,
+            BTreeMap::from([
+                ("APPLICATION_ENV".to_string(), "staging".to_string()),
+                (
+                    "CONTAINERS_CONF".to_string(),
+                    "/etc/upkeep/containers.conf".to_string()
+                ),
+                ("PATH".to_string(), "/usr/sbin:/usr/bin".to_string()),
+            ])
+        );
     }
 
     #[test]
