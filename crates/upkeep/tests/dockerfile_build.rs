@@ -350,6 +350,12 @@ fn a_dockerfile_builds_on_the_registry_base_image_and_the_pushed_digest_is_recor
         .map(|step| step["name"].as_str().unwrap())
         .collect();
     assert_eq!(steps, ["build", "dockerfile", "push"]);
+    // A second build of the commit gives the same image: nothing new for the registry.
+    let again = shop.build(&setup);
+    assert_exit(&again, 0);
+    assert_eq!(shop.record()["image"]["digest"], digest);
+    assert_contains(&shop.build_log(&setup), "(0 of 3 blobs sent");
+
     // buildah's output layout is gone from the store.
     let leftovers: Vec<_> = std::fs::read_dir(store.root())
         .unwrap()
