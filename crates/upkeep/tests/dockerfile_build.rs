@@ -218,13 +218,18 @@ impl Shop {
         )
     }
 
-    fn record(&self) -> serde_json::Value {
+    /// The newest run's directory: run ids sort by start time.
+    fn newest_run(&self) -> PathBuf {
         let mut runs: Vec<PathBuf> = std::fs::read_dir(self.repo.join(".upkeep/runs"))
             .unwrap()
             .map(|entry| entry.unwrap().path())
             .collect();
         runs.sort();
-        let text = std::fs::read_to_string(runs.pop().unwrap().join("record.json")).unwrap();
+        runs.pop().unwrap()
+    }
+
+    fn record(&self) -> serde_json::Value {
+        let text = std::fs::read_to_string(self.newest_run().join("record.json")).unwrap();
         serde_json::from_str(&text).unwrap()
     }
 
@@ -342,7 +347,20 @@ fn a_dockerfile_builds_on_the_registry_base_image_and_the_pushed_digest_is_recor
     assert_contains(&log, "STEP 1/10: FROM 127.0.0.1:");
     assert_contains(&log, "STEP 7/10: RUN echo");
     assert_contains(&log, &format!("pushed {pushed}@{digest}"));
-    assert!(!log.contains(PASSWORD), "{log}");
+    // Neither the registry's password nor the secret reach the run's record or build logs.
+    let run = shop.newest_run();
+    let logs = std::fs::read_dir(run.join("logs/build")).unwrap();
+    for file in logs
+        .map(|entry| entry.unwrap().path())
+        .chain([run.join("record.json")])
+    {
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            !text.contains(PASSWORD) && !text.contains(DB_PASSWORD),
+            "{}",
+            file.display()
+        );
+    }
     let steps: Vec<&str> = record["sub_pipelines"][0]["stages"][0]["steps"]
         .as_array()
         .unwrap()
