@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 
 use assert_cmd::cargo::CommandCargoExt;
 use upkeep_deploy::image::unpack;
-use upkeep_deploy::layout::ImageStore;
+use upkeep_deploy::layout::{Digest, ImageStore};
 use upkeep_deploy::registry::Registry;
 use upkeep_deploy::testing::{PASSWORD, TestRegistry, USER, run};
 
@@ -104,6 +104,18 @@ impl Setup {
             &format!("docker://{}", self.base()),
         ]);
         self.buildah(&["rm", &container]);
+    }
+
+    /// The uncompressed layers of `base:1`, as the registry serves it.
+    fn base_diff_ids(&self) -> Vec<Digest> {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ImageStore::open_or_create(dir.path()).unwrap();
+        let reference = self.base().parse().unwrap();
+        let base = Registry::connect(&reference, &self.registry.options(PASSWORD))
+            .unwrap()
+            .pull(&store, &reference)
+            .unwrap();
+        base.config.rootfs.diff_ids
     }
 
     /// `skopeo inspect` of an image of the registry.
@@ -228,6 +240,24 @@ impl Shop {
         runs.pop().unwrap()
     }
 
+    /// Neither the registry's password nor the deploy file's secret reach the newest run's
+    /// record or build logs.
+    fn assert_no_secret_in_the_newest_run(&self) {
+        let run = self.newest_run();
+        let logs = std::fs::read_dir(run.join("logs/build")).unwrap();
+        for file in logs
+            .map(|entry| entry.unwrap().path())
+            .chain([run.join("record.json")])
+        {
+            let text = std::fs::read_to_string(&file).unwrap();
+            assert!(
+                !text.contains(PASSWORD) && !text.contains(DB_PASSWORD),
+                "{}",
+                file.display()
+            );
+        }
+    }
+
     fn record(&self) -> serde_json::Value {
         let text = std::fs::read_to_string(self.newest_run().join("record.json")).unwrap();
         serde_json::from_str(&text).unwrap()
@@ -276,19 +306,10 @@ fn a_dockerfile_builds_on_the_registry_base_image_and_the_pushed_digest_is_recor
     let store = shop.store();
     let image = store.resolve(tag).unwrap();
     assert_eq!(image.manifest_digest.to_string(), digest);
-    let base_store_dir = tempfile::tempdir().unwrap();
-    let base_store = ImageStore::open_or_create(base_store_dir.path()).unwrap();
-    let base_reference = setup.base().parse().unwrap();
-    let base = Registry::connect(&base_reference, &setup.registry.options(PASSWORD))
-        .unwrap()
-        .pull(&base_store, &base_reference)
-        .unwrap();
+    let base_diff_ids = setup.base_diff_ids();
     let diff_ids = &image.config.rootfs.diff_ids;
-    assert_eq!(diff_ids.len(), base.config.rootfs.diff_ids.len() + 1);
-    assert_eq!(
-        diff_ids[..diff_ids.len() - 1],
-        base.config.rootfs.diff_ids[..]
-    );
+    assert_eq!(diff_ids.len(), base_diff_ids.len() + 1);
+    assert_eq!(diff_ids[..diff_ids.len() - 1], base_diff_ids[..]);
     assert_eq!(image.manifest.layers.len(), diff_ids.len());
 
     // Environment, working directory and upkeep's labels.
@@ -316,7 +337,8 @@ fn a_dockerfile_builds_on_the_registry_base_image_and_the_pushed_digest_is_recor
 
     // The files: busybox from the base, the checkout after the build buildspec under /app,
     // and what the Dockerfile's RUN wrote with the build argument.
-    let unpacked = base_store_dir.path().join("unpacked");
+    let unpacked_dir = tempfile::tempdir().unwrap();
+    let unpacked = unpacked_dir.path().join("image");
     unpack(&store, &image, &unpacked).unwrap();
     assert!(unpacked.join("bin/busybox").is_file());
     assert_eq!(
@@ -347,20 +369,7 @@ fn a_dockerfile_builds_on_the_registry_base_image_and_the_pushed_digest_is_recor
     assert_contains(&log, "STEP 1/10: FROM 127.0.0.1:");
     assert_contains(&log, "STEP 7/10: RUN echo");
     assert_contains(&log, &format!("pushed {pushed}@{digest}"));
-    // Neither the registry's password nor the secret reach the run's record or build logs.
-    let run = shop.newest_run();
-    let logs = std::fs::read_dir(run.join("logs/build")).unwrap();
-    for file in logs
-        .map(|entry| entry.unwrap().path())
-        .chain([run.join("record.json")])
-    {
-        let text = std::fs::read_to_string(&file).unwrap();
-        assert!(
-            !text.contains(PASSWORD) && !text.contains(DB_PASSWORD),
-            "{}",
-            file.display()
-        );
-    }
+    shop.assert_no_secret_in_the_newest_run();
     let steps: Vec<&str> = record["sub_pipelines"][0]["stages"][0]["steps"]
         .as_array()
         .unwrap()
