@@ -306,6 +306,11 @@ fn a_dockerfile_builds_on_the_registry_base_image_and_the_pushed_digest_is_recor
     let store = shop.store();
     let image = store.resolve(tag).unwrap();
     assert_eq!(image.manifest_digest.to_string(), digest);
+    // The store stays a layout that the containers tools read.
+    let layout = format!("oci:{}:{tag}", store.root().display());
+    let inspected: serde_json::Value =
+        serde_json::from_slice(&run("skopeo", &["inspect", &layout], Path::new("."))).unwrap();
+    assert_eq!(inspected["Digest"], digest);
     let base_diff_ids = setup.base_diff_ids();
     let diff_ids = &image.config.rootfs.diff_ids;
     assert_eq!(diff_ids.len(), base_diff_ids.len() + 1);
