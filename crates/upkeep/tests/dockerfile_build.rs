@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::CommandCargoExt;
 use upkeep_deploy::image::unpack;
@@ -435,18 +436,25 @@ fn processes_with(marker: &str) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn a_dockerfile_build_over_the_time_limit_is_stopped_with_its_container() {
-    let setup = Setup::new(true);
-    // A number no other process of the machine has on its command line.
-    let marker = format!("{}", 86_400 + std::process::id());
+/// A shop whose Dockerfile's `RUN` sleeps for a number of seconds no other process of the
+/// machine (nor another test of this one, given its own `test`) has on its command line; the
+/// shop and that number.
+fn sleeping_shop(setup: &Setup, test: u32) -> (Shop, String) {
+    let marker = format!("{}", 86_400 + test * 4_194_304 + std::process::id());
     let shop = Shop::new(
-        &setup,
+        setup,
         &format!(
             "FROM {}\nRUN echo sleeping && sleep {marker}\n",
             setup.base()
         ),
     );
+    (shop, marker)
+}
+
+#[test]
+fn a_dockerfile_build_over_the_time_limit_is_stopped_with_its_container() {
+    let setup = Setup::new(true);
+    let (shop, marker) = sleeping_shop(&setup, 1);
     let upkeep_yml = std::fs::read_to_string(shop.repo.join("upkeep.yml")).unwrap();
     std::fs::write(
         shop.repo.join("upkeep.yml"),
@@ -466,6 +474,38 @@ fn a_dockerfile_build_over_the_time_limit_is_stopped_with_its_container() {
     assert_contains(&stderr(&output), "the Dockerfile build timed out");
     assert_contains(&shop.build_log(&setup), "upkeep: timed out after 5s");
     // Neither buildah nor the RUN's process outlives the step.
+    assert_eq!(processes_with(&marker), Vec::<String>::new());
+    assert!(shop.store().list().unwrap().is_empty());
+}
+
+#[test]
+fn ctrl_c_cancels_a_dockerfile_build_and_stops_its_processes() {
+    let setup = Setup::new(true);
+    let (shop, marker) = sleeping_shop(&setup, 2);
+    let child = shop
+        .upkeep(&setup, &["build", "--env", "staging", "--quiet"])
+        .env("REGISTRY_USER", USER)
+        .env("REGISTRY_PASSWORD", PASSWORD)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_mins(2);
+    while processes_with(&marker).is_empty() {
+        assert!(Instant::now() < deadline, "the RUN never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    assert_exit(&output, 1);
+    let record = shop.record();
+    assert_eq!(record["status"], "cancelled", "{record:#}");
+    let steps = &record["sub_pipelines"][0]["stages"][0]["steps"];
+    assert_eq!(steps[1]["status"], "cancelled", "{record:#}");
     assert_eq!(processes_with(&marker), Vec::<String>::new());
     assert!(shop.store().list().unwrap().is_empty());
 }
