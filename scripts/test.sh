@@ -28,10 +28,12 @@ command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 command -v htpasswd >/dev/null 2>&1 || missing+=(apache2-utils)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v skopeo >/dev/null 2>&1 || missing+=(skopeo)
-# podman (rootful, runc) for the container executor, and a static busybox that test images are
-# made of (crates/upkeep-pipeline/tests/container_session.rs); the tests bring their own
+# podman (rootful, runc) for the container executor and target, buildah for Dockerfile builds, and a
+# static busybox that test images and base images are made of (crates/upkeep-pipeline/tests/
+# container_session.rs, crates/upkeep/tests/dockerfile_build.rs); the tests bring their own
 # containers.conf.
 command -v podman >/dev/null 2>&1 || missing+=(podman)
+command -v buildah >/dev/null 2>&1 || missing+=(buildah)
 command -v runc >/dev/null 2>&1 || missing+=(runc)
 [ -x /bin/busybox ] || missing+=(busybox-static)
 if [ ${#missing[@]} -gt 0 ]; then

@@ -1,17 +1,22 @@
 //! The Build stage: runs the project's build buildspec in a clean checkout of the commit, then
 //! writes the tree as a reproducible OCI image into the local image store, tagged
-//! `<environment>-<commit>`. The image is not deployable yet: it is promoted (tagged
+//! `<environment>-<commit>` — or, when the commit has a Dockerfile, has `buildah` build the
+//! image from the checkout (see [`crate::dockerfile`]). The image is not deployable yet: it is promoted (tagged
 //! `<environment>-latest`, see [`crate::promotion`]) only once its gate and approval allow it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use indexmap::IndexMap;
 use upkeep_pipeline::buildspec::Buildspec;
 use upkeep_pipeline::deploy_file::DeployFile;
 use upkeep_pipeline::project_file::Stage;
 use upkeep_pipeline::record::{RunStatus, StageKind, StageRecord};
 
 use crate::checkout::Commit;
+use crate::dockerfile::{
+    DockerfileError, DockerfileInput, build_with_buildah, dockerfile_of, find_buildah,
+};
 use crate::image::{BuiltImage, ImageError, ImageInput, build_image};
 use crate::layout::{Digest, ImageStore, LayoutError, write_atomically};
 use crate::registry::{BlobOutcome, ImageReference, PushTarget, Registry};
@@ -37,6 +42,9 @@ pub struct BuildInput<'a> {
     pub deploy_file: &'a DeployFile,
     /// The project's build buildspec relative to the repository root; `None` runs the built-in one.
     pub buildspec: Option<&'a Path>,
+    /// The environment's Dockerfile relative to the repository root; `None`: `Dockerfile` at
+    /// the root when the commit has one, else upkeep's own image build.
+    pub dockerfile: Option<&'a Path>,
     pub store: &'a ImageStore,
     /// Where to push the image after it is built; `None` keeps it in the store only.
     pub push: Option<&'a PushTarget>,
@@ -69,6 +77,8 @@ pub enum BuildError {
     Image(#[from] ImageError),
     #[error(transparent)]
     Layout(#[from] LayoutError),
+    #[error(transparent)]
+    Dockerfile(#[from] DockerfileError),
     #[error("the build buildspec `{}` is not in the commit", path.display())]
     MissingBuildspec { path: PathBuf },
     #[error("cannot keep the exported variables of the build in {}: {source}", path.display())]
@@ -85,6 +95,7 @@ impl upkeep_hint::Hint for BuildError {
         match self {
             Self::Image(error) => error.hint(),
             Self::Layout(error) => error.hint(),
+            Self::Dockerfile(error) => error.hint(),
             Self::Stage(error) => error
                 .hint()
                 .or_else(|| Some("fix the build configuration and commit it".to_string())),
@@ -108,6 +119,9 @@ pub fn build(runner: &StageRunner<'_>, input: &BuildInput<'_>) -> Result<BuildOu
             }
         })?,
     };
+    // A missing buildah is found before the buildspec has spent its time.
+    let dockerfile = dockerfile_of(input.checkout, input.dockerfile)?;
+    let buildah = dockerfile.as_deref().map(find_buildah).transpose()?;
     let image_environment = input.deploy_file.image_environment();
     let mut variables: BTreeMap<String, String> = image_environment
         .iter()
@@ -140,24 +154,15 @@ pub fn build(runner: &StageRunner<'_>, input: &BuildInput<'_>) -> Result<BuildOu
             exported: result.exported,
         });
     }
-    let built = build_image(
-        input.store,
-        &ImageInput {
-            root: input.checkout,
-            environment: image_environment,
-            labels: BTreeMap::from([
-                (LABEL_REVISION.to_string(), input.commit.id.clone()),
-                (LABEL_TITLE.to_string(), input.project_name.to_string()),
-                (LABEL_ENVIRONMENT.to_string(), input.environment.to_string()),
-            ]),
-            created: jiff::Timestamp::from_second(input.commit.time).map_err(|_| {
-                BuildError::CommitTime {
-                    time: input.commit.time,
-                }
-            })?,
-            base: None,
-        },
-    )?;
+    let mut record = result.record;
+    let dockerfile = dockerfile.zip(buildah);
+    let Some(built) = make_image(runner, input, dockerfile, image_environment, &mut record)? else {
+        return Ok(BuildOutcome {
+            record,
+            image: None,
+            exported: result.exported,
+        });
+    };
     let reference = image_tag(input.environment, input.commit);
     let descriptor = built.manifest_descriptor();
     input.store.tag(&reference, &descriptor)?;
@@ -177,7 +182,6 @@ pub fn build(runner: &StageRunner<'_>, input: &BuildInput<'_>) -> Result<BuildOu
         built.manifest_digest,
         input.store.root().display()
     ));
-    let mut record = result.record;
     let mut pushed = None;
     if let Some(target) = input.push {
         pushed = push_step(runner, input.store, &built, &reference, target, &mut record)?;
@@ -199,6 +203,71 @@ pub fn build(runner: &StageRunner<'_>, input: &BuildInput<'_>) -> Result<BuildOu
         }),
         exported: result.exported,
     })
+}
+
+/// Makes the image of the built checkout: with buildah when `dockerfile` (the Dockerfile and
+/// the buildah program) is given, else with upkeep's own layer build. `None` when buildah failed
+/// (its step, in `record`, says why).
+fn make_image(
+    runner: &StageRunner<'_>,
+    input: &BuildInput<'_>,
+    dockerfile: Option<(PathBuf, PathBuf)>,
+    image_environment: IndexMap<String, String>,
+    record: &mut StageRecord,
+) -> Result<Option<BuiltImage>, BuildError> {
+    let labels = BTreeMap::from([
+        (LABEL_REVISION.to_string(), input.commit.id.clone()),
+        (LABEL_TITLE.to_string(), input.project_name.to_string()),
+        (LABEL_ENVIRONMENT.to_string(), input.environment.to_string()),
+    ]);
+    let Some((dockerfile, buildah)) = dockerfile else {
+        let created = jiff::Timestamp::from_second(input.commit.time).map_err(|_| {
+            BuildError::CommitTime {
+                time: input.commit.time,
+            }
+        })?;
+        let image = ImageInput {
+            root: input.checkout,
+            environment: image_environment,
+            labels,
+            created,
+            base: None,
+        };
+        return Ok(Some(build_image(input.store, &image)?));
+    };
+    let build_args = build_arguments(runner, &image_environment);
+    let dockerfile_input = DockerfileInput {
+        context: input.checkout,
+        dockerfile: &dockerfile,
+        build_args: &build_args,
+        labels: &labels,
+        created: input.commit.time,
+        registry: input.push,
+        store: input.store,
+    };
+    build_with_buildah(runner, &buildah, &dockerfile_input, record)
+}
+
+/// The deploy file's `image.environment` as a Dockerfile's build arguments, without the
+/// variables whose value holds a secret: buildah records the build arguments a `RUN` sees in the
+/// image's history, which the registry then serves to anyone who may pull.
+fn build_arguments(
+    runner: &StageRunner<'_>,
+    image_environment: &IndexMap<String, String>,
+) -> IndexMap<String, String> {
+    image_environment
+        .iter()
+        .filter(|(name, value)| {
+            let secret = runner.masker.mask_text(value) != **value;
+            if secret {
+                runner.say(&format!(
+                    "build: {name} holds a secret; it is not passed to the Dockerfile as a build argument, since the image's history would show it"
+                ));
+            }
+            !secret
+        })
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect()
 }
 
 /// The Build stage's `push` step: pushes the image and adds the step to the stage's `record`;

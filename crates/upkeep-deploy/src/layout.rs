@@ -610,6 +610,39 @@ impl ImageStore {
         self.resolve_digest(digest, 0)
     }
 
+    /// Copies the image `reference` of `source`, another OCI layout (the one `buildah` wrote),
+    /// into this store: its config and layers, then its manifest, each checked against its
+    /// digest on the way, so this store never holds a manifest whose blobs it lacks. Blobs the
+    /// store has are not copied again. Returns the manifest's descriptor; the caller tags it.
+    pub fn import(&self, source: &ImageStore, reference: &str) -> Result<Descriptor, LayoutError> {
+        let image = source.resolve(reference)?;
+        let blobs = std::iter::once(&image.manifest.config).chain(&image.manifest.layers);
+        for descriptor in blobs {
+            self.copy_blob_from(source, &descriptor.digest)?;
+        }
+        self.copy_blob_from(source, &image.manifest_digest)?;
+        let size = fs_err::metadata(self.blob_path(&image.manifest_digest))?.len();
+        let media_type = image
+            .manifest
+            .media_type
+            .as_deref()
+            .unwrap_or(MEDIA_TYPE_MANIFEST);
+        Ok(Descriptor::new(media_type, image.manifest_digest, size))
+    }
+
+    fn copy_blob_from(&self, source: &ImageStore, digest: &Digest) -> Result<(), LayoutError> {
+        if self.has_blob(digest) {
+            return Ok(());
+        }
+        let mut reader = source.open_blob(digest)?;
+        let mut writer = self.blob_writer()?;
+        io::copy(&mut reader, &mut writer)?;
+        // Checked before the copy is moved into place; a mismatch drops (removes) it.
+        reader.finish()?;
+        writer.finish()?;
+        Ok(())
+    }
+
     fn resolve_digest(&self, digest: Digest, depth: u8) -> Result<ResolvedImage, LayoutError> {
         let bytes = self.read_blob(&digest)?;
         let path = self.blob_path(&digest);
@@ -1010,6 +1043,38 @@ mod tests {
         assert_eq!(listed.len(), 1);
         assert_eq!(listed[0].name, "my-shop:abc123");
         assert_eq!(listed[0].manifest.digest, manifest.digest);
+    }
+
+    #[test]
+    fn import_copies_an_image_of_another_layout_and_refuses_damaged_blobs() {
+        let (_source_dir, source) = store();
+        let layer = source.put_blob(b"a layer").unwrap();
+        let bare = put_image(&source, oci_architecture());
+        let mut manifest: ImageManifest = source.read_json_blob(&bare.digest).unwrap();
+        manifest
+            .layers
+            .push(Descriptor::new(MEDIA_TYPE_LAYER_GZIP, layer.clone(), 7));
+        let manifest = source.put_json(&manifest, MEDIA_TYPE_MANIFEST).unwrap();
+        source.tag("built", &manifest).unwrap();
+
+        let (_other_dir, other) = store();
+        let (_dir, target) = store();
+        let imported = target.import(&source, "built").unwrap();
+        assert_eq!(imported, manifest);
+        target.tag("staging-abc", &imported).unwrap();
+        let resolved = target.resolve("staging-abc").unwrap();
+        assert_eq!(resolved.manifest.layers[0].digest, layer);
+        assert_eq!(target.read_blob(&layer).unwrap(), b"a layer");
+        // Importing again copies nothing and gives the same descriptor.
+        assert_eq!(target.import(&source, "built").unwrap(), manifest);
+
+        fs_err::write(source.blob_path(&layer), b"tampered").unwrap();
+        let error = other.import(&source, "built").unwrap_err();
+        assert!(
+            matches!(error, LayoutError::DigestMismatch { .. }),
+            "{error}"
+        );
+        assert!(!other.has_blob(&layer) && !other.has_blob(&manifest.digest));
     }
 
     #[test]

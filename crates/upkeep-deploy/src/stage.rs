@@ -12,7 +12,7 @@ use upkeep_pipeline::buildspec_run::{
     BuildspecRun, BuildspecRunError, CommandStatus, run_buildspec,
 };
 use upkeep_pipeline::container::ContainerRun;
-use upkeep_pipeline::executor::{CancelToken, StepOutcome, StepStatus};
+use upkeep_pipeline::executor::{CancelToken, StepOutcome, StepSpec, StepStatus, run_step};
 use upkeep_pipeline::log_store::{LineSink, LogError, LogLine, LogStore, LogWriter, Stream};
 use upkeep_pipeline::mask::Masker;
 use upkeep_pipeline::record::{RunStatus, StageKind, StageRecord, StepRecord};
@@ -141,6 +141,43 @@ impl StageRunner<'_> {
             finished_at: jiff::Timestamp::now(),
             duration: started.elapsed(),
         };
+        Ok(StepRecord::finished(
+            step,
+            &outcome,
+            relative_log,
+            log_bytes,
+        ))
+    }
+
+    /// Runs a program of upkeep's choosing (`buildah` for a Dockerfile) as the step
+    /// `spec.name` of `stage`, as a buildspec's step runs: output masked into a log of its own
+    /// and shown to the observer, the process group stopped on the stage's time limit or on
+    /// cancel. `spec` carries its whole environment; its timeout is replaced by the stage's.
+    /// The step's record is returned; the caller puts it in the stage's.
+    pub fn run_process_step(
+        &self,
+        stage: StageKind,
+        spec: &StepSpec,
+    ) -> Result<StepRecord, StageError> {
+        let step = spec.name.as_str();
+        let relative_log = LogStore::relative_step_log_path(stage.as_str(), step);
+        let writer = self.logs.create_step_log(stage.as_str(), step)?;
+        self.observer.stage_started(
+            stage,
+            &StepRecord::running(step, jiff::Timestamp::now(), relative_log.clone()),
+        );
+        let mut sink = ObservedSink {
+            writer,
+            stage,
+            observer: self.observer,
+        };
+        let spec = StepSpec {
+            timeout: Some(self.timeout),
+            ..spec.clone()
+        };
+        let outcome = run_step(&spec, self.masker, &mut sink, self.cancel)
+            .map_err(|error| StageError::Run(BuildspecRunError::Exec(error)))?;
+        let log_bytes = sink.writer.finish()?;
         Ok(StepRecord::finished(
             step,
             &outcome,

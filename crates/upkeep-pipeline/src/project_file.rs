@@ -1,5 +1,5 @@
 //! The project's `upkeep.yml`: its environments, and for each the branch, deploy file,
-//! deployment type, gate policy, approval, target, per-stage buildspecs, releases to keep,
+//! deployment type, gate policy, approval, target, per-stage buildspecs, Dockerfile, releases to keep,
 //! secrets and step time limit. Also the names shared by every pipeline: [`Stage`],
 //! [`DeployType`] and the docker-sdk hook variables of the deployment stages.
 //!
@@ -60,6 +60,9 @@ pub struct Environment {
     pub approval: bool,
     pub target: Target,
     pub buildspec: StageBuildspecs,
+    /// The Dockerfile Build uses (`buildah bud`), relative to the repository root; `None`: the
+    /// `Dockerfile` at the root when the commit has one, else upkeep's own image build.
+    pub dockerfile: Option<PathBuf>,
     /// At least 1: the active release always stays.
     pub keep_releases: usize,
     /// Names of secrets; their values come from the environment of the upkeep process.
@@ -255,35 +258,55 @@ fn repository_path<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<PathBuf>, D::Error> {
     checked_string(deserializer, |text| {
-        let path = PathBuf::from(&text);
-        if path.has_root() || text.starts_with('/') || text.starts_with('\\') {
-            return Err(format!(
-                "`{text}` is an absolute path; a buildspec is named relative to the repository root, \
-                 for example ci/install.buildspec.yml"
-            ));
-        }
-        let mut depth = 0usize;
-        for component in path.components() {
-            match component {
-                std::path::Component::ParentDir => {
-                    depth = depth.checked_sub(1).ok_or_else(|| {
-                        format!(
-                            "`{text}` leaves the repository with `..`; a buildspec must be a file of the \
-                             repository, named relative to its root"
-                        )
-                    })?;
-                }
-                std::path::Component::Normal(_) => depth += 1,
-                std::path::Component::CurDir => {}
-                std::path::Component::RootDir | std::path::Component::Prefix(_) => {
-                    return Err(format!(
-                        "`{text}` is an absolute path; name the buildspec relative to the repository root"
-                    ));
-                }
+        inside_repository(&text, "a buildspec", "ci/install.buildspec.yml").map(Some)
+    })
+}
+
+/// The Dockerfile is read from the commit's checkout, never from the host running the build.
+fn repository_dockerfile<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<PathBuf>, D::Error> {
+    checked_string(deserializer, |text| {
+        inside_repository(&text, "a Dockerfile", "docker/Dockerfile").map(Some)
+    })
+}
+
+/// `text` as a path relative to the repository root that stays inside it; `what` and
+/// `example` word the refusal.
+fn inside_repository(text: &str, what: &str, example: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(text);
+    if path.has_root() || text.starts_with('/') || text.starts_with('\\') {
+        return Err(format!(
+            "`{text}` is an absolute path; {what} is named relative to the repository root, \
+             for example {example}"
+        ));
+    }
+    let mut depth = 0usize;
+    for component in path.components() {
+        match component {
+            std::path::Component::ParentDir => {
+                depth = depth.checked_sub(1).ok_or_else(|| {
+                    format!(
+                        "`{text}` leaves the repository with `..`; {what} must be a file of the \
+                         repository, named relative to its root"
+                    )
+                })?;
+            }
+            std::path::Component::Normal(_) => depth += 1,
+            std::path::Component::CurDir => {}
+            std::path::Component::RootDir | std::path::Component::Prefix(_) => {
+                return Err(format!(
+                    "`{text}` is an absolute path; name {what} relative to the repository root"
+                ));
             }
         }
-        Ok(Some(path))
-    })
+    }
+    if depth == 0 {
+        return Err(format!(
+            "`{text}` names no file; name {what} relative to the repository root, for example {example}"
+        ));
+    }
+    Ok(path)
 }
 
 impl StageBuildspecs {
@@ -666,6 +689,8 @@ struct RawEnvironment {
     target: RawTarget,
     #[serde(default)]
     buildspec: StageBuildspecs,
+    #[serde(default, deserialize_with = "repository_dockerfile")]
+    dockerfile: Option<PathBuf>,
     #[serde(default)]
     keep_releases: KeepReleases,
     #[serde(default)]
@@ -906,6 +931,7 @@ impl RawEnvironment {
             approval: self.approval,
             target,
             buildspec: self.buildspec.resolved_against(root),
+            dockerfile: self.dockerfile,
             keep_releases: self.keep_releases.0,
             secrets: self.secrets.into_iter().map(|secret| secret.0).collect(),
             timeout: self
@@ -1128,6 +1154,7 @@ environments:
     buildspec:
       build: ci/build.yml
       install: ci/install.yml
+    dockerfile: docker/app.Dockerfile
     keep-releases: 3
     secrets: [DB_PASSWORD, API_TOKEN]
     timeout: 1h30m
@@ -1189,6 +1216,7 @@ environments:
                     install: Some(PathBuf::from("/repo/ci/install.yml")),
                     post_deploy: None,
                 },
+                dockerfile: Some(PathBuf::from("docker/app.Dockerfile")),
                 keep_releases: 3,
                 secrets: vec!["DB_PASSWORD".to_string(), "API_TOKEN".to_string()],
                 timeout: Duration::from_mins(90),
@@ -1221,6 +1249,7 @@ environments:
         assert_eq!(production.keep_releases, 5);
         assert_eq!(production.timeout, Duration::from_hours(1));
         assert_eq!(production.secrets, Vec::<String>::new());
+        assert_eq!(production.dockerfile, None);
         assert_eq!(production.agent_labels, Vec::<String>::new());
         assert_eq!(production.registry, None);
         assert_eq!(production.executor, Executor::Local);
@@ -1267,7 +1296,7 @@ environments:
             error(text),
             "/repo/upkeep.yml:5:5: at `environments.staging.deploy-typ`: unknown field \
              `deploy-typ`, expected one of branch, deploy-file, deploy-type, destructive-allowed, gate, approval, \
-             target, buildspec, keep-releases, secrets, timeout, agent-labels, registry, executor"
+             target, buildspec, dockerfile, keep-releases, secrets, timeout, agent-labels, registry, executor"
         );
     }
 
@@ -1456,6 +1485,36 @@ environments:
         assert_eq!(
             staging.buildspec.post_deploy.as_deref(),
             Some(Path::new("/repo/ci/../deploy/post.yml"))
+        );
+    }
+
+    #[test]
+    fn a_dockerfile_outside_the_repository_is_refused_at_its_position() {
+        let with = |path: &str| {
+            format!(
+                "project: my-shop\nenvironments:\n  staging:\n    target: {{local: {{path: t}}}}\n    dockerfile: {path}\n"
+            )
+        };
+        assert_eq!(
+            error(&with("/srv/Dockerfile")),
+            "/repo/upkeep.yml:5:17: at `environments.staging.dockerfile`: `/srv/Dockerfile` is an \
+             absolute path; a Dockerfile is named relative to the repository root, for example \
+             docker/Dockerfile"
+        );
+        assert!(
+            error(&with("../other/Dockerfile"))
+                .contains("`../other/Dockerfile` leaves the repository with `..`"),
+        );
+        assert!(error(&with(".")).contains("`.` names no file"));
+        let project = parse(&with("docker/Dockerfile")).expect("a file of the repository");
+        // Relative: it is read from the commit's checkout, not from the project root.
+        assert_eq!(
+            project
+                .environment("staging")
+                .unwrap()
+                .dockerfile
+                .as_deref(),
+            Some(Path::new("docker/Dockerfile"))
         );
     }
 

@@ -28,6 +28,12 @@ impl Credentials {
         let pair = format!("{}:{}", self.username, self.password);
         format!("Basic {}", base64(pair.as_bytes()))
     }
+
+    /// The `auth` value of an entry of a containers auth file (`auth.json`, as `podman login`
+    /// writes it): base64 of `user:password`.
+    pub(crate) fn auth_file_value(&self) -> String {
+        base64(format!("{}:{}", self.username, self.password).as_bytes())
+    }
 }
 
 /// What a registry asks for.

@@ -67,6 +67,7 @@ pub fn run(
             environment: context.name(),
             deploy_file: &deploy_file,
             buildspec: buildspec.as_deref(),
+            dockerfile: context.environment.dockerfile.as_deref(),
             store: &store,
             push: push.as_ref(),
         },
