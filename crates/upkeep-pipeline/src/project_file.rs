@@ -962,6 +962,8 @@ enum RawTarget {
     Local {
         path: PathBuf,
     },
+    // Variant fields are not renamed by the enum's `rename_all`.
+    #[serde(rename_all = "kebab-case")]
     Container {
         path: PathBuf,
         #[serde(default)]
@@ -1425,8 +1427,8 @@ environments:
     }
 
     #[test]
-    fn a_container_target_has_a_default_name_and_health_timeout() {
-        let text = "project: my-shop\nenvironments:\n  production:\n    target:\n      container:\n        path: t\n        health: test -f /ready\n";
+    fn a_container_target_has_a_default_name_and_a_health_timeout() {
+        let text = "project: my-shop\nenvironments:\n  production:\n    target:\n      container:\n        path: t\n        health: test -f /ready\n        health-timeout: 90s\n";
         let project = parse(text).expect("valid");
         assert_eq!(
             project.environments["production"].target,
@@ -1436,7 +1438,7 @@ environments:
                     name: "my-shop-production".to_string(),
                     command: None,
                     health: Some("test -f /ready".to_string()),
-                    health_timeout: DEFAULT_HEALTH_TIMEOUT,
+                    health_timeout: Duration::from_secs(90),
                     network: None,
                 },
             }

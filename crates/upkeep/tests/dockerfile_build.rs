@@ -86,7 +86,9 @@ impl Setup {
         std::fs::create_dir_all(root.join("bin")).unwrap();
         std::fs::copy("/bin/busybox", root.join("bin/busybox"))
             .expect("busybox is needed (scripts/test.sh installs it)");
-        for applet in ["sh", "cat", "echo", "false", "true", "ls", "mkdir", "sleep"] {
+        for applet in [
+            "sh", "cat", "echo", "false", "true", "ls", "mkdir", "sleep", "test", "touch",
+        ] {
             std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).unwrap();
         }
         self.buildah(&["umount", &container]);
@@ -548,4 +550,160 @@ fn without_buildah_a_dockerfile_build_stops_naming_the_package() {
         "the buildspec ran"
     );
     assert!(shop.store().list().unwrap().is_empty());
+}
+
+/// The issue's whole path: the fixture shop is built from its Dockerfile on the registry's base
+/// image, pushed, gated, deployed into containers (hooks in containers of the running, new and
+/// active images; the application as a container that must be healthy before the switch), and
+/// rolled back, which starts the previous image's container again.
+#[test]
+fn the_shop_goes_build_push_gate_deploy_into_containers_and_rollback() {
+    let setup = Setup::new(true);
+    let (shop, app) = container_shop(&setup);
+    let _cleanup = AppCleanup {
+        app: app.clone(),
+        conf: setup.containers_conf(),
+    };
+    let pipeline = || {
+        shop.upkeep(&setup, &["pipeline", "run", "--env", "staging"])
+            .env("REGISTRY_USER", USER)
+            .env("REGISTRY_PASSWORD", PASSWORD)
+            .output()
+            .unwrap()
+    };
+    let output = pipeline();
+    assert_exit(&output, 0);
+    let first = shop.record();
+    assert_eq!(first["status"], "succeeded", "{first:#}");
+    assert!(first["image"]["pushed"].as_str().is_some());
+    assert!(first["gate"]["verdict"].is_string(), "{first:#}");
+    let first_name = serving_container(&setup, &app);
+    assert_eq!(served_version(&setup, &first_name), "1");
+
+    // Version 2: pre-deploy runs in the running image (version 1), install in the new one.
+    std::fs::write(shop.repo.join("VERSION"), "2\n").unwrap();
+    shop.commit("version 2");
+    let output = pipeline();
+    assert_exit(&output, 0);
+    let logs = |stage: &str| {
+        let arguments = ["pipeline", "logs", "--env", "staging", "--stage", stage];
+        stdout(&shop.upkeep(&setup, &arguments).output().unwrap())
+    };
+    assert_contains(
+        &logs("pre-deploy"),
+        "hook pre-deploy ran in version 1 for fixture-shop in /app",
+    );
+    assert_contains(
+        &logs("install"),
+        "hook install-destructive ran in version 2 for fixture-shop in /app",
+    );
+    assert_contains(&logs("post-deploy"), "hook post-deploy ran in version 2");
+    let second_name = serving_container(&setup, &app);
+    assert_ne!(second_name, first_name);
+    assert_eq!(served_version(&setup, &second_name), "2");
+
+    // Rollback: version 1's container serves again, version 2's is gone.
+    let output = shop
+        .upkeep(&setup, &["deploy", "rollback", "--env", "staging"])
+        .output()
+        .unwrap();
+    assert_exit(&output, 0);
+    assert_eq!(serving_container(&setup, &app), first_name);
+    assert_eq!(served_version(&setup, &first_name), "1");
+}
+
+/// Lines of a Dockerfile that put the deploy file's hooks into the image's environment.
+const HOOKS_IN_THE_IMAGE: &str = "\
+ARG SPRYKER_HOOK_BEFORE_DEPLOY
+ENV SPRYKER_HOOK_BEFORE_DEPLOY=$SPRYKER_HOOK_BEFORE_DEPLOY
+ARG SPRYKER_HOOK_INSTALL
+ENV SPRYKER_HOOK_INSTALL=$SPRYKER_HOOK_INSTALL
+ARG SPRYKER_HOOK_DESTRUCTIVE_INSTALL
+ENV SPRYKER_HOOK_DESTRUCTIVE_INSTALL=$SPRYKER_HOOK_DESTRUCTIVE_INSTALL
+ARG SPRYKER_HOOK_AFTER_DEPLOY
+ENV SPRYKER_HOOK_AFTER_DEPLOY=$SPRYKER_HOOK_AFTER_DEPLOY
+";
+
+/// The fixture shop with staging deployed into containers: hooks in containers, the
+/// application as a container `<app>-<release>` that is healthy once it wrote the version it
+/// serves. Returns the shop and the application's name.
+fn container_shop(setup: &Setup) -> (Shop, String) {
+    // The hooks reach the image's environment as the Dockerfile declares them, from the deploy
+    // file's image environment given as build arguments.
+    let dockerfile = DOCKERFILE.replace("{base}", &setup.base()) + HOOKS_IN_THE_IMAGE;
+    let shop = Shop::new(setup, &dockerfile);
+    let app = format!("fixture-shop-e2e-{}", std::process::id());
+    let upkeep_yml = std::fs::read_to_string(shop.repo.join("upkeep.yml")).unwrap();
+    let containers = format!(
+        "    executor: container\n    target:\n      container:\n        path: ../targets/staging\n        name: {app}\n        command: [sh, -c, 'cat /app/public/version.txt > /app/serving; exec sleep 100000']\n        health: test -f /app/serving\n        health-timeout: 20s\n"
+    );
+    let edited = upkeep_yml.replace(
+        "    target:\n      local:\n        path: ../targets/staging\n",
+        &containers,
+    );
+    assert_ne!(edited, upkeep_yml);
+    std::fs::write(shop.repo.join("upkeep.yml"), edited).unwrap();
+    // The hooks say which version of the code they ran in.
+    std::fs::write(
+        shop.repo.join("bin/record-hook"),
+        "#!/bin/sh\necho \"hook $1 ran in version $(cat VERSION) for $SPRYKER_PROJECT_NAME in $(pwd)\"\n",
+    )
+    .unwrap();
+    shop.commit("deploy staging into containers");
+    (shop, app)
+}
+
+/// The one running container of the application `app`.
+fn serving_container(setup: &Setup, app: &str) -> String {
+    let filter = format!("label=upkeep.app={app}");
+    let serving = podman(
+        setup,
+        &["ps", "--filter", &filter, "--format", "{{.Names}}"],
+    );
+    assert_eq!(serving.lines().count(), 1, "{serving}");
+    serving.trim().to_string()
+}
+
+fn served_version(setup: &Setup, container: &str) -> String {
+    podman(setup, &["exec", container, "cat", "/app/serving"])
+        .trim()
+        .to_string()
+}
+
+fn podman(setup: &Setup, args: &[&str]) -> String {
+    let output = Command::new("podman")
+        .args(args)
+        .env("CONTAINERS_CONF", setup.containers_conf())
+        .output()
+        .unwrap_or_else(|error| panic!("podman is needed (scripts/test.sh installs it): {error}"));
+    assert!(
+        output.status.success(),
+        "podman {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Removes the application's containers when the test ends, however it ends.
+struct AppCleanup {
+    app: String,
+    conf: PathBuf,
+}
+
+impl Drop for AppCleanup {
+    fn drop(&mut self) {
+        let listed = Command::new("podman")
+            .args(["ps", "--all", "--quiet", "--filter"])
+            .arg(format!("label=upkeep.app={}", self.app))
+            .env("CONTAINERS_CONF", &self.conf)
+            .output();
+        if let Ok(listed) = listed {
+            for id in String::from_utf8_lossy(&listed.stdout).lines() {
+                let _ = Command::new("podman")
+                    .args(["rm", "--force", "--time=0", id])
+                    .env("CONTAINERS_CONF", &self.conf)
+                    .output();
+            }
+        }
+    }
 }
