@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::deploy_file::{DeployFile, DeployFileError, SourcedValue};
 use crate::mask::Masker;
 use crate::project_file::{
-    DeployType, Environment, GatePolicy, ProjectFile, Stage, Target, UnknownEnvironment,
+    DeployType, Environment, Executor, GatePolicy, ProjectFile, Stage, Target, UnknownEnvironment,
     format_duration,
 };
 
@@ -29,6 +29,8 @@ pub struct Plan {
     /// The files merged into the deploy file, in the order they were read.
     pub deploy_file_imports: Vec<PathBuf>,
     pub target: Target,
+    /// Where the deployment stages run: `local`, or `container` with its options.
+    pub executor: Executor,
     pub keep_releases: usize,
     pub step_timeout_seconds: u64,
     pub secrets: Vec<String>,
@@ -252,6 +254,7 @@ impl Plan {
                 .map(|import| import.file.clone())
                 .collect(),
             target: environment.target.clone(),
+            executor: environment.executor.clone(),
             keep_releases: environment.keep_releases,
             step_timeout_seconds: environment.timeout.as_secs(),
             secrets: environment.secrets.clone(),
@@ -322,6 +325,27 @@ impl Plan {
             self.keep_releases,
             if self.keep_releases == 1 { "" } else { "s" }
         );
+        if let Executor::Container(settings) = &self.executor {
+            let mut limits = Vec::new();
+            if let Some(memory) = &settings.memory {
+                limits.push(format!("memory {memory}"));
+            }
+            if let Some(cpus) = &settings.cpus {
+                limits.push(format!("cpus {cpus}"));
+            }
+            if let Some(pids) = settings.pids {
+                limits.push(format!("pids {pids}"));
+            }
+            limits.push(format!(
+                "stop grace {}",
+                format_duration(settings.stop_grace)
+            ));
+            let _ = writeln!(
+                out,
+                "executor:     container: hooks run in containers of the images with podman ({})",
+                limits.join(", ")
+            );
+        }
         let _ = writeln!(
             out,
             "step timeout: {}",

@@ -91,7 +91,8 @@ pub struct Environment {
 ///     stop-grace: 30s          # SIGTERM to SIGKILL when a step is stopped (default 10s)
 ///     network: host            # podman --network (default host)
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Executor {
     /// Hooks run on this machine in the unpacked release.
     #[default]
@@ -102,11 +103,13 @@ pub enum Executor {
 }
 
 /// The options of `executor: container`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct ContainerSettings {
     pub memory: Option<String>,
     pub cpus: Option<String>,
     pub pids: Option<u32>,
+    #[serde(serialize_with = "serialize_duration")]
     pub stop_grace: Duration,
     pub network: Option<String>,
 }
