@@ -270,6 +270,8 @@ fn bud_step(
         env,
         timeout: None,
         stdin: None,
+        // SIGTERM to buildah's group is enough: buildah then stops the `RUN`'s container and
+        // removes it (the timeout and Ctrl-C tests find none of its processes left).
         stopper: None,
     }
 }
