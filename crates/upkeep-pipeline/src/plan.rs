@@ -301,6 +301,31 @@ impl Plan {
 
     /// The plan as readable text with a stable layout. Paths inside the project are shown
     /// relative to its root.
+    /// `executor: container …` with its limits; `None` for the local executor.
+    fn executor_line(&self) -> Option<String> {
+        let Executor::Container(settings) = &self.executor else {
+            return None;
+        };
+        let mut limits = Vec::new();
+        if let Some(memory) = &settings.memory {
+            limits.push(format!("memory {memory}"));
+        }
+        if let Some(cpus) = &settings.cpus {
+            limits.push(format!("cpus {cpus}"));
+        }
+        if let Some(pids) = settings.pids {
+            limits.push(format!("pids {pids}"));
+        }
+        limits.push(format!(
+            "stop grace {}",
+            format_duration(settings.stop_grace)
+        ));
+        Some(format!(
+            "executor:     container: hooks run in containers of the images with podman ({})",
+            limits.join(", ")
+        ))
+    }
+
     pub fn render_text(&self) -> String {
         let mut out = String::new();
         let path = |path: &Path| self.display_path(path);
@@ -325,26 +350,8 @@ impl Plan {
             self.keep_releases,
             if self.keep_releases == 1 { "" } else { "s" }
         );
-        if let Executor::Container(settings) = &self.executor {
-            let mut limits = Vec::new();
-            if let Some(memory) = &settings.memory {
-                limits.push(format!("memory {memory}"));
-            }
-            if let Some(cpus) = &settings.cpus {
-                limits.push(format!("cpus {cpus}"));
-            }
-            if let Some(pids) = settings.pids {
-                limits.push(format!("pids {pids}"));
-            }
-            limits.push(format!(
-                "stop grace {}",
-                format_duration(settings.stop_grace)
-            ));
-            let _ = writeln!(
-                out,
-                "executor:     container: hooks run in containers of the images with podman ({})",
-                limits.join(", ")
-            );
+        if let Some(line) = self.executor_line() {
+            let _ = writeln!(out, "{line}");
         }
         let _ = writeln!(
             out,

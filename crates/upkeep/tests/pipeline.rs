@@ -201,6 +201,34 @@ fn plan_names_stages_commands_places_and_origins() {
 }
 
 #[test]
+fn plan_shows_the_container_executor_and_target() {
+    let shop = Shop::new();
+    shop.edit(
+        "upkeep.yml",
+        &[(
+            "    target:\n      local:\n        path: ../targets/staging\n",
+            "    executor: {container: {memory: 1g}}\n    target:\n      container: {path: ../targets/staging, health: 'true'}\n",
+        )],
+    );
+    shop.commit("containers");
+    let output = shop.run(&["pipeline", "plan", "--env", "staging"]);
+    assert_exit(&output, 0);
+    let plan = stdout(&output);
+    for expected in [
+        "target:       container ../targets/staging (keeps 3 releases)",
+        "executor:     container: hooks run in containers of the images with podman (memory 1g, stop grace 10s)",
+    ] {
+        assert!(plan.contains(expected), "missing `{expected}` in:\n{plan}");
+    }
+    let output = shop.run(&["pipeline", "plan", "--env", "staging", "--format", "json"]);
+    assert_exit(&output, 0);
+    let plan: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(plan["executor"]["container"]["memory"], "1g");
+    assert_eq!(plan["target"]["container"]["name"], "fixture-shop-staging");
+    assert_eq!(plan["target"]["container"]["health-timeout"], "1m");
+}
+
+#[test]
 fn first_and_second_deployment_run_hooks_in_the_right_releases() {
     let shop = Shop::new();
     let output = shop.run(&["pipeline", "run", "--env", "staging", "--quiet"]);
