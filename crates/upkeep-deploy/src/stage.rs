@@ -96,6 +96,28 @@ impl StageRunner<'_> {
         record
     }
 
+    /// Opens the log of `step` of `stage` and tells the observer the step started; returns the
+    /// sink its lines go to and the log's path relative to the run.
+    fn start_step(
+        &self,
+        stage: StageKind,
+        step: &str,
+        started_at: jiff::Timestamp,
+    ) -> Result<(ObservedSink<'_>, PathBuf), StageError> {
+        let relative_log = LogStore::relative_step_log_path(stage.as_str(), step);
+        let writer = self.logs.create_step_log(stage.as_str(), step)?;
+        self.observer.stage_started(
+            stage,
+            &StepRecord::running(step, started_at, relative_log.clone()),
+        );
+        let sink = ObservedSink {
+            writer,
+            stage,
+            observer: self.observer,
+        };
+        Ok((sink, relative_log))
+    }
+
     /// Runs a piece of upkeep's own work (the Build stage's `push`) as a step `step` of `stage`
     /// with a log of its own, so that it shows in the run like a buildspec's step. `work` says
     /// what it does through the given function (each text a masked line of the log) and returns
@@ -108,17 +130,7 @@ impl StageRunner<'_> {
     ) -> Result<StepRecord, StageError> {
         let started_at = jiff::Timestamp::now();
         let started = std::time::Instant::now();
-        let relative_log = LogStore::relative_step_log_path(stage.as_str(), step);
-        let writer = self.logs.create_step_log(stage.as_str(), step)?;
-        self.observer.stage_started(
-            stage,
-            &StepRecord::running(step, started_at, relative_log.clone()),
-        );
-        let mut sink = ObservedSink {
-            writer,
-            stage,
-            observer: self.observer,
-        };
+        let (mut sink, relative_log) = self.start_step(stage, step, started_at)?;
         let mut write_failure = None;
         let succeeded = work(&mut |text: &str| {
             let line = LogLine::now(Stream::System, self.masker.mask_line(text));
@@ -160,17 +172,7 @@ impl StageRunner<'_> {
         spec: &StepSpec,
     ) -> Result<StepRecord, StageError> {
         let step = spec.name.as_str();
-        let relative_log = LogStore::relative_step_log_path(stage.as_str(), step);
-        let writer = self.logs.create_step_log(stage.as_str(), step)?;
-        self.observer.stage_started(
-            stage,
-            &StepRecord::running(step, jiff::Timestamp::now(), relative_log.clone()),
-        );
-        let mut sink = ObservedSink {
-            writer,
-            stage,
-            observer: self.observer,
-        };
+        let (mut sink, relative_log) = self.start_step(stage, step, jiff::Timestamp::now())?;
         let spec = StepSpec {
             timeout: Some(self.timeout),
             ..spec.clone()
@@ -245,17 +247,7 @@ impl StageRunner<'_> {
                 .filter_map(|secret| self.secrets.get(secret)),
         );
         let log_path = self.logs.step_log_path(step, step);
-        let relative_log = LogStore::relative_step_log_path(step, step);
-        let writer = self.logs.create_step_log(step, step)?;
-        self.observer.stage_started(
-            stage,
-            &StepRecord::running(step, jiff::Timestamp::now(), relative_log.clone()),
-        );
-        let mut sink = ObservedSink {
-            writer,
-            stage,
-            observer: self.observer,
-        };
+        let (mut sink, relative_log) = self.start_step(stage, step, jiff::Timestamp::now())?;
         let state_dir = log_path
             .parent()
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf)

@@ -64,16 +64,7 @@ impl World {
     /// buildspec per deployment stage under `ci/`.
     fn app_image(&self, marker: &str) -> ResolvedImage {
         let tree = self.dir.path().join(format!("app-{marker}"));
-        fs_err::create_dir_all(tree.join("ci")).expect("ci");
-        fs_err::write(tree.join("marker"), marker).expect("marker");
-        for stage in ["pre-deploy", "install", "post-deploy"] {
-            fs_err::write(
-                tree.join(format!("ci/{stage}.yml")),
-                HOOK.replace("$STAGE_NAME", stage)
-                    .replace("phases:", "env:\n  secrets:\n    DB_PASSWORD: db\nphases:"),
-            )
-            .expect("hook");
-        }
+        write_app_tree(&tree, marker);
         let built = build_image(&self.store, &input(&tree, Some(self.base.clone()))).expect("app");
         self.store
             .resolve(&built.manifest_digest.to_string())
