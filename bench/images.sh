@@ -547,12 +547,13 @@ versus_bare = per_stage - bare["median"] * 1e6
 print(f"Per stage (medians): a container stage costs upkeep {ms(per_stage)}: the deployments' difference, "
       f"{ms(stage)} a stage, plus the same stage on the host, {ms(statistics.median(steps['loc']))} (its step in "
       f"the run records). `podman run` of the same image with the options upkeep gives it takes "
-      f"{ms(opts['median'] * 1e6)}: **upkeep adds {ms(added)} a stage** ({per_stage / (opts['median'] * 1e6):.2f}×), "
-      f"against its two other podman calls, `podman image exists` before the stage ({ms(exists['median'] * 1e6)}) "
-      f"and `podman rm --force --ignore` after it ({ms(rm['median'] * 1e6)}). A bare `podman run --rm IMAGE sh -c true` "
+      f"{ms(opts['median'] * 1e6)}: **upkeep adds {ms(added)} a stage** ({per_stage / (opts['median'] * 1e6):.2f}×); "
+      f"its two other podman calls alone take {ms(exists['median'] * 1e6)} (`podman image exists`, before the stage) "
+      f"and {ms(rm['median'] * 1e6)} (`podman rm --force --ignore`, after the step). A bare `podman run --rm IMAGE sh -c true` "
       f"(podman's default network, a namespace of its own) takes {ms(bare['median'] * 1e6)}: upkeep's stage is "
       f"{ms(abs(versus_bare))} {'longer' if versus_bare >= 0 else 'shorter'} ({per_stage / (bare['median'] * 1e6):.2f}×). "
-      f"The container stage's step in upkeep's run records (podman run and rm, not the image check): "
+      f"The container stage's step in upkeep's run records (the session's `podman run`; the image check comes "
+      f"before it, `podman rm` after it): "
       f"median {ms(statistics.median(steps['ctr']))} over {len(steps['ctr'])} stages.")
 EOF
 )
