@@ -346,31 +346,22 @@ check_upkeep_push() { # line expected-sent expected-bytes expected-digest case
         || fail "upkeep's $5 push sent $sent of $blobs blobs, $sent_bytes bytes, of $digest (expected $2 blobs, $3 bytes, of $4)" \
             "see the push log of $(newest_run "$shop")"
 }
+# One timed push by each tool from the same starting state (`prepare`), upkeep's checked.
+push_pair() { # case prepare commit tag expected-sent expected-bytes expected-digest
+    local case=$1 prepare=$2 commit=$3 tag=$4 line
+    $prepare
+    upkeep_build "$shop" push "$commit"
+    line=$(push_step "$shop") || fail "no push step in $(newest_run "$shop")"
+    check_upkeep_push "$line" "$5" "$6" "$7" "$case"
+    echo "$line" >>"$out/push-upkeep-$case.txt"
+    $prepare
+    timed_skopeo "$tag" >>"$out/push-skopeo-$case.txt" || fail "skopeo copy of $tag failed"
+}
 say "pushes: $push_runs per tool and case, alternating"
 for ((i = 0; i < push_runs; i++)); do
-    wipe
-    upkeep_build "$shop" push "$commit1"
-    line=$(push_step "$shop") || fail "no push step in $(newest_run "$shop")"
-    check_upkeep_push "$line" "$all1" "$bytes1" "$digest1" fresh
-    echo "$line" >>"$out/push-upkeep-fresh.txt"
-    wipe
-    timed_skopeo "$tag1" >>"$out/push-skopeo-fresh.txt" || fail "skopeo copy of $tag1 failed"
-
-    seed_first
-    upkeep_build "$shop" push "$commit2"
-    line=$(push_step "$shop") || fail "no push step in $(newest_run "$shop")"
-    check_upkeep_push "$line" "$new2" "$newbytes2" "$digest2" "second"
-    echo "$line" >>"$out/push-upkeep-changed.txt"
-    seed_first
-    timed_skopeo "$tag2" >>"$out/push-skopeo-changed.txt" || fail "skopeo copy of $tag2 failed"
-
-    seed_first
-    upkeep_build "$shop" push "$commit1"
-    line=$(push_step "$shop") || fail "no push step in $(newest_run "$shop")"
-    check_upkeep_push "$line" 0 0 "$digest1" "unchanged"
-    echo "$line" >>"$out/push-upkeep-unchanged.txt"
-    seed_first
-    timed_skopeo "$tag1" >>"$out/push-skopeo-unchanged.txt" || fail "skopeo copy of $tag1 failed"
+    push_pair fresh wipe "$commit1" "$tag1" "$all1" "$bytes1" "$digest1"
+    push_pair changed seed_first "$commit2" "$tag2" "$new2" "$newbytes2" "$digest2"
+    push_pair unchanged seed_first "$commit1" "$tag1" 0 0 "$digest1"
 done
 say "skopeo with hyperfine ($push_runs runs after 1 warmup run each)"
 hyperfine --warmup 1 --runs "$push_runs" --style basic --export-json "$out/skopeo.json" \
