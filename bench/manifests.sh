@@ -127,14 +127,19 @@ EOF
     "${git_project[@]}" add -A -- src config data integrator.lock composer.json composer.lock
     "${git_project[@]}" commit -qm "202410.0"
 fi
-python3 - "$releases" "$project/composer.lock.from" <<'EOF'
+# Stops unless the lock file $2 has every package at its version in release $1 (from, to).
+check_lock() {
+    python3 - "$releases" "$1" "$2" <<'EOF' || exit 2
 import json, sys
-want = json.load(open(sys.argv[1]))["from"]["packages"]
-got = {p["name"]: p["version"] for p in json.load(open(sys.argv[2]))["packages"]}
+releases, which, lock = sys.argv[1:4]
+want = json.load(open(releases))[which]["packages"]
+got = {p["name"]: p["version"] for p in json.load(open(lock))["packages"]}
 wrong = [n for n in want if got.get(n) != want[n]]
 if wrong:
-    sys.exit(f"error: the first release's lock has {len(wrong)} packages at other versions, e.g. {wrong[:3]}")
+    sys.exit(f"error: {lock} has {len(wrong)} packages at other versions than release `{which}`, e.g. {wrong[:3]}")
 EOF
+}
+check_lock from "$project/composer.lock.from"
 
 # 3. The group: every package the second release updates, at its version there.
 mapfile -t group < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); [print(n) for n in d["from"]["packages"] if d["from"]["packages"][n] != d["to"]["packages"][n]]' "$releases")
@@ -179,14 +184,7 @@ composer_update=("${composer_env[@]}" composer update "${group[@]}" "${withs[@]}
     exit 2
 }
 cp "$project/composer.lock" "$project/composer.lock.to"
-python3 - "$releases" "$project/composer.lock.to" <<'EOF'
-import json, sys
-want = json.load(open(sys.argv[1]))["to"]["packages"]
-got = {p["name"]: p["version"] for p in json.load(open(sys.argv[2]))["packages"]}
-wrong = [n for n in want if got.get(n) != want[n]]
-if wrong:
-    sys.exit(f"error: composer's update left {len(wrong)} packages off the second release, e.g. {wrong[:3]}")
-EOF
+check_lock to "$project/composer.lock.to"
 package_operations=$(grep -oE 'Package operations: [^.]*' "$out/composer-update.log" | tail -n 1)
 
 say "checking upkeep upgrade manifests apply"
