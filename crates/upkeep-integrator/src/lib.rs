@@ -29,6 +29,7 @@ pub mod lock;
 pub mod manifest;
 pub mod php;
 pub mod project;
+pub mod source;
 pub mod stack;
 pub mod values;
 pub mod xml;

@@ -453,8 +453,8 @@ pub struct ReadError {
 impl upkeep_hint::Hint for ReadError {
     fn hint(&self) -> Option<String> {
         Some(
-            "give the directory of Spryker's integrator-manifests with `--manifests DIR` or \
-             `[upgrade] manifests` in upkeep.toml"
+            "give the directory of Spryker's integrator-manifests, or an archive's path or URL, \
+             with `--manifests` or `[upgrade] manifests` in upkeep.toml"
                 .to_string(),
         )
     }

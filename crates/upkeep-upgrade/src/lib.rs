@@ -15,6 +15,7 @@
 
 pub mod apply;
 pub mod composer_cli;
+pub mod manifests;
 pub mod plan;
 pub mod project;
 pub mod pull_request;

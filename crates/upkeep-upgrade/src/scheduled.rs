@@ -108,20 +108,16 @@ pub fn run_scheduled_upgrade(
         }
     }
     let forge = connect(job)?;
-    // Manifests that cannot be read leave the code changes out, not the updates.
-    let manifests = settings.manifests.as_ref().and_then(|dir| {
-        match upkeep_integrator::manifest::read_dir(dir) {
-            Ok(set) => {
-                for warning in &set.warnings {
-                    log(&format!("warning: {warning}"));
-                }
-                Some(set)
-            }
-            Err(error) => {
+    // Manifests that cannot be had leave the code changes out, not the updates.
+    let manifests = settings.manifests.as_ref().and_then(|source| {
+        crate::manifests::load_manifests(source, &job.project, &job.repositories, log)
+            .map_err(|error| {
                 log(&format!("warning: no code changes are applied: {error}"));
-                None
-            }
-        }
+                if let Some(hint) = upkeep_hint::Hint::hint(&error) {
+                    log(&format!("hint: {hint}"));
+                }
+            })
+            .ok()
     });
     let options = ApplyOptions {
         project: &job.project,

@@ -10,6 +10,8 @@
 //! max-groups = 30
 //! reviewers = ["alice"]        # requested on the pull request
 //! base-branch = "main"         # default: the branch checked out
+//! manifests = "https://github.com/spryker/integrator-manifests/archive/refs/heads/master.tar.gz"
+//!                              # or a directory or an archive's path, relative to this file
 //!
 //! [[upgrade.groups]]           # default: one group per vendor
 //! name = "spryker"
@@ -19,6 +21,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use upkeep_integrator::source::ManifestSource;
 
 use crate::schedule::Schedule;
 
@@ -37,9 +40,10 @@ pub struct UpgradeSettings {
     pub groups: Vec<GroupRule>,
     /// A local advisory database (as the gate's `--advisories`): marks security updates.
     pub advisories: Option<PathBuf>,
-    /// A directory of Spryker's integration manifests (`<Org>/<Module>/<version>/
-    /// installer-manifest.json`): the upgrade applies the code changes its updates call for.
-    pub manifests: Option<PathBuf>,
+    /// Spryker's integration manifests (`<Org>/<Module>/<version>/installer-manifest.json`): a
+    /// directory, or an archive's path or URL (`https://…/integrator-manifests-master.tar.gz`);
+    /// the upgrade applies the code changes its updates call for.
+    pub manifests: Option<ManifestSource>,
 }
 
 /// Settings a server keeps per workspace; each that is set wins over `upkeep.toml`.
@@ -151,7 +155,10 @@ impl UpgradeSettings {
         let file: SettingsFile = toml::from_str(text).map_err(|error| SettingsError {
             path: path.to_path_buf(),
             line: None,
-            message: error.to_string().trim().replace('\n', " "),
+            // The error quotes the line, which may hold a URL with a password in it.
+            message: upkeep_forge::remote::redact_userinfo(
+                &error.to_string().trim().replace('\n', " "),
+            ),
         })?;
         let mut settings = file.upgrade.unwrap_or_default();
         // A schedule cron cannot read would otherwise only show when a scheduler reads it.
@@ -169,13 +176,15 @@ impl UpgradeSettings {
                 ),
             });
         }
-        for relative in [&mut settings.advisories, &mut settings.manifests] {
-            if let Some(value) = relative.as_ref()
-                && value.is_relative()
-            {
-                *relative = path.parent().map(|parent| parent.join(value));
-            }
+        let base = path.parent().unwrap_or(Path::new(""));
+        if let Some(advisories) = &settings.advisories
+            && advisories.is_relative()
+        {
+            settings.advisories = Some(base.join(advisories));
         }
+        settings.manifests = settings
+            .manifests
+            .map(|manifests| manifests.relative_to(base));
         Ok(settings)
     }
 
@@ -241,6 +250,44 @@ mod tests {
         assert_eq!(settings.group_of("spryker/kernel"), "spryker");
         assert_eq!(settings.group_of("Spryker-Shop/cart-page"), "spryker");
         assert_eq!(settings.group_of("symfony/console"), "symfony");
+    }
+
+    #[test]
+    fn manifests_are_a_directory_or_an_archive_relative_to_the_file_or_a_url() {
+        let read = |value: &str| {
+            UpgradeSettings::parse(
+                &format!("[upgrade]\nmanifests = \"{value}\"\n"),
+                Path::new("/shop/upkeep.toml"),
+            )
+            .map(|settings| settings.manifests)
+        };
+        assert_eq!(
+            read("integrator-manifests").unwrap(),
+            Some(ManifestSource::Path("/shop/integrator-manifests".into()))
+        );
+        assert_eq!(
+            read("../manifests.tar.gz").unwrap(),
+            Some(ManifestSource::Path("/shop/../manifests.tar.gz".into()))
+        );
+        assert_eq!(
+            read("https://example.org/integrator-manifests-master.zip").unwrap(),
+            Some(ManifestSource::Url(
+                "https://example.org/integrator-manifests-master.zip".into()
+            ))
+        );
+        let error = read("ftp://bot:s3cret@example.org/m.zip").unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("`ftp://example.org/m.zip` is neither a directory"),
+            "{error}"
+        );
+        // Nor in the line the TOML error quotes.
+        assert!(!error.to_string().contains("s3cret"), "{error}");
+        assert!(
+            error.to_string().contains("ftp://***@example.org"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -6,10 +6,13 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
+use upkeep_composer::repository::RepositoryOptions;
 use upkeep_hint::Hint as _;
 use upkeep_integrator::apply::StepStatus;
 use upkeep_integrator::integrate::{Integration, integrate};
-use upkeep_integrator::manifest::{self, ModuleId};
+use upkeep_integrator::manifest::ModuleId;
+use upkeep_integrator::source::ManifestSource;
+use upkeep_upgrade::manifests::load_manifests;
 
 use crate::{Outcome, output, print_error};
 
@@ -39,10 +42,11 @@ pub struct ManifestsRunArgs {
     #[arg(default_value = ".")]
     pub path: PathBuf,
 
-    /// The directory of Spryker's integrator-manifests
-    /// (`<Org>/<Module>/<version>/installer-manifest.json`).
-    #[arg(long, value_name = "DIR", env = "UPKEEP_MANIFESTS")]
-    pub manifests: PathBuf,
+    /// Spryker's integrator-manifests (`<Org>/<Module>/<version>/installer-manifest.json`): a
+    /// directory, or an archive's path or URL (`.tar.gz`, `.zip`), which is cached with the
+    /// Composer metadata (~/.cache/upkeep/composer) and revalidated on every run.
+    #[arg(long, value_name = "DIR|URL", env = "UPKEEP_MANIFESTS")]
+    pub manifests: ManifestSource,
 
     /// The version a module was integrated at, where integrator.lock does not say:
     /// `Org.Module=x.y.z` or `vendor/package=x.y.z`; repeat for more.
@@ -96,16 +100,19 @@ fn run_manifests(args: &ManifestsRunArgs, write: bool) -> Outcome {
             return Outcome::Failed;
         }
     };
-    let set = match manifest::read_dir(&args.manifests) {
+    let mut log = |line: &str| anstream::eprintln!("{line}");
+    let set = match load_manifests(
+        &args.manifests,
+        &args.path,
+        &RepositoryOptions::default(),
+        &mut log,
+    ) {
         Ok(set) => set,
         Err(error) => {
             print_error(&error.to_string(), error.hint().as_deref());
             return Outcome::Failed;
         }
     };
-    for warning in &set.warnings {
-        anstream::eprintln!("warning: {warning}");
-    }
     let integration = match integrate(&args.path, &set, &previous) {
         Ok(integration) => integration,
         Err(error) => {

@@ -11,6 +11,7 @@ use upkeep_composer::repository::{RepositoryOptions, default_cache_dir};
 use upkeep_forge::git_auth::GitEnv;
 use upkeep_forge::{ForgeKind, Token};
 use upkeep_hint::Hint as _;
+use upkeep_integrator::source::ManifestSource;
 use upkeep_upgrade::apply::{ApplyOptions, apply};
 use upkeep_upgrade::composer_cli::Composer;
 use upkeep_upgrade::plan::{PackagePlan, UpdateKind, UpgradePlan};
@@ -133,11 +134,12 @@ pub struct ApplyArgs {
     #[arg(long, value_name = "PROGRAM", default_value = "composer")]
     pub composer: String,
 
-    /// A directory of Spryker's integration manifests: after each group, the code changes its
-    /// updates call for are applied and committed (default: `[upgrade] manifests` of
-    /// upkeep.toml; without either, no code changes are made)
-    #[arg(long, value_name = "DIR", env = "UPKEEP_MANIFESTS")]
-    pub manifests: Option<PathBuf>,
+    /// Spryker's integration manifests, a directory or an archive's path or URL
+    /// (`https://…/integrator-manifests-master.tar.gz`, cached with the metadata): after each
+    /// group, the code changes its updates call for are applied and committed (default:
+    /// `[upgrade] manifests` of upkeep.toml; without either, no code changes are made)
+    #[arg(long, value_name = "DIR|URL", env = "UPKEEP_MANIFESTS")]
+    pub manifests: Option<ManifestSource>,
 
     /// Do not run the quality gate before and after.
     #[arg(long)]
@@ -174,14 +176,17 @@ fn settings_and_options(
     if metadata.advisories.is_some() {
         settings.advisories.clone_from(&metadata.advisories);
     }
-    let options = RepositoryOptions {
+    Ok((settings, repository_options(metadata)))
+}
+
+fn repository_options(metadata: &MetadataArgs) -> RepositoryOptions {
+    RepositoryOptions {
         cache_dir: metadata.cache_dir.clone().or_else(default_cache_dir),
         offline: metadata.offline,
         max_age: Duration::from_secs(metadata.max_age),
         concurrency: metadata.concurrency.max(1),
         ..RepositoryOptions::default()
-    };
-    Ok((settings, options))
+    }
 }
 
 fn planned(metadata: &MetadataArgs) -> Result<(UpgradeSettings, UpgradePlan), Outcome> {
@@ -312,25 +317,22 @@ fn cancel_on_signals() -> Arc<AtomicBool> {
 }
 
 /// The integration manifests of `--manifests` or `[upgrade] manifests`, with their warnings
-/// printed; `Ok(None)` when neither names a directory.
+/// printed; `Ok(None)` when neither names any.
 fn read_manifests(
-    dir: Option<&PathBuf>,
+    source: Option<&ManifestSource>,
+    metadata: &MetadataArgs,
 ) -> Result<Option<upkeep_integrator::manifest::ManifestSet>, Outcome> {
-    let Some(dir) = dir else {
+    let Some(source) = source else {
         return Ok(None);
     };
-    match upkeep_integrator::manifest::read_dir(dir) {
-        Ok(set) => {
-            for warning in &set.warnings {
-                anstream::eprintln!("warning: {warning}");
-            }
-            Ok(Some(set))
-        }
-        Err(error) => {
+    let repositories = repository_options(metadata);
+    let mut log = |line: &str| anstream::eprintln!("{line}");
+    upkeep_upgrade::manifests::load_manifests(source, &metadata.path, &repositories, &mut log)
+        .map(Some)
+        .map_err(|error| {
             print_error(&error.to_string(), error.hint().as_deref());
-            Err(Outcome::Failed)
-        }
-    }
+            Outcome::Failed
+        })
 }
 
 fn run_apply(args: &ApplyArgs) -> Outcome {
@@ -359,7 +361,8 @@ fn run_apply(args: &ApplyArgs) -> Outcome {
         Ok(planned) => planned,
         Err(outcome) => return outcome,
     };
-    let manifests = match read_manifests(args.manifests.as_ref().or(settings.manifests.as_ref())) {
+    let source = args.manifests.as_ref().or(settings.manifests.as_ref());
+    let manifests = match read_manifests(source, &args.metadata) {
         Ok(manifests) => manifests,
         Err(outcome) => return outcome,
     };

@@ -2,7 +2,7 @@
 //! installs spryker/console 1.2.0, manifests for 1.0.0 to 1.3.0, the versions integrated
 //! before from `--from` and then from `integrator.lock`; the diff checked with real `git apply`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use assert_cmd::cargo::CommandCargoExt;
@@ -216,4 +216,131 @@ fn a_step_that_cannot_apply_is_reported_with_status_1_and_bad_input_with_2() {
         "{}",
         stderr(&missing)
     );
+}
+
+#[path = "../../../tests/support/archive_server.rs"]
+mod archive_server;
+
+/// `upkeep upgrade manifests plan` with `--manifests` naming an archive's URL (issue 15, item
+/// 1): downloaded once into the cache under `XDG_CACHE_HOME`, revalidated (`304`) on the next
+/// run, the cached copy used with a warning when the server is down, and an error naming the
+/// URL when it is down and nothing is cached. The diff is the one the directory gives.
+/// The test's manifests and a few real ones of Spryker's, in one top folder as GitHub's
+/// archive has, served as a `.tar.gz` (its URL returned) and as `/archive.zip`.
+fn serve_archives(manifests: &Path) -> (archive_server::ArchiveServer, String) {
+    let real =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/integrator-manifests");
+    let mut files = archive_server::files_under(manifests);
+    for module in ["Spryker/Acl", "SprykerShop/CartPage"] {
+        files.extend(
+            archive_server::files_under(&real.join(module))
+                .into_iter()
+                .map(|(name, body)| (format!("{module}/{name}"), body)),
+        );
+    }
+    let server = archive_server::ArchiveServer::start();
+    let path = "/spryker/integrator-manifests/archive/integrator-manifests-master.tar.gz";
+    server.put(
+        path,
+        200,
+        archive_server::tar_gz("integrator-manifests-master", &files),
+    );
+    server.put(
+        "/archive.zip",
+        200,
+        archive_server::zip("integrator-manifests-master", &files),
+    );
+    let url = server.url(path);
+    (server, url)
+}
+
+#[test]
+fn manifests_from_an_archive_url_are_downloaded_cached_and_revalidated() {
+    let dir = setup();
+    let manifests = dir.path().join("manifests");
+    let (server, url) = serve_archives(&manifests);
+    let plan = |source: &str, cache: &str| {
+        Command::cargo_bin("upkeep")
+            .unwrap()
+            .current_dir(dir.path().join("shop"))
+            .args(["upgrade", "manifests", "plan", "--diff"])
+            .args(["--from", "Spryker.Console=1.0.0", "--manifests", source])
+            .env("XDG_CACHE_HOME", dir.path().join(cache))
+            .env_remove("UPKEEP_MANIFESTS")
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    let from_directory = plan(manifests.to_str().unwrap(), "cache");
+    assert_exit(&from_directory, 0);
+    assert!(stdout(&from_directory).contains("+            new BetaConsole(),\n"));
+
+    let first = plan(&url, "cache");
+    assert_exit(&first, 0);
+    assert_eq!(stdout(&first), stdout(&from_directory));
+    assert!(
+        stderr(&first).starts_with(&format!("manifests: {url}: downloaded\n")),
+        "{}",
+        stderr(&first)
+    );
+    let cached: Vec<_> = fs_err::read_dir(
+        dir.path()
+            .join("cache/upkeep/composer/integrator-manifests"),
+    )
+    .unwrap()
+    .map(|entry| entry.unwrap().file_name())
+    .collect();
+    assert_eq!(cached.len(), 1, "{cached:?}");
+
+    let second = plan(&url, "cache");
+    assert_exit(&second, 0);
+    assert_eq!(stdout(&second), stdout(&from_directory));
+    assert!(
+        stderr(&second).starts_with(&format!(
+            "manifests: {url}: not modified, the cached copy is used\n"
+        )),
+        "{}",
+        stderr(&second)
+    );
+    let statuses: Vec<(bool, u16)> = server
+        .take_answered()
+        .into_iter()
+        .map(|answered| (answered.conditional, answered.status))
+        .collect();
+    assert_eq!(statuses, [(false, 200), (true, 304)]);
+
+    let zip = plan(&server.url("/archive.zip"), "cache");
+    assert_exit(&zip, 0);
+    assert_eq!(stdout(&zip), stdout(&from_directory));
+
+    drop(server);
+    let down = plan(&url, "cache");
+    assert_exit(&down, 0);
+    assert_eq!(stdout(&down), stdout(&from_directory));
+    assert!(
+        stderr(&down).starts_with(&format!("warning: cannot reach {url} (")),
+        "{}",
+        stderr(&down)
+    );
+    assert!(
+        stderr(&down).contains("); using the copy cached "),
+        "{}",
+        stderr(&down)
+    );
+
+    let nothing_cached = plan(&url, "empty-cache");
+    assert_exit(&nothing_cached, 2);
+    assert!(
+        stderr(&nothing_cached).starts_with(&format!(
+            "error: cannot download the manifests archive {url}: "
+        )),
+        "{}",
+        stderr(&nothing_cached)
+    );
+    assert!(
+        stderr(&nothing_cached).contains("\nhint: check the URL and the network"),
+        "{}",
+        stderr(&nothing_cached)
+    );
+    assert!(stdout(&nothing_cached).is_empty());
 }

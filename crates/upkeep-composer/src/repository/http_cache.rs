@@ -278,6 +278,15 @@ impl Fetcher {
         }
     }
 
+    /// The cached copy of `url` whatever its age, with the time since it was last fetched or
+    /// confirmed: what a caller falls back on when the server cannot be reached.
+    pub(crate) fn cached(&self, url: &str) -> Option<(Fetched, Option<Duration>)> {
+        let entry = self.cache.as_ref()?.read(url)?;
+        let age = entry.age();
+        bump(&self.counters.cache_hits, 1);
+        Some((entry.into_fetched(), age))
+    }
+
     /// Drops the cache entry of `url` and what is stored next to it, e.g. because its body
     /// turned out to be corrupt.
     pub(crate) fn forget(&self, url: &str) {

@@ -28,6 +28,7 @@
 mod auth;
 mod composer_repo;
 mod definition;
+mod download;
 mod http_cache;
 mod metadata;
 mod metadata_file;
@@ -44,6 +45,7 @@ use serde_json::{Map, Value};
 
 pub use auth::{AuthConfig, AuthError, composer_home};
 pub use definition::PACKAGIST_URL;
+pub use download::{Download, DownloadOptions, DownloadOrigin, download, url_without_credentials};
 pub use http_cache::{FetchError, FetchStats};
 pub use metadata::{Links, PackageVersion, Source};
 
