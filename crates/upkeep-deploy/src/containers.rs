@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use upkeep_pipeline::container::{
     ContainerError, ContainerLimits, ContainerRun, find_podman, podman_host_environment, run_podman,
@@ -55,6 +56,9 @@ pub struct ContainerExecutor {
     pub settings: ContainerSettings,
     /// What podman runs with ([`podman_host_environment`] unless the caller adds to it).
     pub podman_env: BTreeMap<String, String>,
+    /// Images known to be in podman's storage: manifest digest -> image ID. A deployment runs
+    /// in two images at most; asking podman once for each saves a call per stage.
+    loaded: Arc<Mutex<BTreeMap<Digest, String>>>,
 }
 
 impl ContainerExecutor {
@@ -74,11 +78,32 @@ impl ContainerExecutor {
             podman,
             settings: settings.clone(),
             podman_env,
+            loaded: Arc::default(),
         })
     }
 
     /// Makes the image with manifest `digest` available to podman and returns its image ID.
     pub fn load(&self, store: &ImageStore, digest: &Digest) -> Result<String, ContainerImageError> {
+        if let Some(image_id) = self.loaded().get(digest) {
+            return Ok(image_id.clone());
+        }
+        let image_id = self.load_into_podman(store, digest)?;
+        self.loaded().insert(digest.clone(), image_id.clone());
+        Ok(image_id)
+    }
+
+    fn loaded(&self) -> std::sync::MutexGuard<'_, BTreeMap<Digest, String>> {
+        // A panic while holding it left a map that is still right.
+        self.loaded
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn load_into_podman(
+        &self,
+        store: &ImageStore,
+        digest: &Digest,
+    ) -> Result<String, ContainerImageError> {
         let image = store.resolve(&digest.to_string())?;
         let image_id = image.manifest.config.digest.hex().to_string();
         if self.podman_has(&image_id) {

@@ -300,8 +300,15 @@ fn run_session(
                 stopper: Some(podman.stopper),
             };
             let step = run_step(&step_spec, masker, sink, cancel);
-            // Whatever happened, no container outlives its session.
-            if let Err(error) = container.remove() {
+            // No container outlives its session. `--rm` removed it when the session ended by
+            // itself; otherwise (stopped, or podman's own failure: 125 to 127) it may be there.
+            let ended_by_itself = step.as_ref().is_ok_and(|outcome| {
+                matches!(outcome.status, StepStatus::Succeeded | StepStatus::Failed)
+                    && outcome
+                        .exit_code
+                        .is_some_and(|code| !(125..=127).contains(&code))
+            });
+            if !ended_by_itself && let Err(error) = container.remove() {
                 write_system(sink, &run.name, &format!("upkeep: {error}"))?;
             }
             Ok(step?)
