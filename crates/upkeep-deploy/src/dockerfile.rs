@@ -20,7 +20,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, Write as _};
-use std::os::unix::fs::PermissionsExt as _;
+use upkeep_pipeline::container::find_program;
 
 use fs_err::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
@@ -140,16 +140,10 @@ pub fn dockerfile_of(
 /// The absolute path of `buildah` in upkeep's `PATH`; checked before the build buildspec runs,
 /// so a machine without it fails at once, naming the package.
 pub fn find_buildah(dockerfile: &Path) -> Result<PathBuf, DockerfileError> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(BUILDAH))
-        .find(|candidate| {
-            fs_err::metadata(candidate)
-                .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
-        })
-        .ok_or_else(|| DockerfileError::BuildahMissing {
-            dockerfile: dockerfile.to_path_buf(),
-        })
+    let path = std::env::var("PATH").ok();
+    find_program(BUILDAH, path.as_deref()).ok_or_else(|| DockerfileError::BuildahMissing {
+        dockerfile: dockerfile.to_path_buf(),
+    })
 }
 
 /// Runs `buildah bud` as the Build stage's `dockerfile` step and copies the image into the
@@ -365,6 +359,8 @@ fn built_image(descriptor: &Descriptor, image: &ResolvedImage) -> Option<BuiltIm
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
     use super::*;
     use crate::registry::{Credentials, RegistryOptions};
 

@@ -108,13 +108,12 @@ pub fn find_podman(path: Option<&str>) -> Result<PathBuf, ContainerError> {
     find_program("podman", path).ok_or(ContainerError::PodmanMissing)
 }
 
-/// `program` in the directories of `path`, when it is there and executable.
+/// `program` in the directories of `path` (a `PATH` value), when it is there and executable.
 pub fn find_program(program: &str, path: Option<&str>) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt as _;
-    path?
-        .split(':')
-        .filter(|dir| !dir.is_empty())
-        .map(|dir| Path::new(dir).join(program))
+    std::env::split_paths(path?)
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .map(|dir| dir.join(program))
         .find(|candidate| {
             candidate
                 .metadata()
