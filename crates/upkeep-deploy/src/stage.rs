@@ -9,13 +9,14 @@ use std::time::Duration;
 
 use upkeep_pipeline::buildspec::{Buildspec, BuildspecError};
 use upkeep_pipeline::buildspec_run::{
-    BuildspecRun, BuildspecRunError, CommandStatus, run_buildspec,
+    BuildspecRun, BuildspecRunError, CommandStatus, SessionPlace, run_buildspec,
 };
 use upkeep_pipeline::container::ContainerRun;
 use upkeep_pipeline::executor::{CancelToken, StepOutcome, StepSpec, StepStatus, run_step};
 use upkeep_pipeline::log_store::{LineSink, LogError, LogLine, LogStore, LogWriter, Stream};
 use upkeep_pipeline::mask::Masker;
 use upkeep_pipeline::record::{RunStatus, StageKind, StageRecord, StepRecord};
+use upkeep_pipeline::ssh::RemoteSession;
 
 /// Host variables a stage keeps; nothing else of upkeep's own environment reaches a step, so a
 /// hook sees the same variables here as in a container of its image.
@@ -206,7 +207,7 @@ impl StageRunner<'_> {
             })
             .collect();
         env.extend(variables.clone());
-        self.run_session(stage, buildspec, work_dir, env, None)
+        self.run_session(stage, buildspec, work_dir, env, SessionPlace::Here)
     }
 
     /// Runs `buildspec` as the single step of `stage` inside `container`, with exactly
@@ -225,7 +226,27 @@ impl StageRunner<'_> {
             buildspec,
             work_dir,
             variables.clone(),
-            Some(container),
+            SessionPlace::Container(container),
+        )
+    }
+
+    /// Runs `buildspec` as the single step of `stage` on a remote host, with exactly
+    /// `variables` as its environment besides the login shell's own. `work_dir` is the release
+    /// on this machine, whose files are the same as on the host.
+    pub fn run_remote(
+        &self,
+        stage: StageKind,
+        buildspec: &Buildspec,
+        work_dir: &Path,
+        variables: &BTreeMap<String, String>,
+        remote: &RemoteSession,
+    ) -> Result<StageResult, StageError> {
+        self.run_session(
+            stage,
+            buildspec,
+            work_dir,
+            variables.clone(),
+            SessionPlace::Remote(remote),
         )
     }
 
@@ -235,7 +256,7 @@ impl StageRunner<'_> {
         buildspec: &Buildspec,
         work_dir: &Path,
         mut env: BTreeMap<String, String>,
-        container: Option<&ContainerRun>,
+        place: SessionPlace<'_>,
     ) -> Result<StageResult, StageError> {
         let step = stage.as_str();
         env.extend(self.provided.clone());
@@ -261,7 +282,7 @@ impl StageRunner<'_> {
             secrets: self.secrets,
             timeout: Some(self.timeout),
             artifacts_dir: None,
-            container,
+            place,
         };
         let outcome = run_buildspec(&run, &masker, &mut sink, self.cancel);
         // The session's driver files are upkeep's, not the user's; the log keeps what happened.

@@ -23,8 +23,9 @@
 //! earlier stages, host basics), then the buildspec's `env.secrets` (explicitly requested from
 //! upkeep's secret store, so they win). Nothing else of upkeep's own environment gets in.
 //!
-//! With [`BuildspecRun::container`] the session runs inside a container of an image instead of
-//! on the host ([`crate::container`]); the rules above are the same.
+//! With [`BuildspecRun::place`] the session runs inside a container of an image
+//! ([`crate::container`]) or on a remote host over ssh ([`crate::ssh`]) instead of on this
+//! machine; the rules above are the same.
 //!
 //! The log shows `[upkeep] Running command: <command>` before each command's output and
 //! `[upkeep] Command did not exit successfully (exit status N)` after a failed one, plus a line
@@ -42,6 +43,7 @@ use crate::executor::{
 };
 use crate::log_store::{LineSink, LogLine, Stream};
 use crate::mask::Masker;
+use crate::ssh::{RemoteSession, SshError};
 
 /// Everything needed to run one buildspec.
 #[derive(Debug, Clone)]
@@ -61,9 +63,21 @@ pub struct BuildspecRun<'a> {
     pub timeout: Option<Duration>,
     /// Where to copy `artifacts.files` after a successful build; `None` collects nothing.
     pub artifacts_dir: Option<PathBuf>,
-    /// Runs the session in a container of this image instead of on the host; `work_dir` is
-    /// then only where artifacts are collected from.
-    pub container: Option<&'a ContainerRun>,
+    /// Where the session's shell runs. Outside this machine, `work_dir` is only where artifacts
+    /// are collected from.
+    pub place: SessionPlace<'a>,
+}
+
+/// Where a buildspec session runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub enum SessionPlace<'a> {
+    /// A process on this machine, in `work_dir`.
+    #[default]
+    Here,
+    /// A container of an image, with podman on this machine.
+    Container(&'a ContainerRun),
+    /// A shell on a remote host, over ssh.
+    Remote(&'a RemoteSession),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,6 +145,8 @@ pub enum BuildspecRunError {
     Exec(#[from] ExecError),
     #[error(transparent)]
     Container(#[from] ContainerError),
+    #[error(transparent)]
+    Ssh(#[from] SshError),
 }
 
 impl upkeep_hint::Hint for BuildspecRunError {
@@ -141,6 +157,7 @@ impl upkeep_hint::Hint for BuildspecRunError {
                     .to_string(),
             ),
             Self::Container(error) => error.hint(),
+            Self::Ssh(error) => error.hint(),
             Self::State(_) | Self::Exec(_) => None,
         }
     }
@@ -198,9 +215,14 @@ pub fn run_buildspec(
 
     let state_dir = std::path::absolute(&run.state_dir)?;
     let files = SessionFiles::prepare(&state_dir)?;
-    fs_err::write(&files.script, driver_script(spec, &files))?;
-
-    let step = run_session(run, &files, &state_dir, env, &masker, sink, cancel)?;
+    // A remote driver names the files where they are on the host.
+    let driver = match run.place {
+        SessionPlace::Remote(remote) => {
+            driver_script(spec, &SessionFiles::at(Path::new(remote.session_dir())))
+        }
+        SessionPlace::Here | SessionPlace::Container(_) => driver_script(spec, &files),
+    };
+    let step = run_session(run, &files, &state_dir, &driver, env, &masker, sink, cancel)?;
 
     let report = StatusReport::read(&files.status)?;
     let phases = phase_outcomes(spec, &report, step.exit_code);
@@ -250,18 +272,30 @@ pub fn run_buildspec(
     })
 }
 
-/// Runs the driver script as one process: on the host, or in a container of the image.
+/// Runs the driver script as one process: on this machine, in a container of the image, or on
+/// a remote host (whose status and exported values are then fetched into `files`).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one session's parts, passed once"
+)]
 fn run_session(
     run: &BuildspecRun<'_>,
     files: &SessionFiles,
     state_dir: &Path,
+    driver: &str,
     env: BTreeMap<String, String>,
     masker: &Masker,
     sink: &mut dyn LineSink,
     cancel: &CancelToken,
 ) -> Result<StepOutcome, BuildspecRunError> {
-    match run.container {
-        None => {
+    if let SessionPlace::Remote(remote) = run.place {
+        let step = run_remote(run, remote, driver, &env, masker, sink, cancel)?;
+        remote.fetch(state_dir)?;
+        return Ok(step);
+    }
+    fs_err::write(&files.script, driver)?;
+    match run.place {
+        SessionPlace::Here | SessionPlace::Remote(_) => {
             let shell = match &run.buildspec.env.shell {
                 Some(shell) => shell.program().to_string(),
                 None if has_bash(env.get("PATH")) => "bash".to_string(),
@@ -281,7 +315,7 @@ fn run_session(
             };
             Ok(run_step(&step_spec, masker, sink, cancel)?)
         }
-        Some(container) => {
+        SessionPlace::Container(container) => {
             // The image's shell is unknown from here: `sh` is in every image that can run one.
             let shell = run
                 .buildspec
@@ -316,6 +350,40 @@ fn run_session(
     }
 }
 
+/// Runs the driver script on a remote host: one `ssh` process, the variables and the script on
+/// its standard input.
+fn run_remote(
+    run: &BuildspecRun<'_>,
+    remote: &RemoteSession,
+    driver: &str,
+    env: &BTreeMap<String, String>,
+    masker: &Masker,
+    sink: &mut dyn LineSink,
+    cancel: &CancelToken,
+) -> Result<StepOutcome, BuildspecRunError> {
+    let (ssh, left_out) = remote.step(driver, env);
+    if !left_out.is_empty() {
+        write_system(
+            sink,
+            &run.name,
+            &format!(
+                "upkeep: left out of the remote session, as they cannot be shell variables: {}",
+                left_out.join(", ")
+            ),
+        )?;
+    }
+    let step_spec = StepSpec {
+        name: run.name.clone(),
+        command: ssh.command,
+        cwd: std::env::temp_dir(),
+        env: ssh.env,
+        timeout: run.timeout,
+        stdin: Some(ssh.stdin),
+        stopper: Some(ssh.stopper),
+    };
+    Ok(run_step(&step_spec, masker, sink, cancel)?)
+}
+
 /// Whether `bash` is on the session's `PATH` (upkeep's own when the session has none).
 fn has_bash(path: Option<&String>) -> bool {
     let fallback = std::env::var("PATH").unwrap_or_default();
@@ -341,13 +409,18 @@ struct SessionFiles {
 }
 
 impl SessionFiles {
-    /// Starts from a clean slate, so a re-run never reads an earlier session's status.
-    fn prepare(state_dir: &Path) -> io::Result<Self> {
-        let files = Self {
+    /// The files' names in `state_dir`, which may be on another host.
+    fn at(state_dir: &Path) -> Self {
+        Self {
             script: state_dir.join("buildspec-session.sh"),
             status: state_dir.join("buildspec-status"),
             exported: state_dir.join("exported"),
-        };
+        }
+    }
+
+    /// Starts from a clean slate, so a re-run never reads an earlier session's status.
+    fn prepare(state_dir: &Path) -> io::Result<Self> {
+        let files = Self::at(state_dir);
         if files.exported.exists() {
             fs_err::remove_dir_all(&files.exported)?;
         }
@@ -765,7 +838,7 @@ mod tests {
                 secrets: &self.secrets,
                 timeout: None,
                 artifacts_dir: None,
-                container: None,
+                place: SessionPlace::Here,
             }
         }
 

@@ -20,6 +20,7 @@ pub mod project_file;
 pub mod provided;
 pub mod record;
 pub mod runtime;
+pub mod ssh;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod yaml;

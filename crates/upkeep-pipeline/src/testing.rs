@@ -1,8 +1,9 @@
-//! Real podman for tests: a `containers.conf` of the test's own (the `runc` runtime, `cgroupfs`,
-//! and lower `nofile`/`nproc` limits than a sandboxed machine lets a container raise) and small
-//! images made from the host's static busybox with `podman import`. Enabled by the `testing`
-//! feature; podman and busybox-static are installed by `scripts/test.sh`, and a missing one
-//! panics with its name rather than letting a test skip.
+//! Real podman and sshd for tests: a `containers.conf` of the test's own (the `runc` runtime,
+//! `cgroupfs`, and lower `nofile`/`nproc` limits than a sandboxed machine lets a container
+//! raise), small images made from the host's static busybox with `podman import`, and an
+//! OpenSSH server on a loopback port with keys of the test's own ([`TestSshd`]). Enabled by the
+//! `testing` feature; podman, busybox-static and openssh-server are installed by
+//! `scripts/test.sh`, and a missing one panics with its name rather than letting a test skip.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -11,6 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::container::{ContainerLimits, ContainerRun, find_podman, podman_host_environment};
+use crate::ssh::{SshClient, find_ssh, ssh_host_environment};
 
 /// The static busybox the test images are made of (Debian's `busybox-static`).
 pub const BUSYBOX: &str = "/bin/busybox";
@@ -148,4 +150,141 @@ impl TestPodman {
         let id = self.run(&args, Some(&tar.stdout));
         id.trim().trim_start_matches("sha256:").to_string()
     }
+}
+
+/// OpenSSH's `sshd` on a free loopback port, for the user running the test, key login only: a
+/// host key and a client key of its own, and a known-hosts file that trusts exactly that host
+/// key. Stopped when dropped.
+pub struct TestSshd {
+    dir: tempfile::TempDir,
+    child: std::process::Child,
+    pub port: u16,
+    pub user: String,
+}
+
+impl Default for TestSshd {
+    fn default() -> Self {
+        Self::start()
+    }
+}
+
+impl TestSshd {
+    pub fn start() -> Self {
+        let sshd = Path::new("/usr/sbin/sshd");
+        assert!(
+            sshd.is_file(),
+            "the ssh tests run OpenSSH's sshd on loopback (Debian: apt-get install openssh-server; scripts/test.sh does)"
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        let user = command_output("id", &["-un"]);
+        if command_output("id", &["-u"]) == "0" {
+            // sshd started as root wants its privilege separation directory, which the
+            // package's service makes at boot.
+            fs_err::create_dir_all("/run/sshd").expect("/run/sshd");
+        }
+        let host_key = dir.path().join("host_key");
+        generate_key(&host_key);
+        generate_key(&dir.path().join("client_key"));
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("free port")
+            .local_addr()
+            .expect("address")
+            .port();
+        let host_public = fs_err::read_to_string(host_key.with_extension("pub")).expect("host key");
+        let mut host_public = host_public.split_whitespace();
+        let (kind, key) = (
+            host_public.next().expect("type"),
+            host_public.next().expect("key"),
+        );
+        fs_err::write(
+            dir.path().join("known_hosts"),
+            format!("[127.0.0.1]:{port} {kind} {key}\n"),
+        )
+        .expect("known_hosts");
+        let config = dir.path().join("sshd_config");
+        fs_err::write(
+            &config,
+            format!(
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nAuthorizedKeysFile {}\n\
+                 PidFile {}\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
+                 PubkeyAuthentication yes\nPermitRootLogin prohibit-password\nUsePAM no\n\
+                 StrictModes no\nMaxStartups 100\nMaxSessions 100\n",
+                host_key.display(),
+                dir.path().join("client_key.pub").display(),
+                dir.path().join("sshd.pid").display(),
+            ),
+        )
+        .expect("sshd_config");
+        let child = Command::new(sshd)
+            .arg("-D")
+            .arg("-f")
+            .arg(&config)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start sshd");
+        // Ready when it accepts connections.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "sshd did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self {
+            dir,
+            child,
+            port,
+            user,
+        }
+    }
+
+    /// The client's private key, as the secret store would hold it.
+    pub fn client_key(&self) -> String {
+        fs_err::read_to_string(self.client_key_path()).expect("client key")
+    }
+
+    pub fn client_key_path(&self) -> PathBuf {
+        self.dir.path().join("client_key")
+    }
+
+    /// A known-hosts file that trusts this server's host key.
+    pub fn known_hosts(&self) -> PathBuf {
+        self.dir.path().join("known_hosts")
+    }
+
+    /// A client that logs in with the test's key and trusts only this server's host key.
+    pub fn client(&self) -> SshClient {
+        SshClient {
+            program: find_ssh(std::env::var("PATH").ok().as_deref())
+                .expect("ssh is needed (scripts/test.sh installs openssh-client)"),
+            host: "127.0.0.1".to_string(),
+            port: Some(self.port),
+            user: Some(self.user.clone()),
+            identity: Some(self.client_key_path()),
+            known_hosts: Some(self.known_hosts()),
+            connect_timeout: Duration::from_secs(10),
+            env: ssh_host_environment(),
+        }
+    }
+}
+
+impl Drop for TestSshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn command_output(program: &str, args: &[&str]) -> String {
+    let output = Command::new(program).args(args).output().expect(program);
+    assert!(output.status.success(), "{program} {args:?}");
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+/// A new ed25519 key pair without passphrase at `path` and `path.pub`.
+fn generate_key(path: &Path) {
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "upkeep-test", "-f"])
+        .arg(path)
+        .status()
+        .expect("ssh-keygen is needed (scripts/test.sh installs openssh-client)");
+    assert!(status.success(), "ssh-keygen failed");
 }

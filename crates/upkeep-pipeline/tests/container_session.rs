@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use upkeep_pipeline::buildspec::Buildspec;
-use upkeep_pipeline::buildspec_run::{BuildspecOutcome, BuildspecRun, run_buildspec};
+use upkeep_pipeline::buildspec_run::{BuildspecOutcome, BuildspecRun, SessionPlace, run_buildspec};
 use upkeep_pipeline::container::{ContainerLimits, ContainerRun};
 use upkeep_pipeline::executor::{CancelToken, StepStatus};
 use upkeep_pipeline::log_store::{LogLine, Stream};
@@ -63,7 +63,7 @@ impl Session {
             secrets: &self.secrets,
             timeout,
             artifacts_dir: None,
-            container: Some(container),
+            place: SessionPlace::Container(container),
         };
         let mut lines = Vec::new();
         let masker = Masker::new(["s3cr3t-pw"]);
