@@ -1,4 +1,4 @@
-//! One deployment of an image to the local target, in Spryker's three stages:
+//! One deployment of an image to a target, in Spryker's three stages:
 //!
 //! 1. **pre-deploy** in the release that is **running** (with the running image's environment),
 //! 2. **install** in the **new** release (with the new image's environment),
@@ -7,6 +7,10 @@
 //! A failed pre-deploy or install leaves the running release active and untouched; the new
 //! release is kept, marked failed, for inspection. Deployments of one environment wait for each
 //! other in order (the [`DeploymentQueue`]).
+//!
+//! With remote hosts (the `ssh` target) the local target is upkeep's record of the hosts: the
+//! new release is sent to every host after it is prepared, the stages run on the first host,
+//! and `current` is switched on every host before the record ([`crate::remote_hosts`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,6 +24,7 @@ use crate::app_containers::AppContainers;
 use crate::containers::{ContainerExecutor, ContainerImageError, container_name};
 use crate::layout::{ImageStore, LayoutError, ResolvedImage};
 use crate::queue::{DeploymentQueue, QueueError};
+use crate::remote_hosts::{RemoteError, RemoteHosts};
 use crate::stage::{StageError, StageResult, StageRunner, project_buildspec};
 use crate::target::{LocalTarget, Release, TargetError};
 
@@ -50,6 +55,9 @@ pub struct DeploymentRequest<'a> {
     /// `target: container`: the new release's container must be healthy before the switch,
     /// and the other containers stop after it.
     pub app: Option<&'a AppContainers>,
+    /// `target: ssh`: the hosts that hold copies of `target`'s releases; the stages run on the
+    /// first one.
+    pub remote: Option<&'a RemoteHosts>,
 }
 
 /// How a deployment went.
@@ -77,12 +85,20 @@ pub enum DeploymentError {
     Stage(#[from] StageError),
     #[error(transparent)]
     Container(#[from] ContainerImageError),
+    #[error(transparent)]
+    Remote(Box<RemoteError>),
     /// What failed after the switch: the new release serves, post-deploy did not run.
     #[error("release {release} is live, post-deploy did not run: {source}")]
     AfterSwitch {
         release: String,
         source: Box<DeploymentError>,
     },
+}
+
+impl From<RemoteError> for DeploymentError {
+    fn from(error: RemoteError) -> Self {
+        Self::Remote(Box::new(error))
+    }
 }
 
 impl upkeep_hint::Hint for DeploymentError {
@@ -93,6 +109,7 @@ impl upkeep_hint::Hint for DeploymentError {
             Self::Queue(error) => error.hint(),
             Self::Stage(error) => error.hint(),
             Self::Container(error) => error.hint(),
+            Self::Remote(error) => error.hint(),
             Self::AfterSwitch { .. } => Some(
                 "run post-deploy by hand in the release, or roll back with `upkeep deploy rollback`"
                     .to_string(),
@@ -118,7 +135,7 @@ pub fn deploy(
         release: None,
         activated: false,
     };
-    check_target(runner, request.target, &mut outcome.notes)?;
+    check_target(runner, request, &mut outcome.notes)?;
     let running = request.target.running()?;
     let new_release = request.target.prepare(
         request.store,
@@ -131,6 +148,7 @@ pub fn deploy(
         "prepared release {} from {}",
         new_release.id, request.image_reference
     ));
+    send_to_hosts(runner, request, &new_release)?;
     let mut exported = request.exported.clone();
 
     // Pre-deploy runs in the running image, so a changed hook applies from the next deployment.
@@ -162,23 +180,18 @@ pub fn deploy(
         return abandon(runner, request, &new_release, outcome, "install");
     }
 
-    if let Some(app) = request.app {
-        let started = start_container(runner, request, app, &new_release, &exported)?;
-        let healthy = started.status == RunStatus::Succeeded;
-        if let Some(install) = outcome.stages.last_mut() {
-            install.steps.push(started);
-            if !healthy {
-                install.status = RunStatus::Failed;
-            }
-        }
-        if !healthy {
-            return abandon(runner, request, &new_release, outcome, "the new container");
-        }
+    if !new_container_is_healthy(runner, request, &new_release, &exported, &mut outcome)? {
+        return abandon(runner, request, &new_release, outcome, "the new container");
     }
-
+    let back_to = running.as_ref();
+    if !switch_hosts(runner, request, back_to, &new_release, &mut outcome.notes) {
+        let failed = "the switch on the hosts";
+        return abandon(runner, request, &new_release, outcome, failed);
+    }
     let active = request.target.activate(&new_release)?;
     outcome.activated = true;
     runner.say(&format!("release {} is now active", active.id));
+    sync_hosts(runner, request, &mut outcome.notes);
     if let Some(app) = request.app {
         stop_previous_containers(runner, app, &active, &mut outcome.notes);
     }
@@ -207,6 +220,29 @@ pub fn deploy(
     prune(runner, request, &mut outcome.notes);
     outcome.status = RunStatus::Succeeded;
     Ok(outcome)
+}
+
+/// With a `container` target, starts the new release's container and waits for its health
+/// command, as a `start` step of the install stage; whether it is healthy (always, without one).
+fn new_container_is_healthy(
+    runner: &StageRunner<'_>,
+    request: &DeploymentRequest<'_>,
+    release: &Release,
+    exported: &BTreeMap<String, String>,
+    outcome: &mut DeploymentOutcome,
+) -> Result<bool, DeploymentError> {
+    let Some(app) = request.app else {
+        return Ok(true);
+    };
+    let started = start_container(runner, request, app, release, exported)?;
+    let healthy = started.status == RunStatus::Succeeded;
+    if let Some(install) = outcome.stages.last_mut() {
+        install.steps.push(started);
+        if !healthy {
+            install.status = RunStatus::Failed;
+        }
+    }
+    Ok(healthy)
 }
 
 /// Starts the new release's container and waits for its health command, as a `start` step of
@@ -255,13 +291,72 @@ fn stop_previous_containers(
     }
 }
 
+/// Sends the prepared release to the hosts of an `ssh` target; when a host does not get it,
+/// the release is marked failed and nothing else happens.
+fn send_to_hosts(
+    runner: &StageRunner<'_>,
+    request: &DeploymentRequest<'_>,
+    release: &Release,
+) -> Result<(), DeploymentError> {
+    let Some(remote) = request.remote else {
+        return Ok(());
+    };
+    if let Err(error) = remote.send(release) {
+        request.target.mark_failed(release)?;
+        return Err(error.into());
+    }
+    runner.say(&format!(
+        "sent release {} to {}",
+        release.id,
+        remote.names()
+    ));
+    Ok(())
+}
+
+/// Switches `current` to the new release on the hosts of an `ssh` target, before the record
+/// switches. `false` (with a note) when a host could not be switched: the hosts then serve the
+/// running release.
+fn switch_hosts(
+    runner: &StageRunner<'_>,
+    request: &DeploymentRequest<'_>,
+    running: Option<&Release>,
+    new_release: &Release,
+    notes: &mut Vec<String>,
+) -> bool {
+    let Some(remote) = request.remote else {
+        return true;
+    };
+    let back_to = running.map(|release| release.id.as_str());
+    match remote.switch(&new_release.id, back_to) {
+        Ok(()) => true,
+        Err(error) => {
+            notes.push(note(runner, &error.to_string()));
+            false
+        }
+    }
+}
+
+/// Brings the hosts' copies of the record up to date after a change whose real effect is
+/// done; a failure is a note, and the next deployment or rollback repairs it.
+fn sync_hosts(runner: &StageRunner<'_>, request: &DeploymentRequest<'_>, notes: &mut Vec<String>) {
+    if let Some(remote) = request.remote
+        && let Err(error) = remote.update_records(request.target)
+    {
+        notes.push(note(
+            runner,
+            &format!("the hosts' release records were not all updated: {error}"),
+        ));
+    }
+}
+
 /// Checks, before the first hook, everything that can fail without one (the running release,
-/// the history), and fails the releases a killed deployment left prepared.
+/// the history, the hosts), and fails the releases a killed deployment left prepared.
 fn check_target(
     runner: &StageRunner<'_>,
-    target: &LocalTarget,
+    request: &DeploymentRequest<'_>,
     notes: &mut Vec<String>,
 ) -> Result<(), DeploymentError> {
+    let target = request.target;
     target.check()?;
     for abandoned in target.fail_abandoned()? {
         notes.push(note(
@@ -271,6 +366,10 @@ fn check_target(
                 abandoned.id
             ),
         ));
+    }
+    if let Some(remote) = request.remote {
+        // A host that missed a release or a switch is repaired before anything runs there.
+        remote.check(target)?;
     }
     Ok(())
 }
@@ -289,6 +388,7 @@ fn prune(runner: &StageRunner<'_>, request: &DeploymentRequest<'_>, notes: &mut 
             &format!("old releases were not removed: {error}"),
         )),
     }
+    sync_hosts(runner, request, notes);
 }
 
 /// Ends a deployment whose pre-deploy or install failed: the running release stays active and
@@ -301,6 +401,7 @@ fn abandon(
     stage: &str,
 ) -> Result<DeploymentOutcome, DeploymentError> {
     request.target.mark_failed(new_release)?;
+    sync_hosts(runner, request, &mut outcome.notes);
     let running = request.target.running()?.map_or_else(
         || "no release".to_string(),
         |release| format!("release {}", release.id),
@@ -339,6 +440,23 @@ fn run_in(
     let buildspec = stage_buildspec(runner, request, stage, &project_dir)?;
     let mut variables = hook_environment(&release.environment, request);
     variables.extend(exported.clone());
+    if let Some(remote) = request.remote {
+        let session = remote.session(release, &project_dir);
+        runner.say(&format!(
+            "{stage}: running {} in release {} on {} ({})",
+            buildspec.source.display(),
+            release.id,
+            session.ssh.name(),
+            session.work_dir
+        ));
+        return Ok(runner.run_remote(
+            stage.into(),
+            &buildspec,
+            &project_dir,
+            &variables,
+            &session,
+        )?);
+    }
     let Some(containers) = request.containers else {
         runner.say(&format!(
             "{stage}: running {} in release {}",

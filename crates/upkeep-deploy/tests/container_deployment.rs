@@ -124,6 +124,7 @@ impl World {
                 keep_releases: 5,
                 containers: Some(&containers),
                 app,
+                remote: None,
             },
         )
         .expect("deploy");

@@ -158,6 +158,8 @@ impl TestPodman {
 pub struct TestSshd {
     dir: tempfile::TempDir,
     child: std::process::Child,
+    /// The directory bind-mounted in the server's own mount namespace, and where.
+    mount: Option<(PathBuf, PathBuf)>,
     pub port: u16,
     pub user: String,
 }
@@ -170,6 +172,17 @@ impl Default for TestSshd {
 
 impl TestSshd {
     pub fn start() -> Self {
+        Self::start_with_mount(None)
+    }
+
+    /// A server in a mount namespace of its own where `host_dir` is mounted at `at`: sessions
+    /// see `host_dir` under the path `at`, as if they were on another host with its own disk.
+    /// `at` must exist. Two such servers play two hosts with the same directory layout.
+    pub fn start_as_host(host_dir: &Path, at: &Path) -> Self {
+        Self::start_with_mount(Some((host_dir.to_path_buf(), at.to_path_buf())))
+    }
+
+    fn start_with_mount(mount: Option<(PathBuf, PathBuf)>) -> Self {
         let sshd = Path::new("/usr/sbin/sshd");
         assert!(
             sshd.is_file(),
@@ -215,24 +228,36 @@ impl TestSshd {
             ),
         )
         .expect("sshd_config");
-        let child = Command::new(sshd)
-            .arg("-D")
-            .arg("-f")
-            .arg(&config)
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start sshd");
-        // Ready when it accepts connections.
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(std::time::Instant::now() < deadline, "sshd did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Self {
+        let child = spawn_sshd(&config, mount.as_ref());
+        let server = Self {
             dir,
             child,
+            mount,
             port,
             user,
+        };
+        server.wait_until_ready();
+        server
+    }
+
+    /// Stops the server, as a host that goes down; [`restart`](Self::restart) brings it back
+    /// on the same port with the same keys.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn restart(&mut self) {
+        self.stop();
+        self.child = spawn_sshd(&self.dir.path().join("sshd_config"), self.mount.as_ref());
+        self.wait_until_ready();
+    }
+
+    fn wait_until_ready(&self) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "sshd did not start");
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 
@@ -271,6 +296,33 @@ impl Drop for TestSshd {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `sshd -D -f config`, in a mount namespace of its own with `mount` bind-mounted when given
+/// (`unshare` and `mount` from util-linux; the namespace lives as long as sshd).
+fn spawn_sshd(config: &Path, mount: Option<&(PathBuf, PathBuf)>) -> std::process::Child {
+    let sshd = "/usr/sbin/sshd";
+    let mut command = match mount {
+        None => Command::new(sshd),
+        Some((source, target)) => {
+            let mut command = Command::new("unshare");
+            command
+                .args(["--mount", "--propagation", "private", "--", "sh", "-c"])
+                .arg("mount --bind \"$1\" \"$2\" && exec \"$3\" \"$4\" \"$5\" \"$6\"")
+                .arg("sh")
+                .arg(source)
+                .arg(target)
+                .arg(sshd);
+            command
+        }
+    };
+    command
+        .arg("-D")
+        .arg("-f")
+        .arg(config)
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start sshd")
 }
 
 fn command_output(program: &str, args: &[&str]) -> String {

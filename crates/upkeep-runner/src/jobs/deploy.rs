@@ -250,6 +250,7 @@ pub fn run(
             keep_releases: context.environment.keep_releases,
             containers: containers.as_ref(),
             app: app.as_ref(),
+            remote: None,
         },
     )?;
     session.update(|record| {

@@ -1,0 +1,439 @@
+//! Deployments to the `ssh` target against two real OpenSSH servers on loopback, each in a
+//! mount namespace of its own so that each has its own disk under the same path: releases land
+//! on both hosts in the local target's layout, the stages run on the first host in the release
+//! Spryker runs them in, `current` switches on both, and a host that was down is repaired by
+//! the next deployment.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use upkeep_deploy::deployment::{DeploymentError, DeploymentOutcome, DeploymentRequest, deploy};
+use upkeep_deploy::image::{ImageInput, build_image};
+use upkeep_deploy::layout::{ImageStore, ResolvedImage};
+use upkeep_deploy::queue::DeploymentQueue;
+use upkeep_deploy::remote_hosts::{self, RemoteHosts};
+use upkeep_deploy::stage::{StageObserver, StageRunner};
+use upkeep_deploy::target::LocalTarget;
+use upkeep_pipeline::executor::CancelToken;
+use upkeep_pipeline::log_store::LogStore;
+use upkeep_pipeline::mask::Masker;
+use upkeep_pipeline::project_file::{DeployType, Stage};
+use upkeep_pipeline::record::RunStatus;
+use upkeep_pipeline::testing::TestSshd;
+
+struct Quiet;
+
+impl StageObserver for Quiet {
+    fn message(&self, _text: &str) {}
+}
+
+/// Each stage prints the release's marker and where it runs, and leaves a file there.
+const HOOK: &str = "version: 0.2\nenv:\n  secrets:\n    DB_PASSWORD: db\nphases:\n  build:\n    commands:\n      - echo \"STAGE ran in $(cat marker) at $(pwd) for $SPRYKER_PROJECT_NAME, secret=$DB_PASSWORD\"\n      - touch ran-STAGE\n";
+
+struct World {
+    dir: tempfile::TempDir,
+    web1: TestSshd,
+    web2: TestSshd,
+    store: ImageStore,
+    record: LocalTarget,
+    queue: DeploymentQueue,
+    secrets: BTreeMap<String, String>,
+}
+
+impl World {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for name in ["web1", "web2", "remote"] {
+            fs_err::create_dir_all(dir.path().join(name)).expect("dir");
+        }
+        let remote = dir.path().join("remote");
+        Self {
+            web1: TestSshd::start_as_host(&dir.path().join("web1"), &remote),
+            web2: TestSshd::start_as_host(&dir.path().join("web2"), &remote),
+            store: ImageStore::open_or_create(dir.path().join("images")).expect("store"),
+            record: LocalTarget::open(dir.path().join("record")).expect("record"),
+            queue: DeploymentQueue::open(dir.path().join("queue")).expect("queue"),
+            secrets: BTreeMap::from([("db".to_string(), "pw-over-ssh".to_string())]),
+            dir,
+        }
+    }
+
+    /// The directory the target has on every host.
+    fn remote_root(&self) -> String {
+        self.dir.path().join("remote/shop").display().to_string()
+    }
+
+    /// What host `name` has at the target's directory.
+    fn on_host(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name).join("shop")
+    }
+
+    fn hosts(&self) -> RemoteHosts {
+        RemoteHosts {
+            hosts: vec![self.web1.client(), self.web2.client()],
+            root: self.remote_root(),
+            stop_grace: Duration::from_secs(2),
+            identity: None,
+        }
+    }
+
+    fn app_image(&self, marker: &str, install: &str) -> ResolvedImage {
+        let tree = self.dir.path().join(format!("app-{marker}"));
+        fs_err::create_dir_all(tree.join("ci")).expect("ci");
+        fs_err::create_dir_all(tree.join("public")).expect("public");
+        fs_err::write(tree.join("marker"), marker).expect("marker");
+        fs_err::write(
+            tree.join("public/index.php"),
+            format!("<?php echo '{marker}';"),
+        )
+        .expect("php");
+        std::os::unix::fs::symlink("public/index.php", tree.join("index.php")).expect("link");
+        for stage in ["pre-deploy", "post-deploy"] {
+            fs_err::write(
+                tree.join(format!("ci/{stage}.yml")),
+                HOOK.replace("STAGE", stage),
+            )
+            .expect("hook");
+        }
+        fs_err::write(
+            tree.join("ci/install.yml"),
+            install.replace("STAGE", "install"),
+        )
+        .expect("hook");
+        let built = build_image(
+            &self.store,
+            &ImageInput {
+                root: &tree,
+                environment: indexmap::IndexMap::default(),
+                labels: BTreeMap::default(),
+                created: "2024-05-01T12:00:00Z".parse().expect("time"),
+                base: None,
+            },
+        )
+        .expect("image");
+        self.store
+            .resolve(&built.manifest_digest.to_string())
+            .expect("resolve")
+    }
+
+    fn deploy(
+        &self,
+        image: &ResolvedImage,
+        run: &str,
+        keep_releases: usize,
+    ) -> (Result<DeploymentOutcome, DeploymentError>, Vec<String>) {
+        let run_dir = self.dir.path().join("runs").join(run);
+        let logs = LogStore::new(&run_dir);
+        let masker = Masker::new(["pw-over-ssh"]);
+        let cancel = CancelToken::new();
+        let runner = StageRunner {
+            logs: &logs,
+            masker: &masker,
+            cancel: &cancel,
+            timeout: Duration::from_mins(2),
+            secrets: &self.secrets,
+            provided: &BTreeMap::new(),
+            observer: &Quiet,
+        };
+        let buildspecs: BTreeMap<Stage, PathBuf> = [
+            (Stage::PreDeploy, "ci/pre-deploy.yml"),
+            (Stage::Install, "ci/install.yml"),
+            (Stage::PostDeploy, "ci/post-deploy.yml"),
+        ]
+        .into_iter()
+        .map(|(stage, path)| (stage, PathBuf::from(path)))
+        .collect();
+        let hosts = self.hosts();
+        let reference = image.manifest_digest.to_string();
+        let outcome = deploy(
+            &runner,
+            &DeploymentRequest {
+                project_name: "shop",
+                label: run,
+                deploy_type: DeployType::Normal,
+                image,
+                image_reference: &reference,
+                store: &self.store,
+                target: &self.record,
+                queue: &self.queue,
+                buildspecs: &buildspecs,
+                exported: BTreeMap::new(),
+                keep_releases,
+                containers: None,
+                app: None,
+                remote: Some(&hosts),
+            },
+        );
+        let mut lines = Vec::new();
+        for stage in ["pre-deploy", "install", "post-deploy"] {
+            let path = logs.step_log_path(stage, stage);
+            if path.exists() {
+                let (read, _) = LogStore::read_from(&path, 0).expect("log");
+                lines.extend(
+                    read.into_iter()
+                        .map(|line| line.text)
+                        .filter(|text| text.contains(" ran in ") && !text.starts_with("[upkeep]")),
+                );
+            }
+        }
+        (outcome, lines)
+    }
+
+    /// The release `current` points at on a host.
+    fn current_on(&self, host: &str) -> Option<String> {
+        let link = fs_err::read_link(self.on_host(host).join("current")).ok()?;
+        Some(
+            link.display()
+                .to_string()
+                .trim_start_matches("releases/")
+                .to_string(),
+        )
+    }
+
+    fn releases_on(&self, host: &str) -> Vec<String> {
+        let mut ids: Vec<String> = fs_err::read_dir(self.on_host(host).join("releases"))
+            .expect("releases")
+            .map(|entry| {
+                entry
+                    .expect("entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .filter(|name| !name.starts_with('.'))
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    fn status_on(&self, host: &str, id: &str) -> String {
+        let path = self
+            .on_host(host)
+            .join("releases")
+            .join(id)
+            .join("release.json");
+        let json: serde_json::Value =
+            serde_json::from_slice(&fs_err::read(path).expect("release.json")).expect("json");
+        json["status"].as_str().expect("status").to_string()
+    }
+
+    fn record_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .record
+            .releases()
+            .expect("releases")
+            .into_iter()
+            .map(|release| release.id)
+            .collect();
+        ids.sort();
+        ids
+    }
+}
+
+#[test]
+fn releases_land_on_every_host_stages_run_on_the_first_and_current_switches_on_all() {
+    let world = World::new();
+    let one = world.app_image("one", HOOK);
+    let (outcome, lines) = world.deploy(&one, "run-1", 5);
+    let outcome = outcome.expect("deploy");
+    assert_eq!(outcome.status, RunStatus::Succeeded, "{outcome:#?}");
+    let first = outcome.release.expect("release");
+    let root = world.remote_root();
+    assert_eq!(
+        lines,
+        [
+            format!("install ran in one at {root}/releases/{first}/app for shop, secret=***"),
+            format!("post-deploy ran in one at {root}/releases/{first}/app for shop, secret=***"),
+        ]
+    );
+
+    let two = world.app_image("two", HOOK);
+    let (outcome, lines) = world.deploy(&two, "run-2", 5);
+    let outcome = outcome.expect("deploy");
+    assert_eq!(outcome.status, RunStatus::Succeeded, "{outcome:#?}");
+    let second = outcome.release.expect("release");
+    assert_eq!(
+        lines,
+        [
+            format!("pre-deploy ran in one at {root}/releases/{first}/app for shop, secret=***"),
+            format!("install ran in two at {root}/releases/{second}/app for shop, secret=***"),
+            format!("post-deploy ran in two at {root}/releases/{second}/app for shop, secret=***"),
+        ],
+        "pre-deploy runs in the running release, install and post-deploy in the new one"
+    );
+
+    for host in ["web1", "web2"] {
+        assert_eq!(
+            world.current_on(host).as_deref(),
+            Some(second.as_str()),
+            "{host}"
+        );
+        assert_eq!(world.releases_on(host), world.record_ids(), "{host}");
+        let app = world
+            .on_host(host)
+            .join("releases")
+            .join(&second)
+            .join("app");
+        assert_eq!(
+            fs_err::read_to_string(app.join("marker")).expect("marker"),
+            "two"
+        );
+        assert_eq!(
+            fs_err::read_link(app.join("index.php")).expect("symlink"),
+            Path::new("public/index.php"),
+            "symlinks travel as symlinks"
+        );
+        assert_eq!(world.status_on(host, &first), "superseded");
+        assert_eq!(world.status_on(host, &second), "active");
+        assert_eq!(
+            fs_err::read(world.on_host(host).join("history.json")).expect("history"),
+            fs_err::read(world.dir.path().join("record/history.json")).expect("history"),
+        );
+    }
+    let on_web1 = world
+        .on_host("web1")
+        .join("releases")
+        .join(&second)
+        .join("app");
+    let on_web2 = world
+        .on_host("web2")
+        .join("releases")
+        .join(&second)
+        .join("app");
+    assert!(
+        on_web1.join("ran-install").exists(),
+        "install ran on the first host"
+    );
+    assert!(
+        !on_web2.join("ran-install").exists(),
+        "stages run on the first host only"
+    );
+    assert_eq!(
+        fs_err::read_dir(world.on_host("web1").join(".sessions"))
+            .expect("sessions")
+            .count(),
+        0,
+        "no session directory is left on the host"
+    );
+
+    // A rollback switches every host back, then the record.
+    let hosts = world.hosts();
+    let (from, to) = remote_hosts::rollback(&world.record, &hosts).expect("rollback");
+    assert_eq!(
+        (from.id.as_str(), to.id.as_str()),
+        (second.as_str(), first.as_str())
+    );
+    for host in ["web1", "web2"] {
+        assert_eq!(
+            world.current_on(host).as_deref(),
+            Some(first.as_str()),
+            "{host}"
+        );
+        assert_eq!(world.status_on(host, &second), "rolled-back");
+    }
+}
+
+#[test]
+fn a_failed_install_leaves_every_host_on_the_running_release_and_pruning_reaches_the_hosts() {
+    let world = World::new();
+    let (outcome, _) = world.deploy(&world.app_image("one", HOOK), "run-1", 2);
+    let first = outcome.expect("deploy").release.expect("release");
+
+    let failing = "version: 0.2\nphases:\n  build:\n    commands:\n      - echo \"STAGE ran in $(cat marker) and fails\"\n      - exit 4\n";
+    let (outcome, lines) = world.deploy(&world.app_image("broken", failing), "run-2", 2);
+    let outcome = outcome.expect("deploy");
+    assert_eq!(outcome.status, RunStatus::Failed);
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some("install ran in broken and fails")
+    );
+    let broken = outcome.release.expect("release");
+    for host in ["web1", "web2"] {
+        assert_eq!(
+            world.current_on(host).as_deref(),
+            Some(first.as_str()),
+            "{host}"
+        );
+        assert_eq!(world.status_on(host, &broken), "failed", "{host}");
+    }
+
+    let (outcome, _) = world.deploy(&world.app_image("three", HOOK), "run-3", 2);
+    let third = outcome.expect("deploy").release.expect("release");
+    // keep-releases 2: the failed release goes first, on the hosts as in the record.
+    assert_eq!(world.record_ids(), [first.clone(), third.clone()]);
+    for host in ["web1", "web2"] {
+        assert_eq!(
+            world.releases_on(host),
+            [first.clone(), third.clone()],
+            "{host}"
+        );
+        assert_eq!(
+            world.current_on(host).as_deref(),
+            Some(third.as_str()),
+            "{host}"
+        );
+    }
+}
+
+#[test]
+fn a_host_that_is_down_stops_the_deployment_before_any_stage_and_is_repaired_by_the_next() {
+    let mut world = World::new();
+    let (outcome, _) = world.deploy(&world.app_image("one", HOOK), "run-1", 5);
+    let first = outcome.expect("deploy").release.expect("release");
+
+    world.web2.stop();
+    let (outcome, lines) = world.deploy(&world.app_image("two", HOOK), "run-2", 5);
+    let error = outcome.expect_err("a host is down");
+    let text = error.to_string();
+    assert!(
+        text.starts_with(&format!(
+            "127.0.0.1:{}: cannot connect over ssh",
+            world.web2.port
+        )),
+        "{text}"
+    );
+    assert!(lines.is_empty(), "no stage ran: {lines:?}");
+    assert_eq!(world.current_on("web1").as_deref(), Some(first.as_str()));
+
+    // The host comes back with a release missing and its `current` pointing at the old one;
+    // the next deployment brings it in line before anything runs.
+    world.web2.restart();
+    fs_err::remove_dir_all(world.on_host("web2").join("releases").join(&first)).expect("rm");
+    let (outcome, _) = world.deploy(&world.app_image("three", HOOK), "run-3", 5);
+    let outcome = outcome.expect("deploy");
+    assert_eq!(outcome.status, RunStatus::Succeeded, "{outcome:#?}");
+    let third = outcome.release.expect("release");
+    for host in ["web1", "web2"] {
+        assert_eq!(
+            world.current_on(host).as_deref(),
+            Some(third.as_str()),
+            "{host}"
+        );
+        assert!(
+            world.releases_on(host).contains(&first),
+            "{host} has the release a rollback returns to"
+        );
+    }
+}
+
+#[test]
+fn a_host_whose_key_is_not_trusted_gets_nothing() {
+    let world = World::new();
+    let mut hosts = world.hosts();
+    let empty = world.dir.path().join("known_hosts");
+    fs_err::write(&empty, "").expect("known_hosts");
+    hosts.hosts[1].known_hosts = Some(empty);
+    let error = hosts.check(&world.record).expect_err("untrusted host key");
+    assert!(
+        error.to_string().contains("the host key is not trusted"),
+        "{error}"
+    );
+    assert!(
+        upkeep_hint::Hint::hint(&error)
+            .expect("hint")
+            .contains("ssh-keyscan"),
+        "{error}"
+    );
+    assert!(!world.on_host("web2").join("releases").exists());
+}
