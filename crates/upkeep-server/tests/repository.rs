@@ -214,93 +214,8 @@ fn bad_connections_are_refused_naming_the_field_without_echoing_secrets() {
     assert_eq!(status, 404);
 }
 
-/// An ssh server of the test's own on a free loopback port (OpenSSH's `sshd`, key login only,
-/// for the user running the test), stopped when dropped.
-struct SshServer {
-    child: std::process::Child,
-    port: u16,
-    user: String,
-}
-
-impl SshServer {
-    fn start(dir: &std::path::Path, authorized_key: &std::path::Path) -> Self {
-        let sshd = std::path::Path::new("/usr/sbin/sshd");
-        assert!(
-            sshd.is_file(),
-            "the ssh connection test runs OpenSSH's sshd on loopback (Debian: apt-get install openssh-server; scripts/test.sh does)"
-        );
-        let run = |program: &str, arguments: &[&str]| {
-            let output = std::process::Command::new(program)
-                .args(arguments)
-                .output()
-                .unwrap();
-            assert!(output.status.success(), "{program} {arguments:?}");
-            String::from_utf8_lossy(&output.stdout).trim().to_string()
-        };
-        let user = run("id", &["-un"]);
-        if run("id", &["-u"]) == "0" {
-            // sshd started as root wants its privilege separation directory, which the
-            // package's service makes at boot.
-            std::fs::create_dir_all("/run/sshd").unwrap();
-        }
-        let host_key = dir.join("host_key");
-        run(
-            "ssh-keygen",
-            &[
-                "-q",
-                "-t",
-                "ed25519",
-                "-N",
-                "",
-                "-f",
-                host_key.to_str().unwrap(),
-            ],
-        );
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let config = dir.join("sshd_config");
-        std::fs::write(
-            &config,
-            format!(
-                "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nAuthorizedKeysFile {}\n\
-                 PidFile {}\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
-                 PubkeyAuthentication yes\nPermitRootLogin prohibit-password\nUsePAM no\n\
-                 StrictModes no\n",
-                host_key.display(),
-                authorized_key.display(),
-                dir.join("sshd.pid").display(),
-            ),
-        )
-        .unwrap();
-        let child = std::process::Command::new(sshd)
-            .arg("-D")
-            .arg("-f")
-            .arg(&config)
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        // Ready when it accepts connections.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(std::time::Instant::now() < deadline, "sshd did not start");
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        Self { child, port, user }
-    }
-}
-
-impl Drop for SshServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A new ed25519 key pair without passphrase: (private key text, public key file).
-fn key_pair(dir: &std::path::Path, name: &str) -> (String, std::path::PathBuf) {
+/// A new ed25519 private key without passphrase, as text.
+fn private_key(dir: &std::path::Path, name: &str) -> String {
     let path = dir.join(name);
     let status = std::process::Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
@@ -308,19 +223,16 @@ fn key_pair(dir: &std::path::Path, name: &str) -> (String, std::path::PathBuf) {
         .status()
         .unwrap();
     assert!(status.success());
-    (
-        std::fs::read_to_string(&path).unwrap(),
-        path.with_extension("pub"),
-    )
+    std::fs::read_to_string(&path).unwrap()
 }
 
 #[test]
 fn an_ssh_key_connects_runs_and_stays_sealed() {
     let dir = tempfile::tempdir().unwrap();
     shop_remote(dir.path());
-    let (key, public) = key_pair(dir.path(), "deploy_key");
-    let (stranger, _) = key_pair(dir.path(), "other_key");
-    let ssh = SshServer::start(dir.path(), &public);
+    let ssh = upkeep_pipeline::testing::TestSshd::start();
+    let key = ssh.client_key();
+    let stranger = private_key(dir.path(), "other_key");
     let url = format!(
         "ssh://{}@127.0.0.1:{}{}",
         ssh.user,
