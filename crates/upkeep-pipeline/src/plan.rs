@@ -221,50 +221,7 @@ impl Plan {
             Some(deploy_type) => (deploy_type, DeployTypeChoice::CommandLine),
             None => (environment.deploy_type, DeployTypeChoice::Environment),
         };
-        // An ssh target's stages run on its first host, in the releases there.
-        let (releases_path, host) = match &environment.target {
-            Target::Ssh { remote, .. } => (
-                PathBuf::from(&remote.path),
-                remote
-                    .hosts
-                    .first()
-                    .map(|host| ssh_destination(remote.user.as_deref(), host)),
-            ),
-            target => (target.path().to_path_buf(), None),
-        };
-        let current = releases_path.join("current");
-        let deployment_stages = [
-            (
-                Stage::PreDeploy,
-                RunsIn::RunningRelease {
-                    path: current.clone(),
-                    host: host.clone(),
-                },
-            ),
-            (
-                Stage::Install,
-                RunsIn::NewRelease {
-                    releases: releases_path.join("releases"),
-                    host: host.clone(),
-                },
-            ),
-            (
-                Stage::PostDeploy,
-                RunsIn::ActiveRelease {
-                    path: current,
-                    host,
-                },
-            ),
-        ]
-        .into_iter()
-        .map(|(stage, runs_in)| StagePlan {
-            stage,
-            buildspec: buildspec_source(environment, stage),
-            hook: hook_plan(environment, &deploy_file, stage, deploy_type),
-            variables: Vec::new(),
-            runs_in,
-        })
-        .collect();
+        let deployment_stages = deployment_stages(environment, &deploy_file, deploy_type);
         let build = StagePlan {
             stage: Stage::Build,
             buildspec: buildspec_source(environment, Stage::Build),
@@ -357,6 +314,37 @@ impl Plan {
         ))
     }
 
+    /// `target: <kind> <where> (…; keeps N releases)`; an ssh target names its hosts, the
+    /// directory on them and upkeep's record on this machine.
+    fn target_line(&self) -> String {
+        let keeps = format!(
+            "keeps {} release{}",
+            self.keep_releases,
+            if self.keep_releases == 1 { "" } else { "s" }
+        );
+        match &self.target {
+            Target::Ssh {
+                path: record,
+                remote,
+            } => format!(
+                "target:       ssh {} {} (record {}; {keeps})",
+                remote
+                    .hosts
+                    .iter()
+                    .map(|host| ssh_destination(remote.user.as_deref(), host))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                remote.path,
+                self.display_path(record),
+            ),
+            target => format!(
+                "target:       {} {} ({keeps})",
+                target.kind(),
+                self.display_path(target.path()),
+            ),
+        }
+    }
+
     pub fn render_text(&self) -> String {
         let mut out = String::new();
         let path = |path: &Path| self.display_path(path);
@@ -373,34 +361,7 @@ impl Plan {
         for import in &self.deploy_file_imports {
             let _ = writeln!(out, "  imports     {}", path(import));
         }
-        let keeps = format!(
-            "keeps {} release{}",
-            self.keep_releases,
-            if self.keep_releases == 1 { "" } else { "s" }
-        );
-        let _ = match &self.target {
-            Target::Ssh {
-                path: record,
-                remote,
-            } => writeln!(
-                out,
-                "target:       ssh {} {} (record {}; {keeps})",
-                remote
-                    .hosts
-                    .iter()
-                    .map(|host| ssh_destination(remote.user.as_deref(), host))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                remote.path,
-                path(record),
-            ),
-            target => writeln!(
-                out,
-                "target:       {} {} ({keeps})",
-                target.kind(),
-                path(target.path()),
-            ),
-        };
+        let _ = writeln!(out, "{}", self.target_line());
         if let Some(line) = self.executor_line() {
             let _ = writeln!(out, "{line}");
         }
@@ -544,6 +505,58 @@ impl Plan {
             .display()
             .to_string()
     }
+}
+
+/// pre-deploy, install and post-deploy, each in the release that plays its role.
+fn deployment_stages(
+    environment: &Environment,
+    deploy_file: &DeployFile,
+    deploy_type: DeployType,
+) -> Vec<StagePlan> {
+    // An ssh target's stages run on its first host, in the releases there.
+    let (releases_path, host) = match &environment.target {
+        Target::Ssh { remote, .. } => (
+            PathBuf::from(&remote.path),
+            remote
+                .hosts
+                .first()
+                .map(|host| ssh_destination(remote.user.as_deref(), host)),
+        ),
+        target => (target.path().to_path_buf(), None),
+    };
+    let current = releases_path.join("current");
+    [
+        (
+            Stage::PreDeploy,
+            RunsIn::RunningRelease {
+                path: current.clone(),
+                host: host.clone(),
+            },
+        ),
+        (
+            Stage::Install,
+            RunsIn::NewRelease {
+                releases: releases_path.join("releases"),
+                host: host.clone(),
+            },
+        ),
+        (
+            Stage::PostDeploy,
+            RunsIn::ActiveRelease {
+                path: current,
+                host,
+            },
+        ),
+    ]
+    .into_iter()
+    .map(|(stage, runs_in)| StagePlan {
+        stage,
+        buildspec: buildspec_source(environment, stage),
+        hook: hook_plan(environment, deploy_file, stage, deploy_type),
+        variables: Vec::new(),
+        runs_in,
+    })
+    .collect()
 }
 
 /// `user@host[:port]`, or the host alone when ssh picks the user.
