@@ -1304,11 +1304,7 @@ struct SshUser(String);
 impl<'de> Deserialize<'de> for SshUser {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         checked_string(deserializer, |user| {
-            let valid = user.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
-                && user
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
-            if valid {
+            if is_plain_name(&user, |c| c.is_ascii_alphanumeric() || c == '_') {
                 Ok(Self(user))
             } else {
                 Err(format!(
@@ -1353,11 +1349,7 @@ struct ContainerName(String);
 impl<'de> Deserialize<'de> for ContainerName {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         checked_string(deserializer, |name| {
-            let valid = name.starts_with(|c: char| c.is_ascii_alphanumeric())
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
-            if valid {
+            if is_plain_name(&name, |c| c.is_ascii_alphanumeric()) {
                 Ok(Self(name))
             } else {
                 Err(format!(
@@ -1366,6 +1358,15 @@ impl<'de> Deserialize<'de> for ContainerName {
             }
         })
     }
+}
+
+/// Letters, digits, `_`, `.` and `-`, the first one allowed by `first` (never `-`, which the
+/// command given the name would read as an option).
+fn is_plain_name(name: &str, first: fn(char) -> bool) -> bool {
+    name.starts_with(|c: char| c != '-' && first(c))
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
 }
 
 /// Deserializes a string and checks it; a failed check is reported at the value.
