@@ -12,8 +12,8 @@ use serde::Serialize;
 use crate::deploy_file::{DeployFile, DeployFileError, SourcedValue};
 use crate::mask::Masker;
 use crate::project_file::{
-    DeployType, Environment, Executor, GatePolicy, ProjectFile, Stage, Target, UnknownEnvironment,
-    format_duration,
+    DeployType, Environment, Executor, GatePolicy, ProjectFile, SshHost, Stage, Target,
+    UnknownEnvironment, format_duration,
 };
 
 /// What the main pipeline of an environment will do.
@@ -128,18 +128,31 @@ impl From<&SourcedValue> for ValueOrigin {
 }
 
 /// Where a stage runs. Deployment stages run in a release of the target, each in the one that
-/// plays its role (running, new, active).
+/// plays its role (running, new, active): on this machine, or for an `ssh` target on its
+/// first host (`host`, as `[user@]host[:port]`), where the paths are the host's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum RunsIn {
     /// A fresh checkout of the commit being built.
     CleanCheckout,
     /// The release serving before this deployment (`<target>/current`).
-    RunningRelease { path: PathBuf },
+    RunningRelease {
+        path: PathBuf,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        host: Option<String>,
+    },
     /// The release this run unpacks (`<target>/releases/<id>`), not yet active.
-    NewRelease { releases: PathBuf },
+    NewRelease {
+        releases: PathBuf,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        host: Option<String>,
+    },
     /// The release serving after the switch (`<target>/current`).
-    ActiveRelease { path: PathBuf },
+    ActiveRelease {
+        path: PathBuf,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        host: Option<String>,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -208,32 +221,7 @@ impl Plan {
             Some(deploy_type) => (deploy_type, DeployTypeChoice::CommandLine),
             None => (environment.deploy_type, DeployTypeChoice::Environment),
         };
-        let target_path = environment.target.path();
-        let current = target_path.join("current");
-        let deployment_stages = [
-            (
-                Stage::PreDeploy,
-                RunsIn::RunningRelease {
-                    path: current.clone(),
-                },
-            ),
-            (
-                Stage::Install,
-                RunsIn::NewRelease {
-                    releases: target_path.join("releases"),
-                },
-            ),
-            (Stage::PostDeploy, RunsIn::ActiveRelease { path: current }),
-        ]
-        .into_iter()
-        .map(|(stage, runs_in)| StagePlan {
-            stage,
-            buildspec: buildspec_source(environment, stage),
-            hook: hook_plan(environment, &deploy_file, stage, deploy_type),
-            variables: Vec::new(),
-            runs_in,
-        })
-        .collect();
+        let deployment_stages = deployment_stages(environment, &deploy_file, deploy_type);
         let build = StagePlan {
             stage: Stage::Build,
             buildspec: buildspec_source(environment, Stage::Build),
@@ -326,6 +314,37 @@ impl Plan {
         ))
     }
 
+    /// `target: <kind> <where> (…; keeps N releases)`; an ssh target names its hosts, the
+    /// directory on them and upkeep's record on this machine.
+    fn target_line(&self) -> String {
+        let keeps = format!(
+            "keeps {} release{}",
+            self.keep_releases,
+            if self.keep_releases == 1 { "" } else { "s" }
+        );
+        match &self.target {
+            Target::Ssh {
+                path: record,
+                remote,
+            } => format!(
+                "target:       ssh {} {} (record {}; {keeps})",
+                remote
+                    .hosts
+                    .iter()
+                    .map(|host| ssh_destination(remote.user.as_deref(), host))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                remote.path,
+                self.display_path(record),
+            ),
+            target => format!(
+                "target:       {} {} ({keeps})",
+                target.kind(),
+                self.display_path(target.path()),
+            ),
+        }
+    }
+
     pub fn render_text(&self) -> String {
         let mut out = String::new();
         let path = |path: &Path| self.display_path(path);
@@ -342,14 +361,7 @@ impl Plan {
         for import in &self.deploy_file_imports {
             let _ = writeln!(out, "  imports     {}", path(import));
         }
-        let _ = writeln!(
-            out,
-            "target:       {} {} (keeps {} release{})",
-            self.target.kind(),
-            path(self.target.path()),
-            self.keep_releases,
-            if self.keep_releases == 1 { "" } else { "s" }
-        );
+        let _ = writeln!(out, "{}", self.target_line());
         if let Some(line) = self.executor_line() {
             let _ = writeln!(out, "{line}");
         }
@@ -449,17 +461,22 @@ impl Plan {
                 self.display_origin(&variable.origin)
             );
         }
+        // A host's paths are its own: never shortened against the project root.
+        let place = |path: &Path, host: &Option<String>| match host {
+            Some(host) => format!(" on {host} at {}", path.display()),
+            None => format!(", {}", self.display_path(path)),
+        };
         let runs_in = match &stage.runs_in {
             RunsIn::CleanCheckout => "a clean checkout of the commit".to_string(),
-            RunsIn::RunningRelease { path } => {
-                format!("the running release, {}", self.display_path(path))
+            RunsIn::RunningRelease { path, host } => {
+                format!("the running release{}", place(path, host))
             }
-            RunsIn::NewRelease { releases } => format!(
-                "the new release, {}/<id>, before it is activated",
-                self.display_path(releases)
+            RunsIn::NewRelease { releases, host } => format!(
+                "the new release{}/<id>, before it is activated",
+                place(releases, host)
             ),
-            RunsIn::ActiveRelease { path } => {
-                format!("the now active release, {}", self.display_path(path))
+            RunsIn::ActiveRelease { path, host } => {
+                format!("the now active release{}", place(path, host))
             }
         };
         let _ = writeln!(out, "{indent}runs in:   {runs_in}");
@@ -487,6 +504,66 @@ impl Plan {
             .unwrap_or(path)
             .display()
             .to_string()
+    }
+}
+
+/// pre-deploy, install and post-deploy, each in the release that plays its role.
+fn deployment_stages(
+    environment: &Environment,
+    deploy_file: &DeployFile,
+    deploy_type: DeployType,
+) -> Vec<StagePlan> {
+    // An ssh target's stages run on its first host, in the releases there.
+    let (releases_path, host) = match &environment.target {
+        Target::Ssh { remote, .. } => (
+            PathBuf::from(&remote.path),
+            remote
+                .hosts
+                .first()
+                .map(|host| ssh_destination(remote.user.as_deref(), host)),
+        ),
+        target => (target.path().to_path_buf(), None),
+    };
+    let current = releases_path.join("current");
+    [
+        (
+            Stage::PreDeploy,
+            RunsIn::RunningRelease {
+                path: current.clone(),
+                host: host.clone(),
+            },
+        ),
+        (
+            Stage::Install,
+            RunsIn::NewRelease {
+                releases: releases_path.join("releases"),
+                host: host.clone(),
+            },
+        ),
+        (
+            Stage::PostDeploy,
+            RunsIn::ActiveRelease {
+                path: current,
+                host,
+            },
+        ),
+    ]
+    .into_iter()
+    .map(|(stage, runs_in)| StagePlan {
+        stage,
+        buildspec: buildspec_source(environment, stage),
+        hook: hook_plan(environment, deploy_file, stage, deploy_type),
+        variables: Vec::new(),
+        runs_in,
+    })
+    .collect()
+}
+
+/// `user@host[:port]`, or the host alone when ssh picks the user.
+fn ssh_destination(user: Option<&str>, host: &SshHost) -> String {
+    match user {
+        Some(user) => format!("{user}@{host}"),
+        None => host.to_string(),
     }
 }
 
@@ -726,13 +803,16 @@ step timeout: 1h
             runs_in,
             [
                 &RunsIn::RunningRelease {
-                    path: PathBuf::from("/srv/my-shop/staging/current")
+                    path: PathBuf::from("/srv/my-shop/staging/current"),
+                    host: None,
                 },
                 &RunsIn::NewRelease {
-                    releases: PathBuf::from("/srv/my-shop/staging/releases")
+                    releases: PathBuf::from("/srv/my-shop/staging/releases"),
+                    host: None,
                 },
                 &RunsIn::ActiveRelease {
-                    path: PathBuf::from("/srv/my-shop/staging/current")
+                    path: PathBuf::from("/srv/my-shop/staging/current"),
+                    host: None,
                 },
             ]
         );
@@ -819,6 +899,61 @@ step timeout: 1h
             .expect("write");
         fs_err::write(directory.join("deploy.yml"), deploy_file).expect("write");
         ProjectFile::load(&upkeep).expect("valid project file")
+    }
+
+    #[test]
+    fn an_ssh_plan_names_the_hosts_and_runs_the_deployment_stages_on_the_first() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let upkeep = directory.path().join("upkeep.yml");
+        fs_err::write(
+            &upkeep,
+            "project: shop\nenvironments:\n  production:\n    keep-releases: 3\n    target:\n      ssh:\n        \
+             hosts: [web1.example.com, 'web2.example.com:2222']\n        user: deploy\n        \
+             path: /srv/my-shop/production\n        record: .upkeep/targets/production\n",
+        )
+        .expect("write");
+        fs_err::write(directory.path().join("deploy.yml"), "version: '0.1'\n").expect("write");
+        let project = ProjectFile::load(&upkeep).expect("valid project file");
+        let plan = Plan::resolve(&project, "production", None).expect("the plan resolves");
+        let text = plan.render_text();
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|line| line.starts_with("target:") || line.contains("runs in:"))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "target:       ssh deploy@web1.example.com, deploy@web2.example.com:2222 \
+                 /srv/my-shop/production (record .upkeep/targets/production; keeps 3 releases)",
+                "   runs in:   a clean checkout of the commit",
+                "     runs in:   the running release on deploy@web1.example.com at /srv/my-shop/production/current",
+                "     runs in:   the new release on deploy@web1.example.com at \
+                 /srv/my-shop/production/releases/<id>, before it is activated",
+                "     runs in:   the now active release on deploy@web1.example.com at /srv/my-shop/production/current",
+            ]
+        );
+        let json = serde_json::to_value(&plan).expect("serializable");
+        assert_eq!(
+            json["target"]["ssh"]["hosts"],
+            serde_json::json!(["web1.example.com", "web2.example.com:2222"])
+        );
+        assert_eq!(json["target"]["ssh"]["path"], "/srv/my-shop/production");
+        assert_eq!(
+            json["target"]["ssh"]["record"],
+            project
+                .root()
+                .join(".upkeep/targets/production")
+                .display()
+                .to_string()
+        );
+        assert_eq!(
+            json["sub_pipelines"][3]["stages"][1]["runs_in"],
+            serde_json::json!({
+                "kind": "new-release",
+                "releases": "/srv/my-shop/production/releases",
+                "host": "deploy@web1.example.com",
+            })
+        );
     }
 
     #[test]

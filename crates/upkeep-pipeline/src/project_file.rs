@@ -186,22 +186,181 @@ pub enum Target {
         #[serde(flatten)]
         app: AppContainerSettings,
     },
+    /// Releases on remote hosts over ssh: on every host the layout of `local` under
+    /// `remote.path`; upkeep's own record of the releases (the same layout) under `path` on
+    /// this machine, written `record:` (`path:` is the remote directory, as the hosts see it).
+    Ssh {
+        #[serde(rename = "record")]
+        path: PathBuf,
+        #[serde(flatten)]
+        remote: SshSettings,
+    },
 }
 
 impl Target {
-    /// The directory holding `releases/` and `current`.
+    /// The directory on this machine holding `releases/` and `current`: the releases
+    /// themselves, or for `ssh` upkeep's record of the releases on the hosts.
     pub fn path(&self) -> &Path {
         match self {
-            Self::Local { path } | Self::Container { path, .. } => path,
+            Self::Local { path } | Self::Container { path, .. } | Self::Ssh { path, .. } => path,
         }
     }
 
-    /// `local` or `container`, as written.
+    /// `local`, `container` or `ssh`, as written.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Local { .. } => "local",
             Self::Container { .. } => "container",
+            Self::Ssh { .. } => "ssh",
         }
+    }
+}
+
+/// Where and how the `ssh` target reaches its hosts (`target: {ssh: …}`).
+///
+/// ```yaml
+/// target:
+///   ssh:
+///     hosts: [web1.example.com, "web2.example.com:2222", "[2001:db8::1]:22"]
+///     user: deploy                       # default: ssh's (its config, else the local user)
+///     path: /srv/my-shop/production      # on every host: releases/ and current (absolute)
+///     record: .upkeep/targets/production # on this machine; default .upkeep/targets/<environment>
+///     identity-secret: DEPLOY_SSH_KEY    # a private key from the environment's `secrets:`
+///     identity: deploy/id_ed25519        # or a key file on this machine; at most one of the two
+///     known-hosts: deploy/known_hosts    # host keys to trust; default ssh's ~/.ssh/known_hosts
+///     connect-timeout: 10s               # default 10s
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct SshSettings {
+    /// At least one, each once. The deployment stages run on the first.
+    pub hosts: Vec<SshHost>,
+    /// `None`: whatever ssh picks (its config, else the local user name).
+    pub user: Option<String>,
+    /// The directory on every host holding `releases/` and `current`: absolute, without a
+    /// trailing `/`.
+    pub path: String,
+    /// The name of a secret (listed in the environment's `secrets:`) holding the private key.
+    pub identity_secret: Option<String>,
+    /// A private key file on this machine, resolved against the project root.
+    pub identity: Option<PathBuf>,
+    /// The host keys to trust, resolved against the project root; `None`: ssh's own
+    /// `~/.ssh/known_hosts`. Host keys are always verified.
+    pub known_hosts: Option<PathBuf>,
+    #[serde(serialize_with = "serialize_duration")]
+    pub connect_timeout: Duration,
+}
+
+/// Time ssh gets to connect to a host when `connect-timeout` is not given.
+pub const DEFAULT_SSH_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One host of an `ssh` target: a host name, an IPv4 address or an IPv6 address (kept without
+/// its brackets), with the port when one is written. Shown and serialized as written:
+/// `web1.example.com`, `web2.example.com:2222`, `[2001:db8::1]:22`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SshHost {
+    pub host: String,
+    pub port: Option<u16>,
+}
+
+impl SshHost {
+    /// Reads `host`, `host:port`, `[ipv6]` or `[ipv6]:port`. A host never starts with `-`:
+    /// ssh would read it as an option.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let invalid = |problem: &str| {
+            format!(
+                "invalid ssh host `{text}`: {problem}, e.g. `web1.example.com`, \
+                 `web2.example.com:2222` or `[2001:db8::1]:22`"
+            )
+        };
+        if text.contains('@') {
+            return Err(format!(
+                "invalid ssh host `{text}`: the user goes in `user:`, not in the host"
+            ));
+        }
+        if text.starts_with('-') {
+            return Err(format!(
+                "invalid ssh host `{text}`: a host must not start with `-` (ssh would read it as an option)"
+            ));
+        }
+        let (host, port) = if let Some(bracketed) = text.strip_prefix('[') {
+            let Some((address, after)) = bracketed.split_once(']') else {
+                return Err(invalid("the `[` of an IPv6 address is not closed"));
+            };
+            if address.parse::<std::net::Ipv6Addr>().is_err() {
+                return Err(invalid("brackets hold an IPv6 address"));
+            }
+            let port = match after {
+                "" => None,
+                _ => match after.strip_prefix(':') {
+                    Some(port) => Some(port),
+                    None => return Err(invalid("only `:port` may follow the `]`")),
+                },
+            };
+            (address, port)
+        } else {
+            let (host, port) = match text.split_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (text, None),
+            };
+            if port.is_some_and(|port| port.contains(':')) {
+                return Err(invalid("an IPv6 address goes in brackets"));
+            }
+            let valid = !host.is_empty()
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+            if !valid {
+                return Err(invalid(
+                    "a host name or IPv4 address has letters, digits, `.`, `-` and `_`",
+                ));
+            }
+            (host, port)
+        };
+        let port = match port {
+            None => None,
+            // Digits only: `parse` would take a leading `+`.
+            Some(port) => match port.parse::<u16>() {
+                Ok(number) if number > 0 && port.bytes().all(|byte| byte.is_ascii_digit()) => {
+                    Some(number)
+                }
+                _ => {
+                    return Err(format!(
+                        "invalid port in ssh host `{text}`: a port is a number from 1 to 65535"
+                    ));
+                }
+            },
+        };
+        Ok(Self {
+            host: host.to_string(),
+            port,
+        })
+    }
+}
+
+impl fmt::Display for SshHost {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(formatter, "[{}]", self.host)?;
+        } else {
+            formatter.write_str(&self.host)?;
+        }
+        if let Some(port) = self.port {
+            write!(formatter, ":{port}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for SshHost {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for SshHost {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        checked_string(deserializer, |text| Self::parse(&text))
     }
 }
 
@@ -536,18 +695,18 @@ impl ProjectFile {
     /// resolved against the directory of `path`).
     pub fn parse(text: &str, path: &Path) -> Result<ProjectFile, YamlError> {
         let raw: RawProjectFile = yaml::parse_typed(text, path)?;
+        let written_path = path;
         // Absolute, so that resolved paths keep working when a step changes directory.
         let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let project = raw.project.0;
-        let environments = raw
-            .environments
-            .into_iter()
-            .map(|(name, environment)| {
-                let environment = environment.resolve(name.0, &project, &root);
-                (environment.name.clone(), environment)
-            })
-            .collect();
+        let mut environments = IndexMap::new();
+        for (name, environment) in raw.environments {
+            let environment = environment
+                .resolve(name.0.clone(), &project, &root)
+                .map_err(|misplaced| misplaced.locate(&name.0, text, written_path))?;
+            environments.insert(environment.name.clone(), environment);
+        }
         Ok(ProjectFile {
             path,
             project,
@@ -890,7 +1049,7 @@ impl<'de> Deserialize<'de> for RegistryImage {
 }
 
 impl RawEnvironment {
-    fn resolve(self, name: String, project: &str, root: &Path) -> Environment {
+    fn resolve(self, name: String, project: &str, root: &Path) -> Result<Environment, Misplaced> {
         let deploy_file = if let Some(path) = self.deploy_file {
             root.join(path)
         } else {
@@ -923,8 +1082,35 @@ impl RawEnvironment {
                     network,
                 },
             },
+            RawTarget::Ssh {
+                hosts,
+                user,
+                path: remote_path,
+                record,
+                identity_secret,
+                identity,
+                known_hosts,
+                connect_timeout,
+            } => Target::Ssh {
+                path: root.join(record.unwrap_or_else(|| Path::new(".upkeep/targets").join(&name))),
+                remote: SshSettings {
+                    hosts,
+                    user: user.map(|user| user.0),
+                    path: remote_path.0,
+                    identity_secret: identity_secret.map(|name| name.0),
+                    identity: identity.map(|path| root.join(path)),
+                    known_hosts: known_hosts.map(|path| root.join(path)),
+                    connect_timeout: connect_timeout
+                        .map_or(DEFAULT_SSH_CONNECT_TIMEOUT, |timeout| timeout.0),
+                },
+            },
         };
-        Environment {
+        let secrets: Vec<String> = self.secrets.into_iter().map(|secret| secret.0).collect();
+        let executor = self.executor.map(RawExecutor::resolve).unwrap_or_default();
+        if let Target::Ssh { remote, .. } = &target {
+            check_ssh_target(&name, remote, &secrets, &executor)?;
+        }
+        Ok(Environment {
             name,
             branch: self.branch,
             deploy_file,
@@ -936,7 +1122,7 @@ impl RawEnvironment {
             buildspec: self.buildspec.resolved_against(root),
             dockerfile: self.dockerfile,
             keep_releases: self.keep_releases.0,
-            secrets: self.secrets.into_iter().map(|secret| secret.0).collect(),
+            secrets,
             timeout: self
                 .timeout
                 .map_or(DEFAULT_STEP_TIMEOUT, |timeout| timeout.0),
@@ -954,9 +1140,121 @@ impl RawEnvironment {
                 ca_certificate: registry.ca_certificate.map(|path| root.join(path)),
                 plain_http: registry.plain_http,
             }),
-            executor: self.executor.map(RawExecutor::resolve).unwrap_or_default(),
+            executor,
+        })
+    }
+}
+
+/// What the `ssh` target needs beyond its own values: hosts once each, one source of the key,
+/// a key secret the environment has, and stages that run on the host rather than here.
+fn check_ssh_target(
+    environment: &str,
+    remote: &SshSettings,
+    secrets: &[String],
+    executor: &Executor,
+) -> Result<(), Misplaced> {
+    let hosts = "target.ssh.hosts";
+    if remote.hosts.is_empty() {
+        return Err(Misplaced::new(
+            hosts,
+            "an ssh target needs at least one host, e.g. `hosts: [web1.example.com]`",
+        ));
+    }
+    for (index, host) in remote.hosts.iter().enumerate() {
+        let same = |other: &SshHost| {
+            other.host.eq_ignore_ascii_case(&host.host) && other.port == host.port
+        };
+        if let Some(first) = remote.hosts[..index].iter().position(same) {
+            return Err(Misplaced::new(
+                format!("{hosts}[{index}]"),
+                format!(
+                    "`{host}` is listed twice (also at `hosts[{first}]`); a release goes to each host once"
+                ),
+            ));
         }
     }
+    if remote.identity.is_some() && remote.identity_secret.is_some() {
+        return Err(Misplaced::new(
+            "target.ssh.identity",
+            "`identity` and `identity-secret` both name the key; give one of them",
+        ));
+    }
+    if let Some(secret) = &remote.identity_secret
+        && !secrets.contains(secret)
+    {
+        return Err(Misplaced::new(
+            "target.ssh.identity-secret",
+            format!(
+                "`{secret}` is not a secret of environment `{environment}`; add it to \
+                 `environments.{environment}.secrets` so that its value is masked and handed to the run"
+            ),
+        ));
+    }
+    if matches!(executor, Executor::Container(_)) {
+        return Err(Misplaced::new(
+            "executor",
+            format!(
+                "environment `{environment}` has an ssh target, whose deployment stages run over ssh \
+                 on its first host, but `executor: container` runs them in containers on this \
+                 machine; use `executor: local` (the default) with `target: ssh`"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A problem found after the file was read, across several values: the key path (below
+/// the environment) of the value to point at, so that it is reported at its position.
+struct Misplaced {
+    key_path: String,
+    message: String,
+}
+
+impl Misplaced {
+    fn new(key_path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            key_path: key_path.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The error at the value's line and column in `text`, read again as a tree: only a file
+    /// with such a problem pays for it.
+    fn locate(self, environment: &str, text: &str, file: &Path) -> YamlError {
+        let key_path = format!("environments.{environment}.{}", self.key_path);
+        let origin = yaml::parse_tree(text, file)
+            .ok()
+            .and_then(|tree| value_at(&tree, &key_path).map(|node| node.origin.clone()));
+        match origin {
+            Some(origin) => YamlError::at(origin, &key_path, self.message),
+            None => YamlError {
+                file: file.to_path_buf(),
+                line: 0,
+                column: 0,
+                key_path,
+                message: self.message,
+            },
+        }
+    }
+}
+
+/// The node at a key path as errors write it (`environments.staging.target.ssh.hosts[1]`).
+/// Keys of `upkeep.yml` hold no `.` or `[`, so the path splits plainly.
+fn value_at<'tree>(tree: &'tree yaml::Node, key_path: &str) -> Option<&'tree yaml::Node> {
+    key_path.split('.').try_fold(tree, |node, segment| {
+        let (key, indexes) = segment.split_once('[').unwrap_or((segment, ""));
+        let mut node = node.get(key)?;
+        for index in indexes.split('[') {
+            let Some(index) = index.strip_suffix(']') else {
+                continue;
+            };
+            let yaml::NodeValue::Seq(items) = &node.value else {
+                return None;
+            };
+            node = items.get(index.parse::<usize>().ok()?)?;
+        }
+        Some(node)
+    })
 }
 
 #[derive(Deserialize)]
@@ -980,6 +1278,69 @@ enum RawTarget {
         #[serde(default)]
         network: Option<String>,
     },
+    #[serde(rename_all = "kebab-case")]
+    Ssh {
+        hosts: Vec<SshHost>,
+        #[serde(default)]
+        user: Option<SshUser>,
+        path: RemotePath,
+        #[serde(default)]
+        record: Option<PathBuf>,
+        #[serde(default)]
+        identity_secret: Option<SecretName>,
+        #[serde(default)]
+        identity: Option<PathBuf>,
+        #[serde(default)]
+        known_hosts: Option<PathBuf>,
+        #[serde(default)]
+        connect_timeout: Option<StepTimeout>,
+    },
+}
+
+/// A remote user name: `[a-zA-Z0-9_][a-zA-Z0-9_.-]*`. Never starting with `-`, which ssh
+/// would read as an option.
+struct SshUser(String);
+
+impl<'de> Deserialize<'de> for SshUser {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        checked_string(deserializer, |user| {
+            if is_plain_name(&user, |c| c.is_ascii_alphanumeric() || c == '_') {
+                Ok(Self(user))
+            } else {
+                Err(format!(
+                    "invalid ssh user `{user}`: letters, digits, `_`, `.` and `-`, starting with a letter, digit or `_`"
+                ))
+            }
+        })
+    }
+}
+
+/// The directory of the releases on the ssh hosts: absolute, not `/` itself, one line; kept
+/// without a trailing `/` so that `<path>/releases` reads the same however it was written.
+struct RemotePath(String);
+
+impl<'de> Deserialize<'de> for RemotePath {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        checked_string(deserializer, |path| {
+            let invalid = |problem: &str| {
+                Err(format!(
+                    "invalid remote path `{}`: {problem}, e.g. `/srv/my-shop/production`",
+                    path.escape_debug()
+                ))
+            };
+            if !path.starts_with('/') {
+                return invalid("the directory on the hosts is an absolute path");
+            }
+            if path.contains(['\0', '\n', '\r']) {
+                return invalid("a path is one line without NUL");
+            }
+            let trimmed = path.trim_end_matches('/');
+            if trimmed.is_empty() {
+                return invalid("releases need a directory of their own, not `/`");
+            }
+            Ok(Self(trimmed.to_string()))
+        })
+    }
 }
 
 /// A podman container name prefix: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
@@ -988,11 +1349,7 @@ struct ContainerName(String);
 impl<'de> Deserialize<'de> for ContainerName {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         checked_string(deserializer, |name| {
-            let valid = name.starts_with(|c: char| c.is_ascii_alphanumeric())
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
-            if valid {
+            if is_plain_name(&name, |c| c.is_ascii_alphanumeric()) {
                 Ok(Self(name))
             } else {
                 Err(format!(
@@ -1001,6 +1358,15 @@ impl<'de> Deserialize<'de> for ContainerName {
             }
         })
     }
+}
+
+/// Letters, digits, `_`, `.` and `-`, the first one allowed by `first` (never `-`, which the
+/// command given the name would read as an option).
+fn is_plain_name(name: &str, first: fn(char) -> bool) -> bool {
+    name.starts_with(|c: char| c != '-' && first(c))
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
 }
 
 /// Deserializes a string and checks it; a failed check is reported at the value.
@@ -1455,12 +1821,272 @@ environments:
 
     #[test]
     fn an_unknown_target_kind_lists_the_known_ones() {
-        let text =
-            "project: my-shop\nenvironments:\n  staging:\n    target:\n      ssh: {host: web1}\n";
+        let text = "project: my-shop\nenvironments:\n  staging:\n    target:\n      kubernetes: {namespace: shop}\n";
         assert_eq!(
             error(text),
-            "/repo/upkeep.yml:5:7: at `environments.staging.target`: unknown variant `ssh`, \
-             expected one of local, container"
+            "/repo/upkeep.yml:5:7: at `environments.staging.target`: unknown variant `kubernetes`, \
+             expected one of local, container, ssh"
+        );
+    }
+
+    const SSH: &str = "\
+project: my-shop
+environments:
+  production:
+    secrets: [DB_PASSWORD, DEPLOY_SSH_KEY]
+    target:
+      ssh:
+        hosts: [web1.example.com, 'WEB2.example.com:2222', '10.0.0.7', '[2001:db8::1]:22', '[::1]']
+        user: deploy
+        path: /srv/my-shop/production/
+        record: state/production
+        identity-secret: DEPLOY_SSH_KEY
+        known-hosts: deploy/known_hosts
+        connect-timeout: 30s
+";
+
+    /// `SSH` with the line starting with `key:` of the ssh target replaced (or, when no line
+    /// has that key, added) as `line`; an empty `line` removes it.
+    fn ssh_with(key: &str, line: &str) -> String {
+        let prefix = format!("        {key}:");
+        let mut lines: Vec<String> = SSH.lines().map(str::to_string).collect();
+        match lines
+            .iter()
+            .position(|written| written.starts_with(&prefix))
+        {
+            Some(index) if line.is_empty() => {
+                lines.remove(index);
+            }
+            Some(index) => lines[index] = format!("        {line}"),
+            None => lines.push(format!("        {line}")),
+        }
+        lines.join("\n") + "\n"
+    }
+
+    #[test]
+    fn an_ssh_target_reads_its_hosts_user_remote_path_record_and_key() {
+        let project = parse(SSH).expect("valid");
+        let host = |host: &str, port: Option<u16>| SshHost {
+            host: host.to_string(),
+            port,
+        };
+        let target = &project.environments["production"].target;
+        assert_eq!(
+            target,
+            &Target::Ssh {
+                path: PathBuf::from("/repo/state/production"),
+                remote: SshSettings {
+                    hosts: vec![
+                        host("web1.example.com", None),
+                        host("WEB2.example.com", Some(2222)),
+                        host("10.0.0.7", None),
+                        host("2001:db8::1", Some(22)),
+                        host("::1", None),
+                    ],
+                    user: Some("deploy".to_string()),
+                    path: "/srv/my-shop/production".to_string(),
+                    identity_secret: Some("DEPLOY_SSH_KEY".to_string()),
+                    identity: None,
+                    known_hosts: Some(PathBuf::from("/repo/deploy/known_hosts")),
+                    connect_timeout: Duration::from_secs(30),
+                },
+            }
+        );
+        assert_eq!(target.kind(), "ssh");
+        assert_eq!(target.path(), Path::new("/repo/state/production"));
+        let Target::Ssh { remote, .. } = target else {
+            unreachable!("matched above");
+        };
+        assert_eq!(
+            remote
+                .hosts
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            [
+                "web1.example.com",
+                "WEB2.example.com:2222",
+                "10.0.0.7",
+                "[2001:db8::1]:22",
+                "[::1]"
+            ]
+        );
+        assert_eq!(
+            serde_json::to_value(target).expect("serializable"),
+            serde_json::json!({"ssh": {
+                "record": "/repo/state/production",
+                "hosts": ["web1.example.com", "WEB2.example.com:2222", "10.0.0.7", "[2001:db8::1]:22", "[::1]"],
+                "user": "deploy",
+                "path": "/srv/my-shop/production",
+                "identity-secret": "DEPLOY_SSH_KEY",
+                "identity": null,
+                "known-hosts": "/repo/deploy/known_hosts",
+                "connect-timeout": "30s",
+            }})
+        );
+    }
+
+    #[test]
+    fn an_ssh_target_has_a_record_under_upkeep_and_a_connect_timeout_by_default() {
+        let text = "project: my-shop\nenvironments:\n  staging:\n    target:\n      ssh:\n        hosts: [web1]\n        path: /srv/shop\n        identity: deploy/id_ed25519\n";
+        let project = parse(text).expect("valid");
+        assert_eq!(
+            project.environments["staging"].target,
+            Target::Ssh {
+                path: PathBuf::from("/repo/.upkeep/targets/staging"),
+                remote: SshSettings {
+                    hosts: vec![SshHost {
+                        host: "web1".to_string(),
+                        port: None
+                    }],
+                    user: None,
+                    path: "/srv/shop".to_string(),
+                    identity_secret: None,
+                    identity: Some(PathBuf::from("/repo/deploy/id_ed25519")),
+                    known_hosts: None,
+                    connect_timeout: DEFAULT_SSH_CONNECT_TIMEOUT,
+                },
+            }
+        );
+        assert_eq!(DEFAULT_SSH_CONNECT_TIMEOUT, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn an_ssh_host_that_ssh_would_misread_is_refused_at_its_position() {
+        let hosts = |hosts: &str| error(&ssh_with("hosts", &format!("hosts: {hosts}")));
+        let example = ", e.g. `web1.example.com`, `web2.example.com:2222` or `[2001:db8::1]:22`";
+        assert_eq!(
+            hosts("[web1, '-oProxyCommand=sh']"),
+            "/repo/upkeep.yml:7:23: at `environments.production.target.ssh.hosts[1]`: invalid ssh \
+             host `-oProxyCommand=sh`: a host must not start with `-` (ssh would read it as an option)"
+        );
+        assert_eq!(
+            hosts("[deploy@web1]"),
+            "/repo/upkeep.yml:7:17: at `environments.production.target.ssh.hosts[0]`: invalid ssh \
+             host `deploy@web1`: the user goes in `user:`, not in the host"
+        );
+        assert_eq!(
+            hosts("['web 1']"),
+            format!(
+                "/repo/upkeep.yml:7:17: at `environments.production.target.ssh.hosts[0]`: invalid \
+                 ssh host `web 1`: a host name or IPv4 address has letters, digits, `.`, `-` and `_`{example}"
+            )
+        );
+        assert!(hosts("['']").contains("invalid ssh host ``: a host name"));
+        assert!(hosts("[':22']").contains("invalid ssh host `:22`: a host name"));
+        assert!(hosts("['2001:db8::1']").ends_with(&format!(
+            "`2001:db8::1`: an IPv6 address goes in brackets{example}"
+        )));
+        assert!(hosts("['[web1]:22']").ends_with(&format!(
+            "`[web1]:22`: brackets hold an IPv6 address{example}"
+        )));
+        assert!(hosts("['[::1']").contains("the `[` of an IPv6 address is not closed"));
+        assert!(hosts("['[::1]22']").contains("only `:port` may follow the `]`"));
+        for port in ["web1:0", "web1:65536", "web1:", "web1:+22", "[::1]:ssh"] {
+            assert!(
+                hosts(&format!("['{port}']")).ends_with(&format!(
+                    "invalid port in ssh host `{port}`: a port is a number from 1 to 65535"
+                )),
+                "{port}"
+            );
+        }
+        assert!(parse(&ssh_with("hosts", "hosts: ['web1:65535', 'a_b-c.d']")).is_ok());
+    }
+
+    #[test]
+    fn ssh_hosts_are_at_least_one_and_each_once() {
+        assert_eq!(
+            error(&ssh_with("hosts", "hosts: []")),
+            "/repo/upkeep.yml:7:16: at `environments.production.target.ssh.hosts`: an ssh target \
+             needs at least one host, e.g. `hosts: [web1.example.com]`"
+        );
+        assert_eq!(
+            error(&ssh_with("hosts", "hosts: [web1, 'web2:2222', Web1]")),
+            "/repo/upkeep.yml:7:36: at `environments.production.target.ssh.hosts[2]`: `Web1` is \
+             listed twice (also at `hosts[0]`); a release goes to each host once"
+        );
+        // Another port is another sshd.
+        assert!(parse(&ssh_with("hosts", "hosts: [web1, 'web1:2222']")).is_ok());
+        assert!(
+            error(&ssh_with("hosts", ""))
+                .ends_with(": at `environments.production.target.ssh`: missing field `hosts`")
+        );
+    }
+
+    #[test]
+    fn an_ssh_user_and_remote_path_are_checked_at_their_position() {
+        assert_eq!(
+            error(&ssh_with("user", "user: -oProxyCommand=sh")),
+            "/repo/upkeep.yml:8:15: at `environments.production.target.ssh.user`: invalid ssh user \
+             `-oProxyCommand=sh`: letters, digits, `_`, `.` and `-`, starting with a letter, digit or `_`"
+        );
+        assert!(error(&ssh_with("user", "user: 'de ploy'")).contains("invalid ssh user `de ploy`"));
+        assert!(parse(&ssh_with("user", "user: _deploy.web-1")).is_ok());
+        let path = |path: &str| error(&ssh_with("path", &format!("path: {path}")));
+        let example = ", e.g. `/srv/my-shop/production`";
+        assert_eq!(
+            path("srv/shop"),
+            format!(
+                "/repo/upkeep.yml:9:15: at `environments.production.target.ssh.path`: invalid remote \
+                 path `srv/shop`: the directory on the hosts is an absolute path{example}"
+            )
+        );
+        assert!(path("/").ends_with(&format!(
+            "invalid remote path `/`: releases need a directory of their own, not `/`{example}"
+        )));
+        assert!(path("//").contains("not `/`"));
+        assert!(path("\"/srv/a\\nb\"").ends_with(&format!(
+            "invalid remote path `/srv/a\\nb`: a path is one line without NUL{example}"
+        )));
+        assert!(path("\"/srv/a\\0b\"").contains("one line without NUL"));
+    }
+
+    #[test]
+    fn an_ssh_key_comes_from_one_place_and_a_key_secret_must_be_listed() {
+        assert_eq!(
+            error(&ssh_with("identity", "identity: deploy/id_ed25519")),
+            "/repo/upkeep.yml:14:19: at `environments.production.target.ssh.identity`: `identity` \
+             and `identity-secret` both name the key; give one of them"
+        );
+        assert_eq!(
+            error(&SSH.replace(
+                "secrets: [DB_PASSWORD, DEPLOY_SSH_KEY]",
+                "secrets: [DB_PASSWORD]"
+            )),
+            "/repo/upkeep.yml:11:26: at `environments.production.target.ssh.identity-secret`: \
+             `DEPLOY_SSH_KEY` is not a secret of environment `production`; add it to \
+             `environments.production.secrets` so that its value is masked and handed to the run"
+        );
+        assert!(
+            error(&ssh_with("identity-secret", "identity-secret: 1KEY"))
+                .contains("invalid secret name `1KEY`")
+        );
+    }
+
+    #[test]
+    fn an_ssh_target_with_the_container_executor_is_refused() {
+        let text = SSH.replace("    secrets:", "    executor: container\n    secrets:");
+        assert_eq!(
+            error(&text),
+            "/repo/upkeep.yml:4:15: at `environments.production.executor`: environment \
+             `production` has an ssh target, whose deployment stages run over ssh on its first \
+             host, but `executor: container` runs them in containers on this machine; use \
+             `executor: local` (the default) with `target: ssh`"
+        );
+        let local = SSH.replace("    secrets:", "    executor: local\n    secrets:");
+        assert!(parse(&local).is_ok());
+    }
+
+    #[test]
+    fn an_unknown_ssh_key_lists_the_known_ones() {
+        assert_eq!(
+            error(&ssh_with("port", "port: 2222")),
+            "/repo/upkeep.yml:14:9: at `environments.production.target.ssh.port`: unknown field \
+             `port`, expected one of hosts, user, path, record, identity-secret, identity, \
+             known-hosts, connect-timeout"
+        );
+        assert!(
+            error(&ssh_with("connect-timeout", "connect-timeout: 10")).contains("`10` has no unit")
         );
     }
 
