@@ -270,6 +270,17 @@ impl TestSshd {
         self.dir.path().join("client_key")
     }
 
+    /// Lets `other`'s client key log in here too, so that one key reaches several servers.
+    pub fn authorize(&self, other: &Self) {
+        use std::io::Write as _;
+        let key = fs_err::read_to_string(other.dir.path().join("client_key.pub")).expect("key");
+        let mut authorized = fs_err::OpenOptions::new()
+            .append(true)
+            .open(self.dir.path().join("client_key.pub"))
+            .expect("authorized keys");
+        authorized.write_all(key.as_bytes()).expect("authorize");
+    }
+
     /// A known-hosts file that trusts this server's host key.
     pub fn known_hosts(&self) -> PathBuf {
         self.dir.path().join("known_hosts")

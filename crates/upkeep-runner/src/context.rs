@@ -9,13 +9,16 @@ use upkeep_deploy::containers::{ContainerExecutor, ContainerImageError};
 use upkeep_deploy::deployment::DeploymentError;
 use upkeep_deploy::layout::ImageStore;
 use upkeep_deploy::queue::DeploymentQueue;
+use upkeep_deploy::remote_hosts::{RemoteError, RemoteHosts};
 use upkeep_deploy::target::LocalTarget;
+use upkeep_pipeline::container::DEFAULT_STOP_GRACE;
 use upkeep_pipeline::mask::Masker;
 use upkeep_pipeline::plan::Plan;
 use upkeep_pipeline::project_file::{
     ContainerSettings, DeployType, Environment, ProjectFile, Target,
 };
 use upkeep_pipeline::provided::ProvidedVariables;
+use upkeep_pipeline::ssh::{SshClient, SshIdentity, find_ssh, ssh_host_environment};
 
 use crate::error::RunError;
 use crate::index::RunIndex;
@@ -113,6 +116,55 @@ impl EnvironmentContext {
         Ok(Some(AppContainers {
             settings: app.clone(),
             podman,
+        }))
+    }
+
+    /// The hosts of an `ssh` target (`ssh` found on `PATH`, the key of `identity-secret` in a
+    /// private file); `None` for the other targets.
+    pub fn remote_hosts(&self) -> Result<Option<RemoteHosts>, RunError> {
+        let Target::Ssh {
+            remote: settings, ..
+        } = &self.environment.target
+        else {
+            return Ok(None);
+        };
+        let program = find_ssh(std::env::var("PATH").ok().as_deref()).map_err(RemoteError::from)?;
+        let identity = match &settings.identity_secret {
+            None => None,
+            Some(name) => {
+                let key = self.secret_store().get(name).cloned().ok_or_else(|| {
+                    RunError::MissingSecret {
+                        environment: self.name().to_string(),
+                        key: "target.ssh.identity-secret",
+                        name: name.clone(),
+                    }
+                })?;
+                Some(SshIdentity::from_secret(&key).map_err(RemoteError::from)?)
+            }
+        };
+        let identity_file = identity
+            .as_ref()
+            .map(SshIdentity::path)
+            .or_else(|| settings.identity.clone());
+        let hosts = settings
+            .hosts
+            .iter()
+            .map(|host| SshClient {
+                program: program.clone(),
+                host: host.host.clone(),
+                port: host.port,
+                user: settings.user.clone(),
+                identity: identity_file.clone(),
+                known_hosts: settings.known_hosts.clone(),
+                connect_timeout: settings.connect_timeout,
+                env: ssh_host_environment(),
+            })
+            .collect();
+        Ok(Some(RemoteHosts {
+            hosts,
+            root: settings.path.clone(),
+            stop_grace: DEFAULT_STOP_GRACE,
+            identity,
         }))
     }
 

@@ -11,6 +11,7 @@ use upkeep_deploy::layout::LayoutError;
 use upkeep_deploy::promotion::PromotionError;
 use upkeep_deploy::queue::QueueError;
 use upkeep_deploy::registry::{ReferenceError, RegistryError};
+use upkeep_deploy::remote_hosts::RemoteError;
 use upkeep_deploy::target::TargetError;
 use upkeep_pipeline::deploy_file::DeployFileError;
 use upkeep_pipeline::log_store::LogError;
@@ -105,9 +106,9 @@ pub enum RunError {
     #[error("upkeep.yml's registry image: {0}")]
     RegistryImage(#[source] ReferenceError),
     #[error(
-        "environment `{environment}`: `registry.{key}` names the secret {name}, which this run was not given"
+        "environment `{environment}`: `{key}` names the secret {name}, which this run was not given"
     )]
-    RegistrySecret {
+    MissingSecret {
         environment: String,
         key: &'static str,
         name: String,
@@ -122,6 +123,8 @@ pub enum RunError {
     Deployment(#[from] DeploymentError),
     #[error(transparent)]
     App(#[from] AppError),
+    #[error(transparent)]
+    Remote(#[from] RemoteError),
     #[error(transparent)]
     Target(#[from] TargetError),
     #[error(transparent)]
@@ -222,7 +225,8 @@ impl Hint for RunError {
             Self::RegistryImage(error) => return error.hint(),
             Self::RegistryPull { source, .. } => return source.hint(),
             Self::App(error) => return error.hint(),
-            Self::RegistrySecret { name, .. } => format!(
+            Self::Remote(error) => return error.hint(),
+            Self::MissingSecret { name, .. } => format!(
                 "list {name} under the environment's `secrets:` and give it a value: an environment variable {name} for the command line, or a secret of that name in the server's settings"
             ),
             Self::Image(error) => return error.hint(),

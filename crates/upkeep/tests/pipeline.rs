@@ -2164,3 +2164,139 @@ fn a_baseline_in_upkeep_toml_blocks_the_pipeline_on_new_findings_only() {
         stderr(&output)
     );
 }
+
+/// The `ssh` target end to end through the binary: two hosts (sshd on loopback, each in a
+/// mount namespace of its own), the key from the secret store, host keys from a known-hosts
+/// file. Releases land on both, hooks run on the first in the release Spryker runs them in,
+/// `current` switches on both, and a rollback switches both back.
+#[test]
+fn the_shop_deploys_to_two_hosts_over_ssh_and_rolls_back() {
+    use upkeep_pipeline::testing::TestSshd;
+    let shop = Shop::new();
+    let hosts = tempfile::tempdir().unwrap();
+    let remote = hosts.path().join("remote");
+    for dir in ["web1", "web2", "remote"] {
+        std::fs::create_dir_all(hosts.path().join(dir)).unwrap();
+    }
+    let web1 = TestSshd::start_as_host(&hosts.path().join("web1"), &remote);
+    let web2 = TestSshd::start_as_host(&hosts.path().join("web2"), &remote);
+    web2.authorize(&web1);
+    let known_hosts = hosts.path().join("known_hosts");
+    let trusted = [&web1, &web2]
+        .map(|sshd| std::fs::read_to_string(sshd.known_hosts()).unwrap())
+        .concat();
+    std::fs::write(&known_hosts, trusted).unwrap();
+    shop.edit(
+        "upkeep.yml",
+        &[
+            (
+                "    target:\n      local:\n        path: ../targets/staging\n",
+                &format!(
+                    "    target:\n      ssh:\n        hosts: [\"127.0.0.1:{}\", \"127.0.0.1:{}\"]\n        user: {}\n        path: {}\n        record: ../targets/staging\n        identity-secret: DEPLOY_SSH_KEY\n        known-hosts: {}\n",
+                    web1.port,
+                    web2.port,
+                    web1.user,
+                    remote.join("shop").display(),
+                    known_hosts.display()
+                ),
+            ),
+            (
+                "    secrets: [FIXTURE_DB_PASSWORD]\n",
+                "    secrets: [FIXTURE_DB_PASSWORD, DEPLOY_SSH_KEY]\n",
+            ),
+        ],
+    );
+    shop.commit("deploy staging over ssh");
+    let on_host = |host: &str| hosts.path().join(host).join("shop");
+    let current_on = |host: &str| {
+        std::fs::read_link(on_host(host).join("current"))
+            .ok()
+            .map(|link| link.file_name().unwrap().to_string_lossy().into_owned())
+    };
+    let key = web1.client_key();
+    let temp = tempfile::tempdir().unwrap();
+    let deploy = |arguments: &[&str]| {
+        shop.upkeep(arguments)
+            .env("DEPLOY_SSH_KEY", &key)
+            .env("TMPDIR", temp.path())
+            .output()
+            .unwrap()
+    };
+
+    let missing = shop.run(&["pipeline", "run", "--env", "staging", "--quiet"]);
+    assert_exit(&missing, 2);
+    assert!(
+        stderr(&missing).contains("`target.ssh.identity-secret` names the secret DEPLOY_SSH_KEY, which this run was not given"),
+        "{}",
+        stderr(&missing)
+    );
+
+    assert_exit(
+        &deploy(&["pipeline", "run", "--env", "staging", "--quiet"]),
+        0,
+    );
+    let first = shop.current_release("staging").unwrap();
+    shop.release_version(2);
+    assert_exit(
+        &deploy(&["pipeline", "run", "--env", "staging", "--quiet"]),
+        0,
+    );
+    let second = shop.current_release("staging").unwrap();
+    for host in ["web1", "web2"] {
+        assert_eq!(current_on(host).as_deref(), Some(second.as_str()), "{host}");
+        let app = on_host(host).join("releases").join(&second).join("app");
+        assert_eq!(std::fs::read_to_string(app.join("VERSION")).unwrap(), "2\n");
+    }
+    // The hooks ran on the first host only, each in its release.
+    let journal = std::fs::read_to_string(on_host("web1").join("journal.log")).unwrap();
+    assert_eq!(
+        journal
+            .lines()
+            .map(|line| fields(line, &["stage", "release", "version", "home_leak"]))
+            .collect::<Vec<_>>(),
+        [
+            format!("stage=install-destructive release={first} version=1 home_leak="),
+            format!("stage=post-deploy release={first} version=1 home_leak="),
+            format!("stage=pre-deploy release={first} version=1 home_leak="),
+            format!("stage=install-destructive release={second} version=2 home_leak="),
+            format!("stage=post-deploy release={second} version=2 home_leak="),
+        ]
+    );
+    assert!(!on_host("web2").join("journal.log").exists());
+    let run = shop.newest_run("staging");
+    let log = std::fs::read_to_string(run.join("logs/install/install.log")).unwrap();
+    assert!(log.contains("database password is ***"), "{log}");
+    let key_line = key.lines().nth(1).unwrap();
+    for entry in walk(&shop.repo.join(".upkeep")) {
+        let text = String::from_utf8_lossy(&std::fs::read(&entry).unwrap()).into_owned();
+        assert!(
+            !text.contains(key_line),
+            "{} holds the ssh key",
+            entry.display()
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(temp.path()).unwrap().count(),
+        0,
+        "the key's private file is removed after the run"
+    );
+
+    let output = deploy(&["deploy", "rollback", "--env", "staging"]);
+    assert_exit(&output, 0);
+    assert_eq!(
+        shop.current_release("staging").as_deref(),
+        Some(first.as_str())
+    );
+    for host in ["web1", "web2"] {
+        assert_eq!(current_on(host).as_deref(), Some(first.as_str()), "{host}");
+    }
+    let output = shop.run(&["pipeline", "plan", "--env", "staging"]);
+    assert!(
+        stdout(&output).contains(&format!(
+            "target:       ssh {0}@127.0.0.1:{1}, {0}@127.0.0.1:{2}",
+            web1.user, web1.port, web2.port
+        )),
+        "{}",
+        stdout(&output)
+    );
+}

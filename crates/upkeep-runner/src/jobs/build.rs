@@ -110,15 +110,15 @@ pub(crate) fn push_target(
         let Some(name) = name else { return Ok(None) };
         match secrets.get(name) {
             Some(value) => Ok(Some(value.clone())),
-            None => Err(RunError::RegistrySecret {
+            None => Err(RunError::MissingSecret {
                 environment: context.name().to_string(),
                 key,
                 name: name.clone(),
             }),
         }
     };
-    let username = secret("username-secret", &settings.username_secret)?;
-    let password = secret("password-secret", &settings.password_secret)?;
+    let username = secret("registry.username-secret", &settings.username_secret)?;
+    let password = secret("registry.password-secret", &settings.password_secret)?;
     let credentials = match (username, password) {
         (None, None) => None,
         (username, password) => Some(Credentials {

@@ -232,6 +232,7 @@ pub fn run(
         ),
     };
     let app = context.app_containers()?;
+    let remote = context.remote_hosts()?;
     let recording = session.recording(SubPipelineKind::Deployment, observer);
     let runner = session.stage_runner(context, &secrets, &provided, &recording);
     let outcome = deploy(
@@ -250,7 +251,7 @@ pub fn run(
             keep_releases: context.environment.keep_releases,
             containers: containers.as_ref(),
             app: app.as_ref(),
-            remote: None,
+            remote: remote.as_ref(),
         },
     )?;
     session.update(|record| {

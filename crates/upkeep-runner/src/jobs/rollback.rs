@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use upkeep_deploy::app_containers;
-use upkeep_deploy::target::Release;
+use upkeep_deploy::remote_hosts;
+use upkeep_deploy::target::{LocalTarget, Release};
 use upkeep_pipeline::log_store::{LineSink, LogLine, LogStore, Stream};
 use upkeep_pipeline::record::{
     RollbackRecord, RunStatus, StageKind, StageRecord, StepRecord, SubPipelineKind,
@@ -16,6 +17,38 @@ use crate::context::EnvironmentContext;
 use crate::error::RunError;
 use crate::observer::RunObserver;
 use crate::session::RunSession;
+
+/// Switches the target back: a `container` target starts the release it returns to, and sees
+/// it healthy, first; an `ssh` target switches its hosts first.
+fn switch_back(
+    context: &EnvironmentContext,
+    target: &LocalTarget,
+    say: &mut dyn FnMut(&str),
+) -> Result<(Release, Release), RunError> {
+    if let Some(remote) = context.remote_hosts()? {
+        say(&format!("switching {} back", remote.names()));
+        return Ok(remote_hosts::rollback(target, &remote)?);
+    }
+    let Some(app) = context.app_containers()? else {
+        return Ok(target.rollback()?);
+    };
+    let store = context.open_store()?;
+    let variables = |release: &Release| {
+        let mut variables: BTreeMap<String, String> = release
+            .environment
+            .iter()
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
+        variables.insert(
+            "SPRYKER_PROJECT_NAME".to_string(),
+            context.project.project.clone(),
+        );
+        variables
+    };
+    Ok(app_containers::rollback(
+        target, &app, &store, &variables, say,
+    )?)
+}
 
 /// Switches `current` back to the release active before it, waiting for a running deployment
 /// first (a rollback switches `current` too). Records the switch in the session's run.
@@ -35,31 +68,11 @@ pub fn run(
     let label = session.id().to_string();
     let ticket = queue.enter_with(&label, |event| observer.message(&event.to_string()))?;
     let started = Timestamp::now();
-    // A `container` target starts the release it returns to, and sees it healthy, first.
     let mut progress = Vec::new();
-    let switched = match context.app_containers() {
-        Ok(None) => target.rollback().map_err(RunError::from),
-        Ok(Some(app)) => context.open_store().and_then(|store| {
-            let variables = |release: &Release| {
-                let mut variables: BTreeMap<String, String> = release
-                    .environment
-                    .iter()
-                    .map(|(name, value)| (name.clone(), value.clone()))
-                    .collect();
-                variables.insert(
-                    "SPRYKER_PROJECT_NAME".to_string(),
-                    context.project.project.clone(),
-                );
-                variables
-            };
-            app_containers::rollback(&target, &app, &store, &variables, &mut |text: &str| {
-                observer.message(text);
-                progress.push(text.to_string());
-            })
-            .map_err(RunError::from)
-        }),
-        Err(error) => Err(error),
-    };
+    let switched = switch_back(context, &target, &mut |text: &str| {
+        observer.message(text);
+        progress.push(text.to_string());
+    });
     drop(ticket);
     let (from, to) = switched?;
     let who = session
