@@ -2165,49 +2165,70 @@ fn a_baseline_in_upkeep_toml_blocks_the_pipeline_on_new_findings_only() {
     );
 }
 
+/// Two ssh hosts for the ssh target: sshd on loopback, each in a mount namespace of its own
+/// where `<dir>/<host>` is seen at `<dir>/remote`, one client key for both, and a known-hosts
+/// file that trusts both.
+struct TwoHosts {
+    dir: tempfile::TempDir,
+    web1: upkeep_pipeline::testing::TestSshd,
+    web2: upkeep_pipeline::testing::TestSshd,
+}
+
+impl TwoHosts {
+    fn start() -> Self {
+        use upkeep_pipeline::testing::TestSshd;
+        let dir = tempfile::tempdir().unwrap();
+        let remote = dir.path().join("remote");
+        for name in ["web1", "web2", "remote"] {
+            std::fs::create_dir_all(dir.path().join(name)).unwrap();
+        }
+        let web1 = TestSshd::start_as_host(&dir.path().join("web1"), &remote);
+        let web2 = TestSshd::start_as_host(&dir.path().join("web2"), &remote);
+        web2.authorize(&web1);
+        let trusted = [&web1, &web2]
+            .map(|sshd| std::fs::read_to_string(sshd.known_hosts()).unwrap())
+            .concat();
+        std::fs::write(dir.path().join("known_hosts"), trusted).unwrap();
+        Self { dir, web1, web2 }
+    }
+
+    /// Points staging at the two hosts, the key in the secret `DEPLOY_SSH_KEY`, and commits.
+    fn use_for_staging(&self, shop: &Shop) {
+        shop.edit(
+            "upkeep.yml",
+            &[
+                (
+                    "    target:\n      local:\n        path: ../targets/staging\n",
+                    &format!(
+                        "    target:\n      ssh:\n        hosts: [\"127.0.0.1:{}\", \"127.0.0.1:{}\"]\n        user: {}\n        path: {}\n        record: ../targets/staging\n        identity-secret: DEPLOY_SSH_KEY\n        known-hosts: {}\n",
+                        self.web1.port,
+                        self.web2.port,
+                        self.web1.user,
+                        self.dir.path().join("remote/shop").display(),
+                        self.dir.path().join("known_hosts").display()
+                    ),
+                ),
+                (
+                    "    secrets: [FIXTURE_DB_PASSWORD]\n",
+                    "    secrets: [FIXTURE_DB_PASSWORD, DEPLOY_SSH_KEY]\n",
+                ),
+            ],
+        );
+        shop.commit("deploy staging over ssh");
+    }
+}
+
 /// The `ssh` target end to end through the binary: two hosts (sshd on loopback, each in a
 /// mount namespace of its own), the key from the secret store, host keys from a known-hosts
 /// file. Releases land on both, hooks run on the first in the release Spryker runs them in,
 /// `current` switches on both, and a rollback switches both back.
 #[test]
 fn the_shop_deploys_to_two_hosts_over_ssh_and_rolls_back() {
-    use upkeep_pipeline::testing::TestSshd;
     let shop = Shop::new();
-    let hosts = tempfile::tempdir().unwrap();
-    let remote = hosts.path().join("remote");
-    for dir in ["web1", "web2", "remote"] {
-        std::fs::create_dir_all(hosts.path().join(dir)).unwrap();
-    }
-    let web1 = TestSshd::start_as_host(&hosts.path().join("web1"), &remote);
-    let web2 = TestSshd::start_as_host(&hosts.path().join("web2"), &remote);
-    web2.authorize(&web1);
-    let known_hosts = hosts.path().join("known_hosts");
-    let trusted = [&web1, &web2]
-        .map(|sshd| std::fs::read_to_string(sshd.known_hosts()).unwrap())
-        .concat();
-    std::fs::write(&known_hosts, trusted).unwrap();
-    shop.edit(
-        "upkeep.yml",
-        &[
-            (
-                "    target:\n      local:\n        path: ../targets/staging\n",
-                &format!(
-                    "    target:\n      ssh:\n        hosts: [\"127.0.0.1:{}\", \"127.0.0.1:{}\"]\n        user: {}\n        path: {}\n        record: ../targets/staging\n        identity-secret: DEPLOY_SSH_KEY\n        known-hosts: {}\n",
-                    web1.port,
-                    web2.port,
-                    web1.user,
-                    remote.join("shop").display(),
-                    known_hosts.display()
-                ),
-            ),
-            (
-                "    secrets: [FIXTURE_DB_PASSWORD]\n",
-                "    secrets: [FIXTURE_DB_PASSWORD, DEPLOY_SSH_KEY]\n",
-            ),
-        ],
-    );
-    shop.commit("deploy staging over ssh");
-    let on_host = |host: &str| hosts.path().join(host).join("shop");
+    let hosts = TwoHosts::start();
+    hosts.use_for_staging(&shop);
+    let (web1, web2) = (&hosts.web1, &hosts.web2);
+    let on_host = |host: &str| hosts.dir.path().join(host).join("shop");
     let current_on = |host: &str| {
         std::fs::read_link(on_host(host).join("current"))
             .ok()
