@@ -202,7 +202,9 @@ impl RemoteHosts {
         Ok(())
     }
 
-    /// Makes the target's directories on `host` and lists the ids of the releases it has.
+    /// Makes the target's directories on `host`, clears what interrupted work left there (no
+    /// other deployment or rollback of the target runs meanwhile: the caller holds the queue),
+    /// and lists the ids of the releases it has.
     fn present(&self, host: &SshClient) -> Result<BTreeSet<String>, SshError> {
         let root = self.root();
         let listing = host.run_simple(
@@ -210,7 +212,8 @@ impl RemoteHosts {
             &format!(
                 "mkdir -p {root}/releases {root}/.sessions && test -w {root}/releases \
                  || {{ echo 'cannot write to '{root}/releases >&2; exit 1; }}; \
-                 cd {root}/releases && for d in *; do if [ -f \"$d/release.json\" ]; then printf '%s\\n' \"$d\"; fi; done"
+                 cd {root} && rm -rf .sync-* .current-* .sessions/* releases/.prepare-* releases/.removing-* \
+                 && cd releases && for d in *; do if [ -f \"$d/release.json\" ]; then printf '%s\\n' \"$d\"; fi; done"
             ),
         )?;
         Ok(String::from_utf8_lossy(&listing)
@@ -251,7 +254,7 @@ impl RemoteHosts {
              done; \
              if [ -f \"$s/history.json\" ]; then mv -f \"$s/history.json\" history.json; fi; \
              {switch}\
-             rm -rf \"$s\" releases/.prepare-* releases/.removing-* .sessions/*"
+             rm -rf \"$s\""
         );
         let history = record.root().join("history.json");
         host.run("updating the release records", &command, |input| {

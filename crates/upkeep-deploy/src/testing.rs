@@ -33,6 +33,36 @@ pub fn run(program: &str, args: &[&str], dir: &Path) -> Vec<u8> {
     output.stdout
 }
 
+/// A tmpfs of a given size mounted for the life of the value, for full-disk tests (they run as
+/// root, as CI does).
+pub struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    /// Mounts a tmpfs of `size` (`mount -o size=…`, e.g. `1m`).
+    pub fn mount(size: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().display().to_string();
+        run(
+            "mount",
+            &["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs", &path],
+            Path::new("."),
+        );
+        Self { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+    }
+}
+
 /// A `docker-registry` on 127.0.0.1 with TLS, stopped when dropped.
 pub struct TestRegistry {
     dir: tempfile::TempDir,

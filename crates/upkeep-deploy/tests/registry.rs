@@ -9,7 +9,7 @@ use std::path::Path;
 use upkeep_deploy::image::{ImageInput, build_image};
 use upkeep_deploy::layout::{Digest, ImageStore};
 use upkeep_deploy::registry::{BlobOutcome, Registry, RegistryError, RegistryOptions};
-use upkeep_deploy::testing::{PASSWORD, TestRegistry, USER, run};
+use upkeep_deploy::testing::{PASSWORD, SmallDisk, TestRegistry, USER, run};
 
 /// An image of a tree with a file of incompressible bytes (`size`), in a new store.
 fn image(size: usize) -> (tempfile::TempDir, ImageStore, Digest) {
@@ -459,38 +459,6 @@ fn an_upload_cut_off_halfway_leaves_no_tag_and_the_next_push_completes_it() {
     );
 }
 
-/// A tmpfs of `size` mounted for the life of the value (the tests run as root, as CI does).
-struct SmallDisk {
-    dir: tempfile::TempDir,
-}
-
-impl SmallDisk {
-    fn mount(size: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        run(
-            "mount",
-            &[
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size}"),
-                "tmpfs",
-                dir.path().to_str().unwrap(),
-            ],
-            Path::new("."),
-        );
-        Self { dir }
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg(self.dir.path())
-            .status();
-    }
-}
-
 #[test]
 fn a_pull_onto_a_full_disk_is_a_clear_error_and_leaves_no_partial_blob() {
     let registry = TestRegistry::start();
@@ -500,18 +468,18 @@ fn a_pull_onto_a_full_disk_is_a_clear_error_and_leaves_no_partial_blob() {
     let pushed = client.push(&store, &digest, &target, None).unwrap();
 
     let disk = SmallDisk::mount("1m");
-    let small = ImageStore::open_or_create(disk.dir.path().join("store")).unwrap();
+    let small = ImageStore::open_or_create(disk.path().join("store")).unwrap();
     let error = client
         .pull(&small, &pushed.reference)
         .expect_err("the layer does not fit");
     let message = error.to_string();
     assert!(message.contains("No space left on device"), "{message}");
     assert!(
-        message.contains(&disk.dir.path().display().to_string()),
+        message.contains(&disk.path().display().to_string()),
         "{message}"
     );
     // Neither the layer nor a temporary file of it stays behind.
-    let leftovers: Vec<_> = walk(&disk.dir.path().join("store/blobs"))
+    let leftovers: Vec<_> = walk(&disk.path().join("store/blobs"))
         .into_iter()
         .filter(|path| std::fs::metadata(path).unwrap().len() > 1_000_000)
         .collect();

@@ -15,6 +15,7 @@ use upkeep_deploy::queue::DeploymentQueue;
 use upkeep_deploy::remote_hosts::{self, RemoteHosts};
 use upkeep_deploy::stage::{StageObserver, StageRunner};
 use upkeep_deploy::target::LocalTarget;
+use upkeep_deploy::testing::SmallDisk;
 use upkeep_pipeline::executor::CancelToken;
 use upkeep_pipeline::log_store::LogStore;
 use upkeep_pipeline::mask::Masker;
@@ -35,6 +36,8 @@ struct World {
     dir: tempfile::TempDir,
     web1: TestSshd,
     web2: TestSshd,
+    /// What the second host has at the target's parent directory.
+    web2_dir: PathBuf,
     store: ImageStore,
     record: LocalTarget,
     queue: DeploymentQueue,
@@ -43,14 +46,21 @@ struct World {
 
 impl World {
     fn new() -> Self {
+        Self::with_web2_disk(None)
+    }
+
+    /// Two hosts; the second one's disk is `web2_disk` when given.
+    fn with_web2_disk(web2_disk: Option<&Path>) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         for name in ["web1", "web2", "remote"] {
             fs_err::create_dir_all(dir.path().join(name)).expect("dir");
         }
         let remote = dir.path().join("remote");
+        let web2 = web2_disk.map_or_else(|| dir.path().join("web2"), Path::to_path_buf);
         Self {
             web1: TestSshd::start_as_host(&dir.path().join("web1"), &remote),
-            web2: TestSshd::start_as_host(&dir.path().join("web2"), &remote),
+            web2: TestSshd::start_as_host(&web2, &remote),
+            web2_dir: web2,
             store: ImageStore::open_or_create(dir.path().join("images")).expect("store"),
             record: LocalTarget::open(dir.path().join("record")).expect("record"),
             queue: DeploymentQueue::open(dir.path().join("queue")).expect("queue"),
@@ -66,7 +76,10 @@ impl World {
 
     /// What host `name` has at the target's directory.
     fn on_host(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name).join("shop")
+        match name {
+            "web2" => self.web2_dir.join("shop"),
+            _ => self.dir.path().join(name).join("shop"),
+        }
     }
 
     fn hosts(&self) -> RemoteHosts {
@@ -79,7 +92,16 @@ impl World {
     }
 
     fn app_image(&self, marker: &str, install: &str) -> ResolvedImage {
+        self.app_image_with(marker, install, 0)
+    }
+
+    /// An application image with a file of `padding` bytes besides.
+    fn app_image_with(&self, marker: &str, install: &str, padding: usize) -> ResolvedImage {
         let tree = self.dir.path().join(format!("app-{marker}"));
+        if padding > 0 {
+            fs_err::create_dir_all(&tree).expect("tree");
+            fs_err::write(tree.join("padding.bin"), vec![7u8; padding]).expect("padding");
+        }
         fs_err::create_dir_all(tree.join("ci")).expect("ci");
         fs_err::create_dir_all(tree.join("public")).expect("public");
         fs_err::write(tree.join("marker"), marker).expect("marker");
@@ -436,4 +458,67 @@ fn a_host_whose_key_is_not_trusted_gets_nothing() {
         "{error}"
     );
     assert!(!world.on_host("web2").join("releases").exists());
+}
+
+#[test]
+fn a_full_disk_on_a_host_fails_the_deployment_before_any_stage_and_every_host_keeps_serving() {
+    let disk = SmallDisk::mount("1m");
+    let world = World::with_web2_disk(Some(disk.path()));
+    let (outcome, _) = world.deploy(&world.app_image("one", HOOK), "run-1", 5);
+    let first = outcome.expect("deploy").release.expect("release");
+
+    let big = world.app_image_with("big", HOOK, 3_000_000);
+    let (outcome, lines) = world.deploy(&big, "run-2", 5);
+    let error = outcome
+        .expect_err("the second host's disk is full")
+        .to_string();
+    assert!(
+        error.starts_with(&format!("127.0.0.1:{}: sending release ", world.web2.port))
+            && error.contains("No space left on device"),
+        "{error}"
+    );
+    assert!(lines.is_empty(), "no stage ran: {lines:?}");
+    for host in ["web1", "web2"] {
+        assert_eq!(
+            world.current_on(host).as_deref(),
+            Some(first.as_str()),
+            "{host}"
+        );
+    }
+    let failed: Vec<String> = world
+        .record
+        .releases()
+        .expect("releases")
+        .into_iter()
+        .filter(|release| release.id != first)
+        .map(|release| format!("{:?}", release.status))
+        .collect();
+    assert_eq!(
+        failed,
+        ["Failed"],
+        "the release that did not reach every host never runs"
+    );
+
+    // The next deployment clears what the interrupted send left and goes through.
+    let (outcome, _) = world.deploy(&world.app_image("three", HOOK), "run-3", 5);
+    let third = outcome.expect("deploy").release.expect("release");
+    for host in ["web1", "web2"] {
+        assert_eq!(
+            world.current_on(host).as_deref(),
+            Some(third.as_str()),
+            "{host}"
+        );
+    }
+    let leftovers: Vec<String> = fs_err::read_dir(world.on_host("web2").join("releases"))
+        .expect("releases")
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|name| name.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }

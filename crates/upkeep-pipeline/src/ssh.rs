@@ -270,7 +270,7 @@ impl SshClient {
 
     /// Tells a failed connection (ssh's own exit status 255) from a failed remote command.
     fn classify(&self, action: &str, code: Option<i32>, stderr: &str) -> SshError {
-        let detail = last_line(stderr);
+        let detail = summary(stderr);
         let host = self.name();
         if code != Some(255) {
             let status = code.map_or_else(
@@ -297,13 +297,25 @@ impl SshClient {
     }
 }
 
-fn last_line(text: &str) -> String {
-    text.lines()
-        .rev()
-        .find(|line| !line.trim().is_empty())
-        .unwrap_or("no message")
-        .trim()
-        .to_string()
+/// The first lines of an error output, which name the cause (`tar: …: Wrote only 1536 of 10240
+/// bytes; tar: …: Cannot write: No space left on device`; the last tends to be "Exiting with
+/// failure status"), and how many lines follow.
+fn summary(stderr: &str) -> String {
+    const SHOWN: usize = 3;
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect();
+    if lines.is_empty() {
+        return "no message".to_string();
+    }
+    let shown = lines[..lines.len().min(SHOWN)].join("; ");
+    match lines.len().saturating_sub(SHOWN) {
+        0 => shown,
+        1 => format!("{shown} (and 1 more line)"),
+        more => format!("{shown} (and {more} more lines)"),
+    }
 }
 
 /// Single-quotes a string for a POSIX shell.
