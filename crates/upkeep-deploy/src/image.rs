@@ -1,8 +1,13 @@
 //! Reproducible OCI images built from a directory tree, without a container daemon, and
 //! unpacking images back into a tree.
 //!
-//! The application layer is a gzip-compressed tar of the tree in which nothing depends on the
-//! machine or the moment of the build: entries sorted by path, every mtime set to the commit
+//! The tree becomes two layers: Composer's `vendor/` (when there is one) and, above it, the
+//! rest of the application. Dependencies change less often than the code, so a commit that
+//! changes only the code gives an image whose dependency layer is the one the registry and the
+//! hosts have already, and only the application layer travels.
+//!
+//! Each layer is a gzip-compressed tar in which nothing depends on the machine or the moment of
+//! the build: entries sorted by path, every mtime set to the commit
 //! time, owner root, modes normalised to 0o755/0o644, no gzip file name or time. The config and
 //! manifest are canonical JSON. So the same tree, environment, labels and commit time always
 //! give the same manifest digest, and a rebuild of a deployed commit is recognisably the same
@@ -140,7 +145,11 @@ pub fn build_image(store: &ImageStore, input: &ImageInput<'_>) -> Result<BuiltIm
         validate_environment_name(name)?;
     }
     let created = input.created.to_string();
-    let layer = write_layer(store, input.root, input.created)?;
+    let tree_layers = write_layers(store, input.root, input.created)?;
+    let layer = tree_layers
+        .last()
+        .cloned()
+        .expect("write_layers always writes the application layer");
 
     let base = input.base.as_ref();
     let mut layers = Vec::new();
@@ -181,18 +190,20 @@ pub fn build_image(store: &ImageStore, input: &ImageInput<'_>) -> Result<BuiltIm
         .labels
         .extend(input.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
 
-    layers.push(Descriptor::new(
-        MEDIA_TYPE_LAYER_GZIP,
-        layer.digest.clone(),
-        layer.size,
-    ));
-    diff_ids.push(layer.diff_id.clone());
-    history.push(HistoryEntry {
-        created: Some(created.clone()),
-        created_by: Some("upkeep build: application layer".to_string()),
-        comment: None,
-        empty_layer: false,
-    });
+    for tree_layer in tree_layers {
+        layers.push(Descriptor::new(
+            MEDIA_TYPE_LAYER_GZIP,
+            tree_layer.digest,
+            tree_layer.size,
+        ));
+        diff_ids.push(tree_layer.diff_id);
+        history.push(HistoryEntry {
+            created: Some(created.clone()),
+            created_by: Some(format!("upkeep build: {}", tree_layer.what)),
+            comment: None,
+            empty_layer: false,
+        });
+    }
 
     let config = ImageConfig {
         created: Some(created),
@@ -247,11 +258,17 @@ fn validate_environment_name(name: &str) -> Result<(), ImageError> {
     Ok(())
 }
 
+#[derive(Clone)]
 struct Layer {
     digest: Digest,
     diff_id: Digest,
     size: u64,
+    /// What it holds, for the image's history.
+    what: &'static str,
 }
+
+/// The top-level directory that becomes a layer of its own, below the application.
+const DEPENDENCIES_DIR: &[u8] = b"vendor/";
 
 enum EntryKind {
     Directory,
@@ -268,13 +285,46 @@ struct TreeEntry {
     executable: bool,
 }
 
-fn write_layer(store: &ImageStore, root: &Path, created: Timestamp) -> Result<Layer, ImageError> {
+/// Writes the tree at `root` as its layers, bottom first: `vendor/` when the tree has one,
+/// then everything else (the last one, always there, is the application layer).
+fn write_layers(
+    store: &ImageStore,
+    root: &Path,
+    created: Timestamp,
+) -> Result<Vec<Layer>, ImageError> {
     let mut entries = Vec::new();
     collect_tree(root, &[], &mut entries)?;
     // Bytewise order: independent of the order the file system lists a directory in. A
     // parent's name is a prefix of its children's, so it always comes first.
     entries.sort_by(|a, b| a.name.cmp(&b.name));
+    let (dependencies, application): (Vec<TreeEntry>, Vec<TreeEntry>) = entries
+        .into_iter()
+        .partition(|entry| entry.name.starts_with(DEPENDENCIES_DIR));
+    let mut layers = Vec::new();
+    if !dependencies.is_empty() {
+        layers.push(write_layer(
+            store,
+            &dependencies,
+            created,
+            "dependencies layer (vendor/)",
+        )?);
+    }
+    layers.push(write_layer(
+        store,
+        &application,
+        created,
+        "application layer",
+    )?);
+    Ok(layers)
+}
 
+/// Writes `entries` (sorted) as one layer.
+fn write_layer(
+    store: &ImageStore,
+    entries: &[TreeEntry],
+    created: Timestamp,
+    what: &'static str,
+) -> Result<Layer, ImageError> {
     // Timestamps before 1970 cannot be in a tar header; commits are not that old.
     let mtime = u64::try_from(created.as_second()).unwrap_or(0);
     let blob = store.blob_writer()?;
@@ -283,7 +333,7 @@ fn write_layer(store: &ImageStore, root: &Path, created: Timestamp) -> Result<La
         .mtime(0)
         .write(blob, Compression::new(COMPRESSION_LEVEL));
     let mut tar = tar::Builder::new(HashingWriter::new(gzip));
-    for entry in &entries {
+    for entry in entries {
         let name = Path::new(OsStr::from_bytes(&entry.name));
         // GNU headers: names over 100 bytes get a GNU long-name record, which every runtime
         // reads. uid, gid, user and group names stay zero/empty as `new_gnu` leaves them.
@@ -327,6 +377,7 @@ fn write_layer(store: &ImageStore, root: &Path, created: Timestamp) -> Result<La
         digest,
         diff_id,
         size,
+        what,
     })
 }
 
@@ -693,7 +744,7 @@ mod tests {
     }
 
     #[test]
-    fn the_layer_is_normalised_and_sorted() {
+    fn the_layers_are_normalised_and_sorted_with_vendor_below_the_application() {
         let dir = tempfile::tempdir().unwrap();
         let tree = dir.path().join("tree");
         make_tree(&tree, false);
@@ -704,6 +755,17 @@ mod tests {
         let entry = |name: &str, kind, mode, detail: &str| {
             (name.to_string(), kind, mode, mtime, 0, detail.to_string())
         };
+        let image = store.resolve(&built.manifest_digest.to_string()).unwrap();
+        assert_eq!(image.manifest.layers.len(), 2);
+        assert_eq!(
+            layer_entries(&store, &image.manifest.layers[0].digest),
+            vec![
+                entry("vendor/", '5', 0o755, ""),
+                entry("vendor/bin/", '5', 0o755, ""),
+                entry("vendor/bin/install", '0', 0o755, "#!/bin/sh\n"),
+            ]
+        );
+        assert_eq!(image.manifest.layers[1].digest, built.layer_digest);
         assert_eq!(
             layer_entries(&store, &built.layer_digest),
             vec![
@@ -714,9 +776,19 @@ mod tests {
                 entry("src/Pyz/", '5', 0o755, ""),
                 entry("src/Pyz/Zed/", '5', 0o755, ""),
                 entry("src/Pyz/Zed/Module.php", '0', 0o644, "<?php\n"),
-                entry("vendor/", '5', 0o755, ""),
-                entry("vendor/bin/", '5', 0o755, ""),
-                entry("vendor/bin/install", '0', 0o755, "#!/bin/sh\n"),
+            ]
+        );
+        let history: Vec<_> = image
+            .config
+            .history
+            .iter()
+            .map(|entry| entry.created_by.clone().unwrap_or_default())
+            .collect();
+        assert_eq!(
+            history,
+            [
+                "upkeep build: dependencies layer (vendor/)",
+                "upkeep build: application layer"
             ]
         );
         // The gzip header: no name (flags 0), mtime 0, OS "unknown".

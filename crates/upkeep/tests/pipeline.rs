@@ -1969,7 +1969,7 @@ fn build_pushes_the_image_to_the_environment_registry() {
     );
     let log = stdout(&shop.run(&["pipeline", "logs", "--env", "staging", "--stage", "build"]));
     assert!(
-        log.contains(&format!("pushed {pushed} (2 of 2 blobs sent")),
+        log.contains(&format!("pushed {pushed} (3 of 3 blobs sent")),
         "{log}"
     );
     // The registry serves the same image: pulled back by digest into an empty store.
