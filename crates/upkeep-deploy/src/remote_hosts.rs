@@ -61,6 +61,10 @@ pub struct RemoteHosts {
     pub hosts: Vec<SshClient>,
     /// The directory on every host that holds `releases/` and `current`.
     pub root: String,
+    /// Whose target the directory is (`<project>/<environment>`), written to `.upkeep-target`
+    /// there on first use: another environment pointed at the same directory is refused
+    /// rather than let each prune the other's releases.
+    pub owner: String,
     /// Between SIGTERM and SIGKILL when a stage on the host is stopped.
     pub stop_grace: Duration,
     /// Keeps the key file of an `identity-secret` while the hosts are used.
@@ -202,17 +206,24 @@ impl RemoteHosts {
         Ok(())
     }
 
-    /// Makes the target's directories on `host`, clears what interrupted work left there (no
-    /// other deployment or rollback of the target runs meanwhile: the caller holds the queue),
-    /// and lists the ids of the releases it has.
+    /// Makes the target's directories on `host`, refuses a directory another environment owns,
+    /// clears what interrupted work left there (first, so that a full disk gets its space back;
+    /// no other deployment or rollback of the target runs meanwhile: the caller holds the
+    /// queue), claims the directory, and lists the ids of the releases it has.
     fn present(&self, host: &SshClient) -> Result<BTreeSet<String>, SshError> {
         let root = self.root();
+        let owner = shell_quote(&self.owner);
+        let root_text = self.root.replace(['"', '\\', '$', '`'], "_");
         let listing = host.run_simple(
             "preparing the target directory",
             &format!(
                 "mkdir -p {root}/releases {root}/.sessions && test -w {root}/releases \
                  || {{ echo 'cannot write to '{root}/releases >&2; exit 1; }}; \
-                 cd {root} && rm -rf .sync-* .current-* .sessions/* releases/.prepare-* releases/.removing-* \
+                 cd {root} || exit 1; \
+                 if [ -f .upkeep-target ] && [ \"$(cat .upkeep-target)\" != {owner} ]; then \
+                 echo \"{root_text} holds the releases of $(cat .upkeep-target), not of \"{owner}: refusing to touch them >&2; exit 1; fi; \
+                 rm -rf .sync-* .current-* .sessions/* releases/.prepare-* releases/.removing-* .upkeep-target.tmp \
+                 && {{ [ -f .upkeep-target ] || {{ printf '%s\\n' {owner} > .upkeep-target.tmp && mv -f .upkeep-target.tmp .upkeep-target; }}; }} \
                  && cd releases && for d in *; do if [ -f \"$d/release.json\" ]; then printf '%s\\n' \"$d\"; fi; done"
             ),
         )?;

@@ -86,6 +86,7 @@ impl World {
         RemoteHosts {
             hosts: vec![self.web1.client(), self.web2.client()],
             root: self.remote_root(),
+            owner: "shop/staging".to_string(),
             stop_grace: Duration::from_secs(2),
             identity: None,
         }
@@ -436,6 +437,32 @@ fn a_host_that_is_down_stops_the_deployment_before_any_stage_and_is_repaired_by_
             world.releases_on(host).contains(&first),
             "{host} has the release a rollback returns to"
         );
+    }
+}
+
+#[test]
+fn another_environment_pointed_at_the_same_directory_is_refused() {
+    let world = World::new();
+    let (outcome, _) = world.deploy(&world.app_image("one", HOOK), "run-1", 5);
+    let first = outcome.expect("deploy").release.expect("release");
+    let production = LocalTarget::open(world.dir.path().join("production")).expect("record");
+    let mut hosts = world.hosts();
+    hosts.owner = "shop/production".to_string();
+    let error = hosts.check(&production).expect_err("not its directory");
+    assert!(
+        error.to_string().contains(&format!(
+            "{} holds the releases of shop/staging, not of shop/production: refusing to touch them",
+            world.remote_root()
+        )),
+        "{error}"
+    );
+    for host in ["web1", "web2"] {
+        assert_eq!(
+            world.releases_on(host),
+            std::slice::from_ref(&first),
+            "{host}"
+        );
+        assert_eq!(world.current_on(host).as_deref(), Some(first.as_str()));
     }
 }
 

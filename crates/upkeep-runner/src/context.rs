@@ -163,6 +163,7 @@ impl EnvironmentContext {
         Ok(Some(RemoteHosts {
             hosts,
             root: settings.path.clone(),
+            owner: format!("{}/{}", self.project.project, self.name()),
             stop_grace: DEFAULT_STOP_GRACE,
             identity,
         }))
