@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 use upkeep_pipeline::buildspec::Buildspec;
+use upkeep_pipeline::buildspec_run::SessionPlace;
 use upkeep_pipeline::project_file::{DeployType, Stage};
 use upkeep_pipeline::record::{RunStatus, StageKind, StageRecord, StepRecord};
 
@@ -449,13 +450,8 @@ fn run_in(
             session.ssh.name(),
             session.work_dir
         ));
-        return Ok(runner.run_remote(
-            stage.into(),
-            &buildspec,
-            &project_dir,
-            &variables,
-            &session,
-        )?);
+        let place = SessionPlace::Remote(&session);
+        return Ok(runner.run_at(place, stage.into(), &buildspec, &project_dir, &variables)?);
     }
     let Some(containers) = request.containers else {
         runner.say(&format!(
@@ -483,13 +479,8 @@ fn run_in(
         release.image_digest,
         &image_id[..12.min(image_id.len())]
     ));
-    Ok(runner.run_in_container(
-        stage.into(),
-        &buildspec,
-        &project_dir,
-        &variables,
-        &container,
-    )?)
+    let place = SessionPlace::Container(&container);
+    Ok(runner.run_at(place, stage.into(), &buildspec, &project_dir, &variables)?)
 }
 
 /// Where the project is in a release: the image's working directory (a Dockerfile's

@@ -11,12 +11,12 @@ use upkeep_pipeline::buildspec::{Buildspec, BuildspecError};
 use upkeep_pipeline::buildspec_run::{
     BuildspecRun, BuildspecRunError, CommandStatus, SessionPlace, run_buildspec,
 };
-use upkeep_pipeline::container::ContainerRun;
-use upkeep_pipeline::executor::{CancelToken, StepOutcome, StepSpec, StepStatus, run_step};
+use upkeep_pipeline::executor::{
+    CancelToken, StepOutcome, StepSpec, StepStatus, own_variables, run_step,
+};
 use upkeep_pipeline::log_store::{LineSink, LogError, LogLine, LogStore, LogWriter, Stream};
 use upkeep_pipeline::mask::Masker;
 use upkeep_pipeline::record::{RunStatus, StageKind, StageRecord, StepRecord};
-use upkeep_pipeline::ssh::RemoteSession;
 
 /// Host variables a stage keeps; nothing else of upkeep's own environment reaches a step, so a
 /// hook sees the same variables here as in a container of its image.
@@ -198,56 +198,24 @@ impl StageRunner<'_> {
         work_dir: &Path,
         variables: &BTreeMap<String, String>,
     ) -> Result<StageResult, StageError> {
-        let mut env: BTreeMap<String, String> = HOST_VARIABLES
-            .iter()
-            .filter_map(|name| {
-                std::env::var(name)
-                    .ok()
-                    .map(|value| ((*name).to_string(), value))
-            })
-            .collect();
+        let mut env = own_variables(&HOST_VARIABLES);
         env.extend(variables.clone());
         self.run_session(stage, buildspec, work_dir, env, SessionPlace::Here)
     }
 
-    /// Runs `buildspec` as the single step of `stage` inside `container`, with exactly
-    /// `variables` as its environment besides the image's own (nothing of the host's).
-    /// `work_dir` is the release on the host, where the session's files are kept.
-    pub fn run_in_container(
+    /// Runs `buildspec` as the single step of `stage` away from this machine's shell: inside a
+    /// container of an image, or on a remote host. The session's environment is exactly
+    /// `variables` besides the image's or the login shell's own (nothing of this machine's).
+    /// `work_dir` is the release on this machine, where the session's files are kept.
+    pub fn run_at(
         &self,
+        place: SessionPlace<'_>,
         stage: StageKind,
         buildspec: &Buildspec,
         work_dir: &Path,
         variables: &BTreeMap<String, String>,
-        container: &ContainerRun,
     ) -> Result<StageResult, StageError> {
-        self.run_session(
-            stage,
-            buildspec,
-            work_dir,
-            variables.clone(),
-            SessionPlace::Container(container),
-        )
-    }
-
-    /// Runs `buildspec` as the single step of `stage` on a remote host, with exactly
-    /// `variables` as its environment besides the login shell's own. `work_dir` is the release
-    /// on this machine, whose files are the same as on the host.
-    pub fn run_remote(
-        &self,
-        stage: StageKind,
-        buildspec: &Buildspec,
-        work_dir: &Path,
-        variables: &BTreeMap<String, String>,
-        remote: &RemoteSession,
-    ) -> Result<StageResult, StageError> {
-        self.run_session(
-            stage,
-            buildspec,
-            work_dir,
-            variables.clone(),
-            SessionPlace::Remote(remote),
-        )
+        self.run_session(stage, buildspec, work_dir, variables.clone(), place)
     }
 
     fn run_session(

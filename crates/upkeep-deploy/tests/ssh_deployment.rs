@@ -214,8 +214,9 @@ impl World {
         )
     }
 
-    fn releases_on(&self, host: &str) -> Vec<String> {
-        let mut ids: Vec<String> = fs_err::read_dir(self.on_host(host).join("releases"))
+    /// Everything in `releases/` on a host, sorted (releases, and working names starting with `.`).
+    fn entries_on(&self, host: &str) -> Vec<String> {
+        let mut names: Vec<String> = fs_err::read_dir(self.on_host(host).join("releases"))
             .expect("releases")
             .map(|entry| {
                 entry
@@ -224,9 +225,14 @@ impl World {
                     .to_string_lossy()
                     .into_owned()
             })
-            .filter(|name| !name.starts_with('.'))
             .collect();
-        ids.sort();
+        names.sort();
+        names
+    }
+
+    fn releases_on(&self, host: &str) -> Vec<String> {
+        let mut ids = self.entries_on(host);
+        ids.retain(|name| !name.starts_with('.'));
         ids
     }
 
@@ -536,16 +542,7 @@ fn a_full_disk_on_a_host_fails_the_deployment_before_any_stage_and_every_host_ke
             "{host}"
         );
     }
-    let leftovers: Vec<String> = fs_err::read_dir(world.on_host("web2").join("releases"))
-        .expect("releases")
-        .map(|entry| {
-            entry
-                .expect("entry")
-                .file_name()
-                .to_string_lossy()
-                .into_owned()
-        })
-        .filter(|name| name.starts_with('.'))
-        .collect();
+    let mut leftovers = world.entries_on("web2");
+    leftovers.retain(|name| name.starts_with('.'));
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::executor::{StepCommand, Stopper};
+use crate::executor::{StepCommand, Stopper, own_variables};
 
 /// The Debian package that provides podman, for the error when it is missing.
 pub const PODMAN_PACKAGE: &str = "podman";
@@ -123,14 +123,7 @@ pub fn find_program(program: &str, path: Option<&str>) -> Option<PathBuf> {
 
 /// The host environment podman needs to find its configuration and storage.
 pub fn podman_host_environment() -> BTreeMap<String, String> {
-    PODMAN_HOST_VARIABLES
-        .iter()
-        .filter_map(|name| {
-            std::env::var(name)
-                .ok()
-                .map(|value| (name.to_string(), value))
-        })
-        .collect()
+    own_variables(&PODMAN_HOST_VARIABLES)
 }
 
 /// What the executor starts for one session.

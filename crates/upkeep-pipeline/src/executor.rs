@@ -67,6 +67,19 @@ pub enum StepCommand {
 /// keep their place after the lines of both streams printed before them.
 pub const MARKER_PREFIX: &str = "[upkeep] ";
 
+/// The values of `names` in upkeep's own environment, for the few variables a child process
+/// must inherit (where its configuration and keys are); the ones not set are left out.
+pub fn own_variables(names: &[&str]) -> BTreeMap<String, String> {
+    names
+        .iter()
+        .filter_map(|name| {
+            std::env::var(name)
+                .ok()
+                .map(|value| ((*name).to_string(), value))
+        })
+        .collect()
+}
+
 /// One step to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepSpec {

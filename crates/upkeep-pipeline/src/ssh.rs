@@ -27,7 +27,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::container::find_program;
-use crate::executor::{StepCommand, Stopper};
+use crate::executor::{StepCommand, Stopper, own_variables};
 
 /// The Debian package of the `ssh` client, for the error when it is missing.
 pub const SSH_PACKAGE: &str = "openssh-client";
@@ -142,14 +142,7 @@ pub fn find_ssh(path: Option<&str>) -> Result<PathBuf, SshError> {
 
 /// The environment the `ssh` client needs from upkeep's own.
 pub fn ssh_host_environment() -> BTreeMap<String, String> {
-    SSH_HOST_VARIABLES
-        .iter()
-        .filter_map(|name| {
-            std::env::var(name)
-                .ok()
-                .map(|value| (name.to_string(), value))
-        })
-        .collect()
+    own_variables(&SSH_HOST_VARIABLES)
 }
 
 impl SshClient {
