@@ -17,8 +17,9 @@
 #   3. the start overhead of a container stage: `upkeep deploy` of a small image (static busybox
 #      and a deploy file whose three hooks are `true`) with `executor: container` against the
 #      same with `executor: local`, and `podman run --rm <the same image> sh -c true`, bare and
-#      with the options upkeep gives podman; plus the two podman calls upkeep makes around each
-#      stage (`podman image exists`, `podman rm --force --ignore`). The stage times in upkeep's
+#      with the options upkeep gives podman; plus the two other podman calls upkeep can make:
+#      `podman image exists` (once per image and deployment) and `podman rm --force --ignore`
+#      (only after a stage that was stopped or that podman failed). The stage times in upkeep's
 #      run records are given too.
 #
 # The registry is Debian's `docker-registry`, started by this script on 127.0.0.1 with plain
@@ -539,12 +540,11 @@ print(f"Per stage (medians): a container stage costs upkeep {ms(per_stage)}: the
       f"{ms(stage)} a stage, plus the same stage on the host, {ms(statistics.median(steps['loc']))} (its step in "
       f"the run records). `podman run` of the same image with the options upkeep gives it takes "
       f"{ms(opts['median'] * 1e6)}: **upkeep adds {ms(added)} a stage** ({per_stage / (opts['median'] * 1e6):.2f}×); "
-      f"its two other podman calls alone take {ms(exists['median'] * 1e6)} (`podman image exists`, before the stage) "
-      f"and {ms(rm['median'] * 1e6)} (`podman rm --force --ignore`, after the step). A bare `podman run --rm IMAGE sh -c true` "
+      f"its two other podman calls alone take {ms(exists['median'] * 1e6)} (`podman image exists`, once per image and deployment) "
+      f"and {ms(rm['median'] * 1e6)} (`podman rm --force --ignore`, only after a stopped stage). A bare `podman run --rm IMAGE sh -c true` "
       f"(podman's default network, a namespace of its own) takes {ms(bare['median'] * 1e6)}: upkeep's stage is "
       f"{ms(abs(versus_bare))} {'longer' if versus_bare >= 0 else 'shorter'} ({per_stage / (bare['median'] * 1e6):.2f}×). "
-      f"The container stage's step in upkeep's run records (the session's `podman run`; the image check comes "
-      f"before it, `podman rm` after it): "
+      f"The container stage's step in upkeep's run records (the session's `podman run`): "
       f"median {ms(statistics.median(steps['ctr']))} over {len(steps['ctr'])} stages.")
 EOF
 )
