@@ -103,9 +103,13 @@ impl RemoteHosts {
     fn send_to(&self, host: &SshClient, release: &Release) -> Result<(), SshError> {
         let root = self.root();
         let id = shell_quote(&release.id);
+        // The archive ends with a marker: a stream cut short on this side (an unreadable file)
+        // can look like a complete archive to tar, and must never be renamed into place.
         let command = format!(
             "set -e; cd {root}/releases; t=.prepare-$$; rm -rf \"$t\"; mkdir \"$t\"; \
-             tar -x -o -f - -C \"$t\"; mv -T \"$t\" {id}"
+             tar -x -o -f - -C \"$t\"; \
+             if [ ! -f \"$t/{COMPLETE_MARKER}\" ]; then echo 'the release arrived incomplete' >&2; exit 1; fi; \
+             rm \"$t/{COMPLETE_MARKER}\"; mv -T \"$t\" {id}"
         );
         host.run(
             &format!("sending release {}", release.id),
@@ -311,13 +315,17 @@ impl RemoteHosts {
     }
 }
 
+/// The last entry of a release's archive: the host renames only a release that has it.
+const COMPLETE_MARKER: &str = ".upkeep-complete";
+
 /// Writes `dir` as a tar archive: its files, directories and symlinks (not followed), with
-/// their modes.
+/// their modes, then [`COMPLETE_MARKER`].
 fn write_tree(output: &mut dyn Write, dir: &Path) -> io::Result<()> {
     let mut archive = tar::Builder::new(output);
     archive.follow_symlinks(false);
     archive.mode(tar::HeaderMode::Complete);
     archive.append_dir_all(".", dir)?;
+    append_bytes(&mut archive, COMPLETE_MARKER, b"")?;
     archive.finish()
 }
 

@@ -546,3 +546,45 @@ fn a_full_disk_on_a_host_fails_the_deployment_before_any_stage_and_every_host_ke
     leftovers.retain(|name| name.starts_with('.'));
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn a_release_that_cannot_be_read_whole_is_never_renamed_into_place_on_a_host() {
+    let world = World::new();
+    let (outcome, _) = world.deploy(&world.app_image("one", HOOK), "run-1", 5);
+    let first = outcome.expect("deploy").release.expect("release");
+    let mut release = world
+        .record
+        .releases()
+        .expect("releases")
+        .into_iter()
+        .find(|release| release.id == first)
+        .expect("release");
+    // A copy under another id with a socket in it, which cannot be archived: the stream to the
+    // host stops there, after the files before it.
+    let copy = world.dir.path().join("record/releases/copy");
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(&release.dir)
+        .arg(&copy)
+        .status()
+        .expect("cp");
+    assert!(status.success());
+    let _socket = std::os::unix::net::UnixListener::bind(copy.join("app/zz.sock")).expect("socket");
+    release.dir = copy;
+    release.id = "copy".to_string();
+    let error = world
+        .hosts()
+        .send(&release)
+        .expect_err("the archive is cut short");
+    assert!(
+        error.to_string().contains("cannot send the data"),
+        "{error}"
+    );
+    for host in ["web1", "web2"] {
+        assert_eq!(
+            world.releases_on(host),
+            std::slice::from_ref(&first),
+            "{host}"
+        );
+    }
+}

@@ -247,11 +247,18 @@ impl SshClient {
             .join()
             .unwrap_or_else(|_| Err(io::Error::other("the reader thread panicked")));
         let stderr = String::from_utf8_lossy(&error_reader.join().unwrap_or_default()).into_owned();
-        if !status.success() {
-            return Err(self.classify(action, status.code(), &stderr));
-        }
-        if let Err(error) = written {
-            return Err(remote(format!("sending data: {error}")));
+        // What this side could not produce (a file it could not read) explains a remote failure
+        // better than the remote's complaint about the cut-off input; a broken pipe is the
+        // remote side going away, which its own exit status explains.
+        match written {
+            Err(error) if error.kind() != io::ErrorKind::BrokenPipe => {
+                return Err(remote(format!("cannot send the data: {error}")));
+            }
+            _ if !status.success() => {
+                return Err(self.classify(action, status.code(), &stderr));
+            }
+            Err(error) => return Err(remote(format!("cannot send the data: {error}"))),
+            Ok(()) => {}
         }
         output.map_err(|error| remote(format!("reading the answer: {error}")))
     }
