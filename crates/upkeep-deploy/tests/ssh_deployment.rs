@@ -236,6 +236,14 @@ impl World {
         ids
     }
 
+    /// Both hosts have `release` and nothing else, and serve it.
+    fn assert_every_host_serves_only(&self, release: &str) {
+        for host in ["web1", "web2"] {
+            assert_eq!(self.releases_on(host), [release], "{host}");
+            assert_eq!(self.current_on(host).as_deref(), Some(release), "{host}");
+        }
+    }
+
     fn status_on(&self, host: &str, id: &str) -> String {
         let path = self
             .on_host(host)
@@ -462,14 +470,7 @@ fn another_environment_pointed_at_the_same_directory_is_refused() {
         )),
         "{error}"
     );
-    for host in ["web1", "web2"] {
-        assert_eq!(
-            world.releases_on(host),
-            std::slice::from_ref(&first),
-            "{host}"
-        );
-        assert_eq!(world.current_on(host).as_deref(), Some(first.as_str()));
-    }
+    world.assert_every_host_serves_only(&first);
 }
 
 #[test]
@@ -580,11 +581,5 @@ fn a_release_that_cannot_be_read_whole_is_never_renamed_into_place_on_a_host() {
         error.to_string().contains("cannot send the data"),
         "{error}"
     );
-    for host in ["web1", "web2"] {
-        assert_eq!(
-            world.releases_on(host),
-            std::slice::from_ref(&first),
-            "{host}"
-        );
-    }
+    world.assert_every_host_serves_only(&first);
 }
