@@ -144,7 +144,7 @@ impl RemoteHosts {
                         }
                     }
                     None => format!(
-                        "{} already serve release {id}",
+                        "release {id} is served already by {}",
                         switched
                             .iter()
                             .map(SshClient::name)

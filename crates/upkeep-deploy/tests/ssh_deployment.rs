@@ -583,3 +583,42 @@ fn a_release_that_cannot_be_read_whole_is_never_renamed_into_place_on_a_host() {
     );
     world.assert_every_host_serves_only(&first);
 }
+
+#[test]
+fn a_host_lost_at_the_switch_sends_the_switched_hosts_back_and_the_running_release_keeps_serving() {
+    let world = World::new();
+    let (outcome, _) = world.deploy(&world.app_image("one", HOOK), "run-1", 5);
+    let first = outcome.expect("deploy").release.expect("release");
+
+    // The install hook (on the first host) takes the second host down, after the check and the
+    // send and before the switch.
+    let pid_file = world.dir.path().join("web2.pid");
+    fs_err::write(&pid_file, world.web2.pid().to_string()).expect("pid");
+    let install = format!(
+        "version: 0.2\nphases:\n  build:\n    commands:\n      - echo \"STAGE ran in $(cat marker)\"\n      - kill $(cat {})\n",
+        pid_file.display()
+    );
+    let (outcome, lines) = world.deploy(&world.app_image("two", &install), "run-2", 5);
+    let outcome = outcome.expect("the deployment ends with an outcome");
+    assert_eq!(outcome.status, RunStatus::Failed, "{outcome:#?}");
+    assert_eq!(lines.last().map(String::as_str), Some("install ran in two"));
+    let second = outcome.release.expect("release");
+    let notes = outcome.notes.join("\n");
+    assert!(
+        notes.contains(&format!(
+            "could not switch 127.0.0.1:{} to release {second}",
+            world.web2.port
+        )) && notes.contains(&format!(
+            "the hosts switched before it are back on release {first}"
+        )),
+        "{notes}"
+    );
+    assert_eq!(world.current_on("web1").as_deref(), Some(first.as_str()));
+    assert_eq!(world.current_on("web2").as_deref(), Some(first.as_str()));
+    let running = world.record.running().expect("record").expect("running");
+    assert_eq!(
+        running.id, first,
+        "the record serves the running release too"
+    );
+    assert_eq!(world.status_on("web1", &second), "failed");
+}

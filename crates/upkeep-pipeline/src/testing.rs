@@ -240,6 +240,11 @@ impl TestSshd {
         server
     }
 
+    /// The server's process id (to take it down from elsewhere, e.g. from a hook).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Stops the server, as a host that goes down; [`restart`](Self::restart) brings it back
     /// on the same port with the same keys.
     pub fn stop(&mut self) {
