@@ -288,14 +288,14 @@ fn run_session(
     sink: &mut dyn LineSink,
     cancel: &CancelToken,
 ) -> Result<StepOutcome, BuildspecRunError> {
-    if let SessionPlace::Remote(remote) = run.place {
-        let step = run_remote(run, remote, driver, &env, masker, sink, cancel)?;
-        remote.fetch(state_dir)?;
-        return Ok(step);
-    }
-    fs_err::write(&files.script, driver)?;
     match run.place {
-        SessionPlace::Here | SessionPlace::Remote(_) => {
+        SessionPlace::Remote(remote) => {
+            let step = run_remote(run, remote, driver, &env, masker, sink, cancel)?;
+            remote.fetch(state_dir)?;
+            Ok(step)
+        }
+        SessionPlace::Here => {
+            fs_err::write(&files.script, driver)?;
             let shell = match &run.buildspec.env.shell {
                 Some(shell) => shell.program().to_string(),
                 None if has_bash(env.get("PATH")) => "bash".to_string(),
@@ -316,6 +316,7 @@ fn run_session(
             Ok(run_step(&step_spec, masker, sink, cancel)?)
         }
         SessionPlace::Container(container) => {
+            fs_err::write(&files.script, driver)?;
             // The image's shell is unknown from here: `sh` is in every image that can run one.
             let shell = run
                 .buildspec

@@ -28,6 +28,7 @@ use std::time::Duration;
 
 use crate::container::find_program;
 use crate::executor::{StepCommand, Stopper, own_variables};
+use crate::project_file::SshHost;
 
 /// The Debian package of the `ssh` client, for the error when it is missing.
 pub const SSH_PACKAGE: &str = "openssh-client";
@@ -148,15 +149,11 @@ pub fn ssh_host_environment() -> BTreeMap<String, String> {
 impl SshClient {
     /// `host` or `host:port`, for messages.
     pub fn name(&self) -> String {
-        let host = if self.host.contains(':') {
-            format!("[{}]", self.host)
-        } else {
-            self.host.clone()
-        };
-        match self.port {
-            Some(port) => format!("{host}:{port}"),
-            None => host,
+        SshHost {
+            host: self.host.clone(),
+            port: self.port,
         }
+        .to_string()
     }
 
     /// The arguments of `ssh` that run `remote_command` on the host.
